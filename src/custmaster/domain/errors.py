@@ -24,7 +24,7 @@ class FieldError:
 
 
 @dataclass(frozen=True, slots=True)
-class Warning_:
+class ChangeWarning:
     """A non-blocking remark about an otherwise valid change."""
 
     field: str | None

@@ -1,0 +1,333 @@
+"""Build a customer aggregate from a create request, and apply a partial update.
+
+Both collect every problem before failing (``ValidationFailed`` with all field errors)
+and return the reference-data codes still to be checked against the catalog.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain import fields as f
+from custmaster.domain.children import (
+    apply_actions,
+    parse_address,
+    parse_contact,
+    parse_dimensions,
+    parse_pricing_tier,
+    parse_tax_profile,
+)
+from custmaster.domain.context import ParseContext, RefKind, dimension_ref
+from custmaster.domain.model import (
+    MASTER_FIELDS,
+    REQUIRED_FIELDS,
+    Address,
+    AddressType,
+    Customer,
+    CustomerKind,
+    CustomerType,
+    RelationshipStatus,
+    SourceRef,
+)
+from custmaster.domain.overrides import apply_override_actions, parse_overrides
+from custmaster.domain.rules import check_aggregate
+
+SERVER_OWNED = frozenset({"id", "number", "version", "status", "created_at", "updated_at"})
+CHILD_FIELDS = frozenset({"addresses", "contacts", "pricing_tiers", "tax_profiles", "source_refs"})
+REQUEST_FIELDS = frozenset(MASTER_FIELDS) | CHILD_FIELDS | {"dimensions", "overrides"}
+_REFERENCES: dict[str, RefKind] = {
+    "industry": RefKind.INDUSTRY,
+    "customer_group": RefKind.CUSTOMER_GROUP,
+    "owning_entity": RefKind.LEGAL_ENTITY,
+    "payment_terms": RefKind.PAYMENT_TERMS,
+    "payment_method": RefKind.PAYMENT_METHOD,
+    "tax_code": RefKind.TAX_CODE,
+}
+_NAME_FIELDS = {"legal_name": 255, "first_name": 128, "last_name": 128, "name_affix": 64}
+
+
+def parse_master_field(name: str, value: Any, ctx: ParseContext, country: str | None) -> Any:
+    """Parse one master field; ``country`` reads national phone numbers and tax ids."""
+    e = ctx.errors
+    if name == "kind":
+        return f.choice(value, name, e, CustomerKind)
+    if name == "name":
+        return f.text(value, name, e, min_length=1, max_length=255)
+    if name in _NAME_FIELDS:
+        return f.text(value, name, e, max_length=_NAME_FIELDS[name])
+    if name in ("email", "billing_email"):
+        return f.email(value, name, e)
+    if name == "phone":
+        return f.phone(value, name, e, region=country, warnings=ctx.warnings)
+    if name == "website":
+        return _website(value, ctx)
+    if name == "tax_id":
+        return f.tax_id(value, name, e, country=country, warnings=ctx.warnings)
+    if name == "customer_type":
+        return f.choice(value, name, e, CustomerType)
+    if name == "relationship_status":
+        return f.choice(value, name, e, RelationshipStatus)
+    if name in _REFERENCES:
+        return ctx.ref(_REFERENCES[name], f.code(value, name, e), name)
+    if name == "credit_limit":
+        return f.decimal(value, name, e)
+    if name == "currency":
+        return f.currency(value, name, e)
+    if name in ("account_tier", "revenue_account"):
+        return f.text(value, name, e, max_length=64)
+    if name == "notes":
+        return f.text(value, name, e, max_length=10_000)
+    if name == "metadata":
+        return f.json_object(value, name, e) or {}
+    raise KeyError(name)  # pragma: no cover - MASTER_FIELDS and this table agree
+
+
+def _website(value: Any, ctx: ParseContext) -> str | None:
+    raw = f.text(value, "website", ctx.errors, max_length=2048)
+    if raw is None:
+        return None
+    host = raw.split("://", 1)[-1].split("/", 1)[0]
+    if "." not in host or " " in raw:
+        ctx.errors.add("website", "invalid_url", f"'{raw}' is not a web address")
+        return None
+    return raw
+
+
+def _country_of(addresses: list[Address]) -> str | None:
+    ranked = sorted(addresses, key=lambda a: (a.type is not AddressType.BILLING, not a.is_primary))
+    return next((a.country for a in ranked if a.country), None)
+
+
+def _source_refs(value: Any, path: str, ctx: ParseContext) -> list[SourceRef]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.errors.add(path, "type", "must be a list of {source_system, source_id}")
+        return []
+    refs: list[SourceRef] = []
+    for i, item in enumerate(value):
+        where = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            ctx.errors.add(where, "type", "must be an object")
+            continue
+        ctx.check_keys(item, where, frozenset({"source_system", "source_id"}))
+        system = f.text(
+            item.get("source_system"),
+            f"{where}.source_system",
+            ctx.errors,
+            min_length=1,
+            max_length=64,
+        )
+        source_id = f.text(
+            item.get("source_id"), f"{where}.source_id", ctx.errors, min_length=1, max_length=255
+        )
+        if system and source_id:
+            ref = SourceRef(system, source_id)
+            if ref in refs:
+                ctx.errors.add(where, "duplicate", "is listed twice")
+            else:
+                refs.append(ref)
+        else:
+            ctx.errors.add(where, "required", "needs source_system and source_id")
+    return refs
+
+
+def _check_request_shape(data: Mapping[str, Any], ctx: ParseContext) -> None:
+    ctx.check_keys(data, "", REQUEST_FIELDS, SERVER_OWNED)
+
+
+def new_customer(
+    data: Mapping[str, Any], *, customer_id: UUID, number: str, now: datetime, ctx: ParseContext
+) -> Customer | None:
+    """Parse a create request. Returns ``None`` when ``ctx.errors`` holds problems."""
+    _check_request_shape(data, ctx)
+    for name in sorted(REQUIRED_FIELDS):
+        if data.get(name) is None:
+            ctx.errors.add(name, "required", "is required")
+    addresses = _list_of(data.get("addresses"), "addresses", ctx, parse_address)
+    country = _country_of(addresses)
+    values = {
+        name: parse_master_field(name, data[name], ctx, country)
+        for name in MASTER_FIELDS
+        if name in data
+    }
+    contact_parser = functools.partial(parse_contact, region=country)
+    customer_kwargs: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
+    customer_kwargs.setdefault("metadata", {})
+    contacts = _list_of(data.get("contacts"), "contacts", ctx, contact_parser)
+    tiers = _list_of(data.get("pricing_tiers"), "pricing_tiers", ctx, parse_pricing_tier)
+    profiles = _list_of(data.get("tax_profiles"), "tax_profiles", ctx, parse_tax_profile)
+    dimensions = parse_dimensions(data.get("dimensions"), "dimensions", ctx)
+    overrides = parse_overrides(data.get("overrides"), "overrides", ctx)
+    source_refs = _source_refs(data.get("source_refs"), "source_refs", ctx)
+    if ctx.errors:
+        return None
+    customer = Customer(
+        id=customer_id,
+        number=number,
+        **customer_kwargs,
+        dimensions=dimensions,
+        addresses=addresses,
+        contacts=contacts,
+        pricing_tiers=tiers,
+        tax_profiles=profiles,
+        source_refs=source_refs,
+        overrides=overrides,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    check_aggregate(customer, ctx)
+    return None if ctx.errors else customer
+
+
+def _list_of(value: Any, path: str, ctx: ParseContext, parse: Any) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        ctx.errors.add(path, "type", "must be a list")
+        return []
+    parsed = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            ctx.errors.add(f"{path}[{i}]", "type", "must be an object")
+            continue
+        record = parse(item, f"{path}[{i}]", ctx, None)
+        if record is not None:
+            parsed.append(record)
+    return parsed
+
+
+def patched_customer(
+    current: Customer, patch: Mapping[str, Any], *, now: datetime, ctx: ParseContext
+) -> Customer | None:
+    """Apply a partial update to a copy of ``current``.
+
+    Fields present change; absent ones stay; ``null`` clears an optional field. Child
+    records, dimensions and overrides change through action lists. Returns ``None`` when
+    ``ctx.errors`` holds problems; ``current`` is never modified.
+    """
+    _check_request_shape(patch, ctx)
+    customer = copy.deepcopy(current)
+    if "addresses" in patch:
+        customer.addresses = apply_actions(
+            customer.addresses, patch["addresses"], "addresses", ctx, parse_address
+        )
+    country = _country_of(customer.addresses)
+    for name in MASTER_FIELDS:
+        if name not in patch:
+            continue
+        if patch[name] is None:
+            if name in REQUIRED_FIELDS:
+                ctx.errors.add(name, "required", "is required and cannot be cleared")
+                continue
+            setattr(customer, name, {} if name == "metadata" else None)
+            continue
+        setattr(customer, name, parse_master_field(name, patch[name], ctx, country))
+    if "contacts" in patch:
+        contact_parser = functools.partial(parse_contact, region=country)
+        customer.contacts = apply_actions(
+            customer.contacts, patch["contacts"], "contacts", ctx, contact_parser
+        )
+    if "pricing_tiers" in patch:
+        customer.pricing_tiers = apply_actions(
+            customer.pricing_tiers,
+            patch["pricing_tiers"],
+            "pricing_tiers",
+            ctx,
+            parse_pricing_tier,
+        )
+    if "tax_profiles" in patch:
+        customer.tax_profiles = apply_actions(
+            customer.tax_profiles, patch["tax_profiles"], "tax_profiles", ctx, parse_tax_profile
+        )
+    if "dimensions" in patch:
+        customer.dimensions = _dimension_actions(customer.dimensions, patch["dimensions"], ctx)
+    if "overrides" in patch:
+        customer.overrides = apply_override_actions(
+            customer.overrides, patch["overrides"], "overrides", ctx
+        )
+    if "source_refs" in patch:
+        customer.source_refs = _source_ref_actions(customer.source_refs, patch["source_refs"], ctx)
+    if ctx.errors:
+        return None
+    check_aggregate(customer, ctx)
+    if ctx.errors:
+        return None
+    customer.updated_at = now
+    return customer
+
+
+def _dimension_actions(current: dict[str, str], actions: Any, ctx: ParseContext) -> dict[str, str]:
+    """``[{"action": "add"|"update", "type": "department", "value": "SALES"},
+    {"action": "delete", "type": "location"}]``."""
+    result = dict(current)
+    if not isinstance(actions, list):
+        ctx.errors.add("dimensions", "type", "must be a list of add/update/delete actions")
+        return result
+    for i, action in enumerate(actions):
+        where = f"dimensions[{i}]"
+        if not isinstance(action, dict):
+            ctx.errors.add(where, "type", "must be an object with an action")
+            continue
+        kind, dim_type = action.get("action"), action.get("type")
+        allowed = frozenset({"action", "type"} | ({"value"} if kind != "delete" else set()))
+        ctx.check_keys(action, where, allowed)
+        if not isinstance(dim_type, str) or not dim_type:
+            ctx.errors.add(f"{where}.type", "required", "names the dimension type")
+            continue
+        if kind == "delete":
+            if dim_type not in result:
+                ctx.errors.add(f"{where}.type", "not_found", f"no {dim_type} dimension is set")
+            result.pop(dim_type, None)
+        elif kind in ("add", "update"):
+            if kind == "add" and dim_type in result:
+                ctx.errors.add(f"{where}.type", "already_exists", f"{dim_type} is set already")
+                continue
+            if kind == "update" and dim_type not in result:
+                ctx.errors.add(f"{where}.type", "not_found", f"no {dim_type} dimension is set")
+                continue
+            value = f.code(action.get("value"), f"{where}.value", ctx.errors)
+            if value is None:
+                ctx.errors.add(f"{where}.value", "required", "needs a value code")
+                continue
+            ctx.ref(RefKind.DIMENSION_VALUE, dimension_ref(dim_type, value), f"{where}.value")
+            result[dim_type] = value
+        else:
+            ctx.errors.add(f"{where}.action", "invalid_choice", "must be add, update or delete")
+    return result
+
+
+def _source_ref_actions(
+    current: list[SourceRef], actions: Any, ctx: ParseContext
+) -> list[SourceRef]:
+    """``[{"action": "add"|"delete", "source_system": ..., "source_id": ...}]``."""
+    result = list(current)
+    if not isinstance(actions, list):
+        ctx.errors.add("source_refs", "type", "must be a list of add/delete actions")
+        return result
+    for i, action in enumerate(actions):
+        where = f"source_refs[{i}]"
+        if not isinstance(action, dict) or action.get("action") not in ("add", "delete"):
+            ctx.errors.add(where, "invalid_choice", "must be an add or delete action")
+            continue
+        body = {k: v for k, v in action.items() if k != "action"}
+        parsed = _source_refs([body], where, ctx)
+        if not parsed:
+            continue
+        ref = parsed[0]
+        if action["action"] == "add":
+            if ref in result:
+                ctx.errors.add(where, "already_exists", "this source reference is listed already")
+            else:
+                result.append(ref)
+        elif ref in result:
+            result.remove(ref)
+        else:
+            ctx.errors.add(where, "not_found", "this source reference is not listed")
+    return result

@@ -1,0 +1,117 @@
+"""JSON-compatible snapshots of the aggregate and field-level diffs between two of them.
+
+A snapshot is what the API renders, what events carry and what the audit compares:
+decimals as strings, dates ISO 8601, ids as strings, child records with their ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain.model import OVERRIDABLE_FIELDS, Customer, EntityOverride
+
+CHILD_COLLECTIONS = ("addresses", "contacts", "pricing_tiers", "tax_profiles")
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def override_snapshot(override: EntityOverride) -> dict[str, Any]:
+    data: dict[str, Any] = {name: jsonable(getattr(override, name)) for name in OVERRIDABLE_FIELDS}
+    data["dimensions"] = dict(override.dimensions)
+    data["addresses"] = [jsonable(asdict(a)) for a in override.addresses]
+    return data
+
+
+def snapshot(customer: Customer) -> dict[str, Any]:
+    """The whole aggregate as JSON-compatible data."""
+    data: dict[str, Any] = {}
+    for name in customer.__dataclass_fields__:
+        if name in ("overrides", "source_refs", *CHILD_COLLECTIONS):
+            continue
+        data[name] = jsonable(getattr(customer, name))
+    for name in CHILD_COLLECTIONS:
+        data[name] = [jsonable(asdict(child)) for child in getattr(customer, name)]
+    data["source_refs"] = [
+        {"source_system": r.source_system, "source_id": r.source_id} for r in customer.source_refs
+    ]
+    data["overrides"] = {
+        entity: override_snapshot(o) for entity, o in sorted(customer.overrides.items())
+    }
+    return data
+
+
+_NOT_AUDITED = frozenset({"version", "updated_at", "created_at"})
+
+
+def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Field-level changes ``[{"field", "before", "after"}]`` between two snapshots.
+
+    Child records are identified by id (``addresses[<id>].city``); a record added or
+    removed appears whole. Overrides appear per entity and field
+    (``overrides.DE01.credit_limit``), dimensions per type (``dimensions.department``).
+    """
+    old, new = before or {}, after or {}
+    changes: list[dict[str, Any]] = []
+    for name in sorted(set(old) | set(new)):
+        if name in _NOT_AUDITED:
+            continue
+        a, b = old.get(name), new.get(name)
+        if name in CHILD_COLLECTIONS:
+            changes.extend(_diff_records(name, a or [], b or []))
+        elif name in ("dimensions", "overrides"):
+            changes.extend(_diff_mapping(name, a or {}, b or {}))
+        elif a != b:
+            changes.append({"field": name, "before": a, "after": b})
+    return changes
+
+
+def _diff_records(
+    name: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    old_by_id = {r["id"]: r for r in old}
+    new_by_id = {r["id"]: r for r in new}
+    changes: list[dict[str, Any]] = []
+    for record_id in sorted(set(old_by_id) | set(new_by_id)):
+        a, b = old_by_id.get(record_id), new_by_id.get(record_id)
+        path = f"{name}[{record_id}]"
+        if a is None or b is None:
+            changes.append({"field": path, "before": a, "after": b})
+            continue
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                changes.append(
+                    {"field": f"{path}.{key}", "before": a.get(key), "after": b.get(key)}
+                )
+    return changes
+
+
+def _diff_mapping(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes.extend(_diff_mapping(f"{name}.{key}", a, b))
+        else:
+            changes.append({"field": f"{name}.{key}", "before": a, "after": b})
+    return changes
