@@ -250,7 +250,7 @@ def test_plan_move_leaves_the_graph_alone() -> None:
 
 def test_resolve_inherited_says_where_each_field_came_from() -> None:
     g = sample()
-    own = {
+    own: dict[str, dict[str, object]] = {
         "g": {"customer_group": "KEY", "payment_terms": "NET60", "name": "Group"},
         "a": {"payment_terms": "NET30", "name": "A"},
         "a1": {"name": "A1", "customer_group": None},
