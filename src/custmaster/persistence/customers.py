@@ -1,0 +1,317 @@
+"""The customer repository: loads and stores the whole aggregate; writes only what
+changed; guards concurrent updates with the version column."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
+
+from custmaster.domain.errors import Conflict
+from custmaster.domain.model import Customer, EntityOverride, SourceRef
+from custmaster.persistence.customer_rows import (
+    address_from_row,
+    address_values,
+    child_from_row,
+    child_values,
+    customer_from_row,
+    customer_values,
+    name_key,
+    override_from_row,
+    override_values,
+)
+from custmaster.persistence.tables import (
+    customer_addresses,
+    customer_contacts,
+    customer_overrides,
+    customer_pricing_tiers,
+    customer_source_refs,
+    customer_tax_profiles,
+    customers,
+    sequences,
+)
+from custmaster.services.ports import CustomerQuery, SimilarCustomer
+
+CHILD_TABLES: dict[str, Table] = {
+    "contacts": customer_contacts,
+    "pricing_tiers": customer_pricing_tiers,
+    "tax_profiles": customer_tax_profiles,
+}
+
+
+class SqlCustomerRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # -- reading ---------------------------------------------------------------------
+
+    def get(self, customer_id: UUID, *, for_update: bool = False) -> Customer | None:
+        query = select(customers).where(customers.c.id == customer_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        if row is None:
+            return None
+        customer = customer_from_row(row)
+        self._load_children([customer])
+        return customer
+
+    def _load_children(self, loaded: list[Customer]) -> None:
+        by_id = {c.id: c for c in loaded}
+        ids = list(by_id)
+        rows = self._connection.execute(
+            select(customer_overrides).where(customer_overrides.c.customer_id.in_(ids))
+        )
+        for row in rows:
+            by_id[row.customer_id].overrides[row.entity_code] = override_from_row(row)
+        rows = self._connection.execute(
+            select(customer_addresses)
+            .where(customer_addresses.c.customer_id.in_(ids))
+            .order_by(customer_addresses.c.position)
+        )
+        for row in rows:
+            owner = by_id[row.customer_id]
+            if row.entity_code is None:
+                owner.addresses.append(address_from_row(row))
+            else:
+                override = owner.overrides.setdefault(
+                    row.entity_code, EntityOverride(entity=row.entity_code)
+                )
+                override.addresses.append(address_from_row(row))
+        for kind, table in CHILD_TABLES.items():
+            rows = self._connection.execute(
+                select(table).where(table.c.customer_id.in_(ids)).order_by(table.c.position)
+            )
+            for row in rows:
+                getattr(by_id[row.customer_id], kind).append(child_from_row(kind, row))
+        rows = self._connection.execute(
+            select(customer_source_refs)
+            .where(customer_source_refs.c.customer_id.in_(ids))
+            .order_by(customer_source_refs.c.source_system, customer_source_refs.c.source_id)
+        )
+        for row in rows:
+            by_id[row.customer_id].source_refs.append(SourceRef(row.source_system, row.source_id))
+
+    def search(self, query: CustomerQuery) -> list[Customer]:
+        """Master records only (child records are not loaded), ordered by number."""
+        conditions: list[ColumnElement[bool]] = []
+        if query.status is not None:
+            conditions.append(customers.c.status == query.status.value)
+        if query.customer_type:
+            conditions.append(customers.c.customer_type == query.customer_type)
+        if query.country:
+            conditions.append(customers.c.country == query.country.upper())
+        if query.customer_group:
+            conditions.append(customers.c.customer_group == query.customer_group)
+        if query.entity:
+            has_override = exists().where(
+                customer_overrides.c.customer_id == customers.c.id,
+                customer_overrides.c.entity_code == query.entity,
+            )
+            conditions.append(or_(customers.c.owning_entity == query.entity, has_override))
+        if query.text:
+            conditions.append(_text_condition(query.text))
+        if query.after_number:
+            conditions.append(customers.c.number > query.after_number)
+        statement = (
+            select(customers).where(*conditions).order_by(customers.c.number).limit(query.limit)
+        )
+        return [customer_from_row(row) for row in self._connection.execute(statement)]
+
+    def similar_names(
+        self, name: str, *, exclude: UUID | None = None, limit: int = 3
+    ) -> list[SimilarCustomer]:
+        statement = (
+            select(customers.c.id, customers.c.number, customers.c.name)
+            .where(customers.c.name_key == name_key(name)[:255])
+            .order_by(customers.c.number)
+            .limit(limit)
+        )
+        if exclude is not None:
+            statement = statement.where(customers.c.id != exclude)
+        return [
+            SimilarCustomer(r.id, r.number, r.name) for r in self._connection.execute(statement)
+        ]
+
+    def by_source_ref(self, ref: SourceRef) -> UUID | None:
+        row = self._connection.execute(
+            select(customer_source_refs.c.customer_id).where(
+                customer_source_refs.c.source_system == ref.source_system,
+                customer_source_refs.c.source_id == ref.source_id,
+            )
+        ).first()
+        return None if row is None else row.customer_id
+
+    # -- writing ---------------------------------------------------------------------
+
+    def next_numbers(self, count: int) -> list[int]:
+        """Reserve ``count`` consecutive customer numbers."""
+        row = self._connection.execute(
+            update(sequences)
+            .where(sequences.c.name == "customer_number")
+            .values(next_value=sequences.c.next_value + count)
+            .returning(sequences.c.next_value)
+        ).one()
+        end = int(row.next_value)
+        return list(range(end - count, end))
+
+    def add(self, customer: Customer) -> None:
+        self.add_many([customer])
+
+    def add_many(self, batch: Iterable[Customer]) -> None:
+        """Insert whole aggregates with one statement per table."""
+        rows: dict[str, list[dict[str, Any]]] = {
+            "customers": [], "addresses": [], "contacts": [], "pricing_tiers": [],
+            "tax_profiles": [], "overrides": [], "source_refs": [],
+        }  # fmt: skip
+        for customer in batch:
+            rows["customers"].append(customer_values(customer))
+            rows["addresses"].extend(_address_rows(customer))
+            for kind in CHILD_TABLES:
+                rows[kind].extend(
+                    child_values(kind, record, customer.id, position)
+                    for position, record in enumerate(getattr(customer, kind))
+                )
+            rows["overrides"].extend(
+                override_values(o, customer.id) for o in customer.overrides.values()
+            )
+            rows["source_refs"].extend(
+                {"customer_id": customer.id, "source_system": r.source_system,
+                 "source_id": r.source_id}
+                for r in customer.source_refs
+            )  # fmt: skip
+        tables = {
+            "customers": customers, "addresses": customer_addresses,
+            "overrides": customer_overrides, "source_refs": customer_source_refs,
+            **CHILD_TABLES,
+        }  # fmt: skip
+        # Parents first: the child tables reference customers and overrides' entities.
+        for name in ("customers", "overrides", "addresses", *CHILD_TABLES, "source_refs"):
+            if rows[name]:
+                self._connection.execute(insert(tables[name]), rows[name])
+
+    def update(self, before: Customer, after: Customer) -> None:
+        """Write what changed between ``before`` and ``after``; fail if another writer
+        changed the record since ``before`` was read."""
+        result = self._connection.execute(
+            update(customers)
+            .where(customers.c.id == before.id, customers.c.version == before.version)
+            .values(**customer_values(after))
+        )
+        if result.rowcount != 1:
+            raise Conflict(f"customer {before.id} was changed by someone else; read it again")
+        self._sync_rows(
+            customer_addresses,
+            {r["id"]: r for r in _address_rows(before)},
+            {r["id"]: r for r in _address_rows(after)},
+        )
+        for kind, table in CHILD_TABLES.items():
+            self._sync_rows(
+                table,
+                {c.id: child_values(kind, c, before.id, i)
+                 for i, c in enumerate(getattr(before, kind))},
+                {c.id: child_values(kind, c, after.id, i)
+                 for i, c in enumerate(getattr(after, kind))},
+            )  # fmt: skip
+        self._sync_overrides(before, after)
+        self._sync_source_refs(before, after)
+
+    def _sync_rows(
+        self, table: Table, old: dict[UUID, dict[str, Any]], new: dict[UUID, dict[str, Any]]
+    ) -> None:
+        removed = [key for key in old if key not in new]
+        if removed:
+            self._connection.execute(delete(table).where(table.c.id.in_(removed)))
+        added = [row for key, row in new.items() if key not in old]
+        for key, row in new.items():
+            if key in old and old[key] != row:
+                self._connection.execute(update(table).where(table.c.id == key).values(**row))
+        if added:
+            self._connection.execute(insert(table), added)
+
+    def _sync_overrides(self, before: Customer, after: Customer) -> None:
+        old = {e: override_values(o, before.id) for e, o in before.overrides.items()}
+        new = {e: override_values(o, after.id) for e, o in after.overrides.items()}
+        removed = [e for e in old if e not in new]
+        if removed:
+            self._connection.execute(
+                delete(customer_overrides).where(
+                    customer_overrides.c.customer_id == before.id,
+                    customer_overrides.c.entity_code.in_(removed),
+                )
+            )
+        for entity, row in new.items():
+            if entity not in old:
+                self._connection.execute(insert(customer_overrides).values(**row))
+            elif old[entity] != row:
+                self._connection.execute(
+                    update(customer_overrides)
+                    .where(
+                        customer_overrides.c.customer_id == before.id,
+                        customer_overrides.c.entity_code == entity,
+                    )
+                    .values(**row)
+                )
+
+    def _sync_source_refs(self, before: Customer, after: Customer) -> None:
+        old, new = set(before.source_refs), set(after.source_refs)
+        for ref in old - new:
+            self._connection.execute(
+                delete(customer_source_refs).where(
+                    customer_source_refs.c.source_system == ref.source_system,
+                    customer_source_refs.c.source_id == ref.source_id,
+                )
+            )
+        added = [
+            {"customer_id": after.id, "source_system": r.source_system, "source_id": r.source_id}
+            for r in new - old
+        ]
+        if added:
+            self._connection.execute(insert(customer_source_refs), added)
+
+    def delete(self, customer_id: UUID) -> None:
+        """Remove the customer and (by cascade, and explicitly for SQLite without
+        foreign keys) its child records."""
+        for table in (
+            customer_addresses, customer_contacts, customer_pricing_tiers,
+            customer_tax_profiles, customer_source_refs,
+        ):  # fmt: skip
+            self._connection.execute(delete(table).where(table.c.customer_id == customer_id))
+        self._connection.execute(
+            delete(customer_overrides).where(customer_overrides.c.customer_id == customer_id)
+        )
+        self._connection.execute(delete(customers).where(customers.c.id == customer_id))
+
+
+def _address_rows(customer: Customer) -> list[dict[str, Any]]:
+    rows = [address_values(a, customer.id, i, None) for i, a in enumerate(customer.addresses)]
+    for entity, override in sorted(customer.overrides.items()):
+        rows.extend(
+            address_values(a, customer.id, i, entity) for i, a in enumerate(override.addresses)
+        )
+    return rows
+
+
+def _text_condition(text: str) -> ColumnElement[bool]:
+    """Number or tax id exact, email prefix (case-insensitive), normalised name contains."""
+    term = text.strip()
+    compact = "".join(ch for ch in term if ch.isalnum()).upper()
+    key = name_key(term)
+    return or_(
+        customers.c.number == term.upper(),
+        customers.c.tax_id == compact,
+        customers.c.email_key.startswith(term.casefold(), autoescape=True),
+        customers.c.name_key.contains(key, autoescape=True),
+    )

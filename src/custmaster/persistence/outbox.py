@@ -1,0 +1,61 @@
+"""The transactional outbox and the pull change feed over it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    func,
+    insert,
+    literal_column,
+    select,
+    tuple_,
+)
+
+from custmaster.domain.events import CloudEvent
+from custmaster.persistence.tables import outbox
+from custmaster.services.ports import FeedItem, FeedPosition
+
+# Transactions still running on PostgreSQL have ids >= this; rows below it are final.
+_PG_HORIZON: ColumnElement[int] = literal_column(
+    "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger()
+)
+
+
+class SqlOutbox:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, event: CloudEvent) -> None:
+        self._connection.execute(
+            insert(outbox).values(
+                event_id=event.id,
+                type=event.type,
+                subject=event.subject,
+                time=event.time,
+                envelope=event.envelope(),
+            )
+        )
+
+    def read(self, after: FeedPosition, limit: int) -> list[FeedItem]:
+        """Events after ``after`` in commit order, never skipping one that commits later.
+
+        On PostgreSQL the order is (txid, id) and only transactions older than every
+        running one are served; on SQLite writers are serialised and txid is 0.
+        """
+        query = (
+            select(outbox.c.txid, outbox.c.id, outbox.c.envelope)
+            .where(tuple_(outbox.c.txid, outbox.c.id) > tuple_(after.txid, after.id))
+            .order_by(outbox.c.txid, outbox.c.id)
+            .limit(limit)
+        )
+        if self._connection.dialect.name == "postgresql":
+            query = query.where(outbox.c.txid < _PG_HORIZON)
+        return [
+            FeedItem(FeedPosition(row.txid, row.id), row.envelope)
+            for row in self._connection.execute(query)
+        ]
+
+    def count(self) -> int:
+        return int(self._connection.execute(select(func.count()).select_from(outbox)).scalar_one())

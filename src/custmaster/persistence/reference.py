@@ -1,0 +1,115 @@
+"""Reference data: legal entities, payment terms and methods, customer groups, tax
+codes, industries, dimension types and their values."""
+
+from __future__ import annotations
+
+import builtins
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, tuple_
+
+from custmaster.domain.context import RefCheck, RefKind
+from custmaster.persistence.tables import (
+    customer_groups,
+    dimension_types,
+    dimension_values,
+    industries,
+    legal_entities,
+    payment_methods,
+    payment_terms,
+    tax_codes,
+)
+
+TABLES: dict[str, Table] = {
+    "legal_entities": legal_entities,
+    "payment_terms": payment_terms,
+    "payment_methods": payment_methods,
+    "customer_groups": customer_groups,
+    "tax_codes": tax_codes,
+    "industries": industries,
+    "dimension_types": dimension_types,
+}
+_BY_REF: dict[RefKind, Table] = {
+    RefKind.LEGAL_ENTITY: legal_entities,
+    RefKind.PAYMENT_TERMS: payment_terms,
+    RefKind.PAYMENT_METHOD: payment_methods,
+    RefKind.CUSTOMER_GROUP: customer_groups,
+    RefKind.TAX_CODE: tax_codes,
+    RefKind.INDUSTRY: industries,
+}
+
+
+class SqlReferenceRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def missing(self, checks: list[RefCheck]) -> list[RefCheck]:
+        """The checks whose code does not exist (one query per kind)."""
+        by_kind: dict[RefKind, set[str]] = defaultdict(set)
+        for check in checks:
+            by_kind[check.kind].add(check.code)
+        found: dict[RefKind, set[str]] = {}
+        for kind, codes in by_kind.items():
+            if kind is RefKind.DIMENSION_VALUE:
+                pairs = [tuple(code.split(":", 1)) for code in codes if ":" in code]
+                rows = self._connection.execute(
+                    select(dimension_values.c.dimension_type, dimension_values.c.code).where(
+                        tuple_(dimension_values.c.dimension_type, dimension_values.c.code).in_(
+                            pairs
+                        )
+                    )
+                )
+                found[kind] = {f"{t}:{c}" for t, c in rows}
+            else:
+                table = _BY_REF[kind]
+                rows = self._connection.execute(
+                    select(table.c.code).where(table.c.code.in_(sorted(codes)))
+                )
+                found[kind] = {row.code for row in rows}
+        return [check for check in checks if check.code not in found[check.kind]]
+
+    def add(self, kind: str, record: dict[str, Any]) -> None:
+        values = {k: v for k, v in record.items() if k != "values"}
+        self._connection.execute(insert(TABLES[kind]).values(**values))
+        if kind == "dimension_types" and record.get("values"):
+            self._connection.execute(
+                insert(dimension_values),
+                [
+                    {"dimension_type": record["code"], "code": v["code"], "name": v["name"]}
+                    for v in record["values"]
+                ],
+            )
+
+    def get(self, kind: str, code: str) -> dict[str, Any] | None:
+        table = TABLES[kind]
+        row = self._connection.execute(select(table).where(table.c.code == code)).first()
+        if row is None:
+            return None
+        record = dict(row._mapping)
+        if kind == "dimension_types":
+            record["values"] = self._values_of([code])[code]
+        return record
+
+    def list(self, kind: str, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+        table = TABLES[kind]
+        query = select(table).order_by(table.c.code).limit(limit)
+        if after is not None:
+            query = query.where(table.c.code > after)
+        records = [dict(row._mapping) for row in self._connection.execute(query)]
+        if kind == "dimension_types" and records:
+            values = self._values_of([r["code"] for r in records])
+            for record in records:
+                record["values"] = values[record["code"]]
+        return records
+
+    def _values_of(self, types: builtins.list[str]) -> dict[str, builtins.list[dict[str, str]]]:
+        result: dict[str, builtins.list[dict[str, str]]] = {t: [] for t in types}
+        rows = self._connection.execute(
+            select(dimension_values)
+            .where(dimension_values.c.dimension_type.in_(types))
+            .order_by(dimension_values.c.dimension_type, dimension_values.c.code)
+        )
+        for row in rows:
+            result[row.dimension_type].append({"code": row.code, "name": row.name})
+        return result

@@ -1,0 +1,65 @@
+"""The unit of work: one connection and one transaction, shared by the repositories."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from custmaster.persistence.audit import SqlAuditLog
+from custmaster.persistence.customers import SqlCustomerRepository
+from custmaster.persistence.idempotency import SqlIdempotencyStore
+from custmaster.persistence.outbox import SqlOutbox
+from custmaster.persistence.reference import SqlReferenceRepository
+
+
+class SqlUnitOfWork:
+    """``with uow:`` opens a transaction or joins the one already open; the outermost
+    block commits when it ends without an exception and rolls back otherwise."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._depth = 0
+        self._read_only = False
+        self._connection: Connection | None = None
+
+    def read_only(self) -> SqlUnitOfWork:
+        if self._depth == 0:
+            self._read_only = True
+        return self
+
+    def __enter__(self) -> SqlUnitOfWork:
+        if self._depth == 0:
+            connection = self._engine.connect()
+            if self._read_only:
+                connection = connection.execution_options(sqlite_begin="DEFERRED")
+            connection.begin()
+            self._connection = connection
+            self.customers = SqlCustomerRepository(connection)
+            self.reference = SqlReferenceRepository(connection)
+            self.audit = SqlAuditLog(connection)
+            self.outbox = SqlOutbox(connection)
+            self.idempotency = SqlIdempotencyStore(connection)
+        self._depth += 1
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        connection, self._connection = self._connection, None
+        self._read_only = False
+        if connection is None:  # pragma: no cover - __enter__ always sets it
+            return
+        try:
+            if exc_type is None:
+                connection.commit()
+            else:
+                connection.rollback()
+        finally:
+            connection.close()

@@ -1,0 +1,136 @@
+"""The ports the services need; ``custmaster.persistence`` implements them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+from uuid import UUID
+
+from custmaster.domain.context import RefCheck
+from custmaster.domain.events import CloudEvent
+from custmaster.domain.model import Customer, CustomerStatus, SourceRef
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerQuery:
+    text: str | None = None
+    status: CustomerStatus | None = CustomerStatus.ACTIVE
+    customer_type: str | None = None
+    country: str | None = None
+    customer_group: str | None = None
+    entity: str | None = None
+    after_number: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SimilarCustomer:
+    id: UUID
+    number: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    occurred_at: datetime
+    actor_id: str
+    actor_name: str
+    operation: str
+    resource_type: str
+    resource_id: str
+    changes: list[dict[str, Any]]
+    change_request_id: UUID | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPosition:
+    """Where a change-feed reader stands: (transaction id, outbox id)."""
+
+    txid: int = 0
+    id: int = 0
+
+    def encode(self) -> str:
+        return f"{self.txid}-{self.id}"
+
+    @classmethod
+    def decode(cls, cursor: str) -> FeedPosition:
+        txid, _, outbox_id = cursor.partition("-")
+        return cls(int(txid), int(outbox_id))
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    position: FeedPosition
+    envelope: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """What an idempotent request answered the first time."""
+
+    fingerprint: str
+    status_code: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class CustomerRepository(Protocol):
+    def get(self, customer_id: UUID, *, for_update: bool = False) -> Customer | None: ...
+    def add(self, customer: Customer) -> None: ...
+    def update(self, before: Customer, after: Customer) -> None: ...
+    def delete(self, customer_id: UUID) -> None: ...
+    def search(self, query: CustomerQuery) -> list[Customer]: ...
+    def similar_names(
+        self, name: str, *, exclude: UUID | None = None, limit: int = 3
+    ) -> list[SimilarCustomer]: ...
+    def next_numbers(self, count: int) -> list[int]: ...
+    def by_source_ref(self, ref: SourceRef) -> UUID | None: ...
+
+
+class ReferenceRepository(Protocol):
+    def missing(self, checks: list[RefCheck]) -> list[RefCheck]: ...
+    def add(self, kind: str, record: dict[str, Any]) -> None: ...
+    def get(self, kind: str, code: str) -> dict[str, Any] | None: ...
+    def list(self, kind: str, *, after: str | None, limit: int) -> list[dict[str, Any]]: ...
+
+
+class AuditLog(Protocol):
+    def append(self, entry: AuditEntry) -> None: ...
+    def for_resource(
+        self, resource_type: str, resource_id: str, *, after_id: int | None, limit: int
+    ) -> list[AuditEntry]: ...
+
+
+class Outbox(Protocol):
+    def add(self, event: CloudEvent) -> None: ...
+    def read(self, after: FeedPosition, limit: int) -> list[FeedItem]: ...
+
+
+class IdempotencyStore(Protocol):
+    def get(self, principal_id: str, key: str) -> StoredResponse | None: ...
+    def put(self, principal_id: str, key: str, response: StoredResponse) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. ``with uow:`` begins it (or joins the one already open) and
+    commits when the outermost block ends without an exception; otherwise rolls back."""
+
+    customers: CustomerRepository
+    reference: ReferenceRepository
+    audit: AuditLog
+    outbox: Outbox
+    idempotency: IdempotencyStore
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def read_only(self) -> UnitOfWork:
+        """This unit of work for reads only (no write lock on SQLite)."""
+        ...
