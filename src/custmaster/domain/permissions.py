@@ -54,7 +54,7 @@ class Permission(StrEnum):
 
 PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.CUSTOMER_READ: "read customers and their effective views",
-    Permission.CUSTOMER_PROPOSE: "propose changes for approval (alone: even green ones are reviewed)",
+    Permission.CUSTOMER_PROPOSE: "propose changes (alone: even green ones get reviewed)",
     Permission.CUSTOMER_CREATE: "submit new customers (subject to the approval policy)",
     Permission.CUSTOMER_UPDATE: "submit updates (subject to the approval policy)",
     Permission.CUSTOMER_DEACTIVATE: "submit deactivations (soft delete)",

@@ -96,6 +96,9 @@ class _Reader:
         return items
 
     def enum(self, kind: type[E], value: Any, path: str, label: str) -> E | None:
+        if value is None:
+            self.add(path, "missing", f"missing {label}")
+            return None
         if isinstance(value, str):
             try:
                 return kind(value)
@@ -120,7 +123,7 @@ class _Reader:
 
     def fields(self, value: Any, path: str) -> tuple[str, ...]:
         items = self.str_list(value, path)
-        if not items and isinstance(value, list):
+        if value == []:
             self.add(path, "empty", "must name at least one field")
         for item_path, name in items:
             self.field(name, item_path)
@@ -151,7 +154,7 @@ def parse_policy(data: Any, known_fields: Mapping[str, frozenset[str] | None]) -
     if "proposals" in top:
         proposals = r.mapping(top["proposals"], "proposals", ("steps",)) or {}
         proposal_steps = r.roles(proposals.get("steps"), "proposals.steps")
-        if not proposal_steps and isinstance(proposals.get("steps"), list):
+        if proposals.get("steps") == []:
             r.add("proposals.steps", "empty_steps", "must name at least one role")
     else:
         r.add("proposals", "missing", "missing key (steps for proposals of green changes)")
@@ -220,7 +223,7 @@ def _rules(
             for op_path, op_name in r.str_list(entry.get("operations"), f"{path}.operations")
             if (op := r.enum(Operation, op_name, op_path, "operation")) is not None
         ]
-        if not ops and isinstance(entry.get("operations"), list):
+        if entry.get("operations") == []:
             r.add(f"{path}.operations", "empty", "must name at least one operation")
         when = _condition(r, entry.get("when", {}), f"{path}.when")
         lane = r.enum(Lane, entry.get("lane"), f"{path}.lane", "lane")
