@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -479,6 +480,22 @@ def test_a_request_runs_its_steps_in_order() -> None:
     assert status(cr) is RequestStatus.APPROVED and cr.current_step is None
     cr.mark_applied()
     assert status(cr) is RequestStatus.APPLIED and cr.status.is_final
+
+
+def test_as_dict_is_json_able() -> None:
+    cr = request(entities=frozenset({"US01"}))
+    cr.approve(ANNA, "ok", at=T0)
+    snapshot = cr.as_dict()
+    assert json.loads(json.dumps(snapshot)) == snapshot
+    assert snapshot["steps"][0] == {
+        "role": "ar_manager",
+        "state": "approved",
+        "decided_by": "anna",
+        "decided_at": T0.isoformat(),
+        "comment": "ok",
+    }
+    assert snapshot["steps"][1]["state"] == "pending"
+    assert snapshot["change"]["fields"] == ["name"] and snapshot["entities"] == ["US01"]
 
 
 def test_the_submitter_never_decides() -> None:

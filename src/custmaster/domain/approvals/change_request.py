@@ -203,6 +203,42 @@ class ChangeRequest:
         self._require_status(RequestStatus.APPROVED, "mark applied")
         self._move(RequestStatus.APPLIED, at)
 
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able snapshot (ids, times and enums as strings) for the API and audit."""
+
+        def iso(moment: datetime | None) -> str | None:
+            return moment.isoformat() if moment else None
+
+        return {
+            "id": str(self.id),
+            "operation": self.operation.value,
+            "customer_id": str(self.customer_id) if self.customer_id else None,
+            "submitted_by": self.submitted_by,
+            "lane": self.lane.value,
+            "status": self.status.value,
+            "entities": sorted(self.entities),
+            "reasons": list(self.reasons),
+            "steps": [
+                {
+                    "role": s.role.value,
+                    "state": s.state.value,
+                    "decided_by": s.decided_by,
+                    "decided_at": iso(s.decided_at),
+                    "comment": s.comment,
+                }
+                for s in self.steps
+            ],
+            "change": {
+                "payload": dict(self.change.payload),
+                "fields": list(self.change.fields),
+                "base_version": self.change.base_version,
+                "base_values": dict(self.change.base_values),
+            },
+            "conflict_fields": list(self.conflict_fields),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
+
     def _decide(
         self, principal: Principal, state: StepState, comment: str | None, at: datetime | None
     ) -> ApprovalStep:
