@@ -22,7 +22,7 @@ class SqlIdempotencyStore:
         ).first()
         if row is None:
             return None
-        return StoredResponse(row.fingerprint, row.status_code, row.body, dict(row.headers))
+        return StoredResponse(row.status_code, row.body, dict(row.headers), row.fingerprint)
 
     def put(self, principal_id: str, key: str, response: StoredResponse) -> None:
         self._connection.execute(

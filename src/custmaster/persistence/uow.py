@@ -11,11 +11,24 @@ from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
+from custmaster.services.ports import (
+    AuditLog,
+    CustomerRepository,
+    IdempotencyStore,
+    Outbox,
+    ReferenceRepository,
+)
 
 
 class SqlUnitOfWork:
     """``with uow:`` opens a transaction or joins the one already open; the outermost
     block commits when it ends without an exception and rolls back otherwise."""
+
+    customers: CustomerRepository
+    reference: ReferenceRepository
+    audit: AuditLog
+    outbox: Outbox
+    idempotency: IdempotencyStore
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

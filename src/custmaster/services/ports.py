@@ -71,10 +71,10 @@ class FeedItem:
 class StoredResponse:
     """What an idempotent request answered the first time."""
 
-    fingerprint: str
     status_code: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+    fingerprint: str = ""
 
 
 class CustomerRepository(Protocol):

@@ -1,0 +1,36 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from custmaster import __version__
+from custmaster.api import problems
+from custmaster.api.routers import customers, events, health, reference
+from custmaster.bootstrap import Container, build_container
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    container = container or build_container()
+    app = FastAPI(
+        title="custmaster",
+        version=__version__,
+        summary="The customer master data hub: one trusted customer record.",
+        description=(
+            "Errors are RFC 9457 problem details. Customer responses carry an ETag; "
+            "PATCH and state changes accept If-Match (412 when stale). POST accepts an "
+            "Idempotency-Key. Lists use cursor pagination."
+        ),
+    )
+    app.state.container = container
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(customers.router)
+    app.include_router(reference.router)
+    app.include_router(events.router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (several workers)."""
+    return create_app()

@@ -1,0 +1,145 @@
+"""The one place that maps domain errors to RFC 9457 problem details."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from custmaster.domain.build import SERVER_OWNED
+from custmaster.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    IdempotencyKeyReused,
+    NotFound,
+    StaleVersion,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+_STATUS: dict[type[DomainError], int] = {
+    ValidationFailed: 422,
+    NotFound: 404,
+    Conflict: 409,
+    StaleVersion: 412,
+    IdempotencyKeyReused: 422,
+    Forbidden: 403,
+    Unauthenticated: 401,
+}
+_SLUG = {
+    400: "bad-request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    412: "precondition-failed",
+    422: "validation-failed",
+    500: "internal-error",
+}
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"/problems/{_SLUG.get(status, str(status))}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _status_of(exc: DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 400
+
+
+async def domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return problem(
+        _status_of(exc), exc.title, exc.detail, instance=request.url.path, errors=errors,
+        headers=headers,
+    )  # fmt: skip
+
+
+def field_path(loc: tuple[int | str, ...]) -> str:
+    """``("body", "addresses", 0, "add", "country")`` -> ``addresses[0].country``."""
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path", "header") else list(loc)
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("add", "update", "delete") or "[" in str(part) or "function-" in str(part):
+            continue  # discriminator tags and union branch names say nothing to the user
+        else:
+            path += f".{part}" if path else str(part)
+    return path or str(loc[0] if loc else "body")
+
+
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors: list[dict[str, str]] = []
+    for error in exc.errors():
+        path = field_path(tuple(error.get("loc", ())))
+        kind = str(error.get("type", "invalid"))
+        if kind == "extra_forbidden":
+            name = path.rsplit(".", 1)[-1]
+            if name in SERVER_OWNED and "." not in path:
+                errors.append(
+                    {"field": path, "code": "read_only",
+                     "message": "is set by the server and cannot be given"}
+                )  # fmt: skip
+            else:
+                errors.append(
+                    {"field": path, "code": "unknown_field",
+                     "message": "is not a field of this record"}
+                )  # fmt: skip
+            continue
+        errors.append({"field": path, "code": kind, "message": str(error.get("msg", "invalid"))})
+    return problem(
+        422, "Validation failed", "the request is not valid", instance=request.url.path,
+        errors=errors,
+    )  # fmt: skip
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    return problem(
+        exc.status_code, title, str(exc.detail), instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )  # fmt: skip
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, "Internal error", "the error was logged", instance=request.url.path)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected_error)

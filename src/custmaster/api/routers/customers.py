@@ -1,0 +1,273 @@
+"""/api/v1/customers: create, read (master or effective view), list, update,
+deactivate, reactivate, hard delete, history."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response
+
+from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
+from custmaster.api.http import (
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    etag,
+    expected_version,
+    idempotent,
+    json_response,
+)
+from custmaster.api.schemas.common import Page, problems
+from custmaster.api.schemas.customers import (
+    CustomerCreate,
+    CustomerOut,
+    CustomerPatch,
+    CustomerSummary,
+    EffectiveCustomerOut,
+    HistoryEntryOut,
+)
+from custmaster.domain.errors import ChangeWarning
+from custmaster.domain.model import Customer, CustomerStatus, CustomerType
+from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
+from custmaster.services.customers.create import CustomerResult, create_customer
+from custmaster.services.customers.lifecycle import (
+    deactivate_customer,
+    delete_customer,
+    reactivate_customer,
+)
+from custmaster.services.customers.read import (
+    customer_history,
+    get_customer,
+    get_effective_view,
+    search_customers,
+)
+from custmaster.services.customers.update import update_customer
+from custmaster.services.ports import CustomerQuery, StoredResponse
+
+router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+IfMatch = Annotated[
+    str | None, Header(description="the ETag of the version the change is based on")
+]
+IdempotencyKey = Annotated[
+    str | None, Header(description="a retry with the same key and body gets the first answer")
+]
+
+
+def _body(customer: Customer, warnings: list[ChangeWarning] | None = None) -> dict[str, Any]:
+    data = snapshot(customer)
+    data["warnings"] = [w.as_dict() for w in warnings or []]
+    return data
+
+
+def _stored(result: CustomerResult, status: int) -> StoredResponse:
+    headers = {"ETag": etag(result.customer.version)}
+    if status == 201:
+        headers["Location"] = f"/api/v1/customers/{result.customer.id}"
+    return StoredResponse(status, _body(result.customer, result.warnings), headers)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CustomerOut,
+    responses=problems(409),
+    summary="Create a customer with its child records and overrides",
+)
+def create(
+    payload: CustomerCreate,
+    request: Request,
+    container: ContainerDep,
+    actor: PrincipalDep,
+    uow: UowDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    data = payload.model_dump(mode="json", exclude_unset=True)
+    settings = container.service_settings
+    return idempotent(
+        request,
+        uow,
+        actor,
+        data,
+        lambda: _stored(create_customer(uow, actor, data, settings), 201),
+    )
+
+
+@router.get(
+    "",
+    response_model=Page[CustomerSummary],
+    responses=problems(),
+    summary="List and search customers (master records, without child records)",
+)
+def list_customers(
+    actor: PrincipalDep,
+    uow: UowDep,
+    q: Annotated[
+        str | None, Query(max_length=255, description="name, number, email or tax id")
+    ] = None,
+    status: CustomerStatus | None = CustomerStatus.ACTIVE,
+    include_inactive: Annotated[bool, Query(description="list every status")] = False,
+    customer_type: CustomerType | None = None,
+    country: Annotated[str | None, Query(max_length=2)] = None,
+    customer_group: Annotated[str | None, Query(max_length=64)] = None,
+    entity: Annotated[
+        str | None, Query(max_length=64, description="owned by or overridden for")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Response:
+    query = CustomerQuery(
+        text=q or None,
+        status=None if include_inactive else status,
+        customer_type=customer_type.value if customer_type else None,
+        country=country,
+        customer_group=customer_group,
+        entity=entity,
+        after_number=decode_cursor(cursor),
+        limit=limit,
+    )
+    found = search_customers(uow, actor, query)
+    items = [
+        {
+            k: v
+            for k, v in snapshot(c).items()
+            if k not in (*CHILD_COLLECTIONS, "source_refs", "overrides")
+        }
+        for c in found
+    ]
+    next_cursor = encode_cursor(found[-1].number) if len(found) == limit else None
+    return json_response(200, {"items": items, "next_cursor": next_cursor})
+
+
+@router.get(
+    "/{customer_id}",
+    response_model=EffectiveCustomerOut | CustomerOut,
+    responses=problems(404),
+    summary="Read the master record, or with ?entity= the effective view for that entity",
+)
+def read(
+    customer_id: UUID,
+    actor: PrincipalDep,
+    uow: UowDep,
+    entity: Annotated[str | None, Query(max_length=64, description="legal entity code")] = None,
+) -> Response:
+    if entity is None:
+        customer = get_customer(uow, actor, customer_id)
+        return json_response(200, _body(customer), {"ETag": etag(customer.version)})
+    customer, view = get_effective_view(uow, actor, customer_id, entity)
+    body = {**view.data, "warnings": [], "entity": view.entity,
+            "overridden_fields": view.overridden_fields}  # fmt: skip
+    return json_response(200, body, {"ETag": etag(customer.version)})
+
+
+@router.patch(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses=problems(404, 409, 412),
+    summary="Partial update; child records, dimensions and overrides by action lists",
+)
+def patch(
+    customer_id: UUID,
+    payload: CustomerPatch,
+    container: ContainerDep,
+    actor: PrincipalDep,
+    uow: UowDep,
+    if_match: IfMatch = None,
+) -> Response:
+    data = payload.model_dump(mode="json", exclude_unset=True)
+    result = update_customer(
+        uow, actor, customer_id, data, container.service_settings,
+        expected_version=expected_version(if_match),
+    )  # fmt: skip
+    return json_response(
+        200, _body(result.customer, result.warnings), {"ETag": etag(result.customer.version)}
+    )
+
+
+@router.post(
+    "/{customer_id}/deactivate",
+    response_model=CustomerOut,
+    responses=problems(404, 409, 412),
+    summary="Soft delete: hidden from default lists, everything kept, reversible",
+)
+def deactivate(
+    customer_id: UUID,
+    request: Request,
+    actor: PrincipalDep,
+    uow: UowDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    version = expected_version(if_match)
+    return idempotent(
+        request, uow, actor, None,
+        lambda: _stored(
+            deactivate_customer(uow, actor, customer_id, expected_version=version), 200
+        ),
+    )  # fmt: skip
+
+
+@router.post(
+    "/{customer_id}/reactivate",
+    response_model=CustomerOut,
+    responses=problems(404, 409, 412),
+    summary="Undo a deactivation",
+)
+def reactivate(
+    customer_id: UUID,
+    request: Request,
+    actor: PrincipalDep,
+    uow: UowDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    version = expected_version(if_match)
+    return idempotent(
+        request, uow, actor, None,
+        lambda: _stored(
+            reactivate_customer(uow, actor, customer_id, expected_version=version), 200
+        ),
+    )  # fmt: skip
+
+
+@router.delete(
+    "/{customer_id}",
+    status_code=204,
+    responses=problems(404, 412),
+    summary="Hard delete: removes the customer and its child records, keeps the audit",
+)
+def hard_delete(
+    customer_id: UUID, actor: PrincipalDep, uow: UowDep, if_match: IfMatch = None
+) -> Response:
+    delete_customer(uow, actor, customer_id, expected_version=expected_version(if_match))
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{customer_id}/history",
+    response_model=Page[HistoryEntryOut],
+    responses=problems(404),
+    summary="The audit entries of a customer (also after a hard delete)",
+)
+def history(
+    customer_id: UUID,
+    actor: PrincipalDep,
+    uow: UowDep,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> Response:
+    after = decode_cursor(cursor)
+    after_id = int(after) if after and after.isdigit() else None
+    entries = customer_history(uow, actor, customer_id, after_id=after_id, limit=limit)
+    items = [
+        jsonable(
+            {
+                "id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id,
+                "actor_name": e.actor_name, "operation": e.operation,
+                "change_request_id": e.change_request_id, "changes": e.changes,
+            }
+        )
+        for e in entries
+    ]  # fmt: skip
+    next_cursor = encode_cursor(str(entries[-1].id)) if len(entries) == limit else None
+    return json_response(200, {"items": items, "next_cursor": next_cursor})

@@ -1,0 +1,91 @@
+"""Reference data: /legal-entities, /payment-terms, /payment-methods, /customer-groups,
+/tax-codes, /industries, /dimension-types (with values). Create, list, read."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel
+
+from custmaster.api.deps import PrincipalDep, UowDep
+from custmaster.api.http import (
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    idempotent,
+    json_response,
+)
+from custmaster.api.schemas.common import Page, problems
+from custmaster.api.schemas.reference import (
+    CodeNameIn,
+    CodeNameOut,
+    DimensionTypeIn,
+    DimensionTypeOut,
+    LegalEntityIn,
+    LegalEntityOut,
+    PaymentTermsIn,
+    PaymentTermsOut,
+)
+from custmaster.domain.snapshot import jsonable
+from custmaster.services.ports import StoredResponse
+from custmaster.services.reference import create_reference, get_reference, list_reference
+
+router = APIRouter(prefix="/api/v1", tags=["reference data"])
+
+#: path -> (kind, request schema, response schema, label)
+RESOURCES: dict[str, tuple[str, type[BaseModel], type[BaseModel], str]] = {
+    "legal-entities": ("legal_entities", LegalEntityIn, LegalEntityOut, "legal entity"),
+    "payment-terms": ("payment_terms", PaymentTermsIn, PaymentTermsOut, "payment terms"),
+    "payment-methods": ("payment_methods", CodeNameIn, CodeNameOut, "payment method"),
+    "customer-groups": ("customer_groups", CodeNameIn, CodeNameOut, "customer group"),
+    "tax-codes": ("tax_codes", CodeNameIn, CodeNameOut, "tax code"),
+    "industries": ("industries", CodeNameIn, CodeNameOut, "industry"),
+    "dimension-types": ("dimension_types", DimensionTypeIn, DimensionTypeOut, "dimension type"),
+}
+
+
+def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type[BaseModel],
+              label: str) -> None:  # fmt: skip
+    def create(payload: Any, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
+        data = payload.model_dump(mode="json", exclude_unset=True)
+
+        def produce() -> StoredResponse:
+            record = create_reference(uow, actor, kind, data)
+            return StoredResponse(
+                201, jsonable(record), {"Location": f"/api/v1/{path}/{record['code']}"}
+            )
+
+        return idempotent(request, uow, actor, data, produce)
+
+    create.__annotations__["payload"] = schema_in
+
+    def list_all(
+        actor: PrincipalDep,
+        uow: UowDep,
+        cursor: Annotated[str | None, Query(max_length=512)] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    ) -> Response:
+        records = list_reference(uow, actor, kind, after=decode_cursor(cursor), limit=limit)
+        next_cursor = encode_cursor(records[-1]["code"]) if len(records) == limit else None
+        return json_response(200, {"items": jsonable(records), "next_cursor": next_cursor})
+
+    def read(code: str, actor: PrincipalDep, uow: UowDep) -> Response:
+        return json_response(200, jsonable(get_reference(uow, actor, kind, code)))
+
+    router.add_api_route(
+        f"/{path}", create, methods=["POST"], status_code=201, response_model=schema_out,
+        responses=problems(409), summary=f"Create a {label}", operation_id=f"create_{kind}",
+    )  # fmt: skip
+    router.add_api_route(
+        f"/{path}", list_all, methods=["GET"], response_model=Page[schema_out],  # type: ignore[valid-type]
+        responses=problems(), summary=f"List {label} records", operation_id=f"list_{kind}",
+    )  # fmt: skip
+    router.add_api_route(
+        f"/{path}/{{code}}", read, methods=["GET"], response_model=schema_out,
+        responses=problems(404), summary=f"Read a {label}", operation_id=f"read_{kind}",
+    )  # fmt: skip
+
+
+for _path, (_kind, _in, _out, _label) in RESOURCES.items():
+    _register(_path, _kind, _in, _out, _label)

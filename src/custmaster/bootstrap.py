@@ -1,0 +1,52 @@
+"""Composition root: settings -> engine -> unit of work -> services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from custmaster.config import Settings
+from custmaster.domain.principal import Principal
+from custmaster.persistence.engine import make_engine
+from custmaster.persistence.migrate import upgrade
+from custmaster.persistence.uow import SqlUnitOfWork
+from custmaster.services.settings import ServiceSettings
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    service_settings: ServiceSettings
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine)
+
+    def local_principal(self) -> Principal:
+        return Principal(
+            id=self.settings.local_principal_id,
+            name=self.settings.local_principal_name,
+            roles=frozenset({"admin"}),
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+
+def build_container(settings: Settings | None = None, *, migrate: bool | None = None) -> Container:
+    """Wire everything. On the embedded SQLite default, migrations run at start."""
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    if migrate or (migrate is None and settings.auto_migrate and engine.dialect.name == "sqlite"):
+        upgrade(engine)
+    return Container(
+        settings=settings,
+        engine=engine,
+        service_settings=ServiceSettings(
+            credit_limit_warning=settings.credit_limit_warning,
+            customer_number_prefix=settings.customer_number_prefix,
+            customer_number_width=settings.customer_number_width,
+        ),
+    )

@@ -1,0 +1,29 @@
+"""Settings: every one has an environment variable CUSTMASTER_<NAME>."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUSTMASTER_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///custmaster.db",
+        description="SQLAlchemy URL; sqlite:///FILE (default) or postgresql://USER@HOST/DB",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1, le=64)
+    local_principal_id: str = Field(
+        default="local", description="who the API acts as until authentication exists"
+    )
+    local_principal_name: str = "Local Administrator"
+    credit_limit_warning: Decimal = Field(default=Decimal("1000000"), ge=0)
+    customer_number_prefix: str = Field(default="C", max_length=8)
+    customer_number_width: int = Field(default=6, ge=1, le=18)
+    auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")

@@ -1,0 +1,1 @@
+"""Customer use cases: one module per group (create, read, update, lifecycle)."""

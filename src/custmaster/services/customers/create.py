@@ -1,0 +1,58 @@
+"""Create a customer with all its child records and overrides in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import uuid4
+
+from custmaster.domain.build import new_customer
+from custmaster.domain.context import ParseContext
+from custmaster.domain.errors import ChangeWarning, Conflict, ValidationFailed
+from custmaster.domain.events import customer_event
+from custmaster.domain.model import Customer
+from custmaster.domain.principal import Principal
+from custmaster.domain.snapshot import diff, snapshot
+from custmaster.services.customers.common import change_warnings, check_references
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.recording import record_change, utcnow
+from custmaster.services.settings import ServiceSettings
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerResult:
+    customer: Customer
+    warnings: list[ChangeWarning] = field(default_factory=list)
+
+
+def create_customer(
+    uow: UnitOfWork, actor: Principal, data: Mapping[str, Any], settings: ServiceSettings
+) -> CustomerResult:
+    with uow:
+        now = utcnow()
+        ctx = ParseContext()
+        number = settings.customer_number(uow.customers.next_numbers(1)[0])
+        customer = new_customer(data, customer_id=uuid4(), number=number, now=now, ctx=ctx)
+        check_references(uow, ctx)
+        if customer is None or ctx.errors:
+            raise ValidationFailed(ctx.errors.errors)
+        for ref in customer.source_refs:
+            owner = uow.customers.by_source_ref(ref)
+            if owner is not None:
+                raise Conflict(
+                    f"{ref.source_system}/{ref.source_id} already points at customer {owner}"
+                )
+        uow.customers.add(customer)
+        after = snapshot(customer)
+        record_change(
+            uow,
+            actor,
+            operation="create",
+            resource_type="customer",
+            resource_id=str(customer.id),
+            changes=diff(None, after),
+            event=customer_event("created", customer.id, now, {"customer": after}),
+        )
+        warnings = ctx.warnings + change_warnings(uow, customer, settings, name_changed=True)
+        return CustomerResult(customer, warnings)

@@ -1,0 +1,90 @@
+"""Deactivate (soft delete), reactivate and hard delete."""
+
+from __future__ import annotations
+
+import copy
+from uuid import UUID
+
+from custmaster.domain.errors import Conflict
+from custmaster.domain.events import customer_event
+from custmaster.domain.model import CustomerStatus
+from custmaster.domain.principal import Principal
+from custmaster.domain.snapshot import snapshot
+from custmaster.services.customers.common import check_version, load
+from custmaster.services.customers.create import CustomerResult
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.recording import record_change, utcnow
+
+
+def _set_status(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    status: CustomerStatus,
+    expected_version: int | None,
+) -> CustomerResult:
+    operation = "deactivate" if status is CustomerStatus.INACTIVE else "reactivate"
+    with uow:
+        current = load(uow, customer_id, for_update=True)
+        check_version(current, expected_version)
+        if current.status is status:
+            raise Conflict(f"customer {current.number} is {status.value} already")
+        now = utcnow()
+        updated = copy.deepcopy(current)
+        updated.status = status
+        updated.version = current.version + 1
+        updated.updated_at = now
+        uow.customers.update(current, updated)
+        changes = [{"field": "status", "before": current.status.value, "after": status.value}]
+        record_change(
+            uow,
+            actor,
+            operation=operation,
+            resource_type="customer",
+            resource_id=str(customer_id),
+            changes=changes,
+            event=customer_event(
+                f"{operation}d",
+                customer_id,
+                now,
+                {"changes": changes, "customer": snapshot(updated)},
+            ),
+        )
+        return CustomerResult(updated)
+
+
+def deactivate_customer(
+    uow: UnitOfWork, actor: Principal, customer_id: UUID, *, expected_version: int | None = None
+) -> CustomerResult:
+    """Soft delete: hidden from default lists, everything kept, reversible."""
+    return _set_status(uow, actor, customer_id, CustomerStatus.INACTIVE, expected_version)
+
+
+def reactivate_customer(
+    uow: UnitOfWork, actor: Principal, customer_id: UUID, *, expected_version: int | None = None
+) -> CustomerResult:
+    return _set_status(uow, actor, customer_id, CustomerStatus.ACTIVE, expected_version)
+
+
+def delete_customer(
+    uow: UnitOfWork, actor: Principal, customer_id: UUID, *, expected_version: int | None = None
+) -> None:
+    """Hard delete: removes the customer and its child records; the audit entries stay
+    and record the whole aggregate as it was."""
+    with uow:
+        current = load(uow, customer_id, for_update=True)
+        check_version(current, expected_version)
+        now = utcnow()
+        before = snapshot(current)
+        uow.customers.delete(customer_id)
+        record_change(
+            uow,
+            actor,
+            operation="delete",
+            resource_type="customer",
+            resource_id=str(customer_id),
+            changes=[{"field": "customer", "before": before, "after": None}],
+            event=customer_event(
+                "deleted", customer_id, now, {"id": str(customer_id), "number": current.number}
+            ),
+        )

@@ -1,0 +1,72 @@
+"""Partial update of a customer: master fields, action lists for child records,
+dimensions and overrides; all or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain.build import patched_customer
+from custmaster.domain.context import ParseContext
+from custmaster.domain.errors import ValidationFailed
+from custmaster.domain.events import customer_event
+from custmaster.domain.principal import Principal
+from custmaster.domain.snapshot import diff, snapshot
+from custmaster.services.customers.common import (
+    change_warnings,
+    check_references,
+    check_version,
+    load,
+)
+from custmaster.services.customers.create import CustomerResult
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.recording import record_change, utcnow
+from custmaster.services.settings import ServiceSettings
+
+
+def update_customer(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    patch: Mapping[str, Any],
+    settings: ServiceSettings,
+    *,
+    expected_version: int | None = None,
+) -> CustomerResult:
+    with uow:
+        current = load(uow, customer_id, for_update=True)
+        check_version(current, expected_version)
+        now = utcnow()
+        ctx = ParseContext()
+        updated = patched_customer(current, patch, now=now, ctx=ctx)
+        check_references(uow, ctx)
+        if updated is None or ctx.errors:
+            raise ValidationFailed(ctx.errors.errors)
+        before, after = snapshot(current), snapshot(updated)
+        changes = diff(before, after)
+        if not changes:
+            return CustomerResult(current, ctx.warnings)
+        updated.version = current.version + 1
+        after["version"] = updated.version
+        for ref in set(updated.source_refs) - set(current.source_refs):
+            owner = uow.customers.by_source_ref(ref)
+            if owner is not None and owner != current.id:
+                ctx.errors.add("source_refs", "conflict", f"already points at customer {owner}")
+        ctx.errors.raise_if_any()
+        uow.customers.update(current, updated)
+        record_change(
+            uow,
+            actor,
+            operation="update",
+            resource_type="customer",
+            resource_id=str(current.id),
+            changes=changes,
+            event=customer_event(
+                "updated", current.id, now, {"changes": changes, "customer": after}
+            ),
+        )
+        warnings = ctx.warnings + change_warnings(
+            uow, updated, settings, name_changed=updated.name != current.name
+        )
+        return CustomerResult(updated, warnings)

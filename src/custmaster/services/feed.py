@@ -1,0 +1,11 @@
+"""The pull change feed over the outbox."""
+
+from __future__ import annotations
+
+from custmaster.domain.principal import Principal
+from custmaster.services.ports import FeedItem, FeedPosition, UnitOfWork
+
+
+def read_feed(uow: UnitOfWork, actor: Principal, after: FeedPosition, limit: int) -> list[FeedItem]:
+    with uow.read_only():
+        return uow.outbox.read(after, limit)

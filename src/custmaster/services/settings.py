@@ -1,0 +1,16 @@
+"""Business settings the services need (filled from ``custmaster.config`` at start-up)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    credit_limit_warning: Decimal = Decimal("1000000")
+    customer_number_prefix: str = "C"
+    customer_number_width: int = 6
+
+    def customer_number(self, value: int) -> str:
+        return f"{self.customer_number_prefix}{value:0{self.customer_number_width}d}"
