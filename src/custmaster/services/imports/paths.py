@@ -57,9 +57,10 @@ class PathError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One step of a path: a dict ``key``, an address selected by ``type``, or an ``index``."""
+    """One step of a path: a dict ``key``, an override ``entity`` (also a dict key), an
+    address selected by ``type``, or a list ``index``."""
 
-    kind: str  # "key" | "type" | "index"
+    kind: str  # "key" | "entity" | "type" | "index"
     value: str | int
 
 
@@ -122,7 +123,7 @@ def parse_target(path: str, *, root: str = "customer") -> TargetPath:
         inner = parse_target(".".join(_render(p) for p in rest))
         if inner[0].value not in OVERRIDABLE_FIELDS:
             raise PathError(f"{path!r}: {inner[0].value!r} cannot be overridden per entity")
-        return (Step("key", "overrides"), Step("key", selector), *inner)
+        return (Step("key", "overrides"), Step("entity", selector), *inner)
     if not rest and selector is None and name in MASTER_FIELDS:
         return (Step("key", name),)
     return tuple(_child_steps(name, selector, rest, path))
@@ -145,12 +146,13 @@ def render_path(path: TargetPath) -> str:
 
 def _container(parent: Any, step: Step, next_step: Step | None, create: bool) -> Any:
     """The child of ``parent`` addressed by ``step`` (created if ``create``)."""
-    if step.kind == "key":
+    if step.kind in ("key", "entity"):
         assert isinstance(parent, dict)
         if step.value not in parent:
             if not create:
                 return None
-            parent[step.value] = [] if next_step is not None and next_step.kind != "key" else {}
+            is_list = next_step is not None and next_step.kind in ("type", "index")
+            parent[step.value] = [] if is_list else {}
         return parent[step.value]
     assert isinstance(parent, list)
     if step.kind == "type":

@@ -7,7 +7,9 @@ Encodings: a BOM decides (UTF-8, UTF-16 LE/BE, UTF-32); BOM-less UTF-16 is recog
 its NUL bytes; otherwise the prefix is tried as strict UTF-8, then cp1252, then Latin-1.
 A file detected as UTF-8 whose later bytes turn out not to be UTF-8 (a legacy export that
 starts with pure ASCII) does not fail: those bytes are decoded as cp1252 and the row gets
-an ``encoding_fallback`` warning.
+an ``encoding_fallback`` warning (the decoder marks repaired text with a Unicode
+noncharacter that the reader removes again). Undecodable bytes in other encodings become
+U+FFFD, with the same warning.
 
 Delimiters: :class:`csv.Sniffer` over the candidates ``, ; \\t |``, checked for
 consistency against the first lines, with a field-count vote as fallback.
@@ -19,7 +21,6 @@ import codecs
 import csv
 import io
 import os
-import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -80,28 +81,25 @@ class SourceRow:
     notes: tuple[FieldIssue, ...] = ()
 
 
-class _FallbackCounter(threading.local):
-    """Counts bytes the UTF-8 decoder had to repair (per thread), to flag the rows concerned."""
-
-    count: int = 0
-
-
-_COUNTER = _FallbackCounter()
+#: A Unicode noncharacter (reserved for internal use) marking text the decoder repaired.
+_REPAIRED = "\ufdd0"
 
 
 def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    _COUNTER.count += 1
     bad = exc.object[exc.start : exc.end]
-    return bytes(bad).decode("cp1252", errors="replace"), exc.end
+    return _REPAIRED + bytes(bad).decode("cp1252", errors="replace"), exc.end
 
 
 codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
 
 
-def detect_encoding(prefix: bytes) -> str:
+def detect_encoding(prefix: bytes, *, complete: bool = False) -> str:
     """Guess the text encoding of a file from its first bytes.
+
+    ``complete`` says that ``prefix`` is the whole file (a prefix may end inside a
+    multi-byte UTF-8 sequence; a whole file may not).
 
     Returns a Python codec name: ``utf-8-sig``, ``utf-16``, ``utf-16-le``, ``utf-16-be``,
     ``utf-32``, ``utf-8``, ``cp1252`` or ``latin-1``.
@@ -124,7 +122,7 @@ def detect_encoding(prefix: bytes) -> str:
         even_nuls = sample[0::2].count(0)
         return "utf-16-le" if odd_nuls >= even_nuls else "utf-16-be"
     try:
-        codecs.getincrementaldecoder("utf-8")("strict").decode(prefix, final=False)
+        codecs.getincrementaldecoder("utf-8")("strict").decode(prefix, final=complete)
         return "utf-8"
     except UnicodeDecodeError:
         pass
@@ -324,7 +322,7 @@ class SourceReader:
     @staticmethod
     def _settings(prefix: bytes, encoding: str | None, delimiter: str | None) -> _CsvSettings:
         if not encoding or encoding == "auto":
-            encoding = detect_encoding(prefix)
+            encoding = detect_encoding(prefix, complete=len(prefix) < PREFIX_BYTES)
         try:
             codecs.lookup(encoding)
         except LookupError as exc:
@@ -351,7 +349,7 @@ class SourceReader:
         try:
             for raw in reader:
                 if any(cell.strip() for cell in raw):
-                    header = _normalise_header(raw)
+                    header = _normalise_header([cell.replace(_REPAIRED, "") for cell in raw])
                     break
         except csv.Error as exc:
             raise ImportFileError(f"cannot read the header row: {exc}") from exc
@@ -372,7 +370,9 @@ class SourceReader:
         header: tuple[str, ...] = ()
         for raw in rows:
             cells = [_cell_text(value)[0] for value in raw]
-            if any(cell.strip() for cell in cells):
+            while cells and not cells[-1].strip():
+                cells.pop()  # trailing empty cells of the sheet's dimension
+            if cells:
                 header = _normalise_header(cells)
                 break
         if not header:
@@ -389,7 +389,6 @@ def _csv_rows(reader: Any, header: tuple[str, ...]) -> Iterator[SourceRow]:
     try:
         number = 0
         while True:
-            before = _COUNTER.count
             try:
                 raw = next(reader)
             except StopIteration:
@@ -404,7 +403,8 @@ def _csv_rows(reader: Any, header: tuple[str, ...]) -> Iterator[SourceRow]:
             if not any(cell.strip() for cell in raw):
                 continue
             notes: tuple[FieldIssue, ...] = ()
-            if _COUNTER.count != before or any("\ufffd" in cell for cell in raw):
+            if any(_REPAIRED in cell or "\ufffd" in cell for cell in raw):
+                raw = [cell.replace(_REPAIRED, "") for cell in raw]
                 notes = (
                     FieldIssue(
                         "row",
