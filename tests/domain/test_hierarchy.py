@@ -343,7 +343,7 @@ def brute_force_valid(links: list[HierarchyLink[str]]) -> bool:
     return True
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(links_st(), max_size=14))
 def test_validated_adds_accept_exactly_the_links_that_keep_the_graph_valid(
     candidates: list[HierarchyLink[str]],

@@ -157,7 +157,7 @@ def rel_st(draw: st.DrawFn) -> Relationship[str]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(rel_st(), max_size=15))
 def test_at_most_one_primary_per_type_on_any_date(candidates: list[Relationship[str]]) -> None:
     book: RelationshipBook[str] = RelationshipBook()
