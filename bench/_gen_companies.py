@@ -217,6 +217,7 @@ def generate(n_records: int, seed: int = 42) -> tuple[list[dict[str, str | None]
     records: list[dict[str, str | None]] = []
     truth: dict[str, str] = {}
     n_ent = 0
+    last_ent: dict = {}
     while len(records) < n_records:
         n_ent += 1
         r = rng.random()
@@ -227,7 +228,7 @@ def generate(n_records: int, seed: int = 42) -> tuple[list[dict[str, str | None]
                 for k in ("street", "city", "postal_code"):
                     parent[k] = prev[k] or parent[k]
             ent = parent
-        elif r < 0.10 and n_ent > 1:  # same name, other city, other contacts
+        elif r < 0.10 and last_ent:  # same name, other city, other contacts
             ent = dict(last_ent)
             ent.update(_address(rng, ent["country"]))
             ent["domain"] = ent["domain"].replace(".", "-group.", 1)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from custmaster.matching.cluster import cluster_pairs
+from custmaster.matching.compare import tax_ids_conflict
 from custmaster.matching.keys import DEFAULT_MAX_POSTINGS, match_keys
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
@@ -95,13 +96,14 @@ def batch_match(
     max_block_size: int = DEFAULT_MAX_POSTINGS,
     keep_min_probability: float | None = None,
     max_cluster_size: int | None = 50,
+    tax_id_constraint: bool | None = None,
 ) -> BatchResult:
     """Deduplicate a set of records.
 
     Blocks on :func:`~custmaster.matching.keys.match_keys`, scores every candidate pair
     with the Fellegi-Sunter model, keeps the pairs at or above the review threshold and
     clusters the auto-merge pairs (strongest first, refusing unions of clusters with
-    different tax ids).
+    tax ids that differ by more than a typo, see ``tax_id_constraint``).
 
     Args:
         records: Records (raw or prepared) with distinct ids.
@@ -110,6 +112,10 @@ def batch_match(
         keep_min_probability: Keep pairs at or above this probability (default: the
             model's review threshold).
         max_cluster_size: Cap on cluster size (guard against runaway chaining).
+        tax_id_constraint: Refuse to cluster records whose tax ids differ by more than
+            a typo. None (default) decides from the model: on when matches almost never
+            disagree on tax id (m of level "different" below 1%), off for data where tax
+            ids are unreliable.
 
     Returns:
         A :class:`BatchResult`.
@@ -136,12 +142,15 @@ def batch_match(
             pairs.append(ScoredPair(feats[i].id, feats[j].id, weight, prob))
     t2 = time.perf_counter()
     pairs.sort(key=lambda p: (-p.match_weight, p.id_l, p.id_r))
-    tax = {f.id: f.tax_id for f in feats if f.tax_id}
+    if tax_id_constraint is None:
+        tax_id_constraint = model.levels["tax_id"][0].m < 0.01
+    tax = {f.id: f.tax_id for f in feats if f.tax_id} if tax_id_constraint else {}
     clusters = cluster_pairs(
         ((p.id_l, p.id_r, p.probability) for p in pairs),
         model.thresholds.auto_merge,
         exclusive=tax,
         max_cluster_size=max_cluster_size,
+        conflict=tax_ids_conflict,
     )
     t3 = time.perf_counter()
     stats = {

@@ -9,7 +9,7 @@ would exceed ``max_cluster_size``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TypeVar
 
 __all__ = ["cluster_pairs"]
@@ -22,6 +22,7 @@ def cluster_pairs(
     threshold: float,
     exclusive: Mapping[T, str] | None = None,
     max_cluster_size: int | None = 50,
+    conflict: Callable[[str, str], bool] | None = None,
 ) -> list[list[T]]:
     """Group records linked by edges at or above ``threshold``.
 
@@ -33,6 +34,9 @@ def cluster_pairs(
             cluster (the compact tax id is a good choice). Records without a value are
             unconstrained.
         max_cluster_size: Refuse unions beyond this size (None: no limit).
+        conflict: Decides whether two exclusive values conflict (default: they
+            differ). Batch matching passes
+            :func:`~custmaster.matching.compare.tax_ids_conflict`, which tolerates typos.
 
     Returns:
         Clusters of two or more ids, each sorted by first appearance in the edges,
@@ -54,6 +58,7 @@ def cluster_pairs(
     values: dict[T, frozenset[str]] = {}
     order: dict[T, int] = {}
     excl = exclusive or {}
+    differ = conflict or (lambda x, y: x != y)
 
     def find(x: T) -> T:
         if x not in parent:
@@ -75,7 +80,7 @@ def cluster_pairs(
         if ra == rb:
             continue
         va, vb = values[ra], values[rb]
-        if va and vb and va != vb:
+        if va and vb and any(differ(x, y) for x in va for y in vb):
             continue
         if max_cluster_size is not None and size[ra] + size[rb] > max_cluster_size:
             continue

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from custmaster.matching.record import MatchFeatures
 
@@ -28,6 +28,7 @@ __all__ = [
     "compare_phone",
     "compare_tax_id",
     "comparison_vector",
+    "tax_ids_conflict",
 ]
 
 NULL_LEVEL = -1
@@ -76,7 +77,9 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
 
 
 def compare_tax_id(a: MatchFeatures, b: MatchFeatures) -> int:
-    """Compare compacted tax ids. Levels: 1 equal, 0 different.
+    """Compare compacted tax ids.
+
+    Levels: 2 equal, 1 at most two edits apart (a typo), 0 different.
 
     Args:
         a: Features of the first record.
@@ -89,11 +92,23 @@ def compare_tax_id(a: MatchFeatures, b: MatchFeatures) -> int:
         >>> from custmaster.matching.record import MatchRecord, prepare
         >>> compare_tax_id(prepare(MatchRecord("1", tax_id="DE 464 070 231")),
         ...                prepare(MatchRecord("2", tax_id="464070231", country="DE")))
-        1
+        2
     """
     if a.tax_id is None or b.tax_id is None:
         return NULL_LEVEL
-    return 1 if a.tax_id == b.tax_id else 0
+    if a.tax_id == b.tax_id:
+        return 2
+    return 1 if tax_ids_conflict(a.tax_id, b.tax_id) is False else 0
+
+
+def tax_ids_conflict(a: str, b: str) -> bool:
+    """True when two compact tax ids differ by more than a typo (over two edits).
+
+    Example:
+        >>> tax_ids_conflict("DE464070231", "DE464070213"), tax_ids_conflict("DE1", "FR9")
+        (False, True)
+    """
+    return Levenshtein.distance(a, b, score_cutoff=2) > 2
 
 
 def compare_contact(a: MatchFeatures, b: MatchFeatures) -> int:
@@ -265,7 +280,8 @@ COMPARISONS: tuple[Comparison, ...] = (
         compare_name,
         _name_value,
     ),
-    Comparison("tax_id", ("different", "identical"), compare_tax_id, lambda f: f.tax_id),
+    Comparison("tax_id", ("different", "within two edits", "identical"), compare_tax_id,
+               lambda f: f.tax_id),
     Comparison(
         "contact",
         ("different company domains", "different free-mail addresses", "shared domain",
