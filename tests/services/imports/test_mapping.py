@@ -55,6 +55,7 @@ def test_legacy_row_german_formats_and_value_map() -> None:
             }
         ],
         "metadata": {"legacy_created_on": "2023-06-30"},
+        "source_refs": [{"source_system": "legacy_erp", "source_id": "82660"}],
     }
     assert record.source_refs == [SourceRef("legacy_erp", "82660")]
 
@@ -89,12 +90,16 @@ def test_missing_required_is_reported_never_invented() -> None:
     assert record.missing_required == ["email"]
     assert record.is_incomplete
     assert "email" not in record.command
-    assert record.command == {"kind": "organization", "name": "Acme"}  # no address: no default
+    assert record.command == {  # no address in the row: no address default either
+        "kind": "organization",
+        "name": "Acme",
+        "source_refs": [{"source_system": "hubspot", "source_id": "5"}],
+    }
 
 
 def test_empty_cells_and_missing_columns_are_left_out() -> None:
     template = load_template("custmaster")
-    record = map_row(_row({"source_id": "9", "name": "Acme", "email": "", "phone": "  "}), template)
+    record = map_row(_row({"name": "Acme", "email": "", "phone": "  "}), template)
     assert record.command == {"kind": "organization", "name": "Acme"}
     assert record.missing_required == ["email"]
 

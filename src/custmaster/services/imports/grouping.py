@@ -14,7 +14,7 @@ spacing. Two strategies bound memory differently:
 
 Merging a group: the owning row is the row of the job's entity if the group has one, else
 the first row; ``owning_entity`` is that row's entity. The master takes the owning row's
-fields, and fields it lacks from the other rows (a differing value is a
+fields, and fields it lacks from the other rows (a value differing beyond case and spacing is a
 ``conflicting_values`` warning). ``overrides[entity]`` holds each row's
 ``group_by.entity_fields`` (credit limit, payment terms, currency, customer group ...);
 addresses that differ from the master's go to the override of their entity as well.
@@ -34,7 +34,9 @@ from custmaster.services.imports.spill import RowStore
 from custmaster.services.imports.templates import GroupBy, Template
 from custmaster.services.imports.transforms import TransformError
 
-_CHILD_FIELDS = frozenset({"addresses", "contacts", "overrides", "metadata", "dimensions"})
+_CHILD_FIELDS = frozenset(
+    {"addresses", "contacts", "overrides", "metadata", "dimensions", "source_refs"}
+)
 
 
 def group_key(values: dict[str, str], columns: Iterable[str]) -> str | None:
@@ -96,13 +98,17 @@ def _prefixed(issues: Iterable[FieldIssue], row_number: int, grouped: bool) -> l
     return [FieldIssue(i.field, i.code, f"row {row_number}: {i.message}") for i in issues]
 
 
+def _fold(value: object) -> object:
+    return " ".join(value.split()).casefold() if isinstance(value, str) else value
+
+
 def _merge_shared(master: JSONDict, member: _Member, group: GroupBy, out: ImportRecord) -> None:
     for key, value in member.record.command.items():
         if key in group.entity_fields or key in _CHILD_FIELDS or key == "owning_entity":
             continue
         if key not in master:
             master[key] = value
-        elif master[key] != value:
+        elif _fold(master[key]) != _fold(value):
             out.warnings.append(
                 FieldIssue(
                     key,
@@ -177,6 +183,11 @@ def merge_group(
     overrides = {code: values for code, values in overrides.items() if values}
     if overrides:
         master["overrides"] = overrides
+    if out.source_refs:
+        master["source_refs"] = [
+            {"source_system": ref.source_system, "source_id": ref.source_id}
+            for ref in out.source_refs
+        ]
     if owning.entity:
         master["owning_entity"] = owning.entity
     elif entity:

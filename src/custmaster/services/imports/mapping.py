@@ -2,7 +2,9 @@
 
 Only what the source really has goes into the command: empty cells are left out, and the
 only values not read from the row are the template's configured ``defaults`` (and the
-``owning_entity`` the operator chose for the job). A required field the source lacks is
+``owning_entity`` the operator chose for the job). The row's cross-reference goes into
+the command's ``source_refs`` (``[{"source_system": ..., "source_id": ...}]``), which the
+create request accepts. A required field the source lacks is
 listed in ``missing_required``; nothing is guessed.
 """
 
@@ -162,6 +164,8 @@ def map_row(row: SourceRow, template: Template, *, entity: str | None = None) ->
     command, errors = map_fields(row.values, template.fields, template.context(), row.native)
     apply_defaults(command, template, entity)
     normalise_regions(command)
+    if source_id is not None:
+        command["source_refs"] = [{"source_system": system, "source_id": source_id}]
     record.command = command
     record.errors.extend(errors)
     record.missing_required = missing_required(command, template.required)

@@ -29,8 +29,7 @@ FREE_OBJECTS = frozenset({"metadata", "dimensions"})
 ADDRESS_FIELDS = frozenset({"lines", "city", "region", "postal_code", "country", "is_primary"})
 ADDRESS_TYPES = frozenset({"billing", "shipping"})
 CONTACT_FIELDS = frozenset(
-    {"first_name", "last_name", "name_affix", "job_title", "role", "email", "phone",
-     "is_primary", "sellable"}
+    {"first_name", "last_name", "job_title", "role", "email", "phone", "is_primary", "sellable"}
 )  # fmt: skip
 TIER_FIELDS = frozenset(
     {"item", "unit_price", "currency", "min_quantity", "max_quantity", "effective_from",

@@ -60,7 +60,8 @@ class ImportRecord:
         warnings: non-blocking observations (conflicting values inside a group, a text
             repaired by the decoder, a value derived from a contact ...).
         source_refs: every (source_system, source_id) that knows this customer; several
-            for a grouped customer (one per D365 legal-entity row).
+            for a grouped customer (one per D365 legal-entity row). Also in the command
+            as ``source_refs`` (the create request's cross-reference list).
         related_rows: 1-based data rows of related files, by file role
             (``{"contacts": [3, 4]}`` for a Salesforce account with two contacts).
     """
