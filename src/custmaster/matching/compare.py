@@ -170,9 +170,9 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     """Compare street, house number, postal code and city as one address.
 
     Levels: 4 same street and number and same postal code (or city when a postal code
-    is missing), 3 street name similar (>= 90) with same number and same postal code or
-    city, 2 same postal code, 1 same or very similar city (Jaro-Winkler >= 0.92),
-    0 otherwise.
+    is missing, or no area at all on one side), 3 street name similar (>= 90) with
+    same number and same area, 2 same postal code, 1 same or very similar city
+    (Jaro-Winkler >= 0.92), 0 otherwise.
 
     Args:
         a: Features of the first record.
@@ -195,8 +195,10 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     same_city = bool(a.city) and a.city == b.city
     if a.postal_code is not None and b.postal_code is not None:
         same_area = same_postal
-    else:
+    elif a.city and b.city:
         same_area = same_city
+    else:  # no comparable area on one side: the street and number decide
+        same_area = not (a.postal_code or a.city) or not (b.postal_code or b.city)
     if a.street and b.street and a.house_number == b.house_number and same_area:
         if a.street == b.street:
             return 4

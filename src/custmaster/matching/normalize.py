@@ -64,6 +64,8 @@ def fold(text: str | None) -> str:
 _LEGAL_FORMS: dict[tuple[str, ...], str] = {
     ("gmbh", "and", "co", "kg"): "gmbh & co kg",
     ("gmbh", "co", "kg"): "gmbh & co kg",
+    ("gmbh", "u", "co", "kg"): "gmbh & co kg",
+    ("gmbh", "und", "co", "kg"): "gmbh & co kg",
     ("gmbh", "and", "cie", "kg"): "gmbh & co kg",
     ("ag", "and", "co", "kg"): "ag & co kg",
     ("co", "kg"): "co kg",
