@@ -44,7 +44,10 @@ def decode_cursor(cursor: str | None) -> str | None:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
+        if not decoded:
+            raise ValueError(cursor)
+        return decoded
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValidationFailed(
             [FieldError("cursor", "invalid_cursor", "is not a cursor this API returned")]

@@ -127,10 +127,18 @@ def tax_id(
             )
         return compacted
     try:
-        return str(module.validate(raw))
+        compacted = str(module.validate(raw))
     except StdnumError as exc:
         errors.add(path, "invalid_tax_id", f"'{raw}' is not a valid tax id: {exc}")
         return None
+    # VAT numbers keep their country prefix (stdnum drops it for some countries, e.g. GB).
+    if prefix.isalpha() and not compacted.startswith(prefix) and _has_vat_prefix(prefix):
+        compacted = prefix + compacted
+    return compacted
+
+
+def _has_vat_prefix(prefix: str) -> bool:
+    return prefix in _EU_VAT_PREFIXES or prefix in {"GB", "CH", "NO"}
 
 
 @lru_cache(maxsize=512)
@@ -146,7 +154,7 @@ def _tax_module(cc: str) -> Any:
 
 def country(value: Any, path: str, errors: ErrorCollector) -> str | None:
     """An ISO 3166-1 alpha-2 code."""
-    raw = text(value, path, errors, max_length=2)
+    raw = text(value, path, errors, max_length=64)
     if raw is None:
         return None
     code = raw.upper()
@@ -194,7 +202,7 @@ def _has_subdivisions(country_code: str) -> bool:
 
 def currency(value: Any, path: str, errors: ErrorCollector) -> str | None:
     """An ISO 4217 alphabetic code."""
-    raw = text(value, path, errors, max_length=3)
+    raw = text(value, path, errors, max_length=64)
     if raw is None:
         return None
     code = raw.upper()

@@ -125,9 +125,11 @@ def parse_overrides(value: Any, path: str, ctx: ParseContext) -> dict[str, Entit
     for entity, data in value.items():
         where = f"{path}.{entity}"
         ctx.ref(RefKind.LEGAL_ENTITY, str(entity), where)
+        if data == {}:
+            ctx.errors.add(where, "empty_override", "an override must override at least one field")
+            continue
         override = parse_override(str(entity), data, where, ctx)
         if override is not None:
-            _reject_empty(override, where, ctx)
             result[str(entity)] = override
     return result
 
@@ -157,8 +159,13 @@ def apply_override_actions(
                 )
                 continue
             ctx.ref(RefKind.LEGAL_ENTITY, entity, f"{where}.entity")
+            if not body:
+                ctx.errors.add(
+                    where, "empty_override", "an override must override at least one field"
+                )
+                continue
             added = parse_override(entity, body, where, ctx)
-            if added is not None and not _reject_empty(added, where, ctx):
+            if added is not None:
                 result[entity] = added
         elif kind in ("update", "delete"):
             if entity not in result:
@@ -179,10 +186,3 @@ def apply_override_actions(
         else:
             ctx.errors.add(f"{where}.action", "invalid_choice", "must be add, update or delete")
     return result
-
-
-def _reject_empty(override: EntityOverride, path: str, ctx: ParseContext) -> bool:
-    if override.is_empty():
-        ctx.errors.add(path, "empty_override", "an override must override at least one field")
-        return True
-    return False
