@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from custmaster.domain.build import SERVER_OWNED
 from custmaster.domain.errors import (
@@ -124,12 +125,27 @@ async def request_validation_error(request: Request, exc: Exception) -> JSONResp
     )  # fmt: skip
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method the routes of this path accept (Starlette names only the first)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "__none__"})
+        if match is not Match.NONE and isinstance(route, BaseRoute):
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     return problem(
         exc.status_code, title, str(exc.detail), instance=request.url.path,
-        headers=getattr(exc, "headers", None),
+        headers=headers or None,
     )  # fmt: skip
 
 

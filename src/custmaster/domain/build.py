@@ -157,6 +157,7 @@ def new_customer(
         if name in data
     }
     contact_parser = functools.partial(parse_contact, region=country)
+    _required_parsed(data, values, ctx)
     customer_kwargs: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
     customer_kwargs.setdefault("metadata", {})
     contacts = _list_of(data.get("contacts"), "contacts", ctx, contact_parser)
@@ -184,6 +185,14 @@ def new_customer(
     )
     check_aggregate(customer, ctx)
     return None if ctx.errors else customer
+
+
+def _required_parsed(data: Mapping[str, Any], values: Mapping[str, Any], ctx: ParseContext) -> None:
+    """A required field given as an empty string parses to None: that is missing too."""
+    flagged = {e.field for e in ctx.errors.errors}
+    for name in REQUIRED_FIELDS:
+        if data.get(name) is not None and values.get(name) is None and name not in flagged:
+            ctx.errors.add(name, "required", "is required")
 
 
 def _list_of(value: Any, path: str, ctx: ParseContext, parse: Any) -> list[Any]:
@@ -228,7 +237,11 @@ def patched_customer(
                 continue
             setattr(customer, name, {} if name == "metadata" else None)
             continue
-        setattr(customer, name, parse_master_field(name, patch[name], ctx, country))
+        parsed = parse_master_field(name, patch[name], ctx, country)
+        if parsed is None and name in REQUIRED_FIELDS:
+            _required_parsed(patch, {name: None}, ctx)
+            continue
+        setattr(customer, name, parsed)
     if "contacts" in patch:
         contact_parser = functools.partial(parse_contact, region=country)
         customer.contacts = apply_actions(

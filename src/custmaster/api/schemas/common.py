@@ -46,6 +46,7 @@ class Page(BaseModel, Generic[T]):
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
     for status, text in {
+        400: "Malformed request body",
         401: "Unauthenticated",
         403: "Forbidden",
         404: "Not found",
@@ -59,4 +60,4 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def problems(*statuses: int) -> dict[int | str, dict[str, object]]:
     """The problem responses an operation declares in the OpenAPI document."""
-    return {status: PROBLEM_RESPONSES[status] for status in (*statuses, 422, 500)}
+    return {status: PROBLEM_RESPONSES[status] for status in (*statuses, 400, 422, 500)}

@@ -1,0 +1,112 @@
+"""The ``custmaster`` command line."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from custmaster.bootstrap import build_container
+from custmaster.config import Settings
+from custmaster.persistence.engine import make_engine
+from custmaster.persistence.migrate import current_revision, upgrade
+from custmaster.services.demo import has_customers, load_demo
+
+app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="overrides CUSTMASTER_DATABASE_URL", show_default=False),
+]
+
+
+def _settings(database_url: str | None = None) -> Settings:
+    settings = Settings()
+    if database_url:
+        settings = settings.model_copy(update={"database_url": database_url})
+    return settings
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Apply the migrations (the same ones for SQLite and PostgreSQL)."""
+    engine = make_engine(_settings(database_url).database_url)
+    upgrade(engine)
+    console.print(f"[green]database at revision {current_revision(engine)}[/green]")
+
+
+@db_app.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Print the schema revision the database is at."""
+    engine = make_engine(_settings(database_url).database_url)
+    console.print(current_revision(engine) or "empty database (run `custmaster db upgrade`)")
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    os.environ["CUSTMASTER_DATABASE_URL"] = settings.database_url
+    console.print(f"API docs: [bold]http://{host}:{port}/docs[/bold]")
+    uvicorn.run(
+        "custmaster.api.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+    )
+
+
+@app.command()
+def serve(
+    database_url: DatabaseUrl = None,
+    host: Annotated[str | None, typer.Option(help="default CUSTMASTER_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="default CUSTMASTER_PORT")] = None,
+    workers: Annotated[int | None, typer.Option(help="default CUSTMASTER_WORKERS")] = None,
+) -> None:
+    """Run the API. On the embedded SQLite default the migrations are applied first."""
+    settings = _settings(database_url)
+    build_container(settings).engine.dispose()  # migrates SQLite; fails early if unreachable
+    _serve(settings, host or settings.host, port or settings.port, workers or settings.workers)
+
+
+@app.command()
+def demo(
+    database_url: Annotated[
+        str, typer.Option("--database-url", help="where the demo lives")
+    ] = "sqlite:///custmaster-demo.db",
+    customers: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2000,
+    seed: int = 42,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="load only")] = False,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Create a demo database (legal entities, reference data, realistic customers) and
+    serve it. An existing demo database is served as it is."""
+    settings = _settings(database_url)
+    container = build_container(settings, migrate=True)
+    actor = container.local_principal()
+    if has_customers(container.uow()):
+        console.print("the demo database has customers already; serving it as it is")
+    else:
+        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn())  # fmt: skip
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("creating demo customers", total=customers)
+            created = load_demo(
+                container.uow, actor, container.service_settings, customers=customers,
+                seed=seed, progress=lambda done: progress.update(task, completed=done),
+            )  # fmt: skip
+        console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
+    container.engine.dispose()
+    if not no_serve:
+        _serve(settings, host, port, 1)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,54 @@
+"""Load the demo data set through the ordinary use cases (validated, audited, evented)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields
+
+from custmaster.domain.principal import Principal
+from custmaster.services.customers.create import create_customer
+from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.reference import create_reference
+from custmaster.services.sample_data import generate_customers, reference_data
+from custmaster.services.settings import ServiceSettings
+
+BATCH = 200
+
+
+def has_customers(uow: UnitOfWork) -> bool:
+    with uow.read_only():
+        return bool(uow.customers.search(CustomerQuery(status=None, limit=1)))
+
+
+def load_demo(
+    new_uow: Callable[[], UnitOfWork],
+    actor: Principal,
+    settings: ServiceSettings,
+    *,
+    customers: int = 2000,
+    seed: int = 42,
+    progress: Callable[[int], None] = lambda done: None,
+) -> int:
+    """Create the reference data and ``customers`` generated customers; returns how many
+    customers were created. Customers are committed in batches of ``BATCH``."""
+    reference = reference_data()
+    uow = new_uow()
+    with uow:
+        for kind in (f.name for f in fields(reference)):
+            for record in getattr(reference, kind):
+                if uow.reference.get(kind, record["code"]) is None:
+                    create_reference(uow, actor, kind, record)
+    created = 0
+    generated = iter(generate_customers(customers, seed=seed, profile="demo"))
+    while created < customers:
+        batch = new_uow()
+        with batch:
+            for body in generated:
+                create_customer(batch, actor, dict(body), settings)
+                created += 1
+                if created % BATCH == 0:
+                    break
+        progress(created)
+        if created % BATCH:
+            break
+    return created

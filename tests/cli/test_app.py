@@ -1,0 +1,35 @@
+"""The CLI through its real interface (Typer's runner over the installed command)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from custmaster.cli.app import app
+
+runner = CliRunner()
+
+
+def test_db_upgrade_creates_the_schema_and_reports_the_revision(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cm.db'}"
+    result = runner.invoke(app, ["db", "current", "--database-url", url])
+    assert "empty database" in result.output
+    result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    assert "0001" in runner.invoke(app, ["db", "current", "--database-url", url]).output
+
+
+def test_demo_loads_valid_customers_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    args = ["demo", "--database-url", url, "--customers", "30", "--no-serve"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "created 30 customers" in result.output
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "has customers already" in again.output
+
+
+def test_no_command_shows_help() -> None:
+    result = runner.invoke(app, [])
+    assert "serve" in result.output and "demo" in result.output
