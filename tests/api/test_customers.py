@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.factories import acme, create, errors_of, minimal
 
 API = "/api/v1/customers"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from custmaster.api.app import create_app
 from custmaster.bootstrap import build_container
