@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from custmaster.services.imports import read_records
+from custmaster.services.imports import grouping, read_records
 from custmaster.services.imports.grouping import group_key
 from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.templates import Template, load_template
@@ -111,3 +111,12 @@ def test_rows_without_group_key_are_not_merged(strategy: str) -> None:
     records = _read(_csv(nameless, nameless.replace("DE-5", "DE-6")), template)
     assert len(records) == 2
     assert all("name" in r.missing_required for r in records)
+
+
+def test_oversized_groups_are_merged_in_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grouping, "MAX_GROUP_ROWS", 3)
+    rows = [ACME_DE.replace("DE-1", f"DE-{i}") for i in range(7)]
+    for template in (load_template("d365"), _adjacent()):
+        records = _read(_csv(*rows), template)
+        assert [r.row_numbers for r in records] == [[1, 2, 3], [4, 5, 6], [7]]
+        assert "group_too_large" in {w.code for w in records[0].warnings}

@@ -12,6 +12,9 @@ spacing. Two strategies bound memory differently:
     nothing is stored beyond the current group. A customer whose rows are not adjacent
     becomes several commands (the matcher then finds them as duplicates).
 
+Either way a group holds at most :data:`MAX_GROUP_ROWS` rows in memory (a larger one is
+merged in chunks, each with a ``group_too_large`` warning).
+
 Merging a group: the owning row is the row of the job's entity if the group has one, else
 the first row; ``owning_entity`` is that row's entity. The master takes the owning row's
 fields, and fields it lacks from the other rows (a value differing beyond case and spacing is a
@@ -22,17 +25,20 @@ addresses that differ from the master's go to the override of their entity as we
 
 from __future__ import annotations
 
-import copy
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from custmaster.services.imports.mapping import map_row, missing_required
-from custmaster.services.imports.records import FieldIssue, ImportRecord, JSONDict
+from custmaster.services.imports.records import FieldIssue, ImportRecord, JSONDict, SourceRef
 from custmaster.services.imports.sources import SourceRow
 from custmaster.services.imports.spill import RowStore
 from custmaster.services.imports.templates import GroupBy, Template
 from custmaster.services.imports.transforms import TransformError
+
+#: Most rows merged into one customer; a larger group (a grouping key shared by unrelated
+#: rows, e.g. a placeholder name) is split into chunks that each carry a warning.
+MAX_GROUP_ROWS = 200
 
 _CHILD_FIELDS = frozenset(
     {"addresses", "contacts", "overrides", "metadata", "dimensions", "source_refs"}
@@ -54,7 +60,14 @@ def _keyed(rows: Iterable[SourceRow], group: GroupBy) -> Iterator[tuple[str, Sou
 
 def _adjacent(rows: Iterable[SourceRow], group: GroupBy) -> Iterator[list[SourceRow]]:
     for _, members in itertools.groupby(_keyed(rows, group), key=lambda item: item[0]):
-        yield [row for _, row in members]
+        chunk: list[SourceRow] = []
+        for _, row in members:
+            chunk.append(row)
+            if len(chunk) == MAX_GROUP_ROWS:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
 
 
 def _spilled(rows: Iterable[SourceRow], group: GroupBy) -> Iterator[list[SourceRow]]:
@@ -63,7 +76,7 @@ def _spilled(rows: Iterable[SourceRow], group: GroupBy) -> Iterator[list[SourceR
         for key, row in _keyed(rows, group):
             store.add(key, row)
         store.index()
-        yield from store.groups()
+        yield from store.groups(max_rows=MAX_GROUP_ROWS)
     finally:
         store.close()
 
@@ -154,17 +167,30 @@ def merge_group(
     owning = next((m for m in members if entity and m.entity == entity), None)
     owning = owning or next((m for m in members if m.entity), members[0])
     grouped = len(members) > 1
-    master = copy.deepcopy(owning.record.command)
+    master = owning.record.command  # a fresh dict per row: the owning row's is reused
     out = ImportRecord(
         row_numbers=[m.row.row_number for m in members],
         source_system=owning.record.source_system,
         source_id=owning.record.source_id,
     )
+    if len(members) >= MAX_GROUP_ROWS:
+        out.warnings.append(
+            FieldIssue(
+                ", ".join(group.columns),
+                "group_too_large",
+                f"more than {MAX_GROUP_ROWS - 1} rows share this grouping key; merged in chunks "
+                f"of {MAX_GROUP_ROWS}",
+            )
+        )
     overrides: dict[str, JSONDict] = {}
+    seen_refs: set[SourceRef] = set()
     for member in members:
         out.errors.extend(_prefixed(member.record.errors, member.row.row_number, grouped))
         out.warnings.extend(_prefixed(member.record.warnings, member.row.row_number, grouped))
-        out.source_refs.extend(r for r in member.record.source_refs if r not in out.source_refs)
+        for ref in member.record.source_refs:
+            if ref not in seen_refs:
+                seen_refs.add(ref)
+                out.source_refs.append(ref)
         if member is not owning:
             _merge_shared(master, member, group, out)
         if member.entity is None:

@@ -95,8 +95,9 @@ class RowStore:
         for (payload,) in self._db.execute("SELECT payload FROM rows WHERE used = 0 ORDER BY seq"):
             yield load_row(payload)
 
-    def groups(self) -> Iterator[list[SourceRow]]:
-        """All rows grouped by key, groups in the order of their first row (streamed)."""
+    def groups(self, *, max_rows: int = 0) -> Iterator[list[SourceRow]]:
+        """All rows grouped by key, groups in the order of their first row (streamed);
+        with ``max_rows``, a larger group comes out in chunks of that size."""
         query = (
             "SELECT r.key, r.payload FROM rows r"
             " JOIN (SELECT key, MIN(seq) AS first FROM rows GROUP BY key) g ON g.key = r.key"
@@ -105,7 +106,7 @@ class RowStore:
         current: str | None = None
         members: list[SourceRow] = []
         for key, payload in self._db.execute(query):
-            if key != current and members:
+            if members and (key != current or len(members) == max_rows):
                 yield members
                 members = []
             current = key
