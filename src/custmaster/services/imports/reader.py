@@ -1,10 +1,13 @@
 """Entry points for the import job: sources + template -> a stream of ImportRecords.
 
-Example:
-    >>> from custmaster.services.imports import read_records
-    >>> with read_records(["accounts.csv", "contacts.csv"], "salesforce") as records:
-    ...     for record in records:
-    ...         ...  # validate record.command, create the customer, record source_refs
+Example::
+
+    from custmaster.services.imports import count_rows, read_records
+
+    total = count_rows(["accounts.csv", "contacts.csv"], "salesforce")  # progress total
+    with read_records(["accounts.csv", "contacts.csv"], "salesforce", entity="US01") as records:
+        for record in records:
+            ...  # record.errors -> report; record.missing_required -> draft; else create
 
 Memory: non-grouped templates map one row at a time. Grouped templates (D365) and related
 files (Salesforce contacts) go through a temporary SQLite file (see
