@@ -76,6 +76,9 @@ COUNTRIES = [
 ]
 
 
+_USED_DOMAINS: dict[str, int] = {}
+
+
 def _word(rng: random.Random) -> str:
     return rng.choice(SYL_A) + rng.choice(SYL_B)
 
@@ -126,6 +129,11 @@ def _entity(rng: random.Random, brand: str | None = None, c: Country | None = No
     base = " ".join(p for p in (brand, industry, suffix) if p)
     form = rng.choice(c.forms)
     dom = (brand + industry.split()[0]).lower()
+    # a domain belongs to one company: later namesakes get a distinct one
+    n = _USED_DOMAINS.get(dom, 0)
+    _USED_DOMAINS[dom] = n + 1
+    if n:
+        dom = f"{dom}{rng.choice(['-', ''])}{rng.choice(['group', 'co', 'hq', 'online'])}{n}"
     phone = f"+{c.phone_cc}{rng.randrange(10**9, 10**10)}"
     return {"base": base, "form": form, "country": c, "domain": f"{dom}.{c.tld}",
             "phone": phone, "tax": _tax(rng, c.code), **_address(rng, c)}
@@ -214,6 +222,7 @@ def generate(n_records: int, seed: int = 42) -> tuple[list[dict[str, str | None]
                                                        dict[str, str]]:
     """Generate about ``n_records`` records; returns (records, record id -> entity id)."""
     rng = random.Random(seed)
+    _USED_DOMAINS.clear()
     records: list[dict[str, str | None]] = []
     truth: dict[str, str] = {}
     n_ent = 0
