@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import MetaData, Table, text
 
 from custmaster.api.app import create_app
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
-from custmaster.persistence.tables import metadata
+from custmaster.persistence.tables import sequences
 from tests.factories import seed_reference
 
 POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
@@ -45,14 +45,31 @@ def container(
     built.engine.dispose()
 
 
+_SCHEMAS: dict[int, tuple[list[Table], list[dict[str, object]]]] = {}
+
+
+def _schema(container: Container) -> tuple[list[Table], list[dict[str, object]]]:
+    """Every table the migrations made (children first) and the rows the migrations
+    seeded into ``sequences``: reflected once per database."""
+    key = id(container)
+    if key not in _SCHEMAS:
+        reflected = MetaData()
+        reflected.reflect(bind=container.engine)
+        tables = [t for t in reversed(reflected.sorted_tables) if t.name != "alembic_version"]
+        with container.engine.connect() as connection:
+            seeds = [dict(r._mapping) for r in connection.execute(sequences.select())]
+        _SCHEMAS[key] = (tables, seeds)
+    return _SCHEMAS[key]
+
+
 def clean(container: Container) -> None:
-    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    """Empty every table (DELETE beats TRUNCATE on a handful of rows); restore the
+    sequences the migrations seeded."""
+    tables, seeds = _schema(container)
     with container.engine.begin() as connection:
-        for name in tables:  # DELETE beats TRUNCATE on a handful of rows
-            connection.execute(text(f"DELETE FROM {name}"))
-        connection.execute(
-            text("INSERT INTO sequences (name, next_value) VALUES ('customer_number', 1)")
-        )
+        for table in tables:
+            connection.execute(table.delete())
+        connection.execute(sequences.insert(), seeds)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from custmaster.config import Settings
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal, Role
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import upgrade
 from custmaster.persistence.uow import SqlUnitOfWork
@@ -25,9 +25,9 @@ class Container:
 
     def local_principal(self) -> Principal:
         return Principal(
-            id=self.settings.local_principal_id,
+            user_id=self.settings.local_principal_id,
             name=self.settings.local_principal_name,
-            roles=frozenset({"admin"}),
+            roles=frozenset({Role.ADMIN}),
         )
 
     @property

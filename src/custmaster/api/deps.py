@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from custmaster.bootstrap import Container
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.persistence.uow import SqlUnitOfWork
 
 

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from custmaster.domain.errors import FieldError, ValidationFailed
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.services.idempotency import fingerprint, run_idempotent
 from custmaster.services.ports import StoredResponse, UnitOfWork
 

@@ -18,8 +18,10 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database schema up to ``revision`` (the same migrations for both databases)."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the database schema up to ``revision`` (the same migrations for both databases).
+
+    ``heads``: every feature branch of the migration tree (see migrations/README.md)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -30,5 +32,5 @@ def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None
-        row = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
-        return None if row is None else str(row[0])
+        rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        return ", ".join(sorted(str(row[0]) for row in rows)) or None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields
 
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.services.customers.create import create_customer
 from custmaster.services.ports import CustomerQuery, UnitOfWork
 from custmaster.services.reference import create_reference

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.services.ports import FeedItem, FeedPosition, UnitOfWork
 
 

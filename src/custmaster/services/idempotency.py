@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from custmaster.domain.errors import IdempotencyKeyReused
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.services.ports import StoredResponse, UnitOfWork
 
 
@@ -31,7 +31,7 @@ def run_idempotent(
 ) -> StoredResponse:
     """Answer from the stored response, or run ``operation`` and store what it answers."""
     with uow:
-        stored = uow.idempotency.get(actor.id, key)
+        stored = uow.idempotency.get(actor.user_id, key)
         if stored is not None:
             if stored.fingerprint != request_fingerprint:
                 raise IdempotencyKeyReused(
@@ -39,5 +39,5 @@ def run_idempotent(
                 )
             return stored
         response = replace(operation(), fingerprint=request_fingerprint)
-        uow.idempotency.put(actor.id, key, response)
+        uow.idempotency.put(actor.user_id, key, response)
         return response

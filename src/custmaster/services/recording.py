@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from custmaster.domain.events import CloudEvent
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.services.ports import AuditEntry, UnitOfWork
 
 
@@ -29,7 +29,7 @@ def record_change(
     uow.audit.append(
         AuditEntry(
             occurred_at=event.time,
-            actor_id=actor.id,
+            actor_id=actor.user_id,
             actor_name=actor.name,
             operation=operation,
             resource_type=resource_type,

@@ -8,7 +8,7 @@ from typing import Any
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.events import reference_event
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.domain.reference import parse_reference
 from custmaster.domain.snapshot import diff, jsonable
 from custmaster.services.ports import UnitOfWork

@@ -12,7 +12,7 @@ from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import ChangeWarning, Conflict, ValidationFailed
 from custmaster.domain.events import customer_event
 from custmaster.domain.model import Customer
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import change_warnings, check_references
 from custmaster.services.ports import UnitOfWork

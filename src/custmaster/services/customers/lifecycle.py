@@ -8,7 +8,7 @@ from uuid import UUID
 from custmaster.domain.errors import Conflict
 from custmaster.domain.events import customer_event
 from custmaster.domain.model import CustomerStatus
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.customers.common import check_version, load
 from custmaster.services.customers.create import CustomerResult

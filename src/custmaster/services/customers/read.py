@@ -7,7 +7,7 @@ from uuid import UUID
 from custmaster.domain.effective import EffectiveView, effective_view
 from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.model import Customer
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.services.customers.common import load
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
 

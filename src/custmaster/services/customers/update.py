@@ -11,7 +11,7 @@ from custmaster.domain.build import patched_customer
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import ValidationFailed
 from custmaster.domain.events import customer_event
-from custmaster.domain.principal import Principal
+from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import (
     change_warnings,
