@@ -13,17 +13,27 @@ class SqlAuditLog:
         self._connection = connection
 
     def append(self, entry: AuditEntry) -> None:
+        self.append_many([entry])
+
+    def append_many(self, entries: list[AuditEntry]) -> None:
+        """Append entries in order (one statement; bulk imports use it)."""
+        if not entries:
+            return
         self._connection.execute(
-            insert(audit_log).values(
-                occurred_at=entry.occurred_at,
-                actor_id=entry.actor_id,
-                actor_name=entry.actor_name,
-                operation=entry.operation,
-                resource_type=entry.resource_type,
-                resource_id=entry.resource_id,
-                change_request_id=entry.change_request_id,
-                changes=entry.changes,
-            )
+            insert(audit_log),
+            [
+                {
+                    "occurred_at": entry.occurred_at,
+                    "actor_id": entry.actor_id,
+                    "actor_name": entry.actor_name,
+                    "operation": entry.operation,
+                    "resource_type": entry.resource_type,
+                    "resource_id": entry.resource_id,
+                    "change_request_id": entry.change_request_id,
+                    "changes": entry.changes,
+                }
+                for entry in entries
+            ],
         )
 
     def for_resource(

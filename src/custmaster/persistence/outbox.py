@@ -28,14 +28,23 @@ class SqlOutbox:
         self._connection = connection
 
     def add(self, event: CloudEvent) -> None:
+        self.add_many([event])
+
+    def add_many(self, events: list[CloudEvent]) -> None:
+        if not events:
+            return
         self._connection.execute(
-            insert(outbox).values(
-                event_id=event.id,
-                type=event.type,
-                subject=event.subject,
-                time=event.time,
-                envelope=event.envelope(),
-            )
+            insert(outbox),
+            [
+                {
+                    "event_id": event.id,
+                    "type": event.type,
+                    "subject": event.subject,
+                    "time": event.time,
+                    "envelope": event.envelope(),
+                }
+                for event in events
+            ],
         )
 
     def read(self, after: FeedPosition, limit: int) -> list[FeedItem]:
