@@ -5,20 +5,25 @@ session and database; each test starts from empty tables."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, Table, text
 
 from custmaster.api.app import create_app
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
+from custmaster.persistence.audit_guard import suspended_guard
 from custmaster.persistence.tables import sequences
+from custmaster.services.approval_policy_loader import load_policy
+from custmaster.services.auth import add_user
 from tests.factories import seed_reference
 
 POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
+DIRECT_POLICY = Path(__file__).parent / "policies" / "direct.yaml"
 
 
 def _reset_postgres_schema(url: str) -> None:
@@ -40,7 +45,10 @@ def container(
         url = POSTGRES_URL
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'custmaster.db'}"
-    built = build_container(Settings(database_url=url, local_principal_id="tester"), migrate=True)
+    settings = Settings(
+        database_url=url, local_principal_id="system", approval_policy=DIRECT_POLICY
+    )
+    built = build_container(settings, migrate=True)
     yield built
     built.engine.dispose()
 
@@ -66,18 +74,64 @@ def clean(container: Container) -> None:
     """Empty every table (DELETE beats TRUNCATE on a handful of rows); restore the
     sequences the migrations seeded."""
     tables, seeds = _schema(container)
-    with container.engine.begin() as connection:
+    with container.engine.begin() as connection, suspended_guard(connection):
         for table in tables:
             connection.execute(table.delete())
         connection.execute(sequences.insert(), seeds)
 
 
+def new_user(
+    container: Container, user_id: str, roles: list[str], entities: list[str] | None = None
+) -> str:
+    """Create a user directly through the service; returns its API key."""
+    return add_user(
+        container.uow(), container.system_principal(), user_id, roles=roles, entities=entities
+    )
+
+
 @pytest.fixture
-def bare_client(container: Container) -> Iterator[TestClient]:
-    """An API client over empty tables (no reference data)."""
+def app(container: Container) -> FastAPI:
     clean(container)
-    with TestClient(create_app(container), raise_server_exceptions=False) as client:
+    return create_app(container)
+
+
+@pytest.fixture
+def bare_client(app: FastAPI, container: Container) -> Iterator[TestClient]:
+    """An API client over empty tables (no reference data), authenticated as the user
+    "tester" with the admin role. Under the tests' policy every change applies at once."""
+    key = new_user(container, "tester", ["admin"])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         yield client
+
+
+@pytest.fixture
+def client_as(app: FastAPI, container: Container) -> Iterator[Callable[..., TestClient]]:
+    """``client_as("ar_manager")`` or ``client_as("ctrl", roles=["controller"],
+    entities=["DE01"])``: another authenticated client on the same application."""
+    opened: list[TestClient] = []
+
+    def make(
+        user_id: str, *, roles: list[str] | None = None, entities: list[str] | None = None
+    ) -> TestClient:
+        key = new_user(container, user_id, roles or [user_id], entities)
+        client = TestClient(app, raise_server_exceptions=False)
+        client.headers["Authorization"] = f"Bearer {key}"
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.close()
+
+
+@pytest.fixture
+def governed(container: Container) -> Iterator[Container]:
+    """The shipped default approval policy instead of the tests' direct one."""
+    direct = container.policy
+    container.policy = load_policy(None)
+    yield container
+    container.policy = direct
 
 
 @pytest.fixture

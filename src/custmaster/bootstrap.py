@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from custmaster.config import Settings
+from custmaster.domain.approvals import Policy
 from custmaster.domain.permissions import Principal, Role
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import upgrade
 from custmaster.persistence.uow import SqlUnitOfWork
+from custmaster.services.approval_policy_loader import load_policy
+from custmaster.services.auth import TokenVerifier
 from custmaster.services.settings import ServiceSettings
 
 
@@ -19,11 +22,14 @@ class Container:
     settings: Settings
     engine: Engine
     service_settings: ServiceSettings
+    policy: Policy
+    token_verifier: TokenVerifier | None = None
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
 
-    def local_principal(self) -> Principal:
+    def system_principal(self) -> Principal:
+        """Who acts for jobs started on this machine (demo loader, CLI maintenance)."""
         return Principal(
             user_id=self.settings.local_principal_id,
             name=self.settings.local_principal_name,
@@ -41,9 +47,22 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     if migrate or (migrate is None and settings.auto_migrate and engine.dialect.name == "sqlite"):
         upgrade(engine)
+    policy = load_policy(settings.approval_policy)  # validated at start: fails with clear errors
+    verifier = TokenVerifier.from_files(
+        public_key_file=settings.jwt_public_key_file,
+        jwks_file=settings.jwt_jwks_file,
+        algorithms=settings.jwt_algorithms,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+        roles_claim=settings.jwt_roles_claim,
+        entities_claim=settings.jwt_entities_claim,
+        role_map=settings.jwt_role_map,
+    )
     return Container(
         settings=settings,
         engine=engine,
+        policy=policy,
+        token_verifier=verifier,
         service_settings=ServiceSettings(
             credit_limit_warning=settings.credit_limit_warning,
             customer_number_prefix=settings.customer_number_prefix,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,4 +27,21 @@ class Settings(BaseSettings):
     credit_limit_warning: Decimal = Field(default=Decimal("1000000"), ge=0)
     customer_number_prefix: str = Field(default="C", max_length=8)
     customer_number_width: int = Field(default=6, ge=1, le=18)
+    approval_policy: Path | None = Field(
+        default=None, description="approval policy YAML; default: the shipped policy"
+    )
+    jwt_public_key_file: Path | None = Field(
+        default=None, description="PEM public key that verifies OIDC/JWT bearer tokens"
+    )
+    jwt_jwks_file: Path | None = Field(
+        default=None, description="JWKS document (JSON file) that verifies bearer tokens"
+    )
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_algorithms: list[str] = Field(default=["RS256", "ES256"])
+    jwt_roles_claim: str = "roles"
+    jwt_entities_claim: str = "entities"
+    jwt_role_map: dict[str, str] = Field(
+        default_factory=dict, description="claim value -> custmaster role (JSON)"
+    )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")

@@ -3,6 +3,7 @@ the schema. Runs on SQLite with the reference data of DESIGN.md §4 in place."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,22 +15,25 @@ from schemathesis import checks
 from custmaster.api.app import create_app
 from custmaster.bootstrap import build_container
 from custmaster.config import Settings
+from tests.conftest import DIRECT_POLICY, new_user
 from tests.factories import acme, seed_reference
 
 
-def _app() -> object:
-    import tempfile
-
+def _app() -> tuple[object, dict[str, str]]:
     path = Path(tempfile.mkdtemp()) / "fuzz.db"
-    container = build_container(Settings(database_url=f"sqlite:///{path}"), migrate=True)
+    settings = Settings(database_url=f"sqlite:///{path}", approval_policy=DIRECT_POLICY)
+    container = build_container(settings, migrate=True)
+    key = new_user(container, "fuzzer", ["admin"])
+    headers = {"Authorization": f"Bearer {key}"}
     app = create_app(container)
-    with TestClient(app) as client:
+    with TestClient(app, headers=headers) as client:
         seed_reference(client)
         client.post("/api/v1/customers", json=acme())
-    return app
+    return app, headers
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+APP, HEADERS = _app()
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
@@ -37,11 +41,13 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
     # Business rules (references must exist, tax ids check out) reject requests the
     # schema alone allows: that is expected, so positive-data acceptance is not checked.
-    case.call_and_validate(excluded_checks=[checks.positive_data_acceptance])
+    case.call_and_validate(headers=HEADERS, excluded_checks=[checks.positive_data_acceptance])
 
 
 def test_every_operation_declares_problem_responses() -> None:
-    document = create_app(build_container(Settings(database_url="sqlite://"), migrate=True)).openapi()
+    document = create_app(
+        build_container(Settings(database_url="sqlite://"), migrate=True)
+    ).openapi()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             if path == "/health":

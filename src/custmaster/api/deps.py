@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from custmaster.bootstrap import Container
+from custmaster.domain.errors import Unauthenticated
 from custmaster.domain.permissions import Principal
 from custmaster.persistence.uow import SqlUnitOfWork
+from custmaster.services.auth import KEY_PREFIX, authenticate_key
 
 
 def container(request: Request) -> Container:
@@ -16,9 +19,24 @@ def container(request: Request) -> Container:
     return found
 
 
-def principal(request: Request) -> Principal:
-    """Until authentication exists, the API acts as the configured local principal."""
-    return container(request).local_principal()
+bearer = HTTPBearer(
+    auto_error=False,
+    description="an API key (`custmaster users add`) or an OIDC/JWT access token",
+)
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <API key or JWT>``."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("send Authorization: Bearer <API key or token>")
+    found = container(request)
+    token = credentials.credentials
+    if token.startswith(KEY_PREFIX) or found.token_verifier is None:
+        return authenticate_key(found.uow(), token)
+    return found.token_verifier.verify(token)
 
 
 def unit_of_work(request: Request) -> SqlUnitOfWork:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from custmaster.bootstrap import build_container
+from custmaster.cli import users
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
@@ -19,6 +20,7 @@ from custmaster.services.demo import has_customers, load_demo
 app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(users.app, name="users")
 console = Console()
 
 DatabaseUrl = Annotated[
@@ -90,7 +92,7 @@ def demo(
     serve it. An existing demo database is served as it is."""
     settings = _settings(database_url)
     container = build_container(settings, migrate=True)
-    actor = container.local_principal()
+    actor = container.system_principal()
     if has_customers(container.uow()):
         console.print("the demo database has customers already; serving it as it is")
     else:

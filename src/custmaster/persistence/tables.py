@@ -206,6 +206,9 @@ audit_log = Table(
     Column("resource_id", String(128), nullable=False),
     Column("change_request_id", Uuid),
     Column("changes", Json, nullable=False),
+    #: hash chain (migration 0004): hash = sha256(prev_hash + canonical content)
+    Column("prev_hash", String(64)),
+    Column("hash", String(64)),
 )
 Index("ix_audit_log_resource", audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.id)
 

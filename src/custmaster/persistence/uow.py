@@ -8,15 +8,18 @@ from sqlalchemy import Connection, Engine
 
 from custmaster.persistence.audit import SqlAuditLog
 from custmaster.persistence.customers import SqlCustomerRepository
+from custmaster.persistence.governance import SqlChangeRequestRepository, SqlUserRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.services.ports import (
     AuditLog,
+    ChangeRequestRepository,
     CustomerRepository,
     IdempotencyStore,
     Outbox,
     ReferenceRepository,
+    UserRepository,
 )
 
 
@@ -29,6 +32,8 @@ class SqlUnitOfWork:
     audit: AuditLog
     outbox: Outbox
     idempotency: IdempotencyStore
+    users: UserRepository
+    change_requests: ChangeRequestRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -53,6 +58,8 @@ class SqlUnitOfWork:
             self.audit = SqlAuditLog(connection)
             self.outbox = SqlOutbox(connection)
             self.idempotency = SqlIdempotencyStore(connection)
+            self.users = SqlUserRepository(connection)
+            self.change_requests = SqlChangeRequestRepository(connection)
         self._depth += 1
         return self
 

@@ -8,9 +8,12 @@ from types import TracebackType
 from typing import Any, Protocol
 from uuid import UUID
 
+from custmaster.domain.approvals import ChangeRequest
+from custmaster.domain.audit_chain import VerifyResult
 from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
+from custmaster.domain.permissions import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,49 @@ class StoredResponse:
     fingerprint: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    principal: Principal
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    prefix: str
+    user_id: str
+    secret_hash: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class UserRepository(Protocol):
+    def add(self, principal: Principal, created_at: datetime) -> None: ...
+    def get(self, user_id: str) -> UserRecord | None: ...
+    def all(self) -> list[UserRecord]: ...
+    def active_principals(self) -> list[Principal]: ...
+    def add_key(
+        self, user_id: str, prefix: str, secret_hash: str, created_at: datetime
+    ) -> None: ...
+    def key(self, prefix: str) -> ApiKeyRecord | None: ...
+    def keys_of(self, user_id: str) -> list[ApiKeyRecord]: ...
+    def revoke_key(self, prefix: str, at: datetime) -> bool: ...
+
+
+class ChangeRequestRepository(Protocol):
+    def add(self, request: ChangeRequest) -> None: ...
+    def save(self, request: ChangeRequest) -> None: ...
+    def get(self, request_id: UUID, *, for_update: bool = False) -> ChangeRequest | None: ...
+    def find(
+        self,
+        *,
+        statuses: list[str] | None,
+        waiting_for_roles: list[str] | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[ChangeRequest]: ...
+
+
 class CustomerRepository(Protocol):
     def get(self, customer_id: UUID, *, for_update: bool = False) -> Customer | None: ...
     def add(self, customer: Customer) -> None: ...
@@ -98,6 +144,7 @@ class ReferenceRepository(Protocol):
 
 
 class AuditLog(Protocol):
+    def verify(self) -> VerifyResult: ...
     def append(self, entry: AuditEntry) -> None: ...
     def append_many(self, entries: list[AuditEntry]) -> None: ...
     def for_resource(
@@ -125,6 +172,8 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     outbox: Outbox
     idempotency: IdempotencyStore
+    users: UserRepository
+    change_requests: ChangeRequestRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

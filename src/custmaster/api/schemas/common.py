@@ -60,4 +60,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 
 def problems(*statuses: int) -> dict[int | str, dict[str, object]]:
     """The problem responses an operation declares in the OpenAPI document."""
-    return {status: PROBLEM_RESPONSES[status] for status in (*statuses, 400, 422, 500)}
+    return {
+        status: PROBLEM_RESPONSES[status] for status in (*statuses, 400, 401, 403, 422, 500)
+    }

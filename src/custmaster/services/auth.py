@@ -1,0 +1,244 @@
+"""Authentication: API keys (stored hashed, shown once) and OIDC/JWT bearer tokens;
+user administration."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import jwt
+
+from custmaster.domain.context import ParseContext, RefCheck, RefKind
+from custmaster.domain.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Unauthenticated,
+    ValidationFailed,
+)
+from custmaster.domain.events import CloudEvent
+from custmaster.domain.permissions import Permission, Principal, Role, require
+from custmaster.services.ports import ApiKeyRecord, UnitOfWork, UserRecord
+from custmaster.services.recording import record_change, utcnow
+
+KEY_PREFIX = "cm_"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str, str]:
+    """(full key, prefix, secret hash). The full key is shown once and never stored."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return f"{KEY_PREFIX}{prefix}_{secret}", prefix, _hash(secret)
+
+
+def _user_event(operation: str, user_id: str, data: dict[str, Any]) -> CloudEvent:
+    return CloudEvent(
+        id=uuid4(), type=f"custmaster.user.{operation}", subject=user_id, time=utcnow(), data=data
+    )
+
+
+def _parse_roles(roles: Iterable[str]) -> frozenset[Role]:
+    parsed: set[Role] = set()
+    for role in roles:
+        try:
+            parsed.add(Role(role))
+        except ValueError:
+            allowed = ", ".join(r.value for r in Role)
+            raise ValidationFailed(
+                [FieldError("roles", "invalid_choice", f"'{role}' is not one of: {allowed}")]
+            ) from None
+    if not parsed:
+        raise ValidationFailed([FieldError("roles", "required", "a user needs a role")])
+    return frozenset(parsed)
+
+
+def add_user(
+    uow: UnitOfWork,
+    actor: Principal,
+    user_id: str,
+    *,
+    roles: Iterable[str],
+    name: str | None = None,
+    entities: Iterable[str] | None = None,
+) -> str:
+    """Create a user and its first API key; returns the key (shown once)."""
+    require(actor, Permission.USER_MANAGE)
+    scope = None if entities is None else frozenset(entities)
+    principal = Principal(
+        user_id=user_id, name=name or user_id, roles=_parse_roles(roles), entities=scope or None
+    )
+    with uow:
+        if uow.users.get(user_id) is not None:
+            raise Conflict(f"user '{user_id}' exists already")
+        if scope:
+            checks = [RefCheck(RefKind.LEGAL_ENTITY, code, "entities") for code in sorted(scope)]
+            missing = uow.reference.missing(checks)
+            if missing:
+                ctx = ParseContext()
+                for check in missing:
+                    ctx.errors.add(
+                        "entities", "unknown_reference", f"no legal entity '{check.code}'"
+                    )
+                ctx.errors.raise_if_any()
+        now = utcnow()
+        uow.users.add(principal, now)
+        key, prefix, digest = _new_key()
+        uow.users.add_key(user_id, prefix, digest, now)
+        data = {
+            "id": user_id,
+            "name": principal.name,
+            "roles": sorted(r.value for r in principal.roles),
+            "entities": None if scope is None else sorted(scope),
+            "key_prefix": prefix,
+        }
+        record_change(
+            uow,
+            actor,
+            operation="create",
+            resource_type="user",
+            resource_id=user_id,
+            changes=[{"field": "user", "before": None, "after": data}],
+            event=_user_event("created", user_id, data),
+        )
+        return key
+
+
+def add_key(uow: UnitOfWork, actor: Principal, user_id: str) -> str:
+    require(actor, Permission.USER_MANAGE)
+    with uow:
+        if uow.users.get(user_id) is None:
+            raise NotFound(f"no user '{user_id}'")
+        key, prefix, digest = _new_key()
+        uow.users.add_key(user_id, prefix, digest, utcnow())
+        record_change(
+            uow,
+            actor,
+            operation="add_key",
+            resource_type="user",
+            resource_id=user_id,
+            changes=[{"field": "api_keys", "before": None, "after": prefix}],
+            event=_user_event("key_added", user_id, {"key_prefix": prefix}),
+        )
+        return key
+
+
+def revoke_key(uow: UnitOfWork, actor: Principal, prefix: str) -> None:
+    require(actor, Permission.USER_MANAGE)
+    with uow:
+        record = uow.users.key(prefix)
+        if record is None or not uow.users.revoke_key(prefix, utcnow()):
+            raise NotFound(f"no active API key '{prefix}'")
+        record_change(
+            uow,
+            actor,
+            operation="revoke_key",
+            resource_type="user",
+            resource_id=record.user_id,
+            changes=[{"field": "api_keys", "before": prefix, "after": None}],
+            event=_user_event("key_revoked", record.user_id, {"key_prefix": prefix}),
+        )
+
+
+def list_users(uow: UnitOfWork, actor: Principal) -> list[tuple[UserRecord, list[ApiKeyRecord]]]:
+    require(actor, Permission.USER_MANAGE)
+    with uow.read_only():
+        return [(user, uow.users.keys_of(user.principal.user_id)) for user in uow.users.all()]
+
+
+def authenticate_key(uow: UnitOfWork, token: str) -> Principal:
+    """The user behind an API key; ``Unauthenticated`` for anything else."""
+    body = token.removeprefix(KEY_PREFIX)
+    prefix, _, secret = body.partition("_")
+    if not token.startswith(KEY_PREFIX) or not prefix or not secret:
+        raise Unauthenticated("not a custmaster API key")
+    with uow.read_only():
+        record = uow.users.key(prefix)
+        if record is None or record.revoked_at is not None:
+            raise Unauthenticated("unknown or revoked API key")
+        if not hmac.compare_digest(record.secret_hash, _hash(secret)):
+            raise Unauthenticated("unknown or revoked API key")
+        user = uow.users.get(record.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("the key's user is not active")
+    return user.principal
+
+
+@dataclass(frozen=True)
+class TokenVerifier:
+    """Verifies OIDC/JWT bearer tokens with a configured public key or JWKS document and
+    maps a claim to roles."""
+
+    keys: list[Any]
+    algorithms: list[str]
+    audience: str | None
+    issuer: str | None
+    roles_claim: str
+    entities_claim: str
+    role_map: dict[str, str]
+
+    @classmethod
+    def from_files(
+        cls,
+        *,
+        public_key_file: Path | None,
+        jwks_file: Path | None,
+        algorithms: list[str],
+        audience: str | None,
+        issuer: str | None,
+        roles_claim: str,
+        entities_claim: str,
+        role_map: dict[str, str],
+    ) -> TokenVerifier | None:
+        keys: list[Any] = []
+        if public_key_file is not None:
+            keys.append(public_key_file.read_text())
+        if jwks_file is not None:
+            document = json.loads(jwks_file.read_text())
+            keys.extend(jwt.PyJWK(entry).key for entry in document.get("keys", []))
+        if not keys:
+            return None
+        return cls(keys, algorithms, audience, issuer, roles_claim, entities_claim, role_map)
+
+    def verify(self, token: str) -> Principal:
+        claims: dict[str, Any] | None = None
+        for key in self.keys:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=self.algorithms,
+                    audience=self.audience,
+                    issuer=self.issuer,
+                    options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+                )
+                break
+            except jwt.InvalidTokenError as exc:
+                last = exc
+                continue
+        if claims is None:
+            raise Unauthenticated(f"invalid bearer token: {last}")
+        raw_roles = claims.get(self.roles_claim) or []
+        if isinstance(raw_roles, str):
+            raw_roles = raw_roles.split()
+        roles = {self.role_map.get(r, r) for r in raw_roles}
+        valid = frozenset(Role(r) for r in roles if r in Role._value2member_map_)
+        if not valid:
+            raise Unauthenticated(f"the token grants no custmaster role ({self.roles_claim})")
+        entities = claims.get(self.entities_claim)
+        return Principal(
+            user_id=str(claims["sub"]),
+            name=str(claims.get("name") or claims["sub"]),
+            roles=valid,
+            entities=frozenset(entities) if entities else None,
+        )
