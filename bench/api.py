@@ -1,0 +1,762 @@
+"""Benchmark of the customer API on PostgreSQL (issue 2, item 9).
+
+Loads N seeded customers into the PostgreSQL database ``custmaster_bench`` (created when
+missing; the ``test`` database is never touched), starts the server with several
+workers and measures, from a concurrent keep-alive client, two workloads over random
+customers of the loaded set:
+
+- GET  /api/v1/customers/{id}?entity=DE01   (effective view)
+- PATCH /api/v1/customers/{id}  {"notes": ...}  (with its audit entry and outbox event)
+
+Beside each figure it prints the same-run baseline: the same point read and the same
+update done directly with psycopg 3 from as many connections, for as long.
+
+Usage (from the project root):
+    .venv/bin/python bench/api.py                  # 100,000 customers
+    .venv/bin/python bench/api.py --million        # 1,000,000 (the load is paid once)
+    .venv/bin/python bench/api.py --fresh --customers 20000 --duration 10
+
+The client is wrk with a Lua script when installed (``apt-get install -y wrk``), else
+a Python httpx client (which on a 2-core machine takes CPU from the server). Targets
+on a 2-core machine at 1,000,000 customers: GET >= 2,000/s with p99 <= 20 ms, PATCH
+>= 500/s with p99 <= 50 ms. The figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import importlib
+import itertools
+import json
+import multiprocessing
+import os
+import random
+import shlex
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import psycopg
+from _bench_util import (
+    WRK_INSTALL_HINT,
+    LoadResult,
+    cpu_delta,
+    cpu_snapshot,
+    run_httpx,
+    run_wrk,
+    running_server,
+    serve_command,
+    summarise,
+    wrk_path,
+)
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from sqlalchemy import Engine, text
+
+from custmaster.bootstrap import Container, build_container
+from custmaster.config import Settings
+from custmaster.domain.build import new_customer
+from custmaster.domain.context import ParseContext
+from custmaster.domain.errors import Conflict
+from custmaster.persistence.customers import SqlCustomerRepository
+from custmaster.persistence.engine import make_engine
+from custmaster.persistence.migrate import upgrade
+from custmaster.persistence.uow import SqlUnitOfWork
+from custmaster.services.reference import create_reference
+from custmaster.services.sample_data import generate_customers, reference_data
+from custmaster.services.settings import ServiceSettings
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432"
+DEFAULT_DATABASE = "custmaster_bench"
+FORBIDDEN_DATABASES = frozenset({"test", "postgres", "template0", "template1"})
+REFERENCE_KINDS = (
+    "legal_entities", "payment_terms", "payment_methods", "customer_groups",
+    "tax_codes", "industries", "dimension_types",
+)  # fmt: skip
+#: (throughput per second at least, p99 in ms at most), at 1,000,000 customers
+TARGETS = {"get": (2_000.0, 20.0), "patch": (500.0, 50.0)}
+#: share of customers the loader gives an override for the benchmarked entity
+OVERRIDE_SHARE = 0.3
+ID_SAMPLE = 100_000
+#: who the baseline's audit entries name
+BASELINE_ACTOR = ("bench", "bench/api.py")
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """API keys arrived with the governance work; a tree without them has no auth."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
+_AUTH = _optional_module("custmaster.services.auth")
+
+
+# -- arguments ----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark GET effective view and PATCH of the customer API on "
+        "PostgreSQL, beside a same-run psycopg baseline.",
+    )
+    parser.add_argument("--customers", type=int, default=100_000, help="default 100,000")
+    parser.add_argument("--million", action="store_true", help="= --customers 1000000")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per workload")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds, not measured")
+    parser.add_argument("--concurrency", type=int, default=32, help="client connections")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
+    parser.add_argument("--pg", default=DEFAULT_PG, help=f"server URL (default {DEFAULT_PG})")
+    parser.add_argument("--database", default=DEFAULT_DATABASE)
+    parser.add_argument("--entity", default="DE01", help="legal entity of the effective view")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--batch", type=int, default=2_000, help="customers per insert batch")
+    parser.add_argument(
+        "--client", choices=("auto", "wrk", "httpx"), default="auto",
+        help="HTTP load generator (auto: wrk when installed)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.million:
+        args.customers = 1_000_000
+    if args.customers < 1 or args.concurrency < 1 or args.workers < 1 or args.duration <= 0:
+        parser.error("--customers, --concurrency, --workers and --duration must be positive")
+    if args.database in FORBIDDEN_DATABASES:
+        parser.error(f"refusing to use the database {args.database!r}")
+    return args
+
+
+# -- database -----------------------------------------------------------------------------
+
+
+def ensure_database(pg: str, name: str, *, fresh: bool) -> str:
+    """Create (or on ``fresh`` drop and recreate) the database; return its URL."""
+    with psycopg.connect(f"{pg.rstrip('/')}/postgres", autocommit=True) as conn:
+        ident = sql.Identifier(name)
+        if fresh:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(ident))
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(ident))
+    return f"{pg.rstrip('/')}/{name}"
+
+
+def _admin(container: Container) -> Any:
+    """The principal that jobs on this machine act as (its name changed over time)."""
+    for name in ("system_principal", "local_principal"):
+        method = getattr(container, name, None)
+        if method is not None:
+            return method()
+    raise RuntimeError("the container offers no local admin principal")
+
+
+def prepare_database(url: str) -> str | None:
+    """The sample reference data, through the reference service (audited, evented), and
+    when the API authenticates, a user ``bench`` with a fresh API key (returned)."""
+    container = build_container(Settings(database_url=url), migrate=False)
+    actor = _admin(container)
+    data = reference_data()
+    try:
+        for kind in REFERENCE_KINDS:
+            for record in getattr(data, kind):
+                with contextlib.suppress(Conflict):
+                    create_reference(container.uow(), actor, kind, record)
+        if _AUTH is None or not hasattr(_AUTH, "add_user"):
+            return None
+        try:
+            key: str = _AUTH.add_user(
+                container.uow(), actor, "bench", roles=["admin"], name="bench/api.py"
+            )
+        except Conflict:
+            key = _AUTH.add_key(container.uow(), actor, "bench")
+        return key
+    finally:
+        container.engine.dispose()
+
+
+def count_customers(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM customers")).scalar_one())
+
+
+# -- loading ------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadStats:
+    loaded: int
+    rejected: int
+    seconds: float
+    vacuum_seconds: float
+    first_problems: list[str]
+
+    @property
+    def rate(self) -> float:
+        return self.loaded / self.seconds if self.seconds else 0.0
+
+
+_LOADER: dict[str, Engine] = {}
+
+
+def _loader_init(url: str) -> None:
+    _LOADER["engine"] = make_engine(url, pool_size=1)
+
+
+def _load_batch(batch: list[tuple[str, dict[str, Any]]]) -> tuple[int, list[str]]:
+    """In a loader process: build the aggregates with the domain, insert them at once."""
+    now = datetime.now(UTC)
+    built = []
+    problems = []
+    for number, data in batch:
+        ctx = ParseContext()
+        customer = new_customer(data, customer_id=uuid4(), number=number, now=now, ctx=ctx)
+        if customer is None:
+            problems.append(f"{number}: {ctx.errors.errors[:2]}")
+        else:
+            built.append(customer)
+    uow = SqlUnitOfWork(_LOADER["engine"])
+    with uow:
+        repository = uow.customers
+        if not isinstance(repository, SqlCustomerRepository):
+            raise TypeError(f"expected the SQL repository, got {type(repository).__name__}")
+        repository.add_many(built)
+    return len(built), problems
+
+
+def _with_override(data: dict[str, Any], rng: random.Random, entity: str) -> dict[str, Any]:
+    """The lean profile has no overrides; give a share of the customers owned by another
+    entity one for ``entity``, so the effective view merges something."""
+    if data["owning_entity"] != entity and rng.random() < OVERRIDE_SHARE:
+        credit = int(data.get("credit_limit") or 0)
+        data["overrides"] = {
+            entity: {
+                "credit_limit": str(max(1_000, credit * 8 // 10 // 1_000 * 1_000)),
+                "currency": "EUR" if entity == "DE01" else data["currency"],
+                "payment_terms": "NET45",
+            }
+        }
+    return data
+
+
+def load_customers(
+    engine: Engine, url: str, target: int, args: argparse.Namespace, console: Console
+) -> LoadStats | None:
+    """Top the database up to ``target`` customers (None when it holds enough)."""
+    existing = count_customers(engine)
+    if existing >= target:
+        return None
+    settings = Settings()
+    with engine.connect() as conn:
+        # After an interrupted load the sequence lags behind the numbers already used.
+        next_value = int(
+            conn.execute(
+                text(
+                    "SELECT greatest((SELECT next_value FROM sequences"
+                    " WHERE name = 'customer_number'), (SELECT 1 + coalesce(max("
+                    "substring(number from char_length(:p) + 1)::bigint), 0) FROM customers"
+                    " WHERE number ~ ('^' || :p || '[0-9]+$')))"
+                ),
+                {"p": settings.customer_number_prefix},
+            ).scalar_one()
+        )
+    numbers = ServiceSettings(
+        customer_number_prefix=settings.customer_number_prefix,
+        customer_number_width=max(
+            settings.customer_number_width, len(str(next_value + target - existing))
+        ),
+    )
+    rng = random.Random(args.seed + existing)
+    stream = itertools.islice(
+        generate_customers(target, seed=args.seed, profile="lean"), existing, None
+    )
+    todo = target - existing
+    processes = max(1, min(2, multiprocessing.cpu_count()))
+    loaded = rejected = 0
+    problems: list[str] = []
+    start = time.perf_counter()
+    columns = (
+        TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+    )  # fmt: skip
+    with (
+        Progress(*columns, console=console) as progress,
+        ProcessPoolExecutor(
+            processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_loader_init,
+            initargs=(url,),
+        ) as pool,
+    ):
+        task = progress.add_task("load", total=todo, rate="")
+        pending: set[Future[tuple[int, list[str]]]] = set()
+
+        def collect(done: set[Future[tuple[int, list[str]]]]) -> None:
+            nonlocal loaded, rejected
+            for future in done:
+                count, found = future.result()
+                loaded += count
+                rejected += len(found)
+                problems.extend(found[: max(0, 5 - len(problems))])
+                progress.update(
+                    task,
+                    advance=count + len(found),
+                    rate=f"{loaded / (time.perf_counter() - start):,.0f}/s",
+                )
+
+        for chunk in _chunks(stream, args.batch):
+            batch = [
+                (numbers.customer_number(next_value + i), _with_override(d, rng, args.entity))
+                for i, d in enumerate(chunk)
+            ]
+            next_value += len(batch)
+            pending.add(pool.submit(_load_batch, batch))
+            if len(pending) >= 2 * processes:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                collect(done)
+        collect(wait(pending).done)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE sequences SET next_value = :v WHERE name = 'customer_number'"),
+            {"v": next_value},
+        )
+    seconds = time.perf_counter() - start
+    with console.status("VACUUM (ANALYZE) and CHECKPOINT after the load"):
+        began = time.perf_counter()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("VACUUM (ANALYZE)")
+            admin.execute("CHECKPOINT")
+        vacuum = time.perf_counter() - began
+    return LoadStats(loaded, rejected, seconds, vacuum, problems)
+
+
+def _chunks(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def sample_ids(url: str, count: int) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT id::text FROM customers ORDER BY random() LIMIT %s", (count,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def max_ids(url: str) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM audit_log),"
+            " (SELECT coalesce(max(id), 0) FROM outbox)"
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+def writes_since(url: str, audit_after: int, outbox_after: int) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM audit_log WHERE id > %s),"
+            " (SELECT count(*) FROM outbox WHERE id > %s)",
+            (audit_after, outbox_after),
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+# -- baseline: the same read and update straight through psycopg --------------------------
+
+READ_ENTITY = "SELECT * FROM legal_entities WHERE code = %s"
+READ_CUSTOMER = "SELECT * FROM customers WHERE id = %s"
+READ_CHILDREN = (
+    "SELECT * FROM customer_overrides WHERE customer_id = %s",
+    "SELECT * FROM customer_addresses WHERE customer_id = %s ORDER BY position",
+    "SELECT * FROM customer_contacts WHERE customer_id = %s ORDER BY position",
+    "SELECT * FROM customer_pricing_tiers WHERE customer_id = %s ORDER BY position",
+    "SELECT * FROM customer_tax_profiles WHERE customer_id = %s ORDER BY position",
+    "SELECT * FROM customer_source_refs WHERE customer_id = %s ORDER BY source_system, source_id",
+)
+LOCK_CUSTOMER = "SELECT * FROM customers WHERE id = %s FOR UPDATE"
+UPDATE_CUSTOMER = (
+    "UPDATE customers SET notes = %s, version = %s, updated_at = %s WHERE id = %s AND version = %s"
+)
+INSERT_AUDIT = (
+    "INSERT INTO audit_log (occurred_at, actor_id, actor_name, operation, resource_type,"
+    " resource_id, changes) VALUES (%s, %s, %s, 'update', 'customer', %s, %s)"
+)
+INSERT_OUTBOX = (
+    "INSERT INTO outbox (event_id, type, subject, time, envelope) VALUES (%s, %s, %s, %s, %s)"
+)
+_dumps = functools.partial(json.dumps, default=str)
+
+
+async def _baseline_read(conn: psycopg.AsyncConnection[Any], cid: UUID, entity: str) -> None:
+    """What GET ?entity= reads: the entity check, the row, overrides and child rows."""
+    async with conn.cursor() as cur:
+        await cur.execute(READ_ENTITY, (entity,))
+        await cur.fetchone()
+        await cur.execute(READ_CUSTOMER, (cid,))
+        if await cur.fetchone() is None:
+            raise LookupError(cid)
+        for query in READ_CHILDREN:
+            await cur.execute(query, (cid,))
+            await cur.fetchall()
+    await conn.commit()
+
+
+async def _baseline_update(conn: psycopg.AsyncConnection[Any], cid: UUID, note: str) -> None:
+    """What PATCH writes: the locked row's new state, an audit entry, an outbox event."""
+    now = datetime.now(UTC)
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(LOCK_CUSTOMER, (cid,))
+        row = await cur.fetchone()
+        if row is None:
+            raise LookupError(cid)
+        version = int(row["version"]) + 1
+        await cur.execute(UPDATE_CUSTOMER, (note, version, now, cid, row["version"]))
+        if cur.rowcount != 1:
+            raise LookupError(cid)
+        changes = [{"field": "notes", "before": row["notes"], "after": note}]
+        await cur.execute(
+            INSERT_AUDIT,
+            (now, *BASELINE_ACTOR, str(cid), Jsonb(changes, dumps=_dumps)),
+        )
+        event_id = uuid4()
+        envelope = {
+            "specversion": "1.0", "id": str(event_id), "source": "/custmaster",
+            "type": "custmaster.customer.updated", "subject": str(cid),
+            "time": now.isoformat(), "datacontenttype": "application/json",
+            "data": {"changes": changes,
+                     "customer": {**row, "notes": note, "version": version, "updated_at": now}},
+        }  # fmt: skip
+        await cur.execute(
+            INSERT_OUTBOX,
+            (event_id, envelope["type"], str(cid), now, Jsonb(envelope, dumps=_dumps)),
+        )
+    await conn.commit()
+
+
+_BARRIER: list[Any] = []
+
+
+def _baseline_init(barrier: Any) -> None:
+    _BARRIER[:] = [barrier]
+
+
+def _baseline_process(
+    mode: str, url: str, ids: list[str], entity: str, connections: int,
+    warmup: float, seconds: float, seed: int,
+) -> tuple[list[float], dict[str, int]]:  # fmt: skip
+    return asyncio.run(_baseline_async(mode, url, ids, entity, connections, warmup, seconds, seed))
+
+
+async def _baseline_async(
+    mode: str, url: str, ids: list[str], entity: str, connections: int,
+    warmup: float, seconds: float, seed: int,
+) -> tuple[list[float], dict[str, int]]:  # fmt: skip
+    uuids = [UUID(i) for i in ids]
+    conns = [await psycopg.AsyncConnection.connect(url) for _ in range(connections)]
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    _BARRIER[0].wait(timeout=300)  # every process connected: start together with the parent
+    start_at = time.time() + warmup
+    end = start_at + seconds
+
+    async def worker(conn: psycopg.AsyncConnection[Any], wid: int) -> None:
+        rng = random.Random(seed * 10_000 + wid)
+        n = 0
+        while (now := time.time()) < end:
+            cid = uuids[rng.randrange(len(uuids))]
+            began = time.perf_counter()
+            try:
+                if mode == "get":
+                    await _baseline_read(conn, cid, entity)
+                else:
+                    n += 1
+                    await _baseline_update(conn, cid, f"baseline {seed}-{wid}-{n}")
+            except (psycopg.Error, LookupError) as exc:
+                if now >= start_at:
+                    errors[type(exc).__name__] += 1
+                await conn.rollback()
+                continue
+            if now >= start_at:
+                latencies.append(time.perf_counter() - began)
+
+    try:
+        await asyncio.gather(*(worker(c, i) for i, c in enumerate(conns)))
+    finally:
+        for conn in conns:
+            await conn.close()
+    return latencies, dict(errors)
+
+
+def run_baseline(
+    label: str, mode: str, url: str, ids: list[str], args: argparse.Namespace
+) -> LoadResult:
+    """The same workload from ``--workers`` Python processes with ``--concurrency``
+    psycopg connections in all (like the server's workers), for ``--duration``."""
+    processes = min(args.workers, args.concurrency)
+    shares = [args.concurrency // processes + (i < args.concurrency % processes)
+              for i in range(processes)]  # fmt: skip
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes + 1)
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_baseline_init, initargs=(barrier,)
+    ) as pool:
+        futures = [
+            pool.submit(_baseline_process, mode, url, ids, args.entity, share,
+                        args.warmup, args.duration, args.seed + i)
+            for i, share in enumerate(shares)
+        ]  # fmt: skip
+        barrier.wait(timeout=300)
+        time.sleep(args.warmup)
+        before = cpu_snapshot(os.getpid())  # "server": this process and its children
+        time.sleep(args.duration)
+        cpu = cpu_delta(before, cpu_snapshot(os.getpid()))
+        latencies: list[float] = []
+        errors: Counter[str] = Counter()
+        for future in futures:
+            found, failed = future.result()
+            latencies.extend(found)
+            errors.update(failed)
+    statuses: Counter[int] = Counter({200: len(latencies)})
+    result = summarise(label, latencies, args.duration, statuses, errors, f"psycopg x{len(shares)}")
+    result.client = f"psycopg async, {processes} proc x {shares[0]} conn"
+    result.cpu = cpu
+    return result
+
+
+# -- the API workloads --------------------------------------------------------------------
+
+
+def run_http(
+    label: str, mode: str, base_url: str, ids: list[str], ids_file: Path,
+    seconds: float, args: argparse.Namespace, workdir: Path,
+) -> LoadResult:  # fmt: skip
+    if args.client == "wrk" or (args.client == "auto" and wrk_path()):
+        return run_wrk(
+            label, base_url, mode, ids_file, entity=args.entity, seconds=seconds,
+            connections=args.concurrency, threads=1, workdir=workdir, api_key=args.api_key,
+        )  # fmt: skip
+    return run_httpx(
+        label, base_url, mode, ids, entity=args.entity, seconds=seconds,
+        connections=args.concurrency, api_key=args.api_key,
+    )  # fmt: skip
+
+
+def probe(base_url: str, customer_id: str, args: argparse.Namespace) -> None:
+    """One GET before the load: a wrong setup (401, 404, 500) stops the run early."""
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    answer = httpx.get(
+        f"{base_url}/api/v1/customers/{customer_id}",
+        params={"entity": args.entity}, headers=headers, timeout=30.0,
+    )  # fmt: skip
+    if answer.status_code != 200:
+        raise SystemExit(f"probe GET answered {answer.status_code}: {answer.text[:500]}")
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def run_api(
+    url: str, ids: list[str], args: argparse.Namespace, console: Console
+) -> tuple[list[LoadResult], str, tuple[int, int]]:
+    host = "127.0.0.1"
+    if port_in_use(host, args.port):
+        raise SystemExit(f"port {args.port} is in use: pass another --port")
+    base_url = f"http://{host}:{args.port}"
+    command, how = serve_command(host, args.port, args.workers)
+    env = {
+        "CUSTMASTER_DATABASE_URL": url, "CUSTMASTER_WORKERS": str(args.workers),
+        "CUSTMASTER_HOST": host, "CUSTMASTER_PORT": str(args.port),
+    }  # fmt: skip
+    results = []
+    with tempfile.TemporaryDirectory(prefix="custmaster-bench-") as tmp:
+        workdir = Path(tmp)
+        ids_file = workdir / "ids.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+        console.print(f"server: {how}: [dim]{shlex.join(command)}[/dim]")
+        with running_server(command, env, f"{base_url}/health", workdir / "server.log") as server:
+            probe(base_url, ids[0], args)
+            audit_before, outbox_before = max_ids(url)
+            written = (0, 0)
+            for label, mode in (("GET effective view", "get"), ("PATCH notes", "patch")):
+                with console.status(f"API {label}: warm-up {args.warmup:.0f} s"):
+                    if args.warmup > 0:
+                        run_http(label, mode, base_url, ids, ids_file, args.warmup, args,
+                                 workdir)  # fmt: skip
+                if mode == "patch":
+                    audit_before, outbox_before = max_ids(url)
+                with console.status(f"API {label}: {args.duration:.0f} s"):
+                    before = cpu_snapshot(server.process.pid)
+                    result = run_http(
+                        label, mode, base_url, ids, ids_file, args.duration, args, workdir
+                    )
+                    result.cpu = cpu_delta(before, cpu_snapshot(server.process.pid))
+                if mode == "patch":
+                    written = writes_since(url, audit_before, outbox_before)
+                results.append(result)
+                console.print(_line("API", result))
+            if server.process.poll() is not None:
+                console.print(f"[red]the server died:[/red]\n{server.log_tail()}")
+    return results, how, written
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def _line(kind: str, r: LoadResult) -> str:
+    errors = f", errors {r.errors} ({r.error_detail})" if r.errors else ""
+    return (
+        f"  {kind:8s} {r.label:20s} {r.throughput:8,.0f}/s  p50 {r.p50_ms:6.2f} ms"
+        f"  p99 {r.p99_ms:6.2f} ms  ({r.requests:,} requests{errors})"
+    )
+
+
+def _cpu_cell(r: LoadResult, key: str) -> str:
+    value = r.cpu.get(key)
+    if value is None or value != value or not r.requests:  # missing or NaN
+        return "-"
+    return f"{value * 1000 / r.requests:.2f}"
+
+
+def report(
+    console: Console,
+    api: list[LoadResult],
+    baseline: list[LoadResult],
+    args: argparse.Namespace,
+) -> None:
+    table = Table(title=f"custmaster API on PostgreSQL, {args.customers:,} customers")
+    for name, justify in (
+        ("workload", "left"), ("path", "left"), ("client", "left"), ("requests", "right"),
+        ("req/s", "right"), ("p50 ms", "right"), ("p99 ms", "right"), ("errors", "right"),
+        ("Python CPU ms/req", "right"), ("PG CPU ms/req", "right"), ("machine CPU", "right"),
+        ("target (1M)", "left"), ("met", "left"),
+    ):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for mode, a, b in zip(("get", "patch"), api, baseline, strict=True):
+        least, most = TARGETS[mode]
+        for path, r in (("API", a), ("psycopg baseline", b)):
+            met = r.throughput >= least and r.p99_ms <= most and not r.errors
+            busy = r.cpu.get("machine")
+            wall = r.cpu.get("wall") or 0.0
+            machine = f"{busy / wall / multiprocessing.cpu_count():.0%}" if busy and wall else "-"
+            table.add_row(
+                r.label if path == "API" else "",
+                path,
+                r.client,
+                f"{r.requests:,}",
+                f"{r.throughput:,.0f}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                f"{r.errors}" + (f" ({r.error_detail})" if r.errors else ""),
+                _cpu_cell(r, "server"),
+                _cpu_cell(r, "postgres"),
+                machine,
+                f">= {least:,.0f}/s, p99 <= {most:.0f} ms" if path == "API" else "",
+                ("[green]yes[/green]" if met else "[red]no[/red]") if path == "API" else "",
+            )
+    console.print(table)
+    for a, b in zip(api, baseline, strict=True):
+        if b.throughput and a.throughput:
+            console.print(
+                f"{a.label}: the API reaches {a.throughput / b.throughput:.0%} of the "
+                f"baseline throughput; p50 {a.p50_ms / b.p50_ms:.1f}x, "
+                f"p99 {a.p99_ms / b.p99_ms:.1f}x the baseline's."
+            )
+    console.print(
+        "[dim]Python CPU: the server's processes (API rows) or the baseline's client "
+        "processes; PG CPU: every postgres process; machine CPU: all cores, other jobs "
+        "included (a busy machine lowers every figure).[/dim]"
+    )
+    if args.customers < 1_000_000:
+        console.print("[dim]The targets are set for 1,000,000 customers (--million).[/dim]")
+
+
+# -- main ---------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(f"[bold]command:[/bold] {shlex.join([sys.executable, *sys.argv])}")
+    client = "wrk" if args.client != "httpx" and wrk_path() else "httpx"
+    if args.client == "wrk" and not wrk_path():
+        raise SystemExit(f"wrk is not installed: {WRK_INSTALL_HINT}")
+    if client == "httpx":
+        console.print(
+            f"[yellow]wrk not found ({WRK_INSTALL_HINT}); the Python client shares the "
+            "CPU with the server and lowers the API figures.[/yellow]"
+        )
+    url = ensure_database(args.pg, args.database, fresh=args.fresh)
+    console.print(f"database: {url}")
+    engine = make_engine(url, pool_size=2)
+    try:
+        upgrade(engine)
+        args.api_key = prepare_database(url)
+        stats = load_customers(engine, url, args.customers, args, console)
+        total = count_customers(engine)
+    finally:
+        engine.dispose()
+    if stats is None:
+        console.print(f"load: skipped, the database holds {total:,} customers")
+    else:
+        console.print(
+            f"load: {stats.loaded:,} customers in {stats.seconds:,.1f} s = "
+            f"{stats.rate:,.0f} customers/s (domain build + add_many, batches of "
+            f"{args.batch:,}); VACUUM ANALYZE + CHECKPOINT {stats.vacuum_seconds:,.1f} s; "
+            f"the database holds {total:,}"
+        )
+        if stats.rejected:
+            console.print(f"[red]{stats.rejected} generated customers failed validation, "
+                          f"e.g. {stats.first_problems}[/red]")  # fmt: skip
+    ids = sample_ids(url, min(ID_SAMPLE, total))
+    console.print(
+        f"workloads: {len(ids):,} random ids of {total:,}; {args.concurrency} connections; "
+        f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s each; entity {args.entity}"
+    )
+    api, how, written = run_api(url, ids, args, console)
+    patch_ok = api[1].statuses.get(200, 0)
+    console.print(
+        f"  PATCH wrote {written[0]:,} audit entries and {written[1]:,} outbox events for "
+        f"{patch_ok:,} answers 200 (the warm-up's are not counted)"
+    )
+    baseline = []
+    for label, mode in (("GET effective view", "get"), ("PATCH notes", "patch")):
+        with console.status(f"baseline {label}: {args.warmup:.0f} + {args.duration:.0f} s"):
+            result = run_baseline(label, mode, url, ids, args)
+        baseline.append(result)
+        console.print(_line("baseline", result))
+    report(console, api, baseline, args)
+    console.print(f"server: {how}, {args.workers} workers")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
