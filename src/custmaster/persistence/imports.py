@@ -1,0 +1,363 @@
+"""The import job repository (``uow.imports``): jobs, the per-record report, duplicate
+keys, incomplete drafts, and the batched look-ups the import and export need (one query
+per key kind and batch, never one per record)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, delete, func, insert, select, tuple_, update
+
+from custmaster.domain.model import Customer
+from custmaster.persistence.customer_rows import name_key
+from custmaster.persistence.customers import SqlCustomerRepository
+from custmaster.persistence.tables import customer_source_refs, customers
+from custmaster.persistence.tables_imports import (
+    import_drafts,
+    import_jobs,
+    import_keys,
+    import_rows,
+)
+from custmaster.services.imports.store import (
+    Draft,
+    ExistingMatches,
+    ImportJob,
+    ImportOptions,
+    JobStatus,
+    Outcome,
+    RowReport,
+)
+from custmaster.services.ports import CustomerQuery, SimilarCustomer
+
+#: Bound of one IN list (PostgreSQL and SQLite take far more; this keeps plans simple).
+_CHUNK = 1000
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def _job_values(job: ImportJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "status": job.status.value,
+        "template": job.template,
+        "files": job.files,
+        "options": job.options.as_dict(),
+        "submitted_by": job.submitted_by,
+        "submitted_by_name": job.submitted_by_name,
+        "decided_by": job.decided_by,
+        "decided_by_name": job.decided_by_name,
+        "decided_at": job.decided_at,
+        "total_rows": job.total_rows,
+        "validated_records": job.validated_records,
+        "record_count": job.record_count,
+        "last_committed_batch": job.last_committed_batch,
+        "summary": job.summary,
+        "failed_stage": job.failed_stage,
+        "error": job.error,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _job_from_row(row: Row[Any]) -> ImportJob:
+    m = row._mapping
+    return ImportJob(
+        id=m["id"],
+        status=JobStatus(m["status"]),
+        template=m["template"],
+        files=list(m["files"]),
+        options=ImportOptions.from_dict(dict(m["options"])),
+        submitted_by=m["submitted_by"],
+        submitted_by_name=m["submitted_by_name"],
+        decided_by=m["decided_by"],
+        decided_by_name=m["decided_by_name"],
+        decided_at=m["decided_at"],
+        total_rows=m["total_rows"],
+        validated_records=m["validated_records"],
+        record_count=m["record_count"],
+        last_committed_batch=m["last_committed_batch"],
+        summary=dict(m["summary"] or {}),
+        failed_stage=m["failed_stage"],
+        error=m["error"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        finished_at=m["finished_at"],
+    )
+
+
+def _row_from_db(row: Row[Any], with_payload: bool) -> RowReport:
+    m = row._mapping
+    return RowReport(
+        seq=m["seq"],
+        row_numbers=list(m["row_numbers"]),
+        source_id=m["source_id"],
+        outcome=Outcome(m["outcome"]),
+        customer_id=m["customer_id"],
+        errors=list(m["errors"] or []),
+        warnings=list(m["warnings"] or []),
+        payload=m["payload"] if with_payload else None,
+    )
+
+
+def _draft_values(draft: Draft) -> dict[str, Any]:
+    return {
+        "id": draft.id,
+        "job_id": draft.job_id,
+        "seq": draft.seq,
+        "source_system": draft.source_system,
+        "source_id": draft.source_id,
+        "name": draft.name[:255] if draft.name else None,
+        "command": draft.command,
+        "missing": draft.missing,
+        "warnings": draft.warnings,
+        "created_by": draft.created_by,
+        "created_at": draft.created_at,
+        "updated_at": draft.updated_at,
+    }
+
+
+class SqlImportRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # -- jobs ------------------------------------------------------------------------
+
+    def add_job(self, job: ImportJob) -> None:
+        self._connection.execute(insert(import_jobs).values(**_job_values(job)))
+
+    def get_job(self, job_id: UUID, *, for_update: bool = False) -> ImportJob | None:
+        query = select(import_jobs).where(import_jobs.c.id == job_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        return None if row is None else _job_from_row(row)
+
+    def save_job(self, job: ImportJob) -> None:
+        values = _job_values(job)
+        del values["id"]
+        self._connection.execute(
+            update(import_jobs).where(import_jobs.c.id == job.id).values(**values)
+        )
+
+    def list_jobs(self, *, before: datetime | None, limit: int) -> list[ImportJob]:
+        query = select(import_jobs).order_by(import_jobs.c.created_at.desc()).limit(limit)
+        if before is not None:
+            query = query.where(import_jobs.c.created_at < before)
+        return [_job_from_row(row) for row in self._connection.execute(query)]
+
+    def jobs_in(self, statuses: list[JobStatus]) -> list[ImportJob]:
+        query = (
+            select(import_jobs)
+            .where(import_jobs.c.status.in_([s.value for s in statuses]))
+            .order_by(import_jobs.c.created_at)
+        )
+        return [_job_from_row(row) for row in self._connection.execute(query)]
+
+    # -- the per-record report -------------------------------------------------------
+
+    def add_rows(self, job_id: UUID, rows: list[RowReport]) -> None:
+        if not rows:
+            return
+        self._connection.execute(
+            insert(import_rows),
+            [
+                {
+                    "job_id": job_id,
+                    "seq": r.seq,
+                    "row_numbers": r.row_numbers,
+                    "source_id": r.source_id[:255] if r.source_id else None,
+                    "outcome": r.outcome.value,
+                    "customer_id": r.customer_id,
+                    "errors": r.errors or None,
+                    "warnings": r.warnings or None,
+                    "payload": r.payload,
+                }
+                for r in rows
+            ],
+        )
+
+    def rows(
+        self,
+        job_id: UUID,
+        *,
+        after_seq: int = -1,
+        until_seq: int | None = None,
+        outcomes: list[Outcome] | None = None,
+        limit: int | None = None,
+        with_payload: bool = False,
+    ) -> list[RowReport]:
+        columns = [c for c in import_rows.c if with_payload or c.name != "payload"]
+        query = (
+            select(*columns)
+            .where(import_rows.c.job_id == job_id, import_rows.c.seq > after_seq)
+            .order_by(import_rows.c.seq)
+        )
+        if until_seq is not None:
+            query = query.where(import_rows.c.seq <= until_seq)
+        if outcomes:
+            query = query.where(import_rows.c.outcome.in_([o.value for o in outcomes]))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_row_from_db(row, with_payload) for row in self._connection.execute(query)]
+
+    def set_outcome(
+        self, job_id: UUID, seq: int, outcome: Outcome, errors: list[dict[str, Any]]
+    ) -> None:
+        self._connection.execute(
+            update(import_rows)
+            .where(import_rows.c.job_id == job_id, import_rows.c.seq == seq)
+            .values(outcome=outcome.value, errors=errors or None, payload=None)
+        )
+
+    def outcome_counts(self, job_id: UUID) -> dict[str, int]:
+        query = (
+            select(import_rows.c.outcome, func.count())
+            .where(import_rows.c.job_id == job_id)
+            .group_by(import_rows.c.outcome)
+        )
+        return {str(outcome): int(count) for outcome, count in self._connection.execute(query)}
+
+    def drop_payloads(self, job_id: UUID) -> None:
+        self._connection.execute(
+            update(import_rows)
+            .where(import_rows.c.job_id == job_id, import_rows.c.payload.is_not(None))
+            .values(payload=None)
+        )
+
+    # -- duplicate keys seen in the file ---------------------------------------------
+
+    def seen_keys(self, job_id: UUID, keys: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            rows = self._connection.execute(
+                select(import_keys.c.key, import_keys.c.seq).where(
+                    import_keys.c.job_id == job_id, import_keys.c.key.in_(chunk)
+                )
+            )
+            found.update({row.key: row.seq for row in rows})
+        return found
+
+    def add_keys(self, job_id: UUID, keys: dict[str, int]) -> None:
+        if keys:
+            self._connection.execute(
+                insert(import_keys),
+                [{"job_id": job_id, "key": k, "seq": s} for k, s in keys.items()],
+            )
+
+    def drop_keys(self, job_id: UUID) -> None:
+        self._connection.execute(delete(import_keys).where(import_keys.c.job_id == job_id))
+
+    # -- look-ups against the master -------------------------------------------------
+
+    def existing(
+        self, emails: list[str], tax_ids: list[str], refs: list[tuple[str, str]]
+    ) -> ExistingMatches:
+        """Customers whose email key, tax id or source reference is one of these (one
+        query per kind and chunk; email keys are case-folded by the caller)."""
+        matches = ExistingMatches()
+        for chunk in _chunks(sorted(set(emails))):
+            rows = self._connection.execute(
+                select(customers.c.email_key, customers.c.id)
+                .where(customers.c.email_key.in_(chunk))
+                .order_by(customers.c.number)
+            )
+            for row in rows:
+                matches.by_email.setdefault(row.email_key, row.id)
+        for chunk in _chunks(sorted(set(tax_ids))):
+            rows = self._connection.execute(
+                select(customers.c.tax_id, customers.c.id)
+                .where(customers.c.tax_id.in_(chunk))
+                .order_by(customers.c.number)
+            )
+            for row in rows:
+                matches.by_tax_id.setdefault(row.tax_id, row.id)
+        for chunk in _chunks(sorted(set(refs))):
+            rows = self._connection.execute(
+                select(
+                    customer_source_refs.c.source_system,
+                    customer_source_refs.c.source_id,
+                    customer_source_refs.c.customer_id,
+                ).where(
+                    tuple_(
+                        customer_source_refs.c.source_system, customer_source_refs.c.source_id
+                    ).in_(chunk)
+                )
+            )
+            for row in rows:
+                matches.by_source_ref[(row.source_system, row.source_id)] = row.customer_id
+        return matches
+
+    def similar_names(self, names: list[str]) -> dict[str, list[SimilarCustomer]]:
+        """Existing customers whose normalised name equals that of each given name."""
+        keys: dict[str, list[str]] = defaultdict(list)
+        for name in set(names):
+            keys[name_key(name)[:255]].append(name)
+        found: dict[str, list[SimilarCustomer]] = {}
+        for chunk in _chunks(sorted(keys)):
+            rows = self._connection.execute(
+                select(customers.c.id, customers.c.number, customers.c.name, customers.c.name_key)
+                .where(customers.c.name_key.in_(chunk))
+                .order_by(customers.c.number)
+            )
+            for row in rows:
+                for name in keys[row.name_key]:
+                    similar = found.setdefault(name, [])
+                    if len(similar) < 3:
+                        similar.append(SimilarCustomer(row.id, row.number, row.name))
+        return found
+
+    # -- incomplete drafts -----------------------------------------------------------
+
+    def add_drafts(self, drafts: list[Draft]) -> None:
+        if drafts:
+            self._connection.execute(insert(import_drafts), [_draft_values(d) for d in drafts])
+
+    def drafts_by_source(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], UUID]:
+        found: dict[tuple[str, str], UUID] = {}
+        for chunk in _chunks(sorted(set(refs))):
+            rows = self._connection.execute(
+                select(import_drafts.c.source_system, import_drafts.c.source_id,
+                       import_drafts.c.id)
+                .where(tuple_(import_drafts.c.source_system, import_drafts.c.source_id).in_(chunk))
+                .order_by(import_drafts.c.created_at)
+            )  # fmt: skip
+            for row in rows:
+                found.setdefault((row.source_system, row.source_id), row.id)
+        return found
+
+    def replace_draft(self, draft_id: UUID, draft: Draft) -> None:
+        values = _draft_values(draft)
+        for key in ("id", "created_at", "created_by"):
+            del values[key]
+        self._connection.execute(
+            update(import_drafts).where(import_drafts.c.id == draft_id).values(**values)
+        )
+
+    def drafts(self, job_id: UUID, *, after_seq: int, limit: int) -> list[Draft]:
+        query = (
+            select(import_drafts)
+            .where(import_drafts.c.job_id == job_id, import_drafts.c.seq > after_seq)
+            .order_by(import_drafts.c.seq)
+            .limit(limit)
+        )
+        return [
+            Draft(**{c.name: row._mapping[c.name] for c in import_drafts.c})
+            for row in self._connection.execute(query)
+        ]
+
+    # -- exports ---------------------------------------------------------------------
+
+    def export_page(self, query: CustomerQuery, *, with_children: bool) -> list[Customer]:
+        """One page of customers in number order (``query.after_number`` is the keyset
+        cursor), with their child records and overrides loaded in one query per table."""
+        page = SqlCustomerRepository(self._connection).search(query)
+        if with_children and page:
+            # the customer repository's batched child loader (one query per table)
+            SqlCustomerRepository(self._connection)._load_children(page)
+        return page

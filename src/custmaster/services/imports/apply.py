@@ -1,0 +1,234 @@
+"""The import stage of an approved job: one transaction per batch.
+
+A batch writes, together: the new customers (``uow.customers.add_many``), the updated
+ones, the incomplete drafts, their audit entries (``uow.audit.append_many``) and events
+(``uow.outbox.add_many``), the report lines whose outcome changed since validation, and
+the job's progress marker ``last_committed_batch``. A crash therefore loses at most the
+batch in flight, which the next run writes again from the start: no record is lost or
+written twice.
+
+Since the review, the master may have moved on: references are checked again and
+duplicates looked for again, per batch (batched queries). A record that now fails is
+reported as failed (or skipped, for a duplicate with ``on_duplicate=skip``); with
+``stop_on_first_error`` the batch is rolled back and the job stops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from custmaster.domain.build import new_customer
+from custmaster.domain.context import ParseContext, RefCheck, RefKind
+from custmaster.domain.events import CloudEvent, customer_event
+from custmaster.domain.model import Customer
+from custmaster.domain.snapshot import diff, jsonable, snapshot
+from custmaster.services.customers.common import check_references
+from custmaster.services.imports.merge import merged_customer
+from custmaster.services.imports.rebuild import customer_from_snapshot
+from custmaster.services.imports.store import (
+    Draft,
+    ImportJob,
+    OnDuplicate,
+    Outcome,
+    RowReport,
+)
+from custmaster.services.ports import AuditEntry, UnitOfWork
+from custmaster.services.settings import ServiceSettings
+
+_DUPLICATE_SINCE = "a customer with the same key was created since the review"
+
+
+class StopImport(Exception):
+    """A record failed at import time and the job stops on the first error."""
+
+    def __init__(self, seq: int, errors: list[dict[str, Any]]) -> None:
+        super().__init__(f"record {seq + 1} failed: {errors}")
+        self.seq = seq
+        self.errors = errors
+
+
+@dataclass
+class BatchOutcome:
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.value] = self.counts.get(outcome.value, 0) + 1
+
+
+def _issue(field_path: str | None, code: str, message: str) -> dict[str, Any]:
+    return {"field": field_path, "code": code, "message": message}
+
+
+class _BatchWriter:
+    def __init__(
+        self, uow: UnitOfWork, job: ImportJob, settings: ServiceSettings, now: datetime
+    ) -> None:
+        self.uow, self.job, self.settings, self.now = uow, job, settings, now
+        self.audit: list[AuditEntry] = []
+        self.events: list[CloudEvent] = []
+        self.result = BatchOutcome()
+
+    def _record(self, operation: str, customer_id: UUID, changes: list[dict[str, Any]],
+                event: CloudEvent) -> None:  # fmt: skip
+        self.audit.append(
+            AuditEntry(
+                occurred_at=self.now,
+                actor_id=self.job.submitted_by,
+                actor_name=self.job.submitted_by_name,
+                operation=operation,
+                resource_type="customer",
+                resource_id=str(customer_id),
+                changes=changes,
+                change_request_id=self.job.id,
+            )
+        )
+        self.events.append(event)
+
+    def _fail(self, row: RowReport, outcome: Outcome, errors: list[dict[str, Any]]) -> None:
+        if outcome is Outcome.FAILED and self.job.options.stop_on_first_error:
+            raise StopImport(row.seq, errors)
+        self.uow.imports.set_outcome(self.job.id, row.seq, outcome, errors)
+        self.result.add(outcome)
+
+    def creates(self, rows: list[RowReport]) -> None:
+        built: list[tuple[RowReport, Customer, dict[str, Any]]] = []
+        checks: dict[int, list[RefCheck]] = {}
+        for row in rows:
+            assert row.payload is not None
+            data = row.payload["customer"]
+            built.append((row, customer_from_snapshot(data), data))
+            checks[row.seq] = [RefCheck(RefKind(k), c, p) for k, c, p in row.payload["refs"]]
+        missing = set(self.uow.reference.missing([c for cs in checks.values() for c in cs]))
+        existing = self.uow.imports.existing(
+            [c.email.casefold() for _, c, _ in built],
+            [c.tax_id for _, c, _ in built if c.tax_id],
+            [(r.source_system, r.source_id) for _, c, _ in built for r in c.source_refs],
+        )
+        ready: list[tuple[RowReport, Customer, dict[str, Any]]] = []
+        for row, customer, data in built:
+            unknown = [c for c in checks[row.seq] if c in missing]
+            if unknown:
+                self._fail(row, Outcome.FAILED, [
+                    _issue(c.path, "unknown_reference",
+                           f"no {c.kind.value.replace('_', ' ')} '{c.code}' exists (any more)")
+                    for c in unknown
+                ])  # fmt: skip
+                continue
+            taken = [
+                (r.source_system, r.source_id) in existing.by_source_ref
+                for r in customer.source_refs
+            ]
+            if (
+                any(taken)
+                or customer.email.casefold() in existing.by_email
+                or (customer.tax_id and customer.tax_id in existing.by_tax_id)
+            ):
+                problem = [_issue("source_refs", "duplicate", _DUPLICATE_SINCE)]
+                skip = self.job.options.on_duplicate is OnDuplicate.SKIP
+                self._fail(row, Outcome.SKIPPED if skip else Outcome.FAILED, problem)
+                continue
+            ready.append((row, customer, data))
+        if not ready:
+            return
+        numbers = self.uow.customers.next_numbers(len(ready))
+        stamp = self.now.isoformat()
+        for (_row, customer, data), value in zip(ready, numbers, strict=True):
+            customer.number = self.settings.customer_number(value)
+            customer.created_at = customer.updated_at = self.now
+            after = dict(data, number=customer.number, created_at=stamp, updated_at=stamp,
+                         version=1)  # fmt: skip
+            self._record(
+                "create", customer.id, diff(None, after),
+                customer_event("created", customer.id, self.now,
+                               {"customer": after, "import_job": str(self.job.id)}),
+            )  # fmt: skip
+            self.result.add(Outcome.CREATED)
+        self.uow.customers.add_many([c for _, c, _ in ready])
+
+    def updates(self, rows: list[RowReport]) -> None:
+        for row in rows:
+            assert row.payload is not None and row.customer_id is not None
+            command = row.payload["command"]
+            current = self.uow.customers.get(row.customer_id, for_update=True)
+            if current is None:
+                gone = _issue(None, "not_found", "the customer was deleted since the review")
+                self._fail(row, Outcome.FAILED, [gone])
+                continue
+            ctx = ParseContext()
+            parsed = new_customer(command, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
+            check_references(self.uow, ctx)
+            merged = None
+            if parsed is not None and not ctx.errors:
+                merged = merged_customer(current, parsed, command, now=self.now, ctx=ctx)
+            if merged is not None:
+                for ref in set(merged.source_refs) - set(current.source_refs):
+                    owner = self.uow.customers.by_source_ref(ref)
+                    if owner is not None and owner != current.id:
+                        ctx.errors.add("source_refs", "conflict", f"already points at {owner}")
+            if merged is None or ctx.errors:
+                self._fail(row, Outcome.FAILED, [e.as_dict() for e in ctx.errors.errors])
+                continue
+            before, after = snapshot(current), snapshot(merged)
+            changes = diff(before, after)
+            if not changes:
+                self._fail(row, Outcome.SKIPPED, [])
+                continue
+            merged.version = current.version + 1
+            after["version"] = merged.version
+            self.uow.customers.update(current, merged)
+            self._record(
+                "update", current.id, changes,
+                customer_event("updated", current.id, self.now,
+                               {"changes": changes, "customer": after,
+                                "import_job": str(self.job.id)}),
+            )  # fmt: skip
+            self.result.add(Outcome.UPDATED)
+
+    def drafts(self, rows: list[RowReport]) -> None:
+        new: list[Draft] = []
+        for row in rows:
+            assert row.payload is not None
+            command = row.payload["command"]
+            refs = command.get("source_refs") or []
+            draft = Draft(
+                id=uuid4(), job_id=self.job.id, seq=row.seq,
+                source_system=refs[0]["source_system"] if refs else None,
+                source_id=refs[0]["source_id"] if refs else None,
+                name=command.get("name") if isinstance(command.get("name"), str) else None,
+                command=jsonable(command), missing=list(row.payload["missing"]),
+                warnings=row.warnings, created_by=self.job.submitted_by,
+                created_at=self.now, updated_at=self.now,
+            )  # fmt: skip
+            if "replace" in row.payload:
+                self.uow.imports.replace_draft(UUID(row.payload["replace"]), draft)
+            else:
+                new.append(draft)
+            self.result.add(Outcome.DRAFT)
+        self.uow.imports.add_drafts(new)
+
+    def flush(self) -> None:
+        self.uow.audit.append_many(self.audit)
+        self.uow.outbox.add_many(self.events)
+
+
+def write_batch(
+    uow: UnitOfWork, job: ImportJob, batch: int, settings: ServiceSettings, now: datetime
+) -> BatchOutcome:
+    """Write batch ``batch`` of an approved job (inside the caller's transaction)."""
+    size = job.options.batch_size
+    rows = uow.imports.rows(
+        job.id,
+        after_seq=batch * size - 1,
+        until_seq=(batch + 1) * size - 1,
+        outcomes=[Outcome.CREATED, Outcome.UPDATED, Outcome.DRAFT],
+        with_payload=True,
+    )
+    writer = _BatchWriter(uow, job, settings, now)
+    writer.creates([r for r in rows if r.outcome is Outcome.CREATED])
+    writer.updates([r for r in rows if r.outcome is Outcome.UPDATED])
+    writer.drafts([r for r in rows if r.outcome is Outcome.DRAFT])
+    writer.flush()
+    return writer.result

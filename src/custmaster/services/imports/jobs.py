@@ -1,0 +1,485 @@
+"""Import jobs: submit, validate, review (approve or reject), import, resume, report.
+
+Stages: ``validating`` -> ``awaiting_review`` -> (approved) ``importing`` -> ``done``;
+``failed`` when the file cannot be read, a record fails with ``stop_on_first_error``, or
+a run breaks off; ``rejected`` when the reviewer says no. A validate-only job ends
+``done`` after validation and writes nothing but its report.
+
+Both stages commit batch by batch together with their progress marker
+(``validated_records``, ``last_committed_batch``), so :func:`resume_job` continues a job
+interrupted by a crash or a restart exactly after its last committed batch. Each batch
+transaction locks the job row and checks the marker first, so two runners never write
+the same batch.
+
+The uploaded files live on disk (see :class:`FileStore`): they are streamed once by the
+validation stage; the import stage reads only the validated payloads in ``import_rows``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+from uuid import UUID, uuid4
+
+from custmaster.domain.approvals.errors import SegregationOfDuties
+from custmaster.domain.context import RefCheck, RefKind
+from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
+from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.services.imports.apply import StopImport, write_batch
+from custmaster.services.imports.reader import count_rows, read_records
+from custmaster.services.imports.records import ImportRecord
+from custmaster.services.imports.sources import ImportFileError
+from custmaster.services.imports.store import (
+    Draft,
+    ImportJob,
+    ImportOptions,
+    JobStatus,
+    Outcome,
+    RowReport,
+)
+from custmaster.services.imports.templates import TemplateError, load_template
+from custmaster.services.imports.validate import validate_batch
+from custmaster.services.ports import AuditEntry, UnitOfWork
+from custmaster.services.recording import utcnow
+from custmaster.services.settings import ServiceSettings
+
+MAX_BATCH = 1000
+Progress = Callable[[ImportJob], None]
+NewUow = Callable[[], UnitOfWork]
+_RUNNABLE = (JobStatus.VALIDATING, JobStatus.IMPORTING)
+
+
+class FileStore:
+    """Uploaded files, one directory per job under ``root``.
+
+    Files stay on disk rather than in the database: they are streamed (memory stays flat
+    for any size), never bloat the database or its backups, and are removed once the job
+    is done or rejected. A failed job keeps them so that it can be resumed.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def save(self, job_id: UUID, name: str, content: BinaryIO) -> Path:
+        folder = self.root / str(job_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        safe = Path(name).name or "upload"
+        target = folder / f"{len(list(folder.iterdir()))}-{safe}"
+        with target.open("wb") as handle:
+            shutil.copyfileobj(content, handle, length=1 << 20)
+        return target
+
+    def remove(self, job_id: UUID) -> None:
+        shutil.rmtree(self.root / str(job_id), ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    name: str
+    content: BinaryIO
+
+
+def _audit_job(uow: UnitOfWork, actor: Principal, job: ImportJob, operation: str,
+               changes: list[dict[str, object]]) -> None:  # fmt: skip
+    uow.audit.append(
+        AuditEntry(
+            occurred_at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
+            operation=operation, resource_type="import_job", resource_id=str(job.id),
+            changes=changes,
+        )
+    )  # fmt: skip
+
+
+def check_options(options: ImportOptions) -> None:
+    if not 1 <= options.batch_size <= MAX_BATCH:
+        raise ValidationFailed([FieldError("batch_size", "out_of_range", f"must be 1-{MAX_BATCH}")])
+
+
+def submit_job(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    template: str,
+    uploads: list[Upload],
+    options: ImportOptions,
+    files: FileStore,
+) -> ImportJob:
+    """Store the files and create the job in ``validating`` (run :func:`run_job` next)."""
+    require(actor, Permission.IMPORT_SUBMIT)
+    check_options(options)
+    try:
+        loaded = load_template(template)
+    except (TemplateError, FileNotFoundError, OSError) as exc:
+        raise ValidationFailed([FieldError("template", "unknown_template", str(exc))]) from None
+    if not uploads:
+        raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
+    if len(uploads) > len(loaded.roles):
+        raise ValidationFailed([FieldError(
+            "file", "too_many_files", f"template {template} reads {list(loaded.roles)}"
+        )])  # fmt: skip
+    now = utcnow()
+    job = ImportJob(
+        id=uuid4(), status=JobStatus.VALIDATING, template=template, files=[],
+        options=options, submitted_by=actor.user_id, submitted_by_name=actor.name,
+        created_at=now, updated_at=now,
+    )  # fmt: skip
+    with uow:
+        if options.entity is not None:
+            check = RefCheck(RefKind.LEGAL_ENTITY, options.entity, "entity")
+            if uow.reference.missing([check]):
+                raise ValidationFailed([FieldError(
+                    "entity", "unknown_reference", f"no legal entity '{options.entity}' exists"
+                )])  # fmt: skip
+        for role, upload in zip(loaded.roles, uploads, strict=False):
+            path = files.save(job.id, upload.name, upload.content)
+            job.files.append({"role": role, "name": Path(upload.name).name, "path": str(path)})
+        uow.imports.add_job(job)
+        _audit_job(uow, actor, job, "submit", [
+            {"field": "template", "before": None, "after": template},
+            {"field": "options", "before": None, "after": options.as_dict()},
+            {"field": "files", "before": None, "after": [f["name"] for f in job.files]},
+        ])  # fmt: skip
+    return job
+
+
+def get_job(uow: UnitOfWork, actor: Principal, job_id: UUID) -> ImportJob:
+    get_permission(actor)
+    with uow.read_only():
+        job = uow.imports.get_job(job_id)
+        if job is None:
+            raise NotFound(f"no import job {job_id}")
+        return job
+
+
+def _load_for_update(uow: UnitOfWork, job_id: UUID) -> ImportJob:
+    job = uow.imports.get_job(job_id, for_update=True)
+    if job is None:
+        raise NotFound(f"no import job {job_id}")
+    return job
+
+
+def approve_job(uow: UnitOfWork, actor: Principal, job_id: UUID) -> ImportJob:
+    """The bulk-import lane's review: a holder of ``import.approve`` other than the
+    submitter lets the job write (run :func:`run_job` next)."""
+    require(actor, Permission.IMPORT_APPROVE)
+    with uow:
+        job = _load_for_update(uow, job_id)
+        if job.submitted_by == actor.user_id:
+            raise SegregationOfDuties(
+                f"{actor.name} ({actor.user_id}) submitted import job {job.id} and cannot "
+                "approve it"
+            )
+        if job.status is not JobStatus.AWAITING_REVIEW:
+            raise Conflict(f"import job {job.id} is {job.status.value}, not awaiting review")
+        _decide(job, actor, JobStatus.IMPORTING)
+        uow.imports.save_job(job)
+        _audit_job(uow, actor, job, "approve", [
+            {"field": "status", "before": "awaiting_review", "after": "importing"}
+        ])  # fmt: skip
+        return job
+
+
+def reject_job(
+    uow: UnitOfWork, actor: Principal, job_id: UUID, files: FileStore, reason: str | None = None
+) -> ImportJob:
+    require(actor, Permission.IMPORT_APPROVE)
+    with uow:
+        job = _load_for_update(uow, job_id)
+        if job.submitted_by == actor.user_id:
+            raise SegregationOfDuties(
+                f"{actor.name} ({actor.user_id}) submitted import job {job.id} and cannot "
+                "decide on it"
+            )
+        if job.status is not JobStatus.AWAITING_REVIEW:
+            raise Conflict(f"import job {job.id} is {job.status.value}, not awaiting review")
+        _decide(job, actor, JobStatus.REJECTED)
+        job.error = reason
+        job.finished_at = job.updated_at
+        uow.imports.save_job(job)
+        uow.imports.drop_keys(job.id)
+        uow.imports.drop_payloads(job.id)
+        _audit_job(uow, actor, job, "reject", [
+            {"field": "status", "before": "awaiting_review", "after": "rejected"},
+            {"field": "reason", "before": None, "after": reason},
+        ])  # fmt: skip
+    files.remove(job.id)
+    return job
+
+
+def _decide(job: ImportJob, actor: Principal, status: JobStatus) -> None:
+    job.status = status
+    job.decided_by, job.decided_by_name = actor.user_id, actor.name
+    job.decided_at = job.updated_at = utcnow()
+
+
+def _bump(summary: dict[str, object], key: str, counts: dict[str, int]) -> None:
+    bucket = dict(summary.get(key) or {})  # type: ignore[call-overload]
+    for name, value in counts.items():
+        bucket[name] = int(bucket.get(name, 0)) + value
+    summary[key] = bucket
+
+
+def _fail(new_uow: NewUow, job_id: UUID, stage: str, error: str) -> None:
+    with new_uow() as uow:
+        job = _load_for_update(uow, job_id)
+        job.status = JobStatus.FAILED
+        job.failed_stage = stage
+        job.error = error
+        job.updated_at = job.finished_at = utcnow()
+        uow.imports.save_job(job)
+
+
+def _records_from(job: ImportJob) -> Iterator[tuple[int, ImportRecord]]:
+    files = {f["role"]: Path(f["path"]) for f in job.files}
+    with read_records(files, job.template, entity=job.options.entity) as stream:
+        for seq, record in enumerate(stream):
+            if seq >= job.validated_records:
+                yield seq, record
+
+
+def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
+              progress: Progress) -> ImportJob:  # fmt: skip
+    if job.total_rows is None:
+        files = {f["role"]: Path(f["path"]) for f in job.files}
+        job.total_rows = count_rows(files, job.template)
+        with new_uow() as uow:
+            current = _load_for_update(uow, job.id)
+            current.total_rows = job.total_rows
+            uow.imports.save_job(current)
+    size = job.options.batch_size
+    batch: list[tuple[int, ImportRecord]] = []
+    stopped = False
+
+    def commit(records: list[tuple[int, ImportRecord]]) -> bool:
+        nonlocal job
+        with new_uow() as uow:
+            current = _load_for_update(uow, job.id)
+            if current.status is not JobStatus.VALIDATING or (
+                current.validated_records != records[0][0]
+            ):
+                raise Conflict(f"import job {job.id} is being run by another worker")
+            result = validate_batch(uow, current, records, settings, utcnow())
+            uow.imports.add_rows(current.id, result.rows)
+            uow.imports.add_keys(current.id, result.keys)
+            counts: dict[str, int] = {}
+            for row in result.rows:
+                counts[row.outcome.value] = counts.get(row.outcome.value, 0) + 1
+                if row.warnings:
+                    counts["with_warnings"] = counts.get("with_warnings", 0) + 1
+            _bump(current.summary, "planned", counts)
+            current.validated_records = result.rows[-1].seq + 1
+            current.updated_at = utcnow()
+            if result.stopped:
+                current.status = JobStatus.FAILED
+                current.failed_stage = "validating"
+                current.error = f"stopped at record {result.rows[-1].seq + 1} (stop on first error)"
+                current.finished_at = current.updated_at
+            uow.imports.save_job(current)
+            job = current
+        progress(job)
+        return result.stopped
+
+    for item in _records_from(job):
+        batch.append(item)
+        if len(batch) == size:
+            stopped = commit(batch)
+            batch = []
+            if stopped:
+                return job
+    if batch:
+        stopped = commit(batch)
+        if stopped:
+            return job
+    with new_uow() as uow:
+        current = _load_for_update(uow, job.id)
+        current.record_count = current.validated_records
+        current.updated_at = utcnow()
+        if current.options.validate_only:
+            current.status = JobStatus.DONE
+            current.finished_at = current.updated_at
+            uow.imports.drop_keys(current.id)
+        else:
+            current.status = JobStatus.AWAITING_REVIEW
+        uow.imports.save_job(current)
+        job = current
+    progress(job)
+    return job
+
+
+def _import(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
+            progress: Progress) -> ImportJob:  # fmt: skip
+    for batch in range(job.last_committed_batch + 1, job.batch_count):
+        with new_uow() as uow:
+            current = _load_for_update(uow, job.id)
+            if current.status is not JobStatus.IMPORTING or (
+                current.last_committed_batch != batch - 1
+            ):
+                raise Conflict(f"import job {job.id} is being run by another worker")
+            result = write_batch(uow, current, batch, settings, utcnow())
+            _bump(current.summary, "applied", result.counts)
+            current.last_committed_batch = batch
+            current.updated_at = utcnow()
+            uow.imports.save_job(current)
+            job = current
+        progress(job)
+    with new_uow() as uow:
+        current = _load_for_update(uow, job.id)
+        current.status = JobStatus.DONE
+        current.updated_at = current.finished_at = utcnow()
+        current.summary["final"] = uow.imports.outcome_counts(current.id)
+        uow.imports.drop_keys(current.id)
+        uow.imports.drop_payloads(current.id)
+        uow.imports.save_job(current)
+        job = current
+    progress(job)
+    return job
+
+
+def run_job(
+    new_uow: NewUow,
+    job_id: UUID,
+    settings: ServiceSettings,
+    *,
+    files: FileStore | None = None,
+    progress: Progress = lambda job: None,
+) -> ImportJob:
+    """Run whatever stage the job is in (validating or importing) to its end, from its
+    last committed batch. Jobs in other stages are returned as they are."""
+    with new_uow() as uow:
+        job = uow.imports.get_job(job_id)
+        if job is None:
+            raise NotFound(f"no import job {job_id}")
+    if job.status is JobStatus.VALIDATING:
+        try:
+            job = _validate(new_uow, job, settings, progress)
+        except (ImportFileError, TemplateError, FileNotFoundError) as exc:
+            _fail(new_uow, job.id, "validating", f"the file cannot be read: {exc}")
+            raise ValidationFailed([FieldError("file", "unreadable", str(exc))]) from exc
+        except Conflict:
+            raise
+        except BaseException as exc:
+            _fail(new_uow, job.id, "validating", f"interrupted: {exc!r}")
+            raise
+    elif job.status is JobStatus.IMPORTING:
+        try:
+            job = _import(new_uow, job, settings, progress)
+        except StopImport as exc:
+            _fail(new_uow, job.id, "importing", str(exc))
+            with new_uow() as uow:
+                uow.imports.set_outcome(job.id, exc.seq, Outcome.FAILED, exc.errors)
+                job = _load_for_update(uow, job.id)
+        except Conflict:
+            raise
+        except BaseException as exc:
+            _fail(new_uow, job.id, "importing", f"interrupted: {exc!r}")
+            raise
+    if files is not None and job.status in (JobStatus.DONE, JobStatus.REJECTED):
+        files.remove(job.id)
+    return job
+
+
+def resume_job(
+    new_uow: NewUow,
+    actor: Principal,
+    job_id: UUID,
+    settings: ServiceSettings,
+    *,
+    files: FileStore | None = None,
+    progress: Progress = lambda job: None,
+) -> ImportJob:
+    """Continue a job interrupted by a crash, a restart or an error (status still
+    validating/importing, or failed while validating/importing for a reason other than a
+    record error) after its last committed batch."""
+    require(actor, Permission.IMPORT_SUBMIT)
+    with new_uow() as uow:
+        job = _load_for_update(uow, job_id)
+        if (
+            job.status is JobStatus.FAILED
+            and job.failed_stage in _RUNNABLE
+            and (job.error or "").startswith("interrupted")
+        ):
+            job.status = JobStatus(job.failed_stage)
+            job.failed_stage = job.error = job.finished_at = None
+            job.updated_at = utcnow()
+            uow.imports.save_job(job)
+        elif job.status not in _RUNNABLE:
+            raise Conflict(f"import job {job.id} is {job.status.value}; nothing to resume")
+    return run_job(new_uow, job_id, settings, files=files, progress=progress)
+
+
+def interrupted_jobs(uow: UnitOfWork) -> list[ImportJob]:
+    """Jobs a crash may have left half-way (to resume at start-up)."""
+    with uow.read_only():
+        return uow.imports.jobs_in(list(_RUNNABLE))
+
+
+def list_jobs(
+    uow: UnitOfWork, actor: Principal, *, before: datetime | None, limit: int
+) -> list[ImportJob]:
+    get_permission(actor)
+    with uow.read_only():
+        return uow.imports.list_jobs(before=before, limit=limit)
+
+
+def get_permission(actor: Principal) -> None:
+    """Submitters and reviewers see jobs and their reports."""
+    if not actor.has(Permission.IMPORT_APPROVE):
+        require(actor, Permission.IMPORT_SUBMIT)
+
+
+def job_rows(
+    uow: UnitOfWork,
+    actor: Principal,
+    job_id: UUID,
+    *,
+    after_seq: int = -1,
+    limit: int | None = None,
+    outcomes: list[Outcome] | None = None,
+) -> list[RowReport]:
+    get_permission(actor)
+    with uow.read_only():
+        if uow.imports.get_job(job_id) is None:
+            raise NotFound(f"no import job {job_id}")
+        return uow.imports.rows(job_id, after_seq=after_seq, limit=limit, outcomes=outcomes)
+
+
+def iter_job_rows(
+    new_uow: NewUow, actor: Principal, job_id: UUID, *, page: int = 1000
+) -> Iterator[RowReport]:
+    """Every report line, streamed page by page (one short read per page)."""
+    after = -1
+    while True:
+        rows = job_rows(new_uow(), actor, job_id, after_seq=after, limit=page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].seq
+
+
+def job_drafts(
+    uow: UnitOfWork, actor: Principal, job_id: UUID, *, after_seq: int, limit: int
+) -> list[Draft]:
+    get_permission(actor)
+    with uow.read_only():
+        if uow.imports.get_job(job_id) is None:
+            raise NotFound(f"no import job {job_id}")
+        return uow.imports.drafts(job_id, after_seq=after_seq, limit=limit)
+
+
+def is_applied(job: ImportJob, row: RowReport) -> bool:
+    """Whether the row's outcome is in the master (its batch is committed)."""
+    if job.options.validate_only or row.outcome in (Outcome.FAILED, Outcome.SKIPPED):
+        return False
+    return row.seq // job.options.batch_size <= job.last_committed_batch
+
+
+def default_file_store() -> FileStore:
+    """``CUSTMASTER_IMPORT_DIR``, else ``<temp dir>/custmaster-imports``."""
+    root = os.environ.get("CUSTMASTER_IMPORT_DIR")
+    return FileStore(Path(root) if root else Path(tempfile.gettempdir()) / "custmaster-imports")

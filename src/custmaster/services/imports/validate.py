@@ -1,0 +1,339 @@
+"""The validation stage of an import job, one batch at a time.
+
+Every record is parsed by the domain (``new_customer``: field rules and business rules),
+its reference-data codes are checked for the whole batch in one call, duplicates are
+looked for inside the file (the keys of earlier records live in ``import_keys``) and in
+the master (one batched query per key kind), and warnings are collected. The outcome of
+each record is planned here and written to the report; nothing touches the master.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from custmaster.domain.build import new_customer
+from custmaster.domain.context import ParseContext, RefCheck
+from custmaster.domain.errors import ChangeWarning
+from custmaster.domain.model import Customer
+from custmaster.domain.rules import credit_limit_warnings
+from custmaster.domain.snapshot import diff, snapshot
+from custmaster.matching.normalize import normalize_company_name
+from custmaster.services.imports.merge import merged_customer
+from custmaster.services.imports.records import ImportRecord
+from custmaster.services.imports.store import (
+    ExistingMatches,
+    ImportJob,
+    OnDuplicate,
+    Outcome,
+    RowReport,
+)
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.settings import ServiceSettings
+
+_KEY_FIELDS = {"s": "source_refs", "e": "email", "t": "tax_id"}
+_KEY_LABELS = {"s": "source reference", "e": "e-mail", "t": "tax id"}
+
+
+def _issue(field_path: str | None, code: str, message: str) -> dict[str, Any]:
+    return {"field": field_path, "code": code, "message": message}
+
+
+def _warning(w: ChangeWarning) -> dict[str, Any]:
+    return w.as_dict()
+
+
+def name_key(name: str) -> str:
+    """The normalised name the similar-name warning compares (as the master does)."""
+    return normalize_company_name(name).core or name.casefold()
+
+
+@dataclass
+class _Entry:
+    seq: int
+    record: ImportRecord
+    customer: Customer | None
+    ctx: ParseContext
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+
+    @property
+    def refs(self) -> list[tuple[str, str]]:
+        if self.customer is not None:
+            return [(r.source_system, r.source_id) for r in self.customer.source_refs]
+        return [(r.source_system, r.source_id) for r in self.record.source_refs]
+
+
+def _parse(seq: int, record: ImportRecord, now: datetime) -> _Entry:
+    ctx = ParseContext()
+    customer = new_customer(record.command, customer_id=uuid4(), number="", now=now, ctx=ctx)
+    entry = _Entry(seq, record, customer, ctx)
+    entry.errors = [i.as_dict() for i in record.errors]
+    entry.warnings = [i.as_dict() for i in record.warnings] + [_warning(w) for w in ctx.warnings]
+    missing = set(record.missing_required)
+    for error in ctx.errors.errors:
+        if error.code == "required" and error.field in missing:
+            continue
+        entry.errors.append(error.as_dict())
+    return entry
+
+
+def _keys(entry: _Entry) -> list[str]:
+    keys = [f"s:{system}\x1f{source_id}" for system, source_id in entry.refs]
+    if entry.customer is not None:
+        keys.append(f"e:{entry.customer.email.casefold()}")
+        if entry.customer.tax_id:
+            keys.append(f"t:{entry.customer.tax_id}")
+    return [k[:512] for k in keys]
+
+
+def _describe(key: str) -> tuple[str, str]:
+    kind, value = key[0], key[2:].replace("\x1f", "/")
+    return _KEY_FIELDS[kind], f"{_KEY_LABELS[kind]} {value}"
+
+
+def _db_match(entry: _Entry, existing: ExistingMatches) -> tuple[set[UUID], str | None]:
+    """The existing customers the entry shares a key with, and what the first is."""
+    found: dict[UUID, str] = {}
+    for ref in entry.refs:
+        if ref in existing.by_source_ref:
+            found.setdefault(existing.by_source_ref[ref], f"source reference {ref[0]}/{ref[1]}")
+    customer = entry.customer
+    if customer is not None:
+        owner = existing.by_email.get(customer.email.casefold())
+        if owner is not None:
+            found.setdefault(owner, f"e-mail {customer.email}")
+        if customer.tax_id and customer.tax_id in existing.by_tax_id:
+            found.setdefault(existing.by_tax_id[customer.tax_id], f"tax id {customer.tax_id}")
+    first = next(iter(found.values()), None)
+    return set(found), first
+
+
+@dataclass
+class BatchResult:
+    rows: list[RowReport]
+    keys: dict[str, int]
+    stopped: bool = False
+
+
+class _Planner:
+    def __init__(
+        self, uow: UnitOfWork, job: ImportJob, settings: ServiceSettings, now: datetime
+    ) -> None:
+        self.uow, self.job, self.settings, self.now = uow, job, settings, now
+        self.options = job.options
+        self.new_keys: dict[str, int] = {}
+        self.seen: dict[str, int] = {}
+
+    def _duplicate(self, entry: _Entry, code: str, message: str, field_path: str) -> RowReport:
+        if self.options.on_duplicate is OnDuplicate.ERROR:
+            entry.errors.append(_issue(field_path, code, message))
+            return self._row(entry, Outcome.FAILED)
+        entry.warnings.append(_issue(field_path, code, message))
+        if self.options.on_duplicate is OnDuplicate.UPDATE and code == "duplicate_in_file":
+            entry.errors.append(
+                _issue(field_path, code, "a record cannot update one created by the same file")
+            )
+            return self._row(entry, Outcome.FAILED)
+        return self._row(entry, Outcome.SKIPPED)
+
+    def _row(
+        self,
+        entry: _Entry,
+        outcome: Outcome,
+        customer_id: UUID | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> RowReport:
+        return RowReport(
+            seq=entry.seq,
+            row_numbers=list(entry.record.row_numbers),
+            source_id=entry.record.source_id,
+            outcome=outcome,
+            customer_id=customer_id,
+            errors=entry.errors,
+            warnings=entry.warnings,
+            payload=None if self.options.validate_only else payload,
+        )
+
+    def _in_file(self, entry: _Entry) -> RowReport | None:
+        for key in entry.keys:
+            earlier = self.seen.get(key)
+            if earlier is not None:
+                field_path, what = _describe(key)
+                return self._duplicate(
+                    entry,
+                    "duplicate_in_file",
+                    f"same {what} as record {earlier + 1} of this file",
+                    field_path,
+                )
+        return None
+
+    def _remember(self, entry: _Entry) -> None:
+        for key in entry.keys:
+            if key not in self.seen:
+                self.seen[key] = entry.seq
+                self.new_keys[key] = entry.seq
+
+    def _incomplete(
+        self, entry: _Entry, existing: ExistingMatches, drafts: dict[Any, UUID]
+    ) -> RowReport:
+        missing = sorted(entry.record.missing_required)
+        if not self.options.keep_incomplete_as_drafts:
+            entry.errors.extend(
+                _issue(name, "required", "is required and missing in the source")
+                for name in missing
+            )
+            return self._row(entry, Outcome.FAILED)
+        duplicate = self._in_file(entry)
+        if duplicate is not None:
+            return duplicate
+        owners, what = _db_match(entry, existing)
+        if owners:
+            return self._duplicate(
+                entry, "duplicate", f"an existing customer has the {what}", "source_refs"
+            )
+        self._remember(entry)
+        payload: dict[str, Any] = {"command": entry.record.command, "missing": missing}
+        known = next((drafts[ref] for ref in entry.refs if ref in drafts), None)
+        if known is not None:
+            if self.options.on_duplicate is not OnDuplicate.UPDATE:
+                return self._duplicate(
+                    entry, "duplicate_draft", f"draft {known} already holds this record",
+                    "source_refs",
+                )  # fmt: skip
+            payload["replace"] = str(known)
+        entry.warnings.append(
+            _issue(None, "incomplete", f"kept as a draft: {', '.join(missing)} missing")
+        )
+        return self._row(entry, Outcome.DRAFT, payload=payload)
+
+    def _complete(self, entry: _Entry, existing: ExistingMatches) -> RowReport:
+        customer = entry.customer
+        assert customer is not None
+        duplicate = self._in_file(entry)
+        if duplicate is not None:
+            return duplicate
+        owners, what = _db_match(entry, existing)
+        if len(owners) > 1:
+            entry.errors.append(
+                _issue("source_refs", "ambiguous_duplicate",
+                       f"matches {len(owners)} existing customers ({what}, ...)")
+            )  # fmt: skip
+            return self._row(entry, Outcome.FAILED)
+        if owners:
+            (owner,) = owners
+            message = f"customer {owner} has the {what}"
+            if self.options.on_duplicate is not OnDuplicate.UPDATE:
+                return self._duplicate(entry, "duplicate", message, "source_refs")
+            self._remember(entry)
+            return self._update(entry, owner, message)
+        self._remember(entry)
+        payload = {
+            "customer": snapshot(customer),
+            "refs": [[r.kind.value, r.code, r.path] for r in entry.ctx.refs],
+        }
+        return self._row(entry, Outcome.CREATED, customer.id, payload)
+
+    def _update(self, entry: _Entry, owner: UUID, message: str) -> RowReport:
+        current = self.uow.customers.get(owner)
+        assert entry.customer is not None and current is not None
+        ctx = ParseContext()
+        merged = merged_customer(current, entry.customer, entry.record.command, now=self.now,
+                                 ctx=ctx)  # fmt: skip
+        if merged is None:
+            entry.errors.extend(e.as_dict() for e in ctx.errors.errors)
+            return self._row(entry, Outcome.FAILED, owner)
+        if not diff(snapshot(current), snapshot(merged)):
+            entry.warnings.append(_issue(None, "unchanged", f"{message}; nothing to change"))
+            return self._row(entry, Outcome.SKIPPED, owner)
+        entry.warnings.append(_issue(None, "duplicate", message))
+        return self._row(entry, Outcome.UPDATED, owner, {"command": entry.record.command})
+
+    def _warn_names(self, entries: list[_Entry]) -> None:
+        named = [e for e in entries if e.customer is not None]
+        similar = self.uow.imports.similar_names([e.customer.name for e in named if e.customer])
+        for entry in named:
+            assert entry.customer is not None
+            for other in similar.get(entry.customer.name, []):
+                entry.warnings.append(
+                    _issue("name", "similar_customer",
+                           f"{other.number} '{other.name}' has a very similar name")
+                )  # fmt: skip
+            entry.warnings.extend(
+                _warning(w)
+                for w in credit_limit_warnings(entry.customer, self.settings.credit_limit_warning)
+            )
+
+    def plan(self, records: list[tuple[int, ImportRecord]]) -> BatchResult:
+        entries = [_parse(seq, record, self.now) for seq, record in records]
+        self._check_references(entries)
+        for entry in entries:
+            entry.keys = _keys(entry)
+        all_keys = [k for e in entries if not e.errors for k in e.keys]
+        self.seen = self.uow.imports.seen_keys(self.job.id, all_keys)
+        candidates = [e for e in entries if not e.errors]
+        existing = self.uow.imports.existing(
+            [e.customer.email.casefold() for e in candidates if e.customer],
+            [e.customer.tax_id for e in candidates if e.customer and e.customer.tax_id],
+            [ref for e in candidates for ref in e.refs],
+        )
+        drafts = self.uow.imports.drafts_by_source(
+            [ref for e in candidates if e.customer is None for ref in e.refs]
+        )
+        self._warn_names(candidates)
+        self._warn_names_in_file(candidates)
+        rows: list[RowReport] = []
+        for entry in entries:
+            if entry.errors:
+                row = self._row(entry, Outcome.FAILED)
+            elif entry.customer is None:
+                row = self._incomplete(entry, existing, drafts)
+            else:
+                row = self._complete(entry, existing)
+            rows.append(row)
+            if row.outcome is Outcome.FAILED and self.options.stop_on_first_error:
+                return BatchResult(rows, self.new_keys, stopped=True)
+        return BatchResult(rows, self.new_keys)
+
+    def _warn_names_in_file(self, entries: list[_Entry]) -> None:
+        keyed = [(e, "n:" + name_key(e.customer.name)[:500]) for e in entries if e.customer]
+        earlier = self.uow.imports.seen_keys(self.job.id, [k for _, k in keyed])
+        for entry, key in keyed:
+            first = earlier.get(key)
+            if first is not None and first != entry.seq:
+                entry.warnings.append(
+                    _issue("name", "similar_in_file",
+                           f"record {first + 1} of this file has a very similar name")
+                )  # fmt: skip
+            else:
+                earlier[key] = entry.seq
+                self.new_keys[key] = entry.seq
+
+    def _check_references(self, entries: list[_Entry]) -> None:
+        checks: list[RefCheck] = [r for e in entries if not e.errors for r in e.ctx.refs]
+        if not checks:
+            return
+        missing = set(self.uow.reference.missing(checks))
+        for entry in entries:
+            if entry.errors or not any(r in missing for r in entry.ctx.refs):
+                continue
+            for check in entry.ctx.refs:
+                if check in missing:
+                    label = check.kind.value.replace("_", " ")
+                    entry.errors.append(
+                        _issue(check.path, "unknown_reference", f"no {label} '{check.code}' exists")
+                    )
+
+
+def validate_batch(
+    uow: UnitOfWork,
+    job: ImportJob,
+    records: list[tuple[int, ImportRecord]],
+    settings: ServiceSettings,
+    now: datetime,
+) -> BatchResult:
+    """Plan the outcome of each record of one batch (see the module docstring)."""
+    return _Planner(uow, job, settings, now).plan(records)
