@@ -54,9 +54,7 @@ def _container(database_url: str | None) -> Container:
 
 def _operator(container: Container) -> Principal:
     """The CLI acts as the configured system principal."""
-    found = getattr(container, "system_principal", None) or container.local_principal
-    principal: Principal = found()
-    return principal
+    return container.system_principal()
 
 
 def _approver(container: Container, user_id: str | None) -> Principal:
