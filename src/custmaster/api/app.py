@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from custmaster import __version__
 from custmaster.api import problems
-from custmaster.api.routers import customers, events, health, reference
+from custmaster.api.routers import customers, events, health, matching, reference
 from custmaster.bootstrap import Container, build_container
 
 
@@ -28,6 +28,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(reference.router)
     app.include_router(events.router)
+    matching.install(app)
     return app
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from custmaster.bootstrap import build_container
-from custmaster.cli import users
+from custmaster.cli import matching, users
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
@@ -21,6 +21,7 @@ app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_h
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
+app.add_typer(matching.app, name="match")
 console = Console()
 
 DatabaseUrl = Annotated[

@@ -10,6 +10,7 @@ from custmaster.persistence.audit import SqlAuditLog
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.governance import SqlChangeRequestRepository, SqlUserRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
+from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.services.ports import (
@@ -21,6 +22,7 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
+from custmaster.services.matching.ports import MatchingRepository
 
 
 class SqlUnitOfWork:
@@ -34,6 +36,7 @@ class SqlUnitOfWork:
     idempotency: IdempotencyStore
     users: UserRepository
     change_requests: ChangeRequestRepository
+    matching: MatchingRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -60,6 +63,7 @@ class SqlUnitOfWork:
             self.idempotency = SqlIdempotencyStore(connection)
             self.users = SqlUserRepository(connection)
             self.change_requests = SqlChangeRequestRepository(connection)
+            self.matching = SqlMatchingRepository(connection)
         self._depth += 1
         return self
 

@@ -14,6 +14,7 @@ from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
+from custmaster.services.matching.ports import MatchingRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,7 @@ class UnitOfWork(Protocol):
     idempotency: IdempotencyStore
     users: UserRepository
     change_requests: ChangeRequestRepository
+    matching: MatchingRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

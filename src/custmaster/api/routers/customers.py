@@ -19,6 +19,7 @@ from custmaster.api.http import (
     json_response,
 )
 from custmaster.api.schemas.common import Page, problems
+from custmaster.api.schemas.matching import GONE
 from custmaster.api.schemas.customers import (
     CustomerCreate,
     CustomerOut,
@@ -142,7 +143,7 @@ def list_customers(
 @router.get(
     "/{customer_id}",
     response_model=EffectiveCustomerOut | CustomerOut,
-    responses=problems(404),
+    responses={**problems(404), **GONE},
     summary="Read the master record, or with ?entity= the effective view for that entity",
 )
 def read(

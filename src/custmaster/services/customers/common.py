@@ -8,6 +8,8 @@ from custmaster.domain.context import ParseContext, RefKind
 from custmaster.domain.errors import ChangeWarning, NotFound, StaleVersion
 from custmaster.domain.model import Customer
 from custmaster.domain.rules import credit_limit_warnings
+from custmaster.services.matching.redirects import raise_if_merged
+from custmaster.services.matching.warnings import possible_duplicates
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 
@@ -34,6 +36,7 @@ def check_references(uow: UnitOfWork, ctx: ParseContext) -> None:
 def load(uow: UnitOfWork, customer_id: UUID, *, for_update: bool = False) -> Customer:
     customer = uow.customers.get(customer_id, for_update=for_update)
     if customer is None:
+        raise_if_merged(uow, customer_id)  # absorbed ids point at their survivor (410)
         raise NotFound(f"no customer {customer_id}")
     return customer
 
@@ -52,7 +55,11 @@ def change_warnings(
 ) -> list[ChangeWarning]:
     warnings = credit_limit_warnings(customer, settings.credit_limit_warning)
     if name_changed:
+        matched = possible_duplicates(uow, customer)
+        warnings.extend(matched.values())
         for similar in uow.customers.similar_names(customer.name, exclude=customer.id):
+            if similar.id in matched:
+                continue
             warnings.append(
                 ChangeWarning(
                     "name",

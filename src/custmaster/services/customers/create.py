@@ -15,6 +15,7 @@ from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import change_warnings, check_references
+from custmaster.services.matching.index import refresh_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -44,6 +45,7 @@ def create_customer(
                     f"{ref.source_system}/{ref.source_id} already points at customer {owner}"
                 )
         uow.customers.add(customer)
+        refresh_match_keys(uow, customer)
         after = snapshot(customer)
         record_change(
             uow,

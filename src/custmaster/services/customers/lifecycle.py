@@ -12,6 +12,7 @@ from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.customers.common import check_version, load
 from custmaster.services.customers.create import CustomerResult
+from custmaster.services.matching.index import refresh_match_keys, remove_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 
@@ -35,6 +36,7 @@ def _set_status(
         updated.version = current.version + 1
         updated.updated_at = now
         uow.customers.update(current, updated)
+        refresh_match_keys(uow, updated)  # inactive customers are not match targets
         changes = [{"field": "status", "before": current.status.value, "after": status.value}]
         record_change(
             uow,
@@ -77,6 +79,7 @@ def delete_customer(
         now = utcnow()
         before = snapshot(current)
         uow.customers.delete(customer_id)
+        remove_match_keys(uow, [customer_id])
         record_change(
             uow,
             actor,

@@ -20,6 +20,7 @@ from custmaster.services.customers.common import (
     load,
 )
 from custmaster.services.customers.create import CustomerResult
+from custmaster.services.matching.index import refresh_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -55,6 +56,7 @@ def update_customer(
                 ctx.errors.add("source_refs", "conflict", f"already points at customer {owner}")
         ctx.errors.raise_if_any()
         uow.customers.update(current, updated)
+        refresh_match_keys(uow, updated)
         record_change(
             uow,
             actor,

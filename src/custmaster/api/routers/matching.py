@@ -1,0 +1,279 @@
+"""/api/v1/match, /duplicates (review queue), /customers/{id}/merge, /merges,
+/xrefs: matching and golden records."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
+from custmaster.api.http import (
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    etag,
+    expected_version,
+    idempotent,
+    json_response,
+)
+from custmaster.api.problems import PROBLEM_JSON
+from custmaster.api.schemas.common import problems
+from custmaster.api.schemas.matching import (
+    GONE,
+    ClusterOut,
+    ClusterPage,
+    CustomerXrefsOut,
+    DecisionIn,
+    MatchRequest,
+    MatchResponse,
+    MergeIn,
+    MergeOut,
+    MergeRecordOut,
+    UnmergeOut,
+    XrefOut,
+)
+from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
+from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.matching.errors import CustomerMerged
+from custmaster.services.matching.merge import MergeResult, merge_customers
+from custmaster.services.matching.online import explain, find_matches
+from custmaster.services.matching.ports import ClusterRecord
+from custmaster.services.matching.review import decide, get_cluster, list_clusters
+from custmaster.services.matching.unmerge import unmerge
+from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.ports import StoredResponse
+
+router = APIRouter(prefix="/api/v1", tags=["matching"])
+IfMatch = Annotated[
+    str | None, Header(description="the ETag of the survivor's version the merge is based on")
+]
+
+
+def _customer(customer: Any) -> dict[str, Any]:
+    return {**snapshot(customer), "warnings": []}
+
+
+@router.post(
+    "/match",
+    response_model=MatchResponse,
+    responses=problems(),
+    summary="The best existing customers for a candidate record, with per-field explanation",
+)
+def match(
+    payload: MatchRequest,
+    actor: PrincipalDep,
+    uow: UowDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    min_score: Annotated[float, Query(ge=0, le=1, description="lowest probability")] = 0.0,
+) -> Response:
+    candidate = payload.model_dump(mode="json", exclude_unset=True)
+    found, model = find_matches(uow, actor, candidate, limit=limit, min_probability=min_score)
+    items = [
+        {"customer_id": str(c.customer_id), "number": c.number, "name": c.name,
+         "score": c.result.probability, "match_weight": round(c.result.match_weight, 4),
+         "decision": c.result.decision, "explanation": explain(c.result)}
+        for c in found
+    ]  # fmt: skip
+    thresholds = {"auto_merge": model.thresholds.auto_merge, "review": model.thresholds.review}
+    return json_response(200, {"items": items, "thresholds": thresholds})
+
+
+def _cluster(cluster: ClusterRecord) -> dict[str, Any]:
+    data: dict[str, Any] = jsonable(
+        {"id": cluster.id, "status": cluster.status, "proposal": cluster.proposal,
+         "score": cluster.score, "members": cluster.members, "pairs": cluster.pairs,
+         "created_at": cluster.created_at, "run_id": cluster.run_id,
+         "decided_at": cluster.decided_at, "decided_by": cluster.decided_by,
+         "merge_id": cluster.merge_id}
+    )  # fmt: skip
+    return data
+
+
+@router.get(
+    "/duplicates",
+    response_model=ClusterPage,
+    responses=problems(),
+    summary="The review queue: candidate clusters with scores and explanations",
+)
+def duplicates(
+    actor: PrincipalDep,
+    uow: UowDep,
+    status: Annotated[
+        str | None, Query(pattern="^(open|merged|not_duplicate|superseded|all)$")
+    ] = "open",
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> Response:
+    after = decode_cursor(cursor)
+    if after is not None and not after.isdigit():
+        raise ValidationFailed(
+            [FieldError("cursor", "invalid_cursor", "is not a cursor this API returned")]
+        )
+    found = list_clusters(
+        uow, actor, status=None if status == "all" else status,
+        after_id=int(after) if after else None, limit=limit,
+    )  # fmt: skip
+    next_cursor = encode_cursor(str(found[-1].id)) if len(found) == limit else None
+    return json_response(200, {"items": [_cluster(c) for c in found], "next_cursor": next_cursor})
+
+
+@router.get(
+    "/duplicates/{cluster_id}",
+    response_model=ClusterOut,
+    responses=problems(404),
+    summary="One candidate cluster",
+)
+def duplicate(cluster_id: int, actor: PrincipalDep, uow: UowDep) -> Response:
+    return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
+
+
+def _merge_body(result: MergeResult) -> dict[str, Any]:
+    return {
+        "merge_id": str(result.merge_id), "customer": _customer(result.customer),
+        "absorbed_ids": [str(i) for i in result.absorbed_ids], "rules": result.rules,
+        "sources": result.sources, "dropped": result.dropped,
+        "warnings": [w.as_dict() for w in result.warnings],
+    }  # fmt: skip
+
+
+@router.post(
+    "/duplicates/{cluster_id}/decision",
+    response_model=ClusterOut,
+    responses=problems(404, 409),
+    summary="Merge the cluster (into survivor_id) or mark it not a duplicate (remembered)",
+)
+def decision(
+    cluster_id: int,
+    payload: DecisionIn,
+    container: ContainerDep,
+    actor: PrincipalDep,
+    uow: UowDep,
+) -> Response:
+    decided = decide(
+        uow, actor, cluster_id, payload.decision, container.service_settings,
+        survivor_id=payload.survivor_id, choices=payload.choices,
+    )  # fmt: skip
+    body = _cluster(decided.cluster)
+    if decided.merge is not None:
+        body["merge"] = _merge_body(decided.merge)
+    return json_response(200, body)
+
+
+@router.post(
+    "/customers/{customer_id}/merge",
+    response_model=MergeOut,
+    responses={**problems(404, 409, 412), **GONE},
+    summary="Merge records into this one (survivorship rules per field; any number)",
+)
+def merge(
+    customer_id: UUID,
+    payload: MergeIn,
+    request: Request,
+    container: ContainerDep,
+    actor: PrincipalDep,
+    uow: UowDep,
+    if_match: IfMatch = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    version = expected_version(if_match)
+    body = payload.model_dump(mode="json", exclude_unset=True)
+
+    def produce() -> StoredResponse:
+        result = merge_customers(
+            uow, actor, customer_id, payload.absorbed_ids, payload.choices or {},
+            container.service_settings, expected_version=version,
+        )  # fmt: skip
+        return StoredResponse(200, _merge_body(result), {"ETag": etag(result.customer.version)})
+
+    return idempotent(request, uow, actor, body, produce)
+
+
+@router.get(
+    "/merges/{merge_id}",
+    response_model=MergeRecordOut,
+    responses=problems(404),
+    summary="A merge: who, when, the rules used and the snapshots unmerge restores",
+)
+def merge_record(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
+    with uow.read_only():
+        found = uow.matching.get_merge(merge_id)
+    if found is None:
+        raise NotFound(f"no merge {merge_id}")
+    data = jsonable(
+        {"id": found.id, "survivor_id": found.survivor_id, "absorbed_ids": found.absorbed_ids,
+         "merged_at": found.merged_at, "merged_by": found.merged_by,
+         "unmerged_at": found.unmerged_at, "unmerged_by": found.unmerged_by,
+         "rules": found.rules, "choices": found.choices,
+         "survivor_before": found.survivor_before, "survivor_after": found.survivor_after,
+         "absorbed": found.absorbed}
+    )  # fmt: skip
+    return json_response(200, data)
+
+
+@router.post(
+    "/merges/{merge_id}/unmerge",
+    response_model=UnmergeOut,
+    responses=problems(404, 409),
+    summary="Undo a merge: restore the absorbed records, keep later changes to the survivor",
+)
+def unmerge_merge(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
+    result = unmerge(uow, actor, merge_id)
+    body = {
+        "merge_id": str(result.merge_id), "customer": _customer(result.customer),
+        "restored": [_customer(c) for c in result.restored],
+    }  # fmt: skip
+    return json_response(200, body, {"ETag": etag(result.customer.version)})
+
+
+@router.get(
+    "/xrefs/{source_system}/{source_id}",
+    response_model=XrefOut,
+    responses=problems(404),
+    summary="Resolve a source system's id to the current golden record, following merges",
+)
+def xref(source_system: str, source_id: str, actor: PrincipalDep, uow: UowDep) -> Response:
+    found = resolve_xref(uow, actor, source_system, source_id)
+    body = {"customer_id": str(found.customer_id), "number": found.number,
+            "followed": [str(m) for m in found.followed]}  # fmt: skip
+    return json_response(200, body)
+
+
+@router.get(
+    "/customers/{customer_id}/xrefs",
+    response_model=CustomerXrefsOut,
+    responses={**problems(404), **GONE},
+    summary="The (source system, source id) pairs that point at this customer",
+)
+def xrefs(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
+    found = customer_xrefs(uow, actor, customer_id)
+    items = [
+        {"source_system": r.source_system, "source_id": r.source_id,
+         "via_merge": str(found.via_merge[r]) if r in found.via_merge else None}
+        for r in found.customer.source_refs
+    ]  # fmt: skip
+    body = {"customer_id": str(found.customer.id), "number": found.customer.number,
+            "xrefs": items}  # fmt: skip
+    return json_response(200, body)
+
+
+async def customer_merged(request: Request, exc: Exception) -> JSONResponse:
+    """410 Gone with a pointer to the golden record (no automatic redirect: a write sent
+    to an absorbed id must not silently land on another record)."""
+    assert isinstance(exc, CustomerMerged)
+    location = f"/api/v1/customers/{exc.survivor_id}"
+    body = {
+        "type": "/problems/customer-merged", "title": exc.title, "status": 410,
+        "detail": exc.detail, "instance": request.url.path,
+        "survivor_id": str(exc.survivor_id), "merge_ids": [str(m) for m in exc.merge_ids],
+    }  # fmt: skip
+    return JSONResponse(body, status_code=410, media_type=PROBLEM_JSON,
+                        headers={"Location": location})  # fmt: skip
+
+
+def install(app: FastAPI) -> None:
+    """Routes and the 410 answer of absorbed customer ids."""
+    app.include_router(router)
+    app.add_exception_handler(CustomerMerged, customer_merged)

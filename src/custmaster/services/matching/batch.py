@@ -1,0 +1,241 @@
+"""Batch matching (``custmaster match run``): score the whole base and fill the review
+queue.
+
+Reads the prepared features of every active customer from the match index (streamed,
+no re-normalisation), blocks on the match keys, scores every candidate pair with the
+Fellegi-Sunter model, skips the pairs a steward marked as not duplicates, clusters the
+pairs at or above the review threshold (strongest first, refusing clusters whose tax ids
+conflict when the model trusts tax ids) and writes one review cluster per group. A
+cluster whose links are all at or above the auto-merge threshold is proposed as
+``auto_merge``; it is merged without review only when the run is asked to
+(``auto_merge=True``, ``custmaster match run --auto-merge``): by default everything is
+queued for a steward. Each run supersedes the open clusters of the previous run
+(decisions stay). The model used is stored with the run; the online matcher uses the
+model of the latest run.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+from uuid import UUID, uuid4
+
+from custmaster.domain.errors import DomainError
+from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.matching.batch import batch_match
+from custmaster.matching.cluster import cluster_pairs
+from custmaster.matching.compare import tax_ids_conflict
+from custmaster.matching.model import MatchModel
+from custmaster.matching.record import MatchFeatures
+from custmaster.matching.scoring import score
+from custmaster.services.matching.merge import merge_customers
+from custmaster.services.matching.online import current_model, explain
+from custmaster.services.matching.ports import NewCluster
+from custmaster.services.matching.records import features_from_json
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.recording import utcnow
+from custmaster.services.settings import ServiceSettings
+
+#: progress(phase, done, total)
+Progress = Callable[[str, int, int], None]
+Trainer = Callable[[Sequence[MatchFeatures], int], MatchModel]
+MAX_CLUSTER_SIZE = 50
+
+
+@dataclass
+class BatchRun:
+    run_id: UUID
+    stats: dict[str, Any] = field(default_factory=dict)
+    model: MatchModel | None = None
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def _load(
+    uow: UnitOfWork, batch_size: int, progress: Progress | None
+) -> tuple[list[MatchFeatures], dict[str, str], set[tuple[str, str]]]:
+    with uow.read_only():
+        total = uow.matching.count_records()
+        feats: list[MatchFeatures] = []
+        numbers: dict[str, str] = {}
+        for batch in uow.matching.iter_records(batch_size):
+            for record in batch:
+                feats.append(features_from_json(record.features))
+                numbers[str(record.customer_id)] = record.number
+            if progress:
+                progress("reading", len(feats), total)
+        rejected = uow.matching.not_duplicate_pairs()
+    return feats, numbers, rejected
+
+
+def run_batch(
+    new_uow: Callable[[], UnitOfWork],
+    actor: Principal,
+    settings: ServiceSettings,
+    *,
+    model: MatchModel | None = None,
+    trainer: Trainer | None = None,
+    train_sample: int = 100_000,
+    auto_merge: bool = False,
+    batch_size: int = 20_000,
+    progress: Progress | None = None,
+) -> BatchRun:
+    """Score the whole base and fill the review queue (see the module docstring).
+
+    Args:
+        new_uow: Makes a unit of work (one per transaction: reading, writing the
+            queue, each auto-merge).
+        actor: Who runs it (needs ``merge.propose``).
+        settings: Service settings (auto-merges).
+        model: The model to use; default: ``trainer``'s, else the latest run's model,
+            else the default model.
+        trainer: Estimates a model without labels (``(sample, population) -> model``,
+            e.g. Splink EM through ``custmaster.matching.splink_training``).
+        train_sample: Records sampled for training.
+        auto_merge: Merge ``auto_merge`` clusters without review (survivor: the oldest
+            customer number).
+        batch_size: Rows per read.
+        progress: Called with (phase, done, total).
+    """
+    require(actor, Permission.MERGE_PROPOSE)
+    started = time.perf_counter()
+    run = BatchRun(uuid4())
+    feats, numbers, rejected = _load(new_uow(), batch_size, progress)
+    t_read = time.perf_counter()
+    if model is None and trainer is not None and len(feats) > 1:
+        if progress:
+            progress("training", 0, 1)
+        sample = feats if len(feats) <= train_sample else random.Random(7).sample(
+            feats, train_sample
+        )  # fmt: skip
+        model = trainer(sample, len(feats))
+    if model is None:
+        uow = new_uow()
+        with uow.read_only():
+            model = current_model(uow)
+    run.model = model
+    t_train = time.perf_counter()
+    if progress:
+        progress("scoring", 0, 1)
+    result = batch_match(feats, model, max_cluster_size=MAX_CLUSTER_SIZE)
+    t_score = time.perf_counter()
+    kept = [p for p in result.pairs if _pair(p.id_l, p.id_r) not in rejected]
+    clusters = _clusters(feats, kept, model, rejected)
+    by_id = {f.id: f for f in feats}
+    probability = {_pair(p.id_l, p.id_r): p.probability for p in kept}
+    new_clusters = [
+        _new_cluster(members, probability, by_id, model) for members in clusters
+    ]
+    new_clusters.sort(key=lambda c: (-c.score, c.members))
+    t_cluster = time.perf_counter()
+    now = utcnow()
+    uow = new_uow()
+    with uow:
+        uow.matching.start_run(run.run_id, actor.user_id, now, model.to_dict())
+        superseded = uow.matching.supersede_open_clusters(now)
+        uow.matching.add_clusters(run.run_id, now, new_clusters)
+        run.stats = {
+            "records": len(feats),
+            "candidate_pairs": int(result.stats["candidate_pairs"]),
+            "pairs_at_review_threshold": len(result.pairs),
+            "pairs_skipped_not_duplicate": len(result.pairs) - len(kept),
+            "clusters": len(new_clusters),
+            "auto_merge_clusters": sum(c.proposal == "auto_merge" for c in new_clusters),
+            "review_clusters": sum(c.proposal == "review" for c in new_clusters),
+            "superseded_clusters": superseded,
+            "seconds": {
+                "read": round(t_read - started, 2), "train": round(t_train - t_read, 2),
+                "block_score": round(t_score - t_train, 2),
+                "cluster": round(t_cluster - t_score, 2),
+            },
+        }  # fmt: skip
+        uow.matching.finish_run(run.run_id, utcnow(), run.stats)
+    if auto_merge:
+        run.stats["auto_merged"] = _auto_merge(new_uow, actor, settings, new_clusters, numbers)
+    run.stats["seconds"]["total"] = round(time.perf_counter() - started, 2)
+    return run
+
+
+def _clusters(
+    feats: list[MatchFeatures],
+    pairs: Sequence[Any],
+    model: MatchModel,
+    rejected: set[tuple[str, str]],
+) -> list[list[str]]:
+    """Groups at the review threshold; a group holding a pair a steward rejected falls
+    apart into its remaining pairs (a rejected pair is never proposed again)."""
+    tax = (
+        {f.id: f.tax_id for f in feats if f.tax_id}
+        if model.levels["tax_id"][0].m < 0.01
+        else {}
+    )
+    groups = cluster_pairs(
+        ((p.id_l, p.id_r, p.probability) for p in pairs),
+        model.thresholds.review,
+        exclusive=tax,
+        max_cluster_size=MAX_CLUSTER_SIZE,
+        conflict=tax_ids_conflict,
+    )
+    if not rejected:
+        return groups
+    out: list[list[str]] = []
+    linked = {_pair(p.id_l, p.id_r) for p in pairs}
+    for group in groups:
+        inside = {_pair(a, b) for a, b in combinations(group, 2)}
+        if inside & rejected:
+            out.extend(list(pair) for pair in sorted(inside & linked))
+        else:
+            out.append(group)
+    return out
+
+
+def _new_cluster(
+    members: list[str],
+    probability: dict[tuple[str, str], float],
+    by_id: dict[str, MatchFeatures],
+    model: MatchModel,
+) -> NewCluster:
+    links = [(pair, p) for pair in combinations(members, 2) if (p := probability.get(_pair(*pair)))]
+    pairs = []
+    for (a, b), _ in sorted(links, key=lambda x: -x[1]):
+        result = score(by_id[a], by_id[b], model)
+        pairs.append(
+            {"a": a, "b": b, "score": result.probability,
+             "match_weight": round(result.match_weight, 4), "explanation": explain(result)}
+        )  # fmt: skip
+    auto = model.thresholds.auto_merge
+    strong = {frozenset(pair) for pair, p in links if p >= auto}
+    connected = cluster_pairs(((a, b, 1.0) for a, b in strong), 0.5, max_cluster_size=None)
+    proposal = (
+        "auto_merge" if len(connected) == 1 and len(connected[0]) == len(members) else "review"
+    )
+    return NewCluster(proposal, max(p for _, p in links), members, pairs)
+
+
+def _auto_merge(
+    new_uow: Callable[[], UnitOfWork],
+    actor: Principal,
+    settings: ServiceSettings,
+    clusters: list[NewCluster],
+    numbers: dict[str, str],
+) -> int:
+    merged = 0
+    for cluster in clusters:
+        if cluster.proposal != "auto_merge":
+            continue
+        ordered = sorted(cluster.members, key=lambda m: numbers.get(m, m))
+        try:
+            merge_customers(
+                new_uow(), actor, UUID(ordered[0]), [UUID(m) for m in ordered[1:]], {},
+                settings,
+            )  # fmt: skip
+        except DomainError:
+            continue  # changed since the run read it: left in the queue for a steward
+        merged += 1
+    return merged

@@ -1,0 +1,122 @@
+"""Online matching: the best existing customers for a candidate record, scored by the
+Fellegi-Sunter model with a per-field explanation.
+
+A lookup is one indexed query on ``match_keys`` (every blocking key of the candidate,
+each cut at ``max_postings + 1`` rows: a key shared by more customers says too little
+and is skipped, as in :class:`custmaster.matching.index.InMemoryIndex`), one query for
+the prepared features of the candidates, and in-process scoring.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.matching.keys import DEFAULT_MAX_POSTINGS
+from custmaster.matching.model import DEFAULT_MODEL, MatchModel
+from custmaster.matching.record import MatchFeatures, MatchRecord, from_customer_dict, prepare
+from custmaster.matching.scoring import MatchResult, score
+from custmaster.services.matching.records import features_from_json, index_keys
+from custmaster.services.ports import UnitOfWork
+
+MAX_RESULTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class MatchCandidate:
+    """An existing customer scored against the candidate record."""
+
+    customer_id: UUID
+    number: str
+    name: str
+    result: MatchResult
+
+
+_model_cache: dict[str, MatchModel] = {}
+
+
+def current_model(uow: UnitOfWork) -> MatchModel:
+    """The model of the latest finished batch run, else the default model."""
+    data = uow.matching.latest_model()
+    if not data:
+        return DEFAULT_MODEL
+    key = json.dumps(data, sort_keys=True)
+    model = _model_cache.get(key)
+    if model is None:
+        model = MatchModel.from_dict(data)
+        _model_cache.clear()
+        _model_cache[key] = model
+    return model
+
+
+def match_features(
+    uow: UnitOfWork,
+    candidate: MatchFeatures,
+    *,
+    model: MatchModel,
+    limit: int = 10,
+    min_probability: float = 0.0,
+    exclude: Collection[UUID] = (),
+    max_postings: int = DEFAULT_MAX_POSTINGS,
+) -> list[MatchCandidate]:
+    """Score the indexed customers sharing a selective blocking key with ``candidate``."""
+    found = uow.matching.lookup(index_keys(candidate), max_postings)
+    ids: set[UUID] = set()
+    for posting in found.values():
+        if len(posting) <= max_postings:
+            ids.update(posting)
+    ids.difference_update(exclude)
+    scored: list[MatchCandidate] = []
+    for record in uow.matching.records(sorted(ids, key=str)):
+        result = score(candidate, features_from_json(record.features), model)
+        if result.probability >= min_probability:
+            scored.append(MatchCandidate(record.customer_id, record.number, record.name, result))
+    scored.sort(key=lambda c: (-c.result.match_weight, c.number))
+    return scored[:limit]
+
+
+def match_record_in(
+    uow: UnitOfWork, record: MatchRecord, *, limit: int = 10, min_probability: float = 0.0,
+    exclude: Collection[UUID] = (),
+) -> list[MatchCandidate]:  # fmt: skip
+    """:func:`match_features` for a raw record, with the current model (no transaction
+    of its own: the caller's unit of work is open)."""
+    model = current_model(uow)
+    return match_features(
+        uow, prepare(record), model=model, limit=limit, min_probability=min_probability,
+        exclude=exclude,
+    )  # fmt: skip
+
+
+def find_matches(
+    uow: UnitOfWork,
+    actor: Principal,
+    candidate: Mapping[str, Any],
+    *,
+    limit: int = 10,
+    min_probability: float = 0.0,
+) -> tuple[list[MatchCandidate], MatchModel]:
+    """``POST /match``: the best existing customers for a record in the create-request
+    shape (incomplete records are fine: missing fields count as unknown)."""
+    require(actor, Permission.CUSTOMER_READ)
+    record = from_customer_dict({k: v for k, v in candidate.items() if k != "id"})
+    with uow.read_only():
+        model = current_model(uow)
+        found = match_features(
+            uow, prepare(record), model=model, limit=min(limit, MAX_RESULTS),
+            min_probability=min_probability,
+        )  # fmt: skip
+        return found, model
+
+
+def explain(result: MatchResult) -> list[dict[str, Any]]:
+    """The per-field explanation as JSON."""
+    return [
+        {"field": e.field, "level": e.level, "label": e.label, "weight": e.weight,
+         "candidate_value": e.candidate_value, "existing_value": e.existing_value}
+        for e in result.explanation
+    ]  # fmt: skip
