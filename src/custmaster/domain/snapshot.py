@@ -115,3 +115,23 @@ def _diff_mapping(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[d
         else:
             changes.append({"field": f"{name}.{key}", "before": a, "after": b})
     return changes
+
+
+def value_at(data: dict[str, Any], path: str) -> Any:
+    """The value a ``diff`` path names in a snapshot (``None`` where it does not exist):
+    ``credit_limit``, ``dimensions.department``, ``overrides.DE01.credit_limit``,
+    ``addresses[<id>]``, ``addresses[<id>].city``."""
+    head, _, rest = path.partition(".")
+    if "[" in head:
+        name, _, record_id = head.partition("[")
+        record_id = record_id.rstrip("]")
+        record = next((r for r in data.get(name) or [] if r.get("id") == record_id), None)
+        if record is None or not rest:
+            return record
+        return record.get(rest)
+    value = data.get(head)
+    for part in rest.split(".") if rest else []:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value

@@ -8,7 +8,7 @@ from typing import Any
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.events import reference_event
-from custmaster.domain.permissions import Principal
+from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.reference import parse_reference
 from custmaster.domain.snapshot import diff, jsonable
 from custmaster.services.ports import UnitOfWork
@@ -29,6 +29,7 @@ EVENT_NAMES = {
 def create_reference(
     uow: UnitOfWork, actor: Principal, kind: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
+    require(actor, Permission.REFERENCE_MANAGE)
     with uow:
         ctx = ParseContext()
         record = parse_reference(kind, data, ctx)
@@ -52,6 +53,7 @@ def create_reference(
 
 
 def get_reference(uow: UnitOfWork, actor: Principal, kind: str, code: str) -> dict[str, Any]:
+    require(actor, Permission.REFERENCE_READ)
     with uow.read_only():
         record = uow.reference.get(kind, code)
         if record is None:
@@ -62,5 +64,6 @@ def get_reference(uow: UnitOfWork, actor: Principal, kind: str, code: str) -> di
 def list_reference(
     uow: UnitOfWork, actor: Principal, kind: str, *, after: str | None, limit: int
 ) -> list[dict[str, Any]]:
+    require(actor, Permission.REFERENCE_READ)
     with uow.read_only():
         return uow.reference.list(kind, after=after, limit=limit)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from custmaster.domain.build import new_customer
 from custmaster.domain.context import ParseContext
@@ -28,7 +28,12 @@ class CustomerResult:
 
 
 def create_customer(
-    uow: UnitOfWork, actor: Principal, data: Mapping[str, Any], settings: ServiceSettings
+    uow: UnitOfWork,
+    actor: Principal,
+    data: Mapping[str, Any],
+    settings: ServiceSettings,
+    *,
+    change_request_id: UUID | None = None,
 ) -> CustomerResult:
     with uow:
         now = utcnow()
@@ -55,6 +60,7 @@ def create_customer(
             resource_id=str(customer.id),
             changes=diff(None, after),
             event=customer_event("created", customer.id, now, {"customer": after}),
+            change_request_id=change_request_id,
         )
         warnings = ctx.warnings + change_warnings(uow, customer, settings, name_changed=True)
         return CustomerResult(customer, warnings)

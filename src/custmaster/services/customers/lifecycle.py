@@ -23,6 +23,7 @@ def _set_status(
     customer_id: UUID,
     status: CustomerStatus,
     expected_version: int | None,
+    change_request_id: UUID | None = None,
 ) -> CustomerResult:
     operation = "deactivate" if status is CustomerStatus.INACTIVE else "reactivate"
     with uow:
@@ -51,25 +52,45 @@ def _set_status(
                 now,
                 {"changes": changes, "customer": snapshot(updated)},
             ),
+            change_request_id=change_request_id,
         )
         return CustomerResult(updated)
 
 
 def deactivate_customer(
-    uow: UnitOfWork, actor: Principal, customer_id: UUID, *, expected_version: int | None = None
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    *,
+    expected_version: int | None = None,
+    change_request_id: UUID | None = None,
 ) -> CustomerResult:
     """Soft delete: hidden from default lists, everything kept, reversible."""
-    return _set_status(uow, actor, customer_id, CustomerStatus.INACTIVE, expected_version)
+    return _set_status(
+        uow, actor, customer_id, CustomerStatus.INACTIVE, expected_version, change_request_id
+    )
 
 
 def reactivate_customer(
-    uow: UnitOfWork, actor: Principal, customer_id: UUID, *, expected_version: int | None = None
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    *,
+    expected_version: int | None = None,
+    change_request_id: UUID | None = None,
 ) -> CustomerResult:
-    return _set_status(uow, actor, customer_id, CustomerStatus.ACTIVE, expected_version)
+    return _set_status(
+        uow, actor, customer_id, CustomerStatus.ACTIVE, expected_version, change_request_id
+    )
 
 
 def delete_customer(
-    uow: UnitOfWork, actor: Principal, customer_id: UUID, *, expected_version: int | None = None
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    *,
+    expected_version: int | None = None,
+    change_request_id: UUID | None = None,
 ) -> None:
     """Hard delete: removes the customer and its child records; the audit entries stay
     and record the whole aggregate as it was."""
@@ -90,4 +111,5 @@ def delete_customer(
             event=customer_event(
                 "deleted", customer_id, now, {"id": str(customer_id), "number": current.number}
             ),
+            change_request_id=change_request_id,
         )

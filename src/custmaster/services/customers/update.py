@@ -34,6 +34,7 @@ def update_customer(
     settings: ServiceSettings,
     *,
     expected_version: int | None = None,
+    change_request_id: UUID | None = None,
 ) -> CustomerResult:
     with uow:
         current = load(uow, customer_id, for_update=True)
@@ -67,6 +68,7 @@ def update_customer(
             event=customer_event(
                 "updated", current.id, now, {"changes": changes, "customer": after}
             ),
+            change_request_id=change_request_id,
         )
         warnings = ctx.warnings + change_warnings(
             uow, updated, settings, name_changed=updated.name != current.name
