@@ -204,6 +204,8 @@ def plan_merge(
     dropped: list[dict[str, Any]] = []
     for other in absorbed:
         _absorb_children(golden, other, dropped)
+    # stored and loaded in this order: the snapshot of the merge equals what a read gives
+    golden.source_refs.sort(key=lambda r: (r.source_system, r.source_id))
     golden.version = survivor.version + 1
     golden.updated_at = now
     check_aggregate(golden, ctx)
