@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from custmaster import __version__
 from custmaster.api import problems
 from custmaster.api.routers import customers, events, health, matching, reference
+from custmaster.api.routers import structure as structure_routers
 from custmaster.bootstrap import Container, build_container
 
 
@@ -29,6 +30,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(reference.router)
     app.include_router(events.router)
     matching.install(app)
+    structure_routers.install(app)
     return app
 
 

@@ -13,6 +13,7 @@ from custmaster.persistence.idempotency import SqlIdempotencyStore
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
+from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.ports import (
     AuditLog,
     ChangeRequestRepository,
@@ -23,6 +24,7 @@ from custmaster.services.ports import (
     UserRepository,
 )
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.structure.ports import StructureRepository
 
 
 class SqlUnitOfWork:
@@ -37,6 +39,7 @@ class SqlUnitOfWork:
     users: UserRepository
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
+    structure: StructureRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -64,6 +67,7 @@ class SqlUnitOfWork:
             self.users = SqlUserRepository(connection)
             self.change_requests = SqlChangeRequestRepository(connection)
             self.matching = SqlMatchingRepository(connection)
+            self.structure = SqlStructureRepository(connection)
         self._depth += 1
         return self
 

@@ -15,6 +15,7 @@ from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.structure.ports import StructureRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +177,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
+    structure: StructureRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

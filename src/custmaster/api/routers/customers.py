@@ -3,6 +3,7 @@ deactivate, reactivate, hard delete, history."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -151,11 +152,14 @@ def read(
     actor: PrincipalDep,
     uow: UowDep,
     entity: Annotated[str | None, Query(max_length=64, description="legal entity code")] = None,
+    as_of: Annotated[
+        date | None, Query(description="effective view: inherit fields as of this date")
+    ] = None,
 ) -> Response:
     if entity is None:
         customer = get_customer(uow, actor, customer_id)
         return json_response(200, _body(customer), {"ETag": etag(customer.version)})
-    customer, view = get_effective_view(uow, actor, customer_id, entity)
+    customer, view = get_effective_view(uow, actor, customer_id, entity, as_of)
     body = {**view.data, "warnings": [], "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
     return json_response(200, body, {"ETag": etag(customer.version)})

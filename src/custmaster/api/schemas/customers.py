@@ -273,9 +273,18 @@ class CustomerOut(CustomerSummary):
     warnings: list[WarningOut] = []
 
 
+class InheritedValueOut(BaseModel):
+    value: Any
+    from_: UUID = Field(alias="from", description="the ancestor the value comes from")
+    hierarchy: str
+
+
 class EffectiveCustomerOut(CustomerOut):
     entity: str
     overridden_fields: list[str]
+    inherited: dict[str, InheritedValueOut] = Field(
+        default={}, description="inheritable fields taken from an ancestor (?as_of=)"
+    )
 
 
 class HistoryEntryOut(BaseModel):

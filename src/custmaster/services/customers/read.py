@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from uuid import UUID
 
 from custmaster.domain.effective import EffectiveView, effective_view
@@ -10,6 +12,7 @@ from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Principal
 from custmaster.services.customers.common import load
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
+from custmaster.services.structure.hierarchies import inherited_fields
 
 MAX_PAGE = 500
 
@@ -20,15 +23,21 @@ def get_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Custom
 
 
 def get_effective_view(
-    uow: UnitOfWork, actor: Principal, customer_id: UUID, entity: str
+    uow: UnitOfWork, actor: Principal, customer_id: UUID, entity: str, as_of: date | None = None
 ) -> tuple[Customer, EffectiveView]:
+    """The master merged with ``entity``'s override; inheritable fields the customer leaves
+    empty come from its nearest ancestor on ``as_of`` (default today), and
+    ``data["inherited"]`` says which and where from."""
     with uow.read_only():
         if uow.reference.get("legal_entities", entity) is None:
             raise ValidationFailed(
                 [FieldError("entity", "unknown_reference", f"no legal entity '{entity}' exists")]
             )
         customer = load(uow, customer_id)
-        return customer, effective_view(customer, entity)
+        view = effective_view(customer, entity)
+        inherited = inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
+        values = {name: item["value"] for name, item in inherited.items()}
+        return customer, replace(view, data={**view.data, **values, "inherited": inherited})
 
 
 def search_customers(uow: UnitOfWork, actor: Principal, query: CustomerQuery) -> list[Customer]:

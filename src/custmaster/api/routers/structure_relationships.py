@@ -1,0 +1,112 @@
+"""Relationships between customers (bill_to, ship_to, payer, ... and user-defined types)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from custmaster.api.deps import PrincipalDep, UowDep
+from custmaster.api.routers.structure_common import AsOf, created, no_content, ok
+from custmaster.api.schemas.common import problems
+from custmaster.api.schemas.structure import (
+    EndIn,
+    RelationshipIn,
+    RelationshipOut,
+    RelationshipTypeIn,
+    RelationshipTypeOut,
+)
+from custmaster.services.structure import relationships as r
+
+router = APIRouter(prefix="/api/v1", tags=["relationships"])
+TypeCode = Annotated[str, Path(max_length=50)]
+
+
+@router.get(
+    "/relationship-types", response_model=list[RelationshipTypeOut], responses=problems(),
+    summary="The relationship types: built-in, then user-defined",
+)  # fmt: skip
+def list_types(actor: PrincipalDep, uow: UowDep) -> Response:
+    return ok([r.type_dict(t) for t in r.list_types(uow, actor)])
+
+
+@router.post(
+    "/relationship-types", status_code=201, response_model=RelationshipTypeOut,
+    responses=problems(409), summary="Register a user-defined relationship type",
+)  # fmt: skip
+def create_type(
+    payload: RelationshipTypeIn, request: Request, actor: PrincipalDep, uow: UowDep
+) -> Response:
+    return created(
+        request, uow, actor, payload.model_dump(mode="json"),
+        lambda: r.type_dict(r.create_type(uow, actor, payload.code, payload.name)),
+        lambda t: f"/api/v1/relationship-types/{t['code']}",
+    )  # fmt: skip
+
+
+@router.delete(
+    "/relationship-types/{code}", status_code=204, responses=problems(404, 409),
+    summary="Delete a user-defined relationship type that no relationship uses",
+)  # fmt: skip
+def delete_type(code: TypeCode, actor: PrincipalDep, uow: UowDep) -> Response:
+    r.delete_type(uow, actor, code)
+    return no_content()
+
+
+@router.post(
+    "/relationships", status_code=201, response_model=RelationshipOut, responses=problems(),
+    summary="Relate two customers for a period (at most one primary of a type at a time)",
+)  # fmt: skip
+def create(payload: RelationshipIn, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
+    return created(
+        request, uow, actor, payload.model_dump(mode="json"),
+        lambda: r.relationship_dict(r.add_relationship(uow, actor, **payload.model_dump())),
+        lambda rel: f"/api/v1/relationships/{rel['id']}",
+    )  # fmt: skip
+
+
+@router.get(
+    "/relationships/{relationship_id}", response_model=RelationshipOut,
+    responses=problems(404), summary="Read a relationship",
+)  # fmt: skip
+def read(relationship_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
+    return ok(r.relationship_dict(r.get_relationship(uow, actor, relationship_id)))
+
+
+@router.post(
+    "/relationships/{relationship_id}/end", response_model=RelationshipOut,
+    responses=problems(404), summary="End a relationship on a date (exclusive)",
+)  # fmt: skip
+def end(relationship_id: UUID, payload: EndIn, actor: PrincipalDep, uow: UowDep) -> Response:
+    stored = r.end_relationship(uow, actor, relationship_id, payload.valid_to)
+    return ok(r.relationship_dict(stored))
+
+
+@router.delete(
+    "/relationships/{relationship_id}", status_code=204, responses=problems(404),
+    summary="Delete a relationship (a correction; to stop one from a date, end it)",
+)  # fmt: skip
+def delete(relationship_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
+    r.delete_relationship(uow, actor, relationship_id)
+    return no_content()
+
+
+@router.get(
+    "/customers/{customer_id}/relationships", response_model=list[RelationshipOut],
+    responses=problems(404),
+    summary="The customer's relationships: every period, or those active on ?as_of=",
+)  # fmt: skip
+def of_customer(
+    customer_id: UUID, actor: PrincipalDep, uow: UowDep, as_of: AsOf = None,
+    relationship_type: Annotated[str | None, Query(alias="type", max_length=50)] = None,
+    direction: Annotated[
+        Literal["outgoing", "incoming"],
+        Query(description="incoming: where the customer is the related one"),
+    ] = "outgoing",
+) -> Response:  # fmt: skip
+    found = r.customer_relationships(
+        uow, actor, customer_id, as_of=as_of, relationship_type=relationship_type,
+        incoming=direction == "incoming",
+    )  # fmt: skip
+    return ok(found)

@@ -1,0 +1,201 @@
+"""Typed, dated relationships between customers and the user-defined relationship types.
+
+The rules are :mod:`custmaster.domain.relationships`': a built-in or registered type, no
+self relationship, no duplicate over overlapping periods, at most one primary of each type
+at any time. Changes of one customer's relationships are serialised by a lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from custmaster.domain.errors import Conflict, NotFound
+from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.domain.relationships import (
+    Relationship,
+    RelationshipBook,
+    RelationshipType,
+    RelationshipTypeRegistry,
+)
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.recording import utcnow
+from custmaster.services.structure.common import (
+    brief_dict,
+    check_customers,
+    record,
+    require_customer,
+)
+from custmaster.services.structure.ports import StoredRelationship
+
+
+def registry(uow: UnitOfWork) -> RelationshipTypeRegistry:
+    return RelationshipTypeRegistry(uow.structure.relationship_types())
+
+
+def type_dict(rel_type: RelationshipType) -> dict[str, Any]:
+    return {"code": rel_type.code, "name": rel_type.name, "builtin": rel_type.builtin}
+
+
+def list_types(uow: UnitOfWork, actor: Principal) -> list[RelationshipType]:
+    require(actor, Permission.REFERENCE_READ)
+    with uow.read_only():
+        return sorted(registry(uow), key=lambda t: (not t.builtin, t.code))
+
+
+def create_type(
+    uow: UnitOfWork, actor: Principal, code: str, name: str | None = None
+) -> RelationshipType:
+    """Register a user-defined type (lower snake case code)."""
+    require(actor, Permission.REFERENCE_MANAGE)
+    with uow:
+        uow.structure.lock("relationship_types")
+        known = registry(uow)
+        if code in known:
+            raise Conflict(f"relationship type '{code}' exists already")
+        rel_type = known.register(code, name)
+        uow.structure.add_relationship_type(rel_type, utcnow())
+        record(
+            uow, actor, resource_type="relationship_type", resource_id=code, operation="create",
+            before=None, after=type_dict(rel_type),
+        )  # fmt: skip
+        return rel_type
+
+
+def delete_type(uow: UnitOfWork, actor: Principal, code: str) -> None:
+    require(actor, Permission.REFERENCE_MANAGE)
+    with uow:
+        uow.structure.lock("relationship_types")
+        rel_type = registry(uow).get(code)
+        if rel_type.builtin:
+            raise Conflict(f"'{code}' is a built-in relationship type")
+        if uow.structure.relationship_type_in_use(code):
+            raise Conflict(f"relationships of type '{code}' exist; delete them first")
+        uow.structure.delete_relationship_type(code)
+        record(
+            uow, actor, resource_type="relationship_type", resource_id=code, operation="delete",
+            before=type_dict(rel_type), after=None,
+        )  # fmt: skip
+
+
+def relationship_dict(stored: StoredRelationship) -> dict[str, Any]:
+    rel = stored.relationship
+    return {
+        "id": stored.id, "customer_id": rel.customer_id, "related_id": rel.related_id,
+        "relationship_type": rel.relationship_type, "valid_from": rel.valid_from,
+        "valid_to": rel.valid_to, "is_primary": rel.is_primary,
+    }  # fmt: skip
+
+
+def _book(uow: UnitOfWork, customer_id: UUID) -> RelationshipBook[UUID]:
+    stored = uow.structure.relationships_of(customer_id)
+    return RelationshipBook.from_relationships((s.relationship for s in stored), registry(uow))
+
+
+def add_relationship(
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    customer_id: UUID,
+    related_id: UUID,
+    relationship_type: str,
+    valid_from: date,
+    valid_to: date | None = None,
+    is_primary: bool = False,
+) -> StoredRelationship:
+    """``related_id`` becomes the ``relationship_type`` of ``customer_id`` in the period."""
+    require(actor, Permission.CUSTOMER_UPDATE)
+    with uow:
+        check_customers(uow, {"customer_id": customer_id, "related_id": related_id})
+        uow.structure.lock(f"relationships:{customer_id}")
+        rel = Relationship(
+            customer_id, related_id, relationship_type, valid_from, valid_to, is_primary
+        )
+        _book(uow, customer_id).add(rel)
+        stored = StoredRelationship(uuid4(), rel)
+        uow.structure.add_relationship(stored, utcnow())
+        record(
+            uow, actor, resource_type="customer_relationship", resource_id=str(stored.id),
+            operation="create", before=None, after=relationship_dict(stored),
+            subject=str(customer_id),
+        )  # fmt: skip
+        return stored
+
+
+def _load(uow: UnitOfWork, relationship_id: UUID) -> StoredRelationship:
+    stored = uow.structure.get_relationship(relationship_id)
+    if stored is None:
+        raise NotFound(f"no relationship {relationship_id}")
+    return stored
+
+
+def get_relationship(
+    uow: UnitOfWork, actor: Principal, relationship_id: UUID
+) -> StoredRelationship:
+    require(actor, Permission.CUSTOMER_READ)
+    with uow.read_only():
+        return _load(uow, relationship_id)
+
+
+def end_relationship(
+    uow: UnitOfWork, actor: Principal, relationship_id: UUID, valid_to: date
+) -> StoredRelationship:
+    """Close the relationship on ``valid_to`` (exclusive); it never extends one."""
+    require(actor, Permission.CUSTOMER_UPDATE)
+    with uow:
+        stored = _load(uow, relationship_id)
+        customer_id = stored.relationship.customer_id
+        uow.structure.lock(f"relationships:{customer_id}")
+        ended = _book(uow, customer_id).end(stored.relationship, valid_to)
+        uow.structure.set_relationship_end(relationship_id, valid_to)
+        after = replace(stored, relationship=ended)
+        record(
+            uow, actor, resource_type="customer_relationship", resource_id=str(stored.id),
+            operation="end", before=relationship_dict(stored), after=relationship_dict(after),
+            subject=str(customer_id),
+        )  # fmt: skip
+        return after
+
+
+def delete_relationship(uow: UnitOfWork, actor: Principal, relationship_id: UUID) -> None:
+    require(actor, Permission.CUSTOMER_UPDATE)
+    with uow:
+        stored = _load(uow, relationship_id)
+        uow.structure.delete_relationship(relationship_id)
+        record(
+            uow, actor, resource_type="customer_relationship", resource_id=str(stored.id),
+            operation="delete", before=relationship_dict(stored), after=None,
+            subject=str(stored.relationship.customer_id),
+        )  # fmt: skip
+
+
+def customer_relationships(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    *,
+    as_of: date | None = None,
+    relationship_type: str | None = None,
+    incoming: bool = False,
+) -> list[dict[str, Any]]:
+    """The customer's relationships (``incoming``: where it is the related customer), all
+    periods or those active on ``as_of``; primary first within a type."""
+    require(actor, Permission.CUSTOMER_READ)
+    with uow.read_only():
+        require_customer(uow, customer_id)
+        found = [
+            s for s in uow.structure.relationships_of(customer_id, incoming=incoming)
+            if (as_of is None or s.relationship.active_on(as_of))
+            and relationship_type in (None, s.relationship.relationship_type)
+        ]  # fmt: skip
+        found.sort(key=lambda s: (s.relationship.relationship_type, not s.relationship.is_primary,
+                                  s.relationship.valid_from))  # fmt: skip
+        other = [s.relationship.customer_id if incoming else s.relationship.related_id
+                 for s in found]  # fmt: skip
+        briefs = uow.structure.briefs(other)
+        return [
+            {**relationship_dict(s), "related": brief_dict(briefs.get(o), o)}
+            for s, o in zip(found, other, strict=True)
+        ]
