@@ -79,7 +79,7 @@ class Crash(Exception):
 
 def _crash_after(monkeypatch: pytest.MonkeyPatch, batches: int) -> None:
     """The batch writer raises inside the transaction of batch ``batches`` (0-based)."""
-    real = jobs.write_batch
+    real = jobs.write_batch  # type: ignore[attr-defined]
     calls = {"n": 0}
 
     def flaky(*args: Any, **kwargs: Any) -> Any:
@@ -144,7 +144,7 @@ def test_validation_broken_off_resumes_without_losing_a_record(
 ) -> None:
     store = FileStore(tmp_path / "files")
     job = _submit(db, store, batch_size=10)
-    real = jobs.validate_batch
+    real = jobs.validate_batch  # type: ignore[attr-defined]
     calls = {"n": 0}
 
     def flaky(*args: Any, **kwargs: Any) -> Any:

@@ -28,6 +28,13 @@ from custmaster.domain.model import MASTER_FIELDS, Customer
 from custmaster.domain.rules import check_aggregate
 
 
+def _keep_ids(old: list[Any], new: list[Any]) -> None:
+    """The n-th record replacing the n-th one keeps its id: an unchanged record stays
+    unchanged (no audit noise), a changed one is an update rather than delete + add."""
+    for before, after in zip(old, new, strict=False):
+        after.id = before.id
+
+
 def merged_customer(
     current: Customer,
     parsed: Customer,
@@ -45,9 +52,14 @@ def merged_customer(
     if "addresses" in command:
         types = {a.type for a in parsed.addresses}
         kept = [a for a in result.addresses if a.type not in types]
+        for kind in types:
+            old = [a for a in result.addresses if a.type is kind]
+            new = [a for a in parsed.addresses if a.type is kind]
+            _keep_ids(old, new)
         result.addresses = kept + list(parsed.addresses)
     for name in ("contacts", "pricing_tiers", "tax_profiles"):
         if command.get(name):
+            _keep_ids(getattr(result, name), getattr(parsed, name))
             setattr(result, name, list(getattr(parsed, name)))
     result.dimensions = {**result.dimensions, **parsed.dimensions}
     result.overrides = {**result.overrides, **parsed.overrides}

@@ -313,12 +313,12 @@ class _Planner:
                 self.new_keys[key] = entry.seq
 
     def _check_references(self, entries: list[_Entry]) -> None:
-        checks: list[RefCheck] = [r for e in entries if not e.errors for r in e.ctx.refs]
+        checks: list[RefCheck] = [r for e in entries for r in e.ctx.refs]
         if not checks:
             return
         missing = set(self.uow.reference.missing(checks))
         for entry in entries:
-            if entry.errors or not any(r in missing for r in entry.ctx.refs):
+            if not any(r in missing for r in entry.ctx.refs):
                 continue
             for check in entry.ctx.refs:
                 if check in missing:
