@@ -10,10 +10,13 @@ from custmaster.persistence.audit import SqlAuditLog
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.governance import SqlChangeRequestRepository, SqlUserRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
+from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.persistence.structure import SqlStructureRepository
+from custmaster.services.imports.store import ImportRepository
+from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.ports import (
     AuditLog,
     ChangeRequestRepository,
@@ -23,7 +26,6 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
-from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.structure.ports import StructureRepository
 
 
@@ -36,6 +38,7 @@ class SqlUnitOfWork:
     audit: AuditLog
     outbox: Outbox
     idempotency: IdempotencyStore
+    imports: ImportRepository
     users: UserRepository
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
@@ -64,6 +67,7 @@ class SqlUnitOfWork:
             self.audit = SqlAuditLog(connection)
             self.outbox = SqlOutbox(connection)
             self.idempotency = SqlIdempotencyStore(connection)
+            self.imports = SqlImportRepository(connection)
             self.users = SqlUserRepository(connection)
             self.change_requests = SqlChangeRequestRepository(connection)
             self.matching = SqlMatchingRepository(connection)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest
@@ -16,6 +17,9 @@ from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.structure.ports import StructureRepository
+
+if TYPE_CHECKING:
+    from custmaster.services.imports.store import ImportRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class ChangeRequestRepository(Protocol):
 class CustomerRepository(Protocol):
     def get(self, customer_id: UUID, *, for_update: bool = False) -> Customer | None: ...
     def add(self, customer: Customer) -> None: ...
+    def add_many(self, batch: Iterable[Customer]) -> None: ...
     def update(self, before: Customer, after: Customer) -> None: ...
     def delete(self, customer_id: UUID) -> None: ...
     def search(self, query: CustomerQuery) -> list[Customer]: ...
@@ -174,6 +179,7 @@ class UnitOfWork(Protocol):
     audit: AuditLog
     outbox: Outbox
     idempotency: IdempotencyStore
+    imports: ImportRepository
     users: UserRepository
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
