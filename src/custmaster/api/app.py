@@ -8,6 +8,7 @@ from custmaster import __version__
 from custmaster.api import problems
 from custmaster.api.routers import customers, events, health, matching, reference
 from custmaster.api.routers import structure as structure_routers
+from custmaster.api.routers import exports, imports
 from custmaster.bootstrap import Container, build_container
 
 
@@ -29,6 +30,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(reference.router)
     app.include_router(events.router)
+    app.include_router(imports.router)
+    app.include_router(exports.router)
     matching.install(app)
     structure_routers.install(app)
     return app
