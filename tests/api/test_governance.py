@@ -339,3 +339,66 @@ def test_audit_is_append_only_and_verify_names_a_tampered_entry(
     broken = runner.invoke(cli, ["audit", "verify", "--database-url", url])
     assert broken.exit_code == 1
     assert f"entry {target}" in broken.output
+
+
+def test_personal_data_export_and_erasure_by_anonymisation(
+    client: TestClient, client_as: Make, team: dict[str, TestClient], strict: Callable[[], None]
+) -> None:
+    person = create(
+        client,
+        {"kind": "person", "name": "Erika Mustermann", "first_name": "Erika",
+         "last_name": "Mustermann", "email": "erika@mail.example", "phone": "+49 30 1234567",
+         "credit_limit": "2000",
+         "addresses": [{"type": "billing", "lines": ["Hauptstr. 1"], "city": "Berlin",
+                        "postal_code": "10115", "country": "DE"}]},
+    )  # fmt: skip
+    url = f"{API}/customers/{person['id']}"
+    exported = team["steward"].get(f"{url}/personal-data").json()
+    assert exported["customer"]["email"] == "erika@mail.example"
+    assert [e["operation"] for e in exported["history"]] == ["create"]
+    assert team["viewer"].get(f"{url}/personal-data").status_code == 403
+    steward2 = client_as("steward2", roles=["data_steward"])
+    strict()
+    request = team["steward"].post(f"{url}/erase")
+    assert request.status_code == 202, request.text
+    assert request.json()["lane"] == "red"
+    assert [s["role"] for s in request.json()["steps"]] == ["data_steward", "controller"]
+    approve = f"{API}/change-requests/{request.json()['id']}/approve"
+    assert team["ar"].post(approve, json={}).status_code == 403  # not a data steward
+    _approve(steward2, request.json()["id"])
+    assert _approve(team["ctrl"], request.json()["id"])["status"] == "applied"
+    assert team["admin"].get(url).json()["last_name"] is None
+
+
+def test_erasure_applied_keeps_financial_history(client: TestClient) -> None:
+    person = create(
+        client,
+        {"kind": "person", "name": "Max Muster", "first_name": "Max", "last_name": "Muster",
+         "email": "max@mail.example", "credit_limit": "1500",
+         "contacts": [{"first_name": "Max", "last_name": "Muster", "email": "max@work.example"}],
+         "addresses": [{"type": "billing", "lines": ["Weg 2"], "city": "Köln", "postal_code": "50667",
+                        "country": "DE"}]},
+    )  # fmt: skip
+    url = f"{API}/customers/{person['id']}"
+    erased = client.post(f"{url}/erase")
+    assert erased.status_code == 200, erased.text
+    body = erased.json()
+    assert body["name"] == f"Anonymised {person['number']}"
+    assert (body["first_name"], body["last_name"], body["phone"]) == (None, None, None)
+    assert body["email"].endswith("@anonymised.example")
+    assert body["addresses"][0]["lines"] == ["(erased)"] and body["addresses"][0]["city"] == "Köln"
+    assert body["contacts"][0]["email"] != "max@work.example"
+    assert body["credit_limit"] == "1500" and body["number"] == person["number"]
+    history = client.get(f"{url}/history").json()["items"]
+    assert [e["operation"] for e in history] == ["create", "update"]
+    organisation = create(client, acme(overrides=None))
+    assert client.post(f"{API}/customers/{organisation['id']}/erase").status_code == 422
+    contact_id = organisation["contacts"][0]["id"]
+    contact_export = client.get(
+        f"{API}/customers/{organisation['id']}/contacts/{contact_id}/personal-data"
+    ).json()
+    assert contact_export["contact"]["email"] == "dana.lee@acme.example"
+    assert all(c["field"].startswith(f"contacts[{contact_id}]")
+               for e in contact_export["history"] for c in e["changes"])  # fmt: skip
+    done = client.post(f"{API}/customers/{organisation['id']}/contacts/{contact_id}/erase")
+    assert done.json()["contacts"][0]["last_name"] == "(erased)"

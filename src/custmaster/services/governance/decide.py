@@ -85,7 +85,7 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 uow, submitter, payload["request"], settings, change_request_id=request.id
             )
             request.customer_id = result.customer.id
-        elif request.operation is Operation.UPDATE:
+        elif request.operation in (Operation.UPDATE, Operation.ERASE_PERSONAL_DATA):
             assert request.customer_id is not None
             current = snapshot(load(uow, request.customer_id))
             fields = request.change.fields

@@ -142,8 +142,10 @@ def submit_update(
     settings: ServiceSettings,
     *,
     expected_version: int | None = None,
+    operation: Operation = Operation.UPDATE,
 ) -> Outcome:
-    direct = require_submit(actor, Operation.UPDATE)
+    """An update (or, with ``operation=ERASE_PERSONAL_DATA``, an anonymising patch)."""
+    direct = require_submit(actor, operation)
     with uow:
         current = load(uow, customer_id, for_update=True)
         check_version(current, expected_version)
@@ -158,7 +160,7 @@ def submit_update(
         request = None
         if changes:
             request = _open_request(
-                uow, actor, policy, Operation.UPDATE, customer_id=customer_id, changes=changes,
+                uow, actor, policy, operation, customer_id=customer_id, changes=changes,
                 payload={"patch": dict(patch)}, before=before, after=after,
                 base_version=current.version,
                 entities=touched_entities(patch, current), direct=direct,
