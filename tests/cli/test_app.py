@@ -27,8 +27,10 @@ def test_demo_loads_valid_customers_once(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "created 30 customers" in result.output
+    assert "controller_2" in result.output and "cm_" in result.output  # one user per role
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "has customers already" in again.output
+    assert "demo users exist" in again.output
 
 
 def test_no_command_shows_help() -> None:

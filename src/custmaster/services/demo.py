@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import fields
 
 from custmaster.domain.permissions import Principal
+from custmaster.services.auth import add_user
 from custmaster.services.customers.create import create_customer
 from custmaster.services.ports import CustomerQuery, UnitOfWork
 from custmaster.services.reference import create_reference
@@ -13,6 +14,31 @@ from custmaster.services.sample_data import generate_customers, reference_data
 from custmaster.services.settings import ServiceSettings
 
 BATCH = 200
+
+#: one user per role, and a second one where segregation of duties needs two people
+DEMO_USERS: tuple[tuple[str, str], ...] = (
+    ("admin", "admin"),
+    ("viewer", "viewer"),
+    ("sales_rep", "sales_rep"),
+    ("data_steward", "data_steward"),
+    ("data_steward_2", "data_steward"),
+    ("ar_manager", "ar_manager"),
+    ("ar_manager_2", "ar_manager"),
+    ("controller", "controller"),
+    ("controller_2", "controller"),
+    ("cfo", "cfo"),
+    ("integration", "integration"),
+)
+
+
+def create_demo_users(uow: UnitOfWork, actor: Principal) -> list[tuple[str, str, str]]:
+    """(user, role, API key) for each demo user that does not exist yet."""
+    created: list[tuple[str, str, str]] = []
+    with uow:
+        for user_id, role in DEMO_USERS:
+            if uow.users.get(user_id) is None:
+                created.append((user_id, role, add_user(uow, actor, user_id, roles=[role])))
+    return created
 
 
 def has_customers(uow: UnitOfWork) -> bool:
