@@ -404,13 +404,22 @@ def cpu_snapshot(root_pid: int | None) -> dict[str, float]:
         busy = sum(int(v) for i, v in enumerate(cpu_line[:8]) if i not in (3, 4)) / _TICK
     except (OSError, IndexError, ValueError):
         busy = math.nan
-    return {
+    snapshot = {
         "server": sum(stats[p][2] for p in tree if p in stats),
-        "postgres": sum(cpu for name, _, cpu in stats.values() if name.startswith("postgres")),
         "machine": busy,
         "wall": time.monotonic(),
     }
+    for pid, (name, _, cpu) in stats.items():
+        if name.startswith("postgres"):
+            snapshot[f"pg:{pid}"] = cpu
+    return snapshot
 
 
 def cpu_delta(before: Mapping[str, float], after: Mapping[str, float]) -> dict[str, float]:
-    return {key: after[key] - before[key] for key in before}
+    """Differences of two snapshots; "postgres" sums the processes alive at the end (one
+    that exited in between is lost, one that started counts whole)."""
+    delta = {key: after[key] - before[key] for key in ("server", "machine", "wall")}
+    delta["postgres"] = sum(
+        cpu - before.get(key, 0.0) for key, cpu in after.items() if key.startswith("pg:")
+    )
+    return delta
