@@ -3,12 +3,24 @@ not-duplicate decisions, merges and redirects."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, union_all, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
+from sqlalchemy.sql.selectable import TextualSelect
 
 from custmaster.domain.model import Customer, CustomerStatus
 from custmaster.persistence.customer_rows import address_from_row, customer_from_row
@@ -89,6 +101,18 @@ class SqlMatchingRepository:
         for row in self._connection.execute(statement):
             found.setdefault((row[0], row[1]), []).append(row[2])
         return found
+
+    def candidates(self, keys: Sequence[tuple[str, str]], max_postings: int) -> list[IndexedRecord]:
+        """One round trip: the indexed records sharing a selective key (one whose
+        posting list has at most ``max_postings`` ids; each key's lookup stops at
+        ``max_postings + 1`` rows)."""
+        if not keys:
+            return []
+        params: dict[str, Any] = {"max_postings": max_postings}
+        for i, (key_type, key_value) in enumerate(keys):
+            params[f"t{i}"], params[f"v{i}"] = key_type, key_value
+        statement = _candidates_sql(len(keys), max_postings + 1)
+        return [_indexed(row) for row in self._connection.execute(statement, params)]
 
     def records(self, customer_ids: Sequence[UUID]) -> list[IndexedRecord]:
         if not customer_ids:
@@ -378,6 +402,31 @@ class SqlMatchingRepository:
             .order_by(merges.c.merged_at)
         )
         return [row[0] for row in rows]
+
+
+@functools.cache
+def _candidates_sql(count: int, cut: int) -> TextualSelect:
+    """The candidate query for ``count`` keys (textual: built once per key count)."""
+    parts = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT key_type, key_value, customer_id FROM match_keys "
+        f"WHERE key_type = :t{i} AND key_value = :v{i} LIMIT {cut}) AS k{i}"
+        for i in range(count)
+    )
+    sql = (
+        f"WITH hits AS ({parts}), "
+        "usable AS (SELECT key_type, key_value FROM hits GROUP BY key_type, key_value "
+        "HAVING count(*) <= :max_postings), "
+        "ids AS (SELECT DISTINCT h.customer_id FROM hits h JOIN usable u "
+        "ON u.key_type = h.key_type AND u.key_value = h.key_value) "
+        "SELECT r.customer_id, r.number, r.name, r.features "
+        "FROM ids JOIN match_records r ON r.customer_id = ids.customer_id"
+    )
+    return text(sql).columns(
+        match_records.c.customer_id,
+        match_records.c.number,
+        match_records.c.name,
+        match_records.c.features,
+    )
 
 
 def _ordered(a: UUID, b: UUID) -> tuple[UUID, UUID]:

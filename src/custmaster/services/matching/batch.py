@@ -129,9 +129,7 @@ def run_batch(
     clusters = _clusters(feats, kept, model, rejected)
     by_id = {f.id: f for f in feats}
     probability = {_pair(p.id_l, p.id_r): p.probability for p in kept}
-    new_clusters = [
-        _new_cluster(members, probability, by_id, model) for members in clusters
-    ]
+    new_clusters = [_new_cluster(members, probability, by_id, model) for members in clusters]
     new_clusters.sort(key=lambda c: (-c.score, c.members))
     t_cluster = time.perf_counter()
     now = utcnow()
@@ -170,11 +168,7 @@ def _clusters(
 ) -> list[list[str]]:
     """Groups at the review threshold; a group holding a pair a steward rejected falls
     apart into its remaining pairs (a rejected pair is never proposed again)."""
-    tax = (
-        {f.id: f.tax_id for f in feats if f.tax_id}
-        if model.levels["tax_id"][0].m < 0.01
-        else {}
-    )
+    tax = {f.id: f.tax_id for f in feats if f.tax_id} if model.levels["tax_id"][0].m < 0.01 else {}
     groups = cluster_pairs(
         ((p.id_l, p.id_r, p.probability) for p in pairs),
         model.thresholds.review,

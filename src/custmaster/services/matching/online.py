@@ -10,6 +10,7 @@ the prepared features of the candidates, and in-process scoring.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,8 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.keys import DEFAULT_MAX_POSTINGS
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, from_customer_dict, prepare
-from custmaster.matching.scoring import MatchResult, score
+from custmaster.matching.scoring import MatchResult, match_weight, score
+from custmaster.services.matching.ports import IndexedRecord
 from custmaster.services.matching.records import features_from_json, index_keys
 from custmaster.services.ports import UnitOfWork
 
@@ -64,19 +66,30 @@ def match_features(
     max_postings: int = DEFAULT_MAX_POSTINGS,
 ) -> list[MatchCandidate]:
     """Score the indexed customers sharing a selective blocking key with ``candidate``."""
-    found = uow.matching.lookup(index_keys(candidate), max_postings)
-    ids: set[UUID] = set()
-    for posting in found.values():
-        if len(posting) <= max_postings:
-            ids.update(posting)
-    ids.difference_update(exclude)
-    scored: list[MatchCandidate] = []
-    for record in uow.matching.records(sorted(ids, key=str)):
-        result = score(candidate, features_from_json(record.features), model)
-        if result.probability >= min_probability:
-            scored.append(MatchCandidate(record.customer_id, record.number, record.name, result))
-    scored.sort(key=lambda c: (-c.result.match_weight, c.number))
-    return scored[:limit]
+    # Rank every candidate by the fast weight, explain only the best ones.
+    ranked: list[tuple[float, str, IndexedRecord, MatchFeatures]] = []
+    floor = weight_of(min_probability)
+    for record in uow.matching.candidates(index_keys(candidate), max_postings):
+        if record.customer_id in exclude:
+            continue
+        features = features_from_json(record.features)
+        weight = match_weight(candidate, features, model)
+        if weight >= floor:
+            ranked.append((-weight, record.number, record, features))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    return [
+        MatchCandidate(r.customer_id, r.number, r.name, score(candidate, f, model))
+        for _, _, r, f in ranked[:limit]
+    ]
+
+
+def weight_of(probability: float) -> float:
+    """The match weight (log2 odds) of a probability; -inf for 0."""
+    if probability <= 0:
+        return -math.inf
+    if probability >= 1:
+        return math.inf
+    return math.log2(probability / (1 - probability))
 
 
 def match_record_in(
