@@ -380,9 +380,22 @@ def _proc_stat(pid: int) -> tuple[str, int, float] | None:
     return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def cpu_snapshot(root_pid: int | None) -> dict[str, float]:
+def _pg_process_of(pid: int, database: str | None) -> bool:
+    """A backend of ``database`` or a shared PostgreSQL process (WAL writer, checkpointer),
+    not a backend of another database (another job's tests)."""
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    if database is None or "(" not in title:  # auxiliary processes have no client address
+        return True
+    return f" {database} " in title
+
+
+def cpu_snapshot(root_pid: int | None, database: str | None = None) -> dict[str, float]:
     """CPU seconds used so far by the process tree under ``root_pid`` ("server"), by
-    PostgreSQL processes ("postgres") and by the whole machine ("machine", "wall")."""
+    PostgreSQL processes serving ``database`` ("pg:<pid>") and by the whole machine
+    ("machine"), at "wall"."""
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -410,7 +423,7 @@ def cpu_snapshot(root_pid: int | None) -> dict[str, float]:
         "wall": time.monotonic(),
     }
     for pid, (name, _, cpu) in stats.items():
-        if name.startswith("postgres"):
+        if name.startswith("postgres") and _pg_process_of(pid, database):
             snapshot[f"pg:{pid}"] = cpu
     return snapshot
 

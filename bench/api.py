@@ -533,9 +533,9 @@ def run_baseline(
         ]  # fmt: skip
         barrier.wait(timeout=300)
         time.sleep(args.warmup)
-        before = cpu_snapshot(os.getpid())  # "server": this process and its children
+        before = cpu_snapshot(os.getpid(), args.database)  # "server": this process and its children
         time.sleep(args.duration)
-        cpu = cpu_delta(before, cpu_snapshot(os.getpid()))
+        cpu = cpu_delta(before, cpu_snapshot(os.getpid(), args.database))
         latencies: list[float] = []
         errors: Counter[str] = Counter()
         for future in futures:
@@ -614,11 +614,11 @@ def run_api(
                 if mode == "patch":
                     audit_before, outbox_before = max_ids(url)
                 with console.status(f"API {label}: {args.duration:.0f} s"):
-                    before = cpu_snapshot(server.process.pid)
+                    before = cpu_snapshot(server.process.pid, args.database)
                     result = run_http(
                         label, mode, base_url, ids, ids_file, args.duration, args, workdir
                     )
-                    result.cpu = cpu_delta(before, cpu_snapshot(server.process.pid))
+                    result.cpu = cpu_delta(before, cpu_snapshot(server.process.pid, args.database))
                 if mode == "patch":
                     written = writes_since(url, audit_before, outbox_before)
                 results.append(result)
@@ -692,8 +692,9 @@ def report(
             )
     console.print(
         "[dim]Python CPU: the server's processes (API rows) or the baseline's client "
-        "processes; PG CPU: every postgres process; machine CPU: all cores, other jobs "
-        "included (a busy machine lowers every figure).[/dim]"
+        "processes; PG CPU: the bench database's backends and the shared PostgreSQL "
+        "processes; machine CPU: all cores, other jobs included (a busy machine lowers "
+        "every figure).[/dim]"
     )
     if args.customers < 1_000_000:
         console.print("[dim]The targets are set for 1,000,000 customers (--million).[/dim]")
