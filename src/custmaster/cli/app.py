@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from custmaster.bootstrap import build_container
 from custmaster.cli import imports as imports_cli
+from custmaster.cli import structure as structure_cli
 from custmaster.cli import matching, users
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
@@ -22,6 +23,7 @@ app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_h
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
+structure_cli.register(app)
 app.add_typer(matching.app, name="match")
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
