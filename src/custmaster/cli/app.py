@@ -12,8 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from custmaster.bootstrap import build_container
 from custmaster.cli import imports as imports_cli
-from custmaster.cli import structure as structure_cli
 from custmaster.cli import matching, users
+from custmaster.cli import structure as structure_cli
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
