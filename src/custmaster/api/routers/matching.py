@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Header, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
@@ -47,6 +47,7 @@ from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.ports import StoredResponse
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
+ClusterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the candidate cluster's id")]
 IfMatch = Annotated[
     str | None, Header(description="the ETag of the survivor's version the merge is based on")
 ]
@@ -126,7 +127,7 @@ def duplicates(
     responses=problems(404),
     summary="One candidate cluster",
 )
-def duplicate(cluster_id: int, actor: PrincipalDep, uow: UowDep) -> Response:
+def duplicate(cluster_id: ClusterId, actor: PrincipalDep, uow: UowDep) -> Response:
     return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
 
 
@@ -146,7 +147,7 @@ def _merge_body(result: MergeResult) -> dict[str, Any]:
     summary="Merge the cluster (into survivor_id) or mark it not a duplicate (remembered)",
 )
 def decision(
-    cluster_id: int,
+    cluster_id: ClusterId,
     payload: DecisionIn,
     container: ContainerDep,
     actor: PrincipalDep,
