@@ -26,12 +26,17 @@ POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
 DIRECT_POLICY = Path(__file__).parent / "policies" / "direct.yaml"
 
 
-def _reset_postgres_schema(url: str) -> None:
-    container = build_container(Settings(database_url=url), migrate=False)
-    with container.engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    container.engine.dispose()
+def _own_postgres_schema(url: str, *, drop_only: bool = False) -> str:
+    """A schema of this test process (several runs may share the database); returns the
+    URL whose connections use it."""
+    schema = f"custmaster_test_{os.getpid()}"
+    engine = build_container(Settings(database_url=url), migrate=False).engine
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        if not drop_only:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+    engine.dispose()
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -41,8 +46,7 @@ def container(
     if request.param == "postgres":
         if not POSTGRES_URL:
             pytest.skip("PostgreSQL tests need CUSTMASTER_TEST_POSTGRES_URL")
-        _reset_postgres_schema(POSTGRES_URL)
-        url = POSTGRES_URL
+        url = _own_postgres_schema(POSTGRES_URL)
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'custmaster.db'}"
     settings = Settings(
@@ -51,6 +55,8 @@ def container(
     built = build_container(settings, migrate=True)
     yield built
     built.engine.dispose()
+    if request.param == "postgres" and POSTGRES_URL:
+        _own_postgres_schema(POSTGRES_URL, drop_only=True)
 
 
 _SCHEMAS: dict[int, tuple[list[Table], list[dict[str, object]]]] = {}

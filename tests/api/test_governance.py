@@ -327,8 +327,12 @@ def test_audit_is_append_only_and_verify_names_a_tampered_entry(
     runner = CliRunner()
     ok = runner.invoke(cli, ["audit", "verify", "--database-url", url])
     assert ok.exit_code == 0 and "intact" in ok.output, ok.output
-    with pytest.raises(Exception, match="append-only"), container.engine.begin() as connection:
-        connection.execute(text("UPDATE audit_log SET actor_name = 'mallory'"))
+    for statement in ("UPDATE audit_log SET actor_name = 'mallory'", "DELETE FROM audit_log"):
+        with pytest.raises(Exception, match="append-only"), container.engine.begin() as connection:
+            connection.execute(text(statement))
+    if not container.is_sqlite:
+        with pytest.raises(Exception, match="append-only"), container.engine.begin() as connection:
+            connection.execute(text("TRUNCATE audit_log"))
     with container.engine.begin() as connection, suspended_guard(connection):
         target = connection.execute(
             text("SELECT id FROM audit_log ORDER BY id LIMIT 1 OFFSET 3")

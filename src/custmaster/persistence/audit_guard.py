@@ -23,6 +23,10 @@ _PG_TRIGGER = """
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION custmaster_audit_append_only()
 """
+_PG_TRUNCATE_TRIGGER = """
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+FOR EACH STATEMENT EXECUTE FUNCTION custmaster_audit_append_only()
+"""
 _SQLITE_TRIGGERS = [
     """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (UPDATE refused)'); END""",
@@ -35,6 +39,7 @@ def install_guard(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text(_PG_FUNCTION))
         connection.execute(text(_PG_TRIGGER))
+        connection.execute(text(_PG_TRUNCATE_TRIGGER))
     else:
         for statement in _SQLITE_TRIGGERS:
             connection.execute(text(statement))
@@ -43,6 +48,7 @@ def install_guard(connection: Connection) -> None:
 def remove_guard(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log"))
+        connection.execute(text("DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log"))
         connection.execute(text("DROP FUNCTION IF EXISTS custmaster_audit_append_only()"))
     else:
         connection.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update"))
