@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -13,7 +13,7 @@ from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import upgrade
 from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.auth import TokenVerifier
+from custmaster.services.auth import KeyCache, TokenVerifier
 from custmaster.services.settings import ServiceSettings
 
 
@@ -24,6 +24,7 @@ class Container:
     service_settings: ServiceSettings
     policy: Policy
     token_verifier: TokenVerifier | None = None
+    key_cache: KeyCache = field(default_factory=lambda: KeyCache(0))
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -63,6 +64,7 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
         engine=engine,
         policy=policy,
         token_verifier=verifier,
+        key_cache=KeyCache(settings.auth_cache_seconds),
         service_settings=ServiceSettings(
             credit_limit_warning=settings.credit_limit_warning,
             customer_number_prefix=settings.customer_number_prefix,

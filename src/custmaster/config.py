@@ -44,4 +44,10 @@ class Settings(BaseSettings):
     jwt_role_map: dict[str, str] = Field(
         default_factory=dict, description="claim value -> custmaster role (JSON)"
     )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how long a verified API key is trusted without a database look-up "
+        "(a revoked key stops working after at most this long; 0 checks every request)",
+    )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")

@@ -35,7 +35,12 @@ def principal(
     found = container(request)
     token = credentials.credentials
     if token.startswith(KEY_PREFIX) or found.token_verifier is None:
-        return authenticate_key(found.uow(), token)
+        cached = found.key_cache.get(token)
+        if cached is not None:
+            return cached
+        verified = authenticate_key(found.uow(), token)
+        found.key_cache.put(token, verified)
+        return verified
     return found.token_verifier.verify(token)
 
 

@@ -71,14 +71,20 @@ class SqlCustomerRepository:
     def _load_children(self, loaded: list[Customer]) -> None:
         by_id = {c.id: c for c in loaded}
         ids = list(by_id)
+
+        def owned_by(table: Table) -> ColumnElement[bool]:
+            # one id (a point read) compares plainly; IN expands per call
+            column = table.c.customer_id
+            return column == ids[0] if len(ids) == 1 else column.in_(ids)
+
         rows = self._connection.execute(
-            select(customer_overrides).where(customer_overrides.c.customer_id.in_(ids))
+            select(customer_overrides).where(owned_by(customer_overrides))
         )
         for row in rows:
             by_id[row.customer_id].overrides[row.entity_code] = override_from_row(row)
         rows = self._connection.execute(
             select(customer_addresses)
-            .where(customer_addresses.c.customer_id.in_(ids))
+            .where(owned_by(customer_addresses))
             .order_by(customer_addresses.c.position)
         )
         for row in rows:
@@ -92,13 +98,13 @@ class SqlCustomerRepository:
                 override.addresses.append(address_from_row(row))
         for kind, table in CHILD_TABLES.items():
             rows = self._connection.execute(
-                select(table).where(table.c.customer_id.in_(ids)).order_by(table.c.position)
+                select(table).where(owned_by(table)).order_by(table.c.position)
             )
             for row in rows:
                 getattr(by_id[row.customer_id], kind).append(child_from_row(kind, row))
         rows = self._connection.execute(
             select(customer_source_refs)
-            .where(customer_source_refs.c.customer_id.in_(ids))
+            .where(owned_by(customer_source_refs))
             .order_by(customer_source_refs.c.source_system, customer_source_refs.c.source_id)
         )
         for row in rows:

@@ -24,7 +24,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
     )
 
 

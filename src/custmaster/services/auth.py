@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,6 +155,33 @@ def list_users(uow: UnitOfWork, actor: Principal) -> list[tuple[UserRecord, list
     require(actor, Permission.USER_MANAGE)
     with uow.read_only():
         return [(user, uow.users.keys_of(user.principal.user_id)) for user in uow.users.all()]
+
+
+class KeyCache:
+    """Verified API keys trusted for ``seconds`` without a database look-up (per process).
+
+    Keyed by the key's hash, never the key itself; bounded in size."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        if self.seconds <= 0:
+            return None
+        hit = self._entries.get(_hash(token))
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[_hash(token)] = (principal, time.monotonic() + self.seconds)
 
 
 def authenticate_key(uow: UnitOfWork, token: str) -> Principal:

@@ -26,6 +26,8 @@ def record_change(
     event: CloudEvent,
     change_request_id: UUID | None = None,
 ) -> None:
+    uow.outbox.add(event)
+    # Last: appending takes the audit chain's lock, held until the transaction commits.
     uow.audit.append(
         AuditEntry(
             occurred_at=event.time,
@@ -38,4 +40,3 @@ def record_change(
             change_request_id=change_request_id,
         )
     )
-    uow.outbox.add(event)

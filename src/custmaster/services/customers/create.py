@@ -52,6 +52,8 @@ def create_customer(
         uow.customers.add(customer)
         refresh_match_keys(uow, customer)
         after = snapshot(customer)
+        # warnings first: the audit append in record_change holds a lock until commit
+        warnings = ctx.warnings + change_warnings(uow, customer, settings, name_changed=True)
         record_change(
             uow,
             actor,
@@ -62,5 +64,4 @@ def create_customer(
             event=customer_event("created", customer.id, now, {"customer": after}),
             change_request_id=change_request_id,
         )
-        warnings = ctx.warnings + change_warnings(uow, customer, settings, name_changed=True)
         return CustomerResult(customer, warnings)

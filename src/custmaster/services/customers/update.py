@@ -58,6 +58,10 @@ def update_customer(
         ctx.errors.raise_if_any()
         uow.customers.update(current, updated)
         refresh_match_keys(uow, updated)
+        # warnings first: the audit append in record_change holds a lock until commit
+        warnings = ctx.warnings + change_warnings(
+            uow, updated, settings, name_changed=updated.name != current.name
+        )
         record_change(
             uow,
             actor,
@@ -69,8 +73,5 @@ def update_customer(
                 "updated", current.id, now, {"changes": changes, "customer": after}
             ),
             change_request_id=change_request_id,
-        )
-        warnings = ctx.warnings + change_warnings(
-            uow, updated, settings, name_changed=updated.name != current.name
         )
         return CustomerResult(updated, warnings)
