@@ -4,11 +4,13 @@ organisations, payment schedules), operating hours, visit settings, sellable con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
+from custmaster.services.approval_policy_loader import load_policy
 from tests.api.test_structure import events
 from tests.factories import acme, create, errors_of, minimal
 
@@ -262,3 +264,37 @@ def test_a_contact_becomes_sellable_on_a_quote_or_order_and_stays_so(client: Tes
     missing = client.post(f"{API}/customers/{customer['id']}/contacts/{ghost}/participations",
                           json={"kind": "order"})  # fmt: skip
     assert missing.status_code == 404
+
+
+def test_a_customer_from_a_template_waits_for_approval_like_any_other(
+    client: TestClient, governed: Container, client_as: Callable[..., TestClient]
+) -> None:
+    """Under the shipped policy a new customer waits for approval, template or not."""
+    client_as("ann", roles=["ar_manager"])
+    client_as("carl", roles=["controller"])
+    body = {"name": "Retail", "defaults": {"customer_group": "RETAIL"}}
+    assert client.post(f"{API}/customer-templates", json=body).status_code == 201
+    pending = client.post(f"{API}/customer-templates/Retail/customers",
+                          json={"kind": "organization", "name": "Kiosk", "email": "a@k.example"})  # fmt: skip
+    assert pending.status_code == 202, pending.text
+    assert pending.json()["from_template"] == ["customer_group"]
+    assert pending.headers["location"].startswith(f"{API}/change-requests/")
+    assert client.get(f"{API}/customers").json()["items"] == []
+
+
+def test_participation_is_green_under_the_shipped_policy(
+    client: TestClient, container: Container
+) -> None:
+    """A contacts-only change applies at once under the shipped policy."""
+    customer = create(client, acme())  # created under the tests' direct policy
+    contact = customer["contacts"][0]["id"]
+    direct, container.policy = container.policy, load_policy(None)
+    try:
+        done = client.post(
+            f"{API}/customers/{customer['id']}/contacts/{contact}/participations",
+            json={"kind": "quote"},
+        )
+    finally:
+        container.policy = direct
+    assert done.status_code == 200, done.text
+    assert done.json()["changed"] is True and done.json()["contact"]["sellable"] is True

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import etag
+from custmaster.api.outcomes import PENDING, answer, customer_response
 from custmaster.api.routers.structure_common import no_content, ok
 from custmaster.api.schemas.common import problems
 from custmaster.api.schemas.structure import (
@@ -69,7 +70,7 @@ for _path, (_kind, _in, _out, _label) in SETTINGS.items():
 
 @router.post(
     "/contacts/{contact_id}/participations", response_model=ParticipationOut,
-    responses=problems(404, 409),
+    responses={**problems(404, 409), **PENDING},
     summary="The contact took part in a quote or an order: it becomes sellable for good",
 )  # fmt: skip
 def participation(
@@ -77,7 +78,10 @@ def participation(
     actor: PrincipalDep, uow: UowDep,
 ) -> Response:  # fmt: skip
     done = a.record_participation(
-        uow, actor, customer_id, contact_id, payload.kind, container.service_settings
-    )
-    body = {"contact": jsonable(asdict(done.contact)), "changed": done.changed}
+        uow, actor, customer_id, contact_id, payload.kind, container.policy,
+        container.service_settings,
+    )  # fmt: skip
+    if done.outcome is not None and done.outcome.request is not None:
+        return customer_response(answer(done.outcome, 200))  # 202: waiting for approval
+    body = {"contact": jsonable(asdict(done.contact)), "changed": done.outcome is not None}
     return ok(body, headers={"ETag": etag(done.version)})

@@ -5,13 +5,15 @@ customer from a template)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Request, Response
 from pydantic import BaseModel
 
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
-from custmaster.api.http import decode_cursor, etag, idempotent
+from custmaster.api.http import decode_cursor, idempotent
+from custmaster.api.outcomes import PENDING, answer
 from custmaster.api.routers.structure_common import (
     Cursor,
     Limit,
@@ -35,7 +37,6 @@ from custmaster.api.schemas.structure import (
     TemplateOut,
     TemplatePatch,
 )
-from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.ports import StoredResponse
 from custmaster.services.structure import reference_extras as x
 from custmaster.services.structure import templates as t
@@ -191,21 +192,20 @@ def delete_template(name: Key, actor: PrincipalDep, uow: UowDep) -> Response:
 
 @router.post(
     "/customer-templates/{name}/customers", status_code=201,
-    response_model=CustomerFromTemplateOut, responses=problems(404, 409),
-    summary="Create a customer from the template: the request wins over the defaults",
+    response_model=CustomerFromTemplateOut, responses={**problems(404, 409), **PENDING},
+    summary="Create a customer from the template (the request wins over the defaults), "
+    "under the approval policy like any new customer",
 )  # fmt: skip
 def create_from_template(
     name: Key, request: Request, container: ContainerDep, actor: PrincipalDep, uow: UowDep,
     payload: Annotated[dict[str, Any], Body(description="a customer create request")],
 ) -> Response:  # fmt: skip
-    settings = container.service_settings
-
     def produce() -> StoredResponse:
-        done = t.create_from_template(uow, actor, name, payload, settings)
-        customer = done.result.customer
-        body = {**snapshot(customer), "warnings": [w.as_dict() for w in done.result.warnings],
-                "from_template": done.from_template}  # fmt: skip
-        headers = {"ETag": etag(customer.version), "Location": f"/api/v1/customers/{customer.id}"}
-        return StoredResponse(201, jsonable(body), headers)
+        done = t.create_from_template(
+            uow, actor, name, payload, container.policy, container.service_settings
+        )
+        stored_answer = answer(done.outcome, 201)
+        body = {**stored_answer.body, "from_template": done.from_template}
+        return replace(stored_answer, body=body)
 
     return idempotent(request, uow, actor, {"template": name, **payload}, produce)

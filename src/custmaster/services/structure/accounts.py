@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from custmaster.domain.approvals import Policy
 from custmaster.domain.contacts import ContactState, mark_participation
 from custmaster.domain.errors import ChangeWarning, NotFound
 from custmaster.domain.model import Contact
@@ -15,7 +16,7 @@ from custmaster.domain.operating_hours import OperatingHours
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.visits import VisitSettings, closed_preferred_days
 from custmaster.services.customers.common import load
-from custmaster.services.customers.update import update_customer
+from custmaster.services.governance.submit import Outcome, submit_update
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
@@ -93,9 +94,11 @@ def delete_setting(uow: UnitOfWork, actor: Principal, kind: str, customer_id: UU
 
 @dataclass(frozen=True, slots=True)
 class Participation:
+    """``outcome`` None: nothing to change (not a quote or order, or sellable already)."""
+
     contact: Contact
-    changed: bool
     version: int
+    outcome: Outcome | None = None
 
 
 def record_participation(
@@ -104,20 +107,24 @@ def record_participation(
     customer_id: UUID,
     contact_id: UUID,
     kind: str,
+    policy: Policy,
     settings: ServiceSettings,
 ) -> Participation:
     """The contact took part in an event of ``kind``; a quote or an order makes it sellable
-    for good (an update of the customer, audited and evented like any other)."""
-    require(actor, Permission.CUSTOMER_UPDATE)
+    for good: an update of the customer submitted under the approval policy (contacts-only
+    changes are green in the default policy), audited and evented like any other."""
+    require(actor, Permission.CUSTOMER_READ)
     with uow:
-        customer = load(uow, customer_id, for_update=True)
+        customer = load(uow, customer_id)
         contact = next((c for c in customer.contacts if c.id == contact_id), None)
         if contact is None:
             raise NotFound(f"customer {customer_id} has no contact {contact_id}")
         state = ContactState(sellable=contact.sellable)
         if mark_participation(state, kind, utcnow()) is state:
-            return Participation(contact, False, customer.version)
+            return Participation(contact, customer.version)
         patch = {"contacts": [{"action": "update", "id": str(contact_id), "sellable": True}]}
-        result = update_customer(uow, actor, customer_id, patch, settings)
-        updated = next(c for c in result.customer.contacts if c.id == contact_id)
-        return Participation(updated, True, result.customer.version)
+        outcome = submit_update(uow, actor, policy, customer_id, patch, settings)
+        if outcome.result is not None:
+            updated = next(c for c in outcome.result.customer.contacts if c.id == contact_id)
+            return Participation(updated, outcome.result.customer.version, outcome)
+        return Participation(contact, customer.version, outcome)

@@ -1,5 +1,5 @@
 """Named customer templates (default values of a create request) and creating a customer
-from one through the normal create use case."""
+from one through the normal create use case (under the approval policy)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from custmaster.domain.approvals import Policy
 from custmaster.domain.build import REQUEST_FIELDS
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.templates import CustomerTemplate, apply_template_explained, check_template
-from custmaster.services.customers.create import CustomerResult, create_customer
+from custmaster.services.governance.submit import Outcome, submit_create
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
@@ -21,8 +22,10 @@ KIND = "customer_templates"
 
 
 @dataclass(frozen=True, slots=True)
-class TemplateResult:
-    result: CustomerResult
+class TemplateOutcome:
+    """The create submitted under the approval policy (applied, or a change request)."""
+
+    outcome: Outcome
     from_template: list[str] = field(default_factory=list)
 
 
@@ -112,13 +115,14 @@ def create_from_template(
     actor: Principal,
     name: str,
     request: Mapping[str, Any],
+    policy: Policy,
     settings: ServiceSettings,
-) -> TemplateResult:
-    """The request merged over the template's defaults, created like any customer (one
-    transaction); says which fields came from the template."""
-    require(actor, Permission.CUSTOMER_CREATE)
+) -> TemplateOutcome:
+    """The request merged over the template's defaults, submitted like any new customer
+    (under the approval policy, in one transaction); says which fields came from the
+    template."""
     with uow:
         stored = _load(uow, name)
         template = CustomerTemplate(stored["name"], stored["defaults"], stored["description"])
         merged, used = apply_template_explained(template, request)
-        return TemplateResult(create_customer(uow, actor, merged, settings), used)
+        return TemplateOutcome(submit_create(uow, actor, policy, merged, settings), used)
