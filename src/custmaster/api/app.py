@@ -6,9 +6,18 @@ from fastapi import FastAPI
 
 from custmaster import __version__
 from custmaster.api import problems
-from custmaster.api.routers import customers, events, health, matching, reference
+from custmaster.api.routers import (
+    change_requests,
+    customers,
+    events,
+    exports,
+    health,
+    imports,
+    matching,
+    personal_data,
+    reference,
+)
 from custmaster.api.routers import structure as structure_routers
-from custmaster.api.routers import exports, imports
 from custmaster.bootstrap import Container, build_container
 
 
@@ -32,6 +41,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(events.router)
     app.include_router(imports.router)
     app.include_router(exports.router)
+    app.include_router(change_requests.router)
+    app.include_router(personal_data.router)
     matching.install(app)
     structure_routers.install(app)
     return app

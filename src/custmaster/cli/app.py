@@ -9,21 +9,23 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from rich.table import Table
 
 from custmaster.bootstrap import build_container
+from custmaster.cli import audit, matching, users
 from custmaster.cli import imports as imports_cli
-from custmaster.cli import matching, users
 from custmaster.cli import structure as structure_cli
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
-from custmaster.services.demo import has_customers, load_demo
+from custmaster.services.demo import create_demo_users, has_customers, load_demo
 
 app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
 structure_cli.register(app)
+app.add_typer(audit.app, name="audit")
 app.add_typer(matching.app, name="match")
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
@@ -111,6 +113,16 @@ def demo(
                 seed=seed, progress=lambda done: progress.update(task, completed=done),
             )  # fmt: skip
         console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
+    users = create_demo_users(container.uow(), actor)
+    if users:
+        table = Table("user", "role", "API key (shown once)")
+        for user_id, role, key in users:
+            table.add_row(user_id, role, key)
+        console.print(table)
+        console.print("Send a key as [bold]Authorization: Bearer <key>[/bold]; on the docs page "
+                      "use Authorize.")  # fmt: skip
+    else:
+        console.print("demo users exist; issue a new key with `custmaster users key NAME`")
     container.engine.dispose()
     if not no_serve:
         _serve(settings, host, port, 1)
