@@ -4,7 +4,7 @@ deactivate, reactivate, hard delete, history."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -19,8 +19,8 @@ from custmaster.api.http import (
     idempotent,
     json_response,
 )
+from custmaster.api.outcomes import PENDING, answer, customer_body, customer_response
 from custmaster.api.schemas.common import Page, problems
-from custmaster.api.schemas.matching import GONE
 from custmaster.api.schemas.customers import (
     CustomerCreate,
     CustomerOut,
@@ -29,23 +29,23 @@ from custmaster.api.schemas.customers import (
     EffectiveCustomerOut,
     HistoryEntryOut,
 )
-from custmaster.domain.errors import ChangeWarning
-from custmaster.domain.model import Customer, CustomerStatus, CustomerType
+from custmaster.api.schemas.matching import GONE
+from custmaster.domain.approvals import Operation
+from custmaster.domain.model import CustomerStatus, CustomerType
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
-from custmaster.services.customers.create import CustomerResult, create_customer
-from custmaster.services.customers.lifecycle import (
-    deactivate_customer,
-    delete_customer,
-    reactivate_customer,
-)
 from custmaster.services.customers.read import (
     customer_history,
     get_customer,
     get_effective_view,
     search_customers,
 )
-from custmaster.services.customers.update import update_customer
-from custmaster.services.ports import CustomerQuery, StoredResponse
+from custmaster.services.governance.access import visible_overrides
+from custmaster.services.governance.submit import (
+    submit_create,
+    submit_lifecycle,
+    submit_update,
+)
+from custmaster.services.ports import CustomerQuery
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 IfMatch = Annotated[
@@ -56,24 +56,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _body(customer: Customer, warnings: list[ChangeWarning] | None = None) -> dict[str, Any]:
-    data = snapshot(customer)
-    data["warnings"] = [w.as_dict() for w in warnings or []]
-    return data
-
-
-def _stored(result: CustomerResult, status: int) -> StoredResponse:
-    headers = {"ETag": etag(result.customer.version)}
-    if status == 201:
-        headers["Location"] = f"/api/v1/customers/{result.customer.id}"
-    return StoredResponse(status, _body(result.customer, result.warnings), headers)
-
-
 @router.post(
     "",
     status_code=201,
     response_model=CustomerOut,
-    responses=problems(409),
+    responses={**problems(409), **PENDING},
     summary="Create a customer with its child records and overrides",
 )
 def create(
@@ -91,7 +78,7 @@ def create(
         uow,
         actor,
         data,
-        lambda: _stored(create_customer(uow, actor, data, settings), 201),
+        lambda: answer(submit_create(uow, actor, container.policy, data, settings), 201),
     )
 
 
@@ -158,7 +145,8 @@ def read(
 ) -> Response:
     if entity is None:
         customer = get_customer(uow, actor, customer_id)
-        return json_response(200, _body(customer), {"ETag": etag(customer.version)})
+        body = visible_overrides(actor, customer_body(customer))
+        return json_response(200, body, {"ETag": etag(customer.version)})
     customer, view = get_effective_view(uow, actor, customer_id, entity, as_of)
     body = {**view.data, "warnings": [], "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
@@ -168,7 +156,7 @@ def read(
 @router.patch(
     "/{customer_id}",
     response_model=CustomerOut,
-    responses=problems(404, 409, 412),
+    responses={**problems(404, 409, 412), **PENDING},
     summary="Partial update; child records, dimensions and overrides by action lists",
 )
 def patch(
@@ -180,72 +168,68 @@ def patch(
     if_match: IfMatch = None,
 ) -> Response:
     data = payload.model_dump(mode="json", exclude_unset=True)
-    result = update_customer(
-        uow, actor, customer_id, data, container.service_settings,
+    outcome = submit_update(
+        uow, actor, container.policy, customer_id, data, container.service_settings,
         expected_version=expected_version(if_match),
     )  # fmt: skip
-    return json_response(
-        200, _body(result.customer, result.warnings), {"ETag": etag(result.customer.version)}
-    )
+    return customer_response(answer(outcome, 200))
 
 
-@router.post(
-    "/{customer_id}/deactivate",
-    response_model=CustomerOut,
-    responses=problems(404, 409, 412),
-    summary="Soft delete: hidden from default lists, everything kept, reversible",
-)
-def deactivate(
-    customer_id: UUID,
-    request: Request,
-    actor: PrincipalDep,
-    uow: UowDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    version = expected_version(if_match)
-    return idempotent(
-        request, uow, actor, None,
-        lambda: _stored(
-            deactivate_customer(uow, actor, customer_id, expected_version=version), 200
-        ),
+def _status_route(operation: Operation, path: str, summary: str) -> None:
+    """POST /customers/{id}/<path>: a status change under the approval policy."""
+
+    def change_status(
+        customer_id: UUID,
+        request: Request,
+        container: ContainerDep,
+        actor: PrincipalDep,
+        uow: UowDep,
+        if_match: IfMatch = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:
+        version = expected_version(if_match)
+        return idempotent(
+            request, uow, actor, None,
+            lambda: answer(
+                submit_lifecycle(uow, actor, container.policy, operation, customer_id,
+                                 expected_version=version),
+                200,
+            ),
+        )  # fmt: skip
+
+    router.add_api_route(
+        f"/{{customer_id}}/{path}", change_status, methods=["POST"], response_model=CustomerOut,
+        responses={**problems(404, 409, 412), **PENDING}, summary=summary, name=path,
+        operation_id=f"{path}_customer",
     )  # fmt: skip
 
 
-@router.post(
-    "/{customer_id}/reactivate",
-    response_model=CustomerOut,
-    responses=problems(404, 409, 412),
-    summary="Undo a deactivation",
+_status_route(
+    Operation.DEACTIVATE,
+    "deactivate",
+    "Soft delete: hidden from default lists, everything kept, reversible",
 )
-def reactivate(
-    customer_id: UUID,
-    request: Request,
-    actor: PrincipalDep,
-    uow: UowDep,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
-    version = expected_version(if_match)
-    return idempotent(
-        request, uow, actor, None,
-        lambda: _stored(
-            reactivate_customer(uow, actor, customer_id, expected_version=version), 200
-        ),
-    )  # fmt: skip
+_status_route(Operation.REACTIVATE, "reactivate", "Undo a deactivation")
 
 
 @router.delete(
     "/{customer_id}",
     status_code=204,
-    responses=problems(404, 412),
+    responses={**problems(404, 412), **PENDING},
     summary="Hard delete: removes the customer and its child records, keeps the audit",
 )
 def hard_delete(
-    customer_id: UUID, actor: PrincipalDep, uow: UowDep, if_match: IfMatch = None
+    customer_id: UUID,
+    container: ContainerDep,
+    actor: PrincipalDep,
+    uow: UowDep,
+    if_match: IfMatch = None,
 ) -> Response:
-    delete_customer(uow, actor, customer_id, expected_version=expected_version(if_match))
-    return Response(status_code=204)
+    outcome = submit_lifecycle(
+        uow, actor, container.policy, Operation.HARD_DELETE, customer_id,
+        expected_version=expected_version(if_match),
+    )  # fmt: skip
+    return customer_response(answer(outcome, 204))
 
 
 @router.get(

@@ -9,8 +9,9 @@ from uuid import UUID
 from custmaster.domain.effective import EffectiveView, effective_view
 from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.model import Customer
-from custmaster.domain.permissions import Principal
+from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.customers.common import load
+from custmaster.services.governance.access import require_entity
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
 from custmaster.services.structure.hierarchies import inherited_fields
 
@@ -18,6 +19,7 @@ MAX_PAGE = 500
 
 
 def get_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Customer:
+    require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
         return load(uow, customer_id)
 
@@ -28,12 +30,15 @@ def get_effective_view(
     """The master merged with ``entity``'s override; inheritable fields the customer leaves
     empty come from its nearest ancestor on ``as_of`` (default today), and
     ``data["inherited"]`` says which and where from."""
+    require(actor, Permission.CUSTOMER_READ)
+    require_entity(actor, entity)
     with uow.read_only():
-        if uow.reference.get("legal_entities", entity) is None:
+        customer = load(uow, customer_id)
+        # an entity with an override exists (foreign key); only others need a look-up
+        if entity not in customer.overrides and not uow.reference.get("legal_entities", entity):
             raise ValidationFailed(
                 [FieldError("entity", "unknown_reference", f"no legal entity '{entity}' exists")]
             )
-        customer = load(uow, customer_id)
         view = effective_view(customer, entity)
         inherited = inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
         values = {name: item["value"] for name, item in inherited.items()}
@@ -41,6 +46,9 @@ def get_effective_view(
 
 
 def search_customers(uow: UnitOfWork, actor: Principal, query: CustomerQuery) -> list[Customer]:
+    require(actor, Permission.CUSTOMER_READ)
+    if query.entity:
+        require_entity(actor, query.entity)
     with uow.read_only():
         return uow.customers.search(query)
 
@@ -49,6 +57,7 @@ def customer_history(
     uow: UnitOfWork, actor: Principal, customer_id: UUID, *, after_id: int | None, limit: int
 ) -> list[AuditEntry]:
     """The audit entries of a customer, also after a hard delete."""
+    require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
         entries = uow.audit.for_resource(
             "customer", str(customer_id), after_id=after_id, limit=limit
