@@ -102,13 +102,15 @@ class SqlMatchingRepository:
             found.setdefault((row[0], row[1]), []).append(row[2])
         return found
 
-    def candidates(self, keys: Sequence[tuple[str, str]], max_postings: int) -> list[IndexedRecord]:
+    def candidates(
+        self, keys: Sequence[tuple[str, str]], max_postings: int, max_candidates: int
+    ) -> list[IndexedRecord]:
         """One round trip: the indexed records sharing a selective key (one whose
         posting list has at most ``max_postings`` ids; each key's lookup stops at
-        ``max_postings + 1`` rows)."""
+        ``max_postings + 1`` rows), the ``max_candidates`` sharing the most keys."""
         if not keys:
             return []
-        params: dict[str, Any] = {"max_postings": max_postings}
+        params: dict[str, Any] = {"max_postings": max_postings, "max_candidates": max_candidates}
         for i, (key_type, key_value) in enumerate(keys):
             params[f"t{i}"], params[f"v{i}"] = key_type, key_value
         statement = _candidates_sql(len(keys), max_postings + 1)
@@ -416,8 +418,9 @@ def _candidates_sql(count: int, cut: int) -> TextualSelect:
         f"WITH hits AS ({parts}), "
         "usable AS (SELECT key_type, key_value FROM hits GROUP BY key_type, key_value "
         "HAVING count(*) <= :max_postings), "
-        "ids AS (SELECT DISTINCT h.customer_id FROM hits h JOIN usable u "
-        "ON u.key_type = h.key_type AND u.key_value = h.key_value) "
+        "ids AS (SELECT h.customer_id, count(*) AS shared FROM hits h JOIN usable u "
+        "ON u.key_type = h.key_type AND u.key_value = h.key_value GROUP BY h.customer_id "
+        "ORDER BY shared DESC, h.customer_id LIMIT :max_candidates) "
         "SELECT r.customer_id, r.number, r.name, r.features "
         "FROM ids JOIN match_records r ON r.customer_id = ids.customer_id"
     )

@@ -26,6 +26,9 @@ from custmaster.services.matching.records import features_from_json, index_keys
 from custmaster.services.ports import UnitOfWork
 
 MAX_RESULTS = 50
+#: Records scored per lookup: a duplicate shares several keys, so the records sharing
+#: the most keys are scored, not the long tail sharing one broad key.
+MAX_CANDIDATES = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +67,14 @@ def match_features(
     min_probability: float = 0.0,
     exclude: Collection[UUID] = (),
     max_postings: int = DEFAULT_MAX_POSTINGS,
+    max_candidates: int = MAX_CANDIDATES,
 ) -> list[MatchCandidate]:
     """Score the indexed customers sharing a selective blocking key with ``candidate``."""
     # Rank every candidate by the fast weight, explain only the best ones.
     ranked: list[tuple[float, str, IndexedRecord, MatchFeatures]] = []
     floor = weight_of(min_probability)
-    for record in uow.matching.candidates(index_keys(candidate), max_postings):
+    keys = index_keys(candidate)
+    for record in uow.matching.candidates(keys, max_postings, max_candidates + len(exclude)):
         if record.customer_id in exclude:
             continue
         features = features_from_json(record.features)

@@ -93,8 +93,11 @@ class MatchingRepository(Protocol):
         """Ids per key, each list cut at ``max_postings + 1`` (longer means skip it)."""
         ...
 
-    def candidates(self, keys: Sequence[tuple[str, str]], max_postings: int) -> list[IndexedRecord]:
-        """Indexed records sharing a key with at most ``max_postings`` ids (one query)."""
+    def candidates(
+        self, keys: Sequence[tuple[str, str]], max_postings: int, max_candidates: int
+    ) -> list[IndexedRecord]:
+        """Indexed records sharing a key with at most ``max_postings`` ids (one query);
+        the ``max_candidates`` that share the most keys."""
         ...
 
     def records(self, customer_ids: Sequence[UUID]) -> list[IndexedRecord]: ...
