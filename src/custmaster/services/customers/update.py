@@ -9,8 +9,9 @@ from uuid import UUID
 
 from custmaster.domain.build import patched_customer
 from custmaster.domain.context import ParseContext
-from custmaster.domain.errors import ValidationFailed
+from custmaster.domain.errors import ChangeWarning, ValidationFailed
 from custmaster.domain.events import customer_event
+from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import (
@@ -39,18 +40,37 @@ def update_customer(
     with uow:
         current = load(uow, customer_id, for_update=True)
         check_version(current, expected_version)
-        now = utcnow()
         ctx = ParseContext()
-        updated = patched_customer(current, patch, now=now, ctx=ctx)
+        updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
         check_references(uow, ctx)
         if updated is None or ctx.errors:
             raise ValidationFailed(ctx.errors.errors)
+        return write_update(
+            uow, actor, current, updated, settings, warnings=ctx.warnings,
+            change_request_id=change_request_id,
+        )  # fmt: skip
+
+
+def write_update(
+    uow: UnitOfWork,
+    actor: Principal,
+    current: Customer,
+    updated: Customer,
+    settings: ServiceSettings,
+    *,
+    warnings: list[ChangeWarning],
+    change_request_id: UUID | None = None,
+) -> CustomerResult:
+    """Store a validated update of ``current`` (loaded for update in this unit of work)
+    with its match keys, audit entry and event."""
+    with uow:
         before, after = snapshot(current), snapshot(updated)
         changes = diff(before, after)
         if not changes:
-            return CustomerResult(current, ctx.warnings)
+            return CustomerResult(current, warnings)
         updated.version = current.version + 1
         after["version"] = updated.version
+        ctx = ParseContext()
         for ref in set(updated.source_refs) - set(current.source_refs):
             owner = uow.customers.by_source_ref(ref)
             if owner is not None and owner != current.id:
@@ -59,9 +79,10 @@ def update_customer(
         uow.customers.update(current, updated)
         refresh_match_keys(uow, updated)
         # warnings first: the audit append in record_change holds a lock until commit
-        warnings = ctx.warnings + change_warnings(
+        all_warnings = warnings + change_warnings(
             uow, updated, settings, name_changed=updated.name != current.name
         )
+        assert updated.updated_at is not None
         record_change(
             uow,
             actor,
@@ -70,8 +91,8 @@ def update_customer(
             resource_id=str(current.id),
             changes=changes,
             event=customer_event(
-                "updated", current.id, now, {"changes": changes, "customer": after}
+                "updated", current.id, updated.updated_at, {"changes": changes, "customer": after}
             ),
             change_request_id=change_request_id,
         )
-        return CustomerResult(updated, warnings)
+        return CustomerResult(updated, all_warnings)

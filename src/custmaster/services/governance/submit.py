@@ -29,7 +29,7 @@ from custmaster.services.customers.lifecycle import (
     delete_customer,
     reactivate_customer,
 )
-from custmaster.services.customers.update import update_customer
+from custmaster.services.customers.update import write_update
 from custmaster.services.governance.access import check_change_access, touched_entities
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
@@ -166,12 +166,9 @@ def submit_update(
                 entities=touched_entities(patch, current), direct=direct,
             )  # fmt: skip
         if request is None:
-            return Outcome(
-                True,
-                update_customer(
-                    uow, actor, customer_id, patch, settings, expected_version=expected_version
-                ),
-            )
+            # green: store what was validated above (no second load and parse)
+            result = write_update(uow, actor, current, updated, settings, warnings=ctx.warnings)
+            return Outcome(True, result)
         return Outcome(False, request=request, warnings=ctx.warnings)
 
 
