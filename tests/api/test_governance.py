@@ -406,3 +406,35 @@ def test_erasure_applied_keeps_financial_history(client: TestClient) -> None:
                for e in contact_export["history"] for c in e["changes"])  # fmt: skip
     done = client.post(f"{API}/customers/{organisation['id']}/contacts/{contact_id}/erase")
     assert done.json()["contacts"][0]["last_name"] == "(erased)"
+
+
+def test_merges_and_unmerges_go_through_the_approval_policy(
+    client: TestClient, client_as: Make, team: dict[str, TestClient], strict: Callable[[], None]
+) -> None:
+    survivor = create(client, minimal("Globex GmbH", "ap@globex.example"))
+    absorbed = [create(client, minimal(f"Globex {i}", f"ap{i}@globex.example")) for i in range(4)]
+    steward2 = client_as("steward2", roles=["data_steward"])
+    strict()
+    body = {"absorbed_ids": [a["id"] for a in absorbed]}
+    pending = team["steward"].post(f"{API}/customers/{survivor['id']}/merge", json=body)
+    assert pending.status_code == 202, pending.text
+    request = pending.json()
+    assert request["operation"] == "merge"
+    assert [s["role"] for s in request["steps"]] == ["data_steward", "ar_manager"]
+    assert team["admin"].get(f"{API}/customers/{absorbed[0]['id']}").status_code == 200
+    _approve(steward2, request["id"])
+    assert _approve(team["ar"], request["id"])["status"] == "applied"
+    for record in absorbed:
+        assert team["admin"].get(f"{API}/customers/{record['id']}").status_code == 410
+    merge_id = (
+        team["admin"]
+        .get(f"{API}/customers/{survivor['id']}/history")
+        .json()["items"][-1]["change_request_id"]
+    )
+    assert merge_id == request["id"]
+    gone = team["admin"].get(f"{API}/customers/{absorbed[0]['id']}").json()
+    undo = team["steward"].post(f"{API}/merges/{gone['merge_ids'][0]}/unmerge")
+    assert undo.status_code == 202
+    _approve(steward2, undo.json()["id"])
+    assert _approve(team["ar"], undo.json()["id"])["status"] == "applied"
+    assert team["admin"].get(f"{API}/customers/{absorbed[0]['id']}").status_code == 200

@@ -19,6 +19,7 @@ from custmaster.api.http import (
     idempotent,
     json_response,
 )
+from custmaster.api.outcomes import PENDING
 from custmaster.api.problems import PROBLEM_JSON
 from custmaster.api.schemas.common import problems
 from custmaster.api.schemas.matching import (
@@ -35,14 +36,21 @@ from custmaster.api.schemas.matching import (
     UnmergeOut,
     XrefOut,
 )
+from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.governance.merges import submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
-from custmaster.services.matching.merge import MergeResult, merge_customers
+from custmaster.services.matching.merge import MergeResult
 from custmaster.services.matching.online import explain, find_matches
 from custmaster.services.matching.ports import ClusterRecord
-from custmaster.services.matching.review import decide, get_cluster, list_clusters
-from custmaster.services.matching.unmerge import unmerge
+from custmaster.services.matching.review import (
+    absorbed_members,
+    decide,
+    get_cluster,
+    list_clusters,
+    open_cluster,
+)
 from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.ports import StoredResponse
 
@@ -143,7 +151,7 @@ def _merge_body(result: MergeResult) -> dict[str, Any]:
 @router.post(
     "/duplicates/{cluster_id}/decision",
     response_model=ClusterOut,
-    responses=problems(404, 409),
+    responses={**problems(404, 409), **PENDING},
     summary="Merge the cluster (into survivor_id) or mark it not a duplicate (remembered)",
 )
 def decision(
@@ -153,20 +161,38 @@ def decision(
     actor: PrincipalDep,
     uow: UowDep,
 ) -> Response:
+    if payload.decision == "merge":
+        # a merge goes through the approval policy (202 with the change request)
+        cluster = open_cluster(uow, actor, cluster_id)
+        members = [UUID(m) for m in cluster.members]
+        absorbed = absorbed_members(members, payload.survivor_id)
+        assert payload.survivor_id is not None
+        outcome = submit_merge(
+            uow, actor, container.policy, payload.survivor_id, absorbed, payload.choices or {},
+            container.service_settings, cluster_id=cluster_id,
+        )  # fmt: skip
+        if outcome.request is not None:
+            return _pending(outcome.request)
+        body = _cluster(get_cluster(uow, actor, cluster_id))
+        assert outcome.merge is not None
+        body["merge"] = _merge_body(outcome.merge)
+        return json_response(200, body)
     decided = decide(
         uow, actor, cluster_id, payload.decision, container.service_settings,
         survivor_id=payload.survivor_id, choices=payload.choices,
     )  # fmt: skip
-    body = _cluster(decided.cluster)
-    if decided.merge is not None:
-        body["merge"] = _merge_body(decided.merge)
-    return json_response(200, body)
+    return json_response(200, _cluster(decided.cluster))
+
+
+def _pending(request: ChangeRequest) -> Response:
+    location = f"/api/v1/change-requests/{request.id}"
+    return json_response(202, request.as_dict(), {"Location": location})
 
 
 @router.post(
     "/customers/{customer_id}/merge",
     response_model=MergeOut,
-    responses={**problems(404, 409, 412), **GONE},
+    responses={**problems(404, 409, 412), **GONE, **PENDING},
     summary="Merge records into this one (survivorship rules per field; any number)",
 )
 def merge(
@@ -183,10 +209,15 @@ def merge(
     body = payload.model_dump(mode="json", exclude_unset=True)
 
     def produce() -> StoredResponse:
-        result = merge_customers(
-            uow, actor, customer_id, payload.absorbed_ids, payload.choices or {},
-            container.service_settings, expected_version=version,
+        outcome = submit_merge(
+            uow, actor, container.policy, customer_id, payload.absorbed_ids,
+            payload.choices or {}, container.service_settings, expected_version=version,
         )  # fmt: skip
+        if outcome.request is not None:
+            location = f"/api/v1/change-requests/{outcome.request.id}"
+            return StoredResponse(202, outcome.request.as_dict(), {"Location": location})
+        assert outcome.merge is not None
+        result = outcome.merge
         return StoredResponse(200, _merge_body(result), {"ETag": etag(result.customer.version)})
 
     return idempotent(request, uow, actor, body, produce)
@@ -217,11 +248,17 @@ def merge_record(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
 @router.post(
     "/merges/{merge_id}/unmerge",
     response_model=UnmergeOut,
-    responses=problems(404, 409),
+    responses={**problems(404, 409), **PENDING},
     summary="Undo a merge: restore the absorbed records, keep later changes to the survivor",
 )
-def unmerge_merge(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    result = unmerge(uow, actor, merge_id)
+def unmerge_merge(
+    merge_id: UUID, container: ContainerDep, actor: PrincipalDep, uow: UowDep
+) -> Response:
+    outcome = submit_unmerge(uow, actor, container.policy, merge_id)
+    if outcome.request is not None:
+        return _pending(outcome.request)
+    result = outcome.unmerge
+    assert result is not None
     body = {
         "merge_id": str(result.merge_id), "customer": _customer(result.customer),
         "restored": [_customer(c) for c in result.restored],

@@ -20,7 +20,9 @@ from custmaster.domain.snapshot import snapshot, value_at
 from custmaster.services.customers.common import load
 from custmaster.services.customers.create import create_customer
 from custmaster.services.customers.update import update_customer
+from custmaster.services.governance.merges import apply_merge
 from custmaster.services.governance.submit import apply_lifecycle, request_event
+from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -102,6 +104,15 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 return
             update_customer(uow, submitter, request.customer_id, payload["patch"], settings,
                             change_request_id=request.id)  # fmt: skip
+        elif request.operation is Operation.MERGE:
+            assert request.customer_id is not None
+            apply_merge(
+                uow, submitter, request.customer_id,
+                [UUID(i) for i in payload["absorbed_ids"]], payload["choices"], settings,
+                cluster_id=payload.get("cluster_id"), change_request_id=request.id,
+            )  # fmt: skip
+        elif request.operation is Operation.UNMERGE:
+            unmerge(uow, submitter, UUID(payload["merge_id"]))
         else:
             assert request.customer_id is not None
             apply_lifecycle(uow, submitter, request.operation, request.customer_id,

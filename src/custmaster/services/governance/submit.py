@@ -57,7 +57,7 @@ def request_event(request: ChangeRequest, operation: str) -> CloudEvent:
     )
 
 
-def _open_request(
+def open_request(
     uow: UnitOfWork,
     actor: Principal,
     policy: Policy,
@@ -123,7 +123,7 @@ def submit_create(
         after = snapshot(draft)
         changes = diff(None, after)
         check_change_access(actor, data, [c["field"] for c in changes])
-        request = _open_request(
+        request = open_request(
             uow, actor, policy, Operation.CREATE, customer_id=None, changes=changes,
             payload={"request": dict(data)}, before=None, after=after, base_version=None,
             entities=touched_entities(data), direct=direct,
@@ -159,7 +159,7 @@ def submit_update(
         check_change_access(actor, patch, [c["field"] for c in changes], current)
         request = None
         if changes:
-            request = _open_request(
+            request = open_request(
                 uow, actor, policy, operation, customer_id=customer_id, changes=changes,
                 payload={"patch": dict(patch)}, before=before, after=after,
                 base_version=current.version,
@@ -199,7 +199,7 @@ def submit_lifecycle(
         else:
             name, old, new = _STATUS_CHANGES[operation]
             changes = [{"field": name, "before": old, "after": new}]
-        request = _open_request(
+        request = open_request(
             uow, actor, policy, operation, customer_id=customer_id, changes=changes,
             payload={}, before=snapshot(current), after=None, base_version=current.version,
             entities=touched_entities({}, current), direct=direct,

@@ -44,6 +44,27 @@ class Decision:
     merge: MergeResult | None = None
 
 
+def absorbed_members(members: list[UUID], survivor_id: UUID | None) -> list[UUID]:
+    """The members a merge into ``survivor_id`` absorbs (it must be a member)."""
+    if survivor_id is None or survivor_id not in members:
+        raise ValidationFailed(
+            [FieldError("survivor_id", "not_member", "must be one of the cluster")]
+        )
+    return [m for m in members if m != survivor_id]
+
+
+def open_cluster(uow: UnitOfWork, actor: Principal, cluster_id: int) -> ClusterRecord:
+    """A cluster still waiting for a decision."""
+    require(actor, Permission.MERGE_PROPOSE)
+    with uow.read_only():
+        cluster = uow.matching.get_cluster(cluster_id)
+    if cluster is None:
+        raise NotFound(f"no duplicate candidate {cluster_id}")
+    if cluster.status != "open":
+        raise Conflict(f"duplicate candidate {cluster_id} is {cluster.status} already")
+    return cluster
+
+
 def decide(
     uow: UnitOfWork,
     actor: Principal,
@@ -72,11 +93,8 @@ def decide(
             )
             uow.matching.decide_cluster(cluster_id, "not_duplicate", now, actor.user_id, None)
         elif decision == "merge":
-            if survivor_id is None or survivor_id not in members:
-                raise ValidationFailed(
-                    [FieldError("survivor_id", "not_member", "must be one of the cluster")]
-                )
-            absorbed = [m for m in members if m != survivor_id]
+            assert survivor_id is not None
+            absorbed = absorbed_members(members, survivor_id)
             merge = merge_customers(uow, actor, survivor_id, absorbed, choices or {}, settings)
             uow.matching.decide_cluster(cluster_id, "merged", now, actor.user_id, merge.merge_id)
         else:  # pragma: no cover - the API schema allows only the two

@@ -1,0 +1,127 @@
+"""Merges and unmerges under the approval policy (issue 4: "merges go through the
+approval policy"): green applies at once, otherwise a change request is opened and its
+last approval applies the merge (or unmerge)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain.approvals import ChangeRequest, Operation, Policy, require_submit
+from custmaster.domain.errors import NotFound
+from custmaster.domain.model import Customer
+from custmaster.domain.permissions import Principal
+from custmaster.services.customers.common import check_version, load
+from custmaster.services.governance.submit import open_request
+from custmaster.services.matching.merge import MergeResult, merge_customers
+from custmaster.services.matching.unmerge import UnmergeResult, unmerge
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.recording import utcnow
+from custmaster.services.settings import ServiceSettings
+
+
+@dataclass
+class MergeOutcome:
+    merge: MergeResult | None = None
+    unmerge: UnmergeResult | None = None
+    request: ChangeRequest | None = None
+
+
+def _entities(customers: Sequence[Customer]) -> frozenset[str]:
+    found: set[str] = set()
+    for customer in customers:
+        if customer.owning_entity:
+            found.add(customer.owning_entity)
+        found.update(customer.overrides)
+    return frozenset(found)
+
+
+def submit_merge(
+    uow: UnitOfWork,
+    actor: Principal,
+    policy: Policy,
+    survivor_id: UUID,
+    absorbed_ids: Sequence[UUID],
+    choices: Mapping[str, Any],
+    settings: ServiceSettings,
+    *,
+    expected_version: int | None = None,
+    cluster_id: int | None = None,
+) -> MergeOutcome:
+    """Merge ``absorbed_ids`` into ``survivor_id`` (from a review-queue cluster when
+    ``cluster_id`` is given, which is marked merged when the merge applies)."""
+    direct = require_submit(actor, Operation.MERGE)
+    with uow:
+        survivor = load(uow, survivor_id, for_update=True)
+        check_version(survivor, expected_version)
+        absorbed = [load(uow, customer_id) for customer_id in absorbed_ids]
+        ids = [str(customer_id) for customer_id in absorbed_ids]
+        request = open_request(
+            uow, actor, policy, Operation.MERGE, customer_id=survivor_id,
+            changes=[{"field": "merge", "before": None, "after": ids}],
+            payload={"absorbed_ids": ids, "choices": dict(choices), "cluster_id": cluster_id},
+            before=None, after=None, base_version=survivor.version,
+            entities=_entities([survivor, *absorbed]), direct=direct,
+        )  # fmt: skip
+        if request is not None:
+            return MergeOutcome(request=request)
+        return MergeOutcome(
+            merge=apply_merge(
+                uow,
+                actor,
+                survivor_id,
+                absorbed_ids,
+                choices,
+                settings,
+                expected_version=expected_version,
+                cluster_id=cluster_id,
+            )
+        )
+
+
+def apply_merge(
+    uow: UnitOfWork,
+    actor: Principal,
+    survivor_id: UUID,
+    absorbed_ids: Sequence[UUID],
+    choices: Mapping[str, Any],
+    settings: ServiceSettings,
+    *,
+    expected_version: int | None = None,
+    cluster_id: int | None = None,
+    change_request_id: UUID | None = None,
+) -> MergeResult:
+    with uow:
+        result = merge_customers(
+            uow, actor, survivor_id, absorbed_ids, choices, settings,
+            expected_version=expected_version, change_request_id=change_request_id,
+        )  # fmt: skip
+        if cluster_id is not None:
+            uow.matching.decide_cluster(
+                cluster_id, "merged", utcnow(), actor.user_id, result.merge_id
+            )
+        return result
+
+
+def submit_unmerge(
+    uow: UnitOfWork, actor: Principal, policy: Policy, merge_id: UUID
+) -> MergeOutcome:
+    direct = require_submit(actor, Operation.UNMERGE)
+    with uow:
+        merge = uow.matching.get_merge(merge_id)
+        if merge is None:
+            raise NotFound(f"no merge {merge_id}")
+        survivor = uow.customers.get(merge.survivor_id)
+        request = open_request(
+            uow, actor, policy, Operation.UNMERGE, customer_id=merge.survivor_id,
+            changes=[{"field": "merge", "before": [str(a) for a in merge.absorbed_ids],
+                      "after": None}],
+            payload={"merge_id": str(merge_id)}, before=None, after=None,
+            base_version=survivor.version if survivor else None,
+            entities=_entities([survivor] if survivor else []), direct=direct,
+        )  # fmt: skip
+        if request is not None:
+            return MergeOutcome(request=request)
+        return MergeOutcome(unmerge=unmerge(uow, actor, merge_id))
