@@ -206,3 +206,15 @@ def test_rejecting_and_bad_requests(client: TestClient, manager: TestClient) -> 
                           data={"template": "custmaster", "batch_size": "1001"})  # fmt: skip
     assert too_big.status_code == 422
     assert client.get(f"{API}/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_imported_customers_are_match_targets_at_once(
+    client: TestClient, manager: TestClient
+) -> None:
+    """The online matcher's index is kept current by the import's batches too."""
+    job = submit(client, "legacy_erp", SAMPLES / "legacy_erp_kunden.csv", entity="DE01")
+    assert manager.post(f"{API}/{job['id']}/approve").status_code == 200
+    candidate = {"name": "Evergreen Hydraulics", "tax_id": "NL556279955B01"}
+    found = client.post("/api/v1/match", json=candidate)
+    assert found.status_code == 200, found.text
+    assert found.json()["items"][0]["name"] == "Evergreen Hydraulics N.V."

@@ -35,6 +35,7 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
+from custmaster.services.matching.index import refresh_match_keys, refresh_match_keys_many
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
 
@@ -146,7 +147,9 @@ class _BatchWriter:
                                {"customer": after, "import_job": str(self.job.id)}),
             )  # fmt: skip
             self.result.add(Outcome.CREATED)
-        self.uow.customers.add_many([c for _, c, _ in ready])
+        created = [c for _, c, _ in ready]
+        self.uow.customers.add_many(created)
+        refresh_match_keys_many(self.uow, created)  # the online matcher sees them at once
 
     def updates(self, rows: list[RowReport]) -> None:
         for row in rows:
@@ -179,6 +182,7 @@ class _BatchWriter:
             merged.version = current.version + 1
             after["version"] = merged.version
             self.uow.customers.update(current, merged)
+            refresh_match_keys(self.uow, merged)
             self._record(
                 "update", current.id, changes,
                 customer_event("updated", current.id, self.now,
