@@ -146,7 +146,8 @@ def list_units(
     require(actor, Permission.REFERENCE_READ)
     with uow.read_only():
         structure = _structure(uow)
-        units = [u for u in uow.structure.org_units() if after is None or str(u.id) > after]
+        ordered = sorted(uow.structure.org_units(), key=lambda u: str(u.id))  # codepoint order
+        units = [u for u in ordered if after is None or str(u.id) > after]
         return [unit_dict(u, structure) for u in units[:limit]]
 
 
