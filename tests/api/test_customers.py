@@ -328,3 +328,14 @@ def test_unknown_customer_is_404_problem(client: TestClient) -> None:
     assert response.json()["status"] == 404
     assert response.headers["content-type"].startswith("application/problem+json")
     assert client.get(f"{API}/not-a-uuid").status_code == 422
+
+
+def test_a_sellable_contact_stays_sellable(client: TestClient) -> None:
+    contact = {"last_name": "Lee", "email": "lee@acme.example", "sellable": True}
+    customer = create(client, acme(contacts=[contact]))
+    contact_id = customer["contacts"][0]["id"]
+    url = f"{API}/{customer['id']}"
+    unset = {"contacts": [{"action": "update", "id": contact_id, "sellable": False}]}
+    assert errors_of(client.patch(url, json=unset)) == {
+        f"contacts[{contact_id}].sellable": "sellable_is_permanent"
+    }

@@ -247,6 +247,14 @@ def patched_customer(
         customer.contacts = apply_actions(
             customer.contacts, patch["contacts"], "contacts", ctx, contact_parser
         )
+        was_sellable = {c.id for c in current.contacts if c.sellable}
+        for contact in customer.contacts:
+            if contact.id in was_sellable and not contact.sellable:
+                ctx.errors.add(
+                    f"contacts[{contact.id}].sellable",
+                    "sellable_is_permanent",
+                    "a contact that took part in a quote or order stays sellable",
+                )
     if "pricing_tiers" in patch:
         customer.pricing_tiers = apply_actions(
             customer.pricing_tiers,

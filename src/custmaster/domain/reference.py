@@ -92,3 +92,31 @@ def _dimension_values(value: Any, ctx: ParseContext) -> list[dict[str, Any]]:
             seen.add(code)
             values.append({"code": code, "name": name})
     return values
+
+
+def parse_reference_update(kind: str, data: Mapping[str, Any], ctx: ParseContext) -> dict[str, Any]:
+    """The fields a partial update changes (the code is the record's identity and stays).
+
+    For dimension types, ``values`` adds values and renames existing ones; values not
+    listed are kept (customers may use them).
+    """
+    ctx.check_keys(data, "", frozenset({"name"}) | EXTRA_FIELDS[kind], frozenset({"code"}))
+    changes: dict[str, Any] = {}
+    if "name" in data:
+        changes["name"] = _name(data["name"], "name", ctx)
+    if kind == "legal_entities":
+        for name, parse in (("country", f.country), ("currency", f.currency)):
+            if name in data:
+                if data[name] is None:
+                    ctx.errors.add(name, "required", "cannot be cleared")
+                changes[name] = parse(data[name], name, ctx.errors)
+    elif kind == "payment_terms" and "net_days" in data:
+        net_days = f.integer(data["net_days"], "net_days", ctx.errors)
+        if net_days is None:
+            ctx.errors.add("net_days", "required", "cannot be cleared")
+        elif net_days > 3650:
+            ctx.errors.add("net_days", "out_of_range", "must be at most 3650 days")
+        changes["net_days"] = net_days
+    elif kind == "dimension_types" and "values" in data:
+        changes["values"] = _dimension_values(data["values"], ctx)
+    return changes

@@ -7,9 +7,11 @@ import builtins
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, tuple_
+from sqlalchemy import Connection, Table, delete, func, insert, select, text, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from custmaster.domain.context import RefCheck, RefKind
+from custmaster.domain.errors import Conflict
 from custmaster.persistence.tables import (
     customer_groups,
     dimension_types,
@@ -20,6 +22,7 @@ from custmaster.persistence.tables import (
     payment_terms,
     tax_codes,
 )
+from custmaster.persistence.tables import customers as customers_table
 
 TABLES: dict[str, Table] = {
     "legal_entities": legal_entities,
@@ -113,3 +116,44 @@ class SqlReferenceRepository:
         for row in rows:
             result[row.dimension_type].append({"code": row.code, "name": row.name})
         return result
+
+    def update(self, kind: str, code: str, changes: dict[str, Any]) -> None:
+        table = TABLES[kind]
+        values = {k: v for k, v in changes.items() if k != "values"}
+        if values:
+            self._connection.execute(update(table).where(table.c.code == code).values(**values))
+        for value in changes.get("values", []):
+            renamed = self._connection.execute(
+                update(dimension_values)
+                .where(dimension_values.c.dimension_type == code)
+                .where(dimension_values.c.code == value["code"])
+                .values(name=value["name"])
+            )
+            if renamed.rowcount == 0:
+                self._connection.execute(
+                    insert(dimension_values).values(dimension_type=code, **value)
+                )
+
+    def delete(self, kind: str, code: str) -> None:
+        """Remove a record nothing refers to; ``Conflict`` when customers use it."""
+        if kind == "dimension_types":
+            if self._dimension_in_use(code):
+                raise Conflict(f"customers use the dimension type '{code}'")
+            self._connection.execute(
+                delete(dimension_values).where(dimension_values.c.dimension_type == code)
+            )
+        table = TABLES[kind]
+        try:
+            with self._connection.begin_nested():
+                self._connection.execute(delete(table).where(table.c.code == code))
+        except IntegrityError:
+            raise Conflict(f"'{code}' is in use (customers or overrides refer to it)") from None
+
+    def _dimension_in_use(self, code: str) -> bool:
+        column = customers_table.c.dimensions
+        if self._connection.dialect.name == "postgresql":
+            used = column.op("?")(code)
+        else:
+            used = func.json_extract(column, text(f"'$.\"{code}\"'")).is_not(None)
+        found = self._connection.execute(select(customers_table.c.id).where(used).limit(1))
+        return found.first() is not None

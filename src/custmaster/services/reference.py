@@ -9,7 +9,7 @@ from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.events import reference_event
 from custmaster.domain.permissions import Permission, Principal, require
-from custmaster.domain.reference import parse_reference
+from custmaster.domain.reference import parse_reference, parse_reference_update
 from custmaster.domain.snapshot import diff, jsonable
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
@@ -67,3 +67,42 @@ def list_reference(
     require(actor, Permission.REFERENCE_READ)
     with uow.read_only():
         return uow.reference.list(kind, after=after, limit=limit)
+
+
+def update_reference(
+    uow: UnitOfWork, actor: Principal, kind: str, code: str, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    require(actor, Permission.REFERENCE_MANAGE)
+    with uow:
+        before = uow.reference.get(kind, code)
+        if before is None:
+            raise NotFound(f"no {EVENT_NAMES[kind]} '{code}'")
+        ctx = ParseContext()
+        changes = parse_reference_update(kind, data, ctx)
+        ctx.errors.raise_if_any()
+        uow.reference.update(kind, code, changes)
+        after = uow.reference.get(kind, code)
+        assert after is not None
+        old, new = jsonable(before), jsonable(after)
+        record_change(
+            uow, actor, operation="update", resource_type=EVENT_NAMES[kind], resource_id=code,
+            changes=diff(old, new),
+            event=reference_event(EVENT_NAMES[kind], "updated", code, utcnow(), new),
+        )  # fmt: skip
+        return after
+
+
+def delete_reference(uow: UnitOfWork, actor: Principal, kind: str, code: str) -> None:
+    """Delete a record no customer uses (409 otherwise)."""
+    require(actor, Permission.REFERENCE_MANAGE)
+    with uow:
+        before = uow.reference.get(kind, code)
+        if before is None:
+            raise NotFound(f"no {EVENT_NAMES[kind]} '{code}'")
+        uow.reference.delete(kind, code)
+        old = jsonable(before)
+        record_change(
+            uow, actor, operation="delete", resource_type=EVENT_NAMES[kind], resource_id=code,
+            changes=[{"field": EVENT_NAMES[kind], "before": old, "after": None}],
+            event=reference_event(EVENT_NAMES[kind], "deleted", code, utcnow(), {"code": code}),
+        )  # fmt: skip

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 
 from custmaster.api.deps import PrincipalDep, UowDep
 from custmaster.api.http import (
@@ -16,7 +16,7 @@ from custmaster.api.http import (
     idempotent,
     json_response,
 )
-from custmaster.api.schemas.common import Page, problems
+from custmaster.api.schemas.common import Page, Strict, problems
 from custmaster.api.schemas.reference import (
     CodeNameIn,
     CodeNameOut,
@@ -29,7 +29,13 @@ from custmaster.api.schemas.reference import (
 )
 from custmaster.domain.snapshot import jsonable
 from custmaster.services.ports import StoredResponse
-from custmaster.services.reference import create_reference, get_reference, list_reference
+from custmaster.services.reference import (
+    create_reference,
+    delete_reference,
+    get_reference,
+    list_reference,
+    update_reference,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["reference data"])
 
@@ -73,6 +79,16 @@ def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type
     def read(code: str, actor: PrincipalDep, uow: UowDep) -> Response:
         return json_response(200, jsonable(get_reference(uow, actor, kind, code)))
 
+    def change(code: str, payload: Any, actor: PrincipalDep, uow: UowDep) -> Response:
+        data = payload.model_dump(mode="json", exclude_unset=True)
+        return json_response(200, jsonable(update_reference(uow, actor, kind, code, data)))
+
+    change.__annotations__["payload"] = _partial(schema_in)
+
+    def remove(code: str, actor: PrincipalDep, uow: UowDep) -> Response:
+        delete_reference(uow, actor, kind, code)
+        return Response(status_code=204)
+
     router.add_api_route(
         f"/{path}", create, methods=["POST"], status_code=201, response_model=schema_out,
         responses=problems(409), summary=f"Create a {label}", operation_id=f"create_{kind}",
@@ -85,6 +101,26 @@ def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type
         f"/{path}/{{code}}", read, methods=["GET"], response_model=schema_out,
         responses=problems(404), summary=f"Read a {label}", operation_id=f"read_{kind}",
     )  # fmt: skip
+    router.add_api_route(
+        f"/{path}/{{code}}", change, methods=["PATCH"], response_model=schema_out,
+        responses=problems(404), summary=f"Change a {label} (the code stays)",
+        operation_id=f"update_{kind}",
+    )  # fmt: skip
+    router.add_api_route(
+        f"/{path}/{{code}}", remove, methods=["DELETE"], status_code=204,
+        responses=problems(404, 409), summary=f"Delete a {label} no customer uses",
+        operation_id=f"delete_{kind}",
+    )  # fmt: skip
+
+
+def _partial(schema: type[BaseModel]) -> type[BaseModel]:
+    """The update form of a create schema: every field but the code, all optional."""
+    fields: dict[str, Any] = {
+        name: (Optional[info.annotation], None)  # noqa: UP045 - a runtime type expression
+        for name, info in schema.model_fields.items()
+        if name != "code"
+    }
+    return create_model(f"{schema.__name__.removesuffix('In')}Update", __base__=Strict, **fields)
 
 
 for _path, (_kind, _in, _out, _label) in RESOURCES.items():
