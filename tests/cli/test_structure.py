@@ -92,3 +92,17 @@ def test_reference_data_list_add_update_delete(db: str) -> None:
          "--database-url", db],
     )  # fmt: skip
     assert bad.exit_code == 1 and "kind" in bad.output
+
+
+def test_reference_commands_cover_the_customer_masters_own_kinds(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ref.db'}"
+    run = lambda *args: runner.invoke(app, [*args, "--database-url", url])  # noqa: E731
+    added = run(
+        "reference", "add", "payment-terms", "NET90", "Net 90 days", "--field", "net_days=90"
+    )
+    assert added.exit_code == 0, added.output
+    assert "NET90" in run("reference", "list", "payment-terms").output
+    assert run("reference", "update", "payment-terms", "NET90", "--name", "Ninety").exit_code == 0
+    assert "Ninety" in run("reference", "list", "payment-terms").output
+    assert run("reference", "delete", "payment-terms", "NET90").exit_code == 0
+    assert "NET90" not in run("reference", "list", "payment-terms").output

@@ -17,6 +17,7 @@ from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.snapshot import jsonable
+from custmaster.services import reference
 from custmaster.services.customers.read import search_customers
 from custmaster.services.ports import CustomerQuery
 from custmaster.services.structure import hierarchies as h
@@ -38,6 +39,8 @@ HierarchyType = Annotated[str, typer.Option("--type", help="legal or sales")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")]
 Customer = Annotated[str, typer.Argument(help="customer number (C000001) or id")]
 RECORD_KINDS = {"name-affixes": "name_affixes", "sales-organisations": "sales_organisations"}
+#: the customer master's own reference data (custmaster.services.reference)
+CORE_KINDS = reference.KIND_BY_PATH
 
 
 def register(app: typer.Typer) -> None:
@@ -289,25 +292,30 @@ def team(customer: Customer, as_of: AsOf = None, database_url: DatabaseUrl = Non
 
 # --- reference data --------------------------------------------------------------------
 
-Kind = Annotated[str, typer.Argument(help="name-affixes, sales-organisations, relationship-types")]
+Kind = Annotated[
+    str,
+    typer.Argument(
+        help="legal-entities, payment-terms, payment-methods, customer-groups, tax-codes, "
+        "industries, dimension-types, name-affixes, sales-organisations, relationship-types"
+    ),
+]
 Field = Annotated[list[str] | None, typer.Option("--field", help="key=value; repeatable")]
 
 
-def _fields(values: list[str] | None) -> dict[str, str]:
-    pairs: dict[str, str] = {}
+def _fields(values: list[str] | None) -> dict[str, Any]:
+    pairs: dict[str, Any] = {}
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep:
             raise typer.BadParameter(f"{item} is not key=value", param_hint="--field")
-        pairs[key] = value
+        pairs[key] = int(value) if value.isdigit() and key.endswith("_days") else value
     return pairs
 
 
 def _kind(kind: str) -> str:
-    if kind not in (*RECORD_KINDS, "relationship-types"):
-        raise typer.BadParameter(
-            "name-affixes, sales-organisations or relationship-types", param_hint="KIND"
-        )
+    if kind not in (*CORE_KINDS, *RECORD_KINDS, "relationship-types"):
+        raise typer.BadParameter(", ".join([*CORE_KINDS, *RECORD_KINDS, "relationship-types"]),
+                                 param_hint="KIND")  # fmt: skip
     return kind
 
 
@@ -318,6 +326,10 @@ def reference_list(kind: Kind, database_url: DatabaseUrl = None) -> None:
     def act(c: Container) -> list[dict[str, Any]]:
         if _kind(kind) == "relationship-types":
             return [r.type_dict(t) for t in r.list_types(c.uow(), c.system_principal())]
+        if kind in CORE_KINDS:
+            return reference.list_reference(
+                c.uow(), c.system_principal(), CORE_KINDS[kind], after=None, limit=1_000_000
+            )
         return x.list_records(
             c.uow(), c.system_principal(), RECORD_KINDS[kind], after=None, limit=1_000_000
         )
@@ -339,6 +351,9 @@ def reference_add(
     def act(c: Container) -> None:
         if _kind(kind) == "relationship-types":
             r.create_type(c.uow(), c.system_principal(), code, name)
+        elif kind in CORE_KINDS:
+            data = {"code": code, "name": name, **_fields(field)}
+            reference.create_reference(c.uow(), c.system_principal(), CORE_KINDS[kind], data)
         else:
             data = {"code": code, "name": name, **_fields(field)}
             x.create_record(c.uow(), c.system_principal(), RECORD_KINDS[kind], data)
@@ -356,9 +371,9 @@ def reference_update(
     if _kind(kind) == "relationship-types":
         raise typer.BadParameter("relationship types cannot be changed", param_hint="KIND")
     data: dict[str, Any] = {**_fields(field), **({"name": name} if name else {})}
-    _run(database_url, lambda c: x.update_record(
-        c.uow(), c.system_principal(), RECORD_KINDS[kind], code, data
-    ))  # fmt: skip
+    update = reference.update_reference if kind in CORE_KINDS else x.update_record
+    kinds = CORE_KINDS if kind in CORE_KINDS else RECORD_KINDS
+    _run(database_url, lambda c: update(c.uow(), c.system_principal(), kinds[kind], code, data))
     console.print(f"{kind} [bold]{code}[/bold] updated")
 
 
@@ -369,6 +384,8 @@ def reference_delete(kind: Kind, code: str, database_url: DatabaseUrl = None) ->
     def act(c: Container) -> None:
         if _kind(kind) == "relationship-types":
             r.delete_type(c.uow(), c.system_principal(), code)
+        elif kind in CORE_KINDS:
+            reference.delete_reference(c.uow(), c.system_principal(), CORE_KINDS[kind], code)
         else:
             x.delete_record(c.uow(), c.system_principal(), RECORD_KINDS[kind], code)
 

@@ -26,6 +26,10 @@ EVENT_NAMES = {
 }
 
 
+#: the kinds as the API and the CLI name them
+KIND_BY_PATH = {kind.replace("_", "-"): kind for kind in EVENT_NAMES}
+
+
 def create_reference(
     uow: UnitOfWork, actor: Principal, kind: str, data: Mapping[str, Any]
 ) -> dict[str, Any]:
