@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +30,11 @@ _MASTER_COLUMNS = (
     "credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
     "revenue_account", "notes",
 )  # fmt: skip
+
+
+def _mapping(row: Row[Any] | Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """A result row's mapping, or the mapping itself (children decoded from JSON)."""
+    return row._mapping if isinstance(row, Row) else row
 
 
 def name_key(name: str) -> str:
@@ -62,8 +68,8 @@ def customer_values(customer: Customer) -> dict[str, Any]:
     return values
 
 
-def customer_from_row(row: Row[Any]) -> Customer:
-    m = row._mapping
+def customer_from_row(row: Row[Any] | Mapping[Any, Any]) -> Customer:
+    m = _mapping(row)
     return Customer(
         id=m["id"],
         number=m["number"],
@@ -102,8 +108,8 @@ def address_values(
     }
 
 
-def address_from_row(row: Row[Any]) -> Address:
-    m = row._mapping
+def address_from_row(row: Row[Any] | Mapping[Any, Any]) -> Address:
+    m = _mapping(row)
     return Address(
         id=m["id"],
         type=AddressType(m["type"]),
@@ -139,8 +145,8 @@ def child_values(kind: str, record: Any, customer_id: UUID, position: int) -> di
     return values
 
 
-def child_from_row(kind: str, row: Row[Any]) -> Any:
-    m = row._mapping
+def child_from_row(kind: str, row: Row[Any] | Mapping[Any, Any]) -> Any:
+    m = _mapping(row)
     return CHILD_CLASSES[kind](id=m["id"], **{name: m[name] for name in CHILD_FIELDS[kind]})
 
 
@@ -152,8 +158,8 @@ def override_values(override: EntityOverride, customer_id: UUID) -> dict[str, An
     return values
 
 
-def override_from_row(row: Row[Any]) -> EntityOverride:
-    m = row._mapping
+def override_from_row(row: Row[Any] | Mapping[Any, Any]) -> EntityOverride:
+    m = _mapping(row)
     return EntityOverride(
         entity=m["entity_code"],
         dimensions=dict(m["dimensions"] or {}),
