@@ -81,20 +81,32 @@ def phone(
     raw = text(value, path, errors, max_length=64)
     if raw is None:
         return None
-    try:
-        parsed = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
+    problem, e164, valid = _parse_phone(raw, region)
+    if problem == "unparsable":
         hint = "" if region else " (give it with its +country code)"
         errors.add(path, "invalid_phone", f"'{raw}' is not a phone number{hint}")
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    if problem == "impossible":
         errors.add(path, "invalid_phone", f"'{raw}' is not a possible phone number")
         return None
-    if warnings is not None and not phonenumbers.is_valid_number(parsed):
+    if warnings is not None and not valid:
         warnings.append(
             ChangeWarning(path, "phone_unassigned", f"'{raw}' is not in an assigned number range")
         )
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164
+
+
+@lru_cache(maxsize=65536)
+def _parse_phone(raw: str, region: str | None) -> tuple[str | None, str | None, bool]:
+    """(problem: ``unparsable``/``impossible``/None, E.164 form, in an assigned range)."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return "unparsable", None, False
+    if not phonenumbers.is_possible_number(parsed):
+        return "impossible", None, False
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return None, e164, bool(phonenumbers.is_valid_number(parsed))
 
 
 def tax_id(

@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Row, delete, func, insert, select, tuple_, update
 
 from custmaster.domain.model import Customer
+from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.customer_rows import name_key
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.tables import customer_source_refs, customers
@@ -164,8 +165,9 @@ class SqlImportRepository:
     def add_rows(self, job_id: UUID, rows: list[RowReport]) -> None:
         if not rows:
             return
-        self._connection.execute(
-            insert(import_rows),
+        insert_rows(
+            self._connection,
+            import_rows,
             [
                 {
                     "job_id": job_id,
@@ -245,8 +247,9 @@ class SqlImportRepository:
 
     def add_keys(self, job_id: UUID, keys: dict[str, int]) -> None:
         if keys:
-            self._connection.execute(
-                insert(import_keys),
+            insert_rows(
+                self._connection,
+                import_keys,
                 [{"job_id": job_id, "key": k, "seq": s} for k, s in keys.items()],
             )
 
