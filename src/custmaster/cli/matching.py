@@ -68,6 +68,13 @@ def run(
             "--auto-merge", help="merge clusters above the auto-merge threshold without review"
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="scoring processes (default: one per CPU on large bases)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score the whole base (blocking, comparison, scoring, clustering) and fill the
     review queue. By default every cluster is queued for review, auto-merge ones too."""
@@ -86,7 +93,7 @@ def run(
 
         result = run_batch(
             container.uow, container.system_principal(), container.service_settings,
-            trainer=trainer, auto_merge=auto_merge, progress=report,
+            trainer=trainer, auto_merge=auto_merge, workers=workers, progress=report,
         )  # fmt: skip
         for task in tasks.values():
             progress.update(task, completed=progress.tasks[task].total or 1)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
+import math
+import multiprocessing
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from custmaster.matching.cluster import cluster_pairs
@@ -11,7 +14,7 @@ from custmaster.matching.compare import tax_ids_conflict
 from custmaster.matching.keys import DEFAULT_MAX_POSTINGS, match_keys
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
-from custmaster.matching.scoring import match_weight, probability_from_weight
+from custmaster.matching.scoring import match_weight_filter, probability_from_weight
 
 __all__ = ["BatchResult", "ScoredPair", "batch_match", "candidate_pairs"]
 
@@ -50,13 +53,51 @@ class BatchResult:
         return out
 
 
+def _blocks(
+    features: Sequence[MatchFeatures], max_block_size: int
+) -> tuple[list[list[int]], list[tuple[int, ...]]]:
+    """Usable blocks (posting lists of 2..max_block_size positions, ascending) and, per
+    record, the indexes of its usable blocks in the record's key order."""
+    postings: dict[tuple[str, str], list[int]] = {}
+    rec_keys: list[list[tuple[str, str]]] = []
+    for pos, f in enumerate(features):
+        keys = match_keys(f)
+        rec_keys.append(keys)
+        for key in keys:
+            ids = postings.get(key)
+            if ids is None:
+                postings[key] = [pos]
+            else:
+                ids.append(pos)
+    blocks: list[list[int]] = []
+    block_of: dict[tuple[str, str], int] = {}
+    for key, ids in postings.items():
+        if 1 < len(ids) <= max_block_size:
+            block_of[key] = len(blocks)
+            blocks.append(ids)
+    del postings
+    rec_blocks = [tuple(block_of[k] for k in keys if k in block_of) for keys in rec_keys]
+    return blocks, rec_blocks
+
+
+def _partners(i: int, blocks: list[list[int]], mine: tuple[int, ...]) -> set[int]:
+    """Positions after ``i`` sharing a usable block with it."""
+    if len(mine) == 1:
+        ids = blocks[mine[0]]
+        return set(ids[ids.index(i) + 1 :])
+    out: set[int] = set()
+    for b in mine:
+        out.update(blocks[b])
+    return {j for j in out if j > i}
+
+
 def candidate_pairs(
     features: list[MatchFeatures], max_block_size: int = DEFAULT_MAX_POSTINGS
 ) -> Iterable[tuple[int, int]]:
     """Yield each pair of positions sharing a blocking key exactly once.
 
-    A pair is emitted under the first key (in the record's key order) the two share;
-    keys shared by more than ``max_block_size`` records are ignored.
+    Keys shared by more than ``max_block_size`` records are ignored. Pairs come
+    grouped by their first position, in no particular order otherwise.
 
     Args:
         features: Prepared records.
@@ -70,24 +111,58 @@ def candidate_pairs(
         >>> sorted(candidate_pairs(recs))
         [(0, 1), (0, 2), (1, 2)]
     """
-    postings: dict[int, list[int]] = {}
-    rec_keys: list[tuple[int, ...]] = []
-    for pos, f in enumerate(features):
-        hashes = tuple(hash(f"{t}\x1f{v}") for t, v in match_keys(f))
-        rec_keys.append(hashes)
-        for h in hashes:
-            postings.setdefault(h, []).append(pos)
-    usable = {h for h, ids in postings.items() if 1 < len(ids) <= max_block_size}
-    rec_keys = [tuple(h for h in ks if h in usable) for ks in rec_keys]
-    for h in usable:
-        ids = postings[h]
-        for x, i in enumerate(ids):
-            keys_i = rec_keys[i]
-            for j in ids[x + 1 :]:
-                keys_j = rec_keys[j]
-                first = next(k for k in keys_i if k in keys_j)
-                if first == h:
-                    yield i, j
+    blocks, rec_blocks = _blocks(features, max_block_size)
+    for i, mine in enumerate(rec_blocks):
+        if mine:
+            for j in _partners(i, blocks, mine):
+                yield i, j
+
+
+Scorer = Callable[[MatchFeatures, MatchFeatures], "float | None"]
+_Work = tuple[Sequence[MatchFeatures], list[list[int]], list[tuple[int, ...]], Scorer]
+#: What forked scoring workers read (set by the parent just before forking).
+_WORK: _Work | None = None
+
+
+def _score_part(part: int, parts: int) -> tuple[int, list[tuple[int, int, float]]]:
+    """Score the candidate pairs whose first position is ``part`` modulo ``parts``:
+    the number of candidates and the ``(i, j, weight)`` the scorer kept."""
+    assert _WORK is not None
+    feats, blocks, rec_blocks, scorer = _WORK
+    n = 0
+    kept: list[tuple[int, int, float]] = []
+    for i in range(part, len(rec_blocks), parts):
+        mine = rec_blocks[i]
+        if not mine:
+            continue
+        fi = feats[i]
+        partners = _partners(i, blocks, mine)
+        n += len(partners)
+        for j in partners:
+            weight = scorer(fi, feats[j])
+            if weight is not None:
+                kept.append((i, j, weight))
+    return n, kept
+
+
+def _score_all(work: _Work, workers: int) -> tuple[int, list[tuple[int, int, float]]]:
+    global _WORK
+    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+        parts = workers * 4
+        _WORK = work
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.starmap(_score_part, [(p, parts) for p in range(parts)])
+        finally:
+            _WORK = None
+    else:
+        _WORK = work
+        try:
+            results = [_score_part(0, 1)]
+        finally:
+            _WORK = None
+    n = sum(r[0] for r in results)
+    return n, [pair for r in results for pair in r[1]]
 
 
 def batch_match(
@@ -97,6 +172,7 @@ def batch_match(
     keep_min_probability: float | None = None,
     max_cluster_size: int | None = 50,
     tax_id_constraint: bool | None = None,
+    workers: int = 1,
 ) -> BatchResult:
     """Deduplicate a set of records.
 
@@ -116,6 +192,8 @@ def batch_match(
             a typo. None (default) decides from the model: on when matches almost never
             disagree on tax id (m of level "different" below 1%), off for data where tax
             ids are unreliable.
+        workers: Processes scoring the candidate pairs (forked; 1 scores in this
+            process). The result does not depend on it.
 
     Returns:
         A :class:`BatchResult`.
@@ -132,11 +210,21 @@ def batch_match(
     feats = [r if isinstance(r, MatchFeatures) else prepare(r) for r in records]
     t1 = time.perf_counter()
     keep = model.thresholds.review if keep_min_probability is None else keep_min_probability
+    # the weight of probability ``keep``; no pruning at the edges (rounded probabilities)
+    edge = keep <= 0.0 or keep >= 1.0
+    min_weight = -math.inf if edge else math.log2(keep / (1.0 - keep))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # millions of small containers, no cycles: collections only cost time
+    try:
+        blocks, rec_blocks = _blocks(feats, max_block_size)
+        work = (feats, blocks, rec_blocks, match_weight_filter(model, min_weight))
+        n_candidates, scored = _score_all(work, workers)
+        del work, blocks, rec_blocks
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     pairs: list[ScoredPair] = []
-    n_candidates = 0
-    for i, j in candidate_pairs(feats, max_block_size):
-        n_candidates += 1
-        weight = match_weight(feats[i], feats[j], model)
+    for i, j, weight in scored:
         prob = probability_from_weight(weight)
         if prob >= keep:
             pairs.append(ScoredPair(feats[i].id, feats[j].id, weight, prob))
@@ -160,5 +248,6 @@ def batch_match(
         "prepare_s": t1 - t0,
         "block_score_s": t2 - t1,
         "cluster_s": t3 - t2,
+        "workers": float(workers),
     }
     return BatchResult(pairs, clusters, stats)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL
@@ -13,6 +14,7 @@ __all__ = [
     "FieldExplanation",
     "MatchResult",
     "match_weight",
+    "match_weight_filter",
     "probability_from_weight",
     "score",
 ]
@@ -95,6 +97,75 @@ def match_weight(a: MatchFeatures, b: MatchFeatures, model: MatchModel = DEFAULT
         if level != NULL_LEVEL:
             total += weights[level]
     return total
+
+
+#: Comparisons evaluated first by :func:`match_weight_filter` (cheap ones first; the
+#: rapidfuzz-based name and address comparisons last).
+_FILTER_ORDER = ("contact", "phone", "tax_id", "country", "name", "address")
+#: Slack for the rounding of the bound (summed in another order than the weight).
+_BOUND_SLACK = 1e-6
+
+
+def match_weight_filter(
+    model: MatchModel, min_weight: float
+) -> Callable[[MatchFeatures, MatchFeatures], float | None]:
+    """A pair scorer that skips the pairs that cannot reach ``min_weight`` (batch fast
+    path).
+
+    Evaluates the cheap comparisons first and stops as soon as the weight gathered so
+    far plus the largest weight the remaining comparisons could add stays below
+    ``min_weight``. A pair that may reach it gets exactly :func:`match_weight`'s value
+    (same levels, summed in the same order).
+
+    Args:
+        model: Model parameters.
+        min_weight: Smallest weight of interest.
+
+    Returns:
+        ``scorer(a, b)``: the match weight, or None for a pair certainly below
+        ``min_weight``.
+
+    Example:
+        >>> from custmaster.matching.record import MatchRecord
+        >>> a = prepare(MatchRecord("1", name="Acme GmbH", tax_id="DE464070231"))
+        >>> b = prepare(MatchRecord("2", name="Other AG", tax_id="FR40303265045"))
+        >>> scorer = match_weight_filter(DEFAULT_MODEL, 2.0)
+        >>> scorer(a, a) == match_weight(a, a), scorer(a, b)
+        (True, None)
+    """
+    names = [c.name for c in COMPARISONS]
+    order = sorted(range(len(COMPARISONS)), key=lambda k: _FILTER_ORDER.index(names[k])
+                   if names[k] in _FILTER_ORDER else len(_FILTER_ORDER))  # fmt: skip
+    weights = model.weights
+    # the most the comparisons after step s can still add (null adds 0)
+    rest = [0.0] * (len(order) + 1)
+    for s in range(len(order) - 1, -1, -1):
+        rest[s] = rest[s + 1] + max(0.0, *weights[order[s]])
+    steps = tuple(
+        (k, COMPARISONS[k].compare, weights[k], min_weight - _BOUND_SLACK - rest[s + 1])
+        for s, k in enumerate(order)
+    )
+    prior = model.prior_weight
+    n = len(COMPARISONS)
+
+    def scorer(a: MatchFeatures, b: MatchFeatures) -> float | None:
+        levels = [NULL_LEVEL] * n
+        partial = prior
+        for k, compare, w, need in steps:
+            level = compare(a, b)
+            if level != NULL_LEVEL:
+                levels[k] = level
+                partial += w[level]
+            if partial < need:
+                return None
+        total = prior
+        for k in range(n):
+            level = levels[k]
+            if level != NULL_LEVEL:
+                total += weights[k][level]
+        return total
+
+    return scorer
 
 
 def _features(rec: MatchRecord | MatchFeatures) -> MatchFeatures:

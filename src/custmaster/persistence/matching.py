@@ -4,6 +4,7 @@ not-duplicate decisions, merges and redirects."""
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,8 @@ from uuid import UUID
 from sqlalchemy import (
     Connection,
     Row,
+    Text,
+    cast,
     delete,
     func,
     insert,
@@ -125,12 +128,20 @@ class SqlMatchingRepository:
         return [_indexed(row) for row in rows]
 
     def iter_records(self, batch_size: int) -> Iterator[list[IndexedRecord]]:
-        """Every indexed record in batches (server-side cursor on PostgreSQL)."""
+        """Every indexed record in batches (server-side cursor on PostgreSQL; the
+        features come as text and are parsed here, which is faster than the driver's
+        JSON loader on bytes)."""
+        r = match_records.c
+        query = select(r.customer_id, r.number, r.name, cast(r.features, Text))
         result = self._connection.execution_options(
             stream_results=True, yield_per=batch_size
-        ).execute(select(match_records))
+        ).execute(query)
+        loads = json.loads
         for partition in result.partitions(batch_size):
-            yield [_indexed(row) for row in partition]
+            yield [
+                IndexedRecord(cid, number, name, f if isinstance(f, dict) else loads(f))
+                for cid, number, name, f in partition
+            ]
 
     def count_records(self) -> int:
         return int(

@@ -16,6 +16,8 @@ model of the latest run.
 
 from __future__ import annotations
 
+import gc
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -44,6 +46,9 @@ from custmaster.services.settings import ServiceSettings
 Progress = Callable[[str, int, int], None]
 Trainer = Callable[[Sequence[MatchFeatures], int], MatchModel]
 MAX_CLUSTER_SIZE = 50
+#: Smallest base scored in several processes by default (below, forking costs more than
+#: it saves).
+PARALLEL_FROM = 50_000
 
 
 @dataclass
@@ -60,17 +65,23 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 def _load(
     uow: UnitOfWork, batch_size: int, progress: Progress | None
 ) -> tuple[list[MatchFeatures], dict[str, str], set[tuple[str, str]]]:
-    with uow.read_only():
-        total = uow.matching.count_records()
-        feats: list[MatchFeatures] = []
-        numbers: dict[str, str] = {}
-        for batch in uow.matching.iter_records(batch_size):
-            for record in batch:
-                feats.append(features_from_json(record.features))
-                numbers[str(record.customer_id)] = record.number
-            if progress:
-                progress("reading", len(feats), total)
-        rejected = uow.matching.not_duplicate_pairs()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # a million small objects without cycles: collections only cost time
+    try:
+        with uow.read_only():
+            total = uow.matching.count_records()
+            feats: list[MatchFeatures] = []
+            numbers: dict[str, str] = {}
+            for batch in uow.matching.iter_records(batch_size):
+                for record in batch:
+                    feats.append(features_from_json(record.features))
+                    numbers[str(record.customer_id)] = record.number
+                if progress:
+                    progress("reading", len(feats), total)
+            rejected = uow.matching.not_duplicate_pairs()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return feats, numbers, rejected
 
 
@@ -84,6 +95,7 @@ def run_batch(
     train_sample: int = 100_000,
     auto_merge: bool = False,
     batch_size: int = 20_000,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> BatchRun:
     """Score the whole base and fill the review queue (see the module docstring).
@@ -101,6 +113,8 @@ def run_batch(
         auto_merge: Merge ``auto_merge`` clusters without review (survivor: the oldest
             customer number).
         batch_size: Rows per read.
+        workers: Processes scoring the candidate pairs (default: one per CPU from
+            :data:`PARALLEL_FROM` records on, else 1). The result does not depend on it.
         progress: Called with (phase, done, total).
     """
     require(actor, Permission.MERGE_PROPOSE)
@@ -123,7 +137,9 @@ def run_batch(
     t_train = time.perf_counter()
     if progress:
         progress("scoring", 0, 1)
-    result = batch_match(feats, model, max_cluster_size=MAX_CLUSTER_SIZE)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(feats) >= PARALLEL_FROM else 1
+    result = batch_match(feats, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers)
     t_score = time.perf_counter()
     kept = [p for p in result.pairs if _pair(p.id_l, p.id_r) not in rejected]
     clusters = _clusters(feats, kept, model, rejected)
@@ -147,6 +163,7 @@ def run_batch(
             "auto_merge_clusters": sum(c.proposal == "auto_merge" for c in new_clusters),
             "review_clusters": sum(c.proposal == "review" for c in new_clusters),
             "superseded_clusters": superseded,
+            "workers": workers,
             "seconds": {
                 "read": round(t_read - started, 2), "train": round(t_train - t_read, 2),
                 "block_score": round(t_score - t_train, 2),
