@@ -148,7 +148,7 @@ class _BatchWriter:
             )  # fmt: skip
             self.result.add(Outcome.CREATED)
         created = [c for _, c, _ in ready]
-        self.uow.customers.add_many(created)
+        self.uow.imports.add_customers(created)
         refresh_match_keys_many(self.uow, created)  # the online matcher sees them at once
 
     def updates(self, rows: list[RowReport]) -> None:
