@@ -150,7 +150,8 @@ def row(ds: str, system: str, thr: str, pairs: tuple[float, float, float],
 
 # --- systems -------------------------------------------------------------------------
 
-def run_ours(ds: str, recs: list[MatchRecord], gold: set[Pair], train_sample: int) -> MatchModel:
+def run_ours(ds: str, recs: list[MatchRecord], gold: set[Pair], train_sample: int,
+             workers: int = 1) -> MatchModel:
     t0 = time.perf_counter()
     feats = [prepare(r) for r in recs]
     sample = feats if len(feats) <= train_sample else random.Random(7).sample(feats, train_sample)
@@ -158,7 +159,7 @@ def run_ours(ds: str, recs: list[MatchRecord], gold: set[Pair], train_sample: in
                         population_size=len(feats),
                         prior_recall=0.7, thresholds=Thresholds(0.995, 0.8))
     t1 = time.perf_counter()
-    res = batch_match(feats, model, keep_min_probability=0.5)
+    res = batch_match(feats, model, keep_min_probability=0.5, workers=workers)
     t2 = time.perf_counter()
     print(f"{ds:<9} custmaster  train {t1 - t0:.1f}s (Splink EM on {len(sample)} records), "
           f"batch {t2 - t1:.1f}s: {res.stats}", flush=True)
@@ -287,6 +288,8 @@ def main() -> None:
     parser.add_argument("--datasets", default="samples,febrl,gen10k",
                         help="comma list of samples, febrl, gen10k, gen1m")
     parser.add_argument("--no-splink", action="store_true")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes scoring the batch candidate pairs")
     args = parser.parse_args()
     loaders = {"samples": (load_samples, False), "febrl": (load_febrl, True),
                "gen10k": (lambda: load_generated(10_000), False),
@@ -297,7 +300,7 @@ def main() -> None:
         gold = truth_pairs(truth)
         print(f"== {ds}: {len(recs)} records, {len(set(truth.values()))} entities, "
               f"{len(gold)} true pairs", flush=True)
-        model = run_ours(ds, recs, gold, train_sample=200_000)
+        model = run_ours(ds, recs, gold, train_sample=200_000, workers=args.workers)
         if not args.no_splink:
             run_splink(ds, recs, gold, persons)
         run_latency(ds, recs, model, n_queries=2000 if len(recs) > 1000 else len(recs))
