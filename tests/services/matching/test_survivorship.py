@@ -12,9 +12,9 @@ import pytest
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import ValidationFailed
 from custmaster.domain.model import Customer, CustomerKind, SourceRef
+from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.matching.ports import MergeRecord
-from custmaster.services.matching.restore import customer_from_snapshot
 from custmaster.services.matching.survivorship import (
     SurvivorshipConfig,
     load_survivorship,

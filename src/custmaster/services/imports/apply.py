@@ -24,10 +24,10 @@ from custmaster.domain.build import new_customer
 from custmaster.domain.context import ParseContext, RefCheck, RefKind
 from custmaster.domain.events import CloudEvent, customer_event
 from custmaster.domain.model import Customer
+from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.snapshot import diff, jsonable, snapshot
 from custmaster.services.customers.common import check_references
 from custmaster.services.imports.merge import merged_customer
-from custmaster.services.imports.rebuild import customer_from_snapshot
 from custmaster.services.imports.store import (
     Draft,
     ImportJob,

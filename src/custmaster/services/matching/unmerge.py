@@ -32,12 +32,12 @@ from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.events import customer_event
 from custmaster.domain.model import OVERRIDABLE_FIELDS, Customer
 from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.rules import check_aggregate
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, diff, snapshot
 from custmaster.services.matching.index import refresh_match_keys_many
 from custmaster.services.matching.ports import MergeRecord
 from custmaster.services.matching.redirects import resolve
-from custmaster.services.matching.restore import customer_from_snapshot
 from custmaster.services.matching.survivorship import moved_child_ids, refs_of
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
