@@ -218,35 +218,8 @@ class SqlCustomerRepository:
 
     def add_many(self, batch: Iterable[Customer]) -> None:
         """Insert whole aggregates with one statement per table."""
-        rows: dict[str, list[dict[str, Any]]] = {
-            "customers": [], "addresses": [], "contacts": [], "pricing_tiers": [],
-            "tax_profiles": [], "overrides": [], "source_refs": [],
-        }  # fmt: skip
-        for customer in batch:
-            rows["customers"].append(customer_values(customer))
-            rows["addresses"].extend(_address_rows(customer))
-            for kind in CHILD_TABLES:
-                rows[kind].extend(
-                    child_values(kind, record, customer.id, position)
-                    for position, record in enumerate(getattr(customer, kind))
-                )
-            rows["overrides"].extend(
-                override_values(o, customer.id) for o in customer.overrides.values()
-            )
-            rows["source_refs"].extend(
-                {"customer_id": customer.id, "source_system": r.source_system,
-                 "source_id": r.source_id}
-                for r in customer.source_refs
-            )  # fmt: skip
-        tables = {
-            "customers": customers, "addresses": customer_addresses,
-            "overrides": customer_overrides, "source_refs": customer_source_refs,
-            **CHILD_TABLES,
-        }  # fmt: skip
-        # Parents first: the child tables reference customers and overrides' entities.
-        for name in ("customers", "overrides", "addresses", *CHILD_TABLES, "source_refs"):
-            if rows[name]:
-                self._connection.execute(insert(tables[name]), rows[name])
+        for table, rows in aggregate_rows(batch):
+            self._connection.execute(insert(table), rows)
 
     def update(self, before: Customer, after: Customer) -> None:
         """Write what changed between ``before`` and ``after``; fail if another writer
@@ -444,3 +417,35 @@ def _text_condition(text: str) -> ColumnElement[bool]:
         customers.c.email_key.startswith(term.casefold(), autoescape=True),
         customers.c.name_key.contains(key, autoescape=True),
     )
+
+
+def aggregate_rows(batch: Iterable[Customer]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The rows of whole aggregates per table, parents first (the child tables reference
+    customers and the overrides' entities); tables without rows are left out."""
+    rows: dict[str, list[dict[str, Any]]] = {
+        "customers": [], "addresses": [], "contacts": [], "pricing_tiers": [],
+        "tax_profiles": [], "overrides": [], "source_refs": [],
+    }  # fmt: skip
+    for customer in batch:
+        rows["customers"].append(customer_values(customer))
+        rows["addresses"].extend(_address_rows(customer))
+        for kind in CHILD_TABLES:
+            rows[kind].extend(
+                child_values(kind, record, customer.id, position)
+                for position, record in enumerate(getattr(customer, kind))
+            )
+        rows["overrides"].extend(
+            override_values(o, customer.id) for o in customer.overrides.values()
+        )
+        rows["source_refs"].extend(
+            {"customer_id": customer.id, "source_system": r.source_system,
+             "source_id": r.source_id}
+            for r in customer.source_refs
+        )  # fmt: skip
+    tables = {
+        "customers": customers, "addresses": customer_addresses,
+        "overrides": customer_overrides, "source_refs": customer_source_refs,
+        **CHILD_TABLES,
+    }  # fmt: skip
+    order = ("customers", "overrides", "addresses", *CHILD_TABLES, "source_refs")
+    return [(tables[name], rows[name]) for name in order if rows[name]]

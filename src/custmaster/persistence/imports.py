@@ -14,16 +14,10 @@ from sqlalchemy import Connection, Row, delete, func, insert, select, tuple_, up
 from custmaster.domain.model import Customer
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.customer_rows import (
-    address_values,
-    child_values,
-    customer_values,
     name_key,
-    override_values,
 )
-from custmaster.persistence.customers import CHILD_TABLES, SqlCustomerRepository
+from custmaster.persistence.customers import SqlCustomerRepository, aggregate_rows
 from custmaster.persistence.tables import (
-    customer_addresses,
-    customer_overrides,
     customer_source_refs,
     customers,
 )
@@ -272,41 +266,8 @@ class SqlImportRepository:
     def add_customers(self, batch: list[Customer]) -> None:
         """Insert whole new aggregates, the rows ``uow.customers.add_many`` writes, by
         table with :func:`~custmaster.persistence.bulk.insert_rows` (COPY on PostgreSQL)."""
-        rows: dict[str, list[dict[str, Any]]] = {
-            "customers": [], "overrides": [], "addresses": [], "contacts": [],
-            "pricing_tiers": [], "tax_profiles": [], "source_refs": [],
-        }  # fmt: skip
-        for customer in batch:
-            rows["customers"].append(customer_values(customer))
-            rows["addresses"].extend(
-                address_values(a, customer.id, i, None) for i, a in enumerate(customer.addresses)
-            )
-            for entity, override in sorted(customer.overrides.items()):
-                rows["addresses"].extend(
-                    address_values(a, customer.id, i, entity)
-                    for i, a in enumerate(override.addresses)
-                )
-            for kind in CHILD_TABLES:
-                rows[kind].extend(
-                    child_values(kind, record, customer.id, position)
-                    for position, record in enumerate(getattr(customer, kind))
-                )
-            rows["overrides"].extend(
-                override_values(o, customer.id) for o in customer.overrides.values()
-            )
-            rows["source_refs"].extend(
-                {"customer_id": customer.id, "source_system": r.source_system,
-                 "source_id": r.source_id}
-                for r in customer.source_refs
-            )  # fmt: skip
-        tables = {
-            "customers": customers, "addresses": customer_addresses,
-            "overrides": customer_overrides, "source_refs": customer_source_refs,
-            **CHILD_TABLES,
-        }  # fmt: skip
-        # Parents first: the child tables reference customers and overrides' entities.
-        for name in ("customers", "overrides", "addresses", *CHILD_TABLES, "source_refs"):
-            insert_rows(self._connection, tables[name], rows[name])
+        for table, rows in aggregate_rows(batch):
+            insert_rows(self._connection, table, rows)
 
     # -- look-ups against the master -------------------------------------------------
 
