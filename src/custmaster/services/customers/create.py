@@ -36,24 +36,42 @@ def create_customer(
     change_request_id: UUID | None = None,
 ) -> CustomerResult:
     with uow:
-        now = utcnow()
         ctx = ParseContext()
-        number = settings.customer_number(uow.customers.next_numbers(1)[0])
-        customer = new_customer(data, customer_id=uuid4(), number=number, now=now, ctx=ctx)
+        customer = new_customer(data, customer_id=uuid4(), number="", now=utcnow(), ctx=ctx)
         check_references(uow, ctx)
         if customer is None or ctx.errors:
             raise ValidationFailed(ctx.errors.errors)
+        return write_new(
+            uow, actor, customer, settings, warnings=ctx.warnings,
+            change_request_id=change_request_id,
+        )  # fmt: skip
+
+
+def write_new(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer: Customer,
+    settings: ServiceSettings,
+    *,
+    warnings: list[ChangeWarning],
+    change_request_id: UUID | None = None,
+) -> CustomerResult:
+    """Store a validated new aggregate under the next customer number, with its match
+    keys, audit entry and event."""
+    with uow:
         for ref in customer.source_refs:
             owner = uow.customers.by_source_ref(ref)
             if owner is not None:
                 raise Conflict(
                     f"{ref.source_system}/{ref.source_id} already points at customer {owner}"
                 )
+        customer.number = settings.customer_number(uow.customers.next_numbers(1)[0])
         uow.customers.add(customer)
         refresh_match_keys(uow, customer)
         after = snapshot(customer)
         # warnings first: the audit append in record_change holds a lock until commit
-        warnings = ctx.warnings + change_warnings(uow, customer, settings, name_changed=True)
+        all_warnings = warnings + change_warnings(uow, customer, settings, name_changed=True)
+        assert customer.created_at is not None
         record_change(
             uow,
             actor,
@@ -61,7 +79,7 @@ def create_customer(
             resource_type="customer",
             resource_id=str(customer.id),
             changes=diff(None, after),
-            event=customer_event("created", customer.id, now, {"customer": after}),
+            event=customer_event("created", customer.id, customer.created_at, {"customer": after}),
             change_request_id=change_request_id,
         )
-        return CustomerResult(customer, warnings)
+        return CustomerResult(customer, all_warnings)

@@ -23,7 +23,7 @@ from custmaster.domain.events import CloudEvent
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import check_references, check_version, load
-from custmaster.services.customers.create import CustomerResult, create_customer
+from custmaster.services.customers.create import CustomerResult, write_new
 from custmaster.services.customers.lifecycle import (
     deactivate_customer,
     delete_customer,
@@ -116,7 +116,7 @@ def submit_create(
     direct = require_submit(actor, Operation.CREATE)
     with uow:
         ctx = ParseContext()
-        draft = new_customer(data, customer_id=uuid4(), number="(new)", now=utcnow(), ctx=ctx)
+        draft = new_customer(data, customer_id=uuid4(), number="", now=utcnow(), ctx=ctx)
         check_references(uow, ctx)
         if draft is None or ctx.errors:
             raise ValidationFailed(ctx.errors.errors)
@@ -129,7 +129,9 @@ def submit_create(
             entities=touched_entities(data), direct=direct,
         )  # fmt: skip
         if request is None:
-            return Outcome(True, create_customer(uow, actor, data, settings))
+            # green: store what was validated above (no second parse)
+            result = write_new(uow, actor, draft, settings, warnings=ctx.warnings)
+            return Outcome(True, result)
         return Outcome(False, request=request, warnings=ctx.warnings)
 
 
