@@ -109,3 +109,17 @@ def errors_of(response: Any) -> dict[str, str]:
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     return {e["field"]: e["code"] for e in response.json()["errors"]}
+
+
+def outbox_events(container: Any) -> list[dict[str, Any]]:
+    """Every event in the outbox, in write order, read from the table itself.
+
+    The API's change feed (/events) serves only transactions older than every running one
+    on the PostgreSQL server, so it may hold back while another test process has a
+    transaction open; tests about *what* was evented read the outbox directly.
+    """
+    from custmaster.persistence.tables import outbox
+
+    with container.engine.connect() as connection:
+        rows = connection.execute(outbox.select().order_by(outbox.c.id))
+        return [dict(row.envelope) for row in rows]
