@@ -15,60 +15,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from custmaster.domain.children import (
+    ADDRESS_FIELDS,
+    CONTACT_FIELDS,
+    TAX_PROFILE_FIELDS,
+    TIER_FIELDS,
+)
+from custmaster.domain.model import MASTER_FIELDS
+
 #: Known customer fields: a scalar maps to an empty set, a child collection to the set
 #: of its fields, a free-form object (metadata, dimensions) to ``None`` (any sub-key).
-#: Mirrors :mod:`custmaster.domain.model`; the wiring may pass the model's own list.
+#: Derived from the model, so the policy knows exactly the fields a change can touch.
 DEFAULT_KNOWN_FIELDS: Mapping[str, frozenset[str] | None] = {
-    **{
-        name: frozenset()
-        for name in [
-            "kind",
-            "name",
-            "legal_name",
-            "first_name",
-            "last_name",
-            "name_affix",
-            "email",
-            "billing_email",
-            "phone",
-            "website",
-            "tax_id",
-            "customer_type",
-            "industry",
-            "customer_group",
-            "account_tier",
-            "relationship_status",
-            "status",
-            "owning_entity",
-            "credit_limit",
-            "payment_terms",
-            "payment_method",
-            "currency",
-            "tax_code",
-            "revenue_account",
-            "notes",
-        ]
-    },
+    **{name: frozenset() for name in (*MASTER_FIELDS, "status") if name != "metadata"},
     "metadata": None,
     "dimensions": None,
-    "addresses": frozenset(
-        ["type", "lines", "city", "region", "postal_code", "country", "is_primary"]
-    ),
-    "contacts": frozenset(
-        ["first_name", "last_name", "job_title", "role", "email", "phone", "is_primary", "sellable"]
-    ),
-    "pricing_tiers": frozenset(
-        [
-            "item",
-            "unit_price",
-            "currency",
-            "min_quantity",
-            "max_quantity",
-            "effective_from",
-            "effective_to",
-        ]
-    ),
-    "tax_profiles": frozenset(["tax_code", "certificate_number", "effective_from", "effective_to"]),
+    "addresses": ADDRESS_FIELDS,
+    "contacts": CONTACT_FIELDS,
+    "pricing_tiers": TIER_FIELDS,
+    "tax_profiles": TAX_PROFILE_FIELDS,
     "source_refs": frozenset({"source_system", "source_id"}),
 }
 
