@@ -78,7 +78,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy import Engine, text
 
-from custmaster.bootstrap import Container, build_container
+from custmaster.bootstrap import build_container
 from custmaster.config import Settings
 from custmaster.domain.build import new_customer
 from custmaster.domain.context import ParseContext
@@ -167,20 +167,11 @@ def ensure_database(pg: str, name: str, *, fresh: bool) -> str:
     return f"{pg.rstrip('/')}/{name}"
 
 
-def _admin(container: Container) -> Any:
-    """The principal that jobs on this machine act as (its name changed over time)."""
-    for name in ("system_principal", "local_principal"):
-        method = getattr(container, name, None)
-        if method is not None:
-            return method()
-    raise RuntimeError("the container offers no local admin principal")
-
-
 def prepare_database(url: str) -> str | None:
     """The sample reference data, through the reference service (audited, evented), and
     when the API authenticates, a user ``bench`` with a fresh API key (returned)."""
     container = build_container(Settings(database_url=url), migrate=False)
-    actor = _admin(container)
+    actor = container.system_principal()
     data = reference_data()
     try:
         for kind in REFERENCE_KINDS:
