@@ -18,7 +18,9 @@ dropped by the script; the tests' database is never touched. No timed assertions
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import os
 import resource
 import sqlite3
 import tempfile
@@ -55,6 +57,25 @@ APPROVER = Principal("bench-manager", "Bench Manager", frozenset({Role.AR_MANAGE
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def server_cpu(url: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends serving ``url``'s database (read
+    from /proc, so only for a server on this machine; ``None`` when it cannot be read)."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            pids = [row[0] for row in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )]  # fmt: skip
+        ticks = 0
+        for pid in pids:
+            with contextlib.suppress(FileNotFoundError):
+                fields_ = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields_[11]) + int(fields_[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, psycopg.Error, IndexError, ValueError):
+        return None
 
 
 def _flat(index: int, customer: dict[str, Any]) -> list[str]:
@@ -155,8 +176,9 @@ def run_import(url: str, csv_path: Path, work: Path, batch_size: int) -> dict[st
     marks["import"] = time.perf_counter() - t
     marks["total"] = time.perf_counter() - start
     marks["cpu"] = time.process_time() - cpu
+    backend_cpu = server_cpu(url) if url.startswith("postgresql") else None
     container.engine.dispose()
-    return {"job": job, **marks}
+    return {"job": job, **marks, "server_cpu": backend_cpu}
 
 
 def report(name: str, rows: int, result: dict[str, Any], baseline: float) -> None:
@@ -167,6 +189,9 @@ def report(name: str, rows: int, result: dict[str, Any], baseline: float) -> Non
         print(f"  {stage:<9} {seconds:8.1f} s  {rows / seconds:10,.0f} rows/s")
     print(f"  (this process's CPU: {result['cpu']:.1f} s, {result['cpu'] * 1e3 / rows:.2f} ms/row; "
           "the database server's not included)")  # fmt: skip
+    if result["server_cpu"] is not None:
+        print(f"  (the PostgreSQL backends' CPU: {result['server_cpu']:.1f} s, "
+              f"{result['server_cpu'] * 1e3 / rows:.2f} ms/row)")  # fmt: skip
     print(f"  baseline  {baseline:8.1f} s  {rows / baseline:10,.0f} rows/s  (bare bulk load, "
           "unindexed table, same rows)")  # fmt: skip
     print(f"  import/baseline: {result['total'] / baseline:.0f}x slower; "

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 
 import phonenumbers
 import pycountry
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
+from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES, EMAIL_MAX_LENGTH
 from stdnum import util as stdnum_util
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -61,8 +62,44 @@ def email(value: Any, path: str, errors: ErrorCollector) -> str | None:
     return normalised
 
 
-@lru_cache(maxsize=65536)
+# The common shape of an address: a dot-atom local part of letters, digits and ``_+-``,
+# and a domain of at least two LDH labels (1-63 characters, no hyphen at either end)
+# ending in an alphabetic top-level domain. For these, email-validator's checks reduce to
+# lengths, reserved names and case, which _plain_email applies; everything else goes to
+# the library itself.
+_PLAIN_EMAIL = re.compile(
+    r"([A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)"
+    r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+)
+_RESERVED_DOMAINS = tuple(SPECIAL_USE_DOMAIN_NAMES)
+_FOLDED_MAILBOXES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
+def _plain_email(raw: str) -> str | None:
+    """email-validator's normalised form of an address of the common shape (see
+    ``_PLAIN_EMAIL``), or ``None`` when the library must decide (any other shape, a
+    reserved domain, Punycode, over-long)."""
+    match = _PLAIN_EMAIL.fullmatch(raw)
+    if match is None or len(raw) > EMAIL_MAX_LENGTH:
+        return None
+    local, domain = match.group(1), match.group(2).lower()
+    if "--" in domain:
+        return None
+    if local.lower() in _FOLDED_MAILBOXES:  # RFC 2142 names: the library lower-cases them
+        local = local.lower()
+    for reserved in _RESERVED_DOMAINS:
+        if domain == reserved or domain.endswith("." + reserved):
+            return None
+    return f"{local}@{domain}"
+
+
 def _normalise_email(raw: str) -> str | None:
+    """email-validator's normalised form (no DNS), ``None`` when it is not an address."""
+    return _plain_email(raw) or _library_email(raw)
+
+
+@lru_cache(maxsize=65536)
+def _library_email(raw: str) -> str | None:
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError:
