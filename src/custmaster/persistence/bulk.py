@@ -1,20 +1,21 @@
 """Bulk inserts for the import path: PostgreSQL ``COPY ... FROM STDIN`` (psycopg's
-``cursor.copy``), a plain ``executemany`` INSERT elsewhere (SQLite).
+``cursor.copy``), one DB-API ``executemany`` INSERT elsewhere (SQLite).
 
 The values go through the columns' SQLAlchemy bind processors first (JSON wrapped the
-way the dialect wraps it, UTC timestamps, money), so a row written by :func:`insert_rows`
-is exactly the row an ``insert(table)`` executemany would have written. Columns the rows
-leave out get their server defaults (identity ids, ``txid``), as with an INSERT.
+way the dialect wraps it, UTC timestamps, money, UUIDs), so a row written by
+:func:`insert_rows` is exactly the row an ``insert(table)`` executemany would have
+written; only SQLAlchemy's per-row parameter handling is skipped. Columns the rows leave
+out get their server defaults (identity ids, ``txid``), as with an INSERT.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
-#: Below this many rows an executemany INSERT is as fast as setting up a COPY.
+#: Below this many rows a plain SQLAlchemy INSERT is as fast as setting up a COPY.
 _COPY_FROM = 8
 
 
@@ -22,23 +23,35 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     """Insert ``rows`` (dicts keyed by column name, all with the same keys) into ``table``."""
     if not rows:
         return
-    if connection.dialect.name != "postgresql" or len(rows) < _COPY_FROM:
+    dialect = connection.dialect
+    if len(rows) < _COPY_FROM or (dialect.name != "postgresql" and dialect.paramstyle != "qmark"):
         connection.execute(insert(table), list(rows))
         return
     names = list(rows[0])
-    dialect = connection.dialect
     processors: list[Callable[[Any], Any] | None] = [
         table.c[name].type._cached_bind_processor(dialect) for name in names
     ]
-    columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+
+    def values() -> Iterator[list[Any]]:
+        for row in rows:
+            yield [
+                value if process is None else process(value)
+                for value, process in zip((row[n] for n in names), processors, strict=True)
+            ]
+
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
     raw = connection.connection.driver_connection
     assert raw is not None
-    with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    value if process is None else process(value)
-                    for value, process in zip((row[n] for n in names), processors, strict=True)
-                ]
-            )
+    if dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+            for row_values in values():
+                copy.write_row(row_values)
+        return
+    marks = ", ".join("?" for _ in names)
+    cursor = raw.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO {target} ({columns}) VALUES ({marks})", values())
+    finally:
+        cursor.close()

@@ -9,7 +9,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, delete, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Row,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from custmaster.domain.model import Customer
 from custmaster.persistence.bulk import insert_rows
@@ -44,6 +59,50 @@ _CHUNK = 1000
 
 def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def _lookup(
+    connection: Connection,
+    keys: tuple[Column[Any], ...],
+    values: list[Any],
+    wanted: tuple[Column[Any], ...],
+    *,
+    where: ColumnElement[bool] | None = None,
+    order_by: Column[Any] | None = None,
+    limit: int = 1,
+) -> list[Row[Any]]:
+    """Rows (``keys`` then ``wanted``) whose ``keys`` hold one of ``values`` (distinct;
+    tuples for several keys), in ``order_by`` order per value. At most ``limit`` rows per
+    value on PostgreSQL, where each value is looked up on its own: ``unnest`` of one array
+    parameter per key column, LATERAL ``LIMIT`` subquery. That is an index probe per value
+    whatever the planner's statistics say (the batch's size, not the table's, sets the
+    cost) and a statement that does not grow with the list. Elsewhere one ``IN`` query
+    (callers keep the first ``limit`` rows per value themselves)."""
+    if connection.dialect.name != "postgresql":
+        member = keys[0].in_(values) if len(keys) == 1 else tuple_(*keys).in_(values)
+        query = select(*keys, *wanted).where(member)
+        if where is not None:
+            query = query.where(where)
+        if order_by is not None:
+            query = query.order_by(order_by)
+        return list(connection.execute(query))
+    arrays = [values] if len(keys) == 1 else [list(v) for v in zip(*values, strict=True)]
+    given = select(
+        *(
+            func.unnest(bindparam(None, array, type_=ARRAY(String))).label(key.name)
+            for key, array in zip(keys, arrays, strict=True)
+        )
+    ).subquery("given")
+    inner = select(*wanted).where(*(key == given.c[key.name] for key in keys))
+    if where is not None:
+        inner = inner.where(where)
+    if order_by is not None:
+        inner = inner.order_by(order_by)
+    found = inner.limit(limit).lateral("found")
+    query = select(*given.c, *found.c).select_from(given.join(found, true()))
+    if order_by is not None:
+        query = query.order_by(*given.c, found.c[order_by.name])
+    return list(connection.execute(query))
 
 
 def _job_values(job: ImportJob) -> dict[str, Any]:
@@ -242,11 +301,8 @@ class SqlImportRepository:
     def seen_keys(self, job_id: UUID, keys: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for chunk in _chunks(sorted(set(keys))):
-            rows = self._connection.execute(
-                select(import_keys.c.key, import_keys.c.seq).where(
-                    import_keys.c.job_id == job_id, import_keys.c.key.in_(chunk)
-                )
-            )
+            rows = _lookup(self._connection, (import_keys.c.key,), chunk, (import_keys.c.seq,),
+                           where=import_keys.c.job_id == job_id)  # fmt: skip
             found.update({row.key: row.seq for row in rows})
         return found
 
@@ -277,35 +333,19 @@ class SqlImportRepository:
         """Customers whose email key, tax id or source reference is one of these (one
         query per kind and chunk; email keys are case-folded by the caller)."""
         matches = ExistingMatches()
+        number = customers.c.number
         for chunk in _chunks(sorted(set(emails))):
-            rows = self._connection.execute(
-                select(customers.c.email_key, customers.c.id)
-                .where(customers.c.email_key.in_(chunk))
-                .order_by(customers.c.number)
-            )
-            for row in rows:
+            for row in _lookup(self._connection, (customers.c.email_key,), chunk,
+                               (customers.c.id, number), order_by=number):  # fmt: skip
                 matches.by_email.setdefault(row.email_key, row.id)
         for chunk in _chunks(sorted(set(tax_ids))):
-            rows = self._connection.execute(
-                select(customers.c.tax_id, customers.c.id)
-                .where(customers.c.tax_id.in_(chunk))
-                .order_by(customers.c.number)
-            )
-            for row in rows:
+            for row in _lookup(self._connection, (customers.c.tax_id,), chunk,
+                               (customers.c.id, number), order_by=number):  # fmt: skip
                 matches.by_tax_id.setdefault(row.tax_id, row.id)
+        refs_key = (customer_source_refs.c.source_system, customer_source_refs.c.source_id)
         for chunk in _chunks(sorted(set(refs))):
-            rows = self._connection.execute(
-                select(
-                    customer_source_refs.c.source_system,
-                    customer_source_refs.c.source_id,
-                    customer_source_refs.c.customer_id,
-                ).where(
-                    tuple_(
-                        customer_source_refs.c.source_system, customer_source_refs.c.source_id
-                    ).in_(chunk)
-                )
-            )
-            for row in rows:
+            for row in _lookup(self._connection, refs_key, chunk,
+                               (customer_source_refs.c.customer_id,)):  # fmt: skip
                 matches.by_source_ref[(row.source_system, row.source_id)] = row.customer_id
         return matches
 
@@ -316,11 +356,9 @@ class SqlImportRepository:
             keys[name_key(name)[:255]].append(name)
         found: dict[str, list[SimilarCustomer]] = {}
         for chunk in _chunks(sorted(keys)):
-            rows = self._connection.execute(
-                select(customers.c.id, customers.c.number, customers.c.name, customers.c.name_key)
-                .where(customers.c.name_key.in_(chunk))
-                .order_by(customers.c.number)
-            )
+            rows = _lookup(self._connection, (customers.c.name_key,), chunk,
+                           (customers.c.id, customers.c.number, customers.c.name),
+                           order_by=customers.c.number, limit=3)  # fmt: skip
             for row in rows:
                 for name in keys[row.name_key]:
                     similar = found.setdefault(name, [])
@@ -336,13 +374,11 @@ class SqlImportRepository:
 
     def drafts_by_source(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], UUID]:
         found: dict[tuple[str, str], UUID] = {}
+        key = (import_drafts.c.source_system, import_drafts.c.source_id)
         for chunk in _chunks(sorted(set(refs))):
-            rows = self._connection.execute(
-                select(import_drafts.c.source_system, import_drafts.c.source_id,
-                       import_drafts.c.id)
-                .where(tuple_(import_drafts.c.source_system, import_drafts.c.source_id).in_(chunk))
-                .order_by(import_drafts.c.created_at)
-            )  # fmt: skip
+            rows = _lookup(self._connection, key, chunk,
+                           (import_drafts.c.id, import_drafts.c.created_at),
+                           order_by=import_drafts.c.created_at)  # fmt: skip
             for row in rows:
                 found.setdefault((row.source_system, row.source_id), row.id)
         return found

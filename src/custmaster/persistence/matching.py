@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.selectable import TextualSelect
 
 from custmaster.domain.model import Customer, CustomerStatus
+from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.customer_rows import address_from_row, customer_from_row
 from custmaster.persistence.tables import customer_addresses, customers
 from custmaster.persistence.tables_matching import (
@@ -76,6 +77,20 @@ class SqlMatchingRepository:
             self._connection.execute(insert(match_records), records[start : start + _CHUNK])
         for start in range(0, len(keys), _CHUNK):
             self._connection.execute(insert(match_keys), keys[start : start + _CHUNK])
+
+    def add_entries(self, entries: Sequence[IndexEntry]) -> None:
+        """Index customers that have no index rows yet (new ones): the rows
+        :meth:`replace_entries` writes, without its delete, in bulk (COPY on PostgreSQL)."""
+        insert_rows(self._connection, match_records, [
+            {"customer_id": e.customer_id, "number": e.number, "name": e.name,
+             "features": e.features}
+            for e in entries
+        ])  # fmt: skip
+        insert_rows(self._connection, match_keys, [
+            {"key_type": t, "key_value": v, "customer_id": e.customer_id}
+            for e in entries
+            for t, v in e.keys
+        ])  # fmt: skip
 
     def remove_entries(self, customer_ids: Sequence[UUID]) -> None:
         ids = list(customer_ids)

@@ -14,6 +14,7 @@ from sqlalchemy import (
 )
 
 from custmaster.domain.events import CloudEvent
+from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.tables import outbox
 from custmaster.services.ports import FeedItem, FeedPosition
 
@@ -46,6 +47,15 @@ class SqlOutbox:
                 for event in events
             ],
         )
+
+    def add_bulk(self, events: list[CloudEvent]) -> None:
+        """The rows :meth:`add_many` writes, with ``persistence.bulk.insert_rows`` (COPY on
+        PostgreSQL): for large batches (bulk import)."""
+        insert_rows(self._connection, outbox, [
+            {"event_id": event.id, "type": event.type, "subject": event.subject,
+             "time": event.time, "envelope": event.envelope()}
+            for event in events
+        ])  # fmt: skip
 
     def read(self, after: FeedPosition, limit: int) -> list[FeedItem]:
         """Events after ``after`` in commit order, never skipping one that commits later.

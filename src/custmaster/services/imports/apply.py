@@ -1,8 +1,8 @@
 """The import stage of an approved job: one transaction per batch.
 
-A batch writes, together: the new customers (``uow.customers.add_many``), the updated
+A batch writes, together: the new customers (``uow.imports.add_customers``), the updated
 ones, the incomplete drafts, their audit entries (``uow.audit.append_many``) and events
-(``uow.outbox.add_many``), the report lines whose outcome changed since validation, and
+(``uow.outbox.add_bulk``), the report lines whose outcome changed since validation, and
 the job's progress marker ``last_committed_batch``. A crash therefore loses at most the
 batch in flight, which the next run writes again from the start: no record is lost or
 written twice.
@@ -35,7 +35,8 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
-from custmaster.services.matching.index import refresh_match_keys, refresh_match_keys_many
+from custmaster.services.matching.index import refresh_match_keys
+from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
 
@@ -149,7 +150,8 @@ class _BatchWriter:
             self.result.add(Outcome.CREATED)
         created = [c for _, c, _ in ready]
         self.uow.imports.add_customers(created)
-        refresh_match_keys_many(self.uow, created)  # the online matcher sees them at once
+        # the online matcher sees them at once (new ids: nothing to replace)
+        self.uow.matching.add_entries([e for e in map(index_entry, created) if e is not None])
 
     def updates(self, rows: list[RowReport]) -> None:
         for row in rows:
@@ -215,7 +217,7 @@ class _BatchWriter:
 
     def flush(self) -> None:
         self.uow.audit.append_many(self.audit)
-        self.uow.outbox.add_many(self.events)
+        self.uow.outbox.add_bulk(self.events)
 
 
 def write_batch(

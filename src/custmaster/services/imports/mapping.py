@@ -53,7 +53,7 @@ def map_fields(
     """
     target: JSONDict = {}
     errors: list[FieldIssue] = []
-    native_ctx = replace(ctx, native=True)
+    native_ctx = replace(ctx, native=True) if native else ctx
     for mapping in fields:
         raw = _cell(values, mapping)
         if raw is None:

@@ -86,6 +86,10 @@ class MatchingRepository(Protocol):
         """Rewrite the index rows of these customers (delete, then insert)."""
         ...
 
+    def add_entries(self, entries: Sequence[IndexEntry]) -> None:
+        """Index customers that have no index rows yet (new ones; insert only, bulk)."""
+        ...
+
     def remove_entries(self, customer_ids: Sequence[UUID]) -> None: ...
     def lookup(
         self, keys: Sequence[tuple[str, str]], max_postings: int

@@ -1,0 +1,143 @@
+"""The bulk writers of the import path write exactly the rows of the plain ones
+(COPY on PostgreSQL, a DB-API executemany on SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import Table, select
+
+from custmaster.bootstrap import Container
+from custmaster.domain.events import customer_event
+from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.matching import SqlMatchingRepository
+from custmaster.persistence.outbox import SqlOutbox
+from custmaster.persistence.tables import outbox
+from custmaster.persistence.tables_imports import import_jobs, import_rows
+from custmaster.persistence.tables_matching import match_keys, match_records
+from custmaster.services.matching.ports import IndexEntry
+from tests.conftest import clean
+
+
+@pytest.fixture
+def db(container: Container) -> Iterator[Container]:
+    clean(container)
+    yield container
+    clean(container)
+
+
+def _rows(container: Container, table: Table, *order: Any, drop: tuple[str, ...] = ()) -> list[Any]:
+    with container.engine.connect() as connection:
+        return [
+            {k: v for k, v in row._mapping.items() if k not in drop}
+            for row in connection.execute(select(table).order_by(*order))
+        ]
+
+
+def _events(n: int, offset: int) -> list[Any]:
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    return [
+        customer_event("created", UUID(int=offset + i), at,
+                       {"customer": {"name": f"Müller {i}", "credit_limit": "10.50",
+                                     "tags": [i, None, True]}, "n": i})
+        for i in range(n)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [3, 20])
+def test_outbox_add_bulk_writes_the_rows_of_add_many(db: Container, count: int) -> None:
+    plain, bulk = _events(count, 0), _events(count, 1000)
+    with db.engine.begin() as connection:
+        SqlOutbox(connection).add_many(plain)
+    with db.engine.begin() as connection:
+        SqlOutbox(connection).add_bulk(bulk)
+    rows = _rows(db, outbox, outbox.c.id, drop=("id",))
+    assert len(rows) == 2 * count
+    for row, event in zip(rows, plain + bulk, strict=True):
+        assert row["event_id"] == event.id
+        assert (row["type"], row["subject"]) == (event.type, event.subject)
+        assert row["time"] == event.time
+        assert row["envelope"] == event.envelope()
+        assert row["published_at"] is None
+    assert {type(r["txid"]) for r in rows} == {int}
+    assert len({r["txid"] for r in rows[:count]}) == len({r["txid"] for r in rows[count:]}) == 1
+    with db.engine.connect() as connection:
+        feed = SqlOutbox(connection).count()
+    assert feed == 2 * count
+
+
+def _entries(n: int, offset: int) -> list[IndexEntry]:
+    return [
+        IndexEntry(
+            customer_id=UUID(int=offset + i), number=f"C{offset + i:06d}", name=f"Acme {i}",
+            features={"id": str(UUID(int=offset + i)), "name": "acme", "tokens": ["a", i]},
+            keys=[("name", f"acme{i}"), ("email", f"x{i}@acme.example"), ("tax", "DE1")],
+        )
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def _expected(entries: list[IndexEntry]) -> tuple[list[Any], list[Any]]:
+    records = [
+        {"customer_id": e.customer_id, "number": e.number, "name": e.name,
+         "features": e.features}
+        for e in entries
+    ]  # fmt: skip
+    keys = sorted(
+        ({"key_type": t, "key_value": v, "customer_id": e.customer_id} for e in entries
+         for t, v in e.keys),
+        key=lambda k: (k["customer_id"], k["key_type"]),
+    )  # fmt: skip
+    return records, keys
+
+
+def test_add_entries_writes_the_rows_of_replace_entries(db: Container) -> None:
+    plain, bulk = _entries(12, 0), _entries(12, 100)
+    with db.engine.begin() as connection:
+        SqlMatchingRepository(connection).replace_entries(plain)
+    with db.engine.begin() as connection:
+        SqlMatchingRepository(connection).add_entries(bulk)
+    records = _rows(db, match_records, match_records.c.customer_id)
+    keys = _rows(db, match_keys, match_keys.c.customer_id, match_keys.c.key_type)
+    assert (records, keys) == tuple(
+        a + b for a, b in zip(_expected(plain), _expected(bulk), strict=True)
+    )
+
+
+def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
+    job = uuid4()
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with db.engine.begin() as connection:
+        connection.execute(import_jobs.insert().values(
+            id=job, status="validating", template="custmaster", files=[], options={},
+            submitted_by="u", submitted_by_name="U", validated_records=0,
+            last_committed_batch=-1, summary={}, created_at=at, updated_at=at,
+        ))  # fmt: skip
+
+    def rows(start: int) -> list[dict[str, Any]]:
+        return [
+            {"job_id": job, "seq": start + i, "row_numbers": [start + i, 7],
+             "source_id": f"S{i}" if i % 2 else None, "outcome": "created",
+             "customer_id": uuid4() if i % 3 else None,
+             "errors": None, "warnings": [{"code": "x", "message": "ä"}] if i % 2 else None,
+             "payload": {"customer": {"n": i, "limit": str(Decimal("1.50"))}}}
+            for i in range(10)
+        ]  # fmt: skip
+
+    plain, bulk = rows(0), rows(100)
+    with db.engine.begin() as connection:
+        connection.execute(import_rows.insert(), plain)
+        insert_rows(connection, import_rows, bulk)
+    stored = _rows(db, import_rows, import_rows.c.seq)
+    assert len(stored) == 20
+    for a, b in zip(stored[:10], stored[10:], strict=True):
+        assert {**b, "seq": b["seq"] - 100, "row_numbers": [b["row_numbers"][0] - 100, 7],
+                "customer_id": a["customer_id"]} == a  # fmt: skip
+    by_seq = {r["seq"]: r for r in stored}
+    for row in plain + bulk:
+        assert by_seq[row["seq"]]["customer_id"] == row["customer_id"]
