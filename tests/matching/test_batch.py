@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from custmaster.matching.batch import batch_match, candidate_pairs
+from itertools import combinations
+
+from custmaster.matching.batch import Blocking, batch_match, candidate_pairs
 from custmaster.matching.model import DEFAULT_MODEL
 from custmaster.matching.record import MatchRecord, prepare
 
@@ -40,8 +42,47 @@ def test_candidate_pairs_are_unique() -> None:
 
 def test_large_blocks_are_skipped() -> None:
     feats = [prepare(MatchRecord(str(i), name="Same", country="DE")) for i in range(6)]
-    assert list(candidate_pairs(feats, max_block_size=5)) == []
-    assert len(list(candidate_pairs(feats, max_block_size=6))) == 15
+    assert list(candidate_pairs(feats, Blocking.exhaustive(5))) == []
+    assert len(list(candidate_pairs(feats, Blocking.exhaustive(6)))) == 15
+
+
+def _block_of_names(n: int) -> list[MatchRecord]:
+    """``n`` companies sharing one city/name-word key (one large block), names in
+    reverse alphabetical order of their ids."""
+    def word(i: int) -> str:
+        k = n - 1 - i
+        return f"{chr(97 + k // 26)}{chr(97 + k % 26)}"
+
+    return [
+        MatchRecord(str(i), name=f"Keystone {word(i)} Tooling", city="Berlin", country="DE")
+        for i in range(n)
+    ]
+
+
+def test_large_blocks_pair_name_neighbours_within_the_window() -> None:
+    feats = [prepare(r) for r in _block_of_names(10)]
+    blocking = Blocking(max_block_size=200, full_block_size=4, window=2)
+    pairs = list(candidate_pairs(feats, blocking))
+    assert len(pairs) == len(set(pairs)) and all(i < j for i, j in pairs)
+    # sorted by name, position p is record 9 - p: neighbours are ids within 2
+    assert set(pairs) == {(i, j) for i, j in combinations(range(10), 2) if j - i <= 2}
+
+
+def test_blocks_up_to_the_full_size_yield_every_pair() -> None:
+    feats = [prepare(r) for r in _block_of_names(10)]
+    pairs = set(candidate_pairs(feats, Blocking(max_block_size=200, full_block_size=10, window=1)))
+    assert pairs == set(combinations(range(10), 2))
+
+
+def test_windowed_batch_still_finds_the_duplicate_in_a_large_block() -> None:
+    records = [*_block_of_names(60),
+               MatchRecord("dup", name="Keystone CH Tooling GmbH", city="Berlin", country="DE",
+                           street="Hauptstr. 1")]  # fmt: skip
+    result = batch_match(records, blocking=Blocking(full_block_size=10, window=3),
+                         keep_min_probability=0.0)  # fmt: skip
+    dup = next(p for p in result.pairs if "dup" in (p.id_l, p.id_r))  # the best-scored
+    assert {dup.id_l, dup.id_r} == {"0", "dup"}
+    assert result.stats["candidate_pairs"] < 61 * 60 / 2
 
 
 def test_tax_id_constraint_can_be_disabled() -> None:

@@ -16,7 +16,7 @@ from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
 from custmaster.matching.scoring import match_weight_filter, probability_from_weight
 
-__all__ = ["BatchResult", "ScoredPair", "batch_match", "candidate_pairs"]
+__all__ = ["BatchResult", "Blocking", "ScoredPair", "batch_match", "candidate_pairs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +53,47 @@ class BatchResult:
         return out
 
 
+#: Blocks up to this size are compared in full; larger ones (up to the block cap) by
+#: a sliding window over their members sorted by name (sorted neighbourhood).
+DEFAULT_FULL_BLOCK_SIZE = 30
+#: Neighbours on each side a member of a windowed block is compared with.
+DEFAULT_WINDOW = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """How candidate pairs are formed from blocking keys.
+
+    Attributes:
+        max_block_size: Keys shared by more records are ignored (non-selective).
+        full_block_size: Blocks up to this size yield every pair of their members.
+            Larger blocks are sorted by normalised name and each member is paired with
+            its ``window`` neighbours on either side: a big block (a common name word
+            in a big city) is mostly unrelated companies, and its duplicates sort next
+            to each other.
+        window: Neighbours per side in a windowed block.
+    """
+
+    max_block_size: int = DEFAULT_MAX_POSTINGS
+    full_block_size: int = DEFAULT_FULL_BLOCK_SIZE
+    window: int = DEFAULT_WINDOW
+
+    def __post_init__(self) -> None:
+        if self.max_block_size < 2 or self.full_block_size < 2 or self.window < 1:
+            raise ValueError(f"blocking needs block sizes >= 2 and a window >= 1: {self}")
+
+    @classmethod
+    def exhaustive(cls, max_block_size: int = DEFAULT_MAX_POSTINGS) -> Blocking:
+        """Every pair of every usable block (no windowing)."""
+        return cls(max_block_size, max_block_size, max_block_size)
+
+
 def _blocks(
-    features: Sequence[MatchFeatures], max_block_size: int
+    features: Sequence[MatchFeatures], blocking: Blocking
 ) -> tuple[list[list[int]], list[tuple[int, ...]]]:
-    """Usable blocks (posting lists of 2..max_block_size positions, ascending) and, per
-    record, the indexes of its usable blocks in the record's key order."""
+    """Usable blocks (posting lists of 2..max_block_size positions: ascending up to
+    ``full_block_size``, by name above) and, per record, the indexes of its usable
+    blocks in the record's key order."""
     postings: dict[tuple[str, str], list[int]] = {}
     rec_keys: list[list[tuple[str, str]]] = []
     for pos, f in enumerate(features):
@@ -72,7 +108,9 @@ def _blocks(
     blocks: list[list[int]] = []
     block_of: dict[tuple[str, str], int] = {}
     for key, ids in postings.items():
-        if 1 < len(ids) <= max_block_size:
+        if 1 < len(ids) <= blocking.max_block_size:
+            if len(ids) > blocking.full_block_size:
+                ids.sort(key=lambda pos: (features[pos].name or "", pos))
             block_of[key] = len(blocks)
             blocks.append(ids)
     del postings
@@ -80,28 +118,37 @@ def _blocks(
     return blocks, rec_blocks
 
 
-def _partners(i: int, blocks: list[list[int]], mine: tuple[int, ...]) -> set[int]:
-    """Positions after ``i`` sharing a usable block with it."""
-    if len(mine) == 1:
+def _partners(
+    i: int, blocks: list[list[int]], mine: tuple[int, ...], full: int, window: int
+) -> set[int]:
+    """Positions after ``i`` sharing a usable block with it (within the window in a
+    windowed block)."""
+    if len(mine) == 1 and len(blocks[mine[0]]) <= full:
         ids = blocks[mine[0]]
         return set(ids[ids.index(i) + 1 :])
     out: set[int] = set()
     for b in mine:
-        out.update(blocks[b])
+        ids = blocks[b]
+        if len(ids) <= full:
+            out.update(ids)
+        else:
+            at = ids.index(i)
+            out.update(ids[max(0, at - window) : at + window + 1])
     return {j for j in out if j > i}
 
 
 def candidate_pairs(
-    features: list[MatchFeatures], max_block_size: int = DEFAULT_MAX_POSTINGS
+    features: list[MatchFeatures], blocking: Blocking | None = None
 ) -> Iterable[tuple[int, int]]:
     """Yield each pair of positions sharing a blocking key exactly once.
 
-    Keys shared by more than ``max_block_size`` records are ignored. Pairs come
-    grouped by their first position, in no particular order otherwise.
+    Keys shared by more than ``blocking.max_block_size`` records are ignored; large
+    blocks are windowed (see :class:`Blocking`). Pairs come grouped by their first
+    position, in no particular order otherwise.
 
     Args:
         features: Prepared records.
-        max_block_size: Largest posting list still used for blocking.
+        blocking: Block cap and windowing (default: :class:`Blocking`'s defaults).
 
     Yields:
         ``(i, j)`` with ``i < j``.
@@ -111,15 +158,16 @@ def candidate_pairs(
         >>> sorted(candidate_pairs(recs))
         [(0, 1), (0, 2), (1, 2)]
     """
-    blocks, rec_blocks = _blocks(features, max_block_size)
+    blocking = blocking or Blocking()
+    blocks, rec_blocks = _blocks(features, blocking)
     for i, mine in enumerate(rec_blocks):
         if mine:
-            for j in _partners(i, blocks, mine):
+            for j in _partners(i, blocks, mine, blocking.full_block_size, blocking.window):
                 yield i, j
 
 
 Scorer = Callable[[MatchFeatures, MatchFeatures], "float | None"]
-_Work = tuple[Sequence[MatchFeatures], list[list[int]], list[tuple[int, ...]], Scorer]
+_Work = tuple[Sequence[MatchFeatures], list[list[int]], list[tuple[int, ...]], Scorer, Blocking]
 #: What forked scoring workers read (set by the parent just before forking).
 _WORK: _Work | None = None
 
@@ -128,7 +176,8 @@ def _score_part(part: int, parts: int) -> tuple[int, list[tuple[int, int, float]
     """Score the candidate pairs whose first position is ``part`` modulo ``parts``:
     the number of candidates and the ``(i, j, weight)`` the scorer kept."""
     assert _WORK is not None
-    feats, blocks, rec_blocks, scorer = _WORK
+    feats, blocks, rec_blocks, scorer, blocking = _WORK
+    full, window = blocking.full_block_size, blocking.window
     n = 0
     kept: list[tuple[int, int, float]] = []
     for i in range(part, len(rec_blocks), parts):
@@ -136,7 +185,7 @@ def _score_part(part: int, parts: int) -> tuple[int, list[tuple[int, int, float]
         if not mine:
             continue
         fi = feats[i]
-        partners = _partners(i, blocks, mine)
+        partners = _partners(i, blocks, mine, full, window)
         n += len(partners)
         for j in partners:
             weight = scorer(fi, feats[j])
@@ -168,7 +217,7 @@ def _score_all(work: _Work, workers: int) -> tuple[int, list[tuple[int, int, flo
 def batch_match(
     records: Iterable[MatchRecord | MatchFeatures],
     model: MatchModel = DEFAULT_MODEL,
-    max_block_size: int = DEFAULT_MAX_POSTINGS,
+    blocking: Blocking | None = None,
     keep_min_probability: float | None = None,
     max_cluster_size: int | None = 50,
     tax_id_constraint: bool | None = None,
@@ -184,7 +233,9 @@ def batch_match(
     Args:
         records: Records (raw or prepared) with distinct ids.
         model: Model parameters and thresholds.
-        max_block_size: Blocks larger than this are skipped (non-selective keys).
+        blocking: Block cap and windowing of large blocks (default:
+            :class:`Blocking`'s defaults; :meth:`Blocking.exhaustive` compares every
+            pair of every usable block).
         keep_min_probability: Keep pairs at or above this probability (default: the
             model's review threshold).
         max_cluster_size: Cap on cluster size (guard against runaway chaining).
@@ -216,8 +267,9 @@ def batch_match(
     gc_was_enabled = gc.isenabled()
     gc.disable()  # millions of small containers, no cycles: collections only cost time
     try:
-        blocks, rec_blocks = _blocks(feats, max_block_size)
-        work = (feats, blocks, rec_blocks, match_weight_filter(model, min_weight))
+        blocking = blocking or Blocking()
+        blocks, rec_blocks = _blocks(feats, blocking)
+        work = (feats, blocks, rec_blocks, match_weight_filter(model, min_weight), blocking)
         n_candidates, scored = _score_all(work, workers)
         del work, blocks, rec_blocks
     finally:
