@@ -36,6 +36,7 @@ from custmaster.services.imports.store import (
     RowReport,
 )
 from custmaster.services.matching.index import refresh_match_keys
+from custmaster.services.matching.ports import IndexEntry
 from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
@@ -62,6 +63,24 @@ class BatchOutcome:
 
 def _issue(field_path: str | None, code: str, message: str) -> dict[str, Any]:
     return {"field": field_path, "code": code, "message": message}
+
+
+def _index_entry(payload: dict[str, Any] | None, customer: Customer) -> IndexEntry | None:
+    """The new customer's match-index entry: ``services.matching.records.index_entry``,
+    from the features and keys validation computed of the same customer when the payload
+    has them (payloads of older jobs do not)."""
+    match = (payload or {}).get("match")
+    if match is None:
+        return index_entry(customer)
+    if match["entry"] is None:
+        return None
+    return IndexEntry(
+        customer_id=customer.id,
+        number=customer.number,
+        name=customer.name[:255],
+        features=match["entry"]["features"],
+        keys=[(key_type, value) for key_type, value in match["entry"]["keys"]],
+    )
 
 
 class _BatchWriter:
@@ -151,7 +170,8 @@ class _BatchWriter:
         created = [c for _, c, _ in ready]
         self.uow.imports.add_customers(created)
         # the online matcher sees them at once (new ids: nothing to replace)
-        self.uow.matching.add_entries([e for e in map(index_entry, created) if e is not None])
+        entries = [_index_entry(row.payload, customer) for row, customer, _ in ready]
+        self.uow.matching.add_entries([e for e in entries if e is not None])
 
     def updates(self, rows: list[RowReport]) -> None:
         for row in rows:

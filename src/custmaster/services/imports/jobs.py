@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +32,7 @@ from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.imports.apply import StopImport, write_batch
-from custmaster.services.imports.reader import count_rows, read_records
-from custmaster.services.imports.records import ImportRecord
+from custmaster.services.imports.reader import count_rows
 from custmaster.services.imports.sources import ImportFileError
 from custmaster.services.imports.store import (
     Draft,
@@ -44,12 +43,20 @@ from custmaster.services.imports.store import (
     RowReport,
 )
 from custmaster.services.imports.templates import TemplateError, load_template
-from custmaster.services.imports.validate import validate_batch
+from custmaster.services.imports.validate import PreparedRecord, validate_batch
+from custmaster.services.imports.worker import (
+    can_use_worker,
+    prepared_batches,
+    prepared_batches_in_worker,
+)
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
 
 MAX_BATCH = 1000
+#: From this many records still to validate on, a worker process reads and parses them
+#: while this one plans and commits (see ``services.imports.worker``).
+PARALLEL_FROM = 20_000
 Progress = Callable[[ImportJob], None]
 NewUow = Callable[[], UnitOfWork]
 _RUNNABLE = (JobStatus.VALIDATING, JobStatus.IMPORTING)
@@ -235,12 +242,16 @@ def _fail(new_uow: NewUow, job_id: UUID, stage: str, error: str) -> None:
         uow.imports.save_job(job)
 
 
-def _records_from(job: ImportJob) -> Iterator[tuple[int, ImportRecord]]:
+def _prepared(job: ImportJob) -> Generator[list[PreparedRecord], None, None]:
+    """The job's records from ``validated_records`` on, prepared batch by batch: in a
+    worker process for a large job (the planning and the writes stay here)."""
     files = {f["role"]: Path(f["path"]) for f in job.files}
-    with read_records(files, job.template, entity=job.options.entity) as stream:
-        for seq, record in enumerate(stream):
-            if seq >= job.validated_records:
-                yield seq, record
+    args = (files, job.template, job.options.entity, job.validated_records,
+            job.options.batch_size)  # fmt: skip
+    remaining = (job.total_rows or 0) - job.validated_records
+    if remaining >= PARALLEL_FROM and can_use_worker():
+        return prepared_batches_in_worker(*args)
+    return prepared_batches(*args)
 
 
 def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
@@ -252,19 +263,16 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
             current = _load_for_update(uow, job.id)
             current.total_rows = job.total_rows
             uow.imports.save_job(current)
-    size = job.options.batch_size
-    batch: list[tuple[int, ImportRecord]] = []
-    stopped = False
 
-    def commit(records: list[tuple[int, ImportRecord]]) -> bool:
+    def commit(entries: list[PreparedRecord]) -> bool:
         nonlocal job
         with new_uow() as uow:
             current = _load_for_update(uow, job.id)
             if current.status is not JobStatus.VALIDATING or (
-                current.validated_records != records[0][0]
+                current.validated_records != entries[0].seq
             ):
                 raise Conflict(f"import job {job.id} is being run by another worker")
-            result = validate_batch(uow, current, records, settings, utcnow())
+            result = validate_batch(uow, current, entries, settings, utcnow())
             uow.imports.add_rows(current.id, result.rows)
             uow.imports.add_keys(current.id, result.keys)
             counts: dict[str, int] = {}
@@ -285,17 +293,13 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
         progress(job)
         return result.stopped
 
-    for item in _records_from(job):
-        batch.append(item)
-        if len(batch) == size:
-            stopped = commit(batch)
-            batch = []
-            if stopped:
+    batches = _prepared(job)
+    try:
+        for entries in batches:
+            if commit(entries):
                 return job
-    if batch:
-        stopped = commit(batch)
-        if stopped:
-            return job
+    finally:
+        batches.close()  # stops the worker, if any
     with new_uow() as uow:
         current = _load_for_update(uow, job.id)
         current.record_count = current.validated_records

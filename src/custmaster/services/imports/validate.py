@@ -30,6 +30,7 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
+from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 
@@ -51,7 +52,10 @@ def name_key(name: str) -> str:
 
 
 @dataclass
-class _Entry:
+class PreparedRecord:
+    """A record parsed by the domain, with its duplicate keys: everything of its
+    validation that needs no database (see :func:`prepare_record`)."""
+
     seq: int
     record: ImportRecord
     customer: Customer | None
@@ -59,6 +63,10 @@ class _Entry:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    #: of a parsed customer without errors: its snapshot and its match-index entry
+    #: (``_match_payload``), both pure, computed here to spare the planner and the writer
+    snapshot: dict[str, Any] | None = None
+    match: dict[str, Any] | None = None
 
     @property
     def refs(self) -> list[tuple[str, str]]:
@@ -67,10 +75,12 @@ class _Entry:
         return [(r.source_system, r.source_id) for r in self.record.source_refs]
 
 
-def _parse(seq: int, record: ImportRecord, now: datetime) -> _Entry:
+def prepare_record(seq: int, record: ImportRecord, now: datetime) -> PreparedRecord:
+    """Parse one record (field rules, business rules, warnings) and derive its duplicate
+    keys. Pure: may run in a worker process (see ``services.imports.worker``)."""
     ctx = ParseContext()
     customer = new_customer(record.command, customer_id=uuid4(), number="", now=now, ctx=ctx)
-    entry = _Entry(seq, record, customer, ctx)
+    entry = PreparedRecord(seq, record, customer, ctx)
     entry.errors = [i.as_dict() for i in record.errors]
     entry.warnings = [i.as_dict() for i in record.warnings] + [_warning(w) for w in ctx.warnings]
     missing = set(record.missing_required)
@@ -78,10 +88,24 @@ def _parse(seq: int, record: ImportRecord, now: datetime) -> _Entry:
         if error.code == "required" and error.field in missing:
             continue
         entry.errors.append(error.as_dict())
+    entry.keys = _keys(entry)
+    if customer is not None and not entry.errors:
+        entry.snapshot = snapshot(customer)
+        entry.match = _match_payload(customer)
     return entry
 
 
-def _keys(entry: _Entry) -> list[str]:
+def _match_payload(customer: Customer) -> dict[str, Any]:
+    """What the writer's match-index entry of the new customer is made of (features and
+    keys depend on the customer's fields only; number and name are added at writing);
+    ``{"entry": None}`` when the customer is no match target."""
+    entry = index_entry(customer)
+    if entry is None:
+        return {"entry": None}
+    return {"entry": {"features": entry.features, "keys": [list(k) for k in entry.keys]}}
+
+
+def _keys(entry: PreparedRecord) -> list[str]:
     keys = [f"s:{system}\x1f{source_id}" for system, source_id in entry.refs]
     if entry.customer is not None:
         keys.append(f"e:{entry.customer.email.casefold()}")
@@ -95,7 +119,7 @@ def _describe(key: str) -> tuple[str, str]:
     return _KEY_FIELDS[kind], f"{_KEY_LABELS[kind]} {value}"
 
 
-def _db_match(entry: _Entry, existing: ExistingMatches) -> tuple[set[UUID], str | None]:
+def _db_match(entry: PreparedRecord, existing: ExistingMatches) -> tuple[set[UUID], str | None]:
     """The existing customers the entry shares a key with, and what the first is."""
     found: dict[UUID, str] = {}
     for ref in entry.refs:
@@ -128,7 +152,9 @@ class _Planner:
         self.new_keys: dict[str, int] = {}
         self.seen: dict[str, int] = {}
 
-    def _duplicate(self, entry: _Entry, code: str, message: str, field_path: str) -> RowReport:
+    def _duplicate(
+        self, entry: PreparedRecord, code: str, message: str, field_path: str
+    ) -> RowReport:
         if self.options.on_duplicate is OnDuplicate.ERROR:
             entry.errors.append(_issue(field_path, code, message))
             return self._row(entry, Outcome.FAILED)
@@ -142,7 +168,7 @@ class _Planner:
 
     def _row(
         self,
-        entry: _Entry,
+        entry: PreparedRecord,
         outcome: Outcome,
         customer_id: UUID | None = None,
         payload: dict[str, Any] | None = None,
@@ -158,7 +184,7 @@ class _Planner:
             payload=None if self.options.validate_only else payload,
         )
 
-    def _in_file(self, entry: _Entry) -> RowReport | None:
+    def _in_file(self, entry: PreparedRecord) -> RowReport | None:
         for key in entry.keys:
             earlier = self.seen.get(key)
             if earlier is not None:
@@ -171,14 +197,14 @@ class _Planner:
                 )
         return None
 
-    def _remember(self, entry: _Entry) -> None:
+    def _remember(self, entry: PreparedRecord) -> None:
         for key in entry.keys:
             if key not in self.seen:
                 self.seen[key] = entry.seq
                 self.new_keys[key] = entry.seq
 
     def _incomplete(
-        self, entry: _Entry, existing: ExistingMatches, drafts: dict[Any, UUID]
+        self, entry: PreparedRecord, existing: ExistingMatches, drafts: dict[Any, UUID]
     ) -> RowReport:
         missing = sorted(entry.record.missing_required)
         if not self.options.keep_incomplete_as_drafts:
@@ -210,7 +236,7 @@ class _Planner:
         )
         return self._row(entry, Outcome.DRAFT, payload=payload)
 
-    def _complete(self, entry: _Entry, existing: ExistingMatches) -> RowReport:
+    def _complete(self, entry: PreparedRecord, existing: ExistingMatches) -> RowReport:
         customer = entry.customer
         assert customer is not None
         duplicate = self._in_file(entry)
@@ -232,12 +258,14 @@ class _Planner:
             return self._update(entry, owner, message)
         self._remember(entry)
         payload = {
-            "customer": snapshot(customer),
+            "customer": snapshot(customer) if entry.snapshot is None else entry.snapshot,
             "refs": [[r.kind.value, r.code, r.path] for r in entry.ctx.refs],
         }
+        if entry.match is not None:
+            payload["match"] = entry.match
         return self._row(entry, Outcome.CREATED, customer.id, payload)
 
-    def _update(self, entry: _Entry, owner: UUID, message: str) -> RowReport:
+    def _update(self, entry: PreparedRecord, owner: UUID, message: str) -> RowReport:
         current = self.uow.customers.get(owner)
         assert entry.customer is not None and current is not None
         ctx = ParseContext()
@@ -252,7 +280,7 @@ class _Planner:
         entry.warnings.append(_issue(None, "duplicate", message))
         return self._row(entry, Outcome.UPDATED, owner, {"command": entry.record.command})
 
-    def _warn_names(self, entries: list[_Entry]) -> None:
+    def _warn_names(self, entries: list[PreparedRecord]) -> None:
         named = [e for e in entries if e.customer is not None]
         similar = self.uow.imports.similar_names([e.customer.name for e in named if e.customer])
         for entry in named:
@@ -267,11 +295,8 @@ class _Planner:
                 for w in credit_limit_warnings(entry.customer, self.settings.credit_limit_warning)
             )
 
-    def plan(self, records: list[tuple[int, ImportRecord]]) -> BatchResult:
-        entries = [_parse(seq, record, self.now) for seq, record in records]
+    def plan(self, entries: list[PreparedRecord]) -> BatchResult:
         self._check_references(entries)
-        for entry in entries:
-            entry.keys = _keys(entry)
         all_keys = [k for e in entries if not e.errors for k in e.keys]
         self.seen = self.uow.imports.seen_keys(self.job.id, all_keys)
         candidates = [e for e in entries if not e.errors]
@@ -298,7 +323,7 @@ class _Planner:
                 return BatchResult(rows, self.new_keys, stopped=True)
         return BatchResult(rows, self.new_keys)
 
-    def _warn_names_in_file(self, entries: list[_Entry]) -> None:
+    def _warn_names_in_file(self, entries: list[PreparedRecord]) -> None:
         keyed = [(e, "n:" + name_key(e.customer.name)[:500]) for e in entries if e.customer]
         earlier = self.uow.imports.seen_keys(self.job.id, [k for _, k in keyed])
         for entry, key in keyed:
@@ -312,7 +337,7 @@ class _Planner:
                 earlier[key] = entry.seq
                 self.new_keys[key] = entry.seq
 
-    def _check_references(self, entries: list[_Entry]) -> None:
+    def _check_references(self, entries: list[PreparedRecord]) -> None:
         checks: list[RefCheck] = [r for e in entries for r in e.ctx.refs]
         if not checks:
             return
@@ -331,9 +356,10 @@ class _Planner:
 def validate_batch(
     uow: UnitOfWork,
     job: ImportJob,
-    records: list[tuple[int, ImportRecord]],
+    entries: list[PreparedRecord],
     settings: ServiceSettings,
     now: datetime,
 ) -> BatchResult:
-    """Plan the outcome of each record of one batch (see the module docstring)."""
-    return _Planner(uow, job, settings, now).plan(records)
+    """Plan the outcome of each record of one batch, prepared by :func:`prepare_record`
+    (see the module docstring)."""
+    return _Planner(uow, job, settings, now).plan(entries)

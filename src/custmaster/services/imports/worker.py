@@ -1,0 +1,120 @@
+"""The validation stage's records, read and prepared batch by batch, in order.
+
+Reading and mapping the source rows and parsing each record with the domain
+(:func:`~custmaster.services.imports.validate.prepare_record`) need no database and are
+most of the stage's work. :func:`prepared_batches` does it in this process;
+:func:`prepared_batches_in_worker` in one worker process (``spawn``: nothing of this
+process - connections, threads, locks - is inherited), which streams the batches back
+through a bounded queue while this process plans and commits the previous ones. The
+worker is a single producer, so the batches arrive in file order, and it starts at the
+job's ``validated_records`` like the in-process reader: resuming, locking and progress
+stay with the caller. Memory stays flat (at most ``_AHEAD`` batches in flight).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from collections.abc import Generator, Mapping
+from pathlib import Path
+from typing import Any
+
+from custmaster.services.imports.reader import read_records
+from custmaster.services.imports.sources import ImportFileError
+from custmaster.services.imports.templates import TemplateError
+from custmaster.services.imports.validate import PreparedRecord, prepare_record
+from custmaster.services.recording import utcnow
+
+#: Batches the worker may prepare ahead of the one being committed.
+_AHEAD = 4
+#: Seconds between checks that a silent worker is still alive.
+_POLL = 5.0
+
+
+def prepared_batches(
+    files: Mapping[str, Path], template: str, entity: str | None, start: int, size: int
+) -> Generator[list[PreparedRecord], None, None]:
+    """Records ``start`` onwards of the job's files, prepared, ``size`` per batch."""
+    batch: list[PreparedRecord] = []
+    now = utcnow()
+    with read_records(dict(files), template, entity=entity) as stream:
+        for seq, record in enumerate(stream):
+            if seq < start:
+                continue
+            batch.append(prepare_record(seq, record, now))
+            if len(batch) == size:
+                yield batch
+                batch, now = [], utcnow()
+    if batch:
+        yield batch
+
+
+def _produce(
+    files: dict[str, str],
+    template: str,
+    entity: str | None,
+    start: int,
+    size: int,
+    out: Any,  # multiprocessing.Queue
+) -> None:
+    """The worker's body: every batch, then ``("end", None)``; an error ends it with
+    ``("error", (kind, message))`` (exceptions are not all picklable)."""
+    try:
+        paths = {role: Path(path) for role, path in files.items()}
+        for batch in prepared_batches(paths, template, entity, start, size):
+            out.put(("batch", batch))
+        out.put(("end", None))
+    except (ImportFileError, TemplateError, FileNotFoundError) as exc:
+        out.put(("error", ("file", str(exc))))
+    except BaseException as exc:  # reported to the parent, which raises
+        out.put(("error", (type(exc).__name__, str(exc))))
+
+
+class WorkerFailed(RuntimeError):
+    """The worker process broke off (the job fails as interrupted and can be resumed)."""
+
+
+def prepared_batches_in_worker(
+    files: Mapping[str, Path], template: str, entity: str | None, start: int, size: int
+) -> Generator[list[PreparedRecord], None, None]:
+    """As :func:`prepared_batches`, prepared by a worker process (see the module doc).
+    Closing the iterator (or an error in the caller) stops the worker."""
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue(maxsize=_AHEAD)
+    args = ({role: str(path) for role, path in files.items()}, template, entity, start, size, out)
+    worker = context.Process(target=_produce, args=args, name="custmaster-import-prepare")
+    worker.daemon = True
+    worker.start()
+    heard = False
+    try:
+        while True:
+            try:
+                kind, value = out.get(timeout=_POLL)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                if not heard:  # it never started (e.g. a __main__ without its guard)
+                    break
+                raise WorkerFailed(f"the record worker exited ({worker.exitcode})") from None
+            heard = True
+            if kind == "batch":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                what, message = value
+                if what == "file":
+                    raise ImportFileError(message)
+                raise WorkerFailed(f"the record worker failed: {what}: {message}")
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join(timeout=10)
+        out.close()
+        out.cancel_join_thread()
+    yield from prepared_batches(files, template, entity, start, size)
+
+
+def can_use_worker() -> bool:
+    """A daemonic process (a pool worker) cannot start one."""
+    return not multiprocessing.current_process().daemon
