@@ -5,6 +5,7 @@ per key kind and batch, never one per record)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -349,18 +350,23 @@ class SqlImportRepository:
                 matches.by_source_ref[(row.source_system, row.source_id)] = row.customer_id
         return matches
 
-    def similar_names(self, names: list[str]) -> dict[str, list[SimilarCustomer]]:
-        """Existing customers whose normalised name equals that of each given name."""
-        keys: dict[str, list[str]] = defaultdict(list)
+    def similar_names(
+        self, names: list[str], *, keys: Mapping[str, str] | None = None
+    ) -> dict[str, list[SimilarCustomer]]:
+        """Existing customers whose normalised name (``name_key``; ``keys`` gives it for
+        the names the caller has normalised already) equals that of each given name."""
+        known = keys or {}
+        by_key: dict[str, list[str]] = defaultdict(list)
         for name in set(names):
-            keys[name_key(name)[:255]].append(name)
+            key = known.get(name)
+            by_key[(name_key(name) if key is None else key)[:255]].append(name)
         found: dict[str, list[SimilarCustomer]] = {}
-        for chunk in _chunks(sorted(keys)):
+        for chunk in _chunks(sorted(by_key)):
             rows = _lookup(self._connection, (customers.c.name_key,), chunk,
                            (customers.c.id, customers.c.number, customers.c.name),
                            order_by=customers.c.number, limit=3)  # fmt: skip
             for row in rows:
-                for name in keys[row.name_key]:
+                for name in by_key[row.name_key]:
                     similar = found.setdefault(name, [])
                     if len(similar) < 3:
                         similar.append(SimilarCustomer(row.id, row.number, row.name))

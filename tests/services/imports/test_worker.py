@@ -37,7 +37,8 @@ def _view(batches: list[list[PreparedRecord]]) -> list[list[Any]]:
         [
             (e.seq, e.record.row_numbers, e.record.command, e.errors, e.warnings, e.keys,
              [(r.kind, r.code, r.path) for r in e.ctx.refs],
-             None if e.customer is None else _fixed(snapshot(e.customer)))
+             None if e.customer is None else _fixed(snapshot(e.customer)),
+             _fixed(e.snapshot), _fixed(e.match), e.name_key)
             for e in batch
         ]
         for batch in batches

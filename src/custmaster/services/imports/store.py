@@ -4,6 +4,7 @@ duplicate keys seen in its file, its incomplete drafts; and the port that stores
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -179,7 +180,12 @@ class ImportRepository(Protocol):
     def existing(
         self, emails: list[str], tax_ids: list[str], refs: list[tuple[str, str]]
     ) -> ExistingMatches: ...
-    def similar_names(self, names: list[str]) -> dict[str, list[SimilarCustomer]]: ...
+    def similar_names(
+        self, names: list[str], *, keys: Mapping[str, str] | None = None
+    ) -> dict[str, list[SimilarCustomer]]:
+        """``keys``: the names' normalised keys where the caller has them already."""
+        ...
+
     # incomplete drafts
     def add_drafts(self, drafts: list[Draft]) -> None: ...
     def drafts_by_source(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], UUID]: ...

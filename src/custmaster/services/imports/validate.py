@@ -47,7 +47,8 @@ def _warning(w: ChangeWarning) -> dict[str, Any]:
 
 
 def name_key(name: str) -> str:
-    """The normalised name the similar-name warning compares (as the master does)."""
+    """The normalised name the similar-name warning compares (as the master does:
+    ``persistence.customer_rows.name_key``, the stored ``customers.name_key``)."""
     return normalize_company_name(name).core or name.casefold()
 
 
@@ -67,6 +68,7 @@ class PreparedRecord:
     #: (``_match_payload``), both pure, computed here to spare the planner and the writer
     snapshot: dict[str, Any] | None = None
     match: dict[str, Any] | None = None
+    name_key: str | None = None
 
     @property
     def refs(self) -> list[tuple[str, str]]:
@@ -92,6 +94,7 @@ def prepare_record(seq: int, record: ImportRecord, now: datetime) -> PreparedRec
     if customer is not None and not entry.errors:
         entry.snapshot = snapshot(customer)
         entry.match = _match_payload(customer)
+        entry.name_key = name_key(customer.name)
     return entry
 
 
@@ -282,7 +285,10 @@ class _Planner:
 
     def _warn_names(self, entries: list[PreparedRecord]) -> None:
         named = [e for e in entries if e.customer is not None]
-        similar = self.uow.imports.similar_names([e.customer.name for e in named if e.customer])
+        similar = self.uow.imports.similar_names(
+            [e.customer.name for e in named if e.customer],
+            keys={e.customer.name: e.name_key for e in named if e.customer and e.name_key},
+        )
         for entry in named:
             assert entry.customer is not None
             for other in similar.get(entry.customer.name, []):
@@ -324,7 +330,11 @@ class _Planner:
         return BatchResult(rows, self.new_keys)
 
     def _warn_names_in_file(self, entries: list[PreparedRecord]) -> None:
-        keyed = [(e, "n:" + name_key(e.customer.name)[:500]) for e in entries if e.customer]
+        keyed = [
+            (e, "n:" + (e.name_key or name_key(e.customer.name))[:500])
+            for e in entries
+            if e.customer
+        ]
         earlier = self.uow.imports.seen_keys(self.job.id, [k for _, k in keyed])
         for entry, key in keyed:
             first = earlier.get(key)
