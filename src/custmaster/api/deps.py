@@ -1,4 +1,9 @@
-"""Request dependencies: the container, the acting principal, a unit of work."""
+"""Request dependencies: the container, the acting principal, a unit of work.
+
+They are ``async def``: none of them blocks on the hot path (a cached API key, a new
+unit of work that connects only when entered), so FastAPI runs them on the event loop
+instead of handing each to the thread pool. What does block (an API key's database
+look-up, a token's signature check) still runs in the thread pool."""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import Unauthenticated
@@ -14,7 +20,7 @@ from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.auth import KEY_PREFIX, authenticate_key
 
 
-def container(request: Request) -> Container:
+async def container(request: Request) -> Container:
     found: Container = request.app.state.container
     return found
 
@@ -25,27 +31,32 @@ bearer = HTTPBearer(
 )
 
 
-def principal(
+def _verified_key(found: Container, token: str) -> Principal:
+    verified = authenticate_key(found.uow(), token)
+    found.key_cache.put(token, verified)
+    return verified
+
+
+async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <API key or JWT>``."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send Authorization: Bearer <API key or token>")
-    found = container(request)
+    found: Container = request.app.state.container
     token = credentials.credentials
     if token.startswith(KEY_PREFIX) or found.token_verifier is None:
         cached = found.key_cache.get(token)
         if cached is not None:
             return cached
-        verified = authenticate_key(found.uow(), token)
-        found.key_cache.put(token, verified)
-        return verified
-    return found.token_verifier.verify(token)
+        return await run_in_threadpool(_verified_key, found, token)
+    return await run_in_threadpool(found.token_verifier.verify, token)
 
 
-def unit_of_work(request: Request) -> SqlUnitOfWork:
-    return container(request).uow()
+async def unit_of_work(request: Request) -> SqlUnitOfWork:
+    found: Container = request.app.state.container
+    return found.uow()
 
 
 ContainerDep = Annotated[Container, Depends(container)]

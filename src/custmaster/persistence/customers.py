@@ -3,7 +3,7 @@ changed; guards concurrent updates with the version column."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -51,8 +51,10 @@ from custmaster.persistence.tables import (
     customer_source_refs,
     customer_tax_profiles,
     customers,
+    legal_entities,
     sequences,
 )
+from custmaster.persistence.tables_structure import hierarchy_links
 from custmaster.persistence.types import Money, UtcDateTime
 from custmaster.services.ports import CustomerQuery, SimilarCustomer
 
@@ -82,6 +84,32 @@ class SqlCustomerRepository:
         self._load_children([customer])
         return customer
 
+    def get_for_view(
+        self, customer_id: UUID, entity: str, hierarchy_type: str
+    ) -> tuple[Customer, bool, bool] | None:
+        """The customer, whether legal entity ``entity`` exists and whether the customer
+        is a child in a ``hierarchy_type`` link: on PostgreSQL in the point read's one
+        round trip (what the effective view needs besides the aggregate)."""
+        if self._connection.dialect.name == "postgresql":
+            row = self._connection.execute(
+                _GET_VIEW,
+                {"customer_id": customer_id, "entity": entity, "hierarchy_type": hierarchy_type},
+            ).first()
+            if row is None:
+                return None
+            m = row._mapping
+            return _from_aggregate(m), bool(m["_entity_exists"]), bool(m["_has_parent"])
+        customer = self.get(customer_id)
+        if customer is None:
+            return None
+        flags = self._connection.execute(
+            select(
+                _entity_exists(bindparam("entity")), _has_parent(customer_id, hierarchy_type)
+            ),
+            {"entity": entity},
+        ).one()
+        return customer, bool(flags[0]), bool(flags[1])
+
     def _get_aggregated(self, customer_id: UUID, *, for_update: bool) -> Customer | None:
         """PostgreSQL: the master row with its child rows aggregated as JSON, in one
         round trip (the point read of GET and PATCH)."""
@@ -89,25 +117,7 @@ class SqlCustomerRepository:
         row = self._connection.execute(query, {"customer_id": customer_id}).first()
         if row is None:
             return None
-        m = row._mapping
-        customer = customer_from_row(m)
-        for values in _decoded(customer_overrides, m["_overrides"]):
-            customer.overrides[values["entity_code"]] = override_from_row(values)
-        for values in _decoded(customer_addresses, m["_addresses"]):
-            entity = values["entity_code"]
-            if entity is None:
-                customer.addresses.append(address_from_row(values))
-            else:
-                override = customer.overrides.setdefault(entity, EntityOverride(entity=entity))
-                override.addresses.append(address_from_row(values))
-        for kind, table in CHILD_TABLES.items():
-            records = getattr(customer, kind)
-            for values in _decoded(table, m[f"_{kind}"]):
-                records.append(child_from_row(kind, values))
-        for values in _decoded(customer_source_refs, m["_source_refs"]):
-            customer.source_refs.append(SourceRef(values["source_system"], values["source_id"]))
-        return customer
-
+        return _from_aggregate(row._mapping)
     def _load_children(self, loaded: list[Customer]) -> None:
         by_id = {c.id: c for c in loaded}
         ids = list(by_id)
@@ -351,10 +361,51 @@ _GET = select(customers, *_CHILD_AGGREGATES).where(
     customers.c.id == bindparam("customer_id", type_=customers.c.id.type)
 )
 _GET_FOR_UPDATE = _GET.with_for_update(of=customers)
+
+
+def _entity_exists(entity: Any) -> Any:
+    return exists().where(legal_entities.c.code == entity).label("_entity_exists")
+
+
+def _has_parent(child: Any, hierarchy_type: Any) -> Any:
+    h = hierarchy_links.c
+    return (
+        exists().where(h.hierarchy_type == hierarchy_type, h.child_id == child).label("_has_parent")
+    )
+
+
+_GET_VIEW = _GET.add_columns(
+    _entity_exists(bindparam("entity", type_=legal_entities.c.code.type)),
+    _has_parent(
+        customers.c.id,
+        bindparam("hierarchy_type", type_=hierarchy_links.c.hierarchy_type.type),
+    ),
+)
 _UPDATE = update(customers).where(
     customers.c.id == bindparam("before_id", type_=customers.c.id.type),
     customers.c.version == bindparam("before_version", type_=customers.c.version.type),
 )
+
+
+def _from_aggregate(m: Mapping[Any, Any]) -> Customer:
+    """The aggregate from the row of ``_GET`` (children decoded from their JSON)."""
+    customer = customer_from_row(m)
+    for values in _decoded(customer_overrides, m["_overrides"]):
+        customer.overrides[values["entity_code"]] = override_from_row(values)
+    for values in _decoded(customer_addresses, m["_addresses"]):
+        entity = values["entity_code"]
+        if entity is None:
+            customer.addresses.append(address_from_row(values))
+        else:
+            override = customer.overrides.setdefault(entity, EntityOverride(entity=entity))
+            override.addresses.append(address_from_row(values))
+    for kind, table in CHILD_TABLES.items():
+        records = getattr(customer, kind)
+        for values in _decoded(table, m[f"_{kind}"]):
+            records.append(child_from_row(kind, values))
+    for values in _decoded(customer_source_refs, m["_source_refs"]):
+        customer.source_refs.append(SourceRef(values["source_system"], values["source_id"]))
+    return customer
 
 
 def _converter(column: Any) -> Callable[[Any], Any] | None:

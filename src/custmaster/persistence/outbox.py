@@ -24,6 +24,9 @@ _PG_HORIZON: ColumnElement[int] = literal_column(
 )
 
 
+_INSERT = insert(outbox)
+
+
 class SqlOutbox:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -34,19 +37,18 @@ class SqlOutbox:
     def add_many(self, events: list[CloudEvent]) -> None:
         if not events:
             return
-        self._connection.execute(
-            insert(outbox),
-            [
-                {
-                    "event_id": event.id,
-                    "type": event.type,
-                    "subject": event.subject,
-                    "time": event.time,
-                    "envelope": event.envelope(),
-                }
-                for event in events
-            ],
-        )
+        rows = [
+            {
+                "event_id": event.id,
+                "type": event.type,
+                "subject": event.subject,
+                "time": event.time,
+                "envelope": event.envelope(),
+            }
+            for event in events
+        ]
+        # one row: a plain INSERT (an executemany of one row runs a driver pipeline)
+        self._connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
     def add_bulk(self, events: list[CloudEvent]) -> None:
         """The rows :meth:`add_many` writes, with ``persistence.bulk.insert_rows`` (COPY on

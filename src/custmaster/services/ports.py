@@ -131,6 +131,12 @@ class ChangeRequestRepository(Protocol):
 
 class CustomerRepository(Protocol):
     def get(self, customer_id: UUID, *, for_update: bool = False) -> Customer | None: ...
+    def get_for_view(
+        self, customer_id: UUID, entity: str, hierarchy_type: str
+    ) -> tuple[Customer, bool, bool] | None:
+        """The customer as ``get`` reads it, whether the legal entity ``entity`` exists
+        and whether the customer is a child in any ``hierarchy_type`` link."""
+        ...
     def add(self, customer: Customer) -> None: ...
     def add_many(self, batch: Iterable[Customer]) -> None: ...
     def update(self, before: Customer, after: Customer) -> None: ...
@@ -198,6 +204,9 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-    def read_only(self) -> UnitOfWork:
-        """This unit of work for reads only (no write lock on SQLite)."""
+    def read_only(self, *, autocommit: bool = False) -> UnitOfWork:
+        """This unit of work for reads only (no write lock on SQLite). ``autocommit``:
+        no transaction on PostgreSQL, each statement reads what is committed when it runs
+        (as in a READ COMMITTED transaction) without the BEGIN and COMMIT round trips; only
+        for short reads (no server-side cursors, no locks)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
 from uuid import UUID
 
 from custmaster.domain.context import ParseContext, RefKind
@@ -36,9 +37,15 @@ def check_references(uow: UnitOfWork, ctx: ParseContext) -> None:
 def load(uow: UnitOfWork, customer_id: UUID, *, for_update: bool = False) -> Customer:
     customer = uow.customers.get(customer_id, for_update=for_update)
     if customer is None:
-        raise_if_merged(uow, customer_id)  # absorbed ids point at their survivor (410)
-        raise NotFound(f"no customer {customer_id}")
+        not_found(uow, customer_id)
     return customer
+
+
+def not_found(uow: UnitOfWork, customer_id: UUID) -> NoReturn:
+    """No customer ``customer_id``: 410 naming the survivor when a merge absorbed it,
+    else 404."""
+    raise_if_merged(uow, customer_id)  # absorbed ids point at their survivor (410)
+    raise NotFound(f"no customer {customer_id}")
 
 
 def check_version(customer: Customer, expected: int | None) -> None:

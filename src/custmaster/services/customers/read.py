@@ -10,9 +10,10 @@ from custmaster.domain.effective import EffectiveView, effective_view
 from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
-from custmaster.services.customers.common import load
+from custmaster.services.customers.common import load, not_found
 from custmaster.services.governance.access import require_entity
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
+from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields
 
 MAX_PAGE = 500
@@ -20,7 +21,7 @@ MAX_PAGE = 500
 
 def get_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Customer:
     require(actor, Permission.CUSTOMER_READ)
-    with uow.read_only():
+    with uow.read_only(autocommit=True):
         return load(uow, customer_id)
 
 
@@ -32,15 +33,25 @@ def get_effective_view(
     ``data["inherited"]`` says which and where from."""
     require(actor, Permission.CUSTOMER_READ)
     require_entity(actor, entity)
-    with uow.read_only():
-        customer = load(uow, customer_id)
-        # an entity with an override exists (foreign key); only others need a look-up
-        if entity not in customer.overrides and not uow.reference.get("legal_entities", entity):
+    hierarchy_type = DEFAULT_SETTINGS.inheritance_hierarchy
+    # One statement on PostgreSQL reads the aggregate, whether the entity exists and
+    # whether the customer has a parent to inherit from; no transaction is needed.
+    with uow.read_only(autocommit=True):
+        found = uow.customers.get_for_view(customer_id, entity, hierarchy_type)
+        if found is None:
+            not_found(uow, customer_id)
+        customer, entity_exists, has_parent = found
+        if not entity_exists:
             raise ValidationFailed(
                 [FieldError("entity", "unknown_reference", f"no legal entity '{entity}' exists")]
             )
         view = effective_view(customer, entity)
-        inherited = inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
+        # without a link in the inheritance hierarchy there is no ancestor to walk to
+        inherited = (
+            inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
+            if has_parent
+            else {}
+        )
         values = {name: item["value"] for name, item in inherited.items()}
         return customer, replace(view, data={**view.data, **values, "inherited": inherited})
 

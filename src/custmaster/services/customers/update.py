@@ -22,6 +22,7 @@ from custmaster.services.customers.common import (
 )
 from custmaster.services.customers.create import CustomerResult
 from custmaster.services.matching.index import refresh_match_keys
+from custmaster.services.matching.records import match_record
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -77,7 +78,8 @@ def write_update(
                 ctx.errors.add("source_refs", "conflict", f"already points at customer {owner}")
         ctx.errors.raise_if_any()
         uow.customers.update(current, updated)
-        refresh_match_keys(uow, updated)
+        if _match_inputs(updated) != _match_inputs(current):
+            refresh_match_keys(uow, updated)
         # warnings first: the audit append in record_change holds a lock until commit
         all_warnings = warnings + change_warnings(
             uow, updated, settings, name_changed=updated.name != current.name
@@ -96,3 +98,10 @@ def write_update(
             change_request_id=change_request_id,
         )
         return CustomerResult(updated, all_warnings)
+
+
+def _match_inputs(customer: Customer) -> tuple[Any, ...]:
+    """Everything the match index stores of a customer depends on (see
+    ``services.matching.records.index_entry``): equal inputs, equal index entry, so a
+    change elsewhere (notes, credit limit, overrides, contacts) leaves the index as it is."""
+    return (customer.status, customer.number, customer.name, match_record(customer))
