@@ -18,7 +18,7 @@ def test_db_upgrade_creates_the_schema_and_reports_the_revision(tmp_path: Path) 
     result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
     assert result.exit_code == 0, result.output
     current = runner.invoke(app, ["db", "current", "--database-url", url]).output
-    assert "empty" not in current and "0004" in current  # the governance head
+    assert "empty" not in current and "0006_audit_sealing" in current  # the governance head
 
 
 def test_demo_loads_valid_customers_once(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ console = Console()
 def verify(
     database_url: Annotated[str | None, typer.Option("--database-url", show_default=False)] = None,
 ) -> None:
-    """Check the hash chain; exit 1 naming the first entry that does not fit."""
+    """Seal the entries committed so far, check the hash chain; exit 1 naming the first
+    entry that does not fit."""
     settings = Settings()
     if database_url:
         settings = settings.model_copy(update={"database_url": database_url})

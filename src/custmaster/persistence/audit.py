@@ -1,19 +1,40 @@
 """The append-only, hash-chained audit log.
 
 Each entry's hash covers its content and the previous entry's hash
-(``custmaster.domain.audit_chain``). Appends are serialised: on PostgreSQL by a
-transaction-scoped advisory lock taken before the chain's tail is read, on SQLite by
-the write lock every writing transaction holds (BEGIN IMMEDIATE).
+(``custmaster.domain.audit_chain``). A writer appends its entries unsealed (``chain_seq``,
+``hash`` and ``prev_hash`` NULL) without waiting for any other writer; sealing chains them
+afterwards. One sealer at a time (an advisory lock on PostgreSQL, the write lock on
+SQLite) reads the chain's tail, the sealed entry with the highest ``chain_seq``, and
+appends every committed unsealed entry after it (in id order): it numbers them on from the
+tail and hashes each with the one before. The chain's order is the order of sealing, kept
+in ``chain_seq``; an entry that commits late is simply sealed later. The database lets an
+entry be sealed once and refuses every other change (``persistence.audit_guard``).
+
+Sealing runs right after each writing unit of work commits (:class:`AuditSealer`, one
+per engine and process) and before ``custmaster audit verify`` checks the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import logging
+import threading
+import weakref
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from custmaster.domain.audit_chain import (
     GENESIS_HASH,
@@ -30,7 +51,7 @@ from custmaster.services.ports import AuditEntry
 _CHAIN_LOCK = 0x637573746D617374  # "custmast": one advisory lock for the audit chain
 
 
-def _content(values: dict[str, Any]) -> dict[str, Any]:
+def _content(values: Mapping[Any, Any]) -> dict[str, Any]:
     return {
         "occurred_at": values["occurred_at"],
         "actor_id": values["actor_id"],
@@ -72,16 +93,114 @@ def _hash(content: dict[str, Any], previous_hash: str) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _tail(connection: Connection) -> str:
+_LOG = logging.getLogger(__name__)
+_a = audit_log.c
+_CONTENT_COLUMNS = (
+    _a.id, _a.occurred_at, _a.actor_id, _a.actor_name, _a.operation, _a.resource_type,
+    _a.resource_id, _a.change_request_id, _a.changes,
+)  # fmt: skip
+_INSERT = insert(audit_log)
+#: the chain's tail: the sealed entry with the highest chain_seq
+_TAIL = select(_a.chain_seq, _a.hash).where(_a.chain_seq.is_not(None)).order_by(
+    _a.chain_seq.desc()
+).limit(1)
+_PENDING = (
+    select(*_CONTENT_COLUMNS)
+    .where(_a.chain_seq.is_(None))
+    .order_by(_a.id)
+    .limit(bindparam("batch"))
+)
+_SEAL = (
+    update(audit_log)
+    .where(_a.id == bindparam("entry_id"), _a.chain_seq.is_(None))
+    .values(
+        chain_seq=bindparam("new_seq"),
+        prev_hash=bindparam("new_prev_hash"),
+        hash=bindparam("new_hash"),
+    )
+)
+#: entries sealed per statement
+SEAL_BATCH = 1000
+
+
+def seal_pending(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
+    """Seal, in the caller's transaction, every committed unsealed entry; returns how
+    many. Takes the chain's lock first (PostgreSQL: a transaction-scoped advisory lock;
+    SQLite: the write lock of the caller's transaction), so sealers run one at a time and
+    each sees what the one before sealed."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    row = connection.execute(
-        select(audit_log.c.hash)
-        .where(audit_log.c.hash.is_not(None))
-        .order_by(audit_log.c.id.desc())
-        .limit(1)
-    ).first()
-    return GENESIS_HASH if row is None else str(row.hash)
+    tail = connection.execute(_TAIL).first()
+    previous = GENESIS_HASH if tail is None else str(tail.hash)
+    seq = 0 if tail is None else int(tail.chain_seq)
+    sealed = 0
+    while rows := list(connection.execute(_PENDING, {"batch": batch})):
+        seals: list[dict[str, Any]] = []
+        for row in rows:
+            seq += 1
+            digest = _hash(_content(row._mapping), previous)
+            seals.append(
+                {"entry_id": row.id, "new_seq": seq, "new_prev_hash": previous,
+                 "new_hash": digest}
+            )  # fmt: skip
+            previous = digest
+        connection.execute(_SEAL, seals[0] if len(seals) == 1 else seals)
+        sealed += len(rows)
+        if len(rows) < batch:
+            break
+    return sealed
+
+
+class AuditSealer:
+    """Seals after commits, one pass at a time per engine in this process.
+
+    :meth:`request` after a commit that appended entries: when no pass runs in this
+    process, it runs passes (its own transactions) until no request came in during the
+    last one, at most ``MAX_PASSES``; else the running pass's next round takes the new
+    entries. A failure is logged, never raised: the change is committed, its entries
+    stay unsealed until the next pass (or ``custmaster audit verify``) seals them.
+    """
+
+    MAX_PASSES = 4
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._requested = 0
+        self._running = False
+
+    def request(self) -> None:
+        with self._lock:
+            self._requested += 1
+            if self._running:
+                return
+            self._running = True
+        try:
+            for _ in range(self.MAX_PASSES):
+                with self._lock:
+                    seen = self._requested
+                with self._engine.begin() as connection:
+                    seal_pending(connection)
+                with self._lock:
+                    if self._requested == seen:
+                        break
+        except Exception:
+            _LOG.warning("sealing the audit log failed; the next pass retries", exc_info=True)
+        finally:
+            with self._lock:
+                self._running = False
+
+
+_SEALERS: weakref.WeakKeyDictionary[Engine, AuditSealer] = weakref.WeakKeyDictionary()
+_SEALERS_LOCK = threading.Lock()
+
+
+def sealer_for(engine: Engine) -> AuditSealer:
+    with _SEALERS_LOCK:
+        found = _SEALERS.get(engine)
+        if found is None:
+            found = _SEALERS[engine] = AuditSealer(engine)
+        return found
 
 
 def _entry(row: Row[Any]) -> AuditEntry:
@@ -101,18 +220,18 @@ def _entry(row: Row[Any]) -> AuditEntry:
 class SqlAuditLog:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        #: entries appended through this object (the unit of work seals after commit)
+        self.appended = 0
 
     def append(self, entry: AuditEntry) -> None:
         self.append_many([entry])
 
     def append_many(self, entries: list[AuditEntry]) -> None:
-        """Append entries in order, chained to the current tail (one statement)."""
+        """Append entries unsealed (they are chained after commit, see the module doc)."""
         if not entries:
             return
-        previous = _tail(self._connection)
-        rows: list[dict[str, Any]] = []
-        for entry in entries:
-            values: dict[str, Any] = {
+        rows = [
+            {
                 "occurred_at": entry.occurred_at,
                 "actor_id": entry.actor_id,
                 "actor_name": entry.actor_name,
@@ -122,10 +241,22 @@ class SqlAuditLog:
                 "change_request_id": entry.change_request_id,
                 "changes": entry.changes,
             }
-            digest = _hash(_content(values), previous)
-            rows.append({**values, "prev_hash": previous, "hash": digest})
-            previous = digest
-        insert_rows(self._connection, audit_log, rows)
+            for entry in entries
+        ]
+        if len(rows) == 1:
+            self._connection.execute(_INSERT, rows[0])
+        else:
+            insert_rows(self._connection, audit_log, rows)
+        self.appended += len(rows)
+
+    def seal(self) -> int:
+        """Seal what can be sealed now (see :func:`seal_pending`)."""
+        return seal_pending(self._connection)
+
+    def unsealed(self) -> int:
+        """How many committed entries are not sealed yet."""
+        query = select(func.count()).select_from(audit_log).where(_a.chain_seq.is_(None))
+        return int(self._connection.execute(query).scalar_one())
 
     def for_resource(
         self, resource_type: str, resource_id: str, *, after_id: int | None, limit: int
@@ -142,17 +273,20 @@ class SqlAuditLog:
         return [_entry(row) for row in self._connection.execute(query)]
 
     def verify(self) -> VerifyResult:
-        """Walk the whole chain in id order (streamed) and report the first entry that
-        does not fit: changed content, a broken link, or a removed entry."""
+        """Walk the sealed chain in chain order (streamed) and report the first entry that
+        does not fit: changed content, a broken link, or a removed entry. Entries not
+        sealed yet are not part of the chain yet."""
         return verify_links(_links(self._connection))
 
 
 def _links(connection: Connection) -> Iterator[ChainLink]:
     result = connection.execution_options(yield_per=2000).execute(
-        select(audit_log).order_by(audit_log.c.id)
+        select(*_CONTENT_COLUMNS, _a.prev_hash, _a.hash)
+        .where(_a.chain_seq.is_not(None))
+        .order_by(_a.chain_seq)
     )
     for row in result:
-        values = dict(row._mapping)
+        values = row._mapping
         yield ChainLink(
             id=values["id"],
             content=_content(values),
@@ -162,11 +296,13 @@ def _links(connection: Connection) -> Iterator[ChainLink]:
 
 
 def chain_unhashed(connection: Connection) -> int:
-    """Chain entries written before the chain existed (migration 0004), in id order."""
+    """Chain, in id order, entries written before the chain existed (migration 0004; the
+    columns read are the ones 0004 knows)."""
     previous = GENESIS_HASH
     count = 0
-    for row in connection.execute(select(audit_log).order_by(audit_log.c.id)).all():
-        values = dict(row._mapping)
+    rows = connection.execute(select(*_CONTENT_COLUMNS, _a.hash).order_by(_a.id)).all()
+    for row in rows:
+        values = row._mapping
         if values["hash"] is not None:
             previous = values["hash"]
             continue

@@ -206,11 +206,21 @@ audit_log = Table(
     Column("resource_id", String(128), nullable=False),
     Column("change_request_id", Uuid),
     Column("changes", Json, nullable=False),
-    #: hash chain (migration 0004): hash = sha256(prev_hash + canonical content)
+    #: hash chain (migration 0004): hash = sha256(prev_hash + canonical content); NULL
+    #: until the entry is sealed (persistence.audit)
     Column("prev_hash", String(64)),
     Column("hash", String(64)),
+    #: the entry's place in the chain, set when it is sealed (migration 0006)
+    Column("chain_seq", BigInteger),
 )
 Index("ix_audit_log_resource", audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.id)
+Index("ix_audit_log_chain_seq", audit_log.c.chain_seq, unique=True)
+Index(
+    "ix_audit_log_unsealed",
+    audit_log.c.id,
+    postgresql_where=audit_log.c.chain_seq.is_(None),
+    sqlite_where=audit_log.c.chain_seq.is_(None),
+)
 
 #: ``txid`` is the writing transaction's id on PostgreSQL (a server default set by the
 #: migration) and 0 on SQLite, where writers are serialised. The change feed orders by

@@ -6,7 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
-from custmaster.persistence.audit import SqlAuditLog
+from custmaster.persistence.audit import SqlAuditLog, sealer_for
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.governance import SqlChangeRequestRepository, SqlUserRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
@@ -50,6 +50,7 @@ class SqlUnitOfWork:
         self._read_only = False
         self._autocommit = False
         self._connection: Connection | None = None
+        self._audit_log: SqlAuditLog | None = None
 
     def read_only(self, *, autocommit: bool = False) -> SqlUnitOfWork:
         """See ``UnitOfWork.read_only``. ``autocommit`` applies to PostgreSQL only: a
@@ -72,7 +73,7 @@ class SqlUnitOfWork:
             self._connection = connection
             self.customers = SqlCustomerRepository(connection)
             self.reference = SqlReferenceRepository(connection)
-            self.audit = SqlAuditLog(connection)
+            self.audit = self._audit_log = SqlAuditLog(connection)
             self.outbox = SqlOutbox(connection)
             self.idempotency = SqlIdempotencyStore(connection)
             self.imports = SqlImportRepository(connection)
@@ -96,10 +97,16 @@ class SqlUnitOfWork:
         self._read_only = self._autocommit = False
         if connection is None:  # pragma: no cover - __enter__ always sets it
             return
+        committed = False
         try:
             if exc_type is None:
                 connection.commit()
+                committed = True
             else:
                 connection.rollback()
         finally:
             connection.close()
+        if committed and self._audit_log is not None and self._audit_log.appended:
+            # chain the entries this transaction appended (after commit: writers never
+            # wait for one another on the audit chain)
+            sealer_for(self._engine).request()
