@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import Table, select
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 
 from custmaster.bootstrap import Container
 from custmaster.domain.events import customer_event
@@ -141,3 +141,14 @@ def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
     by_seq = {r["seq"]: r for r in stored}
     for row in plain + bulk:
         assert by_seq[row["seq"]]["customer_id"] == row["customer_id"]
+
+
+def test_insert_rows_leaves_python_side_defaults_to_an_insert_statement() -> None:
+    engine = create_engine("sqlite://")
+    table = Table(
+        "t", MetaData(), Column("id", Integer, primary_key=True), Column("v", Integer, default=5)
+    )
+    table.metadata.create_all(engine)
+    with engine.begin() as connection:
+        insert_rows(connection, table, [{"id": i} for i in range(10)])
+        assert connection.execute(select(table.c.v).distinct()).scalars().all() == [5]

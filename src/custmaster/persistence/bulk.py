@@ -24,10 +24,14 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     if not rows:
         return
     dialect = connection.dialect
-    if len(rows) < _COPY_FROM or (dialect.name != "postgresql" and dialect.paramstyle != "qmark"):
+    names = list(rows[0])
+    if (
+        len(rows) < _COPY_FROM
+        or (dialect.name != "postgresql" and dialect.paramstyle != "qmark")
+        or any(c.default is not None for c in table.c if c.name not in names)
+    ):  # (a Python-side column default needs SQLAlchemy's INSERT to fill it in)
         connection.execute(insert(table), list(rows))
         return
-    names = list(rows[0])
     processors: list[Callable[[Any], Any] | None] = [
         table.c[name].type._cached_bind_processor(dialect) for name in names
     ]
