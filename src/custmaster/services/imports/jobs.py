@@ -12,7 +12,9 @@ transaction locks the job row and checks the marker first, so two runners never 
 the same batch.
 
 The uploaded files live on disk (see :class:`FileStore`): they are streamed once by the
-validation stage; the import stage reads only the validated payloads in ``import_rows``.
+validation stage (for a large job by a worker process that reads and parses the records
+while this one plans and commits them, see :mod:`~custmaster.services.imports.worker`);
+the import stage reads only the validated payloads in ``import_rows``.
 """
 
 from __future__ import annotations
