@@ -22,9 +22,14 @@ PENDING: dict[int | str, dict[str, Any]] = {
 
 
 def customer_body(
-    customer: Customer, warnings: list[ChangeWarning] | None = None
+    customer: Customer,
+    warnings: list[ChangeWarning] | None = None,
+    *,
+    made: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    data = snapshot(customer)
+    """The customer's snapshot with its warnings (``made``: the snapshot, when the use
+    case made it already; copied, never changed)."""
+    data = snapshot(customer) if made is None else dict(made)
     data["warnings"] = [w.as_dict() for w in warnings or []]
     return data
 
@@ -33,7 +38,8 @@ def stored(result: CustomerResult, status: int) -> StoredResponse:
     headers = {"ETag": etag(result.customer.version)}
     if status == 201:
         headers["Location"] = f"/api/v1/customers/{result.customer.id}"
-    return StoredResponse(status, customer_body(result.customer, result.warnings), headers)
+    body = customer_body(result.customer, result.warnings, made=result.snapshot)
+    return StoredResponse(status, body, headers)
 
 
 def answer(outcome: Outcome, status: int) -> StoredResponse:

@@ -53,3 +53,14 @@ def test_match_keys_are_rewritten_only_when_indexed_fields_change(
     assert len(refreshes) == (1 if rewrites else 0)
     history = client.get(f"{API}/{customer['id']}/history").json()["items"]
     assert [e["operation"] for e in history] == ["create", "update"]
+
+
+def test_the_answer_to_an_update_is_the_stored_customer(client: TestClient) -> None:
+    """The answer reuses the snapshot the update made: it is the customer as read back."""
+    customer = create(client, acme())
+    answer = client.patch(f"{API}/{customer['id']}", json={"notes": "n", "phone": None})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["warnings"] == [] and body["notes"] == "n" and body["phone"] is None
+    assert body == client.get(f"{API}/{customer['id']}").json()
+    assert answer.headers["ETag"] == f'"{body["version"]}"'

@@ -25,6 +25,8 @@ from custmaster.services.settings import ServiceSettings
 class CustomerResult:
     customer: Customer
     warnings: list[ChangeWarning] = field(default_factory=list)
+    #: ``snapshot(customer)`` when the use case made it anyway (the answer reuses it)
+    snapshot: dict[str, Any] | None = None
 
 
 def create_customer(

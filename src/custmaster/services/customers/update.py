@@ -61,12 +61,17 @@ def write_update(
     *,
     warnings: list[ChangeWarning],
     change_request_id: UUID | None = None,
+    compared: tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> CustomerResult:
     """Store a validated update of ``current`` (loaded for update in this unit of work)
-    with its match keys, audit entry and event."""
+    with its match keys, audit entry and event. ``compared``: ``snapshot(current)``,
+    ``snapshot(updated)`` and their ``diff`` when the caller made them already."""
     with uow:
-        before, after = snapshot(current), snapshot(updated)
-        changes = diff(before, after)
+        if compared is None:
+            before, after = snapshot(current), snapshot(updated)
+            changes = diff(before, after)
+        else:
+            before, after, changes = compared
         if not changes:
             return CustomerResult(current, warnings)
         updated.version = current.version + 1
@@ -97,7 +102,7 @@ def write_update(
             ),
             change_request_id=change_request_id,
         )
-        return CustomerResult(updated, all_warnings)
+        return CustomerResult(updated, all_warnings, snapshot=after)
 
 
 def _match_inputs(customer: Customer) -> tuple[Any, ...]:

@@ -169,7 +169,8 @@ def submit_update(
             )  # fmt: skip
         if request is None:
             # green: store what was validated above (no second load and parse)
-            result = write_update(uow, actor, current, updated, settings, warnings=ctx.warnings)
+            result = write_update(uow, actor, current, updated, settings, warnings=ctx.warnings,
+                                  compared=(before, after, changes))  # fmt: skip
             return Outcome(True, result)
         return Outcome(False, request=request, warnings=ctx.warnings)
 
