@@ -100,12 +100,13 @@ _CONTENT_COLUMNS = (
     _a.resource_id, _a.change_request_id, _a.changes,
 )  # fmt: skip
 _INSERT = insert(audit_log)
+_tail = audit_log.alias("tail")
 #: the chain's tail: the sealed entry with the highest chain_seq
-_TAIL = select(_a.chain_seq, _a.hash).where(_a.chain_seq.is_not(None)).order_by(
-    _a.chain_seq.desc()
-).limit(1)
+_TAIL_SEQ = select(func.max(_tail.c.chain_seq)).scalar_subquery()
+_TAIL_HASH = select(_tail.c.hash).where(_tail.c.chain_seq == _TAIL_SEQ).scalar_subquery()
+#: the unsealed entries, each row with the tail's chain_seq and hash (one round trip)
 _PENDING = (
-    select(*_CONTENT_COLUMNS)
+    select(*_CONTENT_COLUMNS, _TAIL_SEQ.label("tail_seq"), _TAIL_HASH.label("tail_hash"))
     .where(_a.chain_seq.is_(None))
     .order_by(_a.id)
     .limit(bindparam("batch"))
@@ -130,11 +131,11 @@ def seal_pending(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
     each sees what the one before sealed."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    tail = connection.execute(_TAIL).first()
-    previous = GENESIS_HASH if tail is None else str(tail.hash)
-    seq = 0 if tail is None else int(tail.chain_seq)
+    previous, seq = GENESIS_HASH, 0
     sealed = 0
     while rows := list(connection.execute(_PENDING, {"batch": batch})):
+        if not sealed and rows[0].tail_seq is not None:  # this pass's first batch
+            previous, seq = str(rows[0].tail_hash), int(rows[0].tail_seq)
         seals: list[dict[str, Any]] = []
         for row in rows:
             seq += 1
