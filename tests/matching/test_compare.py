@@ -17,7 +17,7 @@ from custmaster.matching.compare import (
     comparison_vector,
     tax_ids_conflict,
 )
-from custmaster.matching.record import MatchRecord, prepare
+from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
 
 
 def _p(**kw: str) -> object:
@@ -32,6 +32,22 @@ def test_name_levels() -> None:
     assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging Group"))) == 2
     assert compare_name(base, prepare(MatchRecord("2", name="Keystone Fasteners GmbH"))) == 0
     assert compare_name(base, prepare(MatchRecord("2"))) == NULL_LEVEL
+
+
+def _person(first: str, last: str) -> MatchFeatures:
+    return prepare(MatchRecord("p", kind="person", first_name=first, last_name=last))
+
+
+def test_persons_with_the_same_family_name_are_level_one() -> None:
+    caleb = _person("Caleb", "Challenor")
+    assert compare_name(caleb, _person("Nathan", "Challenor")) == 1
+    assert compare_name(caleb, _person("Nathan", "Challenro")) == 1
+    assert compare_name(caleb, _person("Nathan", "Rollins")) == 0
+    # organisations sharing a last word are not family
+    org = prepare(MatchRecord("1", name="Keystone Packaging"))
+    assert compare_name(org, prepare(MatchRecord("2", name="Harbor Packaging"))) == 0
+    # a single-word person name has no family name to compare
+    assert compare_name(_person("", "Challenor"), _person("Nathan", "Challenor")) == 2
 
 
 def test_generic_us_forms_do_not_conflict() -> None:

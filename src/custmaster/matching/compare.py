@@ -48,8 +48,8 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
 
     Levels: 5 identical and compatible legal forms, 4 identical but conflicting legal
     forms (``GmbH`` vs ``AG``: often sister companies), 3 token-sort similarity >= 92,
-    2 one name's words contained in the other (token-set >= 92), 1 token-sort >= 80,
-    0 otherwise.
+    2 one name's words contained in the other (token-set >= 92), 1 token-sort >= 80 or,
+    for two persons, the same family name (last word equal or a typo apart), 0 otherwise.
 
     Args:
         a: Features of the first record.
@@ -73,7 +73,23 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
         return 3
     if fuzz.token_set_ratio(a.name, b.name) >= 92:
         return 2
-    return 1 if sort_sim >= 80 else 0
+    return 1 if sort_sim >= 80 or _same_family_name(a, b) else 0
+
+
+def _same_family_name(a: MatchFeatures, b: MatchFeatures) -> bool:
+    """Two persons whose last name words agree (or differ by a typo) while their given
+    names differ: a nickname, a data-entry swap of the given name, or a relative, which
+    the other fields tell apart."""
+    if a.kind != "person" or b.kind != "person":
+        return False
+    if len(a.name_tokens) < 2 or len(b.name_tokens) < 2:
+        return False
+    last_a, last_b = a.name_tokens[-1], b.name_tokens[-1]
+    if last_a == last_b:
+        return True
+    return min(len(last_a), len(last_b)) >= 5 and (
+        JaroWinkler.normalized_similarity(last_a, last_b) >= 0.92
+    )
 
 
 def compare_tax_id(a: MatchFeatures, b: MatchFeatures) -> int:
@@ -277,7 +293,7 @@ class Comparison:
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "name",
-        ("different", "token-sort >= 80", "words contained (token-set >= 92)",
+        ("different", "token-sort >= 80 or same family name", "words contained (token-set >= 92)",
          "token-sort >= 92", "identical, conflicting legal forms", "identical"),
         compare_name,
         _name_value,
