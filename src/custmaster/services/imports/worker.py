@@ -13,6 +13,7 @@ stay with the caller. Memory stays flat (at most ``_AHEAD`` batches in flight).
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import queue
 from collections.abc import Generator, Mapping
@@ -59,6 +60,8 @@ def _produce(
 ) -> None:
     """The worker's body: every batch, then ``("end", None)``; an error ends it with
     ``("error", (kind, message))`` (exceptions are not all picklable)."""
+    # what this process imported stays: keep it out of the collector's full passes
+    gc.freeze()
     try:
         paths = {role: Path(path) for role, path in files.items()}
         for batch in prepared_batches(paths, template, entity, start, size):
@@ -89,7 +92,7 @@ def prepared_batches_in_worker(
     try:
         while True:
             try:
-                kind, value = out.get(timeout=_POLL)
+                kind, value = _receive(out)
             except queue.Empty:
                 if worker.is_alive():
                     continue
@@ -113,6 +116,20 @@ def prepared_batches_in_worker(
         out.close()
         out.cancel_join_thread()
     yield from prepared_batches(files, template, entity, start, size)
+
+
+def _receive(out: Any) -> tuple[str, Any]:
+    """The next message; the cyclic garbage collector paused while it is unpickled (a
+    batch is thousands of new objects, none in a cycle: otherwise the allocations set
+    off collections over this process's whole heap, most of the unpickling time)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        kind, value = out.get(timeout=_POLL)
+        return kind, value
+    finally:
+        if paused:
+            gc.enable()
 
 
 def can_use_worker() -> bool:
