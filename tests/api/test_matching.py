@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
+from custmaster.matching.model import DEFAULT_MODEL, Thresholds
 from custmaster.services.matching.batch import run_batch
 from tests.factories import acme, create, minimal
 
@@ -48,6 +49,24 @@ def test_match_returns_the_best_customers_with_score_and_explanation(client: Tes
     assert explanation["tax_id"]["level"] == -1 and explanation["tax_id"]["weight"] == 0
     assert explanation["address"]["existing_value"] == "market street 100, 94105, san francisco"
     assert sum(e["weight"] for e in best["explanation"]) > 0
+
+
+def _thresholds(thresholds: Thresholds) -> dict[str, float]:
+    return {"auto_merge": thresholds.auto_merge, "review": thresholds.review}
+
+
+def test_match_scores_with_the_model_of_the_latest_run(
+    client: TestClient, container: Container
+) -> None:
+    create(client, acme())
+    before = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
+    assert before["thresholds"] == _thresholds(DEFAULT_MODEL.thresholds)
+    for thresholds in (Thresholds(0.999, 0.9), Thresholds(0.98, 0.6)):
+        model = DEFAULT_MODEL.with_thresholds(thresholds)
+        run_batch(container.uow, container.system_principal(), container.service_settings,
+                  model=model)  # fmt: skip
+        after = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
+        assert after["thresholds"] == _thresholds(thresholds)
 
 
 def test_match_accepts_incomplete_records_and_rejects_unknown_fields(client: TestClient) -> None:

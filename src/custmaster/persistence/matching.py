@@ -201,14 +201,19 @@ class SqlMatchingRepository:
 
     # -- batch runs and the review queue ------------------------------------------------
 
-    def latest_model(self) -> dict[str, Any] | None:
-        row = self._connection.execute(
-            select(match_runs.c.model)
+    def latest_run_id(self) -> UUID | None:
+        return self._connection.execute(
+            select(match_runs.c.id)
             .where(match_runs.c.finished_at.is_not(None))
             .order_by(match_runs.c.finished_at.desc())
             .limit(1)
-        ).first()
-        return None if row is None else dict(row[0])
+        ).scalar()
+
+    def run_model(self, run_id: UUID) -> dict[str, Any]:
+        model = self._connection.execute(
+            select(match_runs.c.model).where(match_runs.c.id == run_id)
+        ).scalar_one()
+        return dict(model)
 
     def start_run(self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any]) -> None:
         self._connection.execute(

@@ -9,7 +9,6 @@ the prepared features of the candidates, and in-process scoring.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -41,20 +40,20 @@ class MatchCandidate:
     result: MatchResult
 
 
-_model_cache: dict[str, MatchModel] = {}
+#: The model of the latest run, by run id (a run's model never changes).
+_model_cache: dict[UUID, MatchModel] = {}
 
 
 def current_model(uow: UnitOfWork) -> MatchModel:
     """The model of the latest finished batch run, else the default model."""
-    data = uow.matching.latest_model()
-    if not data:
+    run_id = uow.matching.latest_run_id()
+    if run_id is None:
         return DEFAULT_MODEL
-    key = json.dumps(data, sort_keys=True)
-    model = _model_cache.get(key)
+    model = _model_cache.get(run_id)
     if model is None:
-        model = MatchModel.from_dict(data)
+        model = MatchModel.from_dict(uow.matching.run_model(run_id))
         _model_cache.clear()
-        _model_cache[key] = model
+        _model_cache[run_id] = model
     return model
 
 
