@@ -220,11 +220,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--backend", choices=["both", "postgres", "sqlite"], default="both")
-    parser.add_argument("--parallel-from", type=int, default=jobs.PARALLEL_FROM,
-                        help="records from which validation parses in a worker")  # fmt: skip
+    parser.add_argument("--parallel-from", type=int, default=None,
+                        help="records from which validation parses in a worker process, "
+                        "busy machine or not (default: the library's rule)")  # fmt: skip
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    jobs.PARALLEL_FROM = args.parallel_from
+    if args.parallel_from is not None:
+        jobs.PARALLEL_FROM = args.parallel_from
+        jobs.spare_core = lambda: True  # type: ignore[attr-defined]
     with tempfile.TemporaryDirectory(prefix="custmaster-bench-") as tmp:
         work = Path(tmp)
         csv_path = work / "customers.csv"

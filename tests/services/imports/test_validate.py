@@ -39,6 +39,7 @@ def test_similar_names_are_warned_against_the_master_and_in_the_file(
     db: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, parallel_from: int
 ) -> None:
     monkeypatch.setattr(jobs, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(jobs, "spare_core", lambda: True)
     store = FileStore(tmp_path / "files")
     first = _run(db, store, _file(tmp_path, "a.csv", [("1", "Globex AG", "a@globex.example")]))
     approve_job(db.uow(), APPROVER, first.id)

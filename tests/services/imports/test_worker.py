@@ -85,6 +85,7 @@ def test_a_job_validated_through_the_worker_plans_as_one_validated_here(
     here = run_job(db.uow, _job(db, store, batch_size=6, validate_only=True).id,
                    db.service_settings, files=store)  # fmt: skip
     monkeypatch.setattr(jobs, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(jobs, "spare_core", lambda: True)
     there = run_job(db.uow, _job(db, store, batch_size=6, validate_only=True).id,
                     db.service_settings, files=store)  # fmt: skip
     assert here.status is there.status is JobStatus.DONE
@@ -100,6 +101,7 @@ def test_validation_through_the_worker_broken_off_resumes_without_losing_a_recor
     db: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jobs, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(jobs, "spare_core", lambda: True)
     store = FileStore(tmp_path / "files")
     job = _job(db, store, batch_size=10)
     real = jobs.validate_batch  # type: ignore[attr-defined]

@@ -50,6 +50,7 @@ from custmaster.services.imports.worker import (
     can_use_worker,
     prepared_batches,
     prepared_batches_in_worker,
+    spare_core,
 )
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.recording import utcnow
@@ -57,7 +58,7 @@ from custmaster.services.settings import ServiceSettings
 
 MAX_BATCH = 1000
 #: From this many records still to validate on, a worker process reads and parses them
-#: while this one plans and commits (see ``services.imports.worker``).
+#: while this one plans and commits, when a core is idle (see ``services.imports.worker``).
 PARALLEL_FROM = 20_000
 Progress = Callable[[ImportJob], None]
 NewUow = Callable[[], UnitOfWork]
@@ -251,7 +252,7 @@ def _prepared(job: ImportJob) -> Generator[list[PreparedRecord], None, None]:
     args = (files, job.template, job.options.entity, job.validated_records,
             job.options.batch_size)  # fmt: skip
     remaining = (job.total_rows or 0) - job.validated_records
-    if remaining >= PARALLEL_FROM and can_use_worker():
+    if remaining >= PARALLEL_FROM and can_use_worker() and spare_core():
         return prepared_batches_in_worker(*args)
     return prepared_batches(*args)
 

@@ -8,13 +8,16 @@ process - connections, threads, locks - is inherited), which streams the batches
 through a bounded queue while this process plans and commits the previous ones. The
 worker is a single producer, so the batches arrive in file order, and it starts at the
 job's ``validated_records`` like the in-process reader: resuming, locking and progress
-stay with the caller. Memory stays flat (at most ``_AHEAD`` batches in flight).
+stay with the caller. Memory stays flat (at most ``_AHEAD`` batches in flight). It pays
+only when a core is otherwise idle (:func:`spare_core`): the parsing is not shorter
+there, it runs beside the planning and the database's work.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import queue
 from collections.abc import Generator, Mapping
 from pathlib import Path
@@ -135,3 +138,13 @@ def _receive(out: Any) -> tuple[str, Any]:
 def can_use_worker() -> bool:
     """A daemonic process (a pool worker) cannot start one."""
     return not multiprocessing.current_process().daemon
+
+
+def spare_core() -> bool:
+    """Whether a CPU core is idle for the worker (the 1-minute load average is below the
+    cores less one). The worker moves the parsing off this process but does not shorten
+    it: on a machine whose cores are all busy it only adds the hand-over's cost."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1) - 1
+    except OSError:  # no load average on this platform
+        return False
