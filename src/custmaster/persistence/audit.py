@@ -135,6 +135,9 @@ def seal_pending(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
     sealed = 0
     while rows := list(connection.execute(_PENDING, {"batch": batch})):
         if not sealed and rows[0].tail_seq is not None:  # this pass's first batch
+            if rows[0].tail_hash is None:  # written around the guard: do not chain on
+                raise ValueError(f"the audit chain's tail (chain_seq {rows[0].tail_seq}) "
+                                 "has no hash; run custmaster audit verify")  # fmt: skip
             previous, seq = str(rows[0].tail_hash), int(rows[0].tail_seq)
         seals: list[dict[str, Any]] = []
         for row in rows:

@@ -24,8 +24,9 @@ def upgrade() -> None:
     remove_guard(bind)
     with op.batch_alter_table("audit_log") as batch:
         batch.add_column(sa.Column("chain_seq", sa.BigInteger(), nullable=True))
-    # The entries so far were chained in id order as they were appended.
-    op.execute("UPDATE audit_log SET chain_seq = id")
+    # The entries chained so far were chained in id order as they were appended; one
+    # without a hash (written around the chain) is unsealed and gets sealed at the end.
+    op.execute("UPDATE audit_log SET chain_seq = id WHERE hash IS NOT NULL")
     op.create_index("ix_audit_log_chain_seq", "audit_log", ["chain_seq"], unique=True)
     op.create_index(
         "ix_audit_log_unsealed",
