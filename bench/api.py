@@ -83,6 +83,7 @@ from custmaster.config import Settings
 from custmaster.domain.build import new_customer
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import Conflict
+from custmaster.persistence.audit import seal_pending
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import upgrade
@@ -368,14 +369,28 @@ def max_ids(url: str) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def writes_since(url: str, audit_after: int, outbox_after: int) -> tuple[int, int]:
+def writes_since(url: str, audit_after: int, outbox_after: int) -> tuple[int, int, int]:
+    """Audit entries and outbox events written after the given ids, and how many of the
+    audit entries are not sealed (chained) yet."""
     with psycopg.connect(url) as conn:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM audit_log WHERE id > %s),"
-            " (SELECT count(*) FROM outbox WHERE id > %s)",
-            (audit_after, outbox_after),
+            " (SELECT count(*) FROM outbox WHERE id > %s),"
+            " (SELECT count(*) FROM audit_log WHERE id > %s AND chain_seq IS NULL)",
+            (audit_after, outbox_after, audit_after),
         ).fetchone()
-    return (int(row[0]), int(row[1])) if row else (0, 0)
+    return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
+
+
+def seal_audit_entries(url: str) -> int:
+    """Seal what the baseline appended around the API (its entries are inserted unsealed,
+    as a writer appends them); not timed."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.begin() as connection:
+            return seal_pending(connection)
+    finally:
+        engine.dispose()
 
 
 # -- baseline: the same read and update straight through psycopg --------------------------
@@ -577,7 +592,7 @@ def port_in_use(host: str, port: int) -> bool:
 
 def run_api(
     url: str, ids: list[str], args: argparse.Namespace, console: Console
-) -> tuple[list[LoadResult], str, tuple[int, int]]:
+) -> tuple[list[LoadResult], str, tuple[int, int, int]]:
     host = "127.0.0.1"
     if port_in_use(host, args.port):
         raise SystemExit(f"port {args.port} is in use: pass another --port")
@@ -596,7 +611,7 @@ def run_api(
         with running_server(command, env, f"{base_url}/health", workdir / "server.log") as server:
             probe(base_url, ids[0], args)
             audit_before, outbox_before = max_ids(url)
-            written = (0, 0)
+            written = (0, 0, 0)
             for label, mode in (("GET effective view", "get"), ("PATCH notes", "patch")):
                 with console.status(f"API {label}: warm-up {args.warmup:.0f} s"):
                     if args.warmup > 0:
@@ -737,7 +752,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     patch_ok = api[1].statuses.get(200, 0)
     console.print(
         f"  PATCH wrote {written[0]:,} audit entries and {written[1]:,} outbox events for "
-        f"{patch_ok:,} answers 200 (the warm-up's are not counted)"
+        f"{patch_ok:,} answers 200 (the warm-up's are not counted); "
+        f"{written[2]:,} entries not sealed when the run ended"
     )
     baseline = []
     for label, mode in (("GET effective view", "get"), ("PATCH notes", "patch")):
@@ -745,6 +761,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = run_baseline(label, mode, url, ids, args)
         baseline.append(result)
         console.print(_line("baseline", result))
+    console.print(f"  baseline: {seal_audit_entries(url):,} audit entries sealed afterwards")
     report(console, api, baseline, args)
     console.print(f"server: {how}, {args.workers} workers")
     return 0
