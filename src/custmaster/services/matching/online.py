@@ -121,7 +121,7 @@ def find_matches(
     shape (incomplete records are fine: missing fields count as unknown)."""
     require(actor, Permission.CUSTOMER_READ)
     record = from_customer_dict({k: v for k, v in candidate.items() if k != "id"})
-    with uow.read_only():
+    with uow.read_only(autocommit=True):  # two independent reads: no transaction needed
         model = current_model(uow)
         found = match_features(
             uow, prepare(record), model=model, limit=min(limit, MAX_RESULTS),
