@@ -17,6 +17,7 @@ from custmaster.api.app import create_app
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.persistence.audit_guard import suspended_guard
+from custmaster.persistence.matching import forget_latest_run
 from custmaster.persistence.tables import sequences
 from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.auth import add_user
@@ -87,6 +88,7 @@ def clean(container: Container) -> None:
         for table in tables:
             connection.execute(table.delete())
         connection.execute(sequences.insert(), seeds)
+    forget_latest_run(container.engine)
 
 
 def new_user(

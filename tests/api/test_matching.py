@@ -3,12 +3,18 @@ the HTTP API on both databases."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
 from custmaster.bootstrap import Container
 from custmaster.matching.model import DEFAULT_MODEL, Thresholds
+from custmaster.persistence import matching as persistence_matching
+from custmaster.persistence.tables_matching import match_runs
 from custmaster.services.matching.batch import run_batch
 from tests.factories import acme, create, minimal
 
@@ -67,6 +73,26 @@ def test_match_scores_with_the_model_of_the_latest_run(
                   model=model)  # fmt: skip
         after = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
         assert after["thresholds"] == _thresholds(thresholds)
+
+
+def test_a_run_finished_by_another_process_is_used_after_the_ttl(
+    client: TestClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(persistence_matching, "LATEST_RUN_TTL_SECONDS", 3600.0)
+    create(client, acme())
+    assert client.post(f"{API}/match", json={"tax_id": "941234567"}).status_code == 200
+    thresholds = Thresholds(0.97, 0.55)
+    now = datetime.now(UTC)
+    with container.engine.begin() as connection:  # as another process would write it
+        connection.execute(insert(match_runs).values(
+            id=uuid4(), started_at=now, finished_at=now, actor_id="elsewhere",
+            model=DEFAULT_MODEL.with_thresholds(thresholds).to_dict(), stats={},
+        ))  # fmt: skip
+    stale = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
+    assert stale["thresholds"] == _thresholds(DEFAULT_MODEL.thresholds)  # within the TTL
+    monkeypatch.setattr(persistence_matching, "LATEST_RUN_TTL_SECONDS", 0.0)
+    fresh = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
+    assert fresh["thresholds"] == _thresholds(thresholds)
 
 
 def test_match_accepts_incomplete_records_and_rejects_unknown_fields(client: TestClient) -> None:

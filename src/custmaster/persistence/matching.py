@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Row,
     Text,
     cast,
@@ -51,6 +54,19 @@ from custmaster.services.matching.ports import (
 
 #: Rows per INSERT statement when the index is written in bulk.
 _CHUNK = 5000
+#: How long a process trusts the latest run id it read (per engine). A run finished by
+#: this process is seen at once; one finished by another process within this time.
+LATEST_RUN_TTL_SECONDS = 5.0
+#: engine -> (monotonic time read, latest finished run id)
+_latest_runs: weakref.WeakKeyDictionary[Engine, tuple[float, UUID | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def forget_latest_run(engine: Engine) -> None:
+    """Make this process read the latest run of ``engine``'s database again (after the
+    runs were removed wholesale, as test fixtures do)."""
+    _latest_runs.pop(engine, None)
 
 
 class SqlMatchingRepository:
@@ -202,12 +218,21 @@ class SqlMatchingRepository:
     # -- batch runs and the review queue ------------------------------------------------
 
     def latest_run_id(self) -> UUID | None:
-        return self._connection.execute(
+        """The latest finished run (read at most every :data:`LATEST_RUN_TTL_SECONDS`
+        per engine: online matching asks on every request, runs finish rarely)."""
+        engine = self._connection.engine
+        now = time.monotonic()
+        known = _latest_runs.get(engine)
+        if known is not None and now - known[0] < LATEST_RUN_TTL_SECONDS:
+            return known[1]
+        run_id: UUID | None = self._connection.execute(
             select(match_runs.c.id)
             .where(match_runs.c.finished_at.is_not(None))
             .order_by(match_runs.c.finished_at.desc())
             .limit(1)
         ).scalar()
+        _latest_runs[engine] = (now, run_id)
+        return run_id
 
     def run_model(self, run_id: UUID) -> dict[str, Any]:
         model = self._connection.execute(
@@ -226,6 +251,9 @@ class SqlMatchingRepository:
         self._connection.execute(
             update(match_runs).where(match_runs.c.id == run_id).values(finished_at=at, stats=stats)
         )
+        # this process reads the latest run again (a reader between now and the commit
+        # may keep the previous one for up to the TTL)
+        forget_latest_run(self._connection.engine)
 
     def supersede_open_clusters(self, at: datetime) -> int:
         result = self._connection.execute(
