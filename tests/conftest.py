@@ -5,18 +5,20 @@ session and database; each test starts from empty tables."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import MetaData, Table, text
+from sqlalchemy import Engine, MetaData, Table, text
 
 from custmaster.api.app import create_app
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.persistence.audit_guard import suspended_guard
+from custmaster.persistence.engine import make_engine
 from custmaster.persistence.matching import forget_latest_run
 from custmaster.persistence.tables import sequences
 from custmaster.services.approval_policy_loader import load_policy
@@ -155,3 +157,29 @@ def client(bare_client: TestClient) -> TestClient:
 @pytest.fixture
 def samples_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database for migration tests: a fresh SQLite file, or a throw-away
+    PostgreSQL schema."""
+    if request.param == "sqlite":
+        built = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
+        yield built
+        built.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests need CUSTMASTER_TEST_POSTGRES_URL")
+    schema = f"mig_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    built = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    try:
+        yield built
+    finally:
+        built.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

@@ -4,11 +4,7 @@ down again, the whole log is chained in id order as the 0004 code expects."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from alembic import command
@@ -18,39 +14,18 @@ from custmaster.domain.audit_chain import ChainLink, verify_chain
 from custmaster.domain.permissions import Principal, Role
 from custmaster.persistence.audit import chain_unhashed
 from custmaster.persistence.audit_guard import install_guard, remove_guard
-from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import alembic_config, upgrade
 from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.audit import verify_audit
 
-POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
 ADMIN = Principal(user_id="t", name="T", roles=frozenset({Role.ADMIN}))
 CONTENT = ("occurred_at", "actor_id", "actor_name", "operation", "resource_type",
            "resource_id", "change_request_id", "changes")  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        built = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield built
-        built.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need CUSTMASTER_TEST_POSTGRES_URL")
-    schema = f"mig_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    built = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
-    try:
-        yield built
-    finally:
-        built.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    return empty_engine
 
 
 def _append(engine: Engine, *names: str) -> None:

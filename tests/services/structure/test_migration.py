@@ -3,20 +3,13 @@ own, beside the other feature branches."""
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic import command
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect
 
-from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import alembic_config, current_revision, upgrade
 from custmaster.persistence.tables_structure import metadata
 
-POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
 STRUCTURE_TABLES = {
     "hierarchy_links", "relationship_types", "customer_relationships", "org_units",
     "org_unit_customers", "team_assignments", "customer_templates", "name_affixes",
@@ -25,29 +18,9 @@ STRUCTURE_TABLES = {
 }  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database: a fresh SQLite file, or a throw-away PostgreSQL schema."""
-    if request.param == "sqlite":
-        built = make_engine(f"sqlite:///{tmp_path / 'mig.db'}")
-        yield built
-        built.dispose()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need CUSTMASTER_TEST_POSTGRES_URL")
-    schema = f"mig_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    built = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
-    try:
-        yield built
-    finally:
-        built.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    return empty_engine
 
 
 def _tables(engine: Engine) -> set[str]:
