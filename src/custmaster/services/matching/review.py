@@ -31,11 +31,15 @@ def list_clusters(
 
 def get_cluster(uow: UnitOfWork, actor: Principal, cluster_id: int) -> ClusterRecord:
     require(actor, Permission.CUSTOMER_READ)
+    return _read_cluster(uow, cluster_id)
+
+
+def _read_cluster(uow: UnitOfWork, cluster_id: int) -> ClusterRecord:
     with uow.read_only():
         cluster = uow.matching.get_cluster(cluster_id)
-        if cluster is None:
-            raise NotFound(f"no duplicate candidate {cluster_id}")
-        return cluster
+    if cluster is None:
+        raise NotFound(f"no duplicate candidate {cluster_id}")
+    return cluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +60,7 @@ def absorbed_members(members: list[UUID], survivor_id: UUID | None) -> list[UUID
 def open_cluster(uow: UnitOfWork, actor: Principal, cluster_id: int) -> ClusterRecord:
     """A cluster still waiting for a decision."""
     require(actor, Permission.MERGE_PROPOSE)
-    with uow.read_only():
-        cluster = uow.matching.get_cluster(cluster_id)
-    if cluster is None:
-        raise NotFound(f"no duplicate candidate {cluster_id}")
+    cluster = _read_cluster(uow, cluster_id)
     if cluster.status != "open":
         raise Conflict(f"duplicate candidate {cluster_id} is {cluster.status} already")
     return cluster
