@@ -11,7 +11,10 @@ in ``chain_seq``; an entry that commits late is simply sealed later. The databas
 entry be sealed once and refuses every other change (``persistence.audit_guard``).
 
 Sealing runs right after each writing unit of work commits (:class:`AuditSealer`, one
-per engine and process) and before ``custmaster audit verify`` checks the chain.
+per engine and process) and before ``custmaster audit verify`` checks the chain. A bulk
+writer (an import batch) instead appends its entries sealed
+(:meth:`SqlAuditLog.append_sealed`): it holds the chain's lock until its transaction
+ends and hashes its entries as it writes them, with no read-back and no UPDATE.
 """
 
 from __future__ import annotations
@@ -120,25 +123,41 @@ _SEAL = (
         hash=bindparam("new_hash"),
     )
 )
+#: the chain's tail, read by a writer that seals its own entries
+_TAIL = (
+    select(_a.chain_seq, _a.hash)
+    .where(_a.chain_seq.is_not(None))
+    .order_by(_a.chain_seq.desc())
+    .limit(1)
+)
 #: entries sealed per statement
 SEAL_BATCH = 1000
 
 
-def seal_pending(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
-    """Seal, in the caller's transaction, every committed unsealed entry; returns how
-    many. Takes the chain's lock first (PostgreSQL: a transaction-scoped advisory lock;
-    SQLite: the write lock of the caller's transaction), so sealers run one at a time and
-    each sees what the one before sealed."""
+def _lock_chain(connection: Connection) -> None:
+    """Take the chain's lock for the rest of the caller's transaction (PostgreSQL: a
+    transaction-scoped advisory lock; SQLite: the write lock its transaction holds)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+
+
+def seal_pending(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
+    """Seal, in the caller's transaction, every committed unsealed entry; returns how
+    many. Takes the chain's lock first (see :func:`_lock_chain`), so sealers run one at a
+    time and each sees what the one before sealed."""
+    _lock_chain(connection)
+    sealed, _ = _seal_locked(connection, batch)
+    return sealed
+
+
+def _seal_locked(connection: Connection, batch: int) -> tuple[int, tuple[int, str] | None]:
+    """Seal the committed unsealed entries (the caller holds the chain's lock); returns
+    how many and the chain's tail after them (``None`` when there were none)."""
     previous, seq = GENESIS_HASH, 0
     sealed = 0
     while rows := list(connection.execute(_PENDING, {"batch": batch})):
         if not sealed and rows[0].tail_seq is not None:  # this pass's first batch
-            if rows[0].tail_hash is None:  # written around the guard: do not chain on
-                raise ValueError(f"the audit chain's tail (chain_seq {rows[0].tail_seq}) "
-                                 "has no hash; run custmaster audit verify")  # fmt: skip
-            previous, seq = str(rows[0].tail_hash), int(rows[0].tail_seq)
+            previous, seq = _checked_tail(rows[0].tail_seq, rows[0].tail_hash)
         seals: list[dict[str, Any]] = []
         for row in rows:
             seq += 1
@@ -152,7 +171,24 @@ def seal_pending(connection: Connection, *, batch: int = SEAL_BATCH) -> int:
         sealed += len(rows)
         if len(rows) < batch:
             break
-    return sealed
+    return sealed, ((seq, previous) if sealed else None)
+
+
+def _checked_tail(tail_seq: Any, tail_hash: Any) -> tuple[str, int]:
+    if tail_hash is None:  # written around the guard: do not chain on
+        raise ValueError(f"the audit chain's tail (chain_seq {tail_seq}) has no hash; run "
+                         "custmaster audit verify")  # fmt: skip
+    return str(tail_hash), int(tail_seq)
+
+
+def _chain_tail(connection: Connection) -> tuple[int, str]:
+    """The sealed entry with the highest ``chain_seq`` (its seq and hash), or the
+    genesis (0 and ``GENESIS_HASH``) of an empty chain."""
+    row = connection.execute(_TAIL).first()
+    if row is None:
+        return 0, GENESIS_HASH
+    previous, seq = _checked_tail(row.chain_seq, row.hash)
+    return seq, previous
 
 
 class AuditSealer:
@@ -221,6 +257,19 @@ def _entry(row: Row[Any]) -> AuditEntry:
     )
 
 
+def _values(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "occurred_at": entry.occurred_at,
+        "actor_id": entry.actor_id,
+        "actor_name": entry.actor_name,
+        "operation": entry.operation,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "change_request_id": entry.change_request_id,
+        "changes": entry.changes,
+    }
+
+
 class SqlAuditLog:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -234,24 +283,37 @@ class SqlAuditLog:
         """Append entries unsealed (they are chained after commit, see the module doc)."""
         if not entries:
             return
-        rows = [
-            {
-                "occurred_at": entry.occurred_at,
-                "actor_id": entry.actor_id,
-                "actor_name": entry.actor_name,
-                "operation": entry.operation,
-                "resource_type": entry.resource_type,
-                "resource_id": entry.resource_id,
-                "change_request_id": entry.change_request_id,
-                "changes": entry.changes,
-            }
-            for entry in entries
-        ]
+        rows = [_values(entry) for entry in entries]
         if len(rows) == 1:
             self._connection.execute(_INSERT, rows[0])
         else:
             insert_rows(self._connection, audit_log, rows)
         self.appended += len(rows)
+
+    def append_sealed(self, entries: list[AuditEntry]) -> None:
+        """Append entries sealed as they are written, for a bulk writer: takes the
+        chain's lock for the rest of the caller's transaction, seals the committed entries
+        still unsealed (they come first in the chain), then chains ``entries`` on from the
+        tail in order, hashing the content in hand instead of reading it back. A sealer
+        waits for the lock and, once this transaction commits, continues after them.
+
+        The stored ``changes`` are their JSON-native form (``audit_chain._plain``: what
+        ``verify`` reads back and hashes)."""
+        if not entries:
+            return
+        _lock_chain(self._connection)
+        _, tail = _seal_locked(self._connection, SEAL_BATCH)
+        seq, previous = tail if tail is not None else _chain_tail(self._connection)
+        rows = []
+        for entry in entries:
+            values = _values(entry)
+            values["changes"] = _fast_plain(values["changes"])
+            seq += 1
+            digest = _hash(_content(values), previous)
+            values.update(chain_seq=seq, prev_hash=previous, hash=digest)
+            rows.append(values)
+            previous = digest
+        insert_rows(self._connection, audit_log, rows)
 
     def seal(self) -> int:
         """Seal what can be sealed now (see :func:`seal_pending`)."""
