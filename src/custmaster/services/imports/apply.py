@@ -1,7 +1,8 @@
 """The import stage of an approved job: one transaction per batch.
 
 A batch writes, together: the new customers (``uow.imports.add_customers``), the updated
-ones, the incomplete drafts, their audit entries (``uow.audit.append_many``) and events
+ones, the incomplete drafts, their audit entries (``uow.audit.append_sealed``: chained as
+they are written, the batch holds the chain's lock until it commits) and events
 (``uow.outbox.add_bulk``), the report lines whose outcome changed since validation, and
 the job's progress marker ``last_committed_batch``. A crash therefore loses at most the
 batch in flight, which the next run writes again from the start: no record is lost or
@@ -236,7 +237,7 @@ class _BatchWriter:
         self.uow.imports.add_drafts(new)
 
     def flush(self) -> None:
-        self.uow.audit.append_many(self.audit)
+        self.uow.audit.append_sealed(self.audit)
         self.uow.outbox.add_bulk(self.events)
 
 
