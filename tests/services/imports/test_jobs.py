@@ -3,6 +3,7 @@ of duties, and a job interrupted mid-way that resumes with exactly the right row
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,43 @@ def test_validation_broken_off_resumes_without_losing_a_record(
     assert resumed.status is JobStatus.AWAITING_REVIEW
     assert resumed.record_count == 23
     assert resumed.summary["planned"]["created"] == 23
+
+
+def test_the_collector_is_paused_while_a_batch_runs_and_restored_after(
+    db: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each batch of both stages runs with the cyclic garbage collector paused; it is on
+    again between batches, after the job, and after a batch that breaks off."""
+    seen: list[tuple[str, bool]] = []
+    real_validate, real_write = jobs.validate_batch, jobs.write_batch  # type: ignore[attr-defined]
+
+    def validating(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("validate", gc.isenabled()))
+        return real_validate(*args, **kwargs)
+
+    def writing(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("write", gc.isenabled()))
+        return real_write(*args, **kwargs)
+
+    def between(job: ImportJob) -> None:
+        seen.append(("between", gc.isenabled()))
+
+    monkeypatch.setattr(jobs, "validate_batch", validating)
+    monkeypatch.setattr(jobs, "write_batch", writing)
+    store = FileStore(tmp_path / "files")
+    job = run_job(db.uow, _submit(db, store, batch_size=10).id, db.service_settings,
+                  files=store, progress=between)  # fmt: skip
+    approve_job(db.uow(), APPROVER, job.id)
+    done = run_job(db.uow, job.id, db.service_settings, files=store, progress=between)
+    assert done.status is JobStatus.DONE and done.summary["final"] == {"created": 23}
+    assert [s for s in seen if s[0] != "between"] == [("validate", False)] * 3 + [
+        ("write", False)
+    ] * 3
+    assert {enabled for what, enabled in seen if what == "between"} == {True}
+    assert gc.isenabled()
+    again = _validated(db, tmp_path, batch_size=5)
+    approve_job(db.uow(), APPROVER, again.id)
+    _crash_after(monkeypatch, 1)
+    with pytest.raises(Crash):
+        run_job(db.uow, again.id, db.service_settings)
+    assert gc.isenabled()

@@ -34,6 +34,7 @@ from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.imports.apply import StopImport, write_batch
+from custmaster.services.imports.collector import collector_paused, each_paused
 from custmaster.services.imports.reader import count_rows
 from custmaster.services.imports.sources import ImportFileError
 from custmaster.services.imports.store import (
@@ -293,13 +294,15 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
                 current.finished_at = current.updated_at
             uow.imports.save_job(current)
             job = current
-        progress(job)
         return result.stopped
 
     batches = _prepared(job)
     try:
-        for entries in batches:
-            if commit(entries):
+        for entries in each_paused(batches):
+            with collector_paused():
+                stopped = commit(entries)
+            progress(job)
+            if stopped:
                 return job
     finally:
         batches.close()  # stops the worker, if any
@@ -322,7 +325,7 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
 def _import(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
             progress: Progress) -> ImportJob:  # fmt: skip
     for batch in range(job.last_committed_batch + 1, job.batch_count):
-        with new_uow() as uow:
+        with collector_paused(), new_uow() as uow:
             current = _load_for_update(uow, job.id)
             if current.status is not JobStatus.IMPORTING or (
                 current.last_committed_batch != batch - 1

@@ -23,6 +23,7 @@ from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
+from custmaster.services.imports.collector import collector_paused, each_paused
 from custmaster.services.imports.reader import read_records
 from custmaster.services.imports.sources import ImportFileError
 from custmaster.services.imports.templates import TemplateError
@@ -67,7 +68,7 @@ def _produce(
     gc.freeze()
     try:
         paths = {role: Path(path) for role, path in files.items()}
-        for batch in prepared_batches(paths, template, entity, start, size):
+        for batch in each_paused(prepared_batches(paths, template, entity, start, size)):
             out.put(("batch", batch))
         out.put(("end", None))
     except (ImportFileError, TemplateError, FileNotFoundError) as exc:
@@ -125,14 +126,9 @@ def _receive(out: Any) -> tuple[str, Any]:
     """The next message; the cyclic garbage collector paused while it is unpickled (a
     batch is thousands of new objects, none in a cycle: otherwise the allocations set
     off collections over this process's whole heap, most of the unpickling time)."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         kind, value = out.get(timeout=_POLL)
         return kind, value
-    finally:
-        if paused:
-            gc.enable()
 
 
 def can_use_worker() -> bool:

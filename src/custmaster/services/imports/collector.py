@@ -1,0 +1,43 @@
+"""The cyclic garbage collector paused while a batch is worked on.
+
+A batch of an import job allocates tens of thousands of short-lived containers (the
+records' dicts and lists, the parsed customers, report lines, SQL parameters), none of
+them in a reference cycle: reference counting frees them all. The allocations still set
+off the cyclic collector, whose full passes walk the whole heap of the process (its
+modules, SQLAlchemy's caches, ...): measured at about a fifth of the validation stage's
+CPU. While a batch runs the collector is paused; it runs again between batches, so the
+rare cyclic garbage is still collected and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block (restored as it was after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def each_paused(items: Iterator[T]) -> Iterator[T]:
+    """``items``, with the collector paused while each next one is produced (a
+    generator that prepares a batch per step)."""
+    while True:
+        with collector_paused():
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+        yield item
