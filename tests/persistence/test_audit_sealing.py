@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import Connection, MetaData, Table, select, text
@@ -209,3 +211,43 @@ def test_a_write_through_the_api_seals_its_entry_after_commit(
         ).scalars().all()
     assert hashes
     assert None not in hashes  # sealed before the answer
+
+
+@pytest.mark.parametrize("count", [3, 12])  # a plain INSERT below bulk's COPY threshold
+def test_entries_appended_sealed_chain_on_after_the_pending_ones(db: Container, count: int) -> None:
+    """``append_sealed`` (a bulk writer): the committed unsealed entries are sealed first,
+    the new ones chained after them as they are written; each row's hash is the one
+    ``audit_chain.entry_hash`` gives its content (in hand and as read back)."""
+    with db.engine.begin() as connection:
+        _append(connection, "pending")
+    odd = [
+        _entry(f"e{i}") if i % 3 else AuditEntry(
+            occurred_at=datetime(2026, 11, 24, 1, 2, 3, 456789, tzinfo=UTC),
+            actor_id="importer", actor_name="Zoë Ümlaut", operation="create",
+            resource_type="customer", resource_id=f"e{i}", change_request_id=uuid4(),
+            changes=[{"field": "name", "before": None, "after": "Société Générale ✓"},
+                     {"field": "credit_limit", "before": None, "after": Decimal("100.50")},
+                     {"field": "addresses", "before": None,
+                      "after": [{"lines": ["a", "b"], "n": 2, "x": 0.1, "ok": True}]}],
+        )
+        for i in range(count)
+    ]  # fmt: skip
+    with db.engine.begin() as connection:
+        SqlAuditLog(connection).append_sealed(odd)
+    rows = sorted(_rows(db), key=lambda r: r["chain_seq"])
+    assert [r["resource_id"] for r in rows] == ["pending"] + [f"e{i}" for i in range(count)]
+    assert [r["chain_seq"] for r in rows] == list(range(1, count + 2))
+    _check_chain(rows)
+    previous = rows[0]["hash"]
+    for entry, row in zip(odd, rows[1:], strict=True):
+        content = {k: getattr(entry, k) for k in ("occurred_at", "actor_id", "actor_name",
+                   "operation", "resource_type", "resource_id", "change_request_id",
+                   "changes")}  # fmt: skip
+        assert row["hash"] == entry_hash(content, previous)
+        previous = row["hash"]
+    assert rows[1]["changes"][1]["after"] == "100.5"  # stored as hashed (canonical)
+    with db.engine.begin() as connection:
+        _append(connection, "after")
+    assert _seal(db) == 1  # a sealer continues after them
+    _check_chain(sorted(_rows(db), key=lambda r: r["chain_seq"]))
+    assert verify_audit(db.uow(), db.system_principal()).ok

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 
 from custmaster.bootstrap import Container
 from custmaster.domain.events import customer_event
-from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.bulk import JsonText, insert_rows
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.tables import outbox
@@ -152,3 +153,32 @@ def test_insert_rows_leaves_python_side_defaults_to_an_insert_statement() -> Non
     with engine.begin() as connection:
         insert_rows(connection, table, [{"id": i} for i in range(10)])
         assert connection.execute(select(table.c.v).distinct()).scalars().all() == [5]
+
+
+@pytest.mark.parametrize("count", [3, 10])  # a plain INSERT below the COPY threshold
+def test_insert_rows_writes_json_text_as_the_document_it_holds(db: Container, count: int) -> None:
+    """A ``JsonText`` value (a document serialised already) is stored as its document:
+    read back equal to the value written as a plain JSON column value."""
+    job = uuid4()
+    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    with db.engine.begin() as connection:
+        connection.execute(import_jobs.insert().values(
+            id=job, status="validating", template="custmaster", files=[], options={},
+            submitted_by="u", submitted_by_name="U", validated_records=0,
+            last_committed_batch=-1, summary={}, created_at=at, updated_at=at,
+        ))  # fmt: skip
+    documents = [{"customer": {"name": f"Müller {i}", "n": i, "x": [0.5, None, True]}}
+                 for i in range(count)]  # fmt: skip
+
+    def row(seq: int, payload: Any) -> dict[str, Any]:
+        return {"job_id": job, "seq": seq, "row_numbers": [seq], "outcome": "created",
+                "payload": payload}  # fmt: skip
+
+    with db.engine.begin() as connection:
+        insert_rows(connection, import_rows, [
+            row(i, JsonText(json.dumps(d, ensure_ascii=False, sort_keys=True)))
+            for i, d in enumerate(documents)
+        ])  # fmt: skip
+        insert_rows(connection, import_rows, [row(100 + i, d) for i, d in enumerate(documents)])
+    stored = _rows(db, import_rows, import_rows.c.seq)
+    assert [r["payload"] for r in stored] == documents + documents

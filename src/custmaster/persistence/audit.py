@@ -47,7 +47,7 @@ from custmaster.domain.audit_chain import (
     entry_hash,
 )
 from custmaster.domain.audit_chain import verify_chain as verify_links
-from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.bulk import JsonText, insert_rows
 from custmaster.persistence.tables import audit_log
 from custmaster.services.ports import AuditEntry
 
@@ -83,17 +83,43 @@ def _fast_plain(value: Any) -> Any:
     return _plain(value)
 
 
-def _hash(content: dict[str, Any], previous_hash: str) -> str:
-    """``audit_chain.entry_hash`` (identical digest; the chain's definition stays there)."""
-    text = json.dumps(
-        _fast_plain(content),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+def _canonical(value: Any) -> str:
+    """``audit_chain.canonical_json`` of a JSON-native value."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)  # fmt: skip
+
+
+def _digest(text: str, previous_hash: str) -> str:
     data = previous_hash.encode("ascii") + b"\n" + text.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
+
+
+def _hash(content: dict[str, Any], previous_hash: str) -> str:
+    """``audit_chain.entry_hash`` (identical digest; the chain's definition stays there)."""
+    return _digest(_canonical(_fast_plain(content)), previous_hash)
+
+
+#: the content's keys in canonical (sorted) order
+_CONTENT_KEYS = tuple(sorted(_content({k: None for k in (
+    "occurred_at", "actor_id", "actor_name", "operation", "resource_type", "resource_id",
+    "change_request_id", "changes",
+)})))  # fmt: skip
+_KEY_TEXTS = {key: _canonical(key) + ":" for key in _CONTENT_KEYS}
+
+
+def _sealed_values(entry: AuditEntry, previous_hash: str) -> tuple[dict[str, Any], str]:
+    """The row of an entry sealed after ``previous_hash``, and its hash: the canonical
+    text of its changes is made once, for the hash (the content's text is put together
+    around it, as ``json.dumps`` with sorted keys writes it) and for the row."""
+    values = _values(entry)
+    changes = _canonical(_fast_plain(values["changes"]))
+    text = "{" + ",".join(
+        _KEY_TEXTS[key] + (changes if key == "changes" else _canonical(_plain(values[key])))
+        for key in _CONTENT_KEYS
+    ) + "}"  # fmt: skip
+    digest = _digest(text, previous_hash)
+    values.update(changes=JsonText(changes), prev_hash=previous_hash, hash=digest)
+    return values, digest
 
 
 _LOG = logging.getLogger(__name__)
@@ -297,8 +323,8 @@ class SqlAuditLog:
         tail in order, hashing the content in hand instead of reading it back. A sealer
         waits for the lock and, once this transaction commits, continues after them.
 
-        The stored ``changes`` are their JSON-native form (``audit_chain._plain``: what
-        ``verify`` reads back and hashes)."""
+        The stored ``changes`` are their canonical JSON text (``audit_chain``: what
+        ``verify`` reads back and hashes), made once for the hash and the row."""
         if not entries:
             return
         _lock_chain(self._connection)
@@ -306,13 +332,10 @@ class SqlAuditLog:
         seq, previous = tail if tail is not None else _chain_tail(self._connection)
         rows = []
         for entry in entries:
-            values = _values(entry)
-            values["changes"] = _fast_plain(values["changes"])
+            values, previous = _sealed_values(entry, previous)
             seq += 1
-            digest = _hash(_content(values), previous)
-            values.update(chain_seq=seq, prev_hash=previous, hash=digest)
+            values["chain_seq"] = seq
             rows.append(values)
-            previous = digest
         insert_rows(self._connection, audit_log, rows)
 
     def seal(self) -> int:

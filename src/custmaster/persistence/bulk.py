@@ -5,11 +5,13 @@ The values go through the columns' SQLAlchemy bind processors first (JSON wrappe
 way the dialect wraps it, UTC timestamps, money, UUIDs), so a row written by
 :func:`insert_rows` is exactly the row an ``insert(table)`` executemany would have
 written; only SQLAlchemy's per-row parameter handling is skipped. Columns the rows leave
-out get their server defaults (identity ids, ``txid``), as with an INSERT.
+out get their server defaults (identity ids, ``txid``), as with an INSERT. A
+:class:`JsonText` value is a JSON document serialised already and written as it is.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -17,6 +19,24 @@ from sqlalchemy import Connection, Table, insert
 
 #: Below this many rows a plain SQLAlchemy INSERT is as fast as setting up a COPY.
 _COPY_FROM = 8
+
+
+class JsonText(str):
+    """The text of a JSON document, serialised already, for a JSON column: written as
+    it is, not serialised again (a writer that hashed the text spares the second
+    encoding). The column then holds that text's document: the same value as the
+    document's own, read back alike (key order and spacing aside, on SQLite)."""
+
+
+def _as_is_for_text(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def bind(value: Any) -> Any:
+        return value if type(value) is JsonText else process(value)
+
+    return bind
+
+
+def _decoded(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.loads(v) if type(v) is JsonText else v for k, v in row.items()}
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -30,11 +50,16 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         or (dialect.name != "postgresql" and dialect.paramstyle != "qmark")
         or any(c.default is not None for c in table.c if c.name not in names)
     ):  # (a Python-side column default needs SQLAlchemy's INSERT to fill it in)
-        connection.execute(insert(table), list(rows))
+        connection.execute(insert(table), [_decoded(row) for row in rows])
         return
     processors: list[Callable[[Any], Any] | None] = [
         table.c[name].type._cached_bind_processor(dialect) for name in names
     ]
+    processors = [
+        _as_is_for_text(process) if process is not None and type(rows[0][name]) is JsonText
+        else process
+        for name, process in zip(names, processors, strict=True)
+    ]  # fmt: skip
 
     def values() -> Iterator[list[Any]]:
         for row in rows:
