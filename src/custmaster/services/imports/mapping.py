@@ -55,9 +55,14 @@ def map_fields(
     errors: list[FieldIssue] = []
     native_ctx = replace(ctx, native=True) if native else ctx
     for mapping in fields:
-        raw = _cell(values, mapping)
-        if raw is None:
-            continue
+        if len(mapping.columns) == 1:
+            raw = values.get(mapping.columns[0])
+            if raw is None or raw == "":  # absent or empty: no value (apply_transforms)
+                continue
+        else:
+            raw = _cell(values, mapping)
+            if raw is None:
+                continue
         is_native = len(mapping.columns) == 1 and mapping.columns[0] in native
         try:
             value = apply_transforms(raw, mapping.steps, native_ctx if is_native else ctx)
