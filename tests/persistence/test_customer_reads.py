@@ -4,6 +4,7 @@ connection transactional for the next unit of work."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,11 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from custmaster.bootstrap import Container
+from custmaster.persistence.customer_reads import AsyncCustomerReads, async_reads
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.tables import customers
 from custmaster.persistence.uow import SqlUnitOfWork
-from tests.factories import create, minimal
+from tests.factories import acme, create, minimal
 
 API = "/api/v1"
 
@@ -97,3 +99,36 @@ def test_an_autocommit_read_leaves_the_pooled_connection_transactional(
 def _count(engine: Any) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(customers)).scalar_one())
+
+
+def test_the_event_loop_read_answers_as_the_repository(
+    client: TestClient, container: Container
+) -> None:
+    shared = async_reads(container.engine, 2)
+    if container.is_sqlite:
+        assert shared is None  # SQLite reads in a thread
+        return
+    assert shared is not None and async_reads(container.engine, 2) is shared  # one per engine
+    reads = AsyncCustomerReads(container.engine, 2)
+    rich = UUID(create(client, acme())["id"])
+    parent = _customer(client, "Parent Holding")
+    child = _customer(client, "Child Outlet")
+    body = {"parent_id": str(parent), "child_id": str(child), "valid_from": "2030-01-01"}
+    assert client.post(f"{API}/hierarchies/legal/links", json=body).status_code == 201
+    cases = [(rich, "DE01"), (rich, "XX99"), (child, "GB01"), (parent, "US01"), (uuid4(), "DE01")]
+
+    async def read_all() -> list[Any]:
+        # more reads than connections at once: they wait for one and reuse it
+        return await asyncio.gather(*(reads.get_for_view(c, e, "legal") for c, e in cases * 3))
+
+    found = asyncio.run(read_all())
+    again = asyncio.run(read_all())  # another event loop reuses the idle connections
+    with container.engine.connect() as connection:
+        repository = SqlCustomerRepository(connection)
+        expected = [repository.get_for_view(c, e, "legal") for c, e in cases * 3]
+    assert found == expected == again
+    assert found[0] is not None and found[0][0].addresses and found[0][0].overrides
+    assert [f[1:] if f else None for f in found[: len(cases)]] == [
+        (True, False), (False, False), (True, True), (True, False), None,
+    ]  # fmt: skip
+    reads.close()

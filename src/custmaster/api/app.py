@@ -19,6 +19,7 @@ from custmaster.api.routers import (
 )
 from custmaster.api.routers import structure as structure_routers
 from custmaster.bootstrap import Container, build_container
+from custmaster.persistence.customer_reads import async_reads
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -34,6 +35,8 @@ def create_app(container: Container | None = None) -> FastAPI:
         ),
     )
     app.state.container = container
+    # PostgreSQL: the effective view is read on the event loop (None on SQLite)
+    app.state.customer_reads = async_reads(container.engine, container.settings.database_pool_size)
     problems.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 
 from custmaster.bootstrap import Container
@@ -37,6 +38,13 @@ def _verified_key(found: Container, token: str) -> Principal:
     return verified
 
 
+def _cached(found: Container, token: str) -> Principal | None:
+    """The principal of an API key verified recently (None: verify it)."""
+    if token.startswith(KEY_PREFIX) or found.token_verifier is None:
+        return found.key_cache.get(token)
+    return None
+
+
 async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -46,12 +54,22 @@ async def principal(
         raise Unauthenticated("send Authorization: Bearer <API key or token>")
     found: Container = request.app.state.container
     token = credentials.credentials
+    cached = _cached(found, token)
+    if cached is not None:
+        return cached
     if token.startswith(KEY_PREFIX) or found.token_verifier is None:
-        cached = found.key_cache.get(token)
-        if cached is not None:
-            return cached
         return await run_in_threadpool(_verified_key, found, token)
     return await run_in_threadpool(found.token_verifier.verify, token)
+
+
+def cached_principal(request: Request) -> Principal | None:
+    """What ``principal`` answers when the request names an API key verified recently
+    (the common case, decided without a thread or a database); None otherwise."""
+    authorization = request.headers.get("Authorization")
+    scheme, token = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and token) or scheme.lower() != "bearer":
+        return None
+    return _cached(request.app.state.container, token)
 
 
 async def unit_of_work(request: Request) -> SqlUnitOfWork:

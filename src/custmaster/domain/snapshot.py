@@ -6,7 +6,7 @@ decimals as strings, dates ISO 8601, ids as strings, child records with their id
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -18,7 +18,13 @@ from custmaster.domain.model import OVERRIDABLE_FIELDS, Customer, EntityOverride
 CHILD_COLLECTIONS = ("addresses", "contacts", "pricing_tiers", "tax_profiles")
 
 
+#: values ``jsonable`` returns as they are (checked by exact type first: the common case)
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -34,10 +40,22 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _record(record: Any) -> dict[str, Any]:
+    """A child record (a flat dataclass) as ``jsonable(asdict(record))`` makes it, without
+    asdict's deep copy (``jsonable`` copies the containers it converts)."""
+    names = _FIELDS.get(type(record))
+    if names is None:
+        names = _FIELDS[type(record)] = tuple(f.name for f in fields(record))
+    return {name: jsonable(getattr(record, name)) for name in names}
+
+
 def override_snapshot(override: EntityOverride) -> dict[str, Any]:
     data: dict[str, Any] = {name: jsonable(getattr(override, name)) for name in OVERRIDABLE_FIELDS}
     data["dimensions"] = dict(override.dimensions)
-    data["addresses"] = [jsonable(asdict(a)) for a in override.addresses]
+    data["addresses"] = [_record(a) for a in override.addresses]
     return data
 
 
@@ -49,7 +67,7 @@ def snapshot(customer: Customer) -> dict[str, Any]:
             continue
         data[name] = jsonable(getattr(customer, name))
     for name in CHILD_COLLECTIONS:
-        data[name] = [jsonable(asdict(child)) for child in getattr(customer, name)]
+        data[name] = [_record(child) for child in getattr(customer, name)]
     data["source_refs"] = [
         {"source_system": r.source_system, "source_id": r.source_id} for r in customer.source_refs
     ]

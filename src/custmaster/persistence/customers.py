@@ -92,13 +92,13 @@ class SqlCustomerRepository:
         round trip (what the effective view needs besides the aggregate)."""
         if self._connection.dialect.name == "postgresql":
             row = self._connection.execute(
-                _GET_VIEW,
+                GET_VIEW,
                 {"customer_id": customer_id, "entity": entity, "hierarchy_type": hierarchy_type},
             ).first()
             if row is None:
                 return None
             m = row._mapping
-            return _from_aggregate(m), bool(m["_entity_exists"]), bool(m["_has_parent"])
+            return from_aggregate(m), bool(m["_entity_exists"]), bool(m["_has_parent"])
         customer = self.get(customer_id)
         if customer is None:
             return None
@@ -117,7 +117,7 @@ class SqlCustomerRepository:
         row = self._connection.execute(query, {"customer_id": customer_id}).first()
         if row is None:
             return None
-        return _from_aggregate(row._mapping)
+        return from_aggregate(row._mapping)
     def _load_children(self, loaded: list[Customer]) -> None:
         by_id = {c.id: c for c in loaded}
         ids = list(by_id)
@@ -374,7 +374,7 @@ def _has_parent(child: Any, hierarchy_type: Any) -> Any:
     )
 
 
-_GET_VIEW = _GET.add_columns(
+GET_VIEW = _GET.add_columns(
     _entity_exists(bindparam("entity", type_=legal_entities.c.code.type)),
     _has_parent(
         customers.c.id,
@@ -387,7 +387,7 @@ _UPDATE = update(customers).where(
 )
 
 
-def _from_aggregate(m: Mapping[Any, Any]) -> Customer:
+def from_aggregate(m: Mapping[Any, Any]) -> Customer:
     """The aggregate from the row of ``_GET`` (children decoded from their JSON)."""
     customer = customer_from_row(m)
     for values in _decoded(customer_overrides, m["_overrides"]):

@@ -4,12 +4,13 @@ deactivate, reactivate, hard delete, history."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
-from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
+from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep, cached_principal
 from custmaster.api.http import (
     MAX_LIMIT,
     decode_cursor,
@@ -19,6 +20,7 @@ from custmaster.api.http import (
     idempotent,
     json_response,
 )
+from custmaster.api.lean import LeanRoute, canonical_uuid, only_query_parameter
 from custmaster.api.outcomes import PENDING, answer, customer_body, customer_response
 from custmaster.api.schemas.common import Page, problems
 from custmaster.api.schemas.customers import (
@@ -32,11 +34,14 @@ from custmaster.api.schemas.customers import (
 from custmaster.api.schemas.matching import GONE
 from custmaster.domain.approvals import Operation
 from custmaster.domain.model import CustomerStatus, CustomerType
+from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
 from custmaster.services.customers.read import (
+    AsyncCustomerReads,
     customer_history,
     get_customer,
     get_effective_view,
+    read_effective_view,
     search_customers,
 )
 from custmaster.services.governance.access import visible_overrides
@@ -45,9 +50,10 @@ from custmaster.services.governance.submit import (
     submit_lifecycle,
     submit_update,
 )
-from custmaster.services.ports import CustomerQuery
+from custmaster.services.ports import CustomerQuery, UnitOfWork
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+ENTITY_MAX_LENGTH = 64
 IfMatch = Annotated[
     str | None, Header(description="the ETag of the version the change is based on")
 ]
@@ -128,29 +134,67 @@ def list_customers(
     return json_response(200, {"items": items, "next_cursor": next_cursor})
 
 
-@router.get(
-    "/{customer_id}",
-    response_model=EffectiveCustomerOut | CustomerOut,
-    responses={**problems(404), **GONE},
-    summary="Read the master record, or with ?entity= the effective view for that entity",
-)
-def read(
+async def read(
     customer_id: UUID,
+    request: Request,
     actor: PrincipalDep,
     uow: UowDep,
-    entity: Annotated[str | None, Query(max_length=64, description="legal entity code")] = None,
+    entity: Annotated[
+        str | None, Query(max_length=ENTITY_MAX_LENGTH, description="legal entity code")
+    ] = None,
     as_of: Annotated[
         date | None, Query(description="effective view: inherit fields as of this date")
     ] = None,
 ) -> Response:
     if entity is None:
-        customer = get_customer(uow, actor, customer_id)
-        body = visible_overrides(actor, customer_body(customer))
-        return json_response(200, body, {"ETag": etag(customer.version)})
-    customer, view = get_effective_view(uow, actor, customer_id, entity, as_of)
+        return await run_in_threadpool(_read_master, customer_id, actor, uow)
+    reads: AsyncCustomerReads | None = request.app.state.customer_reads
+    if reads is None:  # SQLite: the synchronous read in a thread
+        customer, view = await run_in_threadpool(
+            get_effective_view, uow, actor, customer_id, entity, as_of
+        )
+    else:  # PostgreSQL: awaited on the event loop
+        customer, view = await read_effective_view(reads, uow, actor, customer_id, entity, as_of)
     body = {**view.data, "warnings": [], "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
     return json_response(200, body, {"ETag": etag(customer.version)})
+
+
+def _read_master(customer_id: UUID, actor: Principal, uow: UnitOfWork) -> Response:
+    customer = get_customer(uow, actor, customer_id)
+    body = visible_overrides(actor, customer_body(customer))
+    return json_response(200, body, {"ETag": etag(customer.version)})
+
+
+def _lean_read(request: Request) -> dict[str, Any] | None:
+    """``read``'s arguments for GET /customers/{id}?entity=CODE by a known API key."""
+    customer_id = canonical_uuid(request.path_params["customer_id"])
+    if customer_id is None:
+        return None
+    entity = only_query_parameter(request, "entity", ENTITY_MAX_LENGTH)
+    if entity is None:
+        return None
+    actor = cached_principal(request)
+    if actor is None:
+        return None
+    uow = request.app.state.container.uow()
+    return {"customer_id": customer_id, "request": request, "actor": actor, "uow": uow,
+            "entity": entity, "as_of": None}  # fmt: skip
+
+
+class _ReadRoute(LeanRoute):
+    lean_arguments = staticmethod(_lean_read)
+
+
+router.add_api_route(
+    "/{customer_id}",
+    read,
+    methods=["GET"],
+    response_model=EffectiveCustomerOut | CustomerOut,
+    responses={**problems(404), **GONE},
+    summary="Read the master record, or with ?entity= the effective view for that entity",
+    route_class_override=_ReadRoute,
+)
 
 
 @router.patch(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date
+from typing import Protocol
 from uuid import UUID
 
 from custmaster.domain.effective import EffectiveView, effective_view
@@ -17,6 +19,14 @@ from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields
 
 MAX_PAGE = 500
+
+
+class AsyncCustomerReads(Protocol):
+    """Point reads for an event loop (PostgreSQL; see ``CustomerRepository``)."""
+
+    async def get_for_view(
+        self, customer_id: UUID, entity: str, hierarchy_type: str
+    ) -> tuple[Customer, bool, bool] | None: ...
 
 
 def get_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Customer:
@@ -42,9 +52,7 @@ def get_effective_view(
             not_found(uow, customer_id)
         customer, entity_exists, has_parent = found
         if not entity_exists:
-            raise ValidationFailed(
-                [FieldError("entity", "unknown_reference", f"no legal entity '{entity}' exists")]
-            )
+            raise _unknown_entity(entity)
         view = effective_view(customer, entity)
         # without a link in the inheritance hierarchy there is no ancestor to walk to
         inherited = (
@@ -54,6 +62,35 @@ def get_effective_view(
         )
         values = {name: item["value"] for name, item in inherited.items()}
         return customer, replace(view, data={**view.data, **values, "inherited": inherited})
+
+
+async def read_effective_view(
+    reads: AsyncCustomerReads,
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    entity: str,
+    as_of: date | None = None,
+) -> tuple[Customer, EffectiveView]:
+    """``get_effective_view`` on an event loop: the one statement is awaited; what needs
+    more than it (an unknown id, which may have been merged away; a customer with a
+    parent to inherit from) is answered by ``get_effective_view`` in a thread."""
+    require(actor, Permission.CUSTOMER_READ)
+    require_entity(actor, entity)
+    found = await reads.get_for_view(customer_id, entity, DEFAULT_SETTINGS.inheritance_hierarchy)
+    if found is None or found[2]:
+        return await asyncio.to_thread(get_effective_view, uow, actor, customer_id, entity, as_of)
+    customer, entity_exists, _ = found
+    if not entity_exists:
+        raise _unknown_entity(entity)
+    view = effective_view(customer, entity)
+    return customer, replace(view, data={**view.data, "inherited": {}})
+
+
+def _unknown_entity(entity: str) -> ValidationFailed:
+    return ValidationFailed(
+        [FieldError("entity", "unknown_reference", f"no legal entity '{entity}' exists")]
+    )
 
 
 def search_customers(uow: UnitOfWork, actor: Principal, query: CustomerQuery) -> list[Customer]:

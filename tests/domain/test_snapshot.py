@@ -1,0 +1,66 @@
+"""Snapshots: the aggregate as JSON-compatible data, child records as ``asdict`` makes
+them (without its deep copy)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+from custmaster.domain.model import (
+    Address,
+    AddressType,
+    Contact,
+    Customer,
+    CustomerKind,
+    EntityOverride,
+    PricingTier,
+    SourceRef,
+    TaxProfile,
+)
+from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
+
+
+def _rich() -> Customer:
+    address = Address(uuid4(), AddressType.BILLING, ["1 Main St", "Floor 2"], "Springfield",
+                      "US-IL", "62701", "US", is_primary=True)  # fmt: skip
+    return Customer(
+        id=uuid4(), number="C000042", kind=CustomerKind.ORGANIZATION, name="Acme", email="a@b.c",
+        credit_limit=Decimal("0.0000001"), metadata={"tags": ["a", {"b": Decimal("1.50")}]},
+        dimensions={"department": "SALES"}, addresses=[address],
+        contacts=[Contact(uuid4(), first_name="Dana", is_primary=True)],
+        pricing_tiers=[PricingTier(uuid4(), "W-1", Decimal("9.50"), "USD", 1, None,
+                                   date(2026, 1, 1), None)],
+        tax_profiles=[TaxProfile(uuid4(), "EXEMPT", "CERT-1", None, date(2027, 12, 31))],
+        source_refs=[SourceRef("erp", "42")],
+        overrides={"DE01": EntityOverride("DE01", credit_limit=Decimal("80000"), currency="EUR",
+                                          dimensions={"location": "EAST"},
+                                          addresses=[address])},
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        updated_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_child_records_are_rendered_as_asdict_renders_them() -> None:
+    customer = _rich()
+    data = snapshot(customer)
+    for name in CHILD_COLLECTIONS:
+        expected = [jsonable(asdict(child)) for child in getattr(customer, name)]
+        assert data[name] == expected
+        assert [list(r) for r in data[name]] == [list(r) for r in expected]  # same key order
+    assert data["overrides"]["DE01"]["addresses"] == [jsonable(asdict(customer.addresses[0]))]
+    assert data["credit_limit"] == "1E-7" and data["metadata"]["tags"][1] == {"b": "1.50"}
+    assert data["created_at"] == "2026-01-02T03:04:05.000006+00:00"
+    assert data["kind"] == "organization" and type(data["kind"]) is str
+
+
+def test_a_snapshot_shares_no_mutable_state_with_the_aggregate() -> None:
+    customer = _rich()
+    data = snapshot(customer)
+    data["addresses"][0]["lines"].append("changed")
+    data["metadata"]["tags"].append("changed")
+    data["overrides"]["DE01"]["dimensions"]["location"] = "WEST"
+    assert customer.addresses[0].lines == ["1 Main St", "Floor 2"]
+    assert customer.metadata["tags"] == ["a", {"b": Decimal("1.50")}]
+    assert customer.overrides["DE01"].dimensions == {"location": "EAST"}
