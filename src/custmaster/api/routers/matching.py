@@ -21,6 +21,7 @@ from custmaster.api.http import (
 )
 from custmaster.api.outcomes import PENDING
 from custmaster.api.problems import PROBLEM_JSON
+from custmaster.api.routers.match_lane import LIMIT_RANGE, MatchLane, match_body
 from custmaster.api.schemas.common import problems
 from custmaster.api.schemas.matching import (
     GONE,
@@ -42,7 +43,6 @@ from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.governance.merges import submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
 from custmaster.services.matching.merge import MergeResult
-from custmaster.services.matching.online import explain, find_matches
 from custmaster.services.matching.ports import ClusterRecord
 from custmaster.services.matching.review import (
     absorbed_members,
@@ -74,20 +74,12 @@ def _customer(customer: Any) -> dict[str, Any]:
 def match(
     payload: MatchRequest,
     actor: PrincipalDep,
-    uow: UowDep,
-    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+    container: ContainerDep,
+    limit: Annotated[int, Query(ge=LIMIT_RANGE[0], le=LIMIT_RANGE[1])] = 10,
     min_score: Annotated[float, Query(ge=0, le=1, description="lowest probability")] = 0.0,
 ) -> Response:
     candidate = payload.model_dump(mode="json", exclude_unset=True)
-    found, model = find_matches(uow, actor, candidate, limit=limit, min_probability=min_score)
-    items = [
-        {"customer_id": str(c.customer_id), "number": c.number, "name": c.name,
-         "score": c.result.probability, "match_weight": round(c.result.match_weight, 4),
-         "decision": c.result.decision, "explanation": explain(c.result)}
-        for c in found
-    ]  # fmt: skip
-    thresholds = {"auto_merge": model.thresholds.auto_merge, "review": model.thresholds.review}
-    return json_response(200, {"items": items, "thresholds": thresholds})
+    return json_response(200, match_body(container, actor, candidate, limit, min_score))
 
 
 def _cluster(cluster: ClusterRecord) -> dict[str, Any]:
@@ -312,6 +304,7 @@ async def customer_merged(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Routes and the 410 answer of absorbed customer ids."""
+    """Routes, the 410 answer of absorbed customer ids and the short path of POST /match."""
     app.include_router(router)
     app.add_exception_handler(CustomerMerged, customer_merged)
+    app.add_middleware(MatchLane, container_of=lambda: app.state.container)

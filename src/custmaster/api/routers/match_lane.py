@@ -1,0 +1,157 @@
+"""A short path for ``POST /api/v1/match``, the one call made on every keystroke of a
+create form and by every importer: the ordinary answer without the framework's per-request
+machinery (nested route matching, dependency solving, request-model round trips).
+
+It answers only what it can vouch for: a JSON body that the request model accepts, query
+parameters within their bounds, and an API key already verified and cached in this process.
+Anything else (no or unknown credential, a token, a bad body or parameter, a refused
+permission, an error) goes on, body replayed, to the FastAPI route, which gives the
+documented answer, problem details included. Both produce the same body through the same
+code (:func:`match_body`); the tests check that they agree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from custmaster.api.schemas.matching import MatchRequest
+from custmaster.bootstrap import Container
+from custmaster.domain.errors import DomainError
+from custmaster.domain.permissions import Principal
+from custmaster.services.auth import KEY_PREFIX
+from custmaster.services.matching.online import explain, find_matches
+
+PATH = "/api/v1/match"
+#: Requests larger than this go the ordinary way (the lane keeps small bodies in memory).
+MAX_BODY = 256 * 1024
+LIMIT_RANGE = (1, 50)
+
+
+def match_body(
+    container: Container, actor: Principal, candidate: dict[str, Any], limit: int,
+    min_score: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The answer of ``POST /match`` (the route and the lane both use this)."""
+    found, model = find_matches(
+        container.uow(), actor, candidate, limit=limit, min_probability=min_score
+    )
+    items = [
+        {"customer_id": str(c.customer_id), "number": c.number, "name": c.name,
+         "score": c.result.probability, "match_weight": round(c.result.match_weight, 4),
+         "decision": c.result.decision, "explanation": explain(c.result)}
+        for c in found
+    ]  # fmt: skip
+    thresholds = {"auto_merge": model.thresholds.auto_merge, "review": model.thresholds.review}
+    return {"items": items, "thresholds": thresholds}
+
+
+def _query(raw: bytes) -> tuple[int, float] | None:
+    """``limit`` and ``min_score`` as the route takes them; None for anything else."""
+    limit, min_score = 10, 0.0
+    try:
+        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+            if name == "limit":
+                limit = int(value)
+            elif name == "min_score":
+                min_score = float(value)
+            else:
+                return None
+    except ValueError:
+        return None
+    if not LIMIT_RANGE[0] <= limit <= LIMIT_RANGE[1] or not 0.0 <= min_score <= 1.0:
+        return None
+    return limit, min_score
+
+
+def _cached_key(container: Container, headers: list[tuple[bytes, bytes]]) -> Principal | None:
+    content_type = b""
+    authorization = b""
+    for name, value in headers:
+        if name == b"authorization":
+            authorization = value
+        elif name == b"content-type":
+            content_type = value
+    if content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+        return None
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
+        return None
+    return container.key_cache.get(token)
+
+
+async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
+    """The whole body (None when it is larger than ``MAX_BODY`` or the client left) and
+    the messages read, which are replayed to the route when the lane passes."""
+    chunks: list[bytes] = []
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > MAX_BODY:
+            return None, messages
+        if not message.get("more_body", False):
+            return b"".join(chunks), messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+class MatchLane:
+    """ASGI middleware: the short path for ``POST /api/v1/match``, else ``app``."""
+
+    def __init__(self, app: ASGIApp, container_of: Callable[[], Container]) -> None:
+        self.app = app
+        self._container_of = container_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, messages = await _read_body(receive)
+        answer = None if body is None else await self._answer(scope, body)
+        if answer is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        await JSONResponse(answer)(scope, receive, send)
+
+    async def _answer(self, scope: Scope, body: bytes) -> dict[str, Any] | None:
+        container = self._container_of()
+        actor = _cached_key(container, scope["headers"])
+        query = _query(scope.get("query_string", b""))
+        if actor is None or query is None:
+            return None
+        try:  # parsed and validated as the route does (JSON, then the model)
+            payload = MatchRequest.model_validate(json.loads(body))
+        except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError
+            return None
+        candidate = payload.model_dump(mode="json", exclude_unset=True)
+        try:
+            answer: dict[str, Any] = await run_in_threadpool(
+                match_body, container, actor, candidate, *query
+            )
+        except DomainError:
+            return None  # the route answers it (403, ...) the documented way
+        return answer
