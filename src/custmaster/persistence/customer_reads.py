@@ -75,7 +75,9 @@ class _Statement:
 
 
 class AsyncConnections:
-    """A small set of asyncio psycopg connections in autocommit mode (point reads only).
+    """A small set of asyncio psycopg connections in autocommit mode (point reads only),
+    each with the raw cursor its reads reuse (a statement executed again on the same
+    cursor keeps its loaders).
 
     At most ``size`` are in use at once per event loop; a caller beyond that waits for
     one. An idle connection is reused by whichever event loop asks next (psycopg's
@@ -84,7 +86,7 @@ class AsyncConnections:
     def __init__(self, connect_kwargs: dict[str, Any], size: int) -> None:
         self._kwargs = {**connect_kwargs, "autocommit": True}
         self._size = size
-        self._idle: list[AsyncConnection[Any]] = []
+        self._idle: list[AsyncRawCursor[Any]] = []
         self._limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
@@ -98,19 +100,21 @@ class AsyncConnections:
         return limit
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+    async def cursor(self) -> AsyncIterator[AsyncRawCursor[Any]]:
         async with self._limit():
-            conn = self._idle.pop() if self._idle else None
-            if conn is None or conn.closed:
+            cursor = self._idle.pop() if self._idle else None
+            if cursor is None or cursor.connection.closed:
                 conn = await AsyncConnection.connect(**self._kwargs)
+                cursor = AsyncRawCursor(conn)
             try:
-                yield conn
+                yield cursor
             finally:
+                conn = cursor.connection
                 healthy = not conn.closed and (
                     conn.info.transaction_status == TransactionStatus.IDLE
                 )
                 if healthy and not self._closed and len(self._idle) < self._size:
-                    self._idle.append(conn)
+                    self._idle.append(cursor)
                 else:
                     await conn.close()
 
@@ -118,10 +122,10 @@ class AsyncConnections:
         """Close the idle connections (those in use close when they come back)."""
         self._closed = True
         idle, self._idle = self._idle, []
-        for conn in idle:
+        for cursor in idle:
             # AsyncConnection.close awaits nothing for a connection outside a pool
             with contextlib.suppress(StopIteration):
-                conn.close().send(None)
+                cursor.connection.close().send(None)
 
 
 class AsyncCustomerReads:
@@ -139,8 +143,7 @@ class AsyncCustomerReads:
     ) -> tuple[Customer, bool, bool] | None:
         """As ``SqlCustomerRepository.get_for_view`` answers on PostgreSQL."""
         params = {"customer_id": customer_id, "entity": entity, "hierarchy_type": hierarchy_type}
-        async with self._connections.connection() as conn:
-            cursor = AsyncRawCursor(conn)
+        async with self._connections.cursor() as cursor:
             await cursor.execute(self._view.sql, self._view.arguments(params))
             values = await cursor.fetchone()
             if values is None:
