@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -44,15 +46,52 @@ def name_key(name: str) -> str:
 
 
 def customer_values(customer: Customer) -> dict[str, Any]:
+    values = _stored_values(customer)
+    values.update(name_key=name_key(customer.name)[:255], email_key=customer.email.casefold())
+    return values
+
+
+def changed_customer_values(before: Customer, after: Customer) -> dict[str, Any]:
+    """The master columns to write over ``before``'s row: those whose stored value differs
+    (see ``same_value``), ``name_key``/``email_key`` with their field, and ``version`` and
+    ``updated_at`` always."""
+    old, new = _stored_values(before), _stored_values(after)
+    changed = {name: value for name, value in new.items() if not same_value(old[name], value)}
+    if "name" in changed:
+        changed["name_key"] = name_key(after.name)[:255]
+    if "email" in changed:
+        changed["email_key"] = after.email.casefold()
+    changed.update(version=after.version, updated_at=after.updated_at)
+    return changed
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a column holding ``a`` holds ``b`` already: equal values of the same type,
+    decimals with the same scale ("9.50" is not "9.5"), JSON documents with the same text
+    (``True`` is not ``1``, ``1.0`` is not ``1``)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Decimal):
+        return str(a) == str(b)
+    if isinstance(a, dict | list):
+        return json.dumps(a, default=str) == json.dumps(b, default=str)
+    return bool(a == b)
+
+
+def same_values(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """``same_value`` for every column of two rows."""
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+
+
+def _stored_values(customer: Customer) -> dict[str, Any]:
+    """The master row's values but the normalised keys."""
     values: dict[str, Any] = {name: getattr(customer, name) for name in _MASTER_COLUMNS}
     values.update(
         id=customer.id,
         number=customer.number,
         kind=customer.kind.value,
         name=customer.name,
-        name_key=name_key(customer.name)[:255],
         email=customer.email,
-        email_key=customer.email.casefold(),
         customer_type=customer.customer_type.value if customer.customer_type else None,
         relationship_status=(
             customer.relationship_status.value if customer.relationship_status else None

@@ -35,6 +35,7 @@ from custmaster.domain.model import Customer, EntityOverride, SourceRef
 from custmaster.persistence.customer_rows import (
     address_from_row,
     address_values,
+    changed_customer_values,
     child_from_row,
     child_values,
     customer_from_row,
@@ -42,6 +43,7 @@ from custmaster.persistence.customer_rows import (
     name_key,
     override_from_row,
     override_values,
+    same_values,
 )
 from custmaster.persistence.tables import (
     customer_addresses,
@@ -234,9 +236,10 @@ class SqlCustomerRepository:
     def update(self, before: Customer, after: Customer) -> None:
         """Write what changed between ``before`` and ``after``; fail if another writer
         changed the record since ``before`` was read."""
+        # only the columns that changed: the row's other values need no binding or JSON
+        values = changed_customer_values(before, after)
         result = self._connection.execute(
-            _UPDATE,
-            {**customer_values(after), "before_id": before.id, "before_version": before.version},
+            _UPDATE, {**values, "before_id": before.id, "before_version": before.version}
         )
         if result.rowcount != 1:
             raise Conflict(f"customer {before.id} was changed by someone else; read it again")
@@ -264,7 +267,7 @@ class SqlCustomerRepository:
             self._connection.execute(delete(table).where(table.c.id.in_(removed)))
         added = [row for key, row in new.items() if key not in old]
         for key, row in new.items():
-            if key in old and old[key] != row:
+            if key in old and not same_values(old[key], row):
                 self._connection.execute(update(table).where(table.c.id == key).values(**row))
         if added:
             self._connection.execute(insert(table), added)
@@ -283,7 +286,7 @@ class SqlCustomerRepository:
         for entity, row in new.items():
             if entity not in old:
                 self._connection.execute(insert(customer_overrides).values(**row))
-            elif old[entity] != row:
+            elif not same_values(old[entity], row):
                 self._connection.execute(
                     update(customer_overrides)
                     .where(
