@@ -13,20 +13,20 @@ code (:func:`match_body`); the tests check that they agree.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from custmaster.api.deps import cached_principal
 from custmaster.api.schemas.matching import MatchRequest
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import DomainError
 from custmaster.domain.permissions import Principal
-from custmaster.services.auth import KEY_PREFIX
 from custmaster.services.matching.online import explain, find_matches
 
 PATH = "/api/v1/match"
@@ -71,23 +71,6 @@ def _query(raw: bytes) -> tuple[int, float] | None:
     return limit, min_score
 
 
-def _cached_key(container: Container, headers: list[tuple[bytes, bytes]]) -> Principal | None:
-    content_type = b""
-    authorization = b""
-    for name, value in headers:
-        if name == b"authorization":
-            authorization = value
-        elif name == b"content-type":
-            content_type = value
-    if content_type.split(b";", 1)[0].strip().lower() != b"application/json":
-        return None
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
-        return None
-    return container.key_cache.get(token)
-
-
 async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
     """The whole body (None when it is larger than ``MAX_BODY`` or the client left) and
     the messages read, which are replayed to the route when the lane passes."""
@@ -122,9 +105,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 class MatchLane:
     """ASGI middleware: the short path for ``POST /api/v1/match``, else ``app``."""
 
-    def __init__(self, app: ASGIApp, container_of: Callable[[], Container]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._container_of = container_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -138,8 +120,11 @@ class MatchLane:
         await JSONResponse(answer)(scope, receive, send)
 
     async def _answer(self, scope: Scope, body: bytes) -> dict[str, Any] | None:
-        container = self._container_of()
-        actor = _cached_key(container, scope["headers"])
+        request = Request(scope)
+        media_type = request.headers.get("content-type", "").partition(";")[0]
+        if media_type.strip().lower() != "application/json":
+            return None
+        actor = cached_principal(request)
         query = _query(scope.get("query_string", b""))
         if actor is None or query is None:
             return None
@@ -148,6 +133,7 @@ class MatchLane:
         except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError
             return None
         candidate = payload.model_dump(mode="json", exclude_unset=True)
+        container: Container = request.app.state.container
         try:
             answer: dict[str, Any] = await run_in_threadpool(
                 match_body, container, actor, candidate, *query

@@ -307,4 +307,4 @@ def install(app: FastAPI) -> None:
     """Routes, the 410 answer of absorbed customer ids and the short path of POST /match."""
     app.include_router(router)
     app.add_exception_handler(CustomerMerged, customer_merged)
-    app.add_middleware(MatchLane, container_of=lambda: app.state.container)
+    app.add_middleware(MatchLane)
