@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from custmaster import __version__
 from custmaster.api import problems
+from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.routers import (
     change_requests,
     customers,
@@ -48,6 +49,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(personal_data.router)
     matching.install(app)
     structure_routers.install(app)
+    app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
     return app
 
 

@@ -4,13 +4,13 @@ deactivate, reactivate, hard delete, history."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep, cached_principal
+from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import (
     MAX_LIMIT,
     decode_cursor,
@@ -20,7 +20,6 @@ from custmaster.api.http import (
     idempotent,
     json_response,
 )
-from custmaster.api.lean import LeanRoute, canonical_uuid, only_query_parameter
 from custmaster.api.outcomes import PENDING, answer, customer_body, customer_response
 from custmaster.api.schemas.common import Page, problems
 from custmaster.api.schemas.customers import (
@@ -33,7 +32,8 @@ from custmaster.api.schemas.customers import (
 )
 from custmaster.api.schemas.matching import GONE
 from custmaster.domain.approvals import Operation
-from custmaster.domain.model import CustomerStatus, CustomerType
+from custmaster.domain.effective import EffectiveView
+from custmaster.domain.model import Customer, CustomerStatus, CustomerType
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
 from custmaster.services.customers.read import (
@@ -134,6 +134,12 @@ def list_customers(
     return json_response(200, {"items": items, "next_cursor": next_cursor})
 
 
+@router.get(
+    "/{customer_id}",
+    response_model=EffectiveCustomerOut | CustomerOut,
+    responses={**problems(404), **GONE},
+    summary="Read the master record, or with ?entity= the effective view for that entity",
+)
 async def read(
     customer_id: UUID,
     request: Request,
@@ -155,6 +161,11 @@ async def read(
         )
     else:  # PostgreSQL: awaited on the event loop
         customer, view = await read_effective_view(reads, uow, actor, customer_id, entity, as_of)
+    return view_response(customer, view)
+
+
+def view_response(customer: Customer, view: EffectiveView) -> Response:
+    """The answer of an effective view (the route and ``api.customer_lane`` use this)."""
     body = {**view.data, "warnings": [], "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
     return json_response(200, body, {"ETag": etag(customer.version)})
@@ -164,37 +175,6 @@ def _read_master(customer_id: UUID, actor: Principal, uow: UnitOfWork) -> Respon
     customer = get_customer(uow, actor, customer_id)
     body = visible_overrides(actor, customer_body(customer))
     return json_response(200, body, {"ETag": etag(customer.version)})
-
-
-def _lean_read(request: Request) -> dict[str, Any] | None:
-    """``read``'s arguments for GET /customers/{id}?entity=CODE by a known API key."""
-    customer_id = canonical_uuid(request.path_params["customer_id"])
-    if customer_id is None:
-        return None
-    entity = only_query_parameter(request, "entity", ENTITY_MAX_LENGTH)
-    if entity is None:
-        return None
-    actor = cached_principal(request)
-    if actor is None:
-        return None
-    uow = request.app.state.container.uow()
-    return {"customer_id": customer_id, "request": request, "actor": actor, "uow": uow,
-            "entity": entity, "as_of": None}  # fmt: skip
-
-
-class _ReadRoute(LeanRoute):
-    lean_arguments = staticmethod(_lean_read)
-
-
-router.add_api_route(
-    "/{customer_id}",
-    read,
-    methods=["GET"],
-    response_model=EffectiveCustomerOut | CustomerOut,
-    responses={**problems(404), **GONE},
-    summary="Read the master record, or with ?entity= the effective view for that entity",
-    route_class_override=_ReadRoute,
-)
 
 
 @router.patch(
