@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Scope
 
+from custmaster.api import deps
 from custmaster.api.routers import match_lane
 from custmaster.api.routers.match_lane import MAX_BODY, MatchLane
 from custmaster.bootstrap import Container
@@ -139,4 +141,21 @@ def test_a_refused_permission_gets_the_routes_problem(
     response = client.post(MATCH, json={"name": "Acme"})
     assert response.status_code == 403
     assert response.json()["detail"] == "not allowed to read customers"
+    assert lane_answers == [False]
+
+
+def test_with_dependencies_replaced_the_route_answers(
+    app: FastAPI,
+    client: TestClient,
+    container: Container,
+    key_cache: None,
+    lane_answers: list[bool],
+) -> None:
+    client.get("/api/v1/legal-entities")
+    app.dependency_overrides[deps.principal] = container.system_principal
+    try:
+        response = client.post(MATCH, json=CANDIDATES[0])
+    finally:
+        app.dependency_overrides.clear()
+    assert response.status_code == 200
     assert lane_answers == [False]
