@@ -13,6 +13,7 @@ code (:func:`match_body`); the tests check that they agree.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -53,19 +54,22 @@ def match_body(
     return {"items": items, "thresholds": thresholds}
 
 
+_INTEGER = re.compile(r"[0-9]{1,3}")
+_DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,17})?")
+
+
 def _query(raw: bytes) -> tuple[int, float] | None:
-    """``limit`` and ``min_score`` as the route takes them; None for anything else."""
-    limit, min_score = 10, 0.0
-    try:
-        for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
-            if name == "limit":
-                limit = int(value)
-            elif name == "min_score":
-                min_score = float(value)
-            else:
-                return None
-    except ValueError:
+    """``limit`` and ``min_score`` when each is absent or given once in plain digits within
+    its bounds; None for anything else (the route decides what other spellings mean)."""
+    found: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if name not in ("limit", "min_score") or name in found:
+            return None
+        found[name] = value
+    raw_limit, raw_score = found.get("limit", "10"), found.get("min_score", "0")
+    if not _INTEGER.fullmatch(raw_limit) or not _DECIMAL.fullmatch(raw_score):
         return None
+    limit, min_score = int(raw_limit), float(raw_score)
     if not LIMIT_RANGE[0] <= limit <= LIMIT_RANGE[1] or not 0.0 <= min_score <= 1.0:
         return None
     return limit, min_score
