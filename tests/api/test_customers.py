@@ -279,6 +279,24 @@ def test_history_records_actor_and_before_after_per_field(client: TestClient) ->
     assert client.get(f"{API}/00000000-0000-0000-0000-000000000000/history").status_code == 404
 
 
+def test_a_json_value_of_another_type_is_a_change_though_python_calls_it_equal(
+    client: TestClient,
+) -> None:
+    """true is not 1 and 1.0 is not 1 in a JSON document (Python's == says they are):
+    such a change is stored, audited and announced like any other."""
+    customer = create(client, acme(metadata={"flag": 1, "ratio": 1, "tags": [0]}))
+    url = f"{API}/{customer['id']}"
+    response = client.patch(url, json={"metadata": {"flag": True, "ratio": 1.0, "tags": [False]}})
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
+    stored = client.get(url).json()["metadata"]
+    assert stored == {"flag": True, "ratio": 1.0, "tags": [False]}
+    assert [type(stored[k]) for k in ("flag", "ratio")] == [bool, float]
+    assert type(stored["tags"][0]) is bool
+    [entry] = client.get(f"{url}/history").json()["items"][1:]
+    assert [c["field"] for c in entry["changes"]] == ["metadata"]
+
+
 def test_list_filters_and_cursor_pagination(client: TestClient) -> None:
     made = [
         create(client, minimal(f"Company {i:02d}", f"ap{i}@c{i}.example",

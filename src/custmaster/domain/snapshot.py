@@ -97,9 +97,21 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[di
             changes.extend(_diff_records(name, a or [], b or []))
         elif name in ("dimensions", "overrides"):
             changes.extend(_diff_mapping(name, a or {}, b or {}))
-        elif a != b:
+        elif not same(a, b):
             changes.append({"field": name, "before": a, "after": b})
     return changes
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON values. Python's ``==`` says ``True == 1`` and ``1 == 1.0``; in a JSON
+    document (metadata) those are different values, so a change between them is a change."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 def _diff_records(
@@ -115,7 +127,7 @@ def _diff_records(
             changes.append({"field": path, "before": a, "after": b})
             continue
         for key in sorted(set(a) | set(b)):
-            if a.get(key) != b.get(key):
+            if not same(a.get(key), b.get(key)):
                 changes.append(
                     {"field": f"{path}.{key}", "before": a.get(key), "after": b.get(key)}
                 )
@@ -126,7 +138,7 @@ def _diff_mapping(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[d
     changes: list[dict[str, Any]] = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
-        if a == b:
+        if same(a, b):
             continue
         if isinstance(a, dict) and isinstance(b, dict):
             changes.extend(_diff_mapping(f"{name}.{key}", a, b))
