@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1, le=64)
+    worker_healthcheck_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=600,
+        description="how long a server worker may take to answer its supervisor's health check "
+        "(a worker starting on a busy machine) before it is restarted",
+    )
     local_principal_id: str = Field(
         default="local", description="who the API acts as until authentication exists"
     )

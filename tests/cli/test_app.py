@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from custmaster.cli.app import app
@@ -36,3 +39,21 @@ def test_demo_loads_valid_customers_once(tmp_path: Path) -> None:
 def test_no_command_shows_help() -> None:
     result = runner.invoke(app, [])
     assert "serve" in result.output and "demo" in result.output
+
+
+def test_serve_gives_workers_time_to_start_on_a_busy_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn restarts a worker that misses its health check (5 s by default), which a
+    worker still importing on a loaded machine does; serve allows the configured time."""
+    started: list[dict[str, Any]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **options: started.append(options))
+    monkeypatch.setenv("CUSTMASTER_WORKER_HEALTHCHECK_SECONDS", "45")
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    result = runner.invoke(app, ["serve", "--database-url", url, "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    [options] = started
+    assert options["workers"] == 2 and options["timeout_worker_healthcheck"] == 45
+    monkeypatch.delenv("CUSTMASTER_WORKER_HEALTHCHECK_SECONDS")
+    runner.invoke(app, ["serve", "--database-url", url])
+    assert started[1]["timeout_worker_healthcheck"] == 30

@@ -69,6 +69,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         access_log=False,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
 
 
