@@ -110,7 +110,8 @@ def test_add_entries_writes_the_rows_of_replace_entries(db: Container) -> None:
     )
 
 
-def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
+def _import_job(db: Container) -> UUID:
+    """An import job for rows to belong to."""
     job = uuid4()
     at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     with db.engine.begin() as connection:
@@ -119,6 +120,11 @@ def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
             submitted_by="u", submitted_by_name="U", validated_records=0,
             last_committed_batch=-1, summary={}, created_at=at, updated_at=at,
         ))  # fmt: skip
+    return job
+
+
+def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
+    job = _import_job(db)
 
     def rows(start: int) -> list[dict[str, Any]]:
         return [
@@ -159,14 +165,7 @@ def test_insert_rows_leaves_python_side_defaults_to_an_insert_statement() -> Non
 def test_insert_rows_writes_json_text_as_the_document_it_holds(db: Container, count: int) -> None:
     """A ``JsonText`` value (a document serialised already) is stored as its document:
     read back equal to the value written as a plain JSON column value."""
-    job = uuid4()
-    at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-    with db.engine.begin() as connection:
-        connection.execute(import_jobs.insert().values(
-            id=job, status="validating", template="custmaster", files=[], options={},
-            submitted_by="u", submitted_by_name="U", validated_records=0,
-            last_committed_batch=-1, summary={}, created_at=at, updated_at=at,
-        ))  # fmt: skip
+    job = _import_job(db)
     documents = [{"customer": {"name": f"Müller {i}", "n": i, "x": [0.5, None, True]}}
                  for i in range(count)]  # fmt: skip
 
