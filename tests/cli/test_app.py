@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,10 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner
 
+from custmaster.bootstrap import build_container
 from custmaster.cli.app import app
+from custmaster.config import Settings
+from custmaster.services.auth import authenticate_key
 
 runner = CliRunner()
 
@@ -30,7 +34,14 @@ def test_demo_loads_valid_customers_once(tmp_path: Path) -> None:
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "created 30 customers" in result.output
-    assert "controller_2" in result.output and "cm_" in result.output  # one user per role
+    assert "controller_2" in result.output  # one user per role
+    keys = re.findall(r"\bcm_\S+", result.output)
+    assert len(keys) >= 8
+    container = build_container(Settings(database_url=url), migrate=False)
+    try:  # printed whole, whatever the terminal's width (a table used to cut them short)
+        assert all(authenticate_key(container.uow(), key).user_id for key in keys)
+    finally:
+        container.engine.dispose()
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and "has customers already" in again.output
     assert "demo users exist" in again.output

@@ -9,7 +9,6 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
 from custmaster.bootstrap import build_container
 from custmaster.cli import audit, matching, users
@@ -116,10 +115,10 @@ def demo(
         console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
     users = create_demo_users(container.uow(), actor)
     if users:
-        table = Table("user", "role", "API key (shown once)")
+        # plain lines, never a table: a table narrower than a key would cut it short
+        console.print("API keys of the demo users (shown once):")
         for user_id, role, key in users:
-            table.add_row(user_id, role, key)
-        console.print(table)
+            print(f"  {user_id:<16} {role:<14} {key}")
         console.print("Send a key as [bold]Authorization: Bearer <key>[/bold]; on the docs page "
                       "use Authorize.")  # fmt: skip
     else:
