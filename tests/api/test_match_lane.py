@@ -11,9 +11,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Scope
 
-from custmaster.api import deps
-from custmaster.api.routers import match_lane
-from custmaster.api.routers.match_lane import MAX_BODY, MatchLane
+from custmaster.api import deps, match_lane
+from custmaster.api.match_lane import MAX_BODY, MatchLane
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import Forbidden
 from custmaster.services.auth import KeyCache

@@ -19,9 +19,9 @@ from custmaster.api.http import (
     idempotent,
     json_response,
 )
+from custmaster.api.match_lane import LIMIT_RANGE, MatchLane, match_body
 from custmaster.api.outcomes import PENDING
 from custmaster.api.problems import PROBLEM_JSON
-from custmaster.api.routers.match_lane import LIMIT_RANGE, MatchLane, match_body
 from custmaster.api.schemas.common import problems
 from custmaster.api.schemas.matching import (
     GONE,
