@@ -336,3 +336,35 @@ def test_an_idempotent_retry_of_a_link_gets_the_first_answer(client: TestClient)
     again = client.post(LINKS, json=body, headers=headers)
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert len(client.get(f"{API}/customers/{b}/hierarchies/legal/links").json()) == 1
+
+
+def test_a_hard_delete_records_the_links_and_relationships_it_takes_with_it(
+    client: TestClient,
+) -> None:
+    parent, middle, child, dock = (
+        customer(client, n) for n in ("Group Holding", "Group Sub", "Group Plant", "Group Dock")
+    )
+    up = link(client, parent, middle).json()
+    down = link(client, middle, child).json()
+    ship_to = relate(client, middle, dock).json()
+    bill_to = relate(client, parent, middle, kind="bill_to").json()
+    feed = client.get(f"{API}/events").json()
+    after = feed["next_cursor"]
+    assert client.delete(f"{API}/customers/{middle}").status_code == 204
+
+    events = client.get(f"{API}/events", params={"after": after}).json()["items"]
+    kinds = [e["type"].split(".")[1] for e in events]
+    assert kinds.count("customer") == 1
+    removed = {(kind, e["data"][kind]["id"]) for kind, e in zip(kinds, events, strict=True)
+               if kind != "customer"}  # fmt: skip
+    assert removed == {
+        ("hierarchy_link", up["id"]),
+        ("hierarchy_link", down["id"]),
+        ("customer_relationship", ship_to["id"]),
+        ("customer_relationship", bill_to["id"]),
+    }
+    deleted = next(e for e in events if e["type"].endswith("hierarchy_link.deleted"))
+    assert {c["field"]: c["after"] for c in deleted["data"]["changes"]}["child_id"] is None
+    # the others' views no longer show them, and the database holds none
+    assert client.get(f"{API}/customers/{child}/hierarchies/legal/links").json() == []
+    assert client.get(f"{API}/relationships/{ship_to['id']}").status_code == 404

@@ -131,6 +131,16 @@ class SqlStructureRepository:
         )
         return [_link(row) for row in rows]
 
+    def links_of(self, customer_id: UUID) -> list[StoredLink]:
+        """Every link of every hierarchy type with ``customer_id`` as parent or child."""
+        h = hierarchy_links.c
+        rows = self._connection.execute(
+            select(hierarchy_links)
+            .where(or_(h.parent_id == customer_id, h.child_id == customer_id))
+            .order_by(h.hierarchy_type, h.valid_from, h.created_at, h.id)
+        )
+        return [_link(row) for row in rows]
+
     def parent_link(self, hierarchy_type: str, child_id: UUID, as_of: date) -> StoredLink | None:
         """The child's link active on ``as_of`` (one indexed query: the ancestor walk of an
         effective view does not load the whole hierarchy)."""

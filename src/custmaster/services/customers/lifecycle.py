@@ -15,6 +15,7 @@ from custmaster.services.customers.create import CustomerResult
 from custmaster.services.matching.index import refresh_match_keys, remove_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
+from custmaster.services.structure.cascade import record_removed_with
 
 
 def _set_status(
@@ -93,12 +94,14 @@ def delete_customer(
     change_request_id: UUID | None = None,
 ) -> None:
     """Hard delete: removes the customer and its child records; the audit entries stay
-    and record the whole aggregate as it was."""
+    and record the whole aggregate as it was, and each hierarchy link, relationship and
+    assignment that goes with it."""
     with uow:
         current = load(uow, customer_id, for_update=True)
         check_version(current, expected_version)
         now = utcnow()
         before = snapshot(current)
+        record_removed_with(uow, actor, customer_id)
         uow.customers.delete(customer_id)
         remove_match_keys(uow, [customer_id])
         record_change(
