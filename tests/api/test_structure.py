@@ -348,6 +348,13 @@ def test_a_hard_delete_records_the_links_and_relationships_it_takes_with_it(
     down = link(client, middle, child).json()
     ship_to = relate(client, middle, dock).json()
     bill_to = relate(client, parent, middle, kind="bill_to").json()
+    unit = {"code": "HQ", "kind": "sales_organisation", "name": "HQ"}
+    assert client.post(f"{API}/org-units", json=unit).status_code == 201
+    in_unit = client.post(f"{API}/org-units/HQ/customers",
+                          json={"customer_id": middle, "valid_from": "2026-01-01"}).json()  # fmt: skip
+    team = {"user_id": "kim", "role": "key_account_manager", "valid_from": "2026-01-01",
+            "customer_id": middle}  # fmt: skip
+    in_team = client.post(f"{API}/team-assignments", json=team).json()
     feed = client.get(f"{API}/events").json()
     after = feed["next_cursor"]
     assert client.delete(f"{API}/customers/{middle}").status_code == 204
@@ -362,6 +369,8 @@ def test_a_hard_delete_records_the_links_and_relationships_it_takes_with_it(
         ("hierarchy_link", down["id"]),
         ("customer_relationship", ship_to["id"]),
         ("customer_relationship", bill_to["id"]),
+        ("org_unit_assignment", in_unit["id"]),
+        ("team_assignment", in_team["id"]),
     }
     deleted = next(e for e in events if e["type"].endswith("hierarchy_link.deleted"))
     assert {c["field"]: c["after"] for c in deleted["data"]["changes"]}["child_id"] is None
