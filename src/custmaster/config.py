@@ -17,6 +17,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; sqlite:///FILE (default) or postgresql://USER@HOST/DB",
     )
     database_pool_size: int = Field(default=10, ge=1, le=200)
+    audit_seal_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="a serving process seals audit entries a failed pass left unsealed this "
+        "often (0: never; writers seal their own right after commit)",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1, le=64)

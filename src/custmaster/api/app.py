@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from custmaster import __version__
 from custmaster.api import problems
+from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.routers import (
     change_requests,
@@ -34,6 +35,7 @@ def create_app(container: Container | None = None) -> FastAPI:
             "PATCH and state changes accept If-Match (412 when stale). POST accepts an "
             "Idempotency-Key. Lists use cursor pagination."
         ),
+        lifespan=lifespan,
     )
     app.state.container = container
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)

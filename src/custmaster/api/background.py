@@ -1,0 +1,54 @@
+"""Background work of a serving process: catch-up sealing of the audit log.
+
+Writers seal their entries right after they commit; a pass that failed (a lost database
+connection, say) leaves entries unsealed until the next write or ``custmaster audit
+verify``. On a quiet server that could be long, so each serving process runs a catch-up
+pass every ``CUSTMASTER_AUDIT_SEAL_INTERVAL_SECONDS`` (0 turns it off). Passes of several
+processes take the chain's lock in turn; a pass with nothing to seal is one query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from custmaster.bootstrap import Container
+from custmaster.services.audit import seal_audit
+
+_LOG = logging.getLogger(__name__)
+
+
+async def seal_periodically(container: Container, interval: float) -> None:
+    """Seal what is committed and unsealed every ``interval`` seconds, until cancelled; a
+    failed pass is logged and retried at the next interval."""
+    actor = container.system_principal()
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            sealed = await run_in_threadpool(seal_audit, container.uow(), actor)
+        except Exception:
+            _LOG.warning("catch-up sealing of the audit log failed; retrying in %s s",
+                         interval, exc_info=True)  # fmt: skip
+        else:
+            if sealed:
+                _LOG.info("catch-up sealing: %d audit entries sealed", sealed)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The app's lifespan: the catch-up sealer runs while the app serves."""
+    container: Container = app.state.container
+    interval = container.settings.audit_seal_interval_seconds
+    task = asyncio.create_task(seal_periodically(container, interval)) if interval > 0 else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,63 @@
+"""A serving app seals, in the background, audit entries a failed pass left unsealed,
+on both databases."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from custmaster.bootstrap import Container
+from custmaster.persistence.audit import SqlAuditLog
+from custmaster.persistence.tables import audit_log
+from custmaster.services.audit import verify_audit
+from custmaster.services.ports import AuditEntry
+
+
+def _unsealed(container: Container) -> int:
+    """Append an entry the way a writer does, without the after-commit pass (as when
+    that pass failed); returns its id."""
+    entry = AuditEntry(datetime.now(UTC), "someone", "Someone", "update", "customer",
+                       "c-1", [{"field": "notes", "before": None, "after": "x"}])  # fmt: skip
+    with container.engine.begin() as connection:
+        SqlAuditLog(connection).append(entry)
+        found = connection.execute(select(audit_log.c.id, audit_log.c.chain_seq)).one()
+    assert found.chain_seq is None
+    return int(found.id)
+
+
+def _chain_seq(container: Container, entry_id: int) -> int | None:
+    with container.engine.connect() as connection:
+        value = connection.execute(
+            select(audit_log.c.chain_seq).where(audit_log.c.id == entry_id)
+        ).scalar_one()
+    return None if value is None else int(value)
+
+
+def test_a_serving_app_seals_what_a_failed_pass_left(
+    app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(container.settings, "audit_seal_interval_seconds", 0.05)
+    entry_id = _unsealed(container)
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        deadline = time.monotonic() + 30
+        while _chain_seq(container, entry_id) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert _chain_seq(container, entry_id) == 1
+    assert verify_audit(container.uow(), container.system_principal()).ok
+
+
+def test_no_background_sealing_when_turned_off(
+    app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(container.settings, "audit_seal_interval_seconds", 0)
+    entry_id = _unsealed(container)
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        time.sleep(0.3)
+    assert _chain_seq(container, entry_id) is None
