@@ -38,16 +38,25 @@ def _chain_seq(container: Container, entry_id: int) -> int | None:
     return None if value is None else int(value)
 
 
-def test_a_serving_app_seals_what_a_failed_pass_left(
-    app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(container.settings, "audit_seal_interval_seconds", 0.05)
+def _serve_with_an_unsealed_entry(
+    app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch, interval: float
+) -> int:
+    """Serve with the background sealer every ``interval`` seconds until an entry left
+    unsealed is sealed (at most 30 s; 0.3 s when the sealer is off); returns its id."""
+    monkeypatch.setattr(container.settings, "audit_seal_interval_seconds", interval)
     entry_id = _unsealed(container)
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + (30 if interval else 0.3)
         while _chain_seq(container, entry_id) is None and time.monotonic() < deadline:
             time.sleep(0.05)
+    return entry_id
+
+
+def test_a_serving_app_seals_what_a_failed_pass_left(
+    app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry_id = _serve_with_an_unsealed_entry(app, container, monkeypatch, 0.05)
     assert _chain_seq(container, entry_id) == 1
     assert verify_audit(container.uow(), container.system_principal()).ok
 
@@ -55,9 +64,5 @@ def test_a_serving_app_seals_what_a_failed_pass_left(
 def test_no_background_sealing_when_turned_off(
     app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(container.settings, "audit_seal_interval_seconds", 0)
-    entry_id = _unsealed(container)
-    with TestClient(app) as client:
-        assert client.get("/health").status_code == 200
-        time.sleep(0.3)
+    entry_id = _serve_with_an_unsealed_entry(app, container, monkeypatch, 0)
     assert _chain_seq(container, entry_id) is None
