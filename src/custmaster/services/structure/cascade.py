@@ -6,6 +6,7 @@ what went and the other customers' links do not vanish unrecorded."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from custmaster.domain.permissions import Principal
@@ -23,27 +24,23 @@ def record_removed_with(uow: UnitOfWork, actor: Principal, customer_id: UUID) ->
     """Record the removal of everything linked to ``customer_id`` that its delete takes
     with it (call inside the delete's unit of work); returns how many records."""
     structure = uow.structure
-    count = 0
-    for link in structure.links_of(customer_id):
-        record(uow, actor, resource_type="hierarchy_link", resource_id=str(link.id),
-               operation="delete", before=link_dict(link), after=None,
-               subject=str(link.link.child_id))  # fmt: skip
-        count += 1
-    outgoing = structure.relationships_of(customer_id)
-    incoming = structure.relationships_of(customer_id, incoming=True)
-    for rel in {r.id: r for r in (*outgoing, *incoming)}.values():
-        record(uow, actor, resource_type="customer_relationship", resource_id=str(rel.id),
-               operation="delete", before=relationship_dict(rel), after=None,
-               subject=str(rel.relationship.customer_id))  # fmt: skip
-        count += 1
-    for assignment in structure.customer_assignments(customer_id=customer_id):
-        record(uow, actor, resource_type="org_unit_assignment", resource_id=str(assignment.id),
-               operation="delete", before=customer_assignment_dict(assignment), after=None,
-               subject=str(customer_id))  # fmt: skip
-        count += 1
-    for team in structure.team_assignments(customer_id=customer_id):
-        record(uow, actor, resource_type="team_assignment", resource_id=str(team.id),
-               operation="delete", before=team_assignment_dict(team), after=None,
-               subject=str(customer_id))  # fmt: skip
-        count += 1
-    return count
+    relationships = {
+        r.id: r
+        for r in (*structure.relationships_of(customer_id),
+                  *structure.relationships_of(customer_id, incoming=True))
+    }  # fmt: skip
+    # (resource type, id, record as its own delete records it, event subject)
+    removed: list[tuple[str, UUID, dict[str, Any], UUID]] = [
+        *(("hierarchy_link", link.id, link_dict(link), link.link.child_id)
+          for link in structure.links_of(customer_id)),
+        *(("customer_relationship", rel.id, relationship_dict(rel), rel.relationship.customer_id)
+          for rel in relationships.values()),
+        *(("org_unit_assignment", a.id, customer_assignment_dict(a), customer_id)
+          for a in structure.customer_assignments(customer_id=customer_id)),
+        *(("team_assignment", t.id, team_assignment_dict(t), customer_id)
+          for t in structure.team_assignments(customer_id=customer_id)),
+    ]  # fmt: skip
+    for resource_type, resource_id, before, subject in removed:
+        record(uow, actor, resource_type=resource_type, resource_id=str(resource_id),
+               operation="delete", before=before, after=None, subject=str(subject))  # fmt: skip
+    return len(removed)
