@@ -29,11 +29,11 @@ from custmaster.services.imports.transforms import (
 
 
 def _cell(values: Mapping[str, str], mapping: FieldMapping) -> Any:
+    if len(mapping.columns) == 1:
+        return values.get(mapping.columns[0])
     present = [c for c in mapping.columns if c in values]
     if not present:
         return None
-    if len(mapping.columns) == 1:
-        return values[present[0]]
     cells = [values[c].strip() for c in present if values[c].strip()]
     return mapping.join.join(cells) if mapping.join is not None else cells
 
@@ -55,14 +55,9 @@ def map_fields(
     errors: list[FieldIssue] = []
     native_ctx = replace(ctx, native=True) if native else ctx
     for mapping in fields:
-        if len(mapping.columns) == 1:
-            raw = values.get(mapping.columns[0])
-            if raw is None or raw == "":  # absent or empty: no value (apply_transforms)
-                continue
-        else:
-            raw = _cell(values, mapping)
-            if raw is None:
-                continue
+        raw = _cell(values, mapping)
+        if raw is None or raw == "" or raw == []:  # absent or empty: no value, as
+            continue  # apply_transforms would answer, without running it
         is_native = len(mapping.columns) == 1 and mapping.columns[0] in native
         try:
             value = apply_transforms(raw, mapping.steps, native_ctx if is_native else ctx)
