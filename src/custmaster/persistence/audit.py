@@ -54,17 +54,15 @@ from custmaster.services.ports import AuditEntry
 _CHAIN_LOCK = 0x637573746D617374  # "custmast": one advisory lock for the audit chain
 
 
+#: what an entry's hash covers: its content columns (an ``AuditEntry``'s fields but the id)
+_CONTENT_FIELDS = (
+    "occurred_at", "actor_id", "actor_name", "operation", "resource_type", "resource_id",
+    "change_request_id", "changes",
+)  # fmt: skip
+
+
 def _content(values: Mapping[Any, Any]) -> dict[str, Any]:
-    return {
-        "occurred_at": values["occurred_at"],
-        "actor_id": values["actor_id"],
-        "actor_name": values["actor_name"],
-        "operation": values["operation"],
-        "resource_type": values["resource_type"],
-        "resource_id": values["resource_id"],
-        "change_request_id": values["change_request_id"],
-        "changes": values["changes"],
-    }
+    return {name: values[name] for name in _CONTENT_FIELDS}
 
 
 _NATIVE = (str, int, float, bool, type(None))
@@ -100,10 +98,7 @@ def _hash(content: dict[str, Any], previous_hash: str) -> str:
 
 
 #: the content's keys in canonical (sorted) order
-_CONTENT_KEYS = tuple(sorted(_content({k: None for k in (
-    "occurred_at", "actor_id", "actor_name", "operation", "resource_type", "resource_id",
-    "change_request_id", "changes",
-)})))  # fmt: skip
+_CONTENT_KEYS = tuple(sorted(_CONTENT_FIELDS))
 _KEY_TEXTS = {key: _canonical(key) + ":" for key in _CONTENT_KEYS}
 
 
@@ -284,16 +279,7 @@ def _entry(row: Row[Any]) -> AuditEntry:
 
 
 def _values(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "occurred_at": entry.occurred_at,
-        "actor_id": entry.actor_id,
-        "actor_name": entry.actor_name,
-        "operation": entry.operation,
-        "resource_type": entry.resource_type,
-        "resource_id": entry.resource_id,
-        "change_request_id": entry.change_request_id,
-        "changes": entry.changes,
-    }
+    return {name: getattr(entry, name) for name in _CONTENT_FIELDS}
 
 
 class SqlAuditLog:
