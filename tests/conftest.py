@@ -22,7 +22,7 @@ from custmaster.persistence.engine import make_engine
 from custmaster.persistence.matching import forget_latest_run
 from custmaster.persistence.tables import sequences
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.auth import add_user
+from custmaster.services.auth import KeyCache, add_user
 from tests.factories import seed_reference
 
 POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
@@ -183,3 +183,13 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def cached_keys(container: Container) -> Iterator[None]:
+    """API keys trusted for a minute once verified (the tests' default is no cache), so a
+    client's requests after its first may take a short path (``api.*_lane``)."""
+    before = container.key_cache
+    container.key_cache = KeyCache(60)
+    yield
+    container.key_cache = before

@@ -4,28 +4,15 @@ it, and everything on SQLite), on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from uuid import uuid4
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from custmaster.bootstrap import Container
-from custmaster.services.auth import KeyCache
 from tests.factories import acme, create, errors_of
 
 API = "/api/v1/customers"
-
-
-@pytest.fixture
-def cached_keys(container: Container) -> Iterator[None]:
-    """API keys trusted for a minute once verified (the tests' default is no cache), so a
-    client's requests after its first may take the short path."""
-    before = container.key_cache
-    container.key_cache = KeyCache(60)
-    yield
-    container.key_cache = before
 
 
 def _never() -> None:  # pragma: no cover - never called

@@ -3,7 +3,7 @@ passes every request it cannot vouch for on to the route, on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -44,15 +44,6 @@ def lane_answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return seen
 
 
-@pytest.fixture
-def key_cache(container: Container) -> Iterator[None]:
-    """API keys trusted for a minute once verified (the tests' default is no cache)."""
-    before = container.key_cache
-    container.key_cache = KeyCache(60)
-    yield
-    container.key_cache = before
-
-
 def _answers(client: TestClient, **params: Any) -> list[tuple[int, Any]]:
     out = []
     for candidate in CANDIDATES:
@@ -62,7 +53,10 @@ def _answers(client: TestClient, **params: Any) -> list[tuple[int, Any]]:
 
 
 def test_the_lane_answers_as_the_route_does(
-    client: TestClient, container: Container, lane_answers: list[bool]
+    client: TestClient,
+    container: Container,
+    lane_answers: list[bool],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     create(client, acme())
     create(client, minimal("Globex Ltd", "ap@globex.example"))
@@ -72,7 +66,7 @@ def test_the_lane_answers_as_the_route_does(
     assert by_route[0][0] == 200 and by_route[0][1]["items"], "the case has a match"
 
     lane_answers.clear()
-    container.key_cache = KeyCache(60)
+    monkeypatch.setattr(container, "key_cache", KeyCache(60))  # restored after the test
     client.get("/api/v1/legal-entities")  # verifies and caches the client's key
     by_lane = _answers(client) + _answers(client, limit=1, min_score=0.5)
     assert all(lane_answers) and len(lane_answers) == 2 * len(CANDIDATES)
@@ -101,7 +95,7 @@ def test_the_lane_answers_as_the_route_does(
 )
 def test_what_the_lane_cannot_vouch_for_gets_the_routes_answer(
     client: TestClient,
-    key_cache: None,
+    cached_keys: None,
     lane_answers: list[bool],
     request_args: dict[str, Any],
     status: int,
@@ -119,7 +113,7 @@ def test_what_the_lane_cannot_vouch_for_gets_the_routes_answer(
 def test_a_key_not_yet_verified_goes_the_route_way_then_the_lanes(
     client: TestClient,
     client_as: Callable[..., TestClient],
-    key_cache: None,
+    cached_keys: None,
     lane_answers: list[bool],
 ) -> None:
     create(client, acme())
@@ -132,7 +126,7 @@ def test_a_key_not_yet_verified_goes_the_route_way_then_the_lanes(
 
 
 def test_a_refused_permission_gets_the_routes_problem(
-    client: TestClient, key_cache: None, lane_answers: list[bool], monkeypatch: pytest.MonkeyPatch
+    client: TestClient, cached_keys: None, lane_answers: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client.get("/api/v1/legal-entities")
 
@@ -150,7 +144,7 @@ def test_with_dependencies_replaced_the_route_answers(
     app: FastAPI,
     client: TestClient,
     container: Container,
-    key_cache: None,
+    cached_keys: None,
     lane_answers: list[bool],
 ) -> None:
     client.get("/api/v1/legal-entities")
