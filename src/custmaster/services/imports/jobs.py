@@ -34,7 +34,7 @@ from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.imports.apply import StopImport, write_batch
-from custmaster.services.imports.collector import collector_paused, each_paused
+from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import count_rows
 from custmaster.services.imports.sources import ImportFileError
 from custmaster.services.imports.store import (
@@ -298,9 +298,7 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
 
     batches = _prepared(job)
     try:
-        for entries in each_paused(batches):
-            with collector_paused():
-                stopped = commit(entries)
+        for stopped in each_worked(batches, commit):
             progress(job)
             if stopped:
                 return job

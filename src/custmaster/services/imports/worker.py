@@ -48,8 +48,11 @@ def prepared_batches(
                 continue
             batch.append(prepare_record(seq, record, now))
             if len(batch) == size:
-                yield batch
-                batch, now = [], utcnow()
+                # handed over without a reference left here: the caller's batch is freed
+                # as soon as it drops it (see ``collector.each_worked``)
+                full, batch = [batch], []
+                yield full.pop()
+                now = utcnow()
     if batch:
         yield batch
 
@@ -105,7 +108,8 @@ def prepared_batches_in_worker(
                 raise WorkerFailed(f"the record worker exited ({worker.exitcode})") from None
             heard = True
             if kind == "batch":
-                yield value
+                handed, value = [value], None
+                yield handed.pop()  # (no reference left here, as in prepared_batches)
             elif kind == "end":
                 return
             else:
