@@ -23,6 +23,14 @@ class Settings(BaseSettings):
         description="a serving process seals audit entries a failed pass left unsealed this "
         "often (0: never; writers seal their own right after commit)",
     )
+    audit_seal_delay_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=60,
+        description="a serving process seals the audit entries its writers append on a "
+        "background thread, about this long after their commit and many in one pass, so a "
+        "request does not wait for it (0: each writer seals its own right after commit)",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1, le=64)

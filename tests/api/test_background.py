@@ -42,8 +42,10 @@ def _serve_with_an_unsealed_entry(
     app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch, interval: float
 ) -> int:
     """Serve with the background sealer every ``interval`` seconds until an entry left
-    unsealed is sealed (at most 30 s; 0.3 s when the sealer is off); returns its id."""
+    unsealed is sealed (at most 30 s; 0.3 s when the sealer is off); returns its id. The
+    writers' deferred sealer is off: its last pass, as the app stops, would seal it too."""
     monkeypatch.setattr(container.settings, "audit_seal_interval_seconds", interval)
+    monkeypatch.setattr(container.settings, "audit_seal_delay_seconds", 0)
     entry_id = _unsealed(container)
     with TestClient(app) as client:
         assert client.get("/health").status_code == 200

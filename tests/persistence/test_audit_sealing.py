@@ -3,6 +3,7 @@ sealing (chain_seq); the database lets an entry be sealed once and refuses the r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection, MetaData, Table, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -20,7 +22,7 @@ from custmaster.persistence.audit_guard import SEALED_COLUMNS, SEALING_COLUMNS, 
 from custmaster.persistence.tables import audit_log
 from custmaster.services.audit import verify_audit
 from custmaster.services.ports import AuditEntry
-from tests.conftest import clean
+from tests.conftest import clean, new_user
 from tests.factories import minimal
 
 
@@ -189,9 +191,20 @@ def test_verify_seals_first_and_names_an_entry_taken_out_of_the_chain(db: Contai
     assert not broken.ok and broken.first_bad_id == str(last["id"])
 
 
-def test_a_write_through_the_api_seals_its_entry_after_commit(
-    client: Any, container: Container, monkeypatch: pytest.MonkeyPatch
+def _hashes(container: Container, resource_id: str) -> list[str | None]:
+    with container.engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(audit_log.c.hash).where(audit_log.c.resource_id == resource_id)
+            ).scalars()
+        )
+
+
+def test_with_no_delay_a_write_through_the_api_seals_its_entry_before_the_answer(
+    app: Any, container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(container.settings, "audit_seal_delay_seconds", 0)
+    key = new_user(container, "tester", ["admin"])
     requests: list[AuditSealer] = []
     real = AuditSealer.request
 
@@ -200,17 +213,66 @@ def test_a_write_through_the_api_seals_its_entry_after_commit(
         real(self)
 
     monkeypatch.setattr(AuditSealer, "request", counted)
-    created = client.post("/api/v1/customers", json=minimal())
-    assert created.status_code == 201, created.text
-    assert len(requests) == 1  # after the commit that appended the entry
-    assert client.get(f"/api/v1/customers/{created.json()['id']}").status_code == 200
-    assert len(requests) == 1  # reads append nothing, seal nothing
-    with container.engine.connect() as connection:
-        hashes = connection.execute(
-            select(audit_log.c.hash).where(audit_log.c.resource_id == created.json()["id"])
-        ).scalars().all()
-    assert hashes
-    assert None not in hashes  # sealed before the answer
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        created = client.post("/api/v1/customers", json=minimal())
+        assert created.status_code == 201, created.text
+        assert len(requests) == 1  # after the commit that appended the entry
+        assert client.get(f"/api/v1/customers/{created.json()['id']}").status_code == 200
+        assert len(requests) == 1  # reads append nothing, seal nothing
+        hashes = _hashes(container, created.json()["id"])
+        assert hashes
+        assert None not in hashes  # sealed before the answer
+
+
+def test_a_serving_app_seals_its_writers_entries_in_the_background(
+    app: Any, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default the answer does not wait for sealing: the background pass seals the
+    entry after the delay (here longer than the test), and the last pass when the app
+    stops seals what is left."""
+    monkeypatch.setattr(container.settings, "audit_seal_delay_seconds", 30)
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {new_user(container, 'tester', ['admin'])}"
+        created = client.post("/api/v1/customers", json=minimal())
+        assert created.status_code == 201, created.text
+        customer_id = created.json()["id"]
+        patched = client.patch(f"/api/v1/customers/{customer_id}", json={"notes": "n"})
+        assert patched.status_code == 200, patched.text
+        assert _hashes(container, customer_id) == [None, None]  # answered before sealing
+    hashes = _hashes(container, customer_id)
+    assert len(hashes) == 2 and None not in hashes
+    assert verify_audit(container.uow(), container.system_principal()).ok
+
+
+def _wait_sealed(db: Container, count: int, timeout: float = 30) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while (rows := _rows(db)) and any(r["hash"] is None for r in rows[:count]):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    return rows
+
+
+def test_a_deferred_sealer_seals_on_its_thread_after_the_delay(db: Container) -> None:
+    sealer = AuditSealer(db.engine)
+    with sealer.deferred(0.05), sealer.deferred(0.05):  # nested: one thread
+        with db.engine.begin() as connection:
+            _append(connection, "a", "b")
+        sealer.request()
+        assert [r["hash"] for r in _rows(db)] == [None, None]  # request() returned at once
+        rows = _wait_sealed(db, 2)
+        assert [r["chain_seq"] for r in rows] == [1, 2]
+        with db.engine.begin() as connection:
+            _append(connection, "c")
+        sealer.request()
+    # leaving the last deferral ran a final pass: nothing left unsealed
+    assert [r["chain_seq"] for r in _rows(db)] == [1, 2, 3]
+    with db.engine.begin() as connection:
+        _append(connection, "d")
+    sealer.request()  # not deferred any more: seals in line
+    assert _rows(db)[-1]["chain_seq"] == 4
+    assert verify_audit(db.uow(), db.system_principal()).ok
 
 
 @pytest.mark.parametrize("count", [3, 12])  # a plain INSERT below bulk's COPY threshold

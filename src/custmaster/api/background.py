@@ -1,10 +1,15 @@
-"""Background work of a serving process: catch-up sealing of the audit log.
+"""Background work of a serving process: sealing of the audit log.
 
-Writers seal their entries right after they commit; a pass that failed (a lost database
-connection, say) leaves entries unsealed until the next write or ``custmaster audit
-verify``. On a quiet server that could be long, so each serving process runs a catch-up
-pass every ``CUSTMASTER_AUDIT_SEAL_INTERVAL_SECONDS`` (0 turns it off). Passes of several
-processes take the chain's lock in turn; a pass with nothing to seal is one query.
+While the app serves, its writers' audit entries are sealed on a background thread about
+``CUSTMASTER_AUDIT_SEAL_DELAY_SECONDS`` after their commit, many in one pass, instead of
+in the request that wrote them (0: in the request, right after the commit; see
+``persistence.audit.AuditSealer``).
+
+A pass that failed (a lost database connection, say) leaves entries unsealed until the
+next write or ``custmaster audit verify``. On a quiet server that could be long, so each
+serving process also runs a catch-up pass every ``CUSTMASTER_AUDIT_SEAL_INTERVAL_SECONDS``
+(0 turns it off). Passes of several processes take the chain's lock in turn; a pass with
+nothing to seal is one query.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from custmaster.bootstrap import Container
+from custmaster.persistence.audit import sealer_for
 from custmaster.services.audit import seal_audit
 
 _LOG = logging.getLogger(__name__)
@@ -41,14 +47,23 @@ async def seal_periodically(container: Container, interval: float) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The app's lifespan: the catch-up sealer runs while the app serves."""
+    """The app's lifespan: deferred sealing and the catch-up sealer run while the app
+    serves."""
     container: Container = app.state.container
-    interval = container.settings.audit_seal_interval_seconds
-    task = asyncio.create_task(seal_periodically(container, interval)) if interval > 0 else None
-    try:
-        yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    settings = container.settings
+    interval = settings.audit_seal_interval_seconds
+    with contextlib.ExitStack() as deferral:
+        if settings.audit_seal_delay_seconds > 0:
+            deferral.enter_context(
+                sealer_for(container.engine).deferred(settings.audit_seal_delay_seconds)
+            )
+        task = asyncio.create_task(seal_periodically(container, interval)) if interval else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            # the final pass of the deferred sealer, off the event loop
+            await run_in_threadpool(deferral.close)

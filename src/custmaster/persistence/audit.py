@@ -11,7 +11,9 @@ in ``chain_seq``; an entry that commits late is simply sealed later. The databas
 entry be sealed once and refuses every other change (``persistence.audit_guard``).
 
 Sealing runs right after each writing unit of work commits (:class:`AuditSealer`, one
-per engine and process) and before ``custmaster audit verify`` checks the chain. A bulk
+per engine and process), or, in a serving process, on a background thread a fraction of
+a second later, many entries in one pass (:meth:`AuditSealer.deferred`); and before
+``custmaster audit verify`` checks the chain. A bulk
 writer (an import batch) instead appends its entries sealed
 (:meth:`SqlAuditLog.append_sealed`): it holds the chain's lock until its transaction
 ends and hashes its entries as it writes them, with no read-back and no UPDATE.
@@ -19,6 +21,7 @@ ends and hashes its entries as it writes them, with no read-back and no UPDATE.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -220,6 +223,10 @@ class AuditSealer:
     last one, at most ``MAX_PASSES``; else the running pass's next round takes the new
     entries. A failure is logged, never raised: the change is committed, its entries
     stay unsealed until the next pass (or ``custmaster audit verify``) seals them.
+
+    Within :meth:`deferred`, :meth:`request` only wakes a background thread instead, which
+    runs the passes ``delay`` seconds later for every entry committed meanwhile: the
+    writer's request does not wait for sealing, and one pass seals many entries.
     """
 
     MAX_PASSES = 4
@@ -229,8 +236,20 @@ class AuditSealer:
         self._lock = threading.Lock()
         self._requested = 0
         self._running = False
+        #: set while deferred: wakes the background thread (``None``: seal in request)
+        self._wake: threading.Event | None = None
+        self._deferrals = 0
+        #: the background thread, its wake and stop events while deferred
+        self._background: tuple[threading.Thread, threading.Event, threading.Event] | None = None
 
     def request(self) -> None:
+        wake = self._wake
+        if wake is not None:
+            wake.set()
+            return
+        self._seal_now()
+
+    def _seal_now(self) -> None:
         with self._lock:
             self._requested += 1
             if self._running:
@@ -250,6 +269,44 @@ class AuditSealer:
         finally:
             with self._lock:
                 self._running = False
+
+    @contextlib.contextmanager
+    def deferred(self, delay: float) -> Iterator[None]:
+        """Seal on a background thread, at most about ``delay`` seconds after a commit
+        requested it, while inside (nested uses share the thread; the last one out
+        stops it after a final pass)."""
+        with self._lock:
+            self._deferrals += 1
+            if self._background is None:
+                wake, stop = threading.Event(), threading.Event()
+                thread = threading.Thread(
+                    target=self._seal_deferred, args=(wake, stop, delay),
+                    name="custmaster-audit-sealer", daemon=True,
+                )  # fmt: skip
+                thread.start()
+                self._background = (thread, wake, stop)
+                self._wake = wake
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._deferrals -= 1
+                background = self._background if self._deferrals == 0 else None
+                if background is not None:
+                    self._background = self._wake = None
+                    background[2].set()
+                    background[1].set()
+            if background is not None:
+                background[0].join()
+
+    def _seal_deferred(self, wake: threading.Event, stop: threading.Event, delay: float) -> None:
+        while True:
+            wake.wait()
+            stop.wait(delay)  # the commits of the next ``delay`` seconds join this pass
+            wake.clear()
+            self._seal_now()
+            if stop.is_set() and not wake.is_set():
+                return
 
 
 _SEALERS: weakref.WeakKeyDictionary[Engine, AuditSealer] = weakref.WeakKeyDictionary()
