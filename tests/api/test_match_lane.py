@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from starlette.types import Scope
 
 from custmaster.api import deps, match_lane
-from custmaster.api.match_lane import MAX_BODY, MatchLane
+from custmaster.api.lanes import MAX_BODY
+from custmaster.api.match_lane import MatchLane
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import Forbidden
 from custmaster.services.auth import KeyCache

@@ -21,9 +21,10 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custmaster.api.deps import cached_principal
+from custmaster.api.lanes import json_request, read_body, replay
 from custmaster.api.schemas.matching import MatchRequest
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import DomainError
@@ -31,8 +32,6 @@ from custmaster.domain.permissions import Principal
 from custmaster.services.matching.online import explain, find_matches
 
 PATH = "/api/v1/match"
-#: Requests larger than this go the ordinary way (the lane keeps small bodies in memory).
-MAX_BODY = 256 * 1024
 LIMIT_RANGE = (1, 50)
 
 
@@ -75,37 +74,6 @@ def _query(raw: bytes) -> tuple[int, float] | None:
     return limit, min_score
 
 
-async def _read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
-    """The whole body (None when it is larger than ``MAX_BODY`` or the client left) and
-    the messages read, which are replayed to the route when the lane passes."""
-    chunks: list[bytes] = []
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return None, messages
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        chunks.append(chunk)
-        if size > MAX_BODY:
-            return None, messages
-        if not message.get("more_body", False):
-            return b"".join(chunks), messages
-
-
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    pending = list(messages)
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replayed
-
-
 class MatchLane:
     """ASGI middleware: the short path for ``POST /api/v1/match``, else ``app``."""
 
@@ -121,19 +89,16 @@ class MatchLane:
         ):
             await self.app(scope, receive, send)
             return
-        body, messages = await _read_body(receive)
+        body, messages = await read_body(receive)
         answer = None if body is None else await self._answer(scope, body)
         if answer is None:
-            await self.app(scope, _replay(messages, receive), send)
+            await self.app(scope, replay(messages, receive), send)
             return
         await JSONResponse(answer)(scope, receive, send)
 
     async def _answer(self, scope: Scope, body: bytes) -> dict[str, Any] | None:
         request = Request(scope)
-        if request.app.dependency_overrides:  # the app's dependencies are replaced: theirs
-            return None
-        media_type = request.headers.get("content-type", "").partition(";")[0]
-        if media_type.strip().lower() != "application/json":
+        if not json_request(request):
             return None
         actor = cached_principal(request)
         query = _query(scope.get("query_string", b""))

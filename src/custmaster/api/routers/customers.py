@@ -31,6 +31,7 @@ from custmaster.api.schemas.customers import (
     HistoryEntryOut,
 )
 from custmaster.api.schemas.matching import GONE
+from custmaster.bootstrap import Container
 from custmaster.domain.approvals import Operation
 from custmaster.domain.effective import EffectiveView
 from custmaster.domain.model import Customer, CustomerStatus, CustomerType
@@ -191,6 +192,14 @@ def patch(
     uow: UowDep,
     if_match: IfMatch = None,
 ) -> Response:
+    return patch_response(container, actor, uow, customer_id, payload, if_match)
+
+
+def patch_response(
+    container: Container, actor: Principal, uow: UnitOfWork, customer_id: UUID,
+    payload: CustomerPatch, if_match: str | None,
+) -> Response:  # fmt: skip
+    """The answer of a PATCH (the route and ``api.patch_lane`` use this)."""
     data = payload.model_dump(mode="json", exclude_unset=True)
     outcome = submit_update(
         uow, actor, container.policy, customer_id, data, container.service_settings,

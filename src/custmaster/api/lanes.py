@@ -1,0 +1,52 @@
+"""What the short paths in front of the framework (``api.*_lane``) share: reading a
+request body they may hand on, replaying it to the route when they do, and the checks
+that decide whether a request is theirs at all."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import Message, Receive
+
+#: Requests larger than this go the ordinary way (a lane keeps small bodies in memory).
+MAX_BODY = 256 * 1024
+
+
+async def read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
+    """The whole body (None when it is larger than ``MAX_BODY`` or the client left) and
+    the messages read, which are replayed to the route when the lane passes."""
+    chunks: list[bytes] = []
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > MAX_BODY:
+            return None, messages
+        if not message.get("more_body", False):
+            return b"".join(chunks), messages
+
+
+def replay(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that gives the messages a lane read first, then the rest."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replayed
+
+
+def json_request(request: Request) -> bool:
+    """A JSON body the lane may parse as the route would: the app's dependencies are the
+    app's own (a test or an embedding replaced none) and the body is declared JSON."""
+    if request.app.dependency_overrides:
+        return False
+    media_type = request.headers.get("content-type", "").partition(";")[0]
+    return media_type.strip().lower() == "application/json"
