@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
+
 from fastapi import FastAPI
 
 from custmaster import __version__
 from custmaster.api import problems
 from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
+from custmaster.api.patch_lane import CustomerPatchLane
 from custmaster.api.routers import (
     change_requests,
     customers,
@@ -51,10 +54,22 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(personal_data.router)
     matching.install(app)
     structure_routers.install(app)
+    app.add_middleware(CustomerPatchLane)
     app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
     return app
 
 
 def create_app_from_env() -> FastAPI:
-    """Entry point for ``uvicorn --factory`` (several workers)."""
-    return create_app()
+    """Entry point for ``uvicorn --factory`` (``custmaster serve``, one or more workers)."""
+    app = create_app()
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move what a serving process holds once started (modules, the app, its routes and
+    schemas: some 200,000 objects) out of the cyclic garbage collector's reach. Its full
+    collections would otherwise walk all of it each time, a pause of about 80 ms in which
+    every request of the process waits; now they walk what serving created."""
+    gc.collect()
+    gc.freeze()
