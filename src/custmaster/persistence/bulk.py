@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
@@ -61,12 +62,18 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         for name, process in zip(names, processors, strict=True)
     ]  # fmt: skip
 
+    # the values in column order (one C call a row), then the processors of the columns
+    # that have one (most have none: text, numbers, native UUIDs and timestamps)
+    pick = itemgetter(*names)
+    wrap: Callable[[Any], list[Any]] = (lambda v: [v]) if len(names) == 1 else list
+    active = [(i, process) for i, process in enumerate(processors) if process is not None]
+
     def values() -> Iterator[list[Any]]:
         for row in rows:
-            yield [
-                value if process is None else process(value)
-                for value, process in zip((row[n] for n in names), processors, strict=True)
-            ]
+            row_values = wrap(pick(row))
+            for i, process in active:
+                row_values[i] = process(row_values[i])
+            yield row_values
 
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
