@@ -118,12 +118,20 @@ class _BatchWriter:
     def creates(self, rows: list[RowReport]) -> None:
         built: list[tuple[RowReport, Customer, dict[str, Any]]] = []
         checks: dict[int, list[RefCheck]] = {}
+        # a batch names a few dozen distinct codes: one check each, looked up once
+        distinct: dict[tuple[str, str, str], RefCheck] = {}
         for row in rows:
             assert row.payload is not None
             data = row.payload["customer"]
             built.append((row, customer_from_snapshot(data), data))
-            checks[row.seq] = [RefCheck(RefKind(k), c, p) for k, c, p in row.payload["refs"]]
-        missing = set(self.uow.reference.missing([c for cs in checks.values() for c in cs]))
+            row_checks = []
+            for kind, code, path in row.payload["refs"]:
+                check = distinct.get((kind, code, path))
+                if check is None:
+                    check = distinct[kind, code, path] = RefCheck(RefKind(kind), code, path)
+                row_checks.append(check)
+            checks[row.seq] = row_checks
+        missing = set(self.uow.reference.missing(list(distinct.values())))
         existing = self.uow.imports.existing(
             [c.email.casefold() for _, c, _ in built],
             [c.tax_id for _, c, _ in built if c.tax_id],
