@@ -220,9 +220,18 @@ def patched_customer(
     Fields present change; absent ones stay; ``null`` clears an optional field. Child
     records, dimensions and overrides change through action lists. Returns ``None`` when
     ``ctx.errors`` holds problems; ``current`` is never modified.
+
+    The copy has lists and dicts of its own, but the child records and overrides it did
+    not change are ``current``'s own objects: an action makes a new record and never
+    changes one in place, and so must any later step.
     """
     _check_request_shape(patch, ctx)
-    customer = copy.deepcopy(current)
+    customer = copy.copy(current)
+    customer.metadata = copy.deepcopy(current.metadata)
+    customer.dimensions = dict(current.dimensions)
+    customer.overrides = dict(current.overrides)
+    for kind in CHILD_FIELDS:
+        setattr(customer, kind, list(getattr(current, kind)))
     if "addresses" in patch:
         customer.addresses = apply_actions(
             customer.addresses, patch["addresses"], "addresses", ctx, parse_address

@@ -105,9 +105,7 @@ class SqlCustomerRepository:
         if customer is None:
             return None
         flags = self._connection.execute(
-            select(
-                _entity_exists(bindparam("entity")), _has_parent(customer_id, hierarchy_type)
-            ),
+            select(_entity_exists(bindparam("entity")), _has_parent(customer_id, hierarchy_type)),
             {"entity": entity},
         ).one()
         return customer, bool(flags[0]), bool(flags[1])
@@ -120,6 +118,7 @@ class SqlCustomerRepository:
         if row is None:
             return None
         return from_aggregate(row._mapping)
+
     def _load_children(self, loaded: list[Customer]) -> None:
         by_id = {c.id: c for c in loaded}
         ids = list(by_id)
@@ -243,12 +242,15 @@ class SqlCustomerRepository:
         )
         if result.rowcount != 1:
             raise Conflict(f"customer {before.id} was changed by someone else; read it again")
-        self._sync_rows(
-            customer_addresses,
-            {r["id"]: r for r in _address_rows(before)},
-            {r["id"]: r for r in _address_rows(after)},
-        )
+        if not _same_records(before.addresses, after.addresses):
+            self._sync_rows(
+                customer_addresses,
+                {r["id"]: r for r in _address_rows(before)},
+                {r["id"]: r for r in _address_rows(after)},
+            )
         for kind, table in CHILD_TABLES.items():
+            if _same_records(getattr(before, kind), getattr(after, kind)):
+                continue  # the very same records in the same order: nothing to write
             self._sync_rows(
                 table,
                 {c.id: child_values(kind, c, before.id, i)
@@ -273,6 +275,10 @@ class SqlCustomerRepository:
             self._connection.execute(insert(table), added)
 
     def _sync_overrides(self, before: Customer, after: Customer) -> None:
+        if before.overrides.keys() == after.overrides.keys() and all(
+            o is after.overrides[e] for e, o in before.overrides.items()
+        ):
+            return  # the very same overrides: nothing to write
         old = {e: override_values(o, before.id) for e, o in before.overrides.items()}
         new = {e: override_values(o, after.id) for e, o in after.overrides.items()}
         removed = [e for e in old if e not in new]
@@ -324,6 +330,12 @@ class SqlCustomerRepository:
             delete(customer_overrides).where(customer_overrides.c.customer_id == customer_id)
         )
         self._connection.execute(delete(customers).where(customers.c.id == customer_id))
+
+
+def _same_records(before: list[Any], after: list[Any]) -> bool:
+    """The same record objects in the same order (an update that left them alone, see
+    ``domain.build.patched_customer``)."""
+    return len(before) == len(after) and all(b is a for b, a in zip(before, after, strict=True))
 
 
 def _json_object(table: Table) -> ColumnElement[Any]:
