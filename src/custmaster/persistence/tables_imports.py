@@ -2,7 +2,9 @@
 
 - ``import_jobs``: one row per job: stage, options, progress markers, summary.
 - ``import_rows``: the compact per-record report (outcome, errors, warnings) and, for
-  records to be written, the validated payload the import stage writes after approval.
+  records to be written, the validated payload the import stage writes after approval
+  (plain ``json`` on PostgreSQL, lz4-compressed where the server has it: written once,
+  read once, never queried inside; see migration ``0007_import_payload``).
 - ``import_keys``: duplicate-detection keys seen so far in the job's file (email, tax id,
   source reference, name), so that memory does not grow with the file.
 - ``import_drafts``: incomplete records kept for a steward to finish (never completed by
@@ -11,7 +13,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
 
 from custmaster.persistence.tables import metadata
 from custmaster.persistence.types import Json, UtcDateTime
@@ -52,7 +54,7 @@ import_rows = Table(
     Column("customer_id", Uuid),
     Column("errors", Json),
     Column("warnings", Json),
-    Column("payload", Json),
+    Column("payload", JSON()),
 )
 
 import_keys = Table(
