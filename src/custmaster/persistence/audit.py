@@ -13,10 +13,10 @@ entry be sealed once and refuses every other change (``persistence.audit_guard``
 Sealing runs right after each writing unit of work commits (:class:`AuditSealer`, one
 per engine and process), or, in a serving process, on a background thread a fraction of
 a second later, many entries in one pass (:meth:`AuditSealer.deferred`); and before
-``custmaster audit verify`` checks the chain. A bulk
-writer (an import batch) instead appends its entries sealed
-(:meth:`SqlAuditLog.append_sealed`): it holds the chain's lock until its transaction
-ends and hashes its entries as it writes them, with no read-back and no UPDATE.
+``custmaster audit verify`` checks the chain. A bulk writer (an import batch) instead
+appends its entries sealed (:meth:`SqlAuditLog.append_sealed`): it holds the chain's lock
+until its transaction ends and hashes its entries as it writes them, with no read-back
+and no UPDATE.
 """
 
 from __future__ import annotations
