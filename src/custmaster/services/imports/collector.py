@@ -34,18 +34,6 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def each_paused(items: Iterator[T]) -> Iterator[T]:
-    """``items``, with the collector paused while each next one is produced (a
-    generator that prepares a batch per step)."""
-    while True:
-        with collector_paused():
-            try:
-                item = next(items)
-            except StopIteration:
-                return
-        yield item
-
-
 def each_worked(items: Iterator[T], work: Callable[[T], R]) -> Iterator[R]:
     """``work(item)`` for each of ``items``, with the collector paused while the item is
     produced and worked on; the item is dropped (freed by reference counting) before the

@@ -18,12 +18,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import pickle
 import queue
 from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
-from custmaster.services.imports.collector import collector_paused, each_paused
+from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import read_records
 from custmaster.services.imports.sources import ImportFileError
 from custmaster.services.imports.templates import TemplateError
@@ -57,6 +58,14 @@ def prepared_batches(
         yield batch
 
 
+def _send(out: Any, batch: list[PreparedRecord]) -> None:
+    """Put a batch on the queue pickled already (with the collector paused, by the
+    caller): the queue's feeder thread then holds bytes, not the batch, which is freed as
+    soon as it is sent instead of being walked by the collector's next pass (see
+    ``collector.each_worked``)."""
+    out.put(("batch", pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+
+
 def _produce(
     files: dict[str, str],
     template: str,
@@ -71,8 +80,9 @@ def _produce(
     gc.freeze()
     try:
         paths = {role: Path(path) for role, path in files.items()}
-        for batch in each_paused(prepared_batches(paths, template, entity, start, size)):
-            out.put(("batch", batch))
+        batches = prepared_batches(paths, template, entity, start, size)
+        for _ in each_worked(batches, lambda batch: _send(out, batch)):
+            pass
         out.put(("end", None))
     except (ImportFileError, TemplateError, FileNotFoundError) as exc:
         out.put(("error", ("file", str(exc))))
@@ -132,6 +142,8 @@ def _receive(out: Any) -> tuple[str, Any]:
     off collections over this process's whole heap, most of the unpickling time)."""
     with collector_paused():
         kind, value = out.get(timeout=_POLL)
+        if kind == "batch":
+            value = pickle.loads(value)  # pickled by the worker (``_send``)
         return kind, value
 
 
