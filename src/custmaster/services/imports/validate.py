@@ -77,9 +77,13 @@ class PreparedRecord:
         return [(r.source_system, r.source_id) for r in self.record.source_refs]
 
 
-def prepare_record(seq: int, record: ImportRecord, now: datetime) -> PreparedRecord:
+def prepare_record(
+    seq: int, record: ImportRecord, now: datetime, *, match: bool = True
+) -> PreparedRecord:
     """Parse one record (field rules, business rules, warnings) and derive its duplicate
-    keys. Pure: may run in a worker process (see ``services.imports.worker``)."""
+    keys. Pure: may run in a worker process (see ``services.imports.worker``), which
+    leaves the match-index entry to the receiving process (``match=False``, then
+    :func:`add_match`)."""
     ctx = ParseContext()
     customer = new_customer(record.command, customer_id=uuid4(), number="", now=now, ctx=ctx)
     entry = PreparedRecord(seq, record, customer, ctx)
@@ -93,9 +97,17 @@ def prepare_record(seq: int, record: ImportRecord, now: datetime) -> PreparedRec
     entry.keys = _keys(entry)
     if customer is not None and not entry.errors:
         entry.snapshot = snapshot(customer)
-        entry.match = _match_payload(customer)
+        if match:
+            entry.match = _match_payload(customer)
         entry.name_key = name_key(customer.name)
     return entry
+
+
+def add_match(entry: PreparedRecord) -> None:
+    """Complete a record prepared with ``match=False``: its match-index entry, as
+    :func:`prepare_record` would have made it."""
+    if entry.snapshot is not None and entry.match is None and entry.customer is not None:
+        entry.match = _match_payload(entry.customer)
 
 
 def _match_payload(customer: Customer) -> dict[str, Any]:

@@ -10,7 +10,9 @@ worker is a single producer, so the batches arrive in file order, and it starts 
 job's ``validated_records`` like the in-process reader: resuming, locking and progress
 stay with the caller. Memory stays flat (at most ``_AHEAD`` batches in flight). It pays
 only when a core is otherwise idle (:func:`spare_core`): the parsing is not shorter
-there, it runs beside the planning and the database's work.
+there, it runs beside the planning and the database's work. The match-index entries of
+the parsed customers are made here on receipt rather than by the worker, which is the
+busier of the two (it is what bounds the stage then).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import read_records
 from custmaster.services.imports.sources import ImportFileError
 from custmaster.services.imports.templates import TemplateError
-from custmaster.services.imports.validate import PreparedRecord, prepare_record
+from custmaster.services.imports.validate import PreparedRecord, add_match, prepare_record
 from custmaster.services.recording import utcnow
 
 #: Batches the worker may prepare ahead of the one being committed.
@@ -38,16 +40,23 @@ _POLL = 5.0
 
 
 def prepared_batches(
-    files: Mapping[str, Path], template: str, entity: str | None, start: int, size: int
+    files: Mapping[str, Path],
+    template: str,
+    entity: str | None,
+    start: int,
+    size: int,
+    *,
+    match: bool = True,
 ) -> Generator[list[PreparedRecord], None, None]:
-    """Records ``start`` onwards of the job's files, prepared, ``size`` per batch."""
+    """Records ``start`` onwards of the job's files, prepared, ``size`` per batch
+    (``match=False``: without their match-index entries, see ``prepare_record``)."""
     batch: list[PreparedRecord] = []
     now = utcnow()
     with read_records(dict(files), template, entity=entity) as stream:
         for seq, record in enumerate(stream):
             if seq < start:
                 continue
-            batch.append(prepare_record(seq, record, now))
+            batch.append(prepare_record(seq, record, now, match=match))
             if len(batch) == size:
                 # handed over without a reference left here: the caller's batch is freed
                 # as soon as it drops it (see ``collector.each_worked``)
@@ -80,7 +89,8 @@ def _produce(
     gc.freeze()
     try:
         paths = {role: Path(path) for role, path in files.items()}
-        batches = prepared_batches(paths, template, entity, start, size)
+        # the match-index entries are left to the parent (see prepared_batches_in_worker)
+        batches = prepared_batches(paths, template, entity, start, size, match=False)
         for _ in each_worked(batches, lambda batch: _send(out, batch)):
             pass
         out.put(("end", None))
@@ -118,6 +128,10 @@ def prepared_batches_in_worker(
                 raise WorkerFailed(f"the record worker exited ({worker.exitcode})") from None
             heard = True
             if kind == "batch":
+                # this process makes the match-index entries: the worker (reading, mapping,
+                # parsing) is the busier of the two, and this one waits on the database
+                for entry in value:
+                    add_match(entry)
                 handed, value = [value], None
                 yield handed.pop()  # (no reference left here, as in prepared_batches)
             elif kind == "end":
