@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         description="how long a server worker may take to answer its supervisor's health check "
         "(a worker starting on a busy machine) before it is restarted",
     )
+    worker_threads: int = Field(
+        default=8,
+        ge=1,
+        le=200,
+        description="how many blocking requests (writes; every call on SQLite) a server worker "
+        "runs at once; the rest wait their turn on its event loop. Threads beyond the "
+        "database pool or the interpreter's lock only lengthen the slowest answers",
+    )
     local_principal_id: str = Field(
         default="local", description="who the API acts as until authentication exists"
     )

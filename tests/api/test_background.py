@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -68,3 +69,17 @@ def test_no_background_sealing_when_turned_off(
 ) -> None:
     entry_id = _serve_with_an_unsealed_entry(app, container, monkeypatch, 0)
     assert _chain_seq(container, entry_id) is None
+
+
+async def _request_threads() -> float:
+    return to_thread.current_default_thread_limiter().total_tokens
+
+
+def test_a_serving_app_runs_at_most_worker_threads_blocking_requests(
+    app: FastAPI, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(container.settings, "worker_threads", 3)
+    with TestClient(app) as client:
+        assert client.portal is not None
+        assert client.portal.call(_request_threads) == 3
+        assert client.get("/health").status_code == 200

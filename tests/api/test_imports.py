@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from custmaster.api.routers import imports as imports_router
 from tests.factories import outbox_events
 from tests.services.imports.conftest import EXTRA_REFERENCE, SAMPLES
 
@@ -217,3 +219,40 @@ def test_imported_customers_are_match_targets_at_once(
     found = client.post("/api/v1/match", json=candidate)
     assert found.status_code == 200, found.text
     assert found.json()["items"][0]["name"] == "Evergreen Hydraulics N.V."
+
+
+def test_a_running_job_leaves_the_request_threads_to_requests(
+    app: Any, container: Any, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job runs for minutes in a thread of its own: with one request thread per worker
+    (CUSTMASTER_WORKER_THREADS=1), a request is still answered while a job runs."""
+    monkeypatch.setattr(container.settings, "worker_threads", 1)
+    started, release = threading.Event(), threading.Event()
+
+    def held_job(container: Any, job_id: Any) -> None:
+        started.set()
+        release.wait(30)
+
+    monkeypatch.setattr(imports_router, "_run_job", held_job)
+    answers: list[int] = []
+    with TestClient(app) as served:
+        served.headers.update(client.headers)
+        csv_file = ("file", ("c.csv", b"name,email\nAcme,ap@acme.example\n", "text/csv"))
+        poster = threading.Thread(
+            target=lambda: answers.append(
+                served.post(API, files=[csv_file], data={"template": "custmaster"}).status_code
+            )
+        )
+        poster.start()
+        try:
+            assert started.wait(30), "the job did not start"
+            reader = threading.Thread(
+                target=lambda: answers.append(served.get("/api/v1/legal-entities").status_code)
+            )
+            reader.start()
+            reader.join(10)
+            assert not reader.is_alive(), "the request waited for the job's thread"
+        finally:
+            release.set()
+            poster.join(30)
+    assert sorted(answers) == [200, 202]

@@ -1,4 +1,10 @@
-"""Background work of a serving process: sealing of the audit log.
+"""What a serving process runs beside its requests: its thread limit, and the sealing of
+the audit log.
+
+Blocking work (writes, every call on SQLite) runs in at most
+``CUSTMASTER_WORKER_THREADS`` threads per process; the rest waits on the event loop. More
+threads than that would contend for the database pool and the interpreter's lock and
+lengthen the slowest answers without adding throughput.
 
 While the app serves, its writers' audit entries are sealed on a background thread about
 ``CUSTMASTER_AUDIT_SEAL_DELAY_SECONDS`` after their commit, many in one pass, instead of
@@ -19,6 +25,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from anyio import to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -47,10 +54,12 @@ async def seal_periodically(container: Container, interval: float) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The app's lifespan: deferred sealing and the catch-up sealer run while the app
-    serves."""
+    """The app's lifespan: the worker's thread limit is set; deferred sealing and the
+    catch-up sealer run while the app serves."""
     container: Container = app.state.container
     settings = container.settings
+    # the event loop's default limiter: what run_in_threadpool and sync routes wait on
+    to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
     interval = settings.audit_seal_interval_seconds
     with contextlib.ExitStack() as deferral:
         if settings.audit_seal_delay_seconds > 0:

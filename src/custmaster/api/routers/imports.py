@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
@@ -122,7 +123,13 @@ def draft_body(draft: Draft) -> dict[str, Any]:
     }
 
 
-def _run_in_background(container: Container, job_id: UUID) -> None:
+async def _run_in_background(container: Container, job_id: UUID) -> None:
+    """Run the job in a thread of its own: a job takes minutes, and the worker's request
+    threads (``CUSTMASTER_WORKER_THREADS``) are for requests."""
+    await to_thread.run_sync(_run_job, container, job_id, limiter=CapacityLimiter(1))
+
+
+def _run_job(container: Container, job_id: UUID) -> None:
     try:
         run_job(container.uow, job_id, container.service_settings, files=default_file_store())
     except DomainError as exc:
