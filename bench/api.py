@@ -11,9 +11,13 @@ customers of the loaded set:
 Beside each figure it prints the same-run baseline: the same point read and the same
 update done directly with psycopg 3 from as many connections, for as long.
 
-Each workload runs at 8 and at 32 client connections (``--concurrency``). The client
-is closed-loop: its mean latency is connections / throughput, so past the server's
-capacity more connections only lengthen the client's own queue.
+Each workload runs at 8 and at 32 client connections (``--concurrency``), closed loop:
+each connection sends its next request when the answer to the last one arrives, so the
+mean latency is connections / throughput, and past the server's capacity more
+connections only lengthen the client's own queue. Then a paced round (``--paced``, 32
+connections) sends each workload on a fixed schedule at 2 % above its target rate (open
+loop, like wrk2 without its correction for requests a stall delays) and measures the
+latency at that rate: what a target "N/s with p99 <= X ms" asks.
 
 Usage (from the project root):
     .venv/bin/python bench/api.py                  # 100,000 customers
@@ -105,6 +109,16 @@ REFERENCE_KINDS = (
 )  # fmt: skip
 #: (throughput per second at least, p99 in ms at most), at 1,000,000 customers
 TARGETS = {"get": (2_000.0, 20.0), "patch": (500.0, 50.0)}
+#: a paced round offers this much more than the target rate, so that what it achieves
+#: (a little less than offered) can be held against the target
+PACE_MARGIN = 1.02
+
+
+def paced_rate(args: argparse.Namespace, mode: str) -> float | None:
+    """The rate a paced round offers for ``mode`` (None: a closed-loop round)."""
+    return TARGETS[mode][0] * PACE_MARGIN if getattr(args, "pacing", False) else None
+
+
 #: share of customers the loader gives an override for the benchmarked entity
 OVERRIDE_SHARE = 0.3
 ID_SAMPLE = 100_000
@@ -142,6 +156,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--million", action="store_true", help="= --customers 1000000")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per workload")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds, not measured")
+    parser.add_argument(
+        "--paced", type=int, default=32, metavar="CONNECTIONS",
+        help="after the closed-loop rounds, a round over this many connections that sends "
+        f"each workload at {PACE_MARGIN:.0%} of its target rate on a fixed schedule (open "
+        "loop) and measures the latency at that rate (default 32; 0: none)",
+    )  # fmt: skip
     parser.add_argument(
         "--concurrency", type=_counts, default=[8, 32],
         help="client connections; a comma-separated list measures each in turn (default "
@@ -355,12 +375,19 @@ def load_customers(
         )
     seconds = time.perf_counter() - start
     with console.status("VACUUM (ANALYZE) and CHECKPOINT after the load"):
-        began = time.perf_counter()
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute("VACUUM (ANALYZE)")
-            admin.execute("CHECKPOINT")
-        vacuum = time.perf_counter() - began
+        vacuum = settle(url)
     return LoadStats(loaded, rejected, seconds, vacuum, problems)
+
+
+def settle(url: str) -> float:
+    """VACUUM (ANALYZE) and CHECKPOINT, as after a bulk load and before each workload: a
+    workload does not pay for the dead rows and dirty pages of the one before (autovacuum
+    and the checkpointer would do that work during it). Returns seconds."""
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("VACUUM (ANALYZE)")
+        admin.execute("CHECKPOINT")
+    return time.perf_counter() - began
 
 
 def _chunks(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -490,15 +517,19 @@ def _baseline_init(barrier: Any) -> None:
 
 def _baseline_process(
     mode: str, url: str, ids: list[str], entity: str, connections: int,
-    warmup: float, seconds: float, seed: int,
+    warmup: float, seconds: float, seed: int, period: float | None,
 ) -> tuple[list[float], dict[str, int]]:  # fmt: skip
-    return asyncio.run(_baseline_async(mode, url, ids, entity, connections, warmup, seconds, seed))
+    return asyncio.run(
+        _baseline_async(mode, url, ids, entity, connections, warmup, seconds, seed, period)
+    )
 
 
 async def _baseline_async(
     mode: str, url: str, ids: list[str], entity: str, connections: int,
-    warmup: float, seconds: float, seed: int,
+    warmup: float, seconds: float, seed: int, period: float | None,
 ) -> tuple[list[float], dict[str, int]]:  # fmt: skip
+    """``period``: each connection sends on a fixed schedule of one request per period
+    (seconds); None: closed loop."""
     uuids = [UUID(i) for i in ids]
     conns = [await psycopg.AsyncConnection.connect(url) for _ in range(connections)]
     latencies: list[float] = []
@@ -510,7 +541,13 @@ async def _baseline_async(
     async def worker(conn: psycopg.AsyncConnection[Any], wid: int) -> None:
         rng = random.Random(seed * 10_000 + wid)
         n = 0
+        due = time.perf_counter() + rng.random() * (period or 0)  # spread the starts
         while (now := time.time()) < end:
+            if period:
+                pause, due = due - time.perf_counter(), due + period
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                    now = time.time()
             cid = uuids[rng.randrange(len(uuids))]
             began = time.perf_counter()
             try:
@@ -536,10 +573,12 @@ async def _baseline_async(
 
 
 def run_baseline(
-    label: str, mode: str, url: str, ids: list[str], args: argparse.Namespace
-) -> LoadResult:
+    label: str, mode: str, url: str, ids: list[str], args: argparse.Namespace,
+    rate: float | None = None,
+) -> LoadResult:  # fmt: skip
     """The same workload from ``--workers`` Python processes with ``--concurrency``
-    psycopg connections in all (like the server's workers), for ``--duration``."""
+    psycopg connections in all (like the server's workers), for ``--duration``; closed
+    loop, or ``rate`` requests/s in all on a fixed schedule."""
     processes = min(args.workers, args.concurrency)
     shares = [args.concurrency // processes + (i < args.concurrency % processes)
               for i in range(processes)]  # fmt: skip
@@ -550,7 +589,8 @@ def run_baseline(
     ) as pool:
         futures = [
             pool.submit(_baseline_process, mode, url, ids, args.entity, share,
-                        args.warmup, args.duration, args.seed + i)
+                        args.warmup, args.duration, args.seed + i,
+                        args.concurrency / rate if rate else None)
             for i, share in enumerate(shares)
         ]  # fmt: skip
         barrier.wait(timeout=300)
@@ -578,11 +618,15 @@ def run_http(
     label: str, mode: str, base_url: str, ids: list[str], ids_file: Path,
     seconds: float, args: argparse.Namespace, workdir: Path,
 ) -> LoadResult:  # fmt: skip
+    rate = paced_rate(args, mode)
     if args.client == "wrk" or (args.client == "auto" and wrk_path()):
         return run_wrk(
             label, base_url, mode, ids_file, entity=args.entity, seconds=seconds,
             connections=args.concurrency, threads=1, workdir=workdir, api_key=args.api_key,
+            rate=rate,
         )  # fmt: skip
+    if rate:
+        raise SystemExit("a paced round needs wrk: " + WRK_INSTALL_HINT)
     return run_httpx(
         label, base_url, mode, ids, entity=args.entity, seconds=seconds,
         connections=args.concurrency, api_key=args.api_key,
@@ -629,6 +673,8 @@ def run_api(
             audit_before, outbox_before = max_ids(url)
             written = (0, 0, 0)
             for label, mode in (("GET effective view", "get"), ("PATCH notes", "patch")):
+                with console.status(f"API {label}: VACUUM (ANALYZE) and CHECKPOINT first"):
+                    settle(url)
                 with console.status(f"API {label}: warm-up {args.warmup:.0f} s"):
                     if args.warmup > 0:
                         run_http(label, mode, base_url, ids, ids_file, args.warmup, args,
@@ -677,6 +723,7 @@ def report(
     table = Table(
         title=f"custmaster API on PostgreSQL, {args.customers:,} customers, "
         f"{args.concurrency} client connections"
+        + (", paced at the target rates" if getattr(args, "pacing", False) else "")
     )
     for name, justify in (
         ("workload", "left"), ("path", "left"), ("client", "left"), ("requests", "right"),
@@ -764,14 +811,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                           f"e.g. {stats.first_problems}[/red]")  # fmt: skip
     ids = sample_ids(url, min(ID_SAMPLE, total))
     concurrencies: list[int] = args.concurrency
-    met: dict[int, bool] = {}
+    met: dict[str, bool] = {}
     for connections in concurrencies:
         args.concurrency = connections
-        met[connections] = measure(console, url, ids, total, args)
+        met[f"{connections} client connections, closed loop"] = measure(
+            console, url, ids, total, args
+        )
+    if args.paced:
+        args.concurrency, args.pacing = args.paced, True
+        met[f"{args.paced} client connections, paced at the target rates"] = measure(
+            console, url, ids, total, args
+        )
+        args.pacing = False
     args.concurrency = concurrencies
-    for connections, ok in met.items():
+    for round_, ok in met.items():
         verdict = "[green]every target met[/green]" if ok else "[red]a target missed[/red]"
-        console.print(f"{connections} client connections: {verdict}")
+        console.print(f"{round_}: {verdict}")
     return 0
 
 
@@ -780,10 +835,15 @@ def measure(
 ) -> bool:
     """Both workloads through the API and the baseline at ``args.concurrency``
     connections, reported; True when the API met every target."""
+    pace = (
+        f", paced: GET at {paced_rate(args, 'get'):,.0f}/s and PATCH at "
+        f"{paced_rate(args, 'patch'):,.0f}/s on a fixed schedule"
+        if getattr(args, "pacing", False) else ", closed loop"
+    )  # fmt: skip
     console.print(
         f"\n[bold]workloads: {len(ids):,} random ids of {total:,}; {args.concurrency} "
-        f"connections; {args.warmup:.0f} s warm-up + {args.duration:.0f} s each; entity "
-        f"{args.entity}[/bold]"
+        f"connections{pace}; {args.warmup:.0f} s warm-up + {args.duration:.0f} s each; entity "
+        f"{args.entity}[/bold]; each workload starts after VACUUM (ANALYZE) and CHECKPOINT"
     )
     api, how, written = run_api(url, ids, args, console)
     patch_ok = api[1].statuses.get(200, 0)
@@ -794,8 +854,10 @@ def measure(
     )
     baseline = []
     for label, mode in (("GET effective view", "get"), ("PATCH notes", "patch")):
+        with console.status(f"baseline {label}: VACUUM (ANALYZE) and CHECKPOINT first"):
+            settle(url)
         with console.status(f"baseline {label}: {args.warmup:.0f} + {args.duration:.0f} s"):
-            result = run_baseline(label, mode, url, ids, args)
+            result = run_baseline(label, mode, url, ids, args, paced_rate(args, mode))
         baseline.append(result)
         console.print(_line("baseline", result))
     console.print(f"  baseline: {seal_audit_entries(url):,} audit entries sealed afterwards")
