@@ -15,30 +15,18 @@ answer, problem details included. Both produce the answer with the same code
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
-from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custmaster.api.deps import cached_principal
+from custmaster.api.lanes import canonical_uuid
 from custmaster.api.routers.customers import ENTITY_MAX_LENGTH, view_response
 from custmaster.domain.errors import DomainError
 from custmaster.services.customers.read import AsyncCustomerReads, read_effective_view
 
 PREFIX = "/api/v1/customers/"
-
-
-def canonical_uuid(raw: str) -> UUID | None:
-    """``raw`` as a UUID when it is in the canonical 8-4-4-4-12 form (which the route's
-    UUID parameter accepts too), else None."""
-    if len(raw) != 36:
-        return None
-    try:
-        value = UUID(raw)
-    except ValueError:
-        return None
-    return value if str(value) == raw.lower() else None
 
 
 def _entity(query_string: bytes) -> str | None:

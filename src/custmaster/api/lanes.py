@@ -1,11 +1,18 @@
 """What the short paths in front of the framework (``api.*_lane``) share: reading a
-request body they may hand on, replaying it to the route when they do, and the checks
-that decide whether a request is theirs at all."""
+request body they may hand on, replaying it to the route when they do, parsing it as the
+route would, and the checks that decide whether a request is theirs at all."""
 
 from __future__ import annotations
 
+import json
+from typing import TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.types import Message, Receive
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Requests larger than this go the ordinary way (a lane keeps small bodies in memory).
 MAX_BODY = 256 * 1024
@@ -50,3 +57,24 @@ def json_request(request: Request) -> bool:
         return False
     media_type = request.headers.get("content-type", "").partition(";")[0]
     return media_type.strip().lower() == "application/json"
+
+
+def parsed(model: type[M], body: bytes) -> M | None:
+    """``body`` as the route parses it (JSON, then the request model), or None when the
+    route would refuse it (it then answers with its problem details)."""
+    try:
+        return model.model_validate(json.loads(body))
+    except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError
+        return None
+
+
+def canonical_uuid(raw: str) -> UUID | None:
+    """``raw`` as a UUID when it is in the canonical 8-4-4-4-12 form (which the route's
+    UUID parameter accepts too), else None."""
+    if len(raw) != 36:
+        return None
+    try:
+        value = UUID(raw)
+    except ValueError:
+        return None
+    return value if str(value) == raw.lower() else None

@@ -12,19 +12,17 @@ code (:func:`match_body`); the tests check that they agree.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custmaster.api.deps import cached_principal
-from custmaster.api.lanes import json_request, read_body, replay
+from custmaster.api.lanes import json_request, parsed, read_body, replay
 from custmaster.api.schemas.matching import MatchRequest
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import DomainError
@@ -104,9 +102,8 @@ class MatchLane:
         query = _query(scope.get("query_string", b""))
         if actor is None or query is None:
             return None
-        try:  # parsed and validated as the route does (JSON, then the model)
-            payload = MatchRequest.model_validate(json.loads(body))
-        except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError
+        payload = parsed(MatchRequest, body)
+        if payload is None:
             return None
         candidate = payload.model_dump(mode="json", exclude_unset=True)
         container: Container = request.app.state.container

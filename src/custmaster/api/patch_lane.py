@@ -14,17 +14,14 @@ documented answer, problem details included. Both answer through the same code
 
 from __future__ import annotations
 
-import json
-
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from custmaster.api.customer_lane import PREFIX, canonical_uuid
+from custmaster.api.customer_lane import PREFIX
 from custmaster.api.deps import cached_principal
-from custmaster.api.lanes import json_request, read_body, replay
+from custmaster.api.lanes import canonical_uuid, json_request, parsed, read_body, replay
 from custmaster.api.routers.customers import patch_response
 from custmaster.api.schemas.customers import CustomerPatch
 from custmaster.bootstrap import Container
@@ -61,9 +58,8 @@ class CustomerPatchLane:
         actor = cached_principal(request)
         if actor is None:
             return None
-        try:  # parsed and validated as the route does (JSON, then the model)
-            payload = CustomerPatch.model_validate(json.loads(body))
-        except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError
+        payload = parsed(CustomerPatch, body)
+        if payload is None:
             return None
         container: Container = request.app.state.container
         if_match = request.headers.get("if-match")

@@ -22,7 +22,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, event
 
 from custmaster.domain.model import Customer
-from custmaster.persistence.customers import GET_VIEW, from_aggregate
+from custmaster.persistence.customers import GET_VIEW, from_view_row
 
 Processor = Callable[[Any], Any] | None
 _PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
@@ -149,7 +149,7 @@ class AsyncCustomerReads:
             if values is None:
                 return None
             m = self._view.row(cursor, values)
-        return from_aggregate(m), bool(m["_entity_exists"]), bool(m["_has_parent"])
+        return from_view_row(m)
 
     def close(self) -> None:
         self._connections.close()

@@ -97,10 +97,7 @@ class SqlCustomerRepository:
                 GET_VIEW,
                 {"customer_id": customer_id, "entity": entity, "hierarchy_type": hierarchy_type},
             ).first()
-            if row is None:
-                return None
-            m = row._mapping
-            return from_aggregate(m), bool(m["_entity_exists"]), bool(m["_has_parent"])
+            return None if row is None else from_view_row(row._mapping)
         customer = self.get(customer_id)
         if customer is None:
             return None
@@ -400,6 +397,12 @@ _UPDATE = update(customers).where(
     customers.c.id == bindparam("before_id", type_=customers.c.id.type),
     customers.c.version == bindparam("before_version", type_=customers.c.version.type),
 )
+
+
+def from_view_row(m: Mapping[Any, Any]) -> tuple[Customer, bool, bool]:
+    """What ``get_for_view`` answers from a row of ``GET_VIEW``: the aggregate, whether
+    the entity exists, whether the customer has a parent."""
+    return from_aggregate(m), bool(m["_entity_exists"]), bool(m["_has_parent"])
 
 
 def from_aggregate(m: Mapping[Any, Any]) -> Customer:
