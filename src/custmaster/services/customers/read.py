@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import date
 from typing import Protocol
 from uuid import UUID
+
+from anyio import to_thread
 
 from custmaster.domain.effective import EffectiveView, effective_view
 from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
@@ -79,7 +80,8 @@ async def read_effective_view(
     require_entity(actor, entity)
     found = await reads.get_for_view(customer_id, entity, DEFAULT_SETTINGS.inheritance_hierarchy)
     if found is None or found[2]:
-        return await asyncio.to_thread(get_effective_view, uow, actor, customer_id, entity, as_of)
+        # in one of the worker's request threads, like every other blocking read
+        return await to_thread.run_sync(get_effective_view, uow, actor, customer_id, entity, as_of)
     customer, entity_exists, _ = found
     if not entity_exists:
         raise _unknown_entity(entity)
