@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -27,6 +29,12 @@ _PG_HORIZON: ColumnElement[int] = literal_column(
 _INSERT = insert(outbox)
 
 
+def _row(event: CloudEvent) -> dict[str, Any]:
+    """The outbox row of an event."""
+    return {"event_id": event.id, "type": event.type, "subject": event.subject,
+            "time": event.time, "envelope": event.envelope()}  # fmt: skip
+
+
 class SqlOutbox:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -37,27 +45,14 @@ class SqlOutbox:
     def add_many(self, events: list[CloudEvent]) -> None:
         if not events:
             return
-        rows = [
-            {
-                "event_id": event.id,
-                "type": event.type,
-                "subject": event.subject,
-                "time": event.time,
-                "envelope": event.envelope(),
-            }
-            for event in events
-        ]
+        rows = [_row(event) for event in events]
         # one row: a plain INSERT (an executemany of one row runs a driver pipeline)
         self._connection.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
     def add_bulk(self, events: list[CloudEvent]) -> None:
         """The rows :meth:`add_many` writes, with ``persistence.bulk.insert_rows`` (COPY on
         PostgreSQL): for large batches (bulk import)."""
-        insert_rows(self._connection, outbox, [
-            {"event_id": event.id, "type": event.type, "subject": event.subject,
-             "time": event.time, "envelope": event.envelope()}
-            for event in events
-        ])  # fmt: skip
+        insert_rows(self._connection, outbox, [_row(event) for event in events])
 
     def read(self, after: FeedPosition, limit: int) -> list[FeedItem]:
         """Events after ``after`` in commit order, never skipping one that commits later.
