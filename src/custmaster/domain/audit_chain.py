@@ -74,18 +74,24 @@ def _plain(value: Any) -> Any:
 
 def canonical_json(content: Any) -> str:
     """The canonical JSON text of ``content`` (see the module docstring)."""
-    return json.dumps(
-        _plain(content),
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-    )
+    return canonical_text(_plain(content))
+
+
+def canonical_text(plain: Any) -> str:
+    """The canonical JSON text of a value that is JSON-native already (what
+    ``canonical_json`` writes once ``content`` is made plain)."""
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)  # fmt: skip
 
 
 def entry_hash(content: Mapping[str, Any], previous_hash: str) -> str:
     """SHA-256 hex of the previous hash and the entry's canonical content."""
-    data = previous_hash.encode("ascii") + b"\n" + canonical_json(content).encode("utf-8")
+    return text_hash(canonical_json(content), previous_hash)
+
+
+def text_hash(text: str, previous_hash: str) -> str:
+    """SHA-256 hex of the previous hash and an entry's canonical text."""
+    data = previous_hash.encode("ascii") + b"\n" + text.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
 
 

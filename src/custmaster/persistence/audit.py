@@ -22,8 +22,6 @@ and no UPDATE.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import logging
 import threading
 import weakref
@@ -47,7 +45,9 @@ from custmaster.domain.audit_chain import (
     ChainLink,
     VerifyResult,
     _plain,
+    canonical_text,
     entry_hash,
+    text_hash,
 )
 from custmaster.domain.audit_chain import verify_chain as verify_links
 from custmaster.persistence.bulk import JsonText, insert_rows
@@ -84,25 +84,14 @@ def _fast_plain(value: Any) -> Any:
     return _plain(value)
 
 
-def _canonical(value: Any) -> str:
-    """``audit_chain.canonical_json`` of a JSON-native value."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)  # fmt: skip
-
-
-def _digest(text: str, previous_hash: str) -> str:
-    data = previous_hash.encode("ascii") + b"\n" + text.encode("utf-8")
-    return hashlib.sha256(data).hexdigest()
-
-
 def _hash(content: dict[str, Any], previous_hash: str) -> str:
     """``audit_chain.entry_hash`` (identical digest; the chain's definition stays there)."""
-    return _digest(_canonical(_fast_plain(content)), previous_hash)
+    return text_hash(canonical_text(_fast_plain(content)), previous_hash)
 
 
 #: the content's keys in canonical (sorted) order
 _CONTENT_KEYS = tuple(sorted(_CONTENT_FIELDS))
-_KEY_TEXTS = {key: _canonical(key) + ":" for key in _CONTENT_KEYS}
+_KEY_TEXTS = {key: canonical_text(key) + ":" for key in _CONTENT_KEYS}
 
 
 def _sealed_values(entry: AuditEntry, previous_hash: str) -> tuple[dict[str, Any], str]:
@@ -110,12 +99,12 @@ def _sealed_values(entry: AuditEntry, previous_hash: str) -> tuple[dict[str, Any
     text of its changes is made once, for the hash (the content's text is put together
     around it, as ``json.dumps`` with sorted keys writes it) and for the row."""
     values = _values(entry)
-    changes = _canonical(_fast_plain(values["changes"]))
+    changes = canonical_text(_fast_plain(values["changes"]))
     text = "{" + ",".join(
-        _KEY_TEXTS[key] + (changes if key == "changes" else _canonical(_plain(values[key])))
+        _KEY_TEXTS[key] + (changes if key == "changes" else canonical_text(_plain(values[key])))
         for key in _CONTENT_KEYS
     ) + "}"  # fmt: skip
-    digest = _digest(text, previous_hash)
+    digest = text_hash(text, previous_hash)
     values.update(changes=JsonText(changes), prev_hash=previous_hash, hash=digest)
     return values, digest
 
