@@ -8,6 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -193,3 +194,19 @@ def cached_keys(container: Container) -> Iterator[None]:
     container.key_cache = KeyCache(60)
     yield
     container.key_cache = before
+
+
+def spy_lane_answers(monkeypatch: pytest.MonkeyPatch, lane: type[Any]) -> list[bool]:
+    """One entry per request ``lane`` (an ``api.*_lane`` class with ``_answer(scope,
+    body)``) looks at from now on: True when it answered, False when it passed the
+    request on to the route."""
+    seen: list[bool] = []
+    original = lane._answer
+
+    async def spy(self: Any, scope: Any, body: bytes) -> Any:
+        answer = await original(self, scope, body)
+        seen.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(lane, "_answer", spy)
+    return seen

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from starlette.types import Scope
 
 from custmaster.api import deps, match_lane
 from custmaster.api.lanes import MAX_BODY
@@ -17,6 +16,7 @@ from custmaster.api.match_lane import MatchLane
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import Forbidden
 from custmaster.services.auth import KeyCache
+from tests.conftest import spy_lane_answers
 from tests.factories import acme, create, minimal
 
 MATCH = "/api/v1/match"
@@ -31,18 +31,8 @@ CANDIDATES: list[dict[str, Any]] = [
 
 @pytest.fixture
 def lane_answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """One entry per POST /match the lane looked at: True when it answered, False when it
-    passed the request on to the route."""
-    seen: list[bool] = []
-    original = MatchLane._answer
-
-    async def spy(self: MatchLane, scope: Scope, body: bytes) -> dict[str, Any] | None:
-        answer = await original(self, scope, body)
-        seen.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(MatchLane, "_answer", spy)
-    return seen
+    """One entry per POST /match the lane looked at (see ``spy_lane_answers``)."""
+    return spy_lane_answers(monkeypatch, MatchLane)
 
 
 def _answers(client: TestClient, **params: Any) -> list[tuple[int, Any]]:

@@ -10,12 +10,11 @@ from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.responses import Response
-from starlette.types import Scope
 
 from custmaster.api.lanes import MAX_BODY
 from custmaster.api.patch_lane import CustomerPatchLane
 from custmaster.bootstrap import Container
+from tests.conftest import spy_lane_answers
 from tests.factories import acme, create, errors_of, outbox_events
 
 API = "/api/v1/customers"
@@ -25,18 +24,8 @@ MOVING = ("version", "updated_at", "notes")
 
 @pytest.fixture
 def lane_answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """One entry per PATCH the lane looked at: True when it answered, False when it
-    passed the request on to the route."""
-    seen: list[bool] = []
-    original = CustomerPatchLane._answer
-
-    async def spy(self: CustomerPatchLane, scope: Scope, body: bytes) -> Response | None:
-        answer = await original(self, scope, body)
-        seen.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(CustomerPatchLane, "_answer", spy)
-    return seen
+    """One entry per PATCH the lane looked at (see ``spy_lane_answers``)."""
+    return spy_lane_answers(monkeypatch, CustomerPatchLane)
 
 
 def _history(client: TestClient, customer_id: str) -> list[dict[str, Any]]:
