@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -17,10 +18,9 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "heads") -> None:
-    """Bring the database schema up to ``revision`` (the same migrations for both databases).
-
-    ``heads``: every feature branch of the migration tree (see migrations/README.md)."""
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema up to ``revision`` (the same migrations for both databases;
+    the tree has one head, see migrations/README.md)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -33,3 +33,13 @@ def current_revision(engine: Engine) -> str | None:
             return None
         rows = connection.exec_driver_sql("SELECT version_num FROM alembic_version").all()
         return ", ".join(sorted(str(row[0]) for row in rows)) or None
+
+
+def head_revision() -> str:
+    """The revision the migrations lead to; the tree must have exactly one head."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"the migration tree has {len(heads)} heads: {', '.join(heads)}")
+    return str(heads[0])
