@@ -79,4 +79,9 @@ class Settings(BaseSettings):
         description="how long a verified API key is trusted without a database look-up "
         "(a revoked key stops working after at most this long; 0 checks every request)",
     )
+    import_template_dir: Path | None = Field(
+        default=None,
+        description="a directory of the operator's own import templates (NAME.yaml, chosen "
+        "by NAME beside the shipped ones); clients choose templates by name, never by path",
+    )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")
