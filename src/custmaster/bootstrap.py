@@ -69,5 +69,6 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
             credit_limit_warning=settings.credit_limit_warning,
             customer_number_prefix=settings.customer_number_prefix,
             customer_number_width=settings.customer_number_width,
+            import_template_dir=settings.import_template_dir,
         ),
     )

@@ -79,4 +79,19 @@ class Settings(BaseSettings):
         description="how long a verified API key is trusted without a database look-up "
         "(a revoked key stops working after at most this long; 0 checks every request)",
     )
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="the largest JSON or form request body (413 beyond; docs/limits.md)",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="the largest multipart upload, i.e. import files (413 beyond)",
+    )
+    import_template_dir: Path | None = Field(
+        default=None,
+        description="a directory of the operator's own import templates (NAME.yaml, chosen "
+        "by NAME beside the shipped ones); clients choose templates by name, never by path",
+    )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")
