@@ -4,7 +4,7 @@ a change request (validated now, re-validated when the last approval applies it)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -30,7 +30,12 @@ from custmaster.services.customers.lifecycle import (
     reactivate_customer,
 )
 from custmaster.services.customers.update import write_update
-from custmaster.services.governance.access import check_change_access, touched_entities
+from custmaster.services.governance.access import (
+    check_change_access,
+    touched_entities,
+    visible_customer,
+    visible_snapshot,
+)
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -45,6 +50,18 @@ class Outcome:
     result: CustomerResult | None = None
     request: ChangeRequest | None = None
     warnings: list[ChangeWarning] = field(default_factory=list)
+
+
+def applied(actor: Principal, result: CustomerResult | None) -> Outcome:
+    """The change applied at once, showing ``actor`` only the overrides it may see."""
+    if result is not None and actor.entities is not None:
+        made = result.snapshot
+        result = replace(
+            result,
+            customer=visible_customer(actor, result.customer),
+            snapshot=None if made is None else visible_snapshot(actor, made),
+        )
+    return Outcome(True, result)
 
 
 def request_event(request: ChangeRequest, operation: str) -> CloudEvent:
@@ -131,7 +148,7 @@ def submit_create(
         if request is None:
             # green: store what was validated above (no second parse)
             result = write_new(uow, actor, draft, settings, warnings=ctx.warnings)
-            return Outcome(True, result)
+            return applied(actor, result)
         return Outcome(False, request=request, warnings=ctx.warnings)
 
 
@@ -171,7 +188,7 @@ def submit_update(
             # green: store what was validated above (no second load and parse)
             result = write_update(uow, actor, current, updated, settings, warnings=ctx.warnings,
                                   compared=(before, after, changes))  # fmt: skip
-            return Outcome(True, result)
+            return applied(actor, result)
         return Outcome(False, request=request, warnings=ctx.warnings)
 
 
@@ -209,7 +226,7 @@ def submit_lifecycle(
         )  # fmt: skip
         if request is not None:
             return Outcome(False, request=request)
-        return Outcome(True, apply_lifecycle(uow, actor, operation, customer_id, None, None))
+        return applied(actor, apply_lifecycle(uow, actor, operation, customer_id, None, None))
 
 
 def apply_lifecycle(
