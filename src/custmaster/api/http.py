@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.permissions import Principal
+from custmaster.domain.text import bad_text
 from custmaster.services.idempotency import fingerprint, run_idempotent
 from custmaster.services.ports import StoredResponse, UnitOfWork
 
@@ -45,7 +46,7 @@ def decode_cursor(cursor: str | None) -> str | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
-        if not decoded:
+        if not decoded or bad_text(decoded):  # "AAAA" is three NUL bytes
             raise ValueError(cursor)
         return decoded
     except (binascii.Error, UnicodeDecodeError, ValueError):
