@@ -66,7 +66,11 @@ class FeedPosition:
 
     @classmethod
     def decode(cls, cursor: str) -> FeedPosition:
+        """``"TXID-ID"`` (each plain digits within 64 bits), else ``ValueError``."""
         txid, _, outbox_id = cursor.partition("-")
+        parts = (txid, outbox_id)
+        if not all(p.isascii() and p.isdigit() and int(p) < 2**63 for p in parts):
+            raise ValueError(f"not a feed position: {cursor!r}")
         return cls(int(txid), int(outbox_id))
 
 
@@ -137,6 +141,7 @@ class CustomerRepository(Protocol):
         """The customer as ``get`` reads it, whether the legal entity ``entity`` exists
         and whether the customer is a child in any ``hierarchy_type`` link."""
         ...
+
     def add(self, customer: Customer) -> None: ...
     def add_many(self, batch: Iterable[Customer]) -> None: ...
     def update(self, before: Customer, after: Customer) -> None: ...
@@ -164,6 +169,7 @@ class AuditLog(Protocol):
     def seal(self) -> int:
         """Chain the committed entries appended unsealed; how many."""
         ...
+
     def append_many(self, entries: list[AuditEntry]) -> None: ...
     def append_sealed(self, entries: list[AuditEntry]) -> None:
         """Append entries chained at once (a bulk writer: holds the chain's lock until
