@@ -187,7 +187,14 @@ class Outbox(Protocol):
 
 class IdempotencyStore(Protocol):
     def get(self, principal_id: str, key: str) -> StoredResponse | None: ...
-    def put(self, principal_id: str, key: str, response: StoredResponse) -> None: ...
+    def claim(self, principal_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+        """Take the key for this transaction (None) or answer what a twin request stored
+        under it; ``RequestInFlight`` while a twin still holds it."""
+        ...
+
+    def put(self, principal_id: str, key: str, response: StoredResponse) -> None:
+        """Store the answer of the request that claimed the key."""
+        ...
 
 
 class UnitOfWork(Protocol):
