@@ -11,6 +11,7 @@ from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.audit_chain import VerifyResult
+from custmaster.domain.audit_signing import AuditKey, AuditReport, Checkpoint
 from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
@@ -137,6 +138,7 @@ class CustomerRepository(Protocol):
         """The customer as ``get`` reads it, whether the legal entity ``entity`` exists
         and whether the customer is a child in any ``hierarchy_type`` link."""
         ...
+
     def add(self, customer: Customer) -> None: ...
     def add_many(self, batch: Iterable[Customer]) -> None: ...
     def update(self, before: Customer, after: Customer) -> None: ...
@@ -164,6 +166,7 @@ class AuditLog(Protocol):
     def seal(self) -> int:
         """Chain the committed entries appended unsealed; how many."""
         ...
+
     def append_many(self, entries: list[AuditEntry]) -> None: ...
     def append_sealed(self, entries: list[AuditEntry]) -> None:
         """Append entries chained at once (a bulk writer: holds the chain's lock until
@@ -173,6 +176,18 @@ class AuditLog(Protocol):
     def for_resource(
         self, resource_type: str, resource_id: str, *, after_id: int | None, limit: int
     ) -> list[AuditEntry]: ...
+
+    def head(self) -> tuple[int, str]:
+        """The chain's last sealed entry: its seq and hash (0 and the genesis hash)."""
+        ...
+
+    def published_checkpoints(self) -> list[Checkpoint]:
+        """The signed checkpoints still in the outbox."""
+        ...
+
+    def verify_signed(self, key: AuditKey, checkpoints: list[Checkpoint]) -> AuditReport:
+        """``verify`` plus the entries' signatures and the checkpoints."""
+        ...
 
 
 class Outbox(Protocol):

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 
+class ConfigurationError(Exception):
+    """A setting that cannot work; the server refuses to start and says which one."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
     credit_limit_warning: Decimal = Decimal("1000000")
