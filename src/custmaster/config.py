@@ -106,4 +106,20 @@ class Settings(BaseSettings):
         description="a directory of the operator's own import templates (NAME.yaml, chosen "
         "by NAME beside the shipped ones); clients choose templates by name, never by path",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="the key that signs every audit entry and checkpoint (64 hex digits; "
+        "`custmaster audit keygen FILE`); keep it where database users cannot read it",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="signed checkpoints of the audit chain's head are appended here (a JSON "
+        "line each) besides the outbox; keep it where database users cannot write",
+    )
+    audit_checkpoint_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="with an audit key, a serving process publishes a signed checkpoint this "
+        "often when the chain grew (0: only `custmaster audit checkpoint`)",
+    )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")

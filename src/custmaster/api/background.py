@@ -16,12 +16,18 @@ next write or ``custmaster audit verify``. On a quiet server that could be long,
 serving process also runs a catch-up pass every ``CUSTMASTER_AUDIT_SEAL_INTERVAL_SECONDS``
 (0 turns it off). Passes of several processes take the chain's lock in turn; a pass with
 nothing to seal is one query.
+
+With an audit key, each serving process also publishes a signed checkpoint of the chain's
+head every ``CUSTMASTER_AUDIT_CHECKPOINT_INTERVAL_SECONDS`` when the chain grew since its
+last one (to the outbox and ``CUSTMASTER_AUDIT_CHECKPOINT_FILE``): entries removed from
+the end later no longer reach it (``custmaster audit verify``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -31,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from custmaster.bootstrap import Container
 from custmaster.persistence.audit import sealer_for
-from custmaster.services.audit import seal_audit
+from custmaster.services.audit import publish_checkpoint, seal_audit
 
 _LOG = logging.getLogger(__name__)
 
@@ -52,6 +58,28 @@ async def seal_periodically(container: Container, interval: float) -> None:
                 _LOG.info("catch-up sealing: %d audit entries sealed", sealed)
 
 
+async def checkpoint_periodically(container: Container, interval: float) -> None:
+    """Publish a signed checkpoint every ``interval`` seconds when the chain grew, until
+    cancelled; a failed one is logged and retried at the next interval."""
+    key = container.audit_key
+    assert key is not None
+    actor, target = container.system_principal(), container.settings.audit_checkpoint_file
+    last: int | None = None
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            made = await run_in_threadpool(
+                functools.partial(publish_checkpoint, unless_at=last),
+                container.uow(), actor, key, target,
+            )  # fmt: skip
+        except Exception:
+            _LOG.warning("publishing an audit checkpoint failed; retrying in %s s", interval,
+                         exc_info=True)  # fmt: skip
+        else:
+            if made is not None:
+                last = made.seq
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The app's lifespan: the worker's thread limit is set; deferred sealing and the
@@ -66,11 +94,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             deferral.enter_context(
                 sealer_for(container.engine).deferred(settings.audit_seal_delay_seconds)
             )
-        task = asyncio.create_task(seal_periodically(container, interval)) if interval else None
+        tasks = [asyncio.create_task(seal_periodically(container, interval))] if interval else []
+        every = settings.audit_checkpoint_interval_seconds
+        if container.audit_key is not None and every:
+            tasks.append(asyncio.create_task(checkpoint_periodically(container, every)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

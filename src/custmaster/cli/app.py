@@ -17,8 +17,8 @@ from custmaster.cli import structure as structure_cli
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
-from custmaster.services.bearer_tokens import ConfigurationError
 from custmaster.services.demo import create_demo_users, has_customers, load_demo
+from custmaster.services.settings import ConfigurationError
 
 app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

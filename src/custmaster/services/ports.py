@@ -11,6 +11,7 @@ from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.audit_chain import VerifyResult
+from custmaster.domain.audit_signing import AuditKey, AuditReport, Checkpoint
 from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
@@ -180,6 +181,18 @@ class AuditLog(Protocol):
         self, resource_type: str, resource_id: str, *, after_id: int | None, limit: int
     ) -> list[AuditEntry]: ...
 
+    def head(self) -> tuple[int, str]:
+        """The chain's last sealed entry: its seq and hash (0 and the genesis hash)."""
+        ...
+
+    def published_checkpoints(self) -> list[Checkpoint]:
+        """The signed checkpoints still in the outbox."""
+        ...
+
+    def verify_signed(self, key: AuditKey, checkpoints: list[Checkpoint]) -> AuditReport:
+        """``verify`` plus the entries' signatures and the checkpoints."""
+        ...
+
 
 class Outbox(Protocol):
     def add(self, event: CloudEvent) -> None: ...
@@ -193,7 +206,14 @@ class Outbox(Protocol):
 
 class IdempotencyStore(Protocol):
     def get(self, principal_id: str, key: str) -> StoredResponse | None: ...
-    def put(self, principal_id: str, key: str, response: StoredResponse) -> None: ...
+    def claim(self, principal_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+        """Take the key for this transaction (None) or answer what a twin request stored
+        under it; ``RequestInFlight`` while a twin still holds it."""
+        ...
+
+    def put(self, principal_id: str, key: str, response: StoredResponse) -> None:
+        """Store the answer of the request that claimed the key."""
+        ...
 
 
 class UnitOfWork(Protocol):
