@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custmaster.domain.approvals import (
+    STRUCTURE_OPERATIONS,
     ChangeRequest,
     FieldChange,
     InvalidTransition,
@@ -51,6 +52,7 @@ POLICY_DATA: dict[str, Any] = {
         "merge": {"lane": "yellow", "steps": ["data_steward"]},
         "unmerge": {"lane": "yellow", "steps": ["data_steward"]},
         "erase_personal_data": {"lane": "red", "steps": ["data_steward", "controller"]},
+        **{op.value: {"lane": "green"} for op in STRUCTURE_OPERATIONS},
     },
     "proposals": {"steps": ["data_steward"]},
     "rules": [
