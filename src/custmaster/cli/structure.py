@@ -107,21 +107,26 @@ def _submit(c: Container, operation: Operation, action: dict[str, Any], done: st
     ``done`` when it applied, or the change request (with its effect) it opened."""
     outcome = submit(c.uow(), c.system_principal(), c.policy, operation, action)
     if outcome.request is None:
-        console.print(done)
+        console.print(done, soft_wrap=True)
         return outcome.result
     request = outcome.request
     steps = ", ".join(s.role.value for s in request.steps)
     console.print(
         f"change request [bold]{request.id}[/bold] waits for approval "
-        f"({request.lane.value}: {steps})"
+        f"({request.lane.value}: {steps})",
+        soft_wrap=True,
     )
     effect = request.change.payload.get("effect", {})
     for item in effect.get("inherited", []):
         who = item["customer"]["number"] or item["customer"]["id"]
-        console.print(f"  {who} {item['field']}: {item['before']} -> {item['after']}")
+        console.print(
+            f"  {who} {item['field']}: {item['before']} -> {item['after']}", soft_wrap=True
+        )
     for item in effect.get("rollup", {}).get("changes", []):
         who = item["customer"]["number"] or item["customer"]["id"]
-        console.print(f"  {who} credit_limit roll-up: {item['before']} -> {item['after']}")
+        console.print(
+            f"  {who} credit_limit roll-up: {item['before']} -> {item['after']}", soft_wrap=True
+        )
     if effect.get("current_primary"):
         console.print(f"  current primary: {effect['current_primary']['related']['number']}")
     return None
