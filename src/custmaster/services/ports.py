@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -30,6 +30,8 @@ class CustomerQuery:
     country: str | None = None
     customer_group: str | None = None
     entity: str | None = None
+    #: (first, last): a tax-exemption certificate ends in this window (inclusive)
+    certificates_ending: tuple[date, date] | None = None
     after_number: str | None = None
     limit: int = 50
 
