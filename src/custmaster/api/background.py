@@ -16,6 +16,11 @@ next write or ``custmaster audit verify``. On a quiet server that could be long,
 serving process also runs a catch-up pass every ``CUSTMASTER_AUDIT_SEAL_INTERVAL_SECONDS``
 (0 turns it off). Passes of several processes take the chain's lock in turn; a pass with
 nothing to seal is one query.
+
+Each serving process also checks tax-exemption certificates for expiry notices when it
+starts and then every ``CUSTMASTER_CERTIFICATE_CHECK_INTERVAL_SECONDS`` (a day; 0 turns it
+off), as ``custmaster certificates check`` does: every notice is sent once, however many
+processes check (the check takes a lock and records what it sent).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 from custmaster.bootstrap import Container
 from custmaster.persistence.audit import sealer_for
 from custmaster.services.audit import seal_audit
+from custmaster.services.certificates.check import check_certificates
 
 _LOG = logging.getLogger(__name__)
 
@@ -52,10 +58,26 @@ async def seal_periodically(container: Container, interval: float) -> None:
                 _LOG.info("catch-up sealing: %d audit entries sealed", sealed)
 
 
+async def check_certificates_periodically(container: Container, interval: float) -> None:
+    """Send the certificate expiry notices due, now and every ``interval`` seconds, until
+    cancelled; a failed check is logged and retried at the next interval."""
+    actor = container.system_principal()
+    while True:
+        try:
+            sent = await run_in_threadpool(check_certificates, container.uow(), actor)
+        except Exception:
+            _LOG.warning("the certificate expiry check failed; retrying in %s s", interval,
+                         exc_info=True)  # fmt: skip
+        else:
+            if sent:
+                _LOG.info("certificate expiry check: %d notices sent", len(sent))
+        await asyncio.sleep(interval)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The app's lifespan: the worker's thread limit is set; deferred sealing and the
-    catch-up sealer run while the app serves."""
+    """The app's lifespan: the worker's thread limit is set; deferred sealing, the
+    catch-up sealer and the daily certificate check run while the app serves."""
     container: Container = app.state.container
     settings = container.settings
     # the event loop's default limiter: what run_in_threadpool and sync routes wait on
@@ -66,11 +88,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             deferral.enter_context(
                 sealer_for(container.engine).deferred(settings.audit_seal_delay_seconds)
             )
-        task = asyncio.create_task(seal_periodically(container, interval)) if interval else None
+        tasks = []
+        if interval:
+            tasks.append(asyncio.create_task(seal_periodically(container, interval)))
+        if settings.certificate_check_interval_seconds:
+            tasks.append(asyncio.create_task(check_certificates_periodically(
+                container, settings.certificate_check_interval_seconds)))  # fmt: skip
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -30,6 +30,7 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.imports.formula import neutralise_cell
 from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.recording import utcnow
 
 PAGE = 1000
 NewUow = Callable[[], UnitOfWork]
@@ -68,7 +69,7 @@ def _data(customer: Customer, entity: str | None) -> dict[str, Any]:
     """The master snapshot, or the entity's effective view (with overridden_fields)."""
     if entity is None:
         return snapshot(customer)
-    view = effective_view(customer, entity)
+    view = effective_view(customer, entity, utcnow().date())
     return {**view.data, "entity": entity, "overridden_fields": view.overridden_fields}
 
 

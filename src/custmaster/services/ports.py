@@ -15,6 +15,7 @@ from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
+from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -206,6 +207,7 @@ class UnitOfWork(Protocol):
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
     structure: StructureRepository
+    certificates: CertificateRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -170,7 +170,8 @@ async def read(
 
 def view_response(customer: Customer, view: EffectiveView) -> Response:
     """The answer of an effective view (the route and ``api.customer_lane`` use this)."""
-    body = {**view.data, "warnings": [], "entity": view.entity,
+    warnings = [w.as_dict() for w in view.warnings]
+    body = {**view.data, "warnings": warnings, "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
     return json_response(200, body, {"ETag": etag(customer.version)})
 

@@ -16,6 +16,7 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.customers.common import load, not_found
 from custmaster.services.governance.access import require_entity
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
+from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields
 
@@ -54,7 +55,7 @@ def get_effective_view(
         customer, entity_exists, has_parent = found
         if not entity_exists:
             raise _unknown_entity(entity)
-        view = effective_view(customer, entity)
+        view = effective_view(customer, entity, as_of or utcnow().date())
         # without a link in the inheritance hierarchy there is no ancestor to walk to
         inherited = (
             inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
@@ -85,7 +86,7 @@ async def read_effective_view(
     customer, entity_exists, _ = found
     if not entity_exists:
         raise _unknown_entity(entity)
-    view = effective_view(customer, entity)
+    view = effective_view(customer, entity, as_of or utcnow().date())
     return customer, replace(view, data={**view.data, "inherited": {}})
 
 
