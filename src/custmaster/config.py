@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         description="a serving process seals audit entries a failed pass left unsealed this "
         "often (0: never; writers seal their own right after commit)",
     )
+    certificate_check_interval_seconds: float = Field(
+        default=86400,
+        ge=0,
+        description="a serving process checks tax-exemption certificates for expiry notices "
+        "when it starts and then this often (0: never; `custmaster certificates check` "
+        "does it from the command line); each notice is sent once",
+    )
     audit_seal_delay_seconds: float = Field(
         default=0.25,
         ge=0,

@@ -21,6 +21,11 @@ With an audit key, each serving process also publishes a signed checkpoint of th
 head every ``CUSTMASTER_AUDIT_CHECKPOINT_INTERVAL_SECONDS`` when the chain grew since its
 last one (to the outbox and ``CUSTMASTER_AUDIT_CHECKPOINT_FILE``): entries removed from
 the end later no longer reach it (``custmaster audit verify``).
+
+Each serving process also checks tax-exemption certificates for expiry notices when it
+starts and then every ``CUSTMASTER_CERTIFICATE_CHECK_INTERVAL_SECONDS`` (a day; 0 turns it
+off), as ``custmaster certificates check`` does: every notice is sent once, however many
+processes check (the check takes a lock and records what it sent).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from starlette.concurrency import run_in_threadpool
 from custmaster.bootstrap import Container
 from custmaster.persistence.audit import sealer_for
 from custmaster.services.audit import publish_checkpoint, seal_audit
+from custmaster.services.certificates.check import check_certificates
 
 _LOG = logging.getLogger(__name__)
 
@@ -80,10 +86,26 @@ async def checkpoint_periodically(container: Container, interval: float) -> None
                 last = made.seq
 
 
+async def check_certificates_periodically(container: Container, interval: float) -> None:
+    """Send the certificate expiry notices due, now and every ``interval`` seconds, until
+    cancelled; a failed check is logged and retried at the next interval."""
+    actor = container.system_principal()
+    while True:
+        try:
+            sent = await run_in_threadpool(check_certificates, container.uow(), actor)
+        except Exception:
+            _LOG.warning("the certificate expiry check failed; retrying in %s s", interval,
+                         exc_info=True)  # fmt: skip
+        else:
+            if sent:
+                _LOG.info("certificate expiry check: %d notices sent", len(sent))
+        await asyncio.sleep(interval)
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The app's lifespan: the worker's thread limit is set; deferred sealing and the
-    catch-up sealer run while the app serves."""
+    """The app's lifespan: the worker's thread limit is set; deferred sealing, the
+    catch-up sealer and the daily certificate check run while the app serves."""
     container: Container = app.state.container
     settings = container.settings
     # the event loop's default limiter: what run_in_threadpool and sync routes wait on
@@ -98,6 +120,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         every = settings.audit_checkpoint_interval_seconds
         if container.audit_key is not None and every:
             tasks.append(asyncio.create_task(checkpoint_periodically(container, every)))
+        if settings.certificate_check_interval_seconds:
+            tasks.append(asyncio.create_task(check_certificates_periodically(
+                container, settings.certificate_check_interval_seconds)))  # fmt: skip
         try:
             yield
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -16,6 +16,7 @@ from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
+from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -31,6 +32,8 @@ class CustomerQuery:
     country: str | None = None
     customer_group: str | None = None
     entity: str | None = None
+    #: (first, last): a tax-exemption certificate ends in this window (inclusive)
+    certificates_ending: tuple[date, date] | None = None
     after_number: str | None = None
     limit: int = 50
 
@@ -230,6 +233,7 @@ class UnitOfWork(Protocol):
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
     structure: StructureRepository
+    certificates: CertificateRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -27,6 +27,7 @@ from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.structure.governed import apply_request as apply_structure
 
 
 def _load(uow: UnitOfWork, request_id: UUID) -> ChangeRequest:
@@ -114,6 +115,13 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
             )  # fmt: skip
         elif request.operation is Operation.UNMERGE:
             unmerge(uow, submitter, UUID(payload["merge_id"]))
+        elif request.operation.is_structure:
+            moved = apply_structure(uow, submitter, request)
+            if moved:  # the structure it was planned on changed meanwhile
+                request.mark_conflicted(moved, utcnow())
+                request.reasons = (*request.reasons, "the structure changed meanwhile")
+                _record(uow, submitter, request, "conflicted", before)
+                return
         else:
             assert request.customer_id is not None
             apply_lifecycle(uow, submitter, request.operation, request.customer_id,
