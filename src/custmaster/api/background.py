@@ -54,8 +54,8 @@ async def seal_periodically(container: Container, interval: float) -> None:
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The app's lifespan: the worker's thread limit is set; deferred sealing and the
-    catch-up sealer run while the app serves."""
+    """The app's lifespan: the worker's thread limit is set; deferred sealing, the
+    catch-up sealer and the MCP endpoint's session manager run while the app serves."""
     container: Container = app.state.container
     settings = container.settings
     # the event loop's default limiter: what run_in_threadpool and sync routes wait on
@@ -67,8 +67,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 sealer_for(container.engine).deferred(settings.audit_seal_delay_seconds)
             )
         task = asyncio.create_task(seal_periodically(container, interval)) if interval else None
+        mcp = getattr(app.state, "mcp", None)  # the MCP endpoint (agents.http), when mounted
         try:
-            yield
+            async with mcp.running() if mcp is not None else contextlib.nullcontext():
+                yield
         finally:
             if task is not None:
                 task.cancel()

@@ -148,13 +148,20 @@ class Principal:
     """Who acts: a person or a machine user, its roles and its legal-entity scope.
 
     ``entities`` is the set of legal-entity codes the principal may see and change;
-    ``None`` means all entities (an unscoped user).
+    ``None`` means all entities (an unscoped user). ``via`` names the agent channel the
+    user acts through (``"mcp"``: an AI assistant on the MCP server); ``None`` when the
+    person acts themselves. An agent proposes and reads as its user, never approves.
     """
 
     user_id: str
     name: str
     roles: frozenset[Role]
     entities: frozenset[str] | None = None
+    via: str | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.via is not None
 
     @property
     def permissions(self) -> frozenset[Permission]:

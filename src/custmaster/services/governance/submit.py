@@ -78,6 +78,8 @@ def open_request(
     if not decision.needs_approval:
         return None
     proposed = {c["field"]: c["after"] for c in changes}
+    if actor.via is not None:  # proposed by an agent acting for the submitter
+        payload = {**payload, "submitted_via": actor.via}
     request = ChangeRequest.submit(
         operation=operation,
         customer_id=customer_id,
