@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 from mcp import Client
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult
 
 from custmaster.agents.server import AgentServer, build_server
@@ -46,12 +48,35 @@ class Agent:
         assert result.structured_content is not None
         return result.structured_content
 
+    def read(self, uri: str) -> Any:
+        """The JSON of a resource."""
+        contents = self.session(lambda client: client.read_resource(uri)).contents
+        assert contents[0].mime_type == "application/json"
+        return json.loads(contents[0].text)
+
+    def read_refused(self, uri: str) -> MCPError:
+        """The protocol error reading ``uri`` answers with."""
+        try:
+            self.session(lambda client: client.read_resource(uri))
+        except BaseException as exc:  # the client's task group wraps it in a group
+            return _mcp_error(exc)
+        raise AssertionError(f"{uri} was read")
+
     def refused(self, tool: str, arguments: dict[str, Any] | None = None) -> dict[str, Any]:
         result = self.call(tool, arguments)
         assert result.is_error, result.structured_content
         assert result.structured_content is not None
         error: dict[str, Any] = result.structured_content["error"]
         return error
+
+
+def _mcp_error(exc: BaseException) -> MCPError:
+    if isinstance(exc, MCPError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            return _mcp_error(inner)
+    raise exc
 
 
 @pytest.fixture
