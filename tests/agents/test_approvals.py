@@ -51,7 +51,7 @@ def test_a_proposal_waits_for_two_people_and_then_shows_as_applied(
     [found] = agent.ok("search_customers", {"text": "Acme"})["items"]
     history = agent.ok("customer_history", {"customer_id": found["id"]})["items"]
     assert history[0]["change_request_id"] == request["id"]
-    assert history[0]["actor_name"] == "clerk"  # applied as the submitter, on approval
+    assert history[0]["actor_name"] == "clerk (via MCP agent)"  # applied for the proposer
 
 
 def test_no_agent_approves_a_change_request(

@@ -9,7 +9,7 @@ that the change came through an agent, and the approval rules refuse it as an ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from custmaster.domain.errors import Unauthenticated
@@ -22,9 +22,7 @@ STATE_KEY = "custmaster.principal"
 
 def as_agent(principal: Principal) -> Principal:
     """The user's principal as an agent acting for them."""
-    if principal.via is not None:
-        return principal
-    return replace(principal, name=f"{principal.name} (via MCP agent)", via=AGENT_CHANNEL)
+    return principal.through(AGENT_CHANNEL)
 
 
 def request_principal(request: Any) -> Principal | None:

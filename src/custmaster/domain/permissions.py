@@ -13,7 +13,7 @@ changes only those entities (:func:`can_see_entity`, :func:`filter_entities`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from custmaster.domain.errors import Forbidden
@@ -162,6 +162,13 @@ class Principal:
     @property
     def is_agent(self) -> bool:
         return self.via is not None
+
+    def through(self, channel: str) -> Principal:
+        """This user acting through an agent on ``channel`` (e.g. ``"mcp"``): the same
+        roles and scope, ``via`` set and the name saying so (audit entries show it)."""
+        if self.via is not None:
+            return self
+        return replace(self, name=f"{self.name} (via {channel.upper()} agent)", via=channel)
 
     @property
     def permissions(self) -> frozenset[Permission]:
