@@ -130,3 +130,15 @@ class Settings(BaseSettings):
         "often when the chain grew (0: only `custmaster audit checkpoint`)",
     )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")
+    mcp_api_key: str | None = Field(
+        default=None, description="`custmaster mcp` (stdio) acts as the user of this API key"
+    )
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Host headers the MCP endpoint (/mcp) accepts, e.g. ["mdm.example.com", '
+        '"127.0.0.1:*"] (JSON); empty: any (every request needs a bearer token anyway)',
+    )
+    mcp_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origin headers the MCP endpoint accepts when mcp_allowed_hosts is set",
+    )

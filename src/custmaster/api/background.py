@@ -105,7 +105,8 @@ async def check_certificates_periodically(container: Container, interval: float)
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The app's lifespan: the worker's thread limit is set; deferred sealing, the
-    catch-up sealer and the daily certificate check run while the app serves."""
+    catch-up sealer, the daily certificate check and the MCP endpoint's session manager
+    run while the app serves."""
     container: Container = app.state.container
     settings = container.settings
     # the event loop's default limiter: what run_in_threadpool and sync routes wait on
@@ -123,8 +124,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.certificate_check_interval_seconds:
             tasks.append(asyncio.create_task(check_certificates_periodically(
                 container, settings.certificate_check_interval_seconds)))  # fmt: skip
+        mcp = getattr(app.state, "mcp", None)  # the MCP endpoint (agents.http), when mounted
         try:
-            yield
+            async with mcp.running() if mcp is not None else contextlib.nullcontext():
+                yield
         finally:
             for task in tasks:
                 task.cancel()

@@ -14,6 +14,7 @@ from custmaster.bootstrap import build_container
 from custmaster.cli import audit, certificates, matching, users
 from custmaster.cli import imports as imports_cli
 from custmaster.cli import structure as structure_cli
+from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
@@ -30,6 +31,7 @@ app.add_typer(matching.app, name="match")
 app.add_typer(certificates.app, name="certificates")
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
+app.command("mcp")(mcp_command)
 console = Console()
 
 DatabaseUrl = Annotated[

@@ -13,7 +13,7 @@ changes only those entities (:func:`can_see_entity`, :func:`filter_entities`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from custmaster.domain.errors import Forbidden
@@ -161,13 +161,27 @@ class Principal:
     """Who acts: a person or a machine user, its roles and its legal-entity scope.
 
     ``entities`` is the set of legal-entity codes the principal may see and change;
-    ``None`` means all entities (an unscoped user).
+    ``None`` means all entities (an unscoped user). ``via`` names the agent channel the
+    user acts through (``"mcp"``: an AI assistant on the MCP server); ``None`` when the
+    person acts themselves. An agent proposes and reads as its user, never approves.
     """
 
     user_id: str
     name: str
     roles: frozenset[Role]
     entities: frozenset[str] | None = None
+    via: str | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.via is not None
+
+    def through(self, channel: str) -> Principal:
+        """This user acting through an agent on ``channel`` (e.g. ``"mcp"``): the same
+        roles and scope, ``via`` set and the name saying so (audit entries show it)."""
+        if self.via is not None:
+            return self
+        return replace(self, name=f"{self.name} (via {channel.upper()} agent)", via=channel)
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -53,10 +53,15 @@ def _record(uow: UnitOfWork, actor: Principal, request: ChangeRequest, operation
 
 
 def _submitter(uow: UnitOfWork, request: ChangeRequest) -> Principal:
+    """Who the approved change is applied for: the submitter (through the agent that
+    proposed it, if one did, so the audit entries say so)."""
     user = uow.users.get(request.submitted_by)
     if user is not None:
-        return user.principal
-    return Principal(user_id=request.submitted_by, name=request.submitted_by, roles=frozenset())
+        principal = user.principal
+    else:
+        principal = Principal(request.submitted_by, request.submitted_by, frozenset())
+    via = request.change.payload.get("submitted_via")
+    return principal.through(via) if isinstance(via, str) else principal
 
 
 def approve(

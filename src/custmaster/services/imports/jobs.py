@@ -264,6 +264,11 @@ def reject_job(
 
 
 def _decide(job: ImportJob, actor: Principal, status: JobStatus) -> None:
+    if actor.is_agent:  # segregation of duties: people review imports, agents never do
+        raise SegregationOfDuties(
+            f"an agent acting for {actor.user_id} (via {actor.via}) may not decide on "
+            f"import job {job.id}"
+        )
     job.status = status
     job.decided_by, job.decided_by_name = actor.user_id, actor.name
     job.decided_at = job.updated_at = utcnow()
