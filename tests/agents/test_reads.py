@@ -64,7 +64,10 @@ def test_history_pages_the_audit_trail(
 ) -> None:
     for note in ("one", "two"):
         assert client.patch(f"{API}/customers/{acme_id}", json={"notes": note}).status_code == 200
-    agent = agent_as("viewer")
+    # a viewer reads customers but not the audit trail (audit.read): refused like the API
+    assert agent_as("viewer").refused("customer_history", {"customer_id": acme_id})[
+        "code"] == "forbidden"  # fmt: skip
+    agent = agent_as("controller")
     first = agent.ok("customer_history", {"customer_id": acme_id, "limit": 2})
     assert [e["operation"] for e in first["items"]] == ["create", "update"]
     rest = agent.ok("customer_history", {"customer_id": acme_id, "cursor": first["next_cursor"]})
