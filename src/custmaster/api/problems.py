@@ -156,7 +156,11 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "Internal error", "the error was logged", instance=request.url.path)
+    # the server's state after an unexpected error is unknown: the client reconnects
+    return problem(
+        500, "Internal error", "the error was logged", instance=request.url.path,
+        headers={"Connection": "close"},
+    )  # fmt: skip
 
 
 def install(app: FastAPI) -> None:

@@ -63,6 +63,7 @@ from custmaster.domain.audit_signing import (
     verify_signed_chain,
 )
 from custmaster.persistence.bulk import JsonText, insert_rows
+from custmaster.persistence.engine import describe_unavailable, is_unavailable
 from custmaster.persistence.tables import audit_log, outbox
 from custmaster.services.ports import AuditEntry
 
@@ -269,8 +270,12 @@ class AuditSealer:
                 with self._lock:
                     if self._requested == seen:
                         break
-        except Exception:
-            _LOG.warning("sealing the audit log failed; the next pass retries", exc_info=True)
+        except Exception as error:
+            if is_unavailable(error):  # one line while the database is away
+                _LOG.warning("sealing the audit log failed; the next pass retries: %s",
+                             describe_unavailable(error))  # fmt: skip
+            else:
+                _LOG.warning("sealing the audit log failed; the next pass retries", exc_info=True)
         finally:
             with self._lock:
                 self._running = False
