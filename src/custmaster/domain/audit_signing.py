@@ -21,6 +21,7 @@ Pure: stdlib only. The key is 32 random bytes; its id is a digest of it (never t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -52,7 +53,7 @@ class AuditKeyError(ValueError):
 class AuditKey:
     secret: bytes = field(repr=False)
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return hashlib.sha256(b"custmaster-audit-key-id\n" + self.secret).hexdigest()[:16]
 
