@@ -445,6 +445,12 @@ class SqlAuditLog:
         for an empty chain)."""
         return _chain_tail(self._connection)
 
+    def first_signed_seq(self) -> int | None:
+        """The seq of the chain's first signed entry (None: none is signed)."""
+        query = select(func.min(_a.chain_seq)).where(_a.signature.is_not(None))
+        found = self._connection.execute(query).scalar()
+        return None if found is None else int(found)
+
     def published_checkpoints(self) -> list[Checkpoint]:
         """The checkpoints published to the outbox (those still there); ``ValueError``
         for an event that is not one."""

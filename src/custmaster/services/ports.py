@@ -188,6 +188,10 @@ class AuditLog(Protocol):
         """The chain's last sealed entry: its seq and hash (0 and the genesis hash)."""
         ...
 
+    def first_signed_seq(self) -> int | None:
+        """The seq of the chain's first signed entry (None: none is signed)."""
+        ...
+
     def published_checkpoints(self) -> list[Checkpoint]:
         """The signed checkpoints still in the outbox."""
         ...
