@@ -45,7 +45,7 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
-from custmaster.services.imports.templates import TemplateError, load_template
+from custmaster.services.imports.templates import Template, TemplateError, load_template
 from custmaster.services.imports.validate import PreparedRecord, validate_batch
 from custmaster.services.imports.worker import (
     can_use_worker,
@@ -112,6 +112,16 @@ def check_options(options: ImportOptions) -> None:
         raise ValidationFailed([FieldError("batch_size", "out_of_range", f"must be 1-{MAX_BATCH}")])
 
 
+def _require_entity_source(template: Template, options: ImportOptions) -> None:
+    """Every customer needs an owning legal entity: a template that gives none needs the
+    job's ``entity`` option (CLI ``--entity``, API form field ``entity``)."""
+    if options.entity is None and not template.sets_owning_entity:
+        raise ValidationFailed([FieldError(
+            "entity", "required",
+            f"template {template.name} gives no owning legal entity: name the job's entity",
+        )])  # fmt: skip
+
+
 def submit_job(
     uow: UnitOfWork,
     actor: Principal,
@@ -128,6 +138,7 @@ def submit_job(
         loaded = load_template(template)
     except (TemplateError, FileNotFoundError, OSError) as exc:
         raise ValidationFailed([FieldError("template", "unknown_template", str(exc))]) from None
+    _require_entity_source(loaded, options)
     if not uploads:
         raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
     if len(uploads) > len(loaded.roles):

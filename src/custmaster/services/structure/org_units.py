@@ -198,9 +198,14 @@ def assign_user(
     uow: UnitOfWork, actor: Principal, *, user_id: str, role: str, valid_from: date,
     valid_to: date | None = None, customer_id: UUID | None = None, org_unit: str | None = None,
 ) -> StoredTeamAssignment:  # fmt: skip
-    """A user in a role for one customer (direct) or for every customer of an org unit."""
+    """A user in a role for one customer (direct) or for every customer of an org unit;
+    ``user_id`` names an existing user (422 ``unknown_reference`` otherwise)."""
     require(actor, Permission.CUSTOMER_UPDATE)
     with uow:
+        if uow.users.get(user_id) is None:
+            raise ValidationFailed(
+                [FieldError("user_id", "unknown_reference", f"no user '{user_id}' exists")]
+            )
         uow.structure.lock(_LOCK)
         if customer_id is not None:
             check_customers(uow, {"customer_id": customer_id})
