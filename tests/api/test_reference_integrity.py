@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.api.test_imports import OWN_LAYOUT, rows, submit
 from tests.factories import acme, create, errors_of, minimal
+from tests.services.imports.conftest import SAMPLES
 
 API = "/api/v1"
 
@@ -145,3 +147,21 @@ def test_the_customer_list_filters_by_what_users_expect(client: TestClient) -> N
     assert _numbers(client, industry="311811", account_tier="gold") == []
     wrong = client.get(f"{API}/customers", params={"relationship_status": "friendly"})
     assert errors_of(wrong) == {"relationship_status": "enum"}
+
+
+def test_an_import_gives_every_customer_an_owning_entity(client: TestClient) -> None:
+    legacy = SAMPLES / "legacy_erp_kunden.csv"  # no legal entity column, no default
+    upload = [("file", (legacy.name, legacy.read_bytes(), "text/csv"))]
+    refused = client.post(f"{API}/imports", files=upload, data={"template": "legacy_erp"})
+    assert errors_of(refused) == {"entity": "required"}
+    accepted = client.post(f"{API}/imports", files=upload,
+                           data={"template": "legacy_erp", "entity": "DE01"})  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+    # the own layout maps an owning_entity column: a row that leaves it empty fails
+    job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()))
+    report = rows(client, job["id"])
+    assert "created" not in {r["outcome"] for r in report}
+    failed = [r for r in report if r["outcome"] == "failed"]
+    assert len(failed) >= 4
+    assert all(("owning_entity", "required") in {(e["field"], e["code"]) for e in r["errors"]}
+               for r in failed)  # fmt: skip

@@ -50,7 +50,7 @@ def upgrade() -> None:
         op.execute(
             sa.text(
                 f"INSERT INTO {table} (code, name, created_at) "
-                f"SELECT code, code, :now FROM ({sources}) AS used"
+                f"SELECT DISTINCT code, code, :now FROM ({sources}) AS used"
             ).bindparams(now)
         )
 
