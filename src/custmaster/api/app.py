@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from custmaster import __version__
 from custmaster.agents import http as agents_http
@@ -13,6 +13,7 @@ from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.edge import EdgeGuard, limits_of
 from custmaster.api.patch_lane import CustomerPatchLane
+from custmaster.api.query_params import refuse_unknown_query
 from custmaster.api.routers import (
     change_requests,
     customers,
@@ -41,6 +42,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             "Idempotency-Key. Lists use cursor pagination."
         ),
         lifespan=lifespan,
+        # every route: a query parameter it does not declare is a 400, never ignored
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.container = container
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)

@@ -149,6 +149,16 @@ def job_template(name: str, directory: Path | None) -> Template:
         raise ValidationFailed([FieldError("template", "invalid_template", message)]) from None
 
 
+def _require_entity_source(template: Template, options: ImportOptions) -> None:
+    """Every customer needs an owning legal entity: a template that gives none needs the
+    job's ``entity`` option (CLI ``--entity``, API form field ``entity``)."""
+    if options.entity is None and not template.sets_owning_entity:
+        raise ValidationFailed([FieldError(
+            "entity", "required",
+            f"template {template.name} gives no owning legal entity: name the job's entity",
+        )])  # fmt: skip
+
+
 def submit_job(
     uow: UnitOfWork,
     actor: Principal,
@@ -165,6 +175,7 @@ def submit_job(
     require(actor, Permission.IMPORT_SUBMIT)
     check_options(options)
     loaded = job_template(template, template_dir)
+    _require_entity_source(loaded, options)
     if not uploads:
         raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
     if len(uploads) > len(loaded.roles):
