@@ -350,7 +350,7 @@ def test_personal_data_export_and_erasure_by_anonymisation(
 ) -> None:
     person = create(
         client,
-        {"kind": "person", "name": "Erika Mustermann", "first_name": "Erika",
+        {"kind": "person", "name": "Erika Mustermann", "first_name": "Erika", "owning_entity": "DE01",
          "last_name": "Mustermann", "email": "erika@mail.example", "phone": "+49 30 1234567",
          "credit_limit": "2000",
          "addresses": [{"type": "billing", "lines": ["Hauptstr. 1"], "city": "Berlin",
@@ -378,6 +378,7 @@ def test_erasure_applied_keeps_financial_history(client: TestClient) -> None:
     person = create(
         client,
         {"kind": "person", "name": "Max Muster", "first_name": "Max", "last_name": "Muster",
+         "owning_entity": "DE01",
          "email": "max@mail.example", "credit_limit": "1500",
          "contacts": [{"first_name": "Max", "last_name": "Muster", "email": "max@work.example"}],
          "addresses": [{"type": "billing", "lines": ["Weg 2"], "city": "Köln", "postal_code": "50667",

@@ -77,7 +77,7 @@ def test_the_lane_answers_as_the_route_does(
         ({"json": {"name": "Acme"}, "params": {"limit": "1_0"}}, 200),  # the route reads 10
         ({"json": {"name": "Acme"}, "params": {"min_score": "nan"}}, 422),
         ({"json": {"name": "Acme"}, "params": [("limit", "5"), ("limit", "6")]}, 200),
-        ({"json": {"name": "Acme"}, "params": {"unknown": "1"}}, 200),  # the route ignores it
+        ({"json": {"name": "Acme"}, "params": {"unknown": "1"}}, 400),  # the route refuses it
         ({"json": {"name": "Acme"}, "headers": {"Authorization": "Bearer cm_no_such"}}, 401),
         ({"json": {"name": "Acme"}, "headers": {"Authorization": "Basic abc"}}, 401),
         ({"content": b'{"name": "Acme"}', "headers": {"Content-Type": "text/plain"}}, 422),

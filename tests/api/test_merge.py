@@ -160,6 +160,7 @@ def test_unmerge_restores_every_absorbed_record_exactly_and_keeps_later_changes(
     body = merge(client, survivor["id"], [r["id"] for r in records[1:]],
                  choices={"credit_limit": {"value": "75000"}})  # fmt: skip
     golden = body["customer"]
+    assert client.post(f"{API}/account-tiers", json={"code": "gold", "name": "Gold"}).is_success
     # after the merge: change a field the merge set, a field it did not, add a child
     patched = client.patch(
         f"{API}/customers/{survivor['id']}",

@@ -54,12 +54,18 @@ def test_the_lane_and_the_route_answer_and_record_a_patch_alike(
     assert by_lane.status_code == 200, by_lane.text
     assert lane_answers == [True]
     assert by_lane.headers["etag"] == '"2"'
-    # a Content-Type with parameters is still JSON; a query parameter is the route's
+    # a query parameter is the route's (which refuses one it does not declare); another
+    # spelling of the id too
+    unknown = client.patch(url, params={"unused": "1"}, json={"notes": "x"})
+    assert unknown.status_code == 400, unknown.text
+    assert lane_answers == [True]  # the lane never looked at it
     routed = client.patch(
-        url, params={"unused": "1"}, json={"notes": "by route"}, headers={"If-Match": '"2"'}
+        f"{API}/{customer['id'].replace('-', '')}",
+        json={"notes": "by route"},
+        headers={"If-Match": '"2"'},
     )
     assert routed.status_code == 200, routed.text
-    assert lane_answers == [True]  # the lane never looked at it
+    assert lane_answers == [True, False]  # the lane passed it on
     assert routed.headers["etag"] == '"3"'
     assert routed.headers["content-type"] == by_lane.headers["content-type"]
     assert _steady(routed.json()) == _steady(by_lane.json())

@@ -215,6 +215,8 @@ def test_with_no_delay_a_write_through_the_api_seals_its_entry_before_the_answer
     monkeypatch.setattr(AuditSealer, "request", counted)
     with TestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {key}"
+        _owning_entity(client)
+        requests.clear()
         created = client.post("/api/v1/customers", json=minimal())
         assert created.status_code == 201, created.text
         assert len(requests) == 1  # after the commit that appended the entry
@@ -234,6 +236,7 @@ def test_a_serving_app_seals_its_writers_entries_in_the_background(
     monkeypatch.setattr(container.settings, "audit_seal_delay_seconds", 30)
     with TestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {new_user(container, 'tester', ['admin'])}"
+        _owning_entity(client)
         created = client.post("/api/v1/customers", json=minimal())
         assert created.status_code == 201, created.text
         customer_id = created.json()["id"]
@@ -313,3 +316,9 @@ def test_entries_appended_sealed_chain_on_after_the_pending_ones(db: Container, 
     assert _seal(db) == 1  # a sealer continues after them
     _check_chain(sorted(_rows(db), key=lambda r: r["chain_seq"]))
     assert verify_audit(db.uow(), db.system_principal()).ok
+
+
+def _owning_entity(client: TestClient) -> None:
+    """The legal entity ``minimal()`` customers belong to (every customer needs one)."""
+    entity = {"code": "US01", "name": "Acme US Inc.", "country": "US", "currency": "USD"}
+    assert client.post("/api/v1/legal-entities", json=entity).status_code == 201
