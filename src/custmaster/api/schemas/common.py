@@ -52,8 +52,10 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
         404: "Not found",
         409: "Conflict",
         412: "Stale If-Match",
+        413: "Request body too large (docs/limits.md)",
         422: "Invalid input",
         500: "Internal error",
+        503: "The database cannot be used now (retry after Retry-After seconds)",
     }.items()
 }
 
@@ -61,5 +63,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
 def problems(*statuses: int) -> dict[int | str, dict[str, object]]:
     """The problem responses an operation declares in the OpenAPI document."""
     return {
-        status: PROBLEM_RESPONSES[status] for status in (*statuses, 400, 401, 403, 422, 500)
+        status: PROBLEM_RESPONSES[status]
+        for status in (*statuses, 400, 401, 403, 413, 422, 500, 503)
     }
