@@ -18,6 +18,7 @@ from custmaster.agents.groups import DEFAULT_GROUPS, ToolGroup
 from custmaster.agents.runtime import Runtime, answer
 from custmaster.bootstrap import Container
 from custmaster.domain.permissions import Principal
+from custmaster.services.customers.read import AsyncCustomerReads
 
 INSTRUCTIONS = """\
 custmaster is the customer master: the one trusted record of every customer of a company \
@@ -55,14 +56,16 @@ def build_server(
     *,
     principal: Principal | None = None,
     groups: Sequence[ToolGroup] = DEFAULT_GROUPS,
+    reads: AsyncCustomerReads | None = None,
 ) -> AgentServer:
     """The MCP server over ``container``'s services. ``principal``: the user every call
-    acts for (stdio, tests); ``None``: each HTTP request's authenticated user."""
+    acts for (stdio, tests); ``None``: each HTTP request's authenticated user.
+    ``reads``: point reads for the event loop (PostgreSQL), as the API has them."""
     server = AgentServer(
         "custmaster", title="custmaster customer master", version=__version__,
         instructions=INSTRUCTIONS, log_level="WARNING",
     )  # fmt: skip
-    runtime = Runtime(container, Caller(principal))
+    runtime = Runtime(container, Caller(principal), reads=reads)
     for register in groups:
         register(server, runtime)
     return server
