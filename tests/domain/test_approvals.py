@@ -791,7 +791,11 @@ def test_rebase_sees_changes_below_a_touched_path() -> None:
 def test_an_agent_acting_for_an_approver_decides_nothing() -> None:
     cr = request()
     agent = ANNA.through("mcp")
-    assert agent.via == "mcp" and agent.name == f"{ANNA.name} (via MCP agent)" and agent.roles == ANNA.roles
+    assert (
+        agent.via == "mcp"
+        and agent.name == f"{ANNA.name} (via MCP agent)"
+        and agent.roles == ANNA.roles
+    )
     assert agent.through("mcp") is agent
     assert not cr.can_decide(agent) and cr.can_decide(ANNA)
     for decide in (lambda: cr.approve(agent), lambda: cr.reject(agent, "no")):
