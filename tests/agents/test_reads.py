@@ -64,7 +64,7 @@ def test_history_pages_the_audit_trail(
 ) -> None:
     for note in ("one", "two"):
         assert client.patch(f"{API}/customers/{acme_id}", json={"notes": note}).status_code == 200
-    agent = agent_as("viewer")
+    agent = agent_as("steward", roles=["data_steward"])  # holds audit.read
     first = agent.ok("customer_history", {"customer_id": acme_id, "limit": 2})
     assert [e["operation"] for e in first["items"]] == ["create", "update"]
     rest = agent.ok("customer_history", {"customer_id": acme_id, "cursor": first["next_cursor"]})
