@@ -195,9 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settle(url)
         command, how = serve_command("127.0.0.1", args.port, args.workers)
         base = f"http://127.0.0.1:{args.port}"
-        env = {"CUSTMASTER_DATABASE_URL": url, "CUSTMASTER_WORKERS": str(args.workers)}
+        # a busy machine starts workers slowly: give them time rather than restarting them
+        env = {"CUSTMASTER_DATABASE_URL": url, "CUSTMASTER_WORKERS": str(args.workers),
+               "CUSTMASTER_WORKER_HEALTHCHECK_SECONDS": "180"}  # fmt: skip
         with tempfile.TemporaryDirectory() as folder, running_server(
-            command, env, f"{base}/health", Path(folder) / "server.log"
+            command, env, f"{base}/health", Path(folder) / "server.log", timeout=300
         ):  # fmt: skip
             mcp = anyio.run(capture_tool_call, base, key, ids[0], args.entity)
             console.print(f"server: {how}, {args.workers} workers; MCP protocol "
