@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         description="a serving process seals audit entries a failed pass left unsealed this "
         "often (0: never; writers seal their own right after commit)",
     )
+    certificate_check_interval_seconds: float = Field(
+        default=86400,
+        ge=0,
+        description="a serving process checks tax-exemption certificates for expiry notices "
+        "when it starts and then this often (0: never; `custmaster certificates check` "
+        "does it from the command line); each notice is sent once",
+    )
     audit_seal_delay_seconds: float = Field(
         default=0.25,
         ge=0,
@@ -65,19 +72,62 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = Field(
         default=None, description="JWKS document (JSON file) that verifies bearer tokens"
     )
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
-    jwt_algorithms: list[str] = Field(default=["RS256", "ES256"])
+    jwt_audience: str | None = Field(
+        default=None, description="the aud tokens must carry (required when JWT is on)"
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="the iss tokens must carry (required when JWT is on)"
+    )
+    jwt_algorithms: list[str] = Field(
+        default_factory=list,
+        description="accepted signature algorithms, narrowing each key's own (default: what "
+        "the key's type signs: RS*/PS* for RSA, the curve's ES* for EC, EdDSA); never none/HS*",
+    )
     jwt_roles_claim: str = "roles"
-    jwt_entities_claim: str = "entities"
+    jwt_entities_claim: str = Field(
+        default="entities",
+        description="claim listing the user's legal entities (absent: every entity; []: none)",
+    )
     jwt_role_map: dict[str, str] = Field(
-        default_factory=dict, description="claim value -> custmaster role (JSON)"
+        default_factory=dict,
+        description="claim value -> custmaster role (JSON); when set, only mapped values count",
     )
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,
         description="how long a verified API key is trusted without a database look-up "
         "(a revoked key stops working after at most this long; 0 checks every request)",
+    )
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="the largest JSON or form request body (413 beyond; docs/limits.md)",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="the largest multipart upload, i.e. import files (413 beyond)",
+    )
+    import_template_dir: Path | None = Field(
+        default=None,
+        description="a directory of the operator's own import templates (NAME.yaml, chosen "
+        "by NAME beside the shipped ones); clients choose templates by name, never by path",
+    )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="the key that signs every audit entry and checkpoint (64 hex digits; "
+        "`custmaster audit keygen FILE`); keep it where database users cannot read it",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="signed checkpoints of the audit chain's head are appended here (a JSON "
+        "line each) besides the outbox; keep it where database users cannot write",
+    )
+    audit_checkpoint_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="with an audit key, a serving process publishes a signed checkpoint this "
+        "often when the chain grew (0: only `custmaster audit checkpoint`)",
     )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")
     mcp_api_key: str | None = Field(

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from custmaster.bootstrap import Container
 from custmaster.services.matching.batch import run_batch
 from tests.agents.conftest import Agent
+from tests.conftest import new_user
 from tests.factories import acme, create, minimal
 
 API = "/api/v1"
@@ -64,7 +65,10 @@ def test_history_pages_the_audit_trail(
 ) -> None:
     for note in ("one", "two"):
         assert client.patch(f"{API}/customers/{acme_id}", json={"notes": note}).status_code == 200
-    agent = agent_as("steward", roles=["data_steward"])  # holds audit.read
+    # a viewer reads customers but not the audit trail (audit.read): refused like the API
+    assert agent_as("viewer").refused("customer_history", {"customer_id": acme_id})[
+        "code"] == "forbidden"  # fmt: skip
+    agent = agent_as("controller")
     first = agent.ok("customer_history", {"customer_id": acme_id, "limit": 2})
     assert [e["operation"] for e in first["items"]] == ["create", "update"]
     rest = agent.ok("customer_history", {"customer_id": acme_id, "cursor": first["next_cursor"]})
@@ -85,6 +89,7 @@ def test_hierarchy_relationships_and_account_team(
     assert client.post(f"{API}/relationships", json=relation).status_code == 201
     unit = {"code": "EMEA", "kind": "region", "name": "EMEA", "parent_code": None}
     assert client.post(f"{API}/org-units", json=unit).status_code == 201
+    new_user(client.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
     assignment = {"user_id": "kim", "role": "account_manager", "valid_from": "2026-01-01",
                   "customer_id": acme_id}  # fmt: skip
     assert client.post(f"{API}/team-assignments", json=assignment).status_code == 201

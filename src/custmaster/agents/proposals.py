@@ -39,6 +39,7 @@ from custmaster.services.imports.store import Outcome as RowOutcome
 from custmaster.services.imports.templates import shipped_templates
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.structure import hierarchies
+from custmaster.services.structure.governed import submit as submit_structure
 
 PROPOSE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                           open_world_hint=False)  # fmt: skip
@@ -277,10 +278,16 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         answers with the link it made."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            link = hierarchies.add_link(uow, actor, hierarchy_type, parent_id=parent_id,
-                                        child_id=child_id, valid_from=valid_from,
-                                        valid_to=valid_to)  # fmt: skip
-            return json_body({"outcome": "applied", "link": hierarchies.link_dict(link)})
+            action = {"hierarchy_type": hierarchy_type, "parent_id": str(parent_id),
+                      "child_id": str(child_id), "valid_from": valid_from.isoformat(),
+                      "valid_to": valid_to.isoformat() if valid_to else None}  # fmt: skip
+            outcome = submit_structure(uow, actor, container.policy,
+                                       Operation.HIERARCHY_LINK, action)  # fmt: skip
+            if outcome.request is not None:
+                return pending(outcome.request, [])
+            assert outcome.result is not None  # applied at once: the link it made
+            return json_body({"outcome": "applied",
+                              "link": hierarchies.link_dict(outcome.result)})  # fmt: skip
 
         arguments = jsonable({"parent_id": parent_id, "child_id": child_id,
                               "valid_from": valid_from, "valid_to": valid_to,
@@ -303,10 +310,16 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         that date keep the old structure). Answers with the link changes made."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            move = hierarchies.move_subtree(uow, actor, hierarchy_type, customer_id,
-                                            new_parent_id=new_parent_id,
-                                            effective_date=effective_date)  # fmt: skip
-            return json_body({"outcome": "applied", "move": hierarchies.move_dict(move)})
+            action = {"hierarchy_type": hierarchy_type, "customer_id": str(customer_id),
+                      "new_parent_id": str(new_parent_id) if new_parent_id else None,
+                      "effective_date": effective_date.isoformat()}  # fmt: skip
+            outcome = submit_structure(uow, actor, container.policy,
+                                       Operation.HIERARCHY_MOVE, action)  # fmt: skip
+            if outcome.request is not None:
+                return pending(outcome.request, [])
+            assert outcome.result is not None  # applied at once: the links it changed
+            return json_body({"outcome": "applied",
+                              "move": hierarchies.move_dict(outcome.result)})  # fmt: skip
 
         arguments = jsonable({"customer_id": customer_id, "effective_date": effective_date,
                               "new_parent_id": new_parent_id,

@@ -29,7 +29,7 @@ from custmaster.services.customers.read import (
     read_effective_view,
     search_customers,
 )
-from custmaster.services.governance.access import visible_overrides
+from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.decide import get_request
 from custmaster.services.matching.review import list_clusters
 from custmaster.services.ports import CustomerQuery, UnitOfWork
@@ -135,7 +135,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             if entity is None:
-                return visible_overrides(actor, snapshot(get_customer(uow, actor, customer_id)))
+                return visible_snapshot(actor, snapshot(get_customer(uow, actor, customer_id)))
             return view_body(get_effective_view(uow, actor, customer_id, entity, as_of)[1])
 
         reads = runtime.reads

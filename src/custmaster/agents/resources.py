@@ -23,7 +23,7 @@ from custmaster.domain.errors import DomainError, FieldError, NotFound, Validati
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.customers.read import get_customer
-from custmaster.services.governance.access import visible_overrides
+from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.reference import list_reference
 
@@ -109,7 +109,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             ), lambda kind, dim: None))) from None  # fmt: skip
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            return visible_overrides(actor, snapshot(get_customer(uow, actor, wanted)))
+            return visible_snapshot(actor, snapshot(get_customer(uow, actor, wanted)))
 
         return await read_as(runtime, ctx, work)
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from custmaster import __version__
 from custmaster.agents import http as agents_http
 from custmaster.api import problems
 from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
+from custmaster.api.edge import EdgeGuard, limits_of
 from custmaster.api.patch_lane import CustomerPatchLane
+from custmaster.api.query_params import refuse_unknown_query
 from custmaster.api.routers import (
     change_requests,
     customers,
@@ -40,6 +42,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             "Idempotency-Key. Lists use cursor pagination."
         ),
         lifespan=lifespan,
+        # every route: a query parameter it does not declare is a 400, never ignored
+        dependencies=[Depends(refuse_unknown_query)],
     )
     app.state.container = container
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)
@@ -58,6 +62,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     agents_http.install(app, container)  # the MCP server for AI agents at /mcp
     app.add_middleware(CustomerPatchLane)
     app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
+    # outermost: routes and lanes see only what it lets through
+    app.add_middleware(EdgeGuard, limits=limits_of(container.settings))
     return app
 
 

@@ -26,6 +26,7 @@ from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.permissions import Principal
+from custmaster.services.certificates.window import certificates_ending
 from custmaster.services.exports import ExportFormat, export_customers
 from custmaster.services.imports.jobs import (
     Upload,
@@ -39,6 +40,7 @@ from custmaster.services.imports.jobs import (
     submit_job,
 )
 from custmaster.services.imports.store import ImportJob, ImportOptions, JobStatus, OnDuplicate
+from custmaster.services.imports.templates import TemplateNameError, check_template_name
 from custmaster.services.ports import CustomerQuery
 
 console = Console()
@@ -155,7 +157,11 @@ def import_command(
         ),
     ],
     template: Annotated[
-        str | None, typer.Option(help="custmaster, salesforce, hubspot, d365, legacy_erp or a path")
+        str | None,
+        typer.Option(
+            help="a template NAME: custmaster, salesforce, hubspot, d365, legacy_erp or one "
+            "in CUSTMASTER_IMPORT_TEMPLATE_DIR (never a path)"
+        ),
     ] = None,
     on_duplicate: Annotated[OnDuplicate, typer.Option(help="skip, update or error")] = (
         OnDuplicate.SKIP
@@ -197,6 +203,11 @@ def import_command(
             return
         if template is None:
             raise typer.BadParameter("--template is required to import a file")
+        template_dir = container.service_settings.import_template_dir
+        try:
+            check_template_name(template, template_dir)
+        except TemplateNameError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--template") from None
         options = ImportOptions(
             on_duplicate=on_duplicate,
             batch_size=batch_size,
@@ -215,6 +226,7 @@ def import_command(
                 uploads=[Upload(Path(a).name, h) for a, h in zip(args, handles, strict=True)],
                 options=options,
                 files=default_file_store(),
+                template_dir=template_dir,
             )
         finally:
             for handle in handles:
@@ -292,19 +304,24 @@ def export_command(
     customer_type: Annotated[str | None, typer.Option()] = None,
     country: Annotated[str | None, typer.Option()] = None,
     customer_group: Annotated[str | None, typer.Option()] = None,
+    certificate_expiring_within: Annotated[
+        str | None,
+        typer.Option(help="only customers with a certificate ending within e.g. 30d"),
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="overrides CUSTMASTER_DATABASE_URL")
     ] = None,
 ) -> None:
     """Export customers (streamed) for a data warehouse or a spreadsheet."""
     container = _container(database_url)
-    query = CustomerQuery(
-        status=None if include_inactive else CustomerQuery().status,
-        customer_type=customer_type,
-        country=country,
-        customer_group=customer_group,
-    )
     try:
+        query = CustomerQuery(
+            status=None if include_inactive else CustomerQuery().status,
+            customer_type=customer_type,
+            country=country,
+            customer_group=customer_group,
+            certificates_ending=certificates_ending(certificate_expiring_within),
+        )
         chunks = export_customers(container.uow, _operator(container), format, query, entity=entity)
         if str(output) == "-":
             for chunk in chunks:

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
+
+from custmaster.domain.text import first_bad_text
+
+#: Errors that mean "the database cannot be used now" (unreachable, refused, busy, pool
+#: exhausted), not "this request is wrong": answered 503, logged in one line.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    exc.DisconnectionError,
+)
+
+
+class BadDatabaseUrl(ValueError):
+    """``CUSTMASTER_DATABASE_URL`` (or ``--database-url``) names no usable database."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be used now (see :data:`UNAVAILABLE`)."""
+    return isinstance(error, UNAVAILABLE)
+
+
+def describe_unavailable(error: BaseException) -> str:
+    """One line saying why the database cannot be used (never a traceback, never a
+    password)."""
+    original = getattr(error, "orig", None) or error
+    text = " ".join(str(original).split()) or type(original).__name__
+    return text[:300]
 
 
 def normalise_url(url: str) -> str:
@@ -16,16 +45,47 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def storable_json(value: Any) -> str:
+    """``json.dumps(value)``, refusing a NUL or a lone surrogate in any string: PostgreSQL
+    refuses them in JSONB, and SQLite would store them escaped and fail every later read
+    (so the transaction that tries rolls back on both databases alike)."""
+    text = json.dumps(value)
+    if "\\u0000" in text or "\\ud" in text:  # escapes; \ud also for a valid pair
+        found = first_bad_text(value)
+        if found is not None:
+            raise ValueError(f"cannot store {found[0]}: it {found[1]}")
+    return text
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """An engine for ``url``; :class:`BadDatabaseUrl` when it cannot name a database."""
+    try:
+        return _make_engine(url, pool_size=pool_size, echo=echo)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ValueError, ImportError) as error:
+        shown = _hide_password(url)
+        raise BadDatabaseUrl(f"cannot use the database URL {shown!r}: {error}") from None
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show its scheme only
+        return url.partition(":")[0] + ":..."
+
+
+def _make_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": 30}, json_serializer=storable_json
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
-    )
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+        json_serializer=storable_json,
+    )  # fmt: skip
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

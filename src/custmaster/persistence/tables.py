@@ -52,6 +52,10 @@ customer_groups = _code_table("customer_groups")
 tax_codes = _code_table("tax_codes")
 industries = _code_table("industries")
 dimension_types = _code_table("dimension_types")
+#: reference data of the master fields account_tier and revenue_account (migration 0010);
+#: checked by the services (``RefKind``), and a code in use is not deleted
+account_tiers = _code_table("account_tiers")
+revenue_accounts = _code_table("revenue_accounts")
 dimension_values = Table(
     "dimension_values",
     metadata,
@@ -212,6 +216,9 @@ audit_log = Table(
     Column("hash", String(64)),
     #: the entry's place in the chain, set when it is sealed (migration 0006)
     Column("chain_seq", BigInteger),
+    #: "<key id>:<nonce>:<HMAC>" by the writer holding the audit key (migration 0009;
+    #: NULL without a key: domain.audit_signing)
+    Column("signature", String(160)),
 )
 Index("ix_audit_log_resource", audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.id)
 Index("ix_audit_log_chain_seq", audit_log.c.chain_seq, unique=True)

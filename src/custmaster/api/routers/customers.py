@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from custmaster.api.certificates import CertificateWindow, certificates_ending
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import (
     MAX_LIMIT,
@@ -34,7 +35,7 @@ from custmaster.api.schemas.matching import GONE
 from custmaster.bootstrap import Container
 from custmaster.domain.approvals import Operation
 from custmaster.domain.effective import EffectiveView
-from custmaster.domain.model import Customer, CustomerStatus, CustomerType
+from custmaster.domain.model import Customer, CustomerStatus, CustomerType, RelationshipStatus
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
 from custmaster.services.customers.read import (
@@ -45,7 +46,6 @@ from custmaster.services.customers.read import (
     read_effective_view,
     search_customers,
 )
-from custmaster.services.governance.access import visible_overrides
 from custmaster.services.governance.submit import (
     submit_create,
     submit_lifecycle,
@@ -106,18 +106,26 @@ def list_customers(
     customer_type: CustomerType | None = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
     customer_group: Annotated[str | None, Query(max_length=64)] = None,
+    industry: Annotated[str | None, Query(max_length=64, description="industry code")] = None,
+    account_tier: Annotated[str | None, Query(max_length=64)] = None,
+    relationship_status: RelationshipStatus | None = None,
     entity: Annotated[
         str | None, Query(max_length=64, description="owned by or overridden for")
     ] = None,
+    certificate_expiring_within: CertificateWindow = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
     query = CustomerQuery(
+        certificates_ending=certificates_ending(certificate_expiring_within),
         text=q or None,
         status=None if include_inactive else status,
         customer_type=customer_type.value if customer_type else None,
         country=country,
         customer_group=customer_group,
+        industry=industry,
+        account_tier=account_tier,
+        relationship_status=relationship_status.value if relationship_status else None,
         entity=entity,
         after_number=decode_cursor(cursor),
         limit=limit,
@@ -167,14 +175,15 @@ async def read(
 
 def view_response(customer: Customer, view: EffectiveView) -> Response:
     """The answer of an effective view (the route and ``api.customer_lane`` use this)."""
-    body = {**view.data, "warnings": [], "entity": view.entity,
+    warnings = [w.as_dict() for w in view.warnings]
+    body = {**view.data, "warnings": warnings, "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
     return json_response(200, body, {"ETag": etag(customer.version)})
 
 
 def _read_master(customer_id: UUID, actor: Principal, uow: UnitOfWork) -> Response:
     customer = get_customer(uow, actor, customer_id)
-    body = visible_overrides(actor, customer_body(customer))
+    body = customer_body(customer)  # get_customer kept only the overrides actor may see
     return json_response(200, body, {"ETag": etag(customer.version)})
 
 

@@ -7,7 +7,6 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +15,14 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from custmaster.api.deps import ContainerDep, PrincipalDep
-from custmaster.api.http import MAX_LIMIT, decode_cursor, encode_cursor, json_response
+from custmaster.api.http import (
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    int_cursor,
+    json_response,
+    time_cursor,
+)
 from custmaster.api.schemas.common import Page, problems
 from custmaster.api.schemas.imports import (
     ImportDraftOut,
@@ -25,7 +31,7 @@ from custmaster.api.schemas.imports import (
     RejectIn,
 )
 from custmaster.bootstrap import Container
-from custmaster.domain.errors import DomainError, FieldError, ValidationFailed
+from custmaster.domain.errors import DomainError
 from custmaster.domain.snapshot import jsonable
 from custmaster.services.imports.formula import neutralise_cell
 from custmaster.services.imports.jobs import (
@@ -150,7 +156,14 @@ def create_import(
     actor: PrincipalDep,
     background: BackgroundTasks,
     file: Annotated[list[UploadFile], File(description="the file(s), in the template's roles")],
-    template: Annotated[str, Form(max_length=255)],
+    template: Annotated[
+        str,
+        Form(
+            max_length=255,
+            description="the NAME of a shipped template or of one in the operator's "
+            "CUSTMASTER_IMPORT_TEMPLATE_DIR (never a path)",
+        ),
+    ],
     on_duplicate: Annotated[OnDuplicate, Form()] = OnDuplicate.SKIP,
     batch_size: Annotated[int, Form(ge=1, le=1000)] = 100,
     stop_on_first_error: Annotated[bool, Form()] = False,
@@ -174,6 +187,7 @@ def create_import(
         uploads=uploads,
         options=options,
         files=default_file_store(),
+        template_dir=container.service_settings.import_template_dir,
     )
     background.add_task(_run_in_background, container, job.id)
     return json_response(202, job_body(job), {"Location": f"/api/v1/imports/{job.id}"})
@@ -195,7 +209,7 @@ def list_imports(
     jobs = list_jobs(
         container.uow(),
         actor,
-        before=datetime.fromisoformat(before) if before else None,
+        before=time_cursor(before) if before else None,
         limit=limit,
     )
     next_cursor = encode_cursor(jobs[-1].created_at.isoformat()) if len(jobs) == limit else None
@@ -257,9 +271,7 @@ def _after(cursor: str | None) -> int:
     raw = decode_cursor(cursor)
     if raw is None:
         return -1
-    if not raw.lstrip("-").isdigit():
-        raise ValidationFailed([FieldError("cursor", "invalid_cursor", "is not a cursor")])
-    return int(raw)
+    return int_cursor(raw)
 
 
 @router.get(

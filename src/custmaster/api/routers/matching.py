@@ -17,6 +17,7 @@ from custmaster.api.http import (
     etag,
     expected_version,
     idempotent,
+    int_cursor,
     json_response,
 )
 from custmaster.api.match_lane import LIMIT_RANGE, MatchLane, match_body
@@ -38,9 +39,8 @@ from custmaster.api.schemas.matching import (
     XrefOut,
 )
 from custmaster.domain.approvals import ChangeRequest
-from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.snapshot import jsonable, snapshot
-from custmaster.services.governance.merges import submit_merge, submit_unmerge
+from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
 from custmaster.services.matching.merge import MergeResult
 from custmaster.services.matching.ports import ClusterRecord
@@ -109,13 +109,9 @@ def duplicates(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
     after = decode_cursor(cursor)
-    if after is not None and not after.isdigit():
-        raise ValidationFailed(
-            [FieldError("cursor", "invalid_cursor", "is not a cursor this API returned")]
-        )
     found = list_clusters(
         uow, actor, status=None if status == "all" else status,
-        after_id=int(after) if after else None, limit=limit,
+        after_id=int_cursor(after) if after else None, limit=limit,
     )  # fmt: skip
     next_cursor = encode_cursor(str(found[-1].id)) if len(found) == limit else None
     return json_response(200, {"items": [_cluster(c) for c in found], "next_cursor": next_cursor})
@@ -222,10 +218,7 @@ def merge(
     summary="A merge: who, when, the rules used and the snapshots unmerge restores",
 )
 def merge_record(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    with uow.read_only():
-        found = uow.matching.get_merge(merge_id)
-    if found is None:
-        raise NotFound(f"no merge {merge_id}")
+    found = get_merge(uow, actor, merge_id)
     data = jsonable(
         {"id": found.id, "survivor_id": found.survivor_id, "absorbed_ids": found.absorbed_ids,
          "merged_at": found.merged_at, "merged_by": found.merged_by,
@@ -259,10 +252,12 @@ def unmerge_merge(
 
 
 @router.get(
-    "/xrefs/{source_system}/{source_id}",
+    "/xrefs/{source_system}/{source_id:path}",
     response_model=XrefOut,
     responses=problems(404),
     summary="Resolve a source system's id to the current golden record, following merges",
+    description="The id may hold `/` (a D365 id such as `demf/DE-0001`), as it is or "
+    "percent-encoded (`demf%2FDE-0001`).",
 )
 def xref(source_system: str, source_id: str, actor: PrincipalDep, uow: UowDep) -> Response:
     found = resolve_xref(uow, actor, source_system, source_id)

@@ -14,8 +14,14 @@ from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.customers.common import load, not_found
-from custmaster.services.governance.access import require_entity
+from custmaster.services.governance.access import (
+    require_entity,
+    require_history,
+    visible_customer,
+    visible_data,
+)
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
+from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields
 
@@ -31,9 +37,10 @@ class AsyncCustomerReads(Protocol):
 
 
 def get_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Customer:
+    """The master record with the overrides ``actor`` may see."""
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only(autocommit=True):
-        return load(uow, customer_id)
+        return visible_customer(actor, load(uow, customer_id))
 
 
 def get_effective_view(
@@ -54,7 +61,8 @@ def get_effective_view(
         customer, entity_exists, has_parent = found
         if not entity_exists:
             raise _unknown_entity(entity)
-        view = effective_view(customer, entity)
+        customer = visible_customer(actor, customer)
+        view = effective_view(customer, entity, as_of or utcnow().date())
         # without a link in the inheritance hierarchy there is no ancestor to walk to
         inherited = (
             inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
@@ -85,7 +93,8 @@ async def read_effective_view(
     customer, entity_exists, _ = found
     if not entity_exists:
         raise _unknown_entity(entity)
-    view = effective_view(customer, entity)
+    customer = visible_customer(actor, customer)
+    view = effective_view(customer, entity, as_of or utcnow().date())
     return customer, replace(view, data={**view.data, "inherited": {}})
 
 
@@ -100,18 +109,19 @@ def search_customers(uow: UnitOfWork, actor: Principal, query: CustomerQuery) ->
     if query.entity:
         require_entity(actor, query.entity)
     with uow.read_only():
-        return uow.customers.search(query)
+        return [visible_customer(actor, c) for c in uow.customers.search(query)]
 
 
 def customer_history(
     uow: UnitOfWork, actor: Principal, customer_id: UUID, *, after_id: int | None, limit: int
 ) -> list[AuditEntry]:
-    """The audit entries of a customer, also after a hard delete."""
-    require(actor, Permission.CUSTOMER_READ)
+    """The audit entries of a customer, also after a hard delete (``audit.read``; other
+    entities' override changes left out)."""
+    require_history(actor)
     with uow.read_only():
         entries = uow.audit.for_resource(
             "customer", str(customer_id), after_id=after_id, limit=limit
         )
         if not entries and after_id is None and uow.customers.get(customer_id) is None:
             raise NotFound(f"no customer {customer_id}")
-        return entries
+        return [replace(e, changes=visible_data(actor, e.changes)) for e in entries]

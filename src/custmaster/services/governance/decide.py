@@ -20,12 +20,14 @@ from custmaster.domain.snapshot import snapshot, value_at
 from custmaster.services.customers.common import load
 from custmaster.services.customers.create import create_customer
 from custmaster.services.customers.update import update_customer
+from custmaster.services.governance.access import may_see_request
 from custmaster.services.governance.merges import apply_merge
 from custmaster.services.governance.submit import apply_lifecycle, request_event
 from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.structure.governed import apply_request as apply_structure
 
 
 def _load(uow: UnitOfWork, request_id: UUID) -> ChangeRequest:
@@ -118,6 +120,13 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
             )  # fmt: skip
         elif request.operation is Operation.UNMERGE:
             unmerge(uow, submitter, UUID(payload["merge_id"]))
+        elif request.operation.is_structure:
+            moved = apply_structure(uow, submitter, request)
+            if moved:  # the structure it was planned on changed meanwhile
+                request.mark_conflicted(moved, utcnow())
+                request.reasons = (*request.reasons, "the structure changed meanwhile")
+                _record(uow, submitter, request, "conflicted", before)
+                return
         else:
             assert request.customer_id is not None
             apply_lifecycle(uow, submitter, request.operation, request.customer_id,
@@ -160,7 +169,7 @@ def get_request(uow: UnitOfWork, actor: Principal, request_id: UUID) -> ChangeRe
 
 
 def _visible(actor: Principal, request: ChangeRequest) -> bool:
-    return actor.entities is None or request.entities <= actor.entities
+    return may_see_request(actor, request.entities)
 
 
 def list_requests(

@@ -19,6 +19,7 @@ the import stage reads only the validated payloads in ``import_rows``.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from custmaster.domain.approvals.errors import SegregationOfDuties
 from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.domain.text import bad_text
 from custmaster.services.imports.apply import StopImport, write_batch
 from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import count_rows
@@ -45,7 +47,12 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
-from custmaster.services.imports.templates import TemplateError, load_template
+from custmaster.services.imports.templates import (
+    Template,
+    TemplateError,
+    TemplateNameError,
+    load_template,
+)
 from custmaster.services.imports.validate import PreparedRecord, validate_batch
 from custmaster.services.imports.worker import (
     can_use_worker,
@@ -57,6 +64,7 @@ from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
 
+log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 #: From this many records still to validate on, a worker process reads and parses them
 #: while this one plans and commits, when a core is idle (see ``services.imports.worker``).
@@ -71,7 +79,8 @@ class FileStore:
 
     Files stay on disk rather than in the database: they are streamed (memory stays flat
     for any size), never bloat the database or its backups, and are removed once the job
-    is done or rejected. A failed job keeps them so that it can be resumed.
+    is done, rejected or failed for good (an unreadable file, a record error). A job a
+    crash or an error broke off keeps them so that it can be resumed.
     """
 
     def __init__(self, root: Path) -> None:
@@ -107,9 +116,47 @@ def _audit_job(uow: UnitOfWork, actor: Principal, job: ImportJob, operation: str
     )  # fmt: skip
 
 
+def storable_name(name: str) -> str:
+    """An uploaded file's own name (no folders), with what no column can hold and
+    control characters replaced by ``_``."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = "".join("_" if bad_text(c) or not c.isprintable() else c for c in base)
+    return cleaned[:255] or "upload"
+
+
 def check_options(options: ImportOptions) -> None:
     if not 1 <= options.batch_size <= MAX_BATCH:
         raise ValidationFailed([FieldError("batch_size", "out_of_range", f"must be 1-{MAX_BATCH}")])
+
+
+def job_template(name: str, directory: Path | None) -> Template:
+    """The template a job names (shipped, or in the operator's ``directory``), or a 422
+    that never echoes a file's content or the server's paths (an invalid operator
+    template's problems go to the log)."""
+    try:
+        return load_template(name, directory)
+    except TemplateNameError as exc:
+        raise ValidationFailed([FieldError("template", "not_a_template_name", str(exc))]) from None
+    except FileNotFoundError as exc:
+        raise ValidationFailed([FieldError("template", "unknown_template", str(exc))]) from None
+    except TemplateError as exc:
+        log.warning("import template %r is invalid: %s", name, "; ".join(exc.problems))
+        message = f"template {name!r} is invalid; the server log lists its problems"
+        raise ValidationFailed([FieldError("template", "invalid_template", message)]) from None
+    except OSError as exc:
+        log.warning("import template %r cannot be read: %s", name, exc)
+        message = f"template {name!r} cannot be read; the server log says why"
+        raise ValidationFailed([FieldError("template", "invalid_template", message)]) from None
+
+
+def _require_entity_source(template: Template, options: ImportOptions) -> None:
+    """Every customer needs an owning legal entity: a template that gives none needs the
+    job's ``entity`` option (CLI ``--entity``, API form field ``entity``)."""
+    if options.entity is None and not template.sets_owning_entity:
+        raise ValidationFailed([FieldError(
+            "entity", "required",
+            f"template {template.name} gives no owning legal entity: name the job's entity",
+        )])  # fmt: skip
 
 
 def submit_job(
@@ -120,14 +167,15 @@ def submit_job(
     uploads: list[Upload],
     options: ImportOptions,
     files: FileStore,
+    template_dir: Path | None = None,
 ) -> ImportJob:
-    """Store the files and create the job in ``validating`` (run :func:`run_job` next)."""
+    """Store the files and create the job in ``validating`` (run :func:`run_job` next).
+
+    ``template`` is a template's name (see :func:`job_template`), never a path."""
     require(actor, Permission.IMPORT_SUBMIT)
     check_options(options)
-    try:
-        loaded = load_template(template)
-    except (TemplateError, FileNotFoundError, OSError) as exc:
-        raise ValidationFailed([FieldError("template", "unknown_template", str(exc))]) from None
+    loaded = job_template(template, template_dir)
+    _require_entity_source(loaded, options)
     if not uploads:
         raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
     if len(uploads) > len(loaded.roles):
@@ -140,6 +188,9 @@ def submit_job(
         options=options, submitted_by=actor.user_id, submitted_by_name=actor.name,
         created_at=now, updated_at=now,
     )  # fmt: skip
+    if options.entity is not None and bad_text(options.entity):
+        why = bad_text(options.entity) or ""
+        raise ValidationFailed([FieldError("entity", "invalid_text", why)])
     with uow:
         if options.entity is not None:
             check = RefCheck(RefKind.LEGAL_ENTITY, options.entity, "entity")
@@ -148,8 +199,9 @@ def submit_job(
                     "entity", "unknown_reference", f"no legal entity '{options.entity}' exists"
                 )])  # fmt: skip
         for role, upload in zip(loaded.roles, uploads, strict=False):
-            path = files.save(job.id, upload.name, upload.content)
-            job.files.append({"role": role, "name": Path(upload.name).name, "path": str(path)})
+            name = storable_name(upload.name)
+            path = files.save(job.id, name, upload.content)
+            job.files.append({"role": role, "name": name, "path": str(path)})
         uow.imports.add_job(job)
         _audit_job(uow, actor, job, "submit", [
             {"field": "template", "before": None, "after": template},
@@ -251,11 +303,11 @@ def _fail(new_uow: NewUow, job_id: UUID, stage: str, error: str) -> None:
         uow.imports.save_job(job)
 
 
-def _prepared(job: ImportJob) -> Generator[list[PreparedRecord], None, None]:
+def _prepared(job: ImportJob, template: Template) -> Generator[list[PreparedRecord], None, None]:
     """The job's records from ``validated_records`` on, prepared batch by batch: in a
     worker process for a large job (the planning and the writes stay here)."""
     files = {f["role"]: Path(f["path"]) for f in job.files}
-    args = (files, job.template, job.options.entity, job.validated_records,
+    args = (files, template, job.options.entity, job.validated_records,
             job.options.batch_size)  # fmt: skip
     remaining = (job.total_rows or 0) - job.validated_records
     if remaining >= PARALLEL_FROM and can_use_worker() and spare_core():
@@ -265,9 +317,10 @@ def _prepared(job: ImportJob) -> Generator[list[PreparedRecord], None, None]:
 
 def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
               progress: Progress) -> ImportJob:  # fmt: skip
+    template = job_template(job.template, settings.import_template_dir)
     if job.total_rows is None:
         files = {f["role"]: Path(f["path"]) for f in job.files}
-        job.total_rows = count_rows(files, job.template)
+        job.total_rows = count_rows(files, template)
         with new_uow() as uow:
             current = _load_for_update(uow, job.id)
             current.total_rows = job.total_rows
@@ -301,7 +354,7 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
             job = current
         return result.stopped
 
-    batches = _prepared(job)
+    batches = _prepared(job, template)
     try:
         for stopped in each_worked(batches, commit):
             progress(job)
@@ -373,6 +426,8 @@ def run_job(
             job = _validate(new_uow, job, settings, progress)
         except (ImportFileError, TemplateError, FileNotFoundError) as exc:
             _fail(new_uow, job.id, "validating", f"the file cannot be read: {exc}")
+            if files is not None:
+                files.remove(job.id)  # failed for good: nothing to resume
             raise ValidationFailed([FieldError("file", "unreadable", str(exc))]) from exc
         except Conflict:
             raise
@@ -392,9 +447,20 @@ def run_job(
         except BaseException as exc:
             _fail(new_uow, job.id, "importing", f"interrupted: {exc!r}")
             raise
-    if files is not None and job.status in (JobStatus.DONE, JobStatus.REJECTED):
+    finished = job.status in (JobStatus.DONE, JobStatus.REJECTED)
+    if files is not None and (finished or (job.status is JobStatus.FAILED and not resumable(job))):
         files.remove(job.id)
     return job
+
+
+def resumable(job: ImportJob) -> bool:
+    """Whether a failed job can be resumed (a crash, a restart, a broken-off run): only
+    then does it keep its uploaded files; a job failed for its content drops them."""
+    return (
+        job.status is JobStatus.FAILED
+        and job.failed_stage in _RUNNABLE
+        and (job.error or "").startswith("interrupted")
+    )
 
 
 def resume_job(
@@ -412,11 +478,7 @@ def resume_job(
     require(actor, Permission.IMPORT_SUBMIT)
     with new_uow() as uow:
         job = _load_for_update(uow, job_id)
-        if (
-            job.status is JobStatus.FAILED
-            and job.failed_stage in _RUNNABLE
-            and (job.error or "").startswith("interrupted")
-        ):
+        if resumable(job) and job.failed_stage is not None:
             job.status = JobStatus(job.failed_stage)
             job.failed_stage = job.error = job.finished_at = None
             job.updated_at = utcnow()
