@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
+
+import pytest
 
 from tests.agents.conftest import Agent
 
@@ -99,3 +102,20 @@ def test_prompts_walk_through_the_tools(agent_as: Callable[..., Agent]) -> None:
     assert "customer_history" in review.messages[0].content.text
     cleanup = agent.session(lambda c: c.get_prompt("duplicate_cleanup", {}))
     assert "propose_merge" in cleanup.messages[0].content.text
+
+
+def test_every_call_is_logged_with_its_user_and_outcome(
+    agent_as: Callable[..., Agent], acme_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    agent = agent_as("viewer")
+    with caplog.at_level(logging.INFO, logger="custmaster.agents.calls"):
+        agent.ok("get_customer", {"customer_id": acme_id})
+        agent.refused("propose_deactivate_customer", {"customer_id": acme_id,
+                                                      "idempotency_key": "k"})  # fmt: skip
+        agent.refused("no_such_tool", {})
+    lines = [r.getMessage() for r in caplog.records if r.name == "custmaster.agents.calls"]
+    assert [line.split(" ms=")[0] for line in lines] == [
+        "tool=get_customer user=viewer via=mcp outcome=ok",
+        "tool=propose_deactivate_customer user=viewer via=mcp outcome=refused:forbidden",
+        "tool=no_such_tool user=viewer via=mcp outcome=refused:unknown_tool",
+    ]

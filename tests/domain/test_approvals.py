@@ -791,6 +791,25 @@ def test_rebase_sees_changes_below_a_touched_path() -> None:
     assert result.conflicts == ("dimensions",)
 
 
+def test_an_agent_acting_for_an_approver_decides_nothing() -> None:
+    cr = request()
+    agent = ANNA.through("mcp")
+    assert (
+        agent.via == "mcp"
+        and agent.name == f"{ANNA.name} (via MCP agent)"
+        and agent.roles == ANNA.roles
+    )
+    assert agent.through("mcp") is agent
+    assert not cr.can_decide(agent) and cr.can_decide(ANNA)
+    for decide in (lambda: cr.approve(agent), lambda: cr.reject(agent, "no")):
+        with pytest.raises(SegregationOfDuties, match="agent"):
+            decide()
+    assert cr.current_step is cr.steps[0] and cr.current_step.state is StepState.PENDING
+    # an agent never counts as one of the approvers a request needs
+    assert find_assignment((R.AR_MANAGER,), [agent], submitter_id="sam") is None
+    assert find_assignment((R.AR_MANAGER,), [ANNA], submitter_id="sam") == {0: "anna"}
+
+
 # --- structure operations: rules by type ------------------------------------------
 
 

@@ -174,3 +174,16 @@ def invalid_arguments(exc: ValidationError) -> dict[str, Any]:
         "errors": errors, "hint": _HINTS["invalid_input"],
     }  # fmt: skip
     return {"error": body}
+
+
+def unknown_tool(name: str, known: list[str]) -> dict[str, Any]:
+    """The refusal of a call to a tool this server does not have (approving, for one)."""
+    body = {
+        "status": 404, "code": "unknown_tool", "title": "Unknown tool",
+        "detail": f"Unknown tool: {name}",
+        "errors": [{"field": "name", "code": "unknown_tool",
+                    "message": f"no tool '{name}' on this server", "allowed": known}],
+        "hint": "call one of the listed tools; change requests are decided by people, "
+                "never through a tool",
+    }  # fmt: skip
+    return {"error": body}

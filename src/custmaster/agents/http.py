@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custmaster.agents.caller import STATE_KEY
 from custmaster.agents.server import AgentServer, build_server
-from custmaster.api.deps import verify_bearer
+from custmaster.api.deps import cached_bearer, verify_bearer
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import Unauthenticated
 
@@ -88,7 +88,9 @@ class McpEndpoint:
                            "send Authorization: Bearer <API key or token>")  # fmt: skip
             return
         try:
-            principal = await to_thread.run_sync(verify_bearer, self.container, token)
+            principal = cached_bearer(self.container, token) or await to_thread.run_sync(
+                verify_bearer, self.container, token
+            )
         except Unauthenticated as exc:
             await _problem(send, 401, "Unauthenticated", exc.detail)
             return
@@ -99,8 +101,10 @@ class McpEndpoint:
 
 def install(app: FastAPI, container: Container) -> McpEndpoint:
     """Serve the MCP server at ``/mcp``; the app's lifespan runs ``endpoint.running()``
-    (found as ``app.state.mcp``)."""
-    endpoint = McpEndpoint(container, build_server(container))
+    (found as ``app.state.mcp``). Effective views are read on the event loop where the
+    API reads them so (``app.state.customer_reads``: PostgreSQL)."""
+    reads = getattr(app.state, "customer_reads", None)
+    endpoint = McpEndpoint(container, build_server(container, reads=reads))
     app.router.routes.append(Route(MCP_PATH, endpoint=endpoint, include_in_schema=False))
     app.state.mcp = endpoint
     return endpoint

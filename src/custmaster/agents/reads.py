@@ -17,6 +17,7 @@ from custmaster.agents.runtime import Runtime
 from custmaster.api.http import decode_cursor, encode_cursor
 from custmaster.api.match_lane import match_body
 from custmaster.api.schemas.matching import MatchRequest
+from custmaster.domain.effective import EffectiveView
 from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import CustomerStatus, CustomerType
 from custmaster.domain.permissions import Principal
@@ -25,6 +26,7 @@ from custmaster.services.customers.read import (
     customer_history,
     get_customer,
     get_effective_view,
+    read_effective_view,
     search_customers,
 )
 from custmaster.services.governance.access import visible_snapshot
@@ -71,6 +73,13 @@ def _offset(cursor: str | None) -> int | None:
         raise ValidationFailed([FieldError("cursor", "invalid_cursor", "is not a cursor "
                                            "this server returned")])  # fmt: skip
     return int(decoded)
+
+
+def view_body(view: EffectiveView) -> dict[str, Any]:
+    body: dict[str, Any] = jsonable(
+        {**view.data, "entity": view.entity, "overridden_fields": view.overridden_fields}
+    )
+    return body
 
 
 def register(server: MCPServer[Any], runtime: Runtime) -> None:
@@ -127,13 +136,18 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             if entity is None:
                 return visible_snapshot(actor, snapshot(get_customer(uow, actor, customer_id)))
-            _, view = get_effective_view(uow, actor, customer_id, entity, as_of)
-            body: dict[str, Any] = jsonable(
-                {**view.data, "entity": view.entity, "overridden_fields": view.overridden_fields}
-            )
-            return body
+            return view_body(get_effective_view(uow, actor, customer_id, entity, as_of)[1])
 
-        return await runtime.run(ctx, work)
+        reads = runtime.reads
+        if entity is None or reads is None:
+            return await runtime.run(ctx, work)
+
+        async def on_loop(actor: Principal) -> dict[str, Any]:  # as the REST API reads it
+            uow = runtime.container.uow()
+            _, view = await read_effective_view(reads, uow, actor, customer_id, entity, as_of)
+            return view_body(view)
+
+        return await runtime.run_async(ctx, on_loop)
 
     @server.tool(name="customer_history", annotations=READ)
     async def customer_history_tool(

@@ -11,8 +11,9 @@ JSON body and whose text is the same JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from anyio import to_thread
@@ -25,6 +26,7 @@ from custmaster.bootstrap import Container
 from custmaster.domain.errors import DomainError
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable
+from custmaster.services.customers.read import AsyncCustomerReads
 from custmaster.services.idempotency import fingerprint, run_idempotent
 from custmaster.services.imports.jobs import FileStore, default_file_store
 from custmaster.services.ports import StoredResponse, UnitOfWork
@@ -32,6 +34,8 @@ from custmaster.services.reference import get_reference, list_reference
 
 #: the work of a call: (acting principal, unit of work) -> JSON body
 Work = Callable[[Principal, UnitOfWork], dict[str, Any]]
+#: work awaited on the event loop: acting principal -> JSON body
+AsyncWork = Callable[[Principal], Awaitable[dict[str, Any]]]
 #: how many reference codes a refusal lists as allowed values
 ALLOWED_LIMIT = 100
 
@@ -66,6 +70,8 @@ class Runtime:
     caller: Caller
     #: where import files wait while they are validated
     files: FileStore = field(default_factory=default_file_store)
+    #: point reads awaited on the event loop (PostgreSQL under the API), else None
+    reads: AsyncCustomerReads | None = None
 
     def actor(self, ctx: Context | None) -> Principal:
         return self.caller.principal(request_of(ctx))
@@ -76,6 +82,19 @@ class Runtime:
         """Run ``work`` for the caller; ``argument``: the tool argument the services
         validate (refusals name fields under it)."""
         return await to_thread.run_sync(self._run, ctx, work, argument)
+
+    async def run_async(
+        self, ctx: Context | None, work: AsyncWork, *, argument: str | None = None
+    ) -> CallToolResult:
+        """``run`` for work awaited on the event loop (it hands blocking parts to threads
+        itself); a refusal is still shaped in a thread (it may look codes up)."""
+        actor: Principal | None = None
+        try:
+            actor = self.actor(ctx)
+            return answer(await work(actor))
+        except DomainError as exc:
+            shape = partial(refusal, exc, self._lookup(actor), argument=argument)
+            return answer(await to_thread.run_sync(shape), error=True)
 
     async def propose(
         self,

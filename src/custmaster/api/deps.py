@@ -62,6 +62,12 @@ async def principal(
     return await run_in_threadpool(found.token_verifier.verify, token)
 
 
+def cached_bearer(found: Container, token: str) -> Principal | None:
+    """The principal of an API key verified recently, decided without a thread or the
+    database (None: call ``verify_bearer``)."""
+    return _cached(found, token)
+
+
 def verify_bearer(found: Container, token: str) -> Principal:
     """The principal of a bearer token (an API key or an OIDC/JWT access token), the way
     ``principal`` decides it; blocking (a database look-up or a signature check), so call

@@ -63,6 +63,8 @@ def test_the_submitter_never_approves_their_own_job(db: Container, tmp_path: Pat
         approve_job(db.uow(), viewer, job.id)
     with pytest.raises(PermissionDenied):
         _submit_as(db, tmp_path, viewer)
+    with pytest.raises(SegregationOfDuties, match="agent"):  # an approver's AI assistant
+        approve_job(db.uow(), APPROVER.through("mcp"), job.id)
     assert approve_job(db.uow(), APPROVER, job.id).status is JobStatus.IMPORTING
     assert _count(db, customers) == 0  # nothing is written before the import stage runs
 
