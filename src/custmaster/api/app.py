@@ -21,6 +21,7 @@ from custmaster.api.routers import (
     matching,
     personal_data,
     reference,
+    sources,
 )
 from custmaster.api.routers import structure as structure_routers
 from custmaster.bootstrap import Container, build_container
@@ -52,6 +53,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(change_requests.router)
     app.include_router(personal_data.router)
+    app.include_router(sources.router)
     matching.install(app)
     structure_routers.install(app)
     app.add_middleware(CustomerPatchLane)

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from custmaster.bootstrap import build_container
 from custmaster.cli import audit, matching, users
 from custmaster.cli import imports as imports_cli
+from custmaster.cli import sources as sources_cli
 from custmaster.cli import structure as structure_cli
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
@@ -26,6 +27,7 @@ app.add_typer(users.app, name="users")
 structure_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(matching.app, name="match")
+app.add_typer(sources_cli.app, name="sources")
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
 console = Console()

@@ -14,6 +14,7 @@ from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
+from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.imports.store import ImportRepository
 from custmaster.services.matching.ports import MatchingRepository
@@ -26,6 +27,7 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
+from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
 
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
     structure: StructureRepository
+    sources: SourceRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -81,6 +84,7 @@ class SqlUnitOfWork:
             self.change_requests = SqlChangeRequestRepository(connection)
             self.matching = SqlMatchingRepository(connection)
             self.structure = SqlStructureRepository(connection)
+            self.sources = SqlSourceRepository(connection)
         self._depth += 1
         return self
 

@@ -16,6 +16,7 @@ from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
 if TYPE_CHECKING:
@@ -204,6 +205,7 @@ class UnitOfWork(Protocol):
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
     structure: StructureRepository
+    sources: SourceRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -130,7 +130,7 @@ def submit_create(
         )  # fmt: skip
         if request is None:
             # green: store what was validated above (no second parse)
-            result = write_new(uow, actor, draft, settings, warnings=ctx.warnings)
+            result = write_new(uow, actor, draft, settings, warnings=ctx.warnings, received=data)
             return Outcome(True, result)
         return Outcome(False, request=request, warnings=ctx.warnings)
 

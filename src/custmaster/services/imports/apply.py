@@ -28,7 +28,6 @@ from custmaster.domain.model import Customer
 from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.snapshot import diff, jsonable, snapshot
 from custmaster.services.customers.common import check_references
-from custmaster.services.imports.merge import merged_customer
 from custmaster.services.imports.store import (
     Draft,
     ImportJob,
@@ -41,6 +40,8 @@ from custmaster.services.matching.ports import IndexEntry
 from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.keep import consolidate_source, import_source, store
+from custmaster.services.sources.ports import SourceRecord
 
 _DUPLICATE_SINCE = "a customer with the same key was created since the review"
 
@@ -92,6 +93,27 @@ class _BatchWriter:
         self.audit: list[AuditEntry] = []
         self.events: list[CloudEvent] = []
         self.result = BatchOutcome()
+        self.sources: list[SourceRecord] = []
+        self.known: list[bool] = []
+
+    def _keep(
+        self,
+        row: RowReport,
+        golden_id: UUID | None,
+        normalised: dict[str, Any] | None = None,
+        features: dict[str, Any] | None = None,
+    ) -> SourceRecord | None:
+        """Keep the row's source record (rows of jobs validated before source records
+        existed carry none)."""
+        assert row.payload is not None
+        part = row.payload.get("source")
+        if part is None:
+            return None
+        record = import_source(part, golden_id=golden_id, normalised=normalised,
+                               features=features, job_id=self.job.id, at=self.now)  # fmt: skip
+        self.sources.append(record)
+        self.known.append(bool(part.get("known")))
+        return record
 
     def _record(self, operation: str, customer_id: UUID, changes: list[dict[str, Any]],
                 event: CloudEvent) -> None:  # fmt: skip
@@ -165,7 +187,10 @@ class _BatchWriter:
             return
         numbers = self.uow.customers.next_numbers(len(ready))
         stamp = self.now.isoformat()
-        for (_row, customer, data), value in zip(ready, numbers, strict=True):
+        for (row, customer, data), value in zip(ready, numbers, strict=True):
+            match = (row.payload or {}).get("match") or {}
+            features = (match.get("entry") or {}).get("features")
+            self._keep(row, customer.id, data, features)
             customer.number = self.settings.customer_number(value)
             customer.created_at = customer.updated_at = self.now
             after = dict(data, number=customer.number, created_at=stamp, updated_at=stamp,
@@ -195,8 +220,24 @@ class _BatchWriter:
             parsed = new_customer(command, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
             check_references(self.uow, ctx)
             merged = None
+            consolidation = None
+            source = None
             if parsed is not None and not ctx.errors:
-                merged = merged_customer(current, parsed, command, now=self.now, ctx=ctx)
+                part = row.payload.get("source")
+                if part is None:  # a job validated before source records existed
+                    source = import_source(
+                        {"record_id": str(uuid4()), "system": "import", "source_id": None,
+                         "received": command}, golden_id=current.id,
+                        normalised=snapshot(parsed), features=None, job_id=self.job.id,
+                        at=self.now,
+                    )  # fmt: skip
+                else:
+                    source = import_source(part, golden_id=current.id,
+                                           normalised=snapshot(parsed), features=None,
+                                           job_id=self.job.id, at=self.now)  # fmt: skip
+                consolidation = consolidate_source(self.uow, current, parsed, command, source,
+                                                   now=self.now, ctx=ctx)  # fmt: skip
+                merged = None if consolidation is None else consolidation.customer
             if merged is not None:
                 for ref in set(merged.source_refs) - set(current.source_refs):
                     owner = self.uow.customers.by_source_ref(ref)
@@ -205,6 +246,11 @@ class _BatchWriter:
             if merged is None or ctx.errors:
                 self._fail(row, Outcome.FAILED, [e.as_dict() for e in ctx.errors.errors])
                 continue
+            assert consolidation is not None and source is not None
+            if row.payload.get("source") is not None:
+                self.sources.append(source)
+                self.known.append(bool(row.payload["source"].get("known")))
+                self.uow.sources.save_provenance(current.id, consolidation.provenance, self.now)
             before, after = snapshot(current), snapshot(merged)
             changes = diff(before, after)
             if not changes:
@@ -221,6 +267,13 @@ class _BatchWriter:
                                 "import_job": str(self.job.id)}),
             )  # fmt: skip
             self.result.add(Outcome.UPDATED)
+
+    def links(self, rows: list[RowReport]) -> None:
+        """Skipped records that joined an existing golden record without changing it:
+        their source records are kept, attached to it."""
+        for row in rows:
+            if row.payload is not None and row.payload.get("link"):
+                self._keep(row, UUID(row.payload["link"]))
 
     def drafts(self, rows: list[RowReport]) -> None:
         new: list[Draft] = []
@@ -245,6 +298,7 @@ class _BatchWriter:
         self.uow.imports.add_drafts(new)
 
     def flush(self) -> None:
+        store(self.uow, self.sources, self.known)
         self.uow.audit.append_sealed(self.audit)
         self.uow.outbox.add_bulk(self.events)
 
@@ -258,12 +312,13 @@ def write_batch(
         job.id,
         after_seq=batch * size - 1,
         until_seq=(batch + 1) * size - 1,
-        outcomes=[Outcome.CREATED, Outcome.UPDATED, Outcome.DRAFT],
+        outcomes=[Outcome.CREATED, Outcome.UPDATED, Outcome.DRAFT, Outcome.SKIPPED],
         with_payload=True,
     )
     writer = _BatchWriter(uow, job, settings, now)
     writer.creates([r for r in rows if r.outcome is Outcome.CREATED])
     writer.updates([r for r in rows if r.outcome is Outcome.UPDATED])
     writer.drafts([r for r in rows if r.outcome is Outcome.DRAFT])
+    writer.links([r for r in rows if r.outcome is Outcome.SKIPPED])
     writer.flush()
     return writer.result

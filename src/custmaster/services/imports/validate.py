@@ -21,7 +21,6 @@ from custmaster.domain.model import Customer
 from custmaster.domain.rules import credit_limit_warnings
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.matching.normalize import normalize_company_name
-from custmaster.services.imports.merge import merged_customer
 from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.store import (
     ExistingMatches,
@@ -33,6 +32,8 @@ from custmaster.services.imports.store import (
 from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.keep import consolidate_source, import_source, source_payload
+from custmaster.services.sources.ports import SourceRecord
 
 _KEY_FIELDS = {"s": "source_refs", "e": "email", "t": "tax_id"}
 _KEY_LABELS = {"s": "source reference", "e": "e-mail", "t": "tax id"}
@@ -166,9 +167,38 @@ class _Planner:
         self.options = job.options
         self.new_keys: dict[str, int] = {}
         self.seen: dict[str, int] = {}
+        self.known: dict[tuple[str, str], SourceRecord] = {}
+        self.file = job.files[0]["name"] if job.files else None
+
+    def _known(self, entry: PreparedRecord) -> SourceRecord | None:
+        return next((self.known[r] for r in entry.refs if r in self.known), None)
+
+    def _source(self, entry: PreparedRecord, missing: list[str] | None = None) -> dict[str, Any]:
+        """The payload part that keeps the record's source record at writing."""
+        record = entry.record
+        return source_payload(
+            system=record.source_system, source_id=record.source_id, received=record.command,
+            rows=record.row_numbers, file=self.file, missing=missing or [],
+            warnings=entry.warnings, known=self._known(entry),
+        )  # fmt: skip
+
+    def _link(self, entry: PreparedRecord, owner: UUID | None) -> dict[str, Any] | None:
+        """The payload of a record that joins ``owner`` without changing it: its source
+        record is kept (``None`` when it arrived again unchanged: nothing new to keep)."""
+        if owner is None:
+            return None
+        known = self._known(entry)
+        if known is not None and known.golden_id == owner:
+            return None
+        return {"source": self._source(entry), "link": str(owner)}
 
     def _duplicate(
-        self, entry: PreparedRecord, code: str, message: str, field_path: str
+        self,
+        entry: PreparedRecord,
+        code: str,
+        message: str,
+        field_path: str,
+        owner: UUID | None = None,
     ) -> RowReport:
         if self.options.on_duplicate is OnDuplicate.ERROR:
             entry.errors.append(_issue(field_path, code, message))
@@ -179,7 +209,7 @@ class _Planner:
                 _issue(field_path, code, "a record cannot update one created by the same file")
             )
             return self._row(entry, Outcome.FAILED)
-        return self._row(entry, Outcome.SKIPPED)
+        return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner))
 
     def _row(
         self,
@@ -268,13 +298,14 @@ class _Planner:
             (owner,) = owners
             message = f"customer {owner} has the {what}"
             if self.options.on_duplicate is not OnDuplicate.UPDATE:
-                return self._duplicate(entry, "duplicate", message, "source_refs")
+                return self._duplicate(entry, "duplicate", message, "source_refs", owner)
             self._remember(entry)
             return self._update(entry, owner, message)
         self._remember(entry)
         payload = {
             "customer": snapshot(customer) if entry.snapshot is None else entry.snapshot,
             "refs": [[r.kind.value, r.code, r.path] for r in entry.ctx.refs],
+            "source": self._source(entry),
         }
         if entry.match is not None:
             payload["match"] = entry.match
@@ -284,16 +315,28 @@ class _Planner:
         current = self.uow.customers.get(owner)
         assert entry.customer is not None and current is not None
         ctx = ParseContext()
-        merged = merged_customer(current, entry.customer, entry.record.command, now=self.now,
-                                 ctx=ctx)  # fmt: skip
-        if merged is None:
+        source = import_source(
+            self._source(entry), golden_id=owner, normalised=entry.snapshot, features=None,
+            job_id=self.job.id, at=self.now,
+        )  # fmt: skip
+        result = consolidate_source(self.uow, current, entry.customer, entry.record.command,
+                                    source, now=self.now, ctx=ctx)  # fmt: skip
+        if result is None:
             entry.errors.extend(e.as_dict() for e in ctx.errors.errors)
             return self._row(entry, Outcome.FAILED, owner)
-        if not diff(snapshot(current), snapshot(merged)):
+        for decision in result.decisions:
+            if not decision["taken"]:
+                held = decision["held_by"] or "a steward"
+                entry.warnings.append(_issue(
+                    decision["field"], "value_kept",
+                    f"kept the value {held} set ({decision['rule']})",
+                ))  # fmt: skip
+        if not diff(snapshot(current), snapshot(result.customer)):
             entry.warnings.append(_issue(None, "unchanged", f"{message}; nothing to change"))
-            return self._row(entry, Outcome.SKIPPED, owner)
+            return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner))
         entry.warnings.append(_issue(None, "duplicate", message))
-        return self._row(entry, Outcome.UPDATED, owner, {"command": entry.record.command})
+        payload = {"command": entry.record.command, "source": self._source(entry)}
+        return self._row(entry, Outcome.UPDATED, owner, payload)
 
     def _warn_names(self, entries: list[PreparedRecord]) -> None:
         named = [e for e in entries if e.customer is not None]
@@ -318,6 +361,8 @@ class _Planner:
         all_keys = [k for e in entries if not e.errors for k in e.keys]
         self.seen = self.uow.imports.seen_keys(self.job.id, all_keys)
         candidates = [e for e in entries if not e.errors]
+        if not self.options.validate_only:
+            self.known = self.uow.sources.by_refs([ref for e in candidates for ref in e.refs])
         existing = self.uow.imports.existing(
             [e.customer.email.casefold() for e in candidates if e.customer],
             [e.customer.tax_id for e in candidates if e.customer and e.customer.tax_id],

@@ -1,0 +1,78 @@
+"""/api/v1/customers/{id}/sources: the source records of a golden record and which
+source won each field."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel
+
+from custmaster.api.deps import PrincipalDep, UowDep
+from custmaster.api.http import json_response
+from custmaster.api.schemas.common import problems
+from custmaster.domain.snapshot import jsonable
+from custmaster.services.sources.read import customer_sources
+
+router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
+
+
+class SourceRecordOut(BaseModel):
+    id: UUID
+    source_system: str
+    source_id: str | None
+    origin: str
+    received: dict[str, Any]
+    normalised: dict[str, Any] | None
+    missing: list[str]
+    warnings: list[dict[str, Any]]
+    lineage: dict[str, Any]
+
+
+class FieldWinnerOut(BaseModel):
+    field: str
+    value: Any
+    source_record_id: UUID | None
+    source_system: str | None
+    source_id: str | None
+    rule: str
+    why: str
+
+
+class CustomerSourcesOut(BaseModel):
+    customer_id: UUID
+    records: list[SourceRecordOut]
+    fields: list[FieldWinnerOut]
+
+
+@router.get(
+    "/{customer_id}/sources",
+    response_model=CustomerSourcesOut,
+    responses=problems(403, 404),
+    summary="The source records of a golden record and, per field, which source won and why",
+)
+def sources(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
+    found = customer_sources(uow, actor, customer_id)
+    body = {
+        "customer_id": found.customer.id,
+        "records": [
+            {
+                "id": r.id, "source_system": r.source_system, "source_id": r.source_id,
+                "origin": r.origin, "received": r.received, "normalised": r.normalised,
+                "missing": r.missing, "warnings": r.warnings,
+                "lineage": {"job_id": r.job_id, "file": r.file, "rows": r.rows,
+                            "received_at": r.received_at},
+            }
+            for r in found.records
+        ],
+        "fields": [
+            {
+                "field": f.field, "value": f.value, "source_record_id": f.source_record_id,
+                "source_system": f.source_system, "source_id": f.source_id, "rule": f.rule,
+                "why": f.why,
+            }
+            for f in found.fields
+        ],
+    }  # fmt: skip
+    return json_response(200, jsonable(body))
