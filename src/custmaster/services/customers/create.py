@@ -61,8 +61,9 @@ def write_new(
     received: Mapping[str, Any] | None = None,
 ) -> CustomerResult:
     """Store a validated new aggregate under the next customer number, with its match
-    keys, audit entry and event; a customer with source references keeps a source record
-    per reference (``received``: the request body, else the parsed customer)."""
+    keys, audit entry and event; a customer received with source references keeps a
+    source record per reference (``received``: the request body; ``None`` when its source
+    records exist already)."""
     with uow:
         for ref in customer.source_refs:
             owner = uow.customers.by_source_ref(ref)
@@ -74,11 +75,9 @@ def write_new(
         uow.customers.add(customer)
         refresh_match_keys(uow, customer)
         after = snapshot(customer)
-        if customer.source_refs:
+        if customer.source_refs and received is not None:
             assert customer.created_at is not None
-            uow.sources.add_many(
-                api_source(customer, after if received is None else received, customer.created_at)
-            )
+            uow.sources.add_many(api_source(customer, received, customer.created_at))
         # warnings first: the audit append in record_change holds a lock until commit
         all_warnings = warnings + change_warnings(uow, customer, settings, name_changed=True)
         assert customer.created_at is not None

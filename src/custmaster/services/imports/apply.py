@@ -41,6 +41,7 @@ from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.keep import consolidate_source, import_source, store
+from custmaster.services.sources.pending import command_features, filled_command, pending_entry
 from custmaster.services.sources.ports import SourceRecord
 
 _DUPLICATE_SINCE = "a customer with the same key was created since the review"
@@ -217,7 +218,9 @@ class _BatchWriter:
                 self._fail(row, Outcome.FAILED, [gone])
                 continue
             ctx = ParseContext()
-            parsed = new_customer(command, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
+            # an incomplete record (online match) lacks required fields: the golden's stay
+            filled = filled_command(command, current)
+            parsed = new_customer(filled, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
             check_references(self.uow, ctx)
             merged = None
             consolidation = None
@@ -232,9 +235,10 @@ class _BatchWriter:
                         at=self.now,
                     )  # fmt: skip
                 else:
-                    source = import_source(part, golden_id=current.id,
-                                           normalised=snapshot(parsed), features=None,
-                                           job_id=self.job.id, at=self.now)  # fmt: skip
+                    normalised = None if part.get("missing") else snapshot(parsed)
+                    source = import_source(part, golden_id=current.id, normalised=normalised,
+                                           features=None, job_id=self.job.id,
+                                           at=self.now)  # fmt: skip
                 consolidation = consolidate_source(self.uow, current, parsed, command, source,
                                                    now=self.now, ctx=ctx)  # fmt: skip
                 merged = None if consolidation is None else consolidation.customer
@@ -277,6 +281,7 @@ class _BatchWriter:
 
     def drafts(self, rows: list[RowReport]) -> None:
         new: list[Draft] = []
+        pending: list[IndexEntry] = []
         for row in rows:
             assert row.payload is not None
             command = row.payload["command"]
@@ -295,7 +300,15 @@ class _BatchWriter:
             else:
                 new.append(draft)
             self.result.add(Outcome.DRAFT)
+            if row.payload.get("source") is not None:
+                record_id = UUID(row.payload["source"]["record_id"])
+                kept = self._keep(row, None, None, command_features(command, record_id))
+                entry = None if kept is None else pending_entry(kept)
+                if entry is not None:
+                    pending.append(entry)
         self.uow.imports.add_drafts(new)
+        # matched like any record, online and in batch, until it joins a golden record
+        self.uow.matching.replace_entries(pending)
 
     def flush(self) -> None:
         store(self.uow, self.sources, self.known)

@@ -21,6 +21,7 @@ from custmaster.domain.model import Customer
 from custmaster.domain.rules import credit_limit_warnings
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.matching.normalize import normalize_company_name
+from custmaster.matching.record import from_customer_dict, prepare
 from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.store import (
     ExistingMatches,
@@ -29,10 +30,12 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
+from custmaster.services.matching.online import current_model, match_features
 from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.keep import consolidate_source, import_source, source_payload
+from custmaster.services.sources.pending import PENDING_PREFIX, filled_command
 from custmaster.services.sources.ports import SourceRecord
 
 _KEY_FIELDS = {"s": "source_refs", "e": "email", "t": "tax_id"}
@@ -182,7 +185,9 @@ class _Planner:
             warnings=entry.warnings, known=self._known(entry),
         )  # fmt: skip
 
-    def _link(self, entry: PreparedRecord, owner: UUID | None) -> dict[str, Any] | None:
+    def _link(
+        self, entry: PreparedRecord, owner: UUID | None, missing: list[str] | None = None
+    ) -> dict[str, Any] | None:
         """The payload of a record that joins ``owner`` without changing it: its source
         record is kept (``None`` when it arrived again unchanged: nothing new to keep)."""
         if owner is None:
@@ -190,7 +195,7 @@ class _Planner:
         known = self._known(entry)
         if known is not None and known.golden_id == owner:
             return None
-        return {"source": self._source(entry), "link": str(owner)}
+        return {"source": self._source(entry, missing), "link": str(owner)}
 
     def _duplicate(
         self,
@@ -199,6 +204,7 @@ class _Planner:
         message: str,
         field_path: str,
         owner: UUID | None = None,
+        missing: list[str] | None = None,
     ) -> RowReport:
         if self.options.on_duplicate is OnDuplicate.ERROR:
             entry.errors.append(_issue(field_path, code, message))
@@ -209,7 +215,7 @@ class _Planner:
                 _issue(field_path, code, "a record cannot update one created by the same file")
             )
             return self._row(entry, Outcome.FAILED)
-        return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner))
+        return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner, missing))
 
     def _row(
         self,
@@ -252,20 +258,32 @@ class _Planner:
         self, entry: PreparedRecord, existing: ExistingMatches, drafts: dict[Any, UUID]
     ) -> RowReport:
         missing = sorted(entry.record.missing_required)
+        duplicate = self._in_file(entry)
+        if duplicate is not None:
+            return duplicate
+        owners, what = _db_match(entry, existing)
+        if not owners:
+            found = self._online(entry)
+            if found is not None:
+                owners, what = {found[0]}, f"match probability {found[1]:.3f} (incomplete record)"
+        if len(owners) == 1:
+            (owner,) = owners
+            message = f"customer {owner} has the {what}"
+            if self.options.on_duplicate is OnDuplicate.UPDATE:
+                self._remember(entry)
+                return self._update(entry, owner, message, missing)
+            return self._duplicate(entry, "duplicate", message, "source_refs", owner, missing)
+        if owners:
+            return self._duplicate(
+                entry, "ambiguous_duplicate",
+                f"matches {len(owners)} existing customers ({what}, ...)", "source_refs",
+            )  # fmt: skip
         if not self.options.keep_incomplete_as_drafts:
             entry.errors.extend(
                 _issue(name, "required", "is required and missing in the source")
                 for name in missing
             )
             return self._row(entry, Outcome.FAILED)
-        duplicate = self._in_file(entry)
-        if duplicate is not None:
-            return duplicate
-        owners, what = _db_match(entry, existing)
-        if owners:
-            return self._duplicate(
-                entry, "duplicate", f"an existing customer has the {what}", "source_refs"
-            )
         self._remember(entry)
         payload: dict[str, Any] = {"command": entry.record.command, "missing": missing}
         known = next((drafts[ref] for ref in entry.refs if ref in drafts), None)
@@ -279,7 +297,20 @@ class _Planner:
         entry.warnings.append(
             _issue(None, "incomplete", f"kept as a draft: {', '.join(missing)} missing")
         )
+        payload["source"] = self._source(entry, missing)
         return self._row(entry, Outcome.DRAFT, payload=payload)
+
+    def _online(self, entry: PreparedRecord) -> tuple[UUID, float] | None:
+        """The golden record an incomplete record matches at the auto-merge threshold
+        (online matching on the match index), with the probability."""
+        model = current_model(self.uow)
+        features = prepare(from_customer_dict(dict(entry.record.command)))
+        found = match_features(self.uow, features, model=model, limit=3,
+                               min_probability=model.thresholds.auto_merge)  # fmt: skip
+        for candidate in found:
+            if not candidate.number.startswith(PENDING_PREFIX):
+                return candidate.customer_id, candidate.result.probability
+        return None
 
     def _complete(self, entry: PreparedRecord, existing: ExistingMatches) -> RowReport:
         customer = entry.customer
@@ -311,15 +342,24 @@ class _Planner:
             payload["match"] = entry.match
         return self._row(entry, Outcome.CREATED, customer.id, payload)
 
-    def _update(self, entry: PreparedRecord, owner: UUID, message: str) -> RowReport:
+    def _update(
+        self, entry: PreparedRecord, owner: UUID, message: str, missing: list[str] | None = None
+    ) -> RowReport:
         current = self.uow.customers.get(owner)
-        assert entry.customer is not None and current is not None
+        assert current is not None
         ctx = ParseContext()
+        parsed = entry.customer
+        if parsed is None:  # an incomplete record: what it lacks stays the golden record's
+            command = filled_command(entry.record.command, current)
+            parsed = new_customer(command, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
+            if parsed is None:
+                entry.errors.extend(e.as_dict() for e in ctx.errors.errors)
+                return self._row(entry, Outcome.FAILED, owner)
         source = import_source(
-            self._source(entry), golden_id=owner, normalised=entry.snapshot, features=None,
-            job_id=self.job.id, at=self.now,
+            self._source(entry, missing), golden_id=owner, normalised=entry.snapshot,
+            features=None, job_id=self.job.id, at=self.now,
         )  # fmt: skip
-        result = consolidate_source(self.uow, current, entry.customer, entry.record.command,
+        result = consolidate_source(self.uow, current, parsed, entry.record.command,
                                     source, now=self.now, ctx=ctx)  # fmt: skip
         if result is None:
             entry.errors.extend(e.as_dict() for e in ctx.errors.errors)
@@ -333,9 +373,9 @@ class _Planner:
                 ))  # fmt: skip
         if not diff(snapshot(current), snapshot(result.customer)):
             entry.warnings.append(_issue(None, "unchanged", f"{message}; nothing to change"))
-            return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner))
+            return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner, missing))
         entry.warnings.append(_issue(None, "duplicate", message))
-        payload = {"command": entry.record.command, "source": self._source(entry)}
+        payload = {"command": entry.record.command, "source": self._source(entry, missing)}
         return self._row(entry, Outcome.UPDATED, owner, payload)
 
     def _warn_names(self, entries: list[PreparedRecord]) -> None:
