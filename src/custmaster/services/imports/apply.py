@@ -36,7 +36,7 @@ from custmaster.services.imports.store import (
     RowReport,
 )
 from custmaster.services.matching.index import refresh_match_keys
-from custmaster.services.matching.ports import IndexEntry
+from custmaster.services.matching.ports import IndexEntry, NewCluster
 from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
@@ -84,6 +84,14 @@ def _index_entry(payload: dict[str, Any] | None, customer: Customer) -> IndexEnt
         features=match["entry"]["features"],
         keys=[(key_type, value) for key_type, value in match["entry"]["keys"]],
     )
+
+
+def _review_cluster(customer_id: UUID, review: dict[str, Any]) -> NewCluster:
+    """The review cluster of a record whose exact keys were only evidence."""
+    members = [str(customer_id), *review["members"]]
+    pairs = review["pairs"]
+    best = max((p["score"] for p in pairs), default=0.0)
+    return NewCluster("review", best, members, pairs)
 
 
 class _BatchWriter:
@@ -174,11 +182,12 @@ class _BatchWriter:
                 (r.source_system, r.source_id) in existing.by_source_ref
                 for r in customer.source_refs
             ]
-            if (
-                any(taken)
-                or customer.email.casefold() in existing.by_email
+            # a record queued for review shares its keys on purpose (keys are evidence)
+            queued = row.payload is not None and "review" in row.payload
+            if any(taken) or (not queued and (
+                customer.email.casefold() in existing.by_email
                 or (customer.tax_id and customer.tax_id in existing.by_tax_id)
-            ):
+            )):  # fmt: skip
                 problem = [_issue("source_refs", "duplicate", _DUPLICATE_SINCE)]
                 skip = self.job.options.on_duplicate is OnDuplicate.SKIP
                 self._fail(row, Outcome.SKIPPED if skip else Outcome.FAILED, problem)
@@ -207,6 +216,13 @@ class _BatchWriter:
         # the online matcher sees them at once (new ids: nothing to replace)
         entries = [_index_entry(row.payload, customer) for row, customer, _ in ready]
         self.uow.matching.add_entries([e for e in entries if e is not None])
+        clusters = [
+            _review_cluster(customer.id, row.payload["review"])
+            for row, customer, _ in ready
+            if row.payload and "review" in row.payload
+        ]
+        if clusters:
+            self.uow.matching.add_clusters(None, self.now, clusters)
 
     def updates(self, rows: list[RowReport]) -> None:
         for row in rows:

@@ -38,6 +38,8 @@ class OnDuplicate(StrEnum):
     SKIP = "skip"
     UPDATE = "update"
     ERROR = "error"
+    #: every e-mail/tax-id hit lands as its own record and is queued for review
+    REVIEW = "review"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from custmaster.domain.model import Customer
 from custmaster.domain.rules import credit_limit_warnings
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.matching.normalize import normalize_company_name
-from custmaster.matching.record import from_customer_dict, prepare
+from custmaster.matching.record import MatchFeatures, from_customer_dict, prepare
 from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.store import (
     ExistingMatches,
@@ -31,9 +31,10 @@ from custmaster.services.imports.store import (
     RowReport,
 )
 from custmaster.services.matching.online import current_model, match_features
-from custmaster.services.matching.records import index_entry
+from custmaster.services.matching.records import features_from_json, index_entry, match_record
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.evidence import disagreements, review_pair
 from custmaster.services.sources.keep import consolidate_source, import_source, source_payload
 from custmaster.services.sources.pending import PENDING_PREFIX, filled_command
 from custmaster.services.sources.ports import SourceRecord
@@ -138,6 +139,26 @@ def _describe(key: str) -> tuple[str, str]:
     return _KEY_FIELDS[kind], f"{_KEY_LABELS[kind]} {value}"
 
 
+def _db_hits(entry: PreparedRecord, existing: ExistingMatches) -> dict[UUID, tuple[str, bool]]:
+    """The existing customers the entry shares a key with: what it shares, and whether
+    it is a source reference (identity) rather than an e-mail or tax id (evidence)."""
+    found: dict[UUID, tuple[str, bool]] = {}
+    for ref in entry.refs:
+        if ref in existing.by_source_ref:
+            owner = existing.by_source_ref[ref]
+            found.setdefault(owner, (f"source reference {ref[0]}/{ref[1]}", True))
+    customer = entry.customer
+    if customer is not None:
+        by_mail = existing.by_email.get(customer.email.casefold())
+        if by_mail is not None:
+            found.setdefault(by_mail, (f"e-mail {customer.email}", False))
+        if customer.tax_id and customer.tax_id in existing.by_tax_id:
+            found.setdefault(
+                existing.by_tax_id[customer.tax_id], (f"tax id {customer.tax_id}", False)
+            )
+    return found
+
+
 def _db_match(entry: PreparedRecord, existing: ExistingMatches) -> tuple[set[UUID], str | None]:
     """The existing customers the entry shares a key with, and what the first is."""
     found: dict[UUID, str] = {}
@@ -171,6 +192,8 @@ class _Planner:
         self.new_keys: dict[str, int] = {}
         self.seen: dict[str, int] = {}
         self.known: dict[tuple[str, str], SourceRecord] = {}
+        #: the golden records this job's created records become: seq -> (id, features)
+        self.planned: dict[int, tuple[UUID, dict[str, Any] | None]] = {}
         self.file = job.files[0]["name"] if job.files else None
 
     def _known(self, entry: PreparedRecord) -> SourceRecord | None:
@@ -315,24 +338,38 @@ class _Planner:
     def _complete(self, entry: PreparedRecord, existing: ExistingMatches) -> RowReport:
         customer = entry.customer
         assert customer is not None
-        duplicate = self._in_file(entry)
-        if duplicate is not None:
-            return duplicate
-        owners, what = _db_match(entry, existing)
-        if len(owners) > 1:
-            entry.errors.append(
-                _issue("source_refs", "ambiguous_duplicate",
-                       f"matches {len(owners)} existing customers ({what}, ...)")
-            )  # fmt: skip
-            return self._row(entry, Outcome.FAILED)
-        if owners:
-            (owner,) = owners
+        earlier = self._in_file_hit(entry)
+        if earlier is not None:
+            return self._in_file_match(entry, *earlier)
+        hits = _db_hits(entry, existing)
+        by_ref = [owner for owner, (_, ref) in hits.items() if ref]
+        if by_ref:  # the same source record arrived again: identity
+            owner = by_ref[0]
+            return self._matched(entry, owner, f"customer {owner} has the {hits[owner][0]}")
+        if hits and self.options.on_duplicate is OnDuplicate.ERROR:
+            owner, (what, _) = next(iter(hits.items()))
+            return self._duplicate(entry, "duplicate", f"customer {owner} has the {what}",
+                                   "source_refs")  # fmt: skip
+        if len(hits) > 1:
+            what = ", ".join(f"customer {o} the {w}" for o, (w, _) in hits.items())
+            return self._review(entry, list(hits), {}, f"its keys point at {len(hits)} "
+                                f"customers ({what})")  # fmt: skip
+        if hits:
+            ((owner, (what, _)),) = hits.items()
             message = f"customer {owner} has the {what}"
-            if self.options.on_duplicate is not OnDuplicate.UPDATE:
-                return self._duplicate(entry, "duplicate", message, "source_refs", owner)
-            self._remember(entry)
-            return self._update(entry, owner, message)
+            if self.options.on_duplicate is OnDuplicate.REVIEW:
+                return self._review(entry, [owner], {}, message)
+            golden = self._owner_features([owner]).get(owner)
+            reasons = [] if golden is None else disagreements(self._features(entry), golden)
+            if reasons:
+                return self._review(entry, [owner], {owner: reasons}, message)
+            return self._matched(entry, owner, message)
         self._remember(entry)
+        return self._row(entry, Outcome.CREATED, customer.id, self._create_payload(entry))
+
+    def _create_payload(self, entry: PreparedRecord) -> dict[str, Any]:
+        customer = entry.customer
+        assert customer is not None
         payload = {
             "customer": snapshot(customer) if entry.snapshot is None else entry.snapshot,
             "refs": [[r.kind.value, r.code, r.path] for r in entry.ctx.refs],
@@ -340,7 +377,108 @@ class _Planner:
         }
         if entry.match is not None:
             payload["match"] = entry.match
+        if entry.match is not None and entry.match.get("entry") is not None:
+            self.planned[entry.seq] = (customer.id, entry.match["entry"]["features"])
+        else:
+            self.planned[entry.seq] = (customer.id, None)
+        return payload
+
+    def _matched(self, entry: PreparedRecord, owner: UUID, message: str) -> RowReport:
+        """A record that is the golden record ``owner``: skipped (its source record kept)
+        or consolidated into it, per ``on_duplicate``."""
+        if self.options.on_duplicate not in (OnDuplicate.UPDATE, OnDuplicate.REVIEW):
+            return self._duplicate(entry, "duplicate", message, "source_refs", owner)
+        self._remember(entry)
+        return self._update(entry, owner, message)
+
+    def _features(self, entry: PreparedRecord) -> MatchFeatures:
+        assert entry.customer is not None
+        match = entry.match or {}
+        if match.get("entry") is not None:
+            return features_from_json({**match["entry"]["features"], "id": str(entry.customer.id)})
+        return prepare(match_record(entry.customer))
+
+    def _owner_features(self, owners: list[UUID]) -> dict[UUID, MatchFeatures]:
+        found: dict[UUID, MatchFeatures] = {}
+        for owner in owners:
+            planned = next((f for cid, f in self.planned.values() if cid == owner), None)
+            if planned is not None:
+                found[owner] = features_from_json({**planned, "id": str(owner)})
+        rest = [o for o in owners if o not in found]
+        for record in self.uow.matching.records(rest) if rest else []:
+            found[record.customer_id] = features_from_json(
+                {**record.features, "id": str(record.customer_id)}
+            )
+        return found
+
+    def _review(
+        self,
+        entry: PreparedRecord,
+        others: list[UUID],
+        reasons: dict[UUID, list[str]],
+        message: str,
+    ) -> RowReport:
+        """Exact keys are evidence: the record lands as its own golden record and a review
+        cluster with the others is queued, with the explanation."""
+        customer = entry.customer
+        assert customer is not None
+        self._remember(entry)
+        mine = self._features(entry)
+        model = current_model(self.uow)
+        golden = self._owner_features(others)
+        pairs = [review_pair(mine, golden[o], model, reasons.get(o, []), message)
+                 for o in others if o in golden]  # fmt: skip
+        why = sorted({r for rs in reasons.values() for r in rs})
+        entry.warnings.append(_issue(
+            "source_refs", "review",
+            f"{message}{': ' + '; '.join(why) if why else ''}; created as its own record and "
+            "queued for review",
+        ))  # fmt: skip
+        payload = self._create_payload(entry)
+        payload["review"] = {"members": [str(o) for o in others], "pairs": pairs}
         return self._row(entry, Outcome.CREATED, customer.id, payload)
+
+    def _earlier(self, seq: int) -> tuple[UUID | None, dict[str, Any] | None]:
+        """The golden record an earlier record of this file became, with its features."""
+        if seq in self.planned:
+            return self.planned[seq]
+        rows = self.uow.imports.rows(self.job.id, after_seq=seq - 1, until_seq=seq,
+                                     with_payload=True)  # fmt: skip
+        if not rows or rows[0].customer_id is None:
+            return None, None
+        entry = ((rows[0].payload or {}).get("match") or {}).get("entry")
+        return rows[0].customer_id, None if entry is None else entry["features"]
+
+    def _in_file_hit(self, entry: PreparedRecord) -> tuple[int, str] | None:
+        for key in entry.keys:
+            earlier = self.seen.get(key)
+            if earlier is not None:
+                return earlier, key
+        return None
+
+    def _in_file_match(self, entry: PreparedRecord, earlier: int, key: str) -> RowReport:
+        """Rows of one file may match each other: a later row is matched with the golden
+        record an earlier one makes (or updated), like a record of the master."""
+        field_path, what = _describe(key)
+        message = f"same {what} as record {earlier + 1} of this file"
+        target, features = self._earlier(earlier)
+        if target is None or self.options.on_duplicate is OnDuplicate.ERROR:
+            return self._duplicate(entry, "duplicate_in_file", message, field_path)
+        reasons: list[str] = []
+        if not key.startswith("s:") and features is not None:
+            golden = features_from_json({**features, "id": str(target)})
+            reasons = disagreements(self._features(entry), golden)
+        if reasons or (
+            self.options.on_duplicate is OnDuplicate.REVIEW and not key.startswith("s:")
+        ):
+            return self._review(entry, [target], {target: reasons}, message)
+        if self.options.on_duplicate is OnDuplicate.SKIP:
+            entry.warnings.append(_issue(field_path, "duplicate_in_file", message))
+            return self._row(entry, Outcome.SKIPPED, target, self._link(entry, target))
+        self._remember(entry)
+        entry.warnings.append(_issue(field_path, "duplicate_in_file", message))
+        payload = {"command": entry.record.command, "source": self._source(entry)}
+        return self._row(entry, Outcome.UPDATED, target, payload)
 
     def _update(
         self, entry: PreparedRecord, owner: UUID, message: str, missing: list[str] | None = None
