@@ -73,3 +73,17 @@ def test_a_lower_ranked_import_does_not_overwrite_the_golden_record(
     unknown = runner.invoke(app, ["sources", "show", "00000000-0000-0000-0000-000000000009",
                                   "--database-url", _url(db)])  # fmt: skip
     assert unknown.exit_code == 1 and "no customer" in unknown.output
+
+
+@pytest.mark.usefixtures("operators")
+def test_a_bad_tax_id_lands_without_it_and_the_summary_counts_warnings_by_kind(
+    db: Container, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_file({**SAP, "tax_id": "DE136695977"}))
+    output = _import(db, path)
+    assert "warning invalid_field_drop" in output
+    assert "with warnings" in output and "│ 0 " not in output.split("with warnings", 1)[1][:20]
+    with db.engine.connect() as connection:
+        (tax_id,) = connection.exec_driver_sql("SELECT tax_id FROM customers").one()
+    assert tax_id is None

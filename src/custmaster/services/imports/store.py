@@ -42,6 +42,18 @@ class OnDuplicate(StrEnum):
     REVIEW = "review"
 
 
+class InvalidField(StrEnum):
+    """What an invalid value of a top-level field does to its row (a bad tax-id
+    checksum, an unassigned phone number ...)."""
+
+    #: the value is dropped with a warning on the row and its source record; the row lands
+    DROP = "drop"
+    #: the row becomes an incomplete draft (the field counts as missing)
+    DRAFT = "draft"
+    #: the row fails (as before)
+    REJECT = "reject"
+
+
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
     """The operator's choices (defaults as in the issue)."""
@@ -52,6 +64,7 @@ class ImportOptions:
     validate_only: bool = False
     entity: str | None = None
     keep_incomplete_as_drafts: bool = False
+    on_invalid_field: InvalidField = InvalidField.DROP
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +74,7 @@ class ImportOptions:
             "validate_only": self.validate_only,
             "entity": self.entity,
             "keep_incomplete_as_drafts": self.keep_incomplete_as_drafts,
+            "on_invalid_field": self.on_invalid_field.value,
         }
 
     @classmethod
@@ -72,6 +86,8 @@ class ImportOptions:
             validate_only=bool(data.get("validate_only", False)),
             entity=data.get("entity"),
             keep_incomplete_as_drafts=bool(data.get("keep_incomplete_as_drafts", False)),
+            # jobs submitted before the option rejected invalid rows
+            on_invalid_field=InvalidField(data.get("on_invalid_field", "reject")),
         )
 
 

@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 from custmaster.domain.build import new_customer
 from custmaster.domain.context import ParseContext, RefCheck
 from custmaster.domain.errors import ChangeWarning
-from custmaster.domain.model import Customer
+from custmaster.domain.model import MASTER_FIELDS, REQUIRED_FIELDS, Customer
 from custmaster.domain.rules import credit_limit_warnings
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.matching.normalize import normalize_company_name
@@ -26,6 +26,7 @@ from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.store import (
     ExistingMatches,
     ImportJob,
+    InvalidField,
     OnDuplicate,
     Outcome,
     RowReport,
@@ -74,6 +75,8 @@ class PreparedRecord:
     snapshot: dict[str, Any] | None = None
     match: dict[str, Any] | None = None
     name_key: str | None = None
+    #: the values as received, when invalid ones were set aside (else ``record.command``)
+    received: dict[str, Any] | None = None
 
     @property
     def refs(self) -> list[tuple[str, str]]:
@@ -82,13 +85,75 @@ class PreparedRecord:
         return [(r.source_system, r.source_id) for r in self.record.source_refs]
 
 
+#: Fields whose invalid value ``on_invalid_field=drop|draft`` may set aside (top-level
+#: master fields but the kind; child records and references are checked as a whole).
+DROPPABLE = frozenset(MASTER_FIELDS) - {"kind"}
+
+
+#: Warnings that say a value is invalid although it parses (a number in no assigned range).
+INVALID_WARNINGS = frozenset({"phone_unassigned"})
+
+
+def _droppable(entry: PreparedRecord) -> tuple[set[str], dict[str, str]] | None:
+    """The fields to set aside (and why) when every error is a droppable field's and
+    there is one at least (an error, or a warning of :data:`INVALID_WARNINGS`)."""
+    problems = {e["field"]: e["message"] for e in entry.errors}
+    if not set(problems) <= DROPPABLE:
+        return None
+    for warning in entry.warnings:
+        if warning["code"] in INVALID_WARNINGS and warning["field"] in DROPPABLE:
+            problems.setdefault(warning["field"], warning["message"])
+    return (set(problems), problems) if problems else None
+
+
 def prepare_record(
-    seq: int, record: ImportRecord, now: datetime, *, match: bool = True
+    seq: int,
+    record: ImportRecord,
+    now: datetime,
+    *,
+    match: bool = True,
+    on_invalid: InvalidField = InvalidField.DROP,
 ) -> PreparedRecord:
     """Parse one record (field rules, business rules, warnings) and derive its duplicate
     keys. Pure: may run in a worker process (see ``services.imports.worker``), which
     leaves the match-index entry to the receiving process (``match=False``, then
-    :func:`add_match`)."""
+    :func:`add_match`). An invalid value of a top-level field (a bad tax-id checksum, an
+    unassigned phone number) is dropped with a warning (``on_invalid=drop``, the row
+    lands and matches without it), makes the record a draft (``draft``) or rejects the
+    row (``reject``)."""
+    entry = _parse(seq, record, now)
+    found = None if on_invalid is InvalidField.REJECT else _droppable(entry)
+    if found is not None:
+        dropped, problems = found
+        received = record.command
+        record.command = {k: v for k, v in received.items() if k not in dropped}
+        if on_invalid is InvalidField.DRAFT:
+            record.missing_required = sorted({*record.missing_required, *dropped})
+        else:
+            required = set(REQUIRED_FIELDS) & dropped
+            record.missing_required = sorted({*record.missing_required, *required})
+        record.errors = [i for i in record.errors if i.field not in dropped]
+        entry = _parse(seq, record, now)
+        if on_invalid is InvalidField.DRAFT:
+            entry.customer = None  # a draft for a steward to complete
+        entry.received = received
+        action = "kept as a draft" if on_invalid is InvalidField.DRAFT else "dropped"
+        code = f"invalid_field_{on_invalid.value}"
+        entry.warnings.extend(
+            _issue(name, code, f"{problems[name]}: the value was {action}")
+            for name in sorted(dropped)
+        )
+    entry.keys = _keys(entry)
+    customer = entry.customer
+    if customer is not None and not entry.errors:
+        entry.snapshot = snapshot(customer)
+        if match:
+            entry.match = _match_payload(customer)
+        entry.name_key = name_key(customer.name)
+    return entry
+
+
+def _parse(seq: int, record: ImportRecord, now: datetime) -> PreparedRecord:
     ctx = ParseContext()
     customer = new_customer(record.command, customer_id=uuid4(), number="", now=now, ctx=ctx)
     entry = PreparedRecord(seq, record, customer, ctx)
@@ -99,12 +164,6 @@ def prepare_record(
         if error.code == "required" and error.field in missing:
             continue
         entry.errors.append(error.as_dict())
-    entry.keys = _keys(entry)
-    if customer is not None and not entry.errors:
-        entry.snapshot = snapshot(customer)
-        if match:
-            entry.match = _match_payload(customer)
-        entry.name_key = name_key(customer.name)
     return entry
 
 
@@ -203,7 +262,8 @@ class _Planner:
         """The payload part that keeps the record's source record at writing."""
         record = entry.record
         return source_payload(
-            system=record.source_system, source_id=record.source_id, received=record.command,
+            system=record.source_system, source_id=record.source_id,
+            received=record.command if entry.received is None else entry.received,
             rows=record.row_numbers, file=self.file, missing=missing or [],
             warnings=entry.warnings, known=self._known(entry),
         )  # fmt: skip
