@@ -4,6 +4,9 @@ and PostgreSQL: a record without e-mail joins its company online at import, or i
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,9 +65,27 @@ def test_a_pending_record_joins_its_company_in_a_batch_run(
     clusters = client.get("/api/v1/duplicates").json()["items"]
     assert len(clusters) == 1 and created["customer_id"] in clusters[0]["members"]
     (pending_id,) = set(clusters[0]["members"]) - {created["customer_id"]}
+    # the clusters exported with their members' source ids: CLI (jsonl, csv) and API
+    jsonl = runner.invoke(cli, ["match", "clusters", "--database-url", _url(container)])
+    assert jsonl.exit_code == 0, jsonl.output
+    (exported,) = [json.loads(line) for line in jsonl.output.splitlines()]
+    kinds = {m["id"]: (m["kind"], m["source_ids"]) for m in exported["members"]}
+    assert kinds == {created["customer_id"]: ("customer", ["sap/S-1"]),
+                     pending_id: ("source_record", ["hubspot/H-5"])}  # fmt: skip
+    table = runner.invoke(cli, ["match", "clusters", "--format", "csv", "--database-url",
+                                _url(container)])  # fmt: skip
+    lines = list(csv.DictReader(io.StringIO(table.output)))
+    assert {(r["member_kind"], r["source_ids"]) for r in lines} == {
+        ("customer", "sap/S-1"), ("source_record", "hubspot/H-5")}  # fmt: skip
+    api = client.get("/api/v1/clusters/export", params={"format": "jsonl"})
+    assert api.status_code == 200 and json.loads(api.text.splitlines()[0]) == exported
+    api_csv = client.get("/api/v1/clusters/export", params={"format": "csv"})
+    assert list(csv.DictReader(io.StringIO(api_csv.text))) == lines
     result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
                                  _url(container)])  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert "0 clusters in the review queue" in result.output  # the merged one left it
+    assert client.get("/api/v1/duplicates").json()["items"] == []
     body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
     assert sorted(r["source_system"] for r in body["records"]) == ["hubspot", "sap"]
     assert pending_id in {r["id"] for r in body["records"]}

@@ -54,6 +54,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(change_requests.router)
     app.include_router(personal_data.router)
     app.include_router(sources.router)
+    app.include_router(sources.clusters_router)
     matching.install(app)
     structure_routers.install(app)
     app.add_middleware(CustomerPatchLane)

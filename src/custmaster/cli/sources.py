@@ -3,7 +3,9 @@ each field."""
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -16,6 +18,9 @@ from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.domain.errors import DomainError
 from custmaster.domain.snapshot import jsonable
+from custmaster.services.imports.formula import neutralise_cell
+from custmaster.services.matching.review import STATUSES
+from custmaster.services.sources.clusters import CSV_COLUMNS, csv_rows, export_clusters
 from custmaster.services.sources.read import customer_sources
 
 app = typer.Typer(help="Source records of golden records.", no_args_is_help=True)
@@ -87,3 +92,37 @@ def show(
         source = f"{f.source_system}/{f.source_id or '-'}" if f.source_system else "steward"
         fields.add_row(f.field, json.dumps(f.value, ensure_ascii=False)[:60], source, f.rule)
     console.print(fields)
+
+
+class ClusterFormat(StrEnum):
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
+def clusters(
+    output: Annotated[
+        ClusterFormat, typer.Option("--format", help="csv (one line per member) or jsonl")
+    ] = ClusterFormat.JSONL,
+    status: Annotated[
+        str, typer.Option(help="open, merged, not_duplicate, superseded or all")
+    ] = "open",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export the review queue's clusters with their members' source ids to stdout."""
+    if status not in (*STATUSES, "all"):
+        raise typer.BadParameter(f"unknown status {status!r}")
+    container = _container(database_url)
+    try:
+        found = export_clusters(container.uow, container.system_principal(),
+                                status=None if status == "all" else status)  # fmt: skip
+        if output is ClusterFormat.JSONL:
+            for cluster in found:
+                typer.echo(json.dumps(cluster, ensure_ascii=False))
+            return
+        writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for cluster in found:
+            for line in csv_rows(cluster):
+                writer.writerow({k: neutralise_cell(str(v)) for k, v in line.items()})
+    finally:
+        container.engine.dispose()

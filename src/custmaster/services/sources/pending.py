@@ -203,7 +203,20 @@ def settle_cluster(
             return False  # changed since the run read it: left in the queue for a steward
     if not pending:
         return True
-    return settle(new_uow, actor, settings, survivor, pending) is not None
+    if settle(new_uow, actor, settings, survivor, pending) is None:
+        return False
+    _close(new_uow(), actor, {UUID(m) for m in members})
+    return True
+
+
+def _close(uow: UnitOfWork, actor: Principal, settled: set[UUID]) -> None:
+    """Open review clusters whose every member was settled are merged."""
+    with uow:
+        now = utcnow()
+        for cluster_id in uow.matching.open_clusters_with(sorted(settled, key=str)):
+            cluster = uow.matching.get_cluster(cluster_id, for_update=True)
+            if cluster is not None and {UUID(m) for m in cluster.members} <= settled:
+                uow.matching.decide_cluster(cluster_id, "merged", now, actor.user_id, None)
 
 
 def join_pending_members(
