@@ -114,9 +114,15 @@ def _summary(container: Container, actor: Principal, job: ImportJob, show_rows: 
     counts = {**(job.summary.get("planned") or {}), **(job.summary.get("final") or {})}
     for outcome in ("created", "updated", "skipped", "draft", "failed", "with_warnings"):
         table.add_row(outcome.replace("_", " "), str(counts.get(outcome, 0)))
-    for kind, count in sorted((job.summary.get("warnings") or {}).items()):
-        table.add_row(f"  warning {kind}", str(count))
     console.print(table)
+    kinds = job.summary.get("warnings") or {}
+    if kinds:
+        warnings = Table(title="warnings by kind")
+        warnings.add_column("warning")
+        warnings.add_column("records", justify="right")
+        for kind, count in sorted(kinds.items()):
+            warnings.add_row(kind, str(count))
+        console.print(warnings)
     if job.error:
         console.print(f"[red]{job.error}[/red]")
     if show_rows:

@@ -32,7 +32,13 @@ from custmaster.services.imports.store import (
     RowReport,
 )
 from custmaster.services.matching.online import current_model, match_features
-from custmaster.services.matching.records import features_from_json, index_entry, match_record
+from custmaster.services.matching.records import (
+    features_from_json,
+    features_to_json,
+    index_entry,
+    index_keys,
+    match_record,
+)
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.evidence import disagreements, review_pair
@@ -85,9 +91,15 @@ class PreparedRecord:
         return [(r.source_system, r.source_id) for r in self.record.source_refs]
 
 
-#: Fields whose invalid value ``on_invalid_field=drop|draft`` may set aside (top-level
-#: master fields but the kind; child records and references are checked as a whole).
-DROPPABLE = frozenset(MASTER_FIELDS) - {"kind"}
+#: Fields whose invalid value ``on_invalid_field=drop|draft`` may set aside: top-level
+#: master fields but the kind, and the addresses (an invalid address drops the record's
+#: addresses; contacts, tiers, tax profiles and references are checked as a whole).
+DROPPABLE = (frozenset(MASTER_FIELDS) - {"kind"}) | {"addresses"}
+
+
+def _top(path: str | None) -> str:
+    """``addresses[0].lines`` -> ``addresses``; other paths as they are."""
+    return "addresses" if path and path.startswith("addresses[") else (path or "")
 
 
 #: Warnings that say a value is invalid although it parses (a number in no assigned range).
@@ -97,7 +109,7 @@ INVALID_WARNINGS = frozenset({"phone_unassigned"})
 def _droppable(entry: PreparedRecord) -> tuple[set[str], dict[str, str]] | None:
     """The fields to set aside (and why) when every error is a droppable field's and
     there is one at least (an error, or a warning of :data:`INVALID_WARNINGS`)."""
-    problems = {e["field"]: e["message"] for e in entry.errors}
+    problems = {_top(e["field"]): e["message"] for e in entry.errors}
     if not set(problems) <= DROPPABLE:
         return None
     for warning in entry.warnings:
@@ -148,7 +160,7 @@ def prepare_record(
     if customer is not None and not entry.errors:
         entry.snapshot = snapshot(customer)
         if match:
-            entry.match = _match_payload(customer)
+            entry.match = _match_payload(customer, entry.received)
         entry.name_key = name_key(customer.name)
     return entry
 
@@ -171,16 +183,23 @@ def add_match(entry: PreparedRecord) -> None:
     """Complete a record prepared with ``match=False``: its match-index entry, as
     :func:`prepare_record` would have made it."""
     if entry.snapshot is not None and entry.match is None and entry.customer is not None:
-        entry.match = _match_payload(entry.customer)
+        entry.match = _match_payload(entry.customer, entry.received)
 
 
-def _match_payload(customer: Customer) -> dict[str, Any]:
+def _match_payload(customer: Customer, received: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the writer's match-index entry of the new customer is made of (features and
     keys depend on the customer's fields only; number and name are added at writing);
-    ``{"entry": None}`` when the customer is no match target."""
+    ``{"entry": None}`` when the customer is no match target. ``received``: the values as
+    received when invalid ones were dropped: they still count as evidence for matching
+    (normalised by the matcher), so a dropped tax id or phone number still finds its
+    duplicates."""
     entry = index_entry(customer)
     if entry is None:
         return {"entry": None}
+    if received is not None:
+        features = prepare(from_customer_dict({**received, "id": str(customer.id)}))
+        return {"entry": {"features": features_to_json(features),
+                          "keys": [list(k) for k in index_keys(features)]}}  # fmt: skip
     return {"entry": {"features": entry.features, "keys": [list(k) for k in entry.keys]}}
 
 
