@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from custmaster.bootstrap import Container
 from custmaster.cli.app import app as cli
+from custmaster.services.sources.training import source_features
 from tests.api.test_sources import SAP, csv_file, run_import
 
 runner = CliRunner()
@@ -110,3 +111,16 @@ def test_a_steward_merges_a_pending_record_from_the_review_queue(
     assert customer["phone"] == "+492211234567"  # the gap the marketing record filled
     body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
     assert sorted(r["source_system"] for r in body["records"]) == ["hubspot", "sap"]
+
+
+def test_training_reads_the_source_records_duplicates_included(
+    client: TestClient, manager: TestClient, container: Container
+) -> None:
+    run_import(client, manager, csv_file(SAP))
+    crm = {**SAP, "source_system": "salesforce", "source_id": "F-1"}
+    run_import(client, manager, csv_file(crm), on_duplicate="update")
+    run_import(client, manager, csv_file(NO_MAIL), keep_incomplete_as_drafts=True)
+    assert len(client.get("/api/v1/customers").json()["items"]) == 1
+    found = source_features(container.uow, container.system_principal())
+    assert len(found) == 3  # the sap, salesforce and hubspot records
+    assert sorted(f.email or "" for f in found) == ["", SAP["email"], SAP["email"]]

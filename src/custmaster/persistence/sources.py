@@ -3,7 +3,7 @@ of golden-record fields."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -97,6 +97,14 @@ class SqlSourceRepository:
                 .where(source_records.c.id.in_(list(record_ids)))
                 .values(golden_id=golden_id)
             )
+
+    def iter_features(self, batch_size: int) -> Iterator[list[tuple[UUID, dict[str, Any]]]]:
+        c = source_records.c
+        result = self._connection.execution_options(
+            stream_results=True, yield_per=batch_size
+        ).execute(select(c.id, c.features).where(c.features.is_not(None)).order_by(c.id))
+        for partition in result.partitions(batch_size):
+            yield [(record_id, features) for record_id, features in partition]
 
     def provenance(self, customer_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
         if not customer_ids:

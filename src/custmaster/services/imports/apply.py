@@ -328,6 +328,12 @@ class _BatchWriter:
 
     def flush(self) -> None:
         store(self.uow, self.sources, self.known)
+        # a pending (incomplete) record that arrived again and joined a golden record
+        # leaves the match index (a no-op for records that were never pending)
+        joined = [r.id for r, seen in zip(self.sources, self.known, strict=True)
+                  if seen and r.golden_id is not None]  # fmt: skip
+        if joined:
+            self.uow.matching.remove_entries(joined)
         self.uow.audit.append_sealed(self.audit)
         self.uow.outbox.add_bulk(self.events)
 

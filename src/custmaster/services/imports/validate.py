@@ -43,7 +43,7 @@ from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.evidence import disagreements, review_pair
 from custmaster.services.sources.keep import consolidate_source, import_source, source_payload
-from custmaster.services.sources.pending import PENDING_PREFIX, filled_command
+from custmaster.services.sources.pending import PENDING_PREFIX, command_features, filled_command
 from custmaster.services.sources.ports import SourceRecord
 
 _KEY_FIELDS = {"s": "source_refs", "e": "email", "t": "tax_id"}
@@ -277,15 +277,26 @@ class _Planner:
     def _known(self, entry: PreparedRecord) -> SourceRecord | None:
         return next((self.known[r] for r in entry.refs if r in self.known), None)
 
-    def _source(self, entry: PreparedRecord, missing: list[str] | None = None) -> dict[str, Any]:
-        """The payload part that keeps the record's source record at writing."""
+    def _source(
+        self, entry: PreparedRecord, missing: list[str] | None = None, *, features: bool = False
+    ) -> dict[str, Any]:
+        """The payload part that keeps the record's source record at writing (with its
+        match features when the row does not carry them already)."""
         record = entry.record
-        return source_payload(
+        part = source_payload(
             system=record.source_system, source_id=record.source_id,
             received=record.command if entry.received is None else entry.received,
             rows=record.row_numbers, file=self.file, missing=missing or [],
             warnings=entry.warnings, known=self._known(entry),
         )  # fmt: skip
+        if features:
+            match = (entry.match or {}).get("entry")
+            if match is not None:
+                part["features"] = match["features"]
+            elif entry.customer is None:
+                received = record.command if entry.received is None else entry.received
+                part["features"] = command_features(received, UUID(part["record_id"]))
+        return part
 
     def _link(
         self, entry: PreparedRecord, owner: UUID | None, missing: list[str] | None = None
@@ -297,7 +308,7 @@ class _Planner:
         known = self._known(entry)
         if known is not None and known.golden_id == owner:
             return None
-        return {"source": self._source(entry, missing), "link": str(owner)}
+        return {"source": self._source(entry, missing, features=True), "link": str(owner)}
 
     def _duplicate(
         self,
@@ -556,7 +567,7 @@ class _Planner:
             return self._row(entry, Outcome.SKIPPED, target, self._link(entry, target))
         self._remember(entry)
         entry.warnings.append(_issue(field_path, "duplicate_in_file", message))
-        payload = {"command": entry.record.command, "source": self._source(entry)}
+        payload = {"command": entry.record.command, "source": self._source(entry, features=True)}
         return self._row(entry, Outcome.UPDATED, target, payload)
 
     def _update(
@@ -592,7 +603,10 @@ class _Planner:
             entry.warnings.append(_issue(None, "unchanged", f"{message}; nothing to change"))
             return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner, missing))
         entry.warnings.append(_issue(None, "duplicate", message))
-        payload = {"command": entry.record.command, "source": self._source(entry, missing)}
+        payload = {
+            "command": entry.record.command,
+            "source": self._source(entry, missing, features=True),
+        }
         return self._row(entry, Outcome.UPDATED, owner, payload)
 
     def _warn_names(self, entries: list[PreparedRecord]) -> None:

@@ -33,7 +33,8 @@ def import_source(
         id=UUID(payload["record_id"]), source_system=payload["system"],
         source_id=payload["source_id"], golden_id=golden_id, origin=Origin.IMPORT,
         received=payload["received"], normalised=normalised, received_at=at,
-        features=features, missing=list(payload.get("missing") or []),
+        features=features if features is not None else payload.get("features"),
+        missing=list(payload.get("missing") or []),
         warnings=list(payload.get("warnings") or []), job_id=job_id, file=payload.get("file"),
         rows=list(payload.get("rows") or []),
     )  # fmt: skip

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -69,6 +69,10 @@ class SourceRepository(Protocol):
         ...
 
     def move(self, record_ids: Sequence[UUID], golden_id: UUID | None) -> None: ...
+    def iter_features(self, batch_size: int) -> Iterator[list[tuple[UUID, dict[str, Any]]]]:
+        """(record id, match features) of every source record that has them, in batches."""
+        ...
+
     def provenance(self, customer_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]: ...
     def save_provenance(self, customer_id: UUID, fields: dict[str, Any], at: datetime) -> None: ...
     def drop_provenance(self, customer_ids: Sequence[UUID]) -> None: ...
