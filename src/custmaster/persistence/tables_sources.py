@@ -15,7 +15,7 @@ leaves the table; its source records move to the survivor and back on unmerge).
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, String, Table, Uuid
+from sqlalchemy import JSON, Column, Index, String, Table, Uuid
 
 from custmaster.persistence.tables import metadata
 from custmaster.persistence.types import Json, UtcDateTime
@@ -29,9 +29,11 @@ source_records = Table(
     Column("golden_id", Uuid),
     #: import | api | inbound
     Column("origin", String(16), nullable=False),
-    Column("received", Json, nullable=False),
-    Column("normalised", Json),
-    Column("features", Json),
+    #: written once per arrival and never queried inside: ``json`` (kept as written, no
+    #: parsing into jsonb on the server; lz4-compressed where the server has it)
+    Column("received", JSON(), nullable=False),
+    Column("normalised", JSON()),
+    Column("features", JSON()),
     Column("missing", Json, nullable=False),
     Column("warnings", Json, nullable=False),
     Column("job_id", Uuid),
