@@ -48,7 +48,7 @@ PASS_DB = "custmaster_bench_floor_pass"
 WRITTEN = (
     "customers", "customer_addresses", "customer_contacts", "customer_pricing_tiers",
     "customer_tax_profiles", "customer_overrides", "customer_source_refs", "match_records",
-    "match_keys", "audit_log", "outbox",
+    "match_keys", "audit_log", "outbox", "source_records",
 )  # fmt: skip
 #: the import job's own tables (the design's staging and row report) start with this
 STAGING_PREFIX = "import_"

@@ -14,6 +14,7 @@ Then online latency: p50/p99 of InMemoryIndex.match (prepare + keys + candidate 
 Usage:
   python bench/match_eval.py                      # samples, febrl, gen10k
   nice python bench/match_eval.py --datasets gen1m
+  python bench/match_eval.py --e2e [--records N]  # through import and match run (e2e)
 """
 
 from __future__ import annotations
@@ -284,6 +285,11 @@ def run_latency(ds: str, recs: list[MatchRecord], model: MatchModel, n_queries: 
 
 
 def main() -> None:
+    if "--e2e" in sys.argv[1:]:  # the end-to-end mode: bench/match_eval_e2e.py
+        import match_eval_e2e
+
+        match_eval_e2e.main([a for a in sys.argv[1:] if a != "--e2e"])
+        return
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", default="samples,febrl,gen10k",

@@ -70,7 +70,11 @@ def count_customers(client: TestClient) -> int:
 SAMPLE_CASES = [
     ("legacy_erp", ["legacy_erp_kunden.csv"], {"entity": "DE01"}, {"created": 23}),
     ("d365", ["d365_customers_v3.csv"], {}, {"created": 30}),
+    # on_invalid_field=drop (the default): 3 rows with an invalid value are drafts without it
     ("hubspot", ["hubspot_companies.csv"], {"keep_incomplete_as_drafts": True, "entity": "US01"},
+     {"draft": 27}),
+    ("hubspot", ["hubspot_companies.csv"],
+     {"keep_incomplete_as_drafts": True, "entity": "US01", "on_invalid_field": "reject"},
      {"draft": 24, "failed": 3}),
     ("salesforce", ["salesforce_accounts.csv", "salesforce_contacts.csv"], {"entity": "US01"},
      {"created": 35, "failed": 6}),
@@ -150,9 +154,8 @@ OWN_LAYOUT = (
 def test_duplicates_in_the_file_errors_and_warnings_are_reported_per_row(
     client: TestClient,
 ) -> None:
-    job = submit(
-        client, "custmaster", ("own.csv", OWN_LAYOUT.encode()), batch_size=2, entity="US01"
-    )  # the file has no owning entity: the job's applies
+    job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()), batch_size=2,
+                 entity="US01", on_invalid_field="reject")  # fmt: skip
     report = {r["source_id"]: r for r in rows(client, job["id"])}
     assert report["A1"]["outcome"] == "created"
     assert {w["code"] for w in report["A1"]["warnings"]} == {"large_credit_limit"}

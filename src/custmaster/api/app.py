@@ -24,6 +24,7 @@ from custmaster.api.routers import (
     matching,
     personal_data,
     reference,
+    sources,
 )
 from custmaster.api.routers import structure as structure_routers
 from custmaster.bootstrap import Container, build_container
@@ -57,6 +58,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(change_requests.router)
     app.include_router(personal_data.router)
+    app.include_router(sources.router)
+    app.include_router(sources.clusters_router)
     matching.install(app)
     structure_routers.install(app)
     agents_http.install(app, container)  # the MCP server for AI agents at /mcp

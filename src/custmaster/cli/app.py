@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from custmaster.bootstrap import build_container
 from custmaster.cli import audit, certificates, matching, users
 from custmaster.cli import imports as imports_cli
+from custmaster.cli import sources as sources_cli
 from custmaster.cli import structure as structure_cli
 from custmaster.cli.errors import DatabaseErrorsGroup
 from custmaster.cli.mcp import mcp_command
@@ -34,6 +35,8 @@ structure_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(matching.app, name="match")
 app.add_typer(certificates.app, name="certificates")
+app.add_typer(sources_cli.app, name="sources")
+matching.app.command("clusters")(sources_cli.clusters)
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
 app.command("mcp")(mcp_command)

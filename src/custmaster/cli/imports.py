@@ -39,7 +39,13 @@ from custmaster.services.imports.jobs import (
     run_job,
     submit_job,
 )
-from custmaster.services.imports.store import ImportJob, ImportOptions, JobStatus, OnDuplicate
+from custmaster.services.imports.store import (
+    ImportJob,
+    ImportOptions,
+    InvalidField,
+    JobStatus,
+    OnDuplicate,
+)
 from custmaster.services.imports.templates import TemplateNameError, check_template_name
 from custmaster.services.ports import CustomerQuery
 
@@ -106,10 +112,19 @@ def _summary(container: Container, actor: Principal, job: ImportJob, show_rows: 
     table = Table(title=f"import job {job.id}: {job.status.value}")
     table.add_column("outcome")
     table.add_column("records", justify="right")
-    counts = job.summary.get("final") or job.summary.get("planned") or {}
+    # the final counts once imported; rows with warnings are counted at validation
+    counts = {**(job.summary.get("planned") or {}), **(job.summary.get("final") or {})}
     for outcome in ("created", "updated", "skipped", "draft", "failed", "with_warnings"):
         table.add_row(outcome.replace("_", " "), str(counts.get(outcome, 0)))
     console.print(table)
+    kinds = job.summary.get("warnings") or {}
+    if kinds:
+        warnings = Table(title="warnings by kind")
+        warnings.add_column("warning")
+        warnings.add_column("records", justify="right")
+        for kind, count in sorted(kinds.items()):
+            warnings.add_row(kind, str(count))
+        console.print(warnings)
     if job.error:
         console.print(f"[red]{job.error}[/red]")
     if show_rows:
@@ -163,9 +178,12 @@ def import_command(
             "in CUSTMASTER_IMPORT_TEMPLATE_DIR (never a path)"
         ),
     ] = None,
-    on_duplicate: Annotated[OnDuplicate, typer.Option(help="skip, update or error")] = (
-        OnDuplicate.SKIP
-    ),
+    on_duplicate: Annotated[
+        OnDuplicate, typer.Option(help="skip, update, error or review (every hit to review)")
+    ] = OnDuplicate.SKIP,
+    on_invalid_field: Annotated[
+        InvalidField, typer.Option(help="an invalid field value: drop it, draft the row, reject")
+    ] = InvalidField.DROP,
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 100,
     stop_on_first_error: Annotated[bool, typer.Option("--stop-on-first-error")] = False,
     validate_only: Annotated[bool, typer.Option("--validate-only", help="dry run")] = False,
@@ -215,6 +233,7 @@ def import_command(
             validate_only=validate_only,
             entity=entity,
             keep_incomplete_as_drafts=keep_incomplete_as_drafts,
+            on_invalid_field=on_invalid_field,
         )
         approving = _approver(container, approver) if approve else None
         handles: list[BinaryIO] = [Path(a).open("rb") for a in args]  # noqa: SIM115

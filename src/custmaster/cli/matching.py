@@ -71,7 +71,9 @@ def run(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", min=1, help="scoring processes (default: one per CPU on large bases)",
+            "--workers",
+            min=1,
+            help="scoring processes (default: one per CPU on large bases)",
             show_default=False,
         ),
     ] = None,
@@ -108,7 +110,8 @@ def run(
         t = result.model.thresholds
         table.add_row("thresholds", f"auto-merge >= {t.auto_merge}, review >= {t.review}")
     console.print(table)
-    queued = result.stats.get("clusters", 0)
+    # the clusters merged without review left the queue
+    queued = result.stats.get("clusters", 0) - result.stats.get("auto_merged", 0)
     console.print(f"[green]{queued} clusters in the review queue[/green] (GET /api/v1/duplicates)")
 
 

@@ -15,6 +15,7 @@ from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
+from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.imports.store import ImportRepository
@@ -28,6 +29,7 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
+from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
 
@@ -46,6 +48,7 @@ class SqlUnitOfWork:
     matching: MatchingRepository
     structure: StructureRepository
     certificates: CertificateRepository
+    sources: SourceRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -85,6 +88,7 @@ class SqlUnitOfWork:
             self.matching = SqlMatchingRepository(connection)
             self.structure = SqlStructureRepository(connection)
             self.certificates = SqlCertificateRepository(connection)
+            self.sources = SqlSourceRepository(connection)
         self._depth += 1
         return self
 

@@ -53,6 +53,7 @@ from custmaster.services.imports.store import (
     Draft,
     ImportJob,
     ImportOptions,
+    InvalidField,
     JobStatus,
     OnDuplicate,
     Outcome,
@@ -170,6 +171,7 @@ def create_import(
     validate_only: Annotated[bool, Form()] = False,
     entity: Annotated[str | None, Form(max_length=64)] = None,
     keep_incomplete_as_drafts: Annotated[bool, Form()] = False,
+    on_invalid_field: Annotated[InvalidField, Form()] = InvalidField.DROP,
 ) -> Response:
     options = ImportOptions(
         on_duplicate=on_duplicate,
@@ -178,6 +180,7 @@ def create_import(
         validate_only=validate_only,
         entity=entity or None,
         keep_incomplete_as_drafts=keep_incomplete_as_drafts,
+        on_invalid_field=on_invalid_field,
     )
     uploads = [Upload(f.filename or "upload", f.file) for f in file]
     job = submit_job(

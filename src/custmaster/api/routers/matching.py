@@ -53,6 +53,7 @@ from custmaster.services.matching.review import (
 )
 from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.ports import StoredResponse
+from custmaster.services.sources.pending import join_pending_members
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 ClusterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the candidate cluster's id")]
@@ -155,6 +156,10 @@ def decision(
         members = [UUID(m) for m in cluster.members]
         absorbed = absorbed_members(members, payload.survivor_id)
         assert payload.survivor_id is not None
+        # incomplete source records in the cluster join the survivor at once
+        absorbed = join_pending_members(uow, actor, cluster_id, payload.survivor_id, absorbed)
+        if not absorbed:
+            return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
         outcome = submit_merge(
             uow, actor, container.policy, payload.survivor_id, absorbed, payload.choices or {},
             container.service_settings, cluster_id=cluster_id,

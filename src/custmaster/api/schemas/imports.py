@@ -18,6 +18,7 @@ class ImportOptionsOut(BaseModel):
     validate_only: bool
     entity: str | None
     keep_incomplete_as_drafts: bool
+    on_invalid_field: str = "drop"
 
 
 class ImportProgressOut(BaseModel):

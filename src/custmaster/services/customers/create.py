@@ -19,6 +19,7 @@ from custmaster.services.matching.index import refresh_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.keep import api_source
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +46,7 @@ def create_customer(
             raise ValidationFailed(ctx.errors.errors)
         return write_new(
             uow, actor, customer, settings, warnings=ctx.warnings,
-            change_request_id=change_request_id,
+            change_request_id=change_request_id, received=data,
         )  # fmt: skip
 
 
@@ -57,9 +58,12 @@ def write_new(
     *,
     warnings: list[ChangeWarning],
     change_request_id: UUID | None = None,
+    received: Mapping[str, Any] | None = None,
 ) -> CustomerResult:
     """Store a validated new aggregate under the next customer number, with its match
-    keys, audit entry and event."""
+    keys, audit entry and event; a customer received with source references keeps a
+    source record per reference (``received``: the request body; ``None`` when its source
+    records exist already)."""
     with uow:
         for ref in customer.source_refs:
             owner = uow.customers.by_source_ref(ref)
@@ -71,6 +75,9 @@ def write_new(
         uow.customers.add(customer)
         refresh_match_keys(uow, customer)
         after = snapshot(customer)
+        if customer.source_refs and received is not None:
+            assert customer.created_at is not None
+            uow.sources.add_many(api_source(customer, received, customer.created_at))
         # warnings first: the audit append in record_change holds a lock until commit
         all_warnings = warnings + change_warnings(uow, customer, settings, name_changed=True)
         assert customer.created_at is not None

@@ -168,7 +168,7 @@ def submit_create(
         )  # fmt: skip
         if request is None:
             # green: store what was validated above (no second parse)
-            result = write_new(uow, actor, draft, settings, warnings=ctx.warnings)
+            result = write_new(uow, actor, draft, settings, warnings=ctx.warnings, received=data)
             return applied(actor, result)
         return pending(request)
 

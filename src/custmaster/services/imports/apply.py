@@ -28,7 +28,6 @@ from custmaster.domain.model import Customer
 from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.snapshot import diff, jsonable, snapshot
 from custmaster.services.customers.common import check_references
-from custmaster.services.imports.merge import merged_customer
 from custmaster.services.imports.store import (
     Draft,
     ImportJob,
@@ -37,10 +36,13 @@ from custmaster.services.imports.store import (
     RowReport,
 )
 from custmaster.services.matching.index import refresh_match_keys
-from custmaster.services.matching.ports import IndexEntry
+from custmaster.services.matching.ports import IndexEntry, NewCluster
 from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.keep import consolidate_source, import_source, store
+from custmaster.services.sources.pending import command_features, filled_command, pending_entry
+from custmaster.services.sources.ports import SourceRecord
 
 _DUPLICATE_SINCE = "a customer with the same key was created since the review"
 
@@ -84,6 +86,14 @@ def _index_entry(payload: dict[str, Any] | None, customer: Customer) -> IndexEnt
     )
 
 
+def _review_cluster(customer_id: UUID, review: dict[str, Any]) -> NewCluster:
+    """The review cluster of a record whose exact keys were only evidence."""
+    members = [str(customer_id), *review["members"]]
+    pairs = review["pairs"]
+    best = max((p["score"] for p in pairs), default=0.0)
+    return NewCluster("review", best, members, pairs)
+
+
 class _BatchWriter:
     def __init__(
         self, uow: UnitOfWork, job: ImportJob, settings: ServiceSettings, now: datetime
@@ -92,6 +102,27 @@ class _BatchWriter:
         self.audit: list[AuditEntry] = []
         self.events: list[CloudEvent] = []
         self.result = BatchOutcome()
+        self.sources: list[SourceRecord] = []
+        self.known: list[bool] = []
+
+    def _keep(
+        self,
+        row: RowReport,
+        golden_id: UUID | None,
+        normalised: dict[str, Any] | None = None,
+        features: dict[str, Any] | None = None,
+    ) -> SourceRecord | None:
+        """Keep the row's source record (rows of jobs validated before source records
+        existed carry none)."""
+        assert row.payload is not None
+        part = row.payload.get("source")
+        if part is None:
+            return None
+        record = import_source(part, golden_id=golden_id, normalised=normalised,
+                               features=features, job_id=self.job.id, at=self.now)  # fmt: skip
+        self.sources.append(record)
+        self.known.append(bool(part.get("known")))
+        return record
 
     def _record(self, operation: str, customer_id: UUID, changes: list[dict[str, Any]],
                 event: CloudEvent) -> None:  # fmt: skip
@@ -151,11 +182,12 @@ class _BatchWriter:
                 (r.source_system, r.source_id) in existing.by_source_ref
                 for r in customer.source_refs
             ]
-            if (
-                any(taken)
-                or customer.email.casefold() in existing.by_email
+            # a record queued for review shares its keys on purpose (keys are evidence)
+            queued = row.payload is not None and "review" in row.payload
+            if any(taken) or (not queued and (
+                customer.email.casefold() in existing.by_email
                 or (customer.tax_id and customer.tax_id in existing.by_tax_id)
-            ):
+            )):  # fmt: skip
                 problem = [_issue("source_refs", "duplicate", _DUPLICATE_SINCE)]
                 skip = self.job.options.on_duplicate is OnDuplicate.SKIP
                 self._fail(row, Outcome.SKIPPED if skip else Outcome.FAILED, problem)
@@ -165,7 +197,10 @@ class _BatchWriter:
             return
         numbers = self.uow.customers.next_numbers(len(ready))
         stamp = self.now.isoformat()
-        for (_row, customer, data), value in zip(ready, numbers, strict=True):
+        for (row, customer, data), value in zip(ready, numbers, strict=True):
+            match = (row.payload or {}).get("match") or {}
+            features = (match.get("entry") or {}).get("features")
+            self._keep(row, customer.id, data, features)
             customer.number = self.settings.customer_number(value)
             customer.created_at = customer.updated_at = self.now
             after = dict(data, number=customer.number, created_at=stamp, updated_at=stamp,
@@ -181,6 +216,13 @@ class _BatchWriter:
         # the online matcher sees them at once (new ids: nothing to replace)
         entries = [_index_entry(row.payload, customer) for row, customer, _ in ready]
         self.uow.matching.add_entries([e for e in entries if e is not None])
+        clusters = [
+            _review_cluster(customer.id, row.payload["review"])
+            for row, customer, _ in ready
+            if row.payload and "review" in row.payload
+        ]
+        if clusters:
+            self.uow.matching.add_clusters(None, self.now, clusters)
 
     def updates(self, rows: list[RowReport]) -> None:
         for row in rows:
@@ -192,11 +234,30 @@ class _BatchWriter:
                 self._fail(row, Outcome.FAILED, [gone])
                 continue
             ctx = ParseContext()
-            parsed = new_customer(command, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
+            # an incomplete record (online match) lacks required fields: the golden's stay
+            filled = filled_command(command, current)
+            parsed = new_customer(filled, customer_id=uuid4(), number="", now=self.now, ctx=ctx)
             check_references(self.uow, ctx)
             merged = None
+            consolidation = None
+            source = None
             if parsed is not None and not ctx.errors:
-                merged = merged_customer(current, parsed, command, now=self.now, ctx=ctx)
+                part = row.payload.get("source")
+                if part is None:  # a job validated before source records existed
+                    source = import_source(
+                        {"record_id": str(uuid4()), "system": "import", "source_id": None,
+                         "received": command}, golden_id=current.id,
+                        normalised=snapshot(parsed), features=None, job_id=self.job.id,
+                        at=self.now,
+                    )  # fmt: skip
+                else:
+                    normalised = None if part.get("missing") else snapshot(parsed)
+                    source = import_source(part, golden_id=current.id, normalised=normalised,
+                                           features=None, job_id=self.job.id,
+                                           at=self.now)  # fmt: skip
+                consolidation = consolidate_source(self.uow, current, parsed, command, source,
+                                                   now=self.now, ctx=ctx)  # fmt: skip
+                merged = None if consolidation is None else consolidation.customer
             if merged is not None:
                 for ref in set(merged.source_refs) - set(current.source_refs):
                     owner = self.uow.customers.by_source_ref(ref)
@@ -205,6 +266,11 @@ class _BatchWriter:
             if merged is None or ctx.errors:
                 self._fail(row, Outcome.FAILED, [e.as_dict() for e in ctx.errors.errors])
                 continue
+            assert consolidation is not None and source is not None
+            if row.payload.get("source") is not None:
+                self.sources.append(source)
+                self.known.append(bool(row.payload["source"].get("known")))
+                self.uow.sources.save_provenance(current.id, consolidation.provenance, self.now)
             before, after = snapshot(current), snapshot(merged)
             changes = diff(before, after)
             if not changes:
@@ -222,8 +288,16 @@ class _BatchWriter:
             )  # fmt: skip
             self.result.add(Outcome.UPDATED)
 
+    def links(self, rows: list[RowReport]) -> None:
+        """Skipped records that joined an existing golden record without changing it:
+        their source records are kept, attached to it."""
+        for row in rows:
+            if row.payload is not None and row.payload.get("link"):
+                self._keep(row, UUID(row.payload["link"]))
+
     def drafts(self, rows: list[RowReport]) -> None:
         new: list[Draft] = []
+        pending: list[IndexEntry] = []
         for row in rows:
             assert row.payload is not None
             command = row.payload["command"]
@@ -242,9 +316,24 @@ class _BatchWriter:
             else:
                 new.append(draft)
             self.result.add(Outcome.DRAFT)
+            if row.payload.get("source") is not None:
+                record_id = UUID(row.payload["source"]["record_id"])
+                kept = self._keep(row, None, None, command_features(command, record_id))
+                entry = None if kept is None else pending_entry(kept)
+                if entry is not None:
+                    pending.append(entry)
         self.uow.imports.add_drafts(new)
+        # matched like any record, online and in batch, until it joins a golden record
+        self.uow.matching.replace_entries(pending)
 
     def flush(self) -> None:
+        store(self.uow, self.sources, self.known)
+        # a pending (incomplete) record that arrived again and joined a golden record
+        # leaves the match index (a no-op for records that were never pending)
+        joined = [r.id for r, seen in zip(self.sources, self.known, strict=True)
+                  if seen and r.golden_id is not None]  # fmt: skip
+        if joined:
+            self.uow.matching.remove_entries(joined)
         self.uow.audit.append_sealed(self.audit)
         self.uow.outbox.add_bulk(self.events)
 
@@ -258,12 +347,13 @@ def write_batch(
         job.id,
         after_seq=batch * size - 1,
         until_seq=(batch + 1) * size - 1,
-        outcomes=[Outcome.CREATED, Outcome.UPDATED, Outcome.DRAFT],
+        outcomes=[Outcome.CREATED, Outcome.UPDATED, Outcome.DRAFT, Outcome.SKIPPED],
         with_payload=True,
     )
     writer = _BatchWriter(uow, job, settings, now)
     writer.creates([r for r in rows if r.outcome is Outcome.CREATED])
     writer.updates([r for r in rows if r.outcome is Outcome.UPDATED])
     writer.drafts([r for r in rows if r.outcome is Outcome.DRAFT])
+    writer.links([r for r in rows if r.outcome is Outcome.SKIPPED])
     writer.flush()
     return writer.result

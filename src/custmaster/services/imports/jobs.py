@@ -310,9 +310,10 @@ def _prepared(job: ImportJob, template: Template) -> Generator[list[PreparedReco
     args = (files, template, job.options.entity, job.validated_records,
             job.options.batch_size)  # fmt: skip
     remaining = (job.total_rows or 0) - job.validated_records
+    on_invalid = job.options.on_invalid_field
     if remaining >= PARALLEL_FROM and can_use_worker() and spare_core():
-        return prepared_batches_in_worker(*args)
-    return prepared_batches(*args)
+        return prepared_batches_in_worker(*args, on_invalid=on_invalid)
+    return prepared_batches(*args, on_invalid=on_invalid)
 
 
 def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
@@ -338,11 +339,15 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
             uow.imports.add_rows(current.id, result.rows)
             uow.imports.add_keys(current.id, result.keys)
             counts: dict[str, int] = {}
+            kinds: dict[str, int] = {}
             for row in result.rows:
                 counts[row.outcome.value] = counts.get(row.outcome.value, 0) + 1
                 if row.warnings:
                     counts["with_warnings"] = counts.get("with_warnings", 0) + 1
+                for warning in row.warnings:
+                    kinds[warning["code"]] = kinds.get(warning["code"], 0) + 1
             _bump(current.summary, "planned", counts)
+            _bump(current.summary, "warnings", kinds)  # by kind
             current.validated_records = result.rows[-1].seq + 1
             current.updated_at = utcnow()
             if result.stopped:

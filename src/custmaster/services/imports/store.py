@@ -38,6 +38,20 @@ class OnDuplicate(StrEnum):
     SKIP = "skip"
     UPDATE = "update"
     ERROR = "error"
+    #: every e-mail/tax-id hit lands as its own record and is queued for review
+    REVIEW = "review"
+
+
+class InvalidField(StrEnum):
+    """What an invalid value of a top-level field does to its row (a bad tax-id
+    checksum, an unassigned phone number ...)."""
+
+    #: the value is dropped with a warning on the row and its source record; the row lands
+    DROP = "drop"
+    #: the row becomes an incomplete draft (the field counts as missing)
+    DRAFT = "draft"
+    #: the row fails (as before)
+    REJECT = "reject"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +64,7 @@ class ImportOptions:
     validate_only: bool = False
     entity: str | None = None
     keep_incomplete_as_drafts: bool = False
+    on_invalid_field: InvalidField = InvalidField.DROP
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +74,7 @@ class ImportOptions:
             "validate_only": self.validate_only,
             "entity": self.entity,
             "keep_incomplete_as_drafts": self.keep_incomplete_as_drafts,
+            "on_invalid_field": self.on_invalid_field.value,
         }
 
     @classmethod
@@ -70,6 +86,8 @@ class ImportOptions:
             validate_only=bool(data.get("validate_only", False)),
             entity=data.get("entity"),
             keep_incomplete_as_drafts=bool(data.get("keep_incomplete_as_drafts", False)),
+            # jobs submitted before the option rejected invalid rows
+            on_invalid_field=InvalidField(data.get("on_invalid_field", "reject")),
         )
 
 

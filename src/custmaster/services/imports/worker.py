@@ -29,6 +29,7 @@ from typing import Any
 from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import read_records
 from custmaster.services.imports.sources import ImportFileError
+from custmaster.services.imports.store import InvalidField
 from custmaster.services.imports.templates import Template, TemplateError
 from custmaster.services.imports.validate import PreparedRecord, add_match, prepare_record
 from custmaster.services.recording import utcnow
@@ -47,6 +48,7 @@ def prepared_batches(
     size: int,
     *,
     match: bool = True,
+    on_invalid: InvalidField = InvalidField.DROP,
 ) -> Generator[list[PreparedRecord], None, None]:
     """Records ``start`` onwards of the job's files, prepared, ``size`` per batch
     (``match=False``: without their match-index entries, see ``prepare_record``)."""
@@ -56,7 +58,7 @@ def prepared_batches(
         for seq, record in enumerate(stream):
             if seq < start:
                 continue
-            batch.append(prepare_record(seq, record, now, match=match))
+            batch.append(prepare_record(seq, record, now, match=match, on_invalid=on_invalid))
             if len(batch) == size:
                 # handed over without a reference left here: the caller's batch is freed
                 # as soon as it drops it (see ``collector.each_worked``)
@@ -82,6 +84,7 @@ def _produce(
     start: int,
     size: int,
     out: Any,  # multiprocessing.Queue
+    on_invalid: InvalidField = InvalidField.DROP,
 ) -> None:
     """The worker's body: every batch, then ``("end", None)``; an error ends it with
     ``("error", (kind, message))`` (exceptions are not all picklable)."""
@@ -90,7 +93,9 @@ def _produce(
     try:
         paths = {role: Path(path) for role, path in files.items()}
         # the match-index entries are left to the parent (see prepared_batches_in_worker)
-        batches = prepared_batches(paths, template, entity, start, size, match=False)
+        batches = prepared_batches(
+            paths, template, entity, start, size, match=False, on_invalid=on_invalid
+        )
         for _ in each_worked(batches, lambda batch: _send(out, batch)):
             pass
         out.put(("end", None))
@@ -105,14 +110,23 @@ class WorkerFailed(RuntimeError):
 
 
 def prepared_batches_in_worker(
-    files: Mapping[str, Path], template: Template, entity: str | None, start: int, size: int
+    files: Mapping[str, Path],
+    template: Template,
+    entity: str | None,
+    start: int,
+    size: int,
+    *,
+    on_invalid: InvalidField = InvalidField.DROP,
 ) -> Generator[list[PreparedRecord], None, None]:
     """As :func:`prepared_batches`, prepared by a worker process (see the module doc).
     Closing the iterator (or an error in the caller) stops the worker."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue(maxsize=_AHEAD)
     args = ({role: str(path) for role, path in files.items()}, template, entity, start, size, out)
-    worker = context.Process(target=_produce, args=args, name="custmaster-import-prepare")
+    worker = context.Process(
+        target=_produce, args=args, kwargs={"on_invalid": on_invalid},
+        name="custmaster-import-prepare",
+    )  # fmt: skip
     worker.daemon = True
     worker.start()
     heard = False
@@ -147,7 +161,7 @@ def prepared_batches_in_worker(
         worker.join(timeout=10)
         out.close()
         out.cancel_join_thread()
-    yield from prepared_batches(files, template, entity, start, size)
+    yield from prepared_batches(files, template, entity, start, size, on_invalid=on_invalid)
 
 
 def _receive(out: Any) -> tuple[str, Any]:

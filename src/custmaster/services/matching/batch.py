@@ -26,7 +26,6 @@ from itertools import combinations
 from typing import Any
 from uuid import UUID, uuid4
 
-from custmaster.domain.errors import DomainError
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.batch import batch_match
 from custmaster.matching.cluster import cluster_pairs
@@ -41,6 +40,7 @@ from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.pending import settle_cluster
 
 #: progress(phase, done, total)
 Progress = Callable[[str, int, int], None]
@@ -240,13 +240,12 @@ def _auto_merge(
     for cluster in clusters:
         if cluster.proposal != "auto_merge":
             continue
-        ordered = sorted(cluster.members, key=lambda m: numbers.get(m, m))
-        try:
-            merge_customers(
-                new_uow(), actor, UUID(ordered[0]), [UUID(m) for m in ordered[1:]], {},
-                settings,
-            )  # fmt: skip
-        except DomainError:
-            continue  # changed since the run read it: left in the queue for a steward
-        merged += 1
+        # incomplete source records in the cluster join the survivor (services.sources)
+        settled = settle_cluster(
+            new_uow, actor, settings, cluster.members, numbers,
+            lambda survivor, absorbed: merge_customers(
+                new_uow(), actor, survivor, absorbed, {}, settings
+            ),
+        )  # fmt: skip
+        merged += settled
     return merged

@@ -33,6 +33,7 @@ from custmaster.services.matching.survivorship import (
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.merging import merge_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +105,7 @@ def merge_customers(
         merge_id = uuid4()
         before = snapshot(survivor)
         absorbed_snapshots = [snapshot(c) for c in absorbed]
+        kept_sources = merge_sources(uow, survivor, absorbed, plan.customer, plan.sources, now)
         for customer in absorbed:
             uow.customers.delete(customer.id)
         uow.customers.update(survivor, plan.customer)
@@ -117,7 +119,8 @@ def merge_customers(
                 survivor_after=after,
                 absorbed=absorbed_snapshots,
                 rules={"config": rules_config.to_dict(), "applied": plan.rules,
-                       "sources": plan.sources, "dropped": plan.dropped},
+                       "sources": plan.sources, "dropped": plan.dropped,
+                       "source_records": kept_sources},
                 choices=dict(choices),
                 merged_at=now,
                 merged_by=actor.user_id,

@@ -41,6 +41,7 @@ from custmaster.services.matching.redirects import resolve
 from custmaster.services.matching.survivorship import moved_child_ids, refs_of
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
+from custmaster.services.sources.merging import unmerge_sources
 
 _FIXED = frozenset(
     {"id", "number", "status", "version", "created_at", "updated_at", "source_refs",
@@ -150,6 +151,7 @@ def unmerge(uow: UnitOfWork, actor: Principal, merge_id: UUID) -> UnmergeResult:
         restored = [customer_from_snapshot(snap) for snap in merge.absorbed]
         for customer in restored:
             uow.customers.add(customer)
+        unmerge_sources(uow, merge.rules.get("source_records"), survivor, now)
         uow.matching.remove_redirects(merge.id)
         uow.matching.mark_unmerged(merge.id, now, actor.user_id)
         refresh_match_keys_many(uow, [survivor, *restored])

@@ -1,0 +1,120 @@
+"""Keeping source records: building them from what arrived, storing them, and
+consolidating one into its golden record (the use cases' shared steps; the callers own
+the transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from custmaster.domain.context import ParseContext
+from custmaster.domain.model import Customer
+from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.matching.survivorship import SurvivorshipConfig, load_survivorship
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.sources.consolidate import Consolidation, consolidate, derive_provenance
+from custmaster.services.sources.ports import Origin, SourceRecord
+
+
+def import_source(
+    payload: Mapping[str, Any],
+    *,
+    golden_id: UUID | None,
+    normalised: dict[str, Any] | None,
+    features: dict[str, Any] | None,
+    job_id: UUID,
+    at: datetime,
+) -> SourceRecord:
+    """The source record of an import row, from the ``source`` part of its payload
+    (see :func:`source_payload`)."""
+    return SourceRecord(
+        id=UUID(payload["record_id"]), source_system=payload["system"],
+        source_id=payload["source_id"], golden_id=golden_id, origin=Origin.IMPORT,
+        received=payload["received"], normalised=normalised, received_at=at,
+        features=features if features is not None else payload.get("features"),
+        missing=list(payload.get("missing") or []),
+        warnings=list(payload.get("warnings") or []), job_id=job_id, file=payload.get("file"),
+        rows=list(payload.get("rows") or []),
+    )  # fmt: skip
+
+
+def source_payload(
+    *,
+    system: str,
+    source_id: str | None,
+    received: Mapping[str, Any],
+    rows: Sequence[int],
+    file: str | None,
+    missing: Sequence[str] = (),
+    warnings: Sequence[Mapping[str, Any]] = (),
+    known: SourceRecord | None = None,
+) -> dict[str, Any]:
+    """What an import row's payload carries to keep its source record at writing
+    (``known``: the stored record of the same source system and id, which it replaces)."""
+    return {
+        "record_id": str(known.id if known is not None else uuid4()),
+        "known": known is not None,
+        "system": system,
+        "source_id": source_id,
+        "received": jsonable(dict(received)),
+        "rows": list(rows),
+        "file": file,
+        "missing": list(missing),
+        "warnings": [dict(w) for w in warnings],
+    }
+
+
+def api_source(customer: Customer, received: Mapping[str, Any], at: datetime) -> list[SourceRecord]:
+    """The source records of a customer created through the API with source references
+    (one per reference; the request body is what was received)."""
+    normalised = snapshot(customer)
+    body = jsonable(dict(received))
+    return [
+        SourceRecord(
+            id=uuid4(),
+            source_system=ref.source_system,
+            source_id=ref.source_id,
+            golden_id=customer.id,
+            origin=Origin.API,
+            received=body,
+            normalised=normalised,
+            received_at=at,
+        )
+        for ref in customer.source_refs
+    ]
+
+
+def store(uow: UnitOfWork, records: Sequence[SourceRecord], known: Sequence[bool]) -> None:
+    """Add new source records, rewrite the ones that arrived again."""
+    new = [r for r, seen in zip(records, known, strict=True) if not seen]
+    uow.sources.add_many(new)
+    for record, seen in zip(records, known, strict=True):
+        if seen:
+            uow.sources.replace(record)
+
+
+def provenance_of(uow: UnitOfWork, customer: Customer) -> dict[str, Any]:
+    """The provenance of every field of a golden record (stored or derived)."""
+    stored = uow.sources.provenance([customer.id]).get(customer.id)
+    sources = uow.sources.for_golden([customer.id])
+    return derive_provenance(snapshot(customer), stored, sources)
+
+
+def consolidate_source(
+    uow: UnitOfWork,
+    current: Customer,
+    parsed: Customer,
+    command: Mapping[str, Any],
+    source: SourceRecord,
+    *,
+    now: datetime,
+    ctx: ParseContext,
+    config: SurvivorshipConfig | None = None,
+) -> Consolidation | None:
+    """``current`` with what ``source`` may change of it (``services.sources.consolidate``)."""
+    return consolidate(
+        current, parsed, command, source, provenance=provenance_of(uow, current),
+        config=config or load_survivorship(), now=now, ctx=ctx,
+    )  # fmt: skip

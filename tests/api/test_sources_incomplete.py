@@ -1,0 +1,126 @@
+"""Incomplete source records take part in matching, through HTTP and the CLI, on SQLite
+and PostgreSQL: a record without e-mail joins its company online at import, or in batch
+(``custmaster match run --auto-merge``, or a steward's decision in the review queue)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from custmaster.bootstrap import Container
+from custmaster.cli.app import app as cli
+from custmaster.services.sources.training import source_features
+from tests.api.test_sources import SAP, csv_file, run_import
+
+runner = CliRunner()
+#: the marketing list's row of the same company: no e-mail, another phone format
+NO_MAIL = {**SAP, "source_system": "hubspot", "source_id": "H-5", "email": "",
+           "name": "Pacific Packaging GmbH", "phone": "0221 1234567"}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def import_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTMASTER_IMPORT_DIR", str(tmp_path / "uploads"))
+
+
+@pytest.fixture
+def manager(client: TestClient, client_as: Callable[..., TestClient]) -> TestClient:
+    return client_as("manager", roles=["ar_manager"])
+
+
+def test_a_record_without_email_joins_its_company_at_import(
+    client: TestClient, manager: TestClient
+) -> None:
+    _, (first,) = run_import(client, manager, csv_file(SAP))
+    _, (row,) = run_import(client, manager, csv_file({**NO_MAIL, "tax_id": "DE136695976"}),
+                           on_duplicate="update")  # fmt: skip
+    assert row["outcome"] == "updated", row
+    assert row["customer_id"] == first["customer_id"]
+    customer = client.get(f"/api/v1/customers/{first['customer_id']}").json()
+    assert customer["tax_id"] == "DE136695976" and customer["email"] == SAP["email"]
+    body = client.get(f"/api/v1/customers/{first['customer_id']}/sources").json()
+    joined = next(r for r in body["records"] if r["source_system"] == "hubspot")
+    assert joined["missing"] == ["email"] and joined["normalised"] is None
+
+
+def _url(container: Container) -> str:
+    return container.engine.url.render_as_string(hide_password=False)
+
+
+def test_a_pending_record_joins_its_company_in_a_batch_run(
+    client: TestClient, manager: TestClient, container: Container
+) -> None:
+    _, (draft,) = run_import(client, manager, csv_file(NO_MAIL), keep_incomplete_as_drafts=True)
+    assert draft["outcome"] == "draft"
+    _, (created,) = run_import(client, manager, csv_file(SAP))
+    assert created["outcome"] == "created"  # exact keys only at import for complete rows
+    queued = runner.invoke(cli, ["match", "run", "--database-url", _url(container)])
+    assert queued.exit_code == 0, queued.output
+    clusters = client.get("/api/v1/duplicates").json()["items"]
+    assert len(clusters) == 1 and created["customer_id"] in clusters[0]["members"]
+    (pending_id,) = set(clusters[0]["members"]) - {created["customer_id"]}
+    # the clusters exported with their members' source ids: CLI (jsonl, csv) and API
+    jsonl = runner.invoke(cli, ["match", "clusters", "--database-url", _url(container)])
+    assert jsonl.exit_code == 0, jsonl.output
+    (exported,) = [json.loads(line) for line in jsonl.output.splitlines()]
+    kinds = {m["id"]: (m["kind"], m["source_ids"]) for m in exported["members"]}
+    assert kinds == {created["customer_id"]: ("customer", ["sap/S-1"]),
+                     pending_id: ("source_record", ["hubspot/H-5"])}  # fmt: skip
+    table = runner.invoke(cli, ["match", "clusters", "--format", "csv", "--database-url",
+                                _url(container)])  # fmt: skip
+    lines = list(csv.DictReader(io.StringIO(table.output)))
+    assert {(r["member_kind"], r["source_ids"]) for r in lines} == {
+        ("customer", "sap/S-1"), ("source_record", "hubspot/H-5")}  # fmt: skip
+    api = client.get("/api/v1/clusters/export", params={"format": "jsonl"})
+    assert api.status_code == 200 and json.loads(api.text.splitlines()[0]) == exported
+    api_csv = client.get("/api/v1/clusters/export", params={"format": "csv"})
+    assert list(csv.DictReader(io.StringIO(api_csv.text))) == lines
+    result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
+                                 _url(container)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "0 clusters in the review queue" in result.output  # the merged one left it
+    assert client.get("/api/v1/duplicates").json()["items"] == []
+    body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
+    assert sorted(r["source_system"] for r in body["records"]) == ["hubspot", "sap"]
+    assert pending_id in {r["id"] for r in body["records"]}
+    assert len(client.get("/api/v1/customers").json()["items"]) == 1
+    again = runner.invoke(cli, ["match", "run", "--database-url", _url(container)])
+    assert again.exit_code == 0 and "0 clusters in the review queue" in again.output
+
+
+def test_a_steward_merges_a_pending_record_from_the_review_queue(
+    client: TestClient, manager: TestClient, container: Container
+) -> None:
+    run_import(client, manager, csv_file(NO_MAIL), keep_incomplete_as_drafts=True)
+    _, (created,) = run_import(client, manager, csv_file({**SAP, "phone": ""}))
+    assert runner.invoke(cli, ["match", "run", "--database-url", _url(container)]).exit_code == 0
+    (cluster,) = client.get("/api/v1/duplicates").json()["items"]
+    decided = client.post(
+        f"/api/v1/duplicates/{cluster['id']}/decision",
+        json={"decision": "merge", "survivor_id": created["customer_id"]},
+    )
+    assert decided.status_code == 200, decided.text
+    customer = client.get(f"/api/v1/customers/{created['customer_id']}").json()
+    assert customer["phone"] == "+492211234567"  # the gap the marketing record filled
+    body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
+    assert sorted(r["source_system"] for r in body["records"]) == ["hubspot", "sap"]
+
+
+def test_training_reads_the_source_records_duplicates_included(
+    client: TestClient, manager: TestClient, container: Container
+) -> None:
+    run_import(client, manager, csv_file(SAP))
+    crm = {**SAP, "source_system": "salesforce", "source_id": "F-1"}
+    run_import(client, manager, csv_file(crm), on_duplicate="update")
+    run_import(client, manager, csv_file(NO_MAIL), keep_incomplete_as_drafts=True)
+    assert len(client.get("/api/v1/customers").json()["items"]) == 1
+    found = source_features(container.uow, container.system_principal())
+    assert len(found) == 3  # the sap, salesforce and hubspot records
+    assert sorted(f.email or "" for f in found) == ["", SAP["email"], SAP["email"]]
