@@ -41,7 +41,9 @@ def csv_file(*records: dict[str, str]) -> bytes:
 def run_import(
     client: TestClient, manager: TestClient, content: bytes, **options: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Submit (as ``client``), approve (as ``manager``): the job and its row report."""
+    """Submit (as ``client``), approve (as ``manager``): the job and its row report. The
+    rows carry no owning legal entity: the job's (DE01 unless given) applies."""
+    options.setdefault("entity", "DE01")
     data = {"template": "custmaster", **{k: str(v).lower() if isinstance(v, bool) else str(v)
                                          for k, v in options.items()}}  # fmt: skip
     response = client.post(API, files=[("file", ("rows.csv", content, "text/csv"))], data=data)
@@ -157,6 +159,7 @@ def test_an_api_create_with_a_source_reference_keeps_a_source_record(
     client: TestClient,
 ) -> None:
     body = {"kind": "organization", "name": "Initech", "email": "ap@initech.example",
+            "owning_entity": "US01",
             "source_refs": [{"source_system": "netsuite", "source_id": "N-7"}]}  # fmt: skip
     created = client.post("/api/v1/customers", json=body)
     assert created.status_code == 201, created.text

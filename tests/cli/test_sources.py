@@ -25,7 +25,7 @@ def _url(container: Container) -> str:
 
 
 def _import(db: Container, path: Path, *options: str) -> str:
-    result = runner.invoke(app, ["import", str(path), "--template", "custmaster", "--approve",
+    result = runner.invoke(app, ["import", str(path), "--template", "custmaster", "--entity", "DE01", "--approve",
                                  "--approver", "manager", "--database-url", _url(db),
                                  *options])  # fmt: skip
     assert result.exit_code == 0, result.output
