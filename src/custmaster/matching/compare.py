@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -28,6 +29,7 @@ __all__ = [
     "compare_phone",
     "compare_tax_id",
     "comparison_vector",
+    "street_core",
     "tax_ids_conflict",
 ]
 
@@ -180,6 +182,31 @@ def compare_phone(a: MatchFeatures, b: MatchFeatures) -> int:
     if a.phone == b.phone:
         return 2
     return 1 if a.phone[-8:] == b.phone[-8:] else 0
+
+
+#: Street types and directionals (as :func:`~custmaster.matching.normalize.normalize_street`
+#: expands them): optional in a comparison ("S Main" = "South Main Boulevard").
+_STREET_TYPES = frozenset(
+    {"street", "strasse", "road", "avenue", "avenida", "boulevard", "drive", "lane", "court",
+     "place", "square", "highway", "parkway", "terrace", "crescent", "circle", "trail", "way",
+     "weg", "gasse", "platz", "allee", "chemin", "route", "impasse", "rue", "via", "calle",
+     "north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest"}
+)
+
+
+@lru_cache(maxsize=65_536)
+def street_core(street: str) -> str:
+    """The street name without street types and directionals (kept when nothing else is
+    left).
+
+    Example:
+        >>> street_core("south main boulevard"), street_core("east 65th street")
+        ('main', '65th')
+        >>> street_core("north street")
+        'north street'
+    """
+    words = [w for w in street.split() if w not in _STREET_TYPES]
+    return " ".join(words) if words else street
 
 
 def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:

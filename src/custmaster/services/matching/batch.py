@@ -10,8 +10,8 @@ cluster whose links are all at or above the auto-merge threshold is proposed as
 ``auto_merge``; it is merged without review only when the run is asked to
 (``auto_merge=True``, ``custmaster match run --auto-merge``): by default everything is
 queued for a steward. Each run supersedes the open clusters of the previous run
-(decisions stay). The model used is stored with the run; the online matcher uses the
-model of the latest run.
+(decisions stay). The model is the current model version (``custmaster match train``),
+unless one is passed; the run stores the model and its version.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
 from custmaster.services.matching.merge import merge_customers
-from custmaster.services.matching.online import current_model, explain
+from custmaster.services.matching.models import current_model_and_version
+from custmaster.services.matching.online import explain
 from custmaster.services.matching.ports import NewCluster
 from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
@@ -56,6 +57,7 @@ class BatchRun:
     run_id: UUID
     stats: dict[str, Any] = field(default_factory=dict)
     model: MatchModel | None = None
+    model_version: int | None = None
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -105,8 +107,8 @@ def run_batch(
             queue, each auto-merge).
         actor: Who runs it (needs ``merge.propose``).
         settings: Service settings (auto-merges).
-        model: The model to use; default: ``trainer``'s, else the latest run's model,
-            else the default model.
+        model: The model to use; default: ``trainer``'s, else the current model version
+            (else the latest run's model, else the default model).
         trainer: Estimates a model without labels (``(sample, population) -> model``,
             e.g. Splink EM through ``custmaster.matching.splink_training``).
         train_sample: Records sampled for training.
@@ -132,7 +134,7 @@ def run_batch(
     if model is None:
         uow = new_uow()
         with uow.read_only():
-            model = current_model(uow)
+            model, run.model_version = current_model_and_version(uow)
     run.model = model
     t_train = time.perf_counter()
     if progress:
@@ -151,11 +153,14 @@ def run_batch(
     now = utcnow()
     uow = new_uow()
     with uow:
-        uow.matching.start_run(run.run_id, actor.user_id, now, model.to_dict())
+        uow.matching.start_run(
+            run.run_id, actor.user_id, now, model.to_dict(), run.model_version
+        )
         superseded = uow.matching.supersede_open_clusters(now)
         uow.matching.add_clusters(run.run_id, now, new_clusters)
         run.stats = {
             "records": len(feats),
+            "model_version": run.model_version,
             "candidate_pairs": int(result.stats["candidate_pairs"]),
             "pairs_at_review_threshold": len(result.pairs),
             "pairs_skipped_not_duplicate": len(result.pairs) - len(kept),
