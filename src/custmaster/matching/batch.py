@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from custmaster.matching.cluster import cluster_pairs
 from custmaster.matching.compare import tax_ids_conflict
+from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.keys import DEFAULT_MAX_POSTINGS, match_keys
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
@@ -214,6 +215,13 @@ def _score_all(work: _Work, workers: int) -> tuple[int, list[tuple[int, int, flo
     return n, [pair for r in results for pair in r[1]]
 
 
+def own_records(model: MatchModel, population: int) -> float:
+    """Records of one entity expected to share a value: the record itself and twice its
+    expected duplicates (prior x population), so that the copies of one entity are not
+    taken for a value many entities share."""
+    return 1.0 + 2.0 * model.prior * max(population - 1, 0)
+
+
 def batch_match(
     records: Iterable[MatchRecord | MatchFeatures],
     model: MatchModel = DEFAULT_MODEL,
@@ -222,6 +230,7 @@ def batch_match(
     max_cluster_size: int | None = 50,
     tax_id_constraint: bool | None = None,
     workers: int = 1,
+    term_frequencies: bool = True,
 ) -> BatchResult:
     """Deduplicate a set of records.
 
@@ -245,6 +254,9 @@ def batch_match(
             ids are unreliable.
         workers: Processes scoring the candidate pairs (forked; 1 scores in this
             process). The result does not depend on it.
+        term_frequencies: Weaken agreement on values many of these records share
+            (counted here; see :mod:`custmaster.matching.frequencies`). False keeps the
+            model's own (if any).
 
     Returns:
         A :class:`BatchResult`.
@@ -259,6 +271,10 @@ def batch_match(
     """
     t0 = time.perf_counter()
     feats = [r if isinstance(r, MatchFeatures) else prepare(r) for r in records]
+    if term_frequencies:
+        model = model.with_tf(
+            TermFrequencies.from_features(feats, own=own_records(model, len(feats)))
+        )
     t1 = time.perf_counter()
     keep = model.thresholds.review if keep_min_probability is None else keep_min_probability
     # the weight of probability ``keep``; no pruning at the edges (rounded probabilities)

@@ -36,6 +36,7 @@ from typing import Any
 
 from custmaster.matching.batch import Blocking, candidate_pairs
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL, street_core
+from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import DEFAULT_MODEL, LevelParams, MatchModel, Thresholds
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import probability_from_weight
@@ -250,6 +251,7 @@ def train(
     min_labels: int = 20,
     target_precision: float = 0.995,
     population_size: int | None = None,
+    max_tf_values: int = 2000,
     seed: int = 1,
 ) -> TrainedModel:
     """Estimate the prior and every level's m and u from the records (see the module
@@ -272,6 +274,8 @@ def train(
         target_precision: Precision the calibrated auto-merge threshold keeps on labels.
         population_size: Size of the population when ``features`` is a sample (the
             prior is rescaled by ``(len(features) - 1) / (population_size - 1)``).
+        max_tf_values: Most frequent values per kind stored as the model's term
+            frequencies (values shared by at least 3 records).
         seed: Sampling seed (deterministic for a given input and seed).
 
     Returns:
@@ -350,9 +354,14 @@ def train(
     )
     if prior_info.get("fallback"):
         warnings.append(str(prior_info["fallback"]))
+    # the values many records share, for online scoring (batch runs count their own)
+    own = 1.0 + 2.0 * prior * max(n - 1, 0)
+    tf = TermFrequencies.from_features(features, min_count=3, top=max_tf_values, own=own)
     if population_size and population_size > n > 1:
         prior *= (n - 1) / (population_size - 1)
-    model = MatchModel(prior=prior, levels=levels, thresholds=thresholds or base.thresholds)
+    model = MatchModel(
+        prior=prior, levels=levels, thresholds=thresholds or base.thresholds, tf=tf
+    )
     # -- thresholds calibrated on labels -------------------------------------------------------
     calibration: dict[str, Any] = {"labels": len(labels)}
     n_match = sum(1 for lp in labels if lp.is_match)
