@@ -66,35 +66,42 @@ class Blocking:
     """How candidate pairs are formed from blocking keys.
 
     Attributes:
-        max_block_size: Keys shared by more records are ignored (non-selective).
+        max_block_size: Keys shared by more records are ignored (None, the default:
+            no key is ever skipped).
         full_block_size: Blocks up to this size yield every pair of their members.
-            Larger blocks are sorted by normalised name and each member is paired with
-            its ``window`` neighbours on either side: a big block (a common name word
-            in a big city) is mostly unrelated companies, and its duplicates sort next
-            to each other.
+            Larger blocks are sub-blocked by sorted neighbourhood: sorted by normalised
+            name (then street, phone), each member is paired with its ``window``
+            neighbours on either side: a big block (a common name word, one company
+            written hundreds of ways) is mostly unrelated records or copies that sort
+            next to each other, and linked copies chain into one cluster.
         window: Neighbours per side in a windowed block.
     """
 
-    max_block_size: int = DEFAULT_MAX_POSTINGS
+    max_block_size: int | None = None
     full_block_size: int = DEFAULT_FULL_BLOCK_SIZE
     window: int = DEFAULT_WINDOW
 
     def __post_init__(self) -> None:
-        if self.max_block_size < 2 or self.full_block_size < 2 or self.window < 1:
+        too_small = self.max_block_size is not None and self.max_block_size < 2
+        if too_small or self.full_block_size < 2 or self.window < 1:
             raise ValueError(f"blocking needs block sizes >= 2 and a window >= 1: {self}")
 
     @classmethod
     def exhaustive(cls, max_block_size: int = DEFAULT_MAX_POSTINGS) -> Blocking:
-        """Every pair of every usable block (no windowing)."""
+        """Every pair of every block up to ``max_block_size`` (no windowing)."""
         return cls(max_block_size, max_block_size, max_block_size)
+
+
+def _sort_key(f: MatchFeatures) -> tuple[str, str, str]:
+    return (f.name or "", f.street or "", f.phone or "")
 
 
 def _blocks(
     features: Sequence[MatchFeatures], blocking: Blocking
 ) -> tuple[list[list[int]], list[tuple[int, ...]]]:
     """Usable blocks (posting lists of 2..max_block_size positions: ascending up to
-    ``full_block_size``, by name above) and, per record, the indexes of its usable
-    blocks in the record's key order."""
+    ``full_block_size``, by name above, followed by a position -> index map) and, per
+    record, the indexes of its usable blocks in the record's key order."""
     postings: dict[tuple[str, str], list[int]] = {}
     rec_keys: list[list[tuple[str, str]]] = []
     for pos, f in enumerate(features):
@@ -108,15 +115,29 @@ def _blocks(
                 ids.append(pos)
     blocks: list[list[int]] = []
     block_of: dict[tuple[str, str], int] = {}
+    cap = blocking.max_block_size
     for key, ids in postings.items():
-        if 1 < len(ids) <= blocking.max_block_size:
+        if len(ids) > 1 and (cap is None or len(ids) <= cap):
             if len(ids) > blocking.full_block_size:
-                ids.sort(key=lambda pos: (features[pos].name or "", pos))
+                ids.sort(key=lambda pos: (_sort_key(features[pos]), pos))
             block_of[key] = len(blocks)
             blocks.append(ids)
     del postings
     rec_blocks = [tuple(block_of[k] for k in keys if k in block_of) for keys in rec_keys]
     return blocks, rec_blocks
+
+
+_where: dict[int, dict[int, int]] = {}
+
+
+def _index_in(ids: list[int], i: int, b: int) -> int:
+    """Where position ``i`` stands in the large block ``b`` (a map built once per block
+    and process: ``list.index`` on every member would be quadratic)."""
+    where = _where.get(b)
+    if where is None or len(where) != len(ids):
+        where = {pos: k for k, pos in enumerate(ids)}
+        _where[b] = where
+    return where[i]
 
 
 def _partners(
@@ -133,7 +154,7 @@ def _partners(
         if len(ids) <= full:
             out.update(ids)
         else:
-            at = ids.index(i)
+            at = _index_in(ids, i, b)
             out.update(ids[max(0, at - window) : at + window + 1])
     return {j for j in out if j > i}
 
@@ -161,6 +182,7 @@ def candidate_pairs(
     """
     blocking = blocking or Blocking()
     blocks, rec_blocks = _blocks(features, blocking)
+    _where.clear()
     for i, mine in enumerate(rec_blocks):
         if mine:
             for j in _partners(i, blocks, mine, blocking.full_block_size, blocking.window):
@@ -227,7 +249,7 @@ def batch_match(
     model: MatchModel = DEFAULT_MODEL,
     blocking: Blocking | None = None,
     keep_min_probability: float | None = None,
-    max_cluster_size: int | None = 50,
+    max_cluster_size: int | None = None,
     tax_id_constraint: bool | None = None,
     workers: int = 1,
     term_frequencies: bool = True,
@@ -247,7 +269,8 @@ def batch_match(
             pair of every usable block).
         keep_min_probability: Keep pairs at or above this probability (default: the
             model's review threshold).
-        max_cluster_size: Cap on cluster size (guard against runaway chaining).
+        max_cluster_size: Cap on cluster size (None, the default: clusters of any size;
+            one company written hundreds of ways is one cluster).
         tax_id_constraint: Refuse to cluster records whose tax ids differ by more than
             a typo. None (default) decides from the model: on when matches almost never
             disagree on tax id (m of level "different" below 1%), off for data where tax
@@ -285,6 +308,7 @@ def batch_match(
     try:
         blocking = blocking or Blocking()
         blocks, rec_blocks = _blocks(feats, blocking)
+        _where.clear()
         work = (feats, blocks, rec_blocks, match_weight_filter(model, min_weight), blocking)
         n_candidates, scored = _score_all(work, workers)
         del work, blocks, rec_blocks

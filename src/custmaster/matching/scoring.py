@@ -111,7 +111,9 @@ def tf_adjustment(
     freq = 0.0
     if k == _NAME:
         if level >= 4:
-            freq = tf.tf("name", a.name)
+            # a common person name is weak evidence; an organisation's identical name
+            # shared by many records is mostly one company written many ways
+            freq = tf.tf("name", a.name) if a.kind == "person" else 0.0
         elif level >= 2:
             freq = _shared_tf(model, "token", set(a.name_tokens) & set(b.name_tokens))
     elif k == _PHONE:

@@ -45,8 +45,17 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "address": ("postal_code", "city", "street"),
     "country": ("country",),
 }
-_ALL_COLUMNS = ("name", "tax_id", "email", "domain", "phone", "postal_code", "city",
-                "street", "country")
+_ALL_COLUMNS = (
+    "name",
+    "tax_id",
+    "email",
+    "domain",
+    "phone",
+    "postal_code",
+    "city",
+    "street",
+    "country",
+)
 
 
 def _features_table(features: Sequence[MatchFeatures]) -> Any:
@@ -69,8 +78,14 @@ def _udf(comp: Comparison, features: Sequence[MatchFeatures]) -> Callable[..., i
     last: list[Any] = [None, None, 0]
 
     def level(  # the column arguments only tell Splink which inputs this level reads
-        left: int, right: int, c1l: object, c1r: object, c2l: object, c2r: object,
-        c3l: object, c3r: object,
+        left: int,
+        right: int,
+        c1l: object,
+        c1r: object,
+        c2l: object,
+        c2r: object,
+        c3l: object,
+        c3r: object,
     ) -> int:
         if last[0] == left and last[1] == right:
             return int(last[2])
@@ -151,9 +166,7 @@ def train_model(
     for column in ("name", "postal_code", "phone"):
         if table.column(column).null_count < len(features) - 1:
             try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(column)
-                )
+                linker.training.estimate_parameters_using_expectation_maximisation(block_on(column))
             except Exception as exc:  # Splink refuses a session without usable pairs
                 logging.getLogger(__name__).info("EM on %s skipped: %s", column, exc)
     trained = linker.misc.save_model_to_json()
