@@ -57,6 +57,9 @@ class BatchResult:
 #: Blocks up to this size are compared in full; larger ones (up to the block cap) by
 #: a sliding window over their members sorted by name (sorted neighbourhood).
 DEFAULT_FULL_BLOCK_SIZE = 30
+#: Neighbours on each side in a windowed block of one name word (``token`` keys): the
+#: broadest keys, there to catch reordered and partly written names.
+TOKEN_WINDOW = 3
 #: Neighbours on each side a member of a windowed block is compared with.
 DEFAULT_WINDOW = 8
 
@@ -116,11 +119,14 @@ def _blocks(
     blocks: list[list[int]] = []
     block_of: dict[tuple[str, str], int] = {}
     cap = blocking.max_block_size
+    _narrow.clear()
     for key, ids in postings.items():
         if len(ids) > 1 and (cap is None or len(ids) <= cap):
             if len(ids) > blocking.full_block_size:
                 ids.sort(key=lambda pos: (_sort_key(features[pos]), pos))
             block_of[key] = len(blocks)
+            if key[0] == "token":
+                _narrow.add(len(blocks))
             blocks.append(ids)
     del postings
     rec_blocks = [tuple(block_of[k] for k in keys if k in block_of) for keys in rec_keys]
@@ -128,6 +134,8 @@ def _blocks(
 
 
 _where: dict[int, dict[int, int]] = {}
+#: Blocks of a ``token`` key (windowed with :data:`TOKEN_WINDOW`), set by ``_blocks``.
+_narrow: set[int] = set()
 
 
 def _index_in(ids: list[int], i: int, b: int) -> int:
@@ -155,7 +163,8 @@ def _partners(
             out.update(ids)
         else:
             at = _index_in(ids, i, b)
-            out.update(ids[max(0, at - window) : at + window + 1])
+            w = min(window, TOKEN_WINDOW) if b in _narrow else window
+            out.update(ids[max(0, at - w) : at + w + 1])
     return {j for j in out if j > i}
 
 
