@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -51,3 +52,21 @@ def test_match_run_fills_the_review_queue_and_reindex_rebuilds_the_index(tmp_pat
     assert "1 clusters in the review queue" in result.output
     assert "candidate pairs" in result.output and "thresholds" in result.output
     assert _count(url, duplicate_clusters) == 1
+
+
+def test_match_train_stores_a_version_and_match_run_uses_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cm.db'}"
+    container = build_container(Settings(database_url=url), migrate=True)
+    actor = container.system_principal()
+    for i in range(12):
+        create_customer(container.uow(), actor, minimal(f"Firm {i} GmbH", f"ap@firm{i}.example"),
+                        container.service_settings)  # fmt: skip
+    container.engine.dispose()
+    result = runner.invoke(app, ["match", "train", "--database-url", url, "--no-labels"])
+    assert result.exit_code == 0, result.output
+    assert "match model version 1" in result.output and "EM same name" in result.output
+    assert "model version 1 is current" in result.output
+    result = runner.invoke(app, ["match", "run", "--database-url", url, "--train"])
+    assert result.exit_code == 0, result.output
+    assert "match model version 2" in result.output
+    assert re.search(r"model version\W+2\b", result.output.split("match run")[1])

@@ -83,8 +83,11 @@ def test_phone_levels() -> None:
 
 
 def test_address_levels() -> None:
-    a = prepare(MatchRecord("1", street="Tina-Hiller-Straße 50", postal_code="50752",
-                            city="Güstrow", country="DE"))
+    a = prepare(
+        MatchRecord(
+            "1", street="Tina-Hiller-Straße 50", postal_code="50752", city="Güstrow", country="DE"
+        )
+    )
 
     def lvl(**kw: str) -> int:
         return compare_address(a, prepare(MatchRecord("2", country="DE", **kw)))
@@ -98,8 +101,12 @@ def test_address_levels() -> None:
 
 
 def test_country() -> None:
-    assert compare_country(prepare(MatchRecord("1", country="NLD")),
-                           prepare(MatchRecord("2", country="NL"))) == 1
+    assert (
+        compare_country(
+            prepare(MatchRecord("1", country="NLD")), prepare(MatchRecord("2", country="NL"))
+        )
+        == 1
+    )
 
 
 names = st.sampled_from(["Acme GmbH", "ACME", "Acme Intl", "Beta LLC", "", "Acme Group"])
@@ -112,9 +119,13 @@ postals = st.sampled_from(["10115", "10117", ""])
 @st.composite
 def records(draw: st.DrawFn) -> MatchRecord:
     return MatchRecord(
-        draw(st.sampled_from(["1", "2"])), name=draw(names) or None,
-        email=draw(emails) or None, phone=draw(phones) or None, city=draw(cities) or None,
-        postal_code=draw(postals) or None, country="US",
+        draw(st.sampled_from(["1", "2"])),
+        name=draw(names) or None,
+        email=draw(emails) or None,
+        phone=draw(phones) or None,
+        city=draw(cities) or None,
+        postal_code=draw(postals) or None,
+        country="US",
         tax_id=draw(st.sampled_from([None, "DE1234567", "DE1234568", "FR99"])),
         street=draw(st.sampled_from([None, "1 Main St", "1 Main Street", "2 Side Rd"])),
     )
@@ -138,3 +149,24 @@ def test_self_comparison_is_top_or_null(a: MatchRecord) -> None:
             assert level == 4 or not f.street
         else:
             assert level in (NULL_LEVEL, comp.num_levels - 1)
+
+
+def test_address_street_type_and_directional_are_optional() -> None:
+    def level(s1: str, s2: str, **kw: str) -> int:
+        return compare_address(prepare(MatchRecord("1", street=s1, city="Dayton", **kw)),
+                               prepare(MatchRecord("2", street=s2, city="Dayton")))  # fmt: skip
+
+    assert level("12 S. Main", "12 S Main Blvd") == 4
+    assert level("12 South Main Street", "12 Main St") == 4
+    assert level("12 S Main", "14 S Main") < 3  # another house on the street
+    assert level("12 Main St", "Main Street") == 3  # a number missing on one side
+    assert level("12 S Main", "12 S Main Blvd", postal_code="45402") == 4  # postal one side
+
+
+def test_numbered_streets_keep_their_number() -> None:
+    e65 = prepare(MatchRecord("1", street="343 E 65th St", city="New York"))
+    e66 = prepare(MatchRecord("2", street="343 E 66th St", city="New York"))
+    assert e65.street == "east 65th street" and e65.house_number == "343"
+    assert compare_address(e65, e66) < 3
+    assert compare_address(e65, prepare(MatchRecord("3", street="343 East 65th Street",
+                                                    city="New York"))) == 4  # fmt: skip

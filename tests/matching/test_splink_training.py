@@ -54,3 +54,15 @@ def test_model_from_splink_settings_floors_probabilities() -> None:
     settings = {"comparisons": comparisons, "probability_two_random_records_match": 0.01}
     model = model_from_splink_settings(settings, Thresholds())
     assert all(lv.m == 1e-4 for lv in model.levels["name"])
+
+
+def test_splink_training_without_email_or_tax_id_does_not_crash() -> None:
+    recs = [MatchRecord(f"{i}-{d}", name=f"Clinic {i}{' Inc' if d else ''}",
+                        phone=f"+1212555{1000 + i}", postal_code=f"{10001 + i % 30}",
+                        street=f"{i} Elm St", city="New York", country="US")
+            for i in range(150) for d in range(1 + i % 2)]  # fmt: skip
+    model = train_model([prepare(r) for r in recs], max_pairs=2e4)
+    assert 0 < model.prior < 1  # used to raise "math domain error"
+    for comp in COMPARISONS:
+        assert model.levels[comp.name][0].weight <= 0
+    assert all(level.weight == 0 for level in model.levels["tax_id"])

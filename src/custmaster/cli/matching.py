@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import time
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,9 +12,9 @@ from rich.table import Table
 
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
-from custmaster.matching.model import MatchModel
-from custmaster.matching.record import MatchFeatures
-from custmaster.services.matching.batch import Trainer, run_batch
+from custmaster.services.matching.batch import run_batch
+from custmaster.services.matching.models import DEFAULT_TRAIN_SAMPLE, train_version
+from custmaster.services.matching.ports import ModelVersion
 from custmaster.services.matching.reindex import reindex
 
 app = typer.Typer(help="Duplicate matching and the review queue.", no_args_is_help=True)
@@ -40,27 +38,59 @@ def _progress() -> Progress:
     return Progress(*columns, console=console)
 
 
-def splink_trainer() -> Trainer | None:
-    """Splink EM training (the ``bench`` extra), or None when Splink is not installed."""
-    try:
-        module: Any = importlib.import_module("custmaster.matching.splink_training")
-    except ImportError:
-        return None
-
-    def train(sample: Sequence[MatchFeatures], population: int) -> MatchModel:
-        model: MatchModel = module.train_model(
-            sample, population_size=population, max_pairs=min(1e6, 30 * len(sample) ** 1.3)
+def _print_version(version: ModelVersion) -> None:
+    report = version.report
+    table = Table(title=f"match model version {version.version}", show_header=False)
+    table.add_row("records", f"{report.get('records', 0):,} of {report.get('population', 0):,}")
+    table.add_row("prior", f"{version.model['prior']:.3g}")
+    for session in report.get("sessions", []):
+        done = session.get("skipped") or (
+            f"{session['pairs']:,} pairs, m of {', '.join(session['estimated']) or 'nothing'}"
         )
-        return model
+        table.add_row(f"EM {session['rule']}", done)
+    calibration = report.get("calibration", {})
+    table.add_row("labelled pairs", f"{calibration.get('matches', 0)} merged, "
+                  f"{calibration.get('non_matches', 0)} not duplicate")  # fmt: skip
+    thresholds = version.model["thresholds"]
+    calibrated = " (calibrated on labels)" if calibration.get("calibrated") else ""
+    table.add_row("thresholds", f"auto-merge >= {thresholds['auto_merge']:.6g}, review >= "
+                  f"{thresholds['review']:.6g}{calibrated}")  # fmt: skip
+    for name, how in report.get("levels", {}).items():
+        if any(h != "em" for h in how):
+            table.add_row(f"level source {name}", ", ".join(how))
+    for warning in report.get("warnings", []):
+        table.add_row("warning", warning)
+    console.print(table)
 
-    return train
+
+@app.command("train")
+def train_command(
+    database_url: DatabaseUrl = None,
+    sample: Annotated[
+        int, typer.Option("--sample", min=2, help="records sampled for training")
+    ] = DEFAULT_TRAIN_SAMPLE,
+    labels: Annotated[
+        bool, typer.Option("--labels/--no-labels", help="learn from the stewards' decisions")
+    ] = True,
+) -> None:
+    """Estimate the model (prior, m and u by EM) from the indexed customers and the review
+    queue's decisions; store it as the next model version, which becomes current."""
+    container = _container(database_url)
+    with console.status("training") as status:
+        version = train_version(
+            container.uow, container.system_principal(), sample=sample, use_labels=labels,
+            progress=lambda phase: status.update(phase),
+        )  # fmt: skip
+    container.engine.dispose()
+    _print_version(version)
+    console.print(f"[green]model version {version.version} is current[/green]")
 
 
 @app.command("run")
 def run(
     database_url: DatabaseUrl = None,
     train: Annotated[
-        bool, typer.Option("--train/--no-train", help="estimate m/u by EM (Splink) first")
+        bool, typer.Option("--train/--no-train", help="train a new model version first")
     ] = False,
     auto_merge: Annotated[
         bool,
@@ -81,10 +111,8 @@ def run(
     """Score the whole base (blocking, comparison, scoring, clustering) and fill the
     review queue. By default every cluster is queued for review, auto-merge ones too."""
     container = _container(database_url)
-    trainer = splink_trainer() if train else None
-    if train and trainer is None:
-        console.print("[red]--train needs Splink: pip install 'custmaster[bench]'[/red]")
-        raise typer.Exit(1)
+    if train:
+        _print_version(train_version(container.uow, container.system_principal()))
     tasks: dict[str, TaskID] = {}
     with _progress() as progress:
 
@@ -95,7 +123,7 @@ def run(
 
         result = run_batch(
             container.uow, container.system_principal(), container.service_settings,
-            trainer=trainer, auto_merge=auto_merge, workers=workers, progress=report,
+            auto_merge=auto_merge, workers=workers, progress=report,
         )  # fmt: skip
         for task in tasks.values():
             progress.update(task, completed=progress.tasks[task].total or 1)
@@ -103,7 +131,7 @@ def run(
     table = Table(title=f"match run {result.run_id}", show_header=False)
     for key, value in result.stats.items():
         text = ", ".join(f"{k} {v}s" for k, v in value.items()) if isinstance(value, dict) else (
-            f"{value:,}" if isinstance(value, int) else str(value)
+            f"{value:,}" if isinstance(value, int) else "none" if value is None else str(value)
         )  # fmt: skip
         table.add_row(key.replace("_", " "), text)
     if result.model is not None:

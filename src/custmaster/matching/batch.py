@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from custmaster.matching.cluster import cluster_pairs
 from custmaster.matching.compare import tax_ids_conflict
+from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.keys import DEFAULT_MAX_POSTINGS, match_keys
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
@@ -56,6 +57,9 @@ class BatchResult:
 #: Blocks up to this size are compared in full; larger ones (up to the block cap) by
 #: a sliding window over their members sorted by name (sorted neighbourhood).
 DEFAULT_FULL_BLOCK_SIZE = 30
+#: Neighbours on each side in a windowed block of one name word (``token`` keys): the
+#: broadest keys, there to catch reordered and partly written names.
+TOKEN_WINDOW = 3
 #: Neighbours on each side a member of a windowed block is compared with.
 DEFAULT_WINDOW = 8
 
@@ -65,35 +69,42 @@ class Blocking:
     """How candidate pairs are formed from blocking keys.
 
     Attributes:
-        max_block_size: Keys shared by more records are ignored (non-selective).
+        max_block_size: Keys shared by more records are ignored (None, the default:
+            no key is ever skipped).
         full_block_size: Blocks up to this size yield every pair of their members.
-            Larger blocks are sorted by normalised name and each member is paired with
-            its ``window`` neighbours on either side: a big block (a common name word
-            in a big city) is mostly unrelated companies, and its duplicates sort next
-            to each other.
+            Larger blocks are sub-blocked by sorted neighbourhood: sorted by normalised
+            name (then street, phone), each member is paired with its ``window``
+            neighbours on either side: a big block (a common name word, one company
+            written hundreds of ways) is mostly unrelated records or copies that sort
+            next to each other, and linked copies chain into one cluster.
         window: Neighbours per side in a windowed block.
     """
 
-    max_block_size: int = DEFAULT_MAX_POSTINGS
+    max_block_size: int | None = None
     full_block_size: int = DEFAULT_FULL_BLOCK_SIZE
     window: int = DEFAULT_WINDOW
 
     def __post_init__(self) -> None:
-        if self.max_block_size < 2 or self.full_block_size < 2 or self.window < 1:
+        too_small = self.max_block_size is not None and self.max_block_size < 2
+        if too_small or self.full_block_size < 2 or self.window < 1:
             raise ValueError(f"blocking needs block sizes >= 2 and a window >= 1: {self}")
 
     @classmethod
     def exhaustive(cls, max_block_size: int = DEFAULT_MAX_POSTINGS) -> Blocking:
-        """Every pair of every usable block (no windowing)."""
+        """Every pair of every block up to ``max_block_size`` (no windowing)."""
         return cls(max_block_size, max_block_size, max_block_size)
+
+
+def _sort_key(f: MatchFeatures) -> tuple[str, str, str]:
+    return (f.name or "", f.street or "", f.phone or "")
 
 
 def _blocks(
     features: Sequence[MatchFeatures], blocking: Blocking
 ) -> tuple[list[list[int]], list[tuple[int, ...]]]:
     """Usable blocks (posting lists of 2..max_block_size positions: ascending up to
-    ``full_block_size``, by name above) and, per record, the indexes of its usable
-    blocks in the record's key order."""
+    ``full_block_size``, by name above, followed by a position -> index map) and, per
+    record, the indexes of its usable blocks in the record's key order."""
     postings: dict[tuple[str, str], list[int]] = {}
     rec_keys: list[list[tuple[str, str]]] = []
     for pos, f in enumerate(features):
@@ -107,15 +118,34 @@ def _blocks(
                 ids.append(pos)
     blocks: list[list[int]] = []
     block_of: dict[tuple[str, str], int] = {}
+    cap = blocking.max_block_size
+    _narrow.clear()
     for key, ids in postings.items():
-        if 1 < len(ids) <= blocking.max_block_size:
+        if len(ids) > 1 and (cap is None or len(ids) <= cap):
             if len(ids) > blocking.full_block_size:
-                ids.sort(key=lambda pos: (features[pos].name or "", pos))
+                ids.sort(key=lambda pos: (_sort_key(features[pos]), pos))
             block_of[key] = len(blocks)
+            if key[0] == "token":
+                _narrow.add(len(blocks))
             blocks.append(ids)
     del postings
     rec_blocks = [tuple(block_of[k] for k in keys if k in block_of) for keys in rec_keys]
     return blocks, rec_blocks
+
+
+_where: dict[int, dict[int, int]] = {}
+#: Blocks of a ``token`` key (windowed with :data:`TOKEN_WINDOW`), set by ``_blocks``.
+_narrow: set[int] = set()
+
+
+def _index_in(ids: list[int], i: int, b: int) -> int:
+    """Where position ``i`` stands in the large block ``b`` (a map built once per block
+    and process: ``list.index`` on every member would be quadratic)."""
+    where = _where.get(b)
+    if where is None or len(where) != len(ids):
+        where = {pos: k for k, pos in enumerate(ids)}
+        _where[b] = where
+    return where[i]
 
 
 def _partners(
@@ -132,8 +162,9 @@ def _partners(
         if len(ids) <= full:
             out.update(ids)
         else:
-            at = ids.index(i)
-            out.update(ids[max(0, at - window) : at + window + 1])
+            at = _index_in(ids, i, b)
+            w = min(window, TOKEN_WINDOW) if b in _narrow else window
+            out.update(ids[max(0, at - w) : at + w + 1])
     return {j for j in out if j > i}
 
 
@@ -160,6 +191,7 @@ def candidate_pairs(
     """
     blocking = blocking or Blocking()
     blocks, rec_blocks = _blocks(features, blocking)
+    _where.clear()
     for i, mine in enumerate(rec_blocks):
         if mine:
             for j in _partners(i, blocks, mine, blocking.full_block_size, blocking.window):
@@ -214,14 +246,22 @@ def _score_all(work: _Work, workers: int) -> tuple[int, list[tuple[int, int, flo
     return n, [pair for r in results for pair in r[1]]
 
 
+def own_records(model: MatchModel, population: int) -> float:
+    """Records of one entity expected to share a value: the record itself and twice its
+    expected duplicates (prior x population), so that the copies of one entity are not
+    taken for a value many entities share."""
+    return 1.0 + 2.0 * model.prior * max(population - 1, 0)
+
+
 def batch_match(
     records: Iterable[MatchRecord | MatchFeatures],
     model: MatchModel = DEFAULT_MODEL,
     blocking: Blocking | None = None,
     keep_min_probability: float | None = None,
-    max_cluster_size: int | None = 50,
+    max_cluster_size: int | None = None,
     tax_id_constraint: bool | None = None,
     workers: int = 1,
+    term_frequencies: bool = True,
 ) -> BatchResult:
     """Deduplicate a set of records.
 
@@ -238,13 +278,17 @@ def batch_match(
             pair of every usable block).
         keep_min_probability: Keep pairs at or above this probability (default: the
             model's review threshold).
-        max_cluster_size: Cap on cluster size (guard against runaway chaining).
+        max_cluster_size: Cap on cluster size (None, the default: clusters of any size;
+            one company written hundreds of ways is one cluster).
         tax_id_constraint: Refuse to cluster records whose tax ids differ by more than
             a typo. None (default) decides from the model: on when matches almost never
             disagree on tax id (m of level "different" below 1%), off for data where tax
             ids are unreliable.
         workers: Processes scoring the candidate pairs (forked; 1 scores in this
             process). The result does not depend on it.
+        term_frequencies: Weaken agreement on values many of these records share
+            (counted here; see :mod:`custmaster.matching.frequencies`). False keeps the
+            model's own (if any).
 
     Returns:
         A :class:`BatchResult`.
@@ -259,6 +303,10 @@ def batch_match(
     """
     t0 = time.perf_counter()
     feats = [r if isinstance(r, MatchFeatures) else prepare(r) for r in records]
+    if term_frequencies:
+        model = model.with_tf(
+            TermFrequencies.from_features(feats, own=own_records(model, len(feats)))
+        )
     t1 = time.perf_counter()
     keep = model.thresholds.review if keep_min_probability is None else keep_min_probability
     # the weight of probability ``keep``; no pruning at the edges (rounded probabilities)
@@ -269,6 +317,7 @@ def batch_match(
     try:
         blocking = blocking or Blocking()
         blocks, rec_blocks = _blocks(feats, blocking)
+        _where.clear()
         work = (feats, blocks, rec_blocks, match_weight_filter(model, min_weight), blocking)
         n_candidates, scored = _score_all(work, workers)
         del work, blocks, rec_blocks

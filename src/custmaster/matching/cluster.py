@@ -21,7 +21,7 @@ def cluster_pairs(
     edges: Iterable[tuple[T, T, float]],
     threshold: float,
     exclusive: Mapping[T, str] | None = None,
-    max_cluster_size: int | None = 50,
+    max_cluster_size: int | None = None,
     conflict: Callable[[str, str], bool] | None = None,
 ) -> list[list[T]]:
     """Group records linked by edges at or above ``threshold``.
@@ -33,7 +33,7 @@ def cluster_pairs(
         exclusive: Optional id -> value of a field that must not differ inside a
             cluster (the compact tax id is a good choice). Records without a value are
             unconstrained.
-        max_cluster_size: Refuse unions beyond this size (None: no limit).
+        max_cluster_size: Refuse unions beyond this size (None, the default: no limit).
         conflict: Decides whether two exclusive values conflict (default: they
             differ). Batch matching passes
             :func:`~custmaster.matching.compare.tax_ids_conflict`, which tolerates typos.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -28,6 +29,7 @@ __all__ = [
     "compare_phone",
     "compare_tax_id",
     "comparison_vector",
+    "street_core",
     "tax_ids_conflict",
 ]
 
@@ -182,13 +184,82 @@ def compare_phone(a: MatchFeatures, b: MatchFeatures) -> int:
     return 1 if a.phone[-8:] == b.phone[-8:] else 0
 
 
-def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
-    """Compare street, house number, postal code and city as one address.
+#: Street types and directionals (as :func:`~custmaster.matching.normalize.normalize_street`
+#: expands them): optional in a comparison ("S Main" = "South Main Boulevard").
+_STREET_TYPES = frozenset(
+    {
+        "street",
+        "strasse",
+        "road",
+        "avenue",
+        "avenida",
+        "boulevard",
+        "drive",
+        "lane",
+        "court",
+        "place",
+        "square",
+        "highway",
+        "parkway",
+        "terrace",
+        "crescent",
+        "circle",
+        "trail",
+        "way",
+        "weg",
+        "gasse",
+        "platz",
+        "allee",
+        "chemin",
+        "route",
+        "impasse",
+        "rue",
+        "via",
+        "calle",
+        "north",
+        "south",
+        "east",
+        "west",
+        "northeast",
+        "northwest",
+        "southeast",
+        "southwest",
+    }
+)
 
-    Levels: 4 same street and number and same postal code (or city when a postal code
-    is missing, or no area at all on one side), 3 street name similar (>= 90) with
-    same number and same area, 2 same postal code, 1 same or very similar city
-    (Jaro-Winkler >= 0.92), 0 otherwise.
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+@lru_cache(maxsize=65_536)
+def street_core(street: str) -> str:
+    """The street name without street types and directionals (kept when nothing else is
+    left).
+
+    Example:
+        >>> street_core("south main boulevard"), street_core("east 65th street")
+        ('main', '65th')
+        >>> street_core("north street")
+        'north street'
+    """
+    words = [w for w in street.split() if w not in _STREET_TYPES]
+    return " ".join(words) if words else street
+
+
+def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
+    """Compare house number, street name, postal code and city as parts of one address.
+
+    The street name is compared without street type and directional ("S Main" =
+    "South Main Boulevard"); the house numbers must agree when both are given. The area
+    agrees on the postal code when both have one, else on the city when both have one,
+    else it is unknown (no penalty): a record with a postal code and one without can
+    still be at the same address.
+
+    Levels: 4 same street name and number in a compatible area, 3 similar street name
+    (>= 85) and same number, or the same street name where a number is missing on one
+    side, 2 same postal code, 1 same or very similar city (Jaro-Winkler >= 0.92),
+    0 otherwise.
 
     Args:
         a: Features of the first record.
@@ -204,6 +275,10 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
         ...     prepare(MatchRecord("2", street="100 Market Street", postal_code="94105-1234",
         ...                         country="US")))
         4
+        >>> compare_address(prepare(MatchRecord("1", street="12 S. Main", city="Dayton")),
+        ...                 prepare(MatchRecord("2", street="12 S Main Blvd", city="Dayton",
+        ...                                     postal_code="45402")))
+        4
     """
     if not (a.street or a.postal_code or a.city) or not (b.street or b.postal_code or b.city):
         return NULL_LEVEL
@@ -212,13 +287,19 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     if a.postal_code is not None and b.postal_code is not None:
         same_area = same_postal
     elif a.city and b.city:
-        same_area = same_city
+        same_area = same_city or JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
     else:  # no comparable area on one side: the street and number decide
-        same_area = not (a.postal_code or a.city) or not (b.postal_code or b.city)
-    if a.street and b.street and a.house_number == b.house_number and same_area:
-        if a.street == b.street:
-            return 4
-        if fuzz.ratio(a.street, b.street) >= 90:
+        same_area = True
+    if a.street and b.street and same_area:
+        core_a, core_b = street_core(a.street), street_core(b.street)
+        numbers_known = a.house_number is not None and b.house_number is not None
+        if numbers_known and a.house_number == b.house_number:
+            if core_a == core_b:
+                return 4
+            similar = fuzz.ratio(core_a, core_b) >= 85 or fuzz.ratio(a.street, b.street) >= 90
+            if similar and _digits(core_a) == _digits(core_b):  # 65th is not 66th
+                return 3
+        elif not numbers_known and core_a == core_b and (a.house_number or b.house_number):
             return 3
     if same_postal:
         return 2
@@ -293,26 +374,43 @@ class Comparison:
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
         "name",
-        ("different", "token-sort >= 80 or same family name", "words contained (token-set >= 92)",
-         "token-sort >= 92", "identical, conflicting legal forms", "identical"),
+        (
+            "different",
+            "token-sort >= 80 or same family name",
+            "words contained (token-set >= 92)",
+            "token-sort >= 92",
+            "identical, conflicting legal forms",
+            "identical",
+        ),
         compare_name,
         _name_value,
     ),
-    Comparison("tax_id", ("different", "within two edits", "identical"), compare_tax_id,
-               lambda f: f.tax_id),
+    Comparison(
+        "tax_id", ("different", "within two edits", "identical"), compare_tax_id, lambda f: f.tax_id
+    ),
     Comparison(
         "contact",
-        ("different company domains", "different free-mail addresses", "shared domain",
-         "same email"),
+        (
+            "different company domains",
+            "different free-mail addresses",
+            "shared domain",
+            "same email",
+        ),
         compare_contact,
         _contact_value,
     ),
-    Comparison("phone", ("different", "same last 8 digits", "identical"), compare_phone,
-               lambda f: f.phone),
+    Comparison(
+        "phone", ("different", "same last 8 digits", "identical"), compare_phone, lambda f: f.phone
+    ),
     Comparison(
         "address",
-        ("different", "same city", "same postal code", "similar street, same number and area",
-         "same street, number and area"),
+        (
+            "different",
+            "same city",
+            "same postal code",
+            "similar street and same number, or a number missing",
+            "same street name and number",
+        ),
         compare_address,
         _address_value,
     ),

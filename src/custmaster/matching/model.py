@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custmaster.matching.compare import COMPARISONS
+from custmaster.matching.frequencies import TermFrequencies
 
 __all__ = ["DEFAULT_MODEL", "LevelParams", "MatchModel", "Thresholds"]
 
@@ -77,6 +78,8 @@ class MatchModel:
         prior: Probability that two random records match (``probability_two_random_records_match``).
         levels: Comparison name -> parameters per level (index = level).
         thresholds: Decision thresholds.
+        tf: Term frequencies of the population scored (None: no adjustment); see
+            :mod:`custmaster.matching.frequencies`.
 
     Example:
         >>> model = MatchModel.from_dict(DEFAULT_MODEL.to_dict())
@@ -87,11 +90,15 @@ class MatchModel:
     prior: float
     levels: dict[str, tuple[LevelParams, ...]]
     thresholds: Thresholds = field(default_factory=Thresholds)
+    tf: TermFrequencies | None = None
     weights: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
     prior_weight: float = field(init=False, repr=False, compare=False)
+    review_cap: float = field(init=False, repr=False, compare=False)
+    us: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         table = []
+        us = []
         for comp in COMPARISONS:
             params = self.levels.get(comp.name)
             if params is None or len(params) != comp.num_levels:
@@ -99,9 +106,14 @@ class MatchModel:
                     f"model needs {comp.num_levels} levels for comparison {comp.name!r}"
                 )
             table.append(tuple(p.weight for p in params))
+            us.append(tuple(max(p.u, _MIN_PROB) for p in params))
         object.__setattr__(self, "weights", tuple(table))
+        object.__setattr__(self, "us", tuple(us))
         prior = min(max(self.prior, _MIN_PROB), 1 - _MIN_PROB)
         object.__setattr__(self, "prior_weight", math.log2(prior / (1 - prior)))
+        auto = min(max(self.thresholds.auto_merge, _MIN_PROB), 1 - _MIN_PROB)
+        # just below the auto-merge threshold: the cap of pairs never enough to auto-merge
+        object.__setattr__(self, "review_cap", math.log2(auto / (1 - auto)) - 1e-3)
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to plain JSON types.
@@ -110,7 +122,7 @@ class MatchModel:
             ``{"prior": float, "thresholds": {...}, "comparisons": {name: [{"label",
             "m", "u"}, ...]}}``; level lists are ordered from level 0 upwards.
         """
-        return {
+        data: dict[str, Any] = {
             "prior": self.prior,
             "thresholds": {
                 "auto_merge": self.thresholds.auto_merge,
@@ -121,6 +133,9 @@ class MatchModel:
                 for name, params in self.levels.items()
             },
         }
+        if self.tf is not None:
+            data["term_frequencies"] = self.tf.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MatchModel:
@@ -133,6 +148,7 @@ class MatchModel:
             The model; a missing ``thresholds`` entry takes the defaults.
         """
         thr = data.get("thresholds") or {}
+        tf = data.get("term_frequencies")
         return cls(
             prior=float(data["prior"]),
             levels={
@@ -145,11 +161,16 @@ class MatchModel:
                 float(thr.get("auto_merge", _DEFAULT_THRESHOLDS.auto_merge)),
                 float(thr.get("review", _DEFAULT_THRESHOLDS.review)),
             ),
+            tf=TermFrequencies.from_dict(tf) if isinstance(tf, dict) else None,
         )
 
     def with_thresholds(self, thresholds: Thresholds) -> MatchModel:
         """A copy with other thresholds."""
-        return MatchModel(self.prior, self.levels, thresholds)
+        return MatchModel(self.prior, self.levels, thresholds, self.tf)
+
+    def with_tf(self, tf: TermFrequencies | None) -> MatchModel:
+        """A copy with other term frequencies."""
+        return MatchModel(self.prior, self.levels, self.thresholds, tf)
 
 
 def _levels(name: str, m: list[float], u: list[float]) -> tuple[LevelParams, ...]:
@@ -166,9 +187,7 @@ DEFAULT_MODEL = MatchModel(
             [0.975, 0.02, 0.004, 0.0008, 0.00005, 0.0002],
         ),
         "tax_id": _levels("tax_id", [0.03, 0.05, 0.92], [0.99998, 0.00001, 0.00001]),
-        "contact": _levels(
-            "contact", [0.06, 0.04, 0.55, 0.35], [0.9, 0.0999, 0.0001, 0.00001]
-        ),
+        "contact": _levels("contact", [0.06, 0.04, 0.55, 0.35], [0.9, 0.0999, 0.0001, 0.00001]),
         "phone": _levels("phone", [0.12, 0.03, 0.85], [0.9999, 0.00005, 0.00005]),
         "address": _levels(
             "address",

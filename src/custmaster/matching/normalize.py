@@ -119,7 +119,44 @@ _LEGAL_FORMS: dict[tuple[str, ...], str] = {
     ("sp", "z", "o", "o"): "sp z o o",
     ("spzoo",): "sp z o o",
     ("sro",): "sro",
+    # national variants written out or abbreviated otherwise
+    ("aktiengesellschaft",): "ag",
+    ("gesellschaft", "mit", "beschrankter", "haftung"): "gmbh",
+    ("naamloze", "vennootschap"): "nv",
+    ("besloten", "vennootschap"): "bv",
+    ("societa", "per", "azioni"): "spa",
+    ("societe", "anonyme"): "sa",
+    ("sociedad", "anonima"): "sa",
+    ("sa", "de", "cv"): "sa",
+    ("sapa",): "sapa",
+    ("pte", "ltd"): "pte ltd",
+    ("pvt", "ltd"): "pvt ltd",
+    ("private", "limited"): "ltd",
+    ("public", "limited", "company"): "plc",
+    ("sdn", "bhd"): "sdn bhd",
+    ("bhd",): "bhd",
+    ("ltda",): "ltda",
+    ("kft",): "kft",
+    ("zrt",): "zrt",
+    ("ou",): "ou",
+    ("as", "a"): "as",
 }
+#: Legal forms written before the name (``AB Volvo``, ``OOO Gazprom``, ``PT Astra``);
+#: dropped (and kept as the legal form) when something is left.
+_LEADING_FORMS = {
+    "ab": "ab",
+    "ooo": "ooo",
+    "oao": "oao",
+    "zao": "zao",
+    "pao": "pao",
+    "pjsc": "pjsc",
+    "pt": "pt",
+    "nv": "nv",
+    "bv": "bv",
+}
+#: Honorifics of a company name dropped wherever they stand ("Koninklijke Philips",
+#: "Philips Koninklijke": the Dutch "Royal" title).
+_HONORIFICS = frozenset({"koninklijke", "kon"})
 _MAX_FORM_LEN = max(len(k) for k in _LEGAL_FORMS)
 
 _ABBREVIATIONS: dict[str, str] = {
@@ -242,13 +279,21 @@ def normalize_company_name(name: str | None) -> CompanyName:
         CompanyName(core='harbor packaging', legal_form='gmbh & co kg', tokens=('harbor', 'packaging'))
         >>> normalize_company_name("ACME Intl. Mfg, L.L.C.").core
         'acme international manufacturing'
+        >>> normalize_company_name("Koninklijke Philips N.V.").core
+        'philips'
     """  # noqa: E501
     if not name:
         return CompanyName("", None, ())
     text = name.replace(".", " ").replace("+", " and ")
     tokens = _merge_initials(fold(text).split())
     # "a s" style initials were merged; "s a s" -> "sas" is caught by the legal forms.
+    tokens = [t for t in tokens if t not in _HONORIFICS] or tokens
     tokens, form = _strip_legal_form(tokens)
+    while len(tokens) > 1 and tokens[0] in _LEADING_FORMS:
+        form = form or _LEADING_FORMS[tokens[0]]
+        tokens = tokens[1:]
+    if tokens and tokens[0] == "the" and len(tokens) > 1:
+        tokens = tokens[1:]
     tokens = [_ABBREVIATIONS.get(t, t) for t in tokens]
     kept = [t for t in tokens if t not in _STOP_WORDS] or tokens
     return CompanyName(" ".join(kept), form, tuple(kept))
@@ -257,8 +302,26 @@ def normalize_company_name(name: str | None) -> CompanyName:
 # --- person names --------------------------------------------------------------------
 
 _TITLES = frozenset(
-    {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "herr", "frau", "mme", "mlle", "m",
-     "jr", "sr", "ii", "iii", "phd", "md"}
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "dr",
+        "prof",
+        "sir",
+        "herr",
+        "frau",
+        "mme",
+        "mlle",
+        "m",
+        "jr",
+        "sr",
+        "ii",
+        "iii",
+        "phd",
+        "md",
+    }
 )
 
 
@@ -283,17 +346,50 @@ def normalize_person_name(first: str | None, last: str | None) -> str:
 # --- addresses -----------------------------------------------------------------------
 
 _STREET_WORDS: dict[str, str] = {
-    "st": "street", "str": "strasse", "rd": "road", "ave": "avenue", "av": "avenue",
-    "avda": "avenida", "blvd": "boulevard", "bd": "boulevard", "bld": "boulevard",
-    "dr": "drive", "ln": "lane", "ct": "court", "pl": "place", "sq": "square",
-    "hwy": "highway", "pkwy": "parkway", "pky": "parkway", "ter": "terrace",
-    "cres": "crescent", "cir": "circle", "trl": "trail", "mt": "mount",
-    "apt": "apartment", "ste": "suite", "fl": "floor", "bldg": "building",
-    "n": "north", "s": "south", "e": "east", "w": "west", "ne": "northeast",
-    "nw": "northwest", "se": "southeast", "sw": "southwest", "chem": "chemin",
-    "imp": "impasse", "rte": "route", "pl.": "place", "wg": "weg", "gr": "gracht",
+    "st": "street",
+    "str": "strasse",
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "avda": "avenida",
+    "blvd": "boulevard",
+    "bd": "boulevard",
+    "bld": "boulevard",
+    "dr": "drive",
+    "ln": "lane",
+    "ct": "court",
+    "pl": "place",
+    "sq": "square",
+    "hwy": "highway",
+    "pkwy": "parkway",
+    "pky": "parkway",
+    "ter": "terrace",
+    "cres": "crescent",
+    "cir": "circle",
+    "trl": "trail",
+    "mt": "mount",
+    "apt": "apartment",
+    "ste": "suite",
+    "fl": "floor",
+    "bldg": "building",
+    "n": "north",
+    "s": "south",
+    "e": "east",
+    "w": "west",
+    "ne": "northeast",
+    "nw": "northwest",
+    "se": "southeast",
+    "sw": "southwest",
+    "chem": "chemin",
+    "imp": "impasse",
+    "rte": "route",
+    "pl.": "place",
+    "wg": "weg",
+    "gr": "gracht",
 }
 _UNIT_WORDS = frozenset({"apartment", "suite", "floor", "unit", "flat", "studio", "building"})
+#: "65th", "1st", "2nd", "3rd", "42nd": a numbered street's name, not a house number.
+_ORDINAL = re.compile(r"^\d+(st|nd|rd|th)$")
 _GERMAN_SUFFIX = re.compile(r"(?<=[a-z])(str|strasse)$")
 
 
@@ -315,7 +411,8 @@ def normalize_street(lines: str | list[str] | tuple[str, ...] | None) -> Street:
 
     Street types are expanded (``St`` -> ``street``, ``Mohauptstr.`` ->
     ``mohauptstrasse``), the first number becomes the house number, other numbers
-    (suite, apartment) are dropped from the name.
+    (suite, apartment) are dropped from the name; ordinals are street names
+    (``E 65th St`` -> ``east 65th street``).
 
     Args:
         lines: One line or a list of lines; only the first non-empty line is the
@@ -329,6 +426,8 @@ def normalize_street(lines: str | list[str] | tuple[str, ...] | None) -> Street:
         Street(name='market street', number='100')
         >>> normalize_street("Tina-Hiller-Str. 50")
         Street(name='tina hiller strasse', number='50')
+        >>> normalize_street("301 E 65th St")
+        Street(name='east 65th street', number='301')
     """
     if lines is None:
         return Street("", None)
@@ -339,7 +438,7 @@ def normalize_street(lines: str | list[str] | tuple[str, ...] | None) -> Street:
     number: str | None = None
     words: list[str] = []
     for tok in tokens:
-        if tok[0].isdigit():
+        if tok[0].isdigit() and not _ORDINAL.match(tok):
             if number is None:
                 match = _DIGITS.match(tok)
                 number = match.group(0).lstrip("0") or "0" if match else tok
@@ -352,9 +451,33 @@ def normalize_street(lines: str | list[str] | tuple[str, ...] | None) -> Street:
 
 
 _POSTAL_DIGITS: dict[str, int] = {
-    "US": 5, "DE": 5, "FR": 5, "IT": 5, "ES": 5, "FI": 5, "MX": 5, "MY": 5, "TR": 5,
-    "AT": 4, "CH": 4, "BE": 4, "DK": 4, "NO": 4, "AU": 4, "NZ": 4, "HU": 4, "LU": 4,
-    "SE": 5, "CZ": 5, "SK": 5, "GR": 5, "PL": 5, "PT": 7, "JP": 7, "IN": 6, "CN": 6,
+    "US": 5,
+    "DE": 5,
+    "FR": 5,
+    "IT": 5,
+    "ES": 5,
+    "FI": 5,
+    "MX": 5,
+    "MY": 5,
+    "TR": 5,
+    "AT": 4,
+    "CH": 4,
+    "BE": 4,
+    "DK": 4,
+    "NO": 4,
+    "AU": 4,
+    "NZ": 4,
+    "HU": 4,
+    "LU": 4,
+    "SE": 5,
+    "CZ": 5,
+    "SK": 5,
+    "GR": 5,
+    "PL": 5,
+    "PT": 7,
+    "JP": 7,
+    "IN": 6,
+    "CN": 6,
 }
 
 
@@ -393,12 +516,32 @@ def normalize_postal_code(code: str | None, country: str | None = None) -> str |
 
 
 _COUNTRY_ALIASES: dict[str, str] = {
-    "usa": "US", "united states": "US", "united states of america": "US", "us": "US",
-    "uk": "GB", "united kingdom": "GB", "great britain": "GB", "england": "GB",
-    "deutschland": "DE", "germany": "DE", "netherlands": "NL", "the netherlands": "NL",
-    "holland": "NL", "nederland": "NL", "france": "FR", "espana": "ES", "spain": "ES",
-    "italia": "IT", "italy": "IT", "schweiz": "CH", "suisse": "CH", "switzerland": "CH",
-    "osterreich": "AT", "austria": "AT", "belgium": "BE", "belgique": "BE",
+    "usa": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "us": "US",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "deutschland": "DE",
+    "germany": "DE",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "nederland": "NL",
+    "france": "FR",
+    "espana": "ES",
+    "spain": "ES",
+    "italia": "IT",
+    "italy": "IT",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "switzerland": "CH",
+    "osterreich": "AT",
+    "austria": "AT",
+    "belgium": "BE",
+    "belgique": "BE",
     "canada": "CA",
 }
 
@@ -467,12 +610,43 @@ def normalize_phone(phone: str | None, country: str | None = None) -> str | None
 
 
 FREE_EMAIL_DOMAINS = frozenset(
-    {"gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
-     "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "msn.com", "aol.com",
-     "icloud.com", "me.com", "mac.com", "gmx.de", "gmx.net", "gmx.com", "web.de",
-     "t-online.de", "freenet.de", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net",
-     "protonmail.com", "proton.me", "mail.com", "yandex.ru", "mail.ru", "qq.com",
-     "163.com", "ziggo.nl", "kpnmail.nl", "example.com"}
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "t-online.de",
+        "freenet.de",
+        "orange.fr",
+        "wanadoo.fr",
+        "free.fr",
+        "laposte.net",
+        "protonmail.com",
+        "proton.me",
+        "mail.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "ziggo.nl",
+        "kpnmail.nl",
+        "example.com",
+    }
 )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL
+from custmaster.matching.frequencies import street_value
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
 
@@ -74,6 +75,88 @@ def probability_from_weight(weight: float) -> float:
     return odds / (1.0 + odds)
 
 
+_K = {c.name: k for k, c in enumerate(COMPARISONS)}
+_NAME, _TAX, _CONTACT, _PHONE, _ADDRESS = (
+    _K["name"],
+    _K["tax_id"],
+    _K["contact"],
+    _K["phone"],
+    _K["address"],
+)
+
+
+def _shared_tf(model: MatchModel, kind: str, values: set[str] | frozenset[str]) -> float:
+    assert model.tf is not None
+    return min((model.tf.tf(kind, v) for v in values), default=0.0)
+
+
+def tf_adjustment(
+    model: MatchModel, k: int, level: int, a: MatchFeatures, b: MatchFeatures
+) -> float:
+    """The term-frequency adjustment (<= 0) of comparison ``k`` at ``level``: the level's
+    u is replaced by ``max(u, tf)`` of the value the records share (see
+    :mod:`custmaster.matching.frequencies`); 0 without term frequencies.
+
+    Example:
+        >>> from custmaster.matching.frequencies import TermFrequencies
+        >>> from custmaster.matching.record import MatchRecord
+        >>> recs = [prepare(MatchRecord(str(i), phone="+12125550100")) for i in range(60)]
+        >>> model = DEFAULT_MODEL.with_tf(TermFrequencies.from_features(recs))
+        >>> round(tf_adjustment(model, _PHONE, 2, recs[0], recs[1]), 1)
+        -14.3
+    """
+    tf = model.tf
+    if tf is None:
+        return 0.0
+    freq = 0.0
+    if k == _NAME:
+        if level >= 4:
+            # a common person name is weak evidence; an organisation's identical name
+            # shared by many records is mostly one company written many ways
+            freq = tf.tf("name", a.name) if a.kind == "person" else 0.0
+        elif level >= 2:
+            freq = _shared_tf(model, "token", set(a.name_tokens) & set(b.name_tokens))
+    elif k == _PHONE:
+        if level == 2 and a.phone:
+            freq = tf.tf("phone", a.phone)
+    elif k == _CONTACT:
+        if level == 3 and a.email:
+            freq = tf.tf("email", a.email)
+        elif level == 2:
+            freq = _shared_tf(model, "domain", a.domains & b.domains)
+    elif k == _ADDRESS and level >= 3:
+        value = street_value(a)
+        freq = tf.tf("street", value) if value else 0.0
+    u = model.us[k][level]
+    return math.log2(u / freq) if freq > u else 0.0
+
+
+def _total(model: MatchModel, levels: list[int], weights: list[float]) -> float:
+    """Prior plus the field weights; a pair whose names differ (both present) and whose
+    tax ids are not identical stays below the auto-merge threshold: a shared phone,
+    mailbox, domain or address is never enough to merge different names unreviewed."""
+    total = model.prior_weight + sum(weights)
+    if levels[_NAME] == 0 and levels[_TAX] != 2:
+        total = min(total, model.review_cap)
+    return total
+
+
+def _weights(
+    model: MatchModel, a: MatchFeatures, b: MatchFeatures, levels: list[int]
+) -> list[float]:
+    out = []
+    adjust = model.tf is not None
+    for k, level in enumerate(levels):
+        if level == NULL_LEVEL:
+            out.append(0.0)
+            continue
+        w = model.weights[k][level]
+        if adjust:
+            w += tf_adjustment(model, k, level, a, b)
+        out.append(w)
+    return out
+
+
 def match_weight(a: MatchFeatures, b: MatchFeatures, model: MatchModel = DEFAULT_MODEL) -> float:
     """The match weight of a pair without building an explanation (batch fast path).
 
@@ -91,12 +174,8 @@ def match_weight(a: MatchFeatures, b: MatchFeatures, model: MatchModel = DEFAULT
         >>> match_weight(a, a) > 0
         True
     """
-    total = model.prior_weight
-    for comp, weights in zip(COMPARISONS, model.weights, strict=True):
-        level = comp.compare(a, b)
-        if level != NULL_LEVEL:
-            total += weights[level]
-    return total
+    levels = [comp.compare(a, b) for comp in COMPARISONS]
+    return _total(model, levels, _weights(model, a, b, levels))
 
 
 #: Comparisons evaluated first by :func:`match_weight_filter` (cheap ones first; the
@@ -114,8 +193,8 @@ def match_weight_filter(
 
     Evaluates the cheap comparisons first and stops as soon as the weight gathered so
     far plus the largest weight the remaining comparisons could add stays below
-    ``min_weight``. A pair that may reach it gets exactly :func:`match_weight`'s value
-    (same levels, summed in the same order).
+    ``min_weight`` (term-frequency adjustments and the cap only lower a weight, so the
+    bound holds). A pair that may reach it gets exactly :func:`match_weight`'s value.
 
     Args:
         model: Model parameters.
@@ -158,12 +237,7 @@ def match_weight_filter(
                 partial += w[level]
             if partial < need:
                 return None
-        total = prior
-        for k in range(n):
-            level = levels[k]
-            if level != NULL_LEVEL:
-                total += weights[k][level]
-        return total
+        return _total(model, levels, _weights(model, a, b, levels))
 
     return scorer
 
@@ -203,18 +277,16 @@ def score(
     """
     a = _features(candidate)
     b = _features(existing)
-    total = model.prior_weight
+    levels = [comp.compare(a, b) for comp in COMPARISONS]
+    weights = _weights(model, a, b, levels)
+    total = _total(model, levels, weights)
     parts: list[FieldExplanation] = []
-    for comp, weights in zip(COMPARISONS, model.weights, strict=True):
-        level = comp.compare(a, b)
-        if level == NULL_LEVEL:
-            label, weight = "null", 0.0
-        else:
-            label, weight = comp.labels[level], weights[level]
-        total += weight
+    for comp, level, weight in zip(COMPARISONS, levels, weights, strict=True):
+        label = "null" if level == NULL_LEVEL else comp.labels[level]
         parts.append(
-            FieldExplanation(comp.name, level, label, round(weight, 4), comp.value(a),
-                             comp.value(b))
+            FieldExplanation(
+                comp.name, level, label, round(weight, 4), comp.value(a), comp.value(b)
+            )
         )
     probability = probability_from_weight(total)
     return MatchResult(

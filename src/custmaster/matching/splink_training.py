@@ -8,9 +8,12 @@ the exported m/u values apply unchanged. The relevant raw columns are passed to 
 as (unused) extra arguments so that Splink knows which comparisons a blocking rule
 fixes during EM.
 
-Splink estimates: the prior (``estimate_probability_two_random_records_match`` from
-deterministic rules), u (``estimate_u_using_random_sampling``) and m (EM, one session
-blocked on name and one on postal code).
+Splink estimates u (``estimate_u_using_random_sampling``) and m (EM, one session blocked
+on name and one on postal code); the prior is estimated by EM on the matcher's candidate
+pairs with those m and u (:func:`custmaster.matching.training.estimate_prior`): Splink's
+deterministic-rule estimate needed e-mails or tax ids and failed without them ("math
+domain error"). The default trainer is the pure :mod:`custmaster.matching.training`;
+this one is kept to compare the two.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from splink.internals.comparison_level_creator import ComparisonLevelCreator
 from custmaster.matching.compare import COMPARISONS, Comparison
 from custmaster.matching.model import LevelParams, MatchModel, Thresholds
 from custmaster.matching.record import MatchFeatures
+from custmaster.matching.training import estimate_prior
 
 __all__ = ["train_model"]
 
@@ -41,8 +45,17 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
     "address": ("postal_code", "city", "street"),
     "country": ("country",),
 }
-_ALL_COLUMNS = ("name", "tax_id", "email", "domain", "phone", "postal_code", "city",
-                "street", "country")
+_ALL_COLUMNS = (
+    "name",
+    "tax_id",
+    "email",
+    "domain",
+    "phone",
+    "postal_code",
+    "city",
+    "street",
+    "country",
+)
 
 
 def _features_table(features: Sequence[MatchFeatures]) -> Any:
@@ -65,8 +78,14 @@ def _udf(comp: Comparison, features: Sequence[MatchFeatures]) -> Callable[..., i
     last: list[Any] = [None, None, 0]
 
     def level(  # the column arguments only tell Splink which inputs this level reads
-        left: int, right: int, c1l: object, c1r: object, c2l: object, c2r: object,
-        c3l: object, c3r: object,
+        left: int,
+        right: int,
+        c1l: object,
+        c1r: object,
+        c2l: object,
+        c2r: object,
+        c3l: object,
+        c3r: object,
     ) -> int:
         if last[0] == left and last[1] == right:
             return int(last[2])
@@ -104,8 +123,7 @@ def train_model(
         features: Prepared records of the population to model (thousands to a few
             hundred thousand; sample larger populations).
         thresholds: Thresholds stored in the returned model (default: the defaults).
-        prior_recall: Assumed recall of the deterministic rules (same tax id, same
-            email) used to estimate the prior.
+        prior_recall: Assumed recall of the matcher's blocking (for the prior).
         max_pairs: Random pairs sampled to estimate u.
         seed: Sampling seed (training is deterministic for a given seed and input).
         population_size: Size of the population the model will score when
@@ -144,17 +162,18 @@ def train_model(
         retain_intermediate_calculation_columns=False,
     )
     linker = Linker(sdf, settings, log_level=logging.WARNING)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("tax_id"), block_on("email")], recall=prior_recall
-    )
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("name"))
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("postal_code")
-    )
+    for column in ("name", "postal_code", "phone"):
+        if table.column(column).null_count < len(features) - 1:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(block_on(column))
+            except Exception as exc:  # Splink refuses a session without usable pairs
+                logging.getLogger(__name__).info("EM on %s skipped: %s", column, exc)
     trained = linker.misc.save_model_to_json()
     con.close()
     model = model_from_splink_settings(trained, thresholds or Thresholds())
+    prior, _ = estimate_prior(features, model, recall=prior_recall)
+    model = MatchModel(prior, model.levels, model.thresholds)
     if population_size and population_size > len(features) > 1:
         scale = (len(features) - 1) / (population_size - 1)
         model = MatchModel(model.prior * scale, model.levels, model.thresholds)
@@ -170,6 +189,8 @@ def model_from_splink_settings(
     matches in the training data (e.g. "different country") towards 0, which would make
     them absolute vetoes; the floor keeps them strong but finite (about -13 bits). u is
     floored at ``floor / 100`` so that rare agreement levels stay very strong evidence.
+    A level Splink could not estimate (no m or no u) is neutral (m = u, weight 0), and
+    level 0 (a conflict) never gets a positive weight.
 
     Args:
         settings: The Splink settings dict with ``comparisons`` and
@@ -189,8 +210,14 @@ def model_from_splink_settings(
         params = []
         for lvl in range(comp.num_levels):
             src = splink_levels[comp.num_levels - 1 - lvl]
-            m = max(float(src.get("m_probability") or 0.0), floor)
-            u = max(float(src.get("u_probability") or 0.0), floor / 100)
+            raw_m, raw_u = src.get("m_probability"), src.get("u_probability")
+            if raw_m is None or raw_u is None:
+                m = u = 0.5  # not estimated: neutral
+            else:
+                m = max(float(raw_m), floor)
+                u = max(float(raw_u), floor / 100)
+            if lvl == 0 and m > u:
+                m = u
             params.append(LevelParams(comp.labels[lvl], m, u))
         levels[comp.name] = tuple(params)
     return MatchModel(

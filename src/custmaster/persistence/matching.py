@@ -37,6 +37,7 @@ from custmaster.persistence.tables_matching import (
     duplicate_cluster_members,
     duplicate_clusters,
     match_keys,
+    match_models,
     match_records,
     match_runs,
     merge_source_refs,
@@ -48,6 +49,7 @@ from custmaster.services.matching.ports import (
     IndexedRecord,
     IndexEntry,
     MergeRecord,
+    ModelVersion,
     NewCluster,
     Redirect,
 )
@@ -63,10 +65,20 @@ _latest_runs: weakref.WeakKeyDictionary[Engine, tuple[float, UUID | None]] = (
 )
 
 
+#: engine -> (monotonic time read, current model version)
+_latest_versions: weakref.WeakKeyDictionary[Engine, tuple[float, int | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def forget_latest_run(engine: Engine) -> None:
-    """Make this process read the latest run of ``engine``'s database again (after the
-    runs were removed wholesale, as test fixtures do)."""
+    """Make this process read the latest run and model version of ``engine``'s database
+    again (after the runs were removed wholesale, as test fixtures do)."""
+    from custmaster.services.matching.models import forget_cached_models
+
     _latest_runs.pop(engine, None)
+    _latest_versions.pop(engine, None)
+    forget_cached_models()
 
 
 class SqlMatchingRepository:
@@ -240,12 +252,65 @@ class SqlMatchingRepository:
         ).scalar_one()
         return dict(model)
 
-    def start_run(self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any]) -> None:
+    def start_run(
+        self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any],
+        model_version: int | None = None,
+    ) -> None:  # fmt: skip
         self._connection.execute(
             insert(match_runs).values(
-                id=run_id, started_at=at, actor_id=actor_id, model=model, stats={}
+                id=run_id, started_at=at, actor_id=actor_id, model=model, stats={},
+                model_version=model_version,
             )
         )
+
+    # -- model versions ------------------------------------------------------------------
+
+    def add_model_version(
+        self, model: dict[str, Any], report: dict[str, Any], at: datetime, by: str
+    ) -> int:
+        latest = self._connection.execute(select(func.max(match_models.c.version))).scalar()
+        version = int(latest or 0) + 1
+        self._connection.execute(
+            insert(match_models).values(
+                version=version, created_at=at, created_by=by, model=model, report=report
+            )
+        )
+        _latest_versions.pop(self._connection.engine, None)
+        return version
+
+    def latest_model_version(self) -> int | None:
+        """The current version (read at most every :data:`LATEST_RUN_TTL_SECONDS` per
+        engine, like the latest run)."""
+        engine = self._connection.engine
+        now = time.monotonic()
+        known = _latest_versions.get(engine)
+        if known is not None and now - known[0] < LATEST_RUN_TTL_SECONDS:
+            return known[1]
+        found = self._connection.execute(select(func.max(match_models.c.version))).scalar()
+        version = None if found is None else int(found)
+        _latest_versions[engine] = (now, version)
+        return version
+
+    def get_model_version(self, version: int) -> ModelVersion | None:
+        row = self._connection.execute(
+            select(match_models).where(match_models.c.version == version)
+        ).first()
+        return None if row is None else _model_version(row)
+
+    def list_model_versions(self, limit: int) -> list[ModelVersion]:
+        rows = self._connection.execute(
+            select(match_models).order_by(match_models.c.version.desc()).limit(limit)
+        )
+        return [_model_version(row) for row in rows]
+
+    def decided_clusters(self, limit: int) -> list[ClusterRecord]:
+        rows = self._connection.execute(
+            select(duplicate_clusters)
+            .where(duplicate_clusters.c.status.in_(("merged", "not_duplicate")))
+            .order_by(duplicate_clusters.c.id.desc())
+            .limit(limit)
+        )
+        return [_cluster(row) for row in rows]
 
     def finish_run(self, run_id: UUID, at: datetime, stats: dict[str, Any]) -> None:
         self._connection.execute(
@@ -493,6 +558,13 @@ def _candidates_sql(count: int, cut: int) -> TextualSelect:
 
 def _ordered(a: UUID, b: UUID) -> tuple[UUID, UUID]:
     return (a, b) if str(a) < str(b) else (b, a)
+
+
+def _model_version(row: Row[Any]) -> ModelVersion:
+    return ModelVersion(
+        version=int(row.version), created_at=row.created_at, created_by=row.created_by,
+        model=dict(row.model), report=dict(row.report),
+    )  # fmt: skip
 
 
 def _indexed(row: Row[Any]) -> IndexedRecord:

@@ -3,7 +3,9 @@
 - ``match_records`` / ``match_keys``: the online match index, rewritten in the same
   transaction as every customer change (prepared features per active customer, and its
   blocking keys indexed on ``(key_type, key_value)``).
-- ``match_runs``: batch runs and the model each used.
+- ``match_runs``: batch runs and the model each used (``model_version``: the stored model
+  version it used, migration 0014).
+- ``match_models``: trained model versions with their training reports (0014).
 - ``duplicate_clusters`` (+ ``duplicate_cluster_members``): the review queue.
 - ``not_duplicates``: steward decisions, unordered pairs stored as (smaller, larger) id.
 - ``merges`` (+ ``merge_source_refs``): every merge with the snapshots unmerge needs.
@@ -15,7 +17,7 @@ deleted customers) and the services keep them consistent.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, String, Table, Uuid
+from sqlalchemy import Column, Float, Index, Integer, String, Table, Uuid
 
 from custmaster.persistence.tables import metadata
 from custmaster.persistence.types import BigId, Json, UtcDateTime
@@ -48,6 +50,19 @@ match_runs = Table(
     Column("actor_id", String(128), nullable=False),
     Column("model", Json, nullable=False),
     Column("stats", Json, nullable=False),
+    Column("model_version", Integer),
+)
+
+match_models = Table(
+    "match_models",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    #: the MatchModel (custmaster.matching.model.MatchModel.to_dict)
+    Column("model", Json, nullable=False),
+    #: how training obtained each value (custmaster.matching.training)
+    Column("report", Json, nullable=False),
 )
 
 duplicate_clusters = Table(

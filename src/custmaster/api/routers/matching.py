@@ -35,6 +35,9 @@ from custmaster.api.schemas.matching import (
     MergeIn,
     MergeOut,
     MergeRecordOut,
+    ModelVersionOut,
+    ModelVersionPage,
+    TrainIn,
     UnmergeOut,
     XrefOut,
 )
@@ -43,6 +46,12 @@ from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
 from custmaster.services.matching.merge import MergeResult
+from custmaster.services.matching.models import (
+    get_version,
+    list_versions,
+    summary,
+    train_version,
+)
 from custmaster.services.matching.ports import ClusterRecord
 from custmaster.services.matching.review import (
     absorbed_members,
@@ -81,6 +90,48 @@ def match(
 ) -> Response:
     candidate = payload.model_dump(mode="json", exclude_unset=True)
     return json_response(200, match_body(container, actor, candidate, limit, min_score))
+
+
+@router.post(
+    "/match/models",
+    status_code=201,
+    response_model=ModelVersionOut,
+    responses=problems(),
+    summary="Train a match model from the indexed customers and the stewards' decisions; "
+    "it becomes the current version",
+)
+def train_model(payload: TrainIn, container: ContainerDep, actor: PrincipalDep) -> Response:
+    version = train_version(
+        container.uow, actor, sample=payload.sample, use_labels=payload.use_labels
+    )
+    location = f"/api/v1/match/models/{version.version}"
+    return json_response(201, summary(version), {"Location": location})
+
+
+@router.get(
+    "/match/models",
+    response_model=ModelVersionPage,
+    responses=problems(),
+    summary="The stored match model versions, latest (current) first",
+)
+def models(
+    actor: PrincipalDep,
+    uow: UowDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+) -> Response:
+    return json_response(200, {"items": [summary(v) for v in list_versions(uow, actor, limit)]})
+
+
+@router.get(
+    "/match/models/{version}",
+    response_model=ModelVersionOut,
+    responses=problems(404),
+    summary="One match model version with its training report",
+)
+def model_version(
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: PrincipalDep, uow: UowDep
+) -> Response:
+    return json_response(200, summary(get_version(uow, actor, version)))
 
 
 def _cluster(cluster: ClusterRecord) -> dict[str, Any]:

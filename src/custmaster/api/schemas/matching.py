@@ -173,3 +173,24 @@ GONE: dict[int | str, dict[str, object]] = {
         "point at the golden record",
     }
 }
+
+
+class TrainIn(Strict):
+    sample: int = Field(
+        default=50_000, ge=2, le=1_000_000, description="records sampled for training"
+    )
+    use_labels: bool = Field(default=True, description="learn from the stewards' decisions")
+
+
+class ModelVersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: str
+    model: dict[str, Any] = Field(description="prior, thresholds and m/u of every level")
+    report: dict[str, Any] = Field(
+        description="how training obtained each value: EM sessions, prior, labels, warnings"
+    )
+
+
+class ModelVersionPage(BaseModel):
+    items: list[ModelVersionOut]

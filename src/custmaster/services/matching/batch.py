@@ -10,8 +10,8 @@ cluster whose links are all at or above the auto-merge threshold is proposed as
 ``auto_merge``; it is merged without review only when the run is asked to
 (``auto_merge=True``, ``custmaster match run --auto-merge``): by default everything is
 queued for a steward. Each run supersedes the open clusters of the previous run
-(decisions stay). The model used is stored with the run; the online matcher uses the
-model of the latest run.
+(decisions stay). The model is the current model version (``custmaster match train``),
+unless one is passed; the run stores the model and its version.
 """
 
 from __future__ import annotations
@@ -27,14 +27,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from custmaster.domain.permissions import Permission, Principal, require
-from custmaster.matching.batch import batch_match
+from custmaster.matching.batch import batch_match, own_records
 from custmaster.matching.cluster import cluster_pairs
 from custmaster.matching.compare import tax_ids_conflict
+from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
 from custmaster.services.matching.merge import merge_customers
-from custmaster.services.matching.online import current_model, explain
+from custmaster.services.matching.models import current_model_and_version
+from custmaster.services.matching.online import explain
 from custmaster.services.matching.ports import NewCluster
 from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
@@ -45,7 +47,11 @@ from custmaster.services.sources.pending import settle_cluster
 #: progress(phase, done, total)
 Progress = Callable[[str, int, int], None]
 Trainer = Callable[[Sequence[MatchFeatures], int], MatchModel]
-MAX_CLUSTER_SIZE = 50
+#: No cap: one company written hundreds of ways is one cluster.
+MAX_CLUSTER_SIZE: int | None = None
+#: Clusters up to this size store every scored link of their members; larger ones the
+#: strongest links that connect them (a spanning tree: size - 1 pairs to review).
+ALL_LINKS_UP_TO = 50
 #: Smallest base scored in several processes by default (below, forking costs more than
 #: it saves).
 PARALLEL_FROM = 50_000
@@ -56,6 +62,7 @@ class BatchRun:
     run_id: UUID
     stats: dict[str, Any] = field(default_factory=dict)
     model: MatchModel | None = None
+    model_version: int | None = None
 
 
 def _pair(a: str, b: str) -> tuple[str, str]:
@@ -105,8 +112,8 @@ def run_batch(
             queue, each auto-merge).
         actor: Who runs it (needs ``merge.propose``).
         settings: Service settings (auto-merges).
-        model: The model to use; default: ``trainer``'s, else the latest run's model,
-            else the default model.
+        model: The model to use; default: ``trainer``'s, else the current model version
+            (else the latest run's model, else the default model).
         trainer: Estimates a model without labels (``(sample, population) -> model``,
             e.g. Splink EM through ``custmaster.matching.splink_training``).
         train_sample: Records sampled for training.
@@ -132,30 +139,42 @@ def run_batch(
     if model is None:
         uow = new_uow()
         with uow.read_only():
-            model = current_model(uow)
+            model, run.model_version = current_model_and_version(uow)
     run.model = model
     t_train = time.perf_counter()
     if progress:
         progress("scoring", 0, 1)
     if workers is None:
         workers = (os.cpu_count() or 1) if len(feats) >= PARALLEL_FROM else 1
-    result = batch_match(feats, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers)
+    # the values many of these customers share weigh less (scores and explanations alike)
+    stored_model = model
+    model = model.with_tf(TermFrequencies.from_features(feats, own=own_records(model, len(feats))))
+    result = batch_match(
+        feats, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers, term_frequencies=False
+    )
     t_score = time.perf_counter()
     kept = [p for p in result.pairs if _pair(p.id_l, p.id_r) not in rejected]
     clusters = _clusters(feats, kept, model, rejected)
     by_id = {f.id: f for f in feats}
-    probability = {_pair(p.id_l, p.id_r): p.probability for p in kept}
-    new_clusters = [_new_cluster(members, probability, by_id, model) for members in clusters]
+    links_of: dict[str, list[tuple[str, str, float]]] = {}
+    for p in kept:
+        link = (*_pair(p.id_l, p.id_r), p.probability)
+        links_of.setdefault(p.id_l, []).append(link)
+        links_of.setdefault(p.id_r, []).append(link)
+    new_clusters = [_new_cluster(members, links_of, by_id, model) for members in clusters]
     new_clusters.sort(key=lambda c: (-c.score, c.members))
     t_cluster = time.perf_counter()
     now = utcnow()
     uow = new_uow()
     with uow:
-        uow.matching.start_run(run.run_id, actor.user_id, now, model.to_dict())
+        uow.matching.start_run(
+            run.run_id, actor.user_id, now, stored_model.to_dict(), run.model_version
+        )
         superseded = uow.matching.supersede_open_clusters(now)
         uow.matching.add_clusters(run.run_id, now, new_clusters)
         run.stats = {
             "records": len(feats),
+            "model_version": run.model_version,
             "candidate_pairs": int(result.stats["candidate_pairs"]),
             "pairs_at_review_threshold": len(result.pairs),
             "pairs_skipped_not_duplicate": len(result.pairs) - len(kept),
@@ -206,15 +225,39 @@ def _clusters(
     return out
 
 
+def _spanning(links: list[tuple[tuple[str, str], float]]) -> list[tuple[tuple[str, str], float]]:
+    """The strongest links that connect the members (Kruskal on descending score)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    out = []
+    for pair, p in links:
+        ra, rb = find(pair[0]), find(pair[1])
+        if ra != rb:
+            parent[ra] = rb
+            out.append((pair, p))
+    return out
+
+
 def _new_cluster(
     members: list[str],
-    probability: dict[tuple[str, str], float],
+    links_of: dict[str, list[tuple[str, str, float]]],
     by_id: dict[str, MatchFeatures],
     model: MatchModel,
 ) -> NewCluster:
-    links = [(pair, p) for pair in combinations(members, 2) if (p := probability.get(_pair(*pair)))]
+    inside = set(members)
+    found = {
+        (a, b): p for m in members for a, b, p in links_of.get(m, ()) if a in inside and b in inside
+    }
+    links = sorted(found.items(), key=lambda x: (-x[1], x[0]))
+    shown = links if len(members) <= ALL_LINKS_UP_TO else _spanning(links)
     pairs = []
-    for (a, b), _ in sorted(links, key=lambda x: -x[1]):
+    for (a, b), _ in shown:
         result = score(by_id[a], by_id[b], model)
         pairs.append(
             {"a": a, "b": b, "score": result.probability,

@@ -17,9 +17,10 @@ from uuid import UUID
 
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.keys import DEFAULT_MAX_POSTINGS
-from custmaster.matching.model import DEFAULT_MODEL, MatchModel
+from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, from_customer_dict, prepare
 from custmaster.matching.scoring import MatchResult, match_weight, score
+from custmaster.services.matching.models import current_model_and_version
 from custmaster.services.matching.ports import IndexedRecord
 from custmaster.services.matching.records import features_from_json, index_keys
 from custmaster.services.ports import UnitOfWork
@@ -40,21 +41,10 @@ class MatchCandidate:
     result: MatchResult
 
 
-#: The model of the latest run, by run id (a run's model never changes).
-_model_cache: dict[UUID, MatchModel] = {}
-
-
 def current_model(uow: UnitOfWork) -> MatchModel:
-    """The model of the latest finished batch run, else the default model."""
-    run_id = uow.matching.latest_run_id()
-    if run_id is None:
-        return DEFAULT_MODEL
-    model = _model_cache.get(run_id)
-    if model is None:
-        model = MatchModel.from_dict(uow.matching.run_model(run_id))
-        _model_cache.clear()
-        _model_cache[run_id] = model
-    return model
+    """The current model version, else the model of the latest finished batch run, else
+    the default model (see ``models.current_model_and_version``)."""
+    return current_model_and_version(uow)[0]
 
 
 def match_features(

@@ -57,6 +57,17 @@ class NewCluster:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelVersion:
+    """A stored, trained match model (``match_models``)."""
+
+    version: int
+    created_at: datetime
+    created_by: str
+    model: dict[str, Any]
+    report: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class MergeRecord:
     id: UUID
     survivor_id: UUID
@@ -125,8 +136,30 @@ class MatchingRepository(Protocol):
         ...
 
     def start_run(
-        self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any]
+        self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any],
+        model_version: int | None = None,
     ) -> None: ...
+
+    # -- model versions ------------------------------------------------------------------
+    def add_model_version(
+        self, model: dict[str, Any], report: dict[str, Any], at: datetime, by: str
+    ) -> int:
+        """Store a model as the next version (1, 2, ...) and return its number."""
+        ...
+
+    def latest_model_version(self) -> int | None:
+        """The current (highest) model version, None before the first training."""
+        ...
+
+    def get_model_version(self, version: int) -> ModelVersion | None: ...
+    def list_model_versions(self, limit: int) -> list[ModelVersion]:
+        """The latest versions first."""
+        ...
+
+    def decided_clusters(self, limit: int) -> list[ClusterRecord]:
+        """Clusters a steward merged or marked not duplicate, latest first (the labelled
+        pairs training learns from)."""
+        ...
 
     def finish_run(self, run_id: UUID, at: datetime, stats: dict[str, Any]) -> None: ...
     def supersede_open_clusters(self, at: datetime) -> int: ...
