@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from custmaster import __version__
 from custmaster.api import problems
 from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.patch_lane import CustomerPatchLane
+from custmaster.api.route_permissions import authorize
 from custmaster.api.routers import (
     change_requests,
     customers,
@@ -39,6 +40,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             "Idempotency-Key. Lists use cursor pagination."
         ),
         lifespan=lifespan,
+        # every route's function-level authorisation (api.route_permissions), first
+        dependencies=[Depends(authorize)],
     )
     app.state.container = container
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)
