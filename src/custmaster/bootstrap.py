@@ -13,7 +13,8 @@ from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import upgrade
 from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.auth import KeyCache, TokenVerifier
+from custmaster.services.auth import KeyCache
+from custmaster.services.bearer_tokens import TokenVerifier
 from custmaster.services.settings import ServiceSettings
 
 
@@ -45,11 +46,7 @@ class Container:
 def build_container(settings: Settings | None = None, *, migrate: bool | None = None) -> Container:
     """Wire everything. On the embedded SQLite default, migrations run at start."""
     settings = settings or Settings()
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
-    if migrate or (migrate is None and settings.auto_migrate and engine.dialect.name == "sqlite"):
-        upgrade(engine)
-    policy = load_policy(settings.approval_policy)  # validated at start: fails with clear errors
-    verifier = TokenVerifier.from_files(
+    verifier = TokenVerifier.from_files(  # ConfigurationError: refuses to start
         public_key_file=settings.jwt_public_key_file,
         jwks_file=settings.jwt_jwks_file,
         algorithms=settings.jwt_algorithms,
@@ -59,6 +56,10 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
         entities_claim=settings.jwt_entities_claim,
         role_map=settings.jwt_role_map,
     )
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    if migrate or (migrate is None and settings.auto_migrate and engine.dialect.name == "sqlite"):
+        upgrade(engine)
+    policy = load_policy(settings.approval_policy)  # validated at start: fails with clear errors
     return Container(
         settings=settings,
         engine=engine,
@@ -69,5 +70,6 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
             credit_limit_warning=settings.credit_limit_warning,
             customer_number_prefix=settings.customer_number_prefix,
             customer_number_width=settings.customer_number_width,
+            import_template_dir=settings.import_template_dir,
         ),
     )

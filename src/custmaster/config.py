@@ -65,18 +65,45 @@ class Settings(BaseSettings):
     jwt_jwks_file: Path | None = Field(
         default=None, description="JWKS document (JSON file) that verifies bearer tokens"
     )
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
-    jwt_algorithms: list[str] = Field(default=["RS256", "ES256"])
+    jwt_audience: str | None = Field(
+        default=None, description="the aud tokens must carry (required when JWT is on)"
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="the iss tokens must carry (required when JWT is on)"
+    )
+    jwt_algorithms: list[str] = Field(
+        default_factory=list,
+        description="accepted signature algorithms, narrowing each key's own (default: what "
+        "the key's type signs: RS*/PS* for RSA, the curve's ES* for EC, EdDSA); never none/HS*",
+    )
     jwt_roles_claim: str = "roles"
-    jwt_entities_claim: str = "entities"
+    jwt_entities_claim: str = Field(
+        default="entities",
+        description="claim listing the user's legal entities (absent: every entity; []: none)",
+    )
     jwt_role_map: dict[str, str] = Field(
-        default_factory=dict, description="claim value -> custmaster role (JSON)"
+        default_factory=dict,
+        description="claim value -> custmaster role (JSON); when set, only mapped values count",
     )
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,
         description="how long a verified API key is trusted without a database look-up "
         "(a revoked key stops working after at most this long; 0 checks every request)",
+    )
+    max_request_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="the largest JSON or form request body (413 beyond; docs/limits.md)",
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024,
+        description="the largest multipart upload, i.e. import files (413 beyond)",
+    )
+    import_template_dir: Path | None = Field(
+        default=None,
+        description="a directory of the operator's own import templates (NAME.yaml, chosen "
+        "by NAME beside the shipped ones); clients choose templates by name, never by path",
     )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")

@@ -81,7 +81,7 @@ def test_the_lane_answers_as_the_route_does(
         ({"json": {"name": "Acme"}, "headers": {"Authorization": "Bearer cm_no_such"}}, 401),
         ({"json": {"name": "Acme"}, "headers": {"Authorization": "Basic abc"}}, 401),
         ({"content": b'{"name": "Acme"}', "headers": {"Content-Type": "text/plain"}}, 422),
-        ({"json": {"name": "Acme", "notes": "x" * MAX_BODY}}, 200),  # too large to hold
+        ({"json": {"name": "Acme", "notes": "x" * MAX_BODY}}, 413),  # over the /match limit
     ],
 )
 def test_what_the_lane_cannot_vouch_for_gets_the_routes_answer(

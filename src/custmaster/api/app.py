@@ -10,6 +10,7 @@ from custmaster import __version__
 from custmaster.api import problems
 from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
+from custmaster.api.edge import EdgeGuard, limits_of
 from custmaster.api.patch_lane import CustomerPatchLane
 from custmaster.api.route_permissions import authorize
 from custmaster.api.routers import (
@@ -59,6 +60,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     structure_routers.install(app)
     app.add_middleware(CustomerPatchLane)
     app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
+    # outermost: routes and lanes see only what it lets through
+    app.add_middleware(EdgeGuard, limits=limits_of(container.settings))
     return app
 
 

@@ -42,8 +42,10 @@ _SLUG = {
     405: "method-not-allowed",
     409: "conflict",
     412: "precondition-failed",
+    413: "payload-too-large",
     422: "validation-failed",
     500: "internal-error",
+    503: "service-unavailable",
 }
 
 

@@ -17,6 +17,7 @@ from custmaster.cli import structure as structure_cli
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
+from custmaster.services.bearer_tokens import ConfigurationError
 from custmaster.services.demo import create_demo_users, has_customers, load_demo
 
 app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
@@ -81,7 +82,11 @@ def serve(
 ) -> None:
     """Run the API. On the embedded SQLite default the migrations are applied first."""
     settings = _settings(database_url)
-    build_container(settings).engine.dispose()  # migrates SQLite; fails early if unreachable
+    try:
+        build_container(settings).engine.dispose()  # migrates SQLite; fails early if unreachable
+    except ConfigurationError as exc:
+        typer.echo(f"custmaster serve: {exc}", err=True)  # one line, never wrapped
+        raise typer.Exit(2) from None
     _serve(settings, host or settings.host, port or settings.port, workers or settings.workers)
 
 

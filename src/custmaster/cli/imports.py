@@ -39,6 +39,7 @@ from custmaster.services.imports.jobs import (
     submit_job,
 )
 from custmaster.services.imports.store import ImportJob, ImportOptions, JobStatus, OnDuplicate
+from custmaster.services.imports.templates import TemplateNameError, check_template_name
 from custmaster.services.ports import CustomerQuery
 
 console = Console()
@@ -155,7 +156,11 @@ def import_command(
         ),
     ],
     template: Annotated[
-        str | None, typer.Option(help="custmaster, salesforce, hubspot, d365, legacy_erp or a path")
+        str | None,
+        typer.Option(
+            help="a template NAME: custmaster, salesforce, hubspot, d365, legacy_erp or one "
+            "in CUSTMASTER_IMPORT_TEMPLATE_DIR (never a path)"
+        ),
     ] = None,
     on_duplicate: Annotated[OnDuplicate, typer.Option(help="skip, update or error")] = (
         OnDuplicate.SKIP
@@ -197,6 +202,11 @@ def import_command(
             return
         if template is None:
             raise typer.BadParameter("--template is required to import a file")
+        template_dir = container.service_settings.import_template_dir
+        try:
+            check_template_name(template, template_dir)
+        except TemplateNameError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--template") from None
         options = ImportOptions(
             on_duplicate=on_duplicate,
             batch_size=batch_size,
@@ -215,6 +225,7 @@ def import_command(
                 uploads=[Upload(Path(a).name, h) for a, h in zip(args, handles, strict=True)],
                 options=options,
                 files=default_file_store(),
+                template_dir=template_dir,
             )
         finally:
             for handle in handles:

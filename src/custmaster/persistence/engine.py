@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from custmaster.domain.text import first_bad_text
 
 
 def normalise_url(url: str) -> str:
@@ -16,16 +19,31 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def storable_json(value: Any) -> str:
+    """``json.dumps(value)``, refusing a NUL or a lone surrogate in any string: PostgreSQL
+    refuses them in JSONB, and SQLite would store them escaped and fail every later read
+    (so the transaction that tries rolls back on both databases alike)."""
+    text = json.dumps(value)
+    if "\\u0000" in text or "\\ud" in text:  # escapes; \ud also for a valid pair
+        found = first_bad_text(value)
+        if found is not None:
+            raise ValueError(f"cannot store {found[0]}: it {found[1]}")
+    return text
+
+
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": 30}, json_serializer=storable_json
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
-    )
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+        json_serializer=storable_json,
+    )  # fmt: skip
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

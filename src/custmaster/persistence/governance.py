@@ -132,6 +132,7 @@ def request_from_data(data: dict[str, Any]) -> ChangeRequest:
         status=RequestStatus(data["status"]),
         updated_at=moment(data["updated_at"]),
         conflict_fields=tuple(data["conflict_fields"]),
+        warnings=tuple(data.get("warnings") or ()),  # requests stored before: none
     )
 
 

@@ -1,20 +1,15 @@
-"""Authentication: API keys (stored hashed, shown once) and OIDC/JWT bearer tokens;
-user administration."""
+"""Authentication: API keys (stored hashed, shown once) and OIDC/JWT bearer tokens
+(:mod:`custmaster.services.bearer_tokens`); user administration."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
-
-import jwt
 
 from custmaster.domain.context import ParseContext, RefCheck, RefKind
 from custmaster.domain.errors import (
@@ -26,6 +21,8 @@ from custmaster.domain.errors import (
 )
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.permissions import Permission, Principal, Role, require
+from custmaster.services.bearer_tokens import ConfigurationError as ConfigurationError
+from custmaster.services.bearer_tokens import TokenVerifier as TokenVerifier
 from custmaster.services.ports import ApiKeyRecord, UnitOfWork, UserRecord
 from custmaster.services.recording import record_change, utcnow
 
@@ -200,73 +197,3 @@ def authenticate_key(uow: UnitOfWork, token: str) -> Principal:
     if user is None or not user.active:
         raise Unauthenticated("the key's user is not active")
     return user.principal
-
-
-@dataclass(frozen=True)
-class TokenVerifier:
-    """Verifies OIDC/JWT bearer tokens with a configured public key or JWKS document and
-    maps a claim to roles."""
-
-    keys: list[Any]
-    algorithms: list[str]
-    audience: str | None
-    issuer: str | None
-    roles_claim: str
-    entities_claim: str
-    role_map: dict[str, str]
-
-    @classmethod
-    def from_files(
-        cls,
-        *,
-        public_key_file: Path | None,
-        jwks_file: Path | None,
-        algorithms: list[str],
-        audience: str | None,
-        issuer: str | None,
-        roles_claim: str,
-        entities_claim: str,
-        role_map: dict[str, str],
-    ) -> TokenVerifier | None:
-        keys: list[Any] = []
-        if public_key_file is not None:
-            keys.append(public_key_file.read_text())
-        if jwks_file is not None:
-            document = json.loads(jwks_file.read_text())
-            keys.extend(jwt.PyJWK(entry).key for entry in document.get("keys", []))
-        if not keys:
-            return None
-        return cls(keys, algorithms, audience, issuer, roles_claim, entities_claim, role_map)
-
-    def verify(self, token: str) -> Principal:
-        claims: dict[str, Any] | None = None
-        for key in self.keys:
-            try:
-                claims = jwt.decode(
-                    token,
-                    key,
-                    algorithms=self.algorithms,
-                    audience=self.audience,
-                    issuer=self.issuer,
-                    options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
-                )
-                break
-            except jwt.InvalidTokenError as exc:
-                last = exc
-                continue
-        if claims is None:
-            raise Unauthenticated(f"invalid bearer token: {last}")
-        raw_roles = claims.get(self.roles_claim) or []
-        if isinstance(raw_roles, str):
-            raw_roles = raw_roles.split()
-        roles = {self.role_map.get(r, r) for r in raw_roles}
-        valid = frozenset(Role(r) for r in roles if r in Role._value2member_map_)
-        if not valid:
-            raise Unauthenticated(f"the token grants no custmaster role ({self.roles_claim})")
-        entities = claims.get(self.entities_claim)
-        return Principal(
-            user_id=str(claims["sub"]),
-            name=str(claims.get("name") or claims["sub"]),
-            roles=valid,
-            entities=frozenset(entities) if entities else None,
-        )

@@ -28,6 +28,7 @@ from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import snapshot
+from custmaster.services.governance.access import require_entity, visible_customer
 from custmaster.services.imports.formula import neutralise_cell
 from custmaster.services.ports import CustomerQuery, UnitOfWork
 
@@ -97,8 +98,12 @@ def _flat(customer: Customer, entity: str | None) -> dict[str, Any]:
 def pages(
     new_uow: NewUow, actor: Principal, query: CustomerQuery, entity: str | None
 ) -> Iterator[list[Customer]]:
-    """Pages of customers in number order, each read in its own short transaction."""
+    """Pages of customers in number order, each read in its own short transaction, with
+    only the overrides ``actor`` may see; an entity outside its scope is refused."""
     require(actor, Permission.CUSTOMER_READ)
+    for asked in (entity, query.entity):
+        if asked is not None:
+            require_entity(actor, asked)
     if entity is not None:
         with new_uow().read_only() as uow:
             if uow.reference.get("legal_entities", entity) is None:
@@ -112,7 +117,7 @@ def pages(
                 replace(query, after_number=after, limit=PAGE), with_children=True
             )
         if page:
-            yield page
+            yield [visible_customer(actor, c) for c in page]
         if len(page) < PAGE:
             return
         after = page[-1].number

@@ -10,7 +10,10 @@ import yaml
 
 from custmaster.services.imports.templates import (
     TemplateError,
+    TemplateNameError,
+    available_templates,
     load_template,
+    load_template_file,
     parse_template,
     shipped_templates,
 )
@@ -96,15 +99,33 @@ def test_load_template_from_copied_file(tmp_path: Path) -> None:
     data["value_maps"]["zahlungsbedingungen"]["sofort"] = "DUE"
     path = tmp_path / "my_erp.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    template = load_template(path)
+    template = load_template_file(path)
     assert template.value_maps["zahlungsbedingungen"].lookup("sofort") == "DUE"
     assert template.format.thousands_separator == "."
 
 
 def test_load_errors(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="shipped"):
+    with pytest.raises(FileNotFoundError, match="available"):
         load_template("no_such_template")
     bad = tmp_path / "bad.yaml"
-    bad.write_text("fields: [unclosed", encoding="utf-8")
+    bad.write_text("fields: [unclosed SECRET", encoding="utf-8")
+    with pytest.raises(TemplateError, match="not valid YAML at line 1") as info:
+        load_template_file(bad)
+    assert "SECRET" not in str(info.value)  # the problem and its place, never the text
+    with pytest.raises(TemplateNameError):
+        load_template(str(bad))
     with pytest.raises(TemplateError, match="not valid YAML"):
-        load_template(bad)
+        load_template("bad", tmp_path)
+
+
+def test_the_operator_directory_adds_templates_by_name(tmp_path: Path) -> None:
+    data = yaml.safe_load(shipped_templates()["hubspot"].read_text(encoding="utf-8"))
+    (tmp_path / "crm_two.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    (tmp_path / "not a name.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert set(available_templates(tmp_path)) == {*shipped_templates(), "crm_two"}
+    assert load_template("crm_two", tmp_path).source_system == "hubspot"
+    with pytest.raises(FileNotFoundError):
+        load_template("crm_two")  # not without the directory
+    for bad in ("../crm_two", "crm_two.yaml", "/etc/passwd", "", "a" * 65):
+        with pytest.raises(TemplateNameError):
+            load_template(bad, tmp_path)

@@ -15,6 +15,8 @@ from custmaster.api.schemas.change_requests import ApproveIn, ChangeRequestOut, 
 from custmaster.api.schemas.common import Page, problems
 from custmaster.domain.approvals import ChangeRequest, RequestStatus
 from custmaster.domain.errors import FieldError, ValidationFailed
+from custmaster.domain.permissions import Principal
+from custmaster.services.governance.access import visible_request
 from custmaster.services.governance.decide import (
     approve,
     get_request,
@@ -26,8 +28,8 @@ from custmaster.services.governance.decide import (
 router = APIRouter(prefix="/api/v1/change-requests", tags=["change requests"])
 
 
-def _one(request: ChangeRequest) -> Response:
-    return json_response(200, request.as_dict())
+def _one(request: ChangeRequest, actor: Principal) -> Response:
+    return json_response(200, visible_request(actor, request))
 
 
 def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
@@ -62,12 +64,14 @@ def list_all(
     next_cursor = None
     if len(found) == limit:
         next_cursor = encode_cursor(f"{found[-1].created_at.isoformat()}|{found[-1].id}")
-    return json_response(200, {"items": [r.as_dict() for r in found], "next_cursor": next_cursor})
+    return json_response(
+        200, {"items": [visible_request(actor, r) for r in found], "next_cursor": next_cursor}
+    )
 
 
 @router.get("/{request_id}", response_model=ChangeRequestOut, responses=problems(404))
 def read(request_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    return _one(get_request(uow, actor, request_id))
+    return _one(get_request(uow, actor, request_id), actor)
 
 
 @router.post("/{request_id}/approve", response_model=ChangeRequestOut,
@@ -77,16 +81,18 @@ def approve_step(
     request_id: UUID, body: ApproveIn, container: ContainerDep, actor: PrincipalDep,
     uow: UowDep,
 ) -> Response:  # fmt: skip
-    return _one(approve(uow, actor, request_id, container.service_settings, comment=body.comment))
+    return _one(
+        approve(uow, actor, request_id, container.service_settings, comment=body.comment), actor
+    )
 
 
 @router.post("/{request_id}/reject", response_model=ChangeRequestOut,
              responses=problems(404, 409))  # fmt: skip
 def reject_step(request_id: UUID, body: RejectIn, actor: PrincipalDep, uow: UowDep) -> Response:
-    return _one(reject(uow, actor, request_id, body.reason))
+    return _one(reject(uow, actor, request_id, body.reason), actor)
 
 
 @router.post("/{request_id}/withdraw", response_model=ChangeRequestOut,
              responses=problems(404, 409), summary="Withdraw (the submitter only)")  # fmt: skip
 def withdraw_request(request_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    return _one(withdraw(uow, actor, request_id))
+    return _one(withdraw(uow, actor, request_id), actor)

@@ -45,7 +45,6 @@ from custmaster.services.customers.read import (
     read_effective_view,
     search_customers,
 )
-from custmaster.services.governance.access import visible_overrides
 from custmaster.services.governance.submit import (
     submit_create,
     submit_lifecycle,
@@ -174,7 +173,7 @@ def view_response(customer: Customer, view: EffectiveView) -> Response:
 
 def _read_master(customer_id: UUID, actor: Principal, uow: UnitOfWork) -> Response:
     customer = get_customer(uow, actor, customer_id)
-    body = visible_overrides(actor, customer_body(customer))
+    body = customer_body(customer)  # get_customer kept only the overrides actor may see
     return json_response(200, body, {"ETag": etag(customer.version)})
 
 

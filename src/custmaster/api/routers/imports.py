@@ -150,7 +150,14 @@ def create_import(
     actor: PrincipalDep,
     background: BackgroundTasks,
     file: Annotated[list[UploadFile], File(description="the file(s), in the template's roles")],
-    template: Annotated[str, Form(max_length=255)],
+    template: Annotated[
+        str,
+        Form(
+            max_length=255,
+            description="the NAME of a shipped template or of one in the operator's "
+            "CUSTMASTER_IMPORT_TEMPLATE_DIR (never a path)",
+        ),
+    ],
     on_duplicate: Annotated[OnDuplicate, Form()] = OnDuplicate.SKIP,
     batch_size: Annotated[int, Form(ge=1, le=1000)] = 100,
     stop_on_first_error: Annotated[bool, Form()] = False,
@@ -174,6 +181,7 @@ def create_import(
         uploads=uploads,
         options=options,
         files=default_file_store(),
+        template_dir=container.service_settings.import_template_dir,
     )
     background.add_task(_run_in_background, container, job.id)
     return json_response(202, job_body(job), {"Location": f"/api/v1/imports/{job.id}"})

@@ -38,9 +38,9 @@ from custmaster.api.schemas.matching import (
     XrefOut,
 )
 from custmaster.domain.approvals import ChangeRequest
-from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
+from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.snapshot import jsonable, snapshot
-from custmaster.services.governance.merges import submit_merge, submit_unmerge
+from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
 from custmaster.services.matching.merge import MergeResult
 from custmaster.services.matching.ports import ClusterRecord
@@ -222,10 +222,7 @@ def merge(
     summary="A merge: who, when, the rules used and the snapshots unmerge restores",
 )
 def merge_record(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    with uow.read_only():
-        found = uow.matching.get_merge(merge_id)
-    if found is None:
-        raise NotFound(f"no merge {merge_id}")
+    found = get_merge(uow, actor, merge_id)
     data = jsonable(
         {"id": found.id, "survivor_id": found.survivor_id, "absorbed_ids": found.absorbed_ids,
          "merged_at": found.merged_at, "merged_by": found.merged_by,

@@ -100,6 +100,9 @@ class ChangeRequest:
     status: RequestStatus = RequestStatus.PENDING
     updated_at: datetime | None = None
     conflict_fields: tuple[str, ...] = ()
+    #: non-blocking warnings computed at submission (large credit limit, possible
+    #: duplicate): ``{"field", "code", "message"}``, shown to every approver
+    warnings: tuple[Mapping[str, Any], ...] = ()
 
     @classmethod
     def submit(
@@ -114,6 +117,7 @@ class ChangeRequest:
         eligible_approvers: Iterable[Principal] | None = None,
         request_id: UUID | None = None,
         at: datetime | None = None,
+        warnings: Iterable[Mapping[str, Any]] = (),
     ) -> ChangeRequest:
         """Open a request for a change the policy sends to approval.
 
@@ -146,6 +150,7 @@ class ChangeRequest:
             entities=scope,
             reasons=decision.reasons,
             updated_at=when,
+            warnings=tuple(dict(w) for w in warnings),
         )
 
     @property
@@ -235,6 +240,7 @@ class ChangeRequest:
                 "base_values": dict(self.change.base_values),
             },
             "conflict_fields": list(self.conflict_fields),
+            "warnings": [dict(w) for w in self.warnings],
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
         }

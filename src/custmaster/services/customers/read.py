@@ -14,7 +14,12 @@ from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.services.customers.common import load, not_found
-from custmaster.services.governance.access import require_entity
+from custmaster.services.governance.access import (
+    require_entity,
+    require_history,
+    visible_customer,
+    visible_data,
+)
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields
@@ -31,9 +36,10 @@ class AsyncCustomerReads(Protocol):
 
 
 def get_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Customer:
+    """The master record with the overrides ``actor`` may see."""
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only(autocommit=True):
-        return load(uow, customer_id)
+        return visible_customer(actor, load(uow, customer_id))
 
 
 def get_effective_view(
@@ -54,6 +60,7 @@ def get_effective_view(
         customer, entity_exists, has_parent = found
         if not entity_exists:
             raise _unknown_entity(entity)
+        customer = visible_customer(actor, customer)
         view = effective_view(customer, entity)
         # without a link in the inheritance hierarchy there is no ancestor to walk to
         inherited = (
@@ -85,6 +92,7 @@ async def read_effective_view(
     customer, entity_exists, _ = found
     if not entity_exists:
         raise _unknown_entity(entity)
+    customer = visible_customer(actor, customer)
     view = effective_view(customer, entity)
     return customer, replace(view, data={**view.data, "inherited": {}})
 
@@ -100,18 +108,19 @@ def search_customers(uow: UnitOfWork, actor: Principal, query: CustomerQuery) ->
     if query.entity:
         require_entity(actor, query.entity)
     with uow.read_only():
-        return uow.customers.search(query)
+        return [visible_customer(actor, c) for c in uow.customers.search(query)]
 
 
 def customer_history(
     uow: UnitOfWork, actor: Principal, customer_id: UUID, *, after_id: int | None, limit: int
 ) -> list[AuditEntry]:
-    """The audit entries of a customer, also after a hard delete."""
-    require(actor, Permission.CUSTOMER_READ)
+    """The audit entries of a customer, also after a hard delete (``audit.read``; other
+    entities' override changes left out)."""
+    require_history(actor)
     with uow.read_only():
         entries = uow.audit.for_resource(
             "customer", str(customer_id), after_id=after_id, limit=limit
         )
         if not entries and after_id is None and uow.customers.get(customer_id) is None:
             raise NotFound(f"no customer {customer_id}")
-        return entries
+        return [replace(e, changes=visible_data(actor, e.changes)) for e in entries]

@@ -20,6 +20,7 @@ from custmaster.domain.snapshot import snapshot, value_at
 from custmaster.services.customers.common import load
 from custmaster.services.customers.create import create_customer
 from custmaster.services.customers.update import update_customer
+from custmaster.services.governance.access import may_see_request
 from custmaster.services.governance.merges import apply_merge
 from custmaster.services.governance.submit import apply_lifecycle, request_event
 from custmaster.services.matching.unmerge import unmerge
@@ -155,7 +156,7 @@ def get_request(uow: UnitOfWork, actor: Principal, request_id: UUID) -> ChangeRe
 
 
 def _visible(actor: Principal, request: ChangeRequest) -> bool:
-    return actor.entities is None or request.entities <= actor.entities
+    return may_see_request(actor, request.entities)
 
 
 def list_requests(

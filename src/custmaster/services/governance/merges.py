@@ -5,17 +5,23 @@ last approval applies the merge (or unmerge)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest, Operation, Policy, require_submit
 from custmaster.domain.errors import NotFound
 from custmaster.domain.model import Customer
-from custmaster.domain.permissions import Principal
+from custmaster.domain.permissions import Permission, Principal
 from custmaster.services.customers.common import check_version, load
+from custmaster.services.governance.access import (
+    require_permission,
+    visible_customer,
+    visible_data,
+)
 from custmaster.services.governance.submit import open_request
 from custmaster.services.matching.merge import MergeResult, merge_customers
+from custmaster.services.matching.ports import MergeRecord
 from custmaster.services.matching.unmerge import UnmergeResult, unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
@@ -67,18 +73,22 @@ def submit_merge(
         )  # fmt: skip
         if request is not None:
             return MergeOutcome(request=request)
-        return MergeOutcome(
-            merge=apply_merge(
-                uow,
-                actor,
-                survivor_id,
-                absorbed_ids,
-                choices,
-                settings,
-                expected_version=expected_version,
-                cluster_id=cluster_id,
-            )
-        )
+        merged = apply_merge(
+            uow, actor, survivor_id, absorbed_ids, choices, settings,
+            expected_version=expected_version, cluster_id=cluster_id,
+        )  # fmt: skip
+        return MergeOutcome(merge=visible_merge(actor, merged))
+
+
+def visible_merge(actor: Principal, result: MergeResult) -> MergeResult:
+    """A merge's answer showing ``actor`` only the overrides it may see."""
+    return replace(
+        result,
+        customer=visible_customer(actor, result.customer),
+        rules=visible_data(actor, result.rules),
+        sources=visible_data(actor, result.sources),
+        dropped=visible_data(actor, result.dropped),
+    )
 
 
 def apply_merge(
@@ -124,4 +134,29 @@ def submit_unmerge(
         )  # fmt: skip
         if request is not None:
             return MergeOutcome(request=request)
-        return MergeOutcome(unmerge=unmerge(uow, actor, merge_id))
+        result = unmerge(uow, actor, merge_id)
+        return MergeOutcome(
+            unmerge=replace(
+                result,
+                customer=visible_customer(actor, result.customer),
+                restored=[visible_customer(actor, c) for c in result.restored],
+            )
+        )
+
+
+def get_merge(uow: UnitOfWork, actor: Principal, merge_id: UUID) -> MergeRecord:
+    """A merge record (``customer.read``): the stored snapshots with only the overrides
+    ``actor`` may see."""
+    require_permission(actor, Permission.CUSTOMER_READ)
+    with uow.read_only():
+        found = uow.matching.get_merge(merge_id)
+    if found is None:
+        raise NotFound(f"no merge {merge_id}")
+    return replace(
+        found,
+        survivor_before=visible_data(actor, found.survivor_before),
+        survivor_after=visible_data(actor, found.survivor_after),
+        absorbed=visible_data(actor, found.absorbed),
+        rules=visible_data(actor, found.rules),
+        choices=visible_data(actor, found.choices),
+    )

@@ -11,6 +11,7 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.personal_data import contact_erasure_patch, customer_erasure_patch
 from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.customers.common import load
+from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.submit import Outcome, submit_update
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
@@ -41,14 +42,16 @@ def _entry(entry: AuditEntry) -> dict[str, Any]:
 
 
 def export_customer(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> dict[str, Any]:
-    """The customer with every child record and override, and its whole audit history."""
+    """The customer with every child record and override, and its whole audit history
+    (of the overrides, those of the entities ``actor`` may see)."""
     require(actor, Permission.PERSONAL_DATA_EXPORT)
     with uow.read_only():
         customer = load(uow, customer_id)
-        return {
+        data = {
             "customer": snapshot(customer),
             "history": [_entry(e) for e in _history(uow, customer_id)],
         }
+        return visible_snapshot(actor, data)
 
 
 def export_contact(

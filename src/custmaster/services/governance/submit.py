@@ -3,8 +3,8 @@ a change request (validated now, re-validated when the last approval applies it)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -22,7 +22,12 @@ from custmaster.domain.errors import ChangeWarning, ValidationFailed
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
-from custmaster.services.customers.common import check_references, check_version, load
+from custmaster.services.customers.common import (
+    change_warnings,
+    check_references,
+    check_version,
+    load,
+)
 from custmaster.services.customers.create import CustomerResult, write_new
 from custmaster.services.customers.lifecycle import (
     deactivate_customer,
@@ -30,7 +35,12 @@ from custmaster.services.customers.lifecycle import (
     reactivate_customer,
 )
 from custmaster.services.customers.update import write_update
-from custmaster.services.governance.access import check_change_access, touched_entities
+from custmaster.services.governance.access import (
+    check_change_access,
+    touched_entities,
+    visible_customer,
+    visible_snapshot,
+)
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -45,6 +55,24 @@ class Outcome:
     result: CustomerResult | None = None
     request: ChangeRequest | None = None
     warnings: list[ChangeWarning] = field(default_factory=list)
+
+
+def applied(actor: Principal, result: CustomerResult | None) -> Outcome:
+    """The change applied at once, showing ``actor`` only the overrides it may see."""
+    if result is not None and actor.entities is not None:
+        made = result.snapshot
+        result = replace(
+            result,
+            customer=visible_customer(actor, result.customer),
+            snapshot=None if made is None else visible_snapshot(actor, made),
+        )
+    return Outcome(True, result)
+
+
+def pending(request: ChangeRequest) -> Outcome:
+    """The change waits for approval in ``request`` (its warnings are the request's)."""
+    warnings = [ChangeWarning(w.get("field"), w["code"], w["message"]) for w in request.warnings]
+    return Outcome(False, request=request, warnings=warnings)
 
 
 def request_event(request: ChangeRequest, operation: str) -> CloudEvent:
@@ -71,12 +99,17 @@ def open_request(
     base_version: int | None,
     entities: frozenset[str],
     direct: bool,
+    warnings: Callable[[], list[ChangeWarning]] | None = None,
 ) -> ChangeRequest | None:
-    """The change request the policy asks for, or ``None`` when the change is green."""
+    """The change request the policy asks for, or ``None`` when the change is green.
+    ``warnings`` computes the change's warnings, stored on the request for its approvers
+    (called only when a request is opened)."""
     field_changes = [FieldChange(c["field"], c["before"], c["after"]) for c in changes]
     decision = policy.evaluate(operation, field_changes, before, after, direct=direct)
     if not decision.needs_approval:
         return None
+    # before the audit append below, which holds the chain's lock until the commit
+    found = warnings() if warnings is not None else []
     proposed = {c["field"]: c["after"] for c in changes}
     request = ChangeRequest.submit(
         operation=operation,
@@ -91,6 +124,7 @@ def open_request(
         ),
         entities=entities,
         eligible_approvers=uow.users.active_principals(),
+        warnings=[w.as_dict() for w in found],
     )
     uow.change_requests.add(request)
     record_change(
@@ -127,12 +161,14 @@ def submit_create(
             uow, actor, policy, Operation.CREATE, customer_id=None, changes=changes,
             payload={"request": dict(data)}, before=None, after=after, base_version=None,
             entities=touched_entities(data), direct=direct,
+            warnings=lambda: [*ctx.warnings,
+                              *change_warnings(uow, draft, settings, name_changed=True)],
         )  # fmt: skip
         if request is None:
             # green: store what was validated above (no second parse)
             result = write_new(uow, actor, draft, settings, warnings=ctx.warnings)
-            return Outcome(True, result)
-        return Outcome(False, request=request, warnings=ctx.warnings)
+            return applied(actor, result)
+        return pending(request)
 
 
 def submit_update(
@@ -166,13 +202,16 @@ def submit_update(
                 payload={"patch": dict(patch)}, before=before, after=after,
                 base_version=current.version,
                 entities=touched_entities(patch, current), direct=direct,
+                warnings=lambda: ctx.warnings + change_warnings(
+                    uow, updated, settings, name_changed=updated.name != current.name
+                ),
             )  # fmt: skip
         if request is None:
             # green: store what was validated above (no second load and parse)
             result = write_update(uow, actor, current, updated, settings, warnings=ctx.warnings,
                                   compared=(before, after, changes))  # fmt: skip
-            return Outcome(True, result)
-        return Outcome(False, request=request, warnings=ctx.warnings)
+            return applied(actor, result)
+        return pending(request)
 
 
 _STATUS_CHANGES = {
@@ -209,7 +248,7 @@ def submit_lifecycle(
         )  # fmt: skip
         if request is not None:
             return Outcome(False, request=request)
-        return Outcome(True, apply_lifecycle(uow, actor, operation, customer_id, None, None))
+        return applied(actor, apply_lifecycle(uow, actor, operation, customer_id, None, None))
 
 
 def apply_lifecycle(

@@ -19,6 +19,7 @@ the import stage reads only the validated payloads in ``import_rows``.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -45,7 +46,12 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
-from custmaster.services.imports.templates import TemplateError, load_template
+from custmaster.services.imports.templates import (
+    Template,
+    TemplateError,
+    TemplateNameError,
+    load_template,
+)
 from custmaster.services.imports.validate import PreparedRecord, validate_batch
 from custmaster.services.imports.worker import (
     can_use_worker,
@@ -57,6 +63,7 @@ from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
 
+log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 #: From this many records still to validate on, a worker process reads and parses them
 #: while this one plans and commits, when a core is idle (see ``services.imports.worker``).
@@ -112,6 +119,26 @@ def check_options(options: ImportOptions) -> None:
         raise ValidationFailed([FieldError("batch_size", "out_of_range", f"must be 1-{MAX_BATCH}")])
 
 
+def job_template(name: str, directory: Path | None) -> Template:
+    """The template a job names (shipped, or in the operator's ``directory``), or a 422
+    that never echoes a file's content or the server's paths (an invalid operator
+    template's problems go to the log)."""
+    try:
+        return load_template(name, directory)
+    except TemplateNameError as exc:
+        raise ValidationFailed([FieldError("template", "not_a_template_name", str(exc))]) from None
+    except FileNotFoundError as exc:
+        raise ValidationFailed([FieldError("template", "unknown_template", str(exc))]) from None
+    except TemplateError as exc:
+        log.warning("import template %r is invalid: %s", name, "; ".join(exc.problems))
+        message = f"template {name!r} is invalid; the server log lists its problems"
+        raise ValidationFailed([FieldError("template", "invalid_template", message)]) from None
+    except OSError as exc:
+        log.warning("import template %r cannot be read: %s", name, exc)
+        message = f"template {name!r} cannot be read; the server log says why"
+        raise ValidationFailed([FieldError("template", "invalid_template", message)]) from None
+
+
 def submit_job(
     uow: UnitOfWork,
     actor: Principal,
@@ -120,14 +147,14 @@ def submit_job(
     uploads: list[Upload],
     options: ImportOptions,
     files: FileStore,
+    template_dir: Path | None = None,
 ) -> ImportJob:
-    """Store the files and create the job in ``validating`` (run :func:`run_job` next)."""
+    """Store the files and create the job in ``validating`` (run :func:`run_job` next).
+
+    ``template`` is a template's name (see :func:`job_template`), never a path."""
     require(actor, Permission.IMPORT_SUBMIT)
     check_options(options)
-    try:
-        loaded = load_template(template)
-    except (TemplateError, FileNotFoundError, OSError) as exc:
-        raise ValidationFailed([FieldError("template", "unknown_template", str(exc))]) from None
+    loaded = job_template(template, template_dir)
     if not uploads:
         raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
     if len(uploads) > len(loaded.roles):
@@ -246,11 +273,11 @@ def _fail(new_uow: NewUow, job_id: UUID, stage: str, error: str) -> None:
         uow.imports.save_job(job)
 
 
-def _prepared(job: ImportJob) -> Generator[list[PreparedRecord], None, None]:
+def _prepared(job: ImportJob, template: Template) -> Generator[list[PreparedRecord], None, None]:
     """The job's records from ``validated_records`` on, prepared batch by batch: in a
     worker process for a large job (the planning and the writes stay here)."""
     files = {f["role"]: Path(f["path"]) for f in job.files}
-    args = (files, job.template, job.options.entity, job.validated_records,
+    args = (files, template, job.options.entity, job.validated_records,
             job.options.batch_size)  # fmt: skip
     remaining = (job.total_rows or 0) - job.validated_records
     if remaining >= PARALLEL_FROM and can_use_worker() and spare_core():
@@ -260,9 +287,10 @@ def _prepared(job: ImportJob) -> Generator[list[PreparedRecord], None, None]:
 
 def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
               progress: Progress) -> ImportJob:  # fmt: skip
+    template = job_template(job.template, settings.import_template_dir)
     if job.total_rows is None:
         files = {f["role"]: Path(f["path"]) for f in job.files}
-        job.total_rows = count_rows(files, job.template)
+        job.total_rows = count_rows(files, template)
         with new_uow() as uow:
             current = _load_for_update(uow, job.id)
             current.total_rows = job.total_rows
@@ -296,7 +324,7 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
             job = current
         return result.stopped
 
-    batches = _prepared(job)
+    batches = _prepared(job, template)
     try:
         for stopped in each_worked(batches, commit):
             progress(job)

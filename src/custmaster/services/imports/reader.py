@@ -37,11 +37,11 @@ from custmaster.services.imports.sources import (
 from custmaster.services.imports.templates import FileFormat, Template, load_template
 
 Sources: TypeAlias = Source | Sequence[Source] | Mapping[str, Source]
-TemplateRef: TypeAlias = Template | str | os.PathLike[str]
+TemplateRef: TypeAlias = Template | str
 
 
 def resolve_template(template: TemplateRef) -> Template:
-    """A :class:`Template` as is, or loaded by shipped name or path."""
+    """A :class:`Template` as is, or a shipped one loaded by its name (never a path)."""
     return template if isinstance(template, Template) else load_template(template)
 
 

@@ -21,6 +21,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from typing import IO, Any
 
 import openpyxl
 
+from custmaster.domain.text import bad_text
 from custmaster.services.imports.records import FieldIssue
 
 #: How many bytes detection reads from the start of a file.
@@ -81,6 +83,8 @@ class SourceRow:
     notes: tuple[FieldIssue, ...] = ()
 
 
+#: What no text column can hold (see ``custmaster.domain.text``).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 #: A Unicode noncharacter (reserved for internal use) marking text the decoder repaired.
 _REPAIRED = "\ufdd0"
 
@@ -380,6 +384,23 @@ class SourceReader:
         return header, _xlsx_rows(rows, header)
 
 
+def _storable(
+    header: tuple[str, ...], cells: list[str]
+) -> tuple[list[str], tuple[FieldIssue, ...]]:
+    """The cells with each NUL or lone surrogate replaced by U+FFFD, and one
+    ``invalid_text`` problem per such cell: the row fails (nothing of it is written) and
+    its report says which column, never storing what no database column can hold."""
+    if not _UNSTORABLE.search("".join(cells)):
+        return cells, ()
+    problems = []
+    for index, cell in enumerate(cells):
+        why = bad_text(cell)
+        if why:
+            column = header[index] if index < len(header) else f"column {index + 1}"
+            problems.append(FieldIssue(column, "invalid_text", f"the cell {why}"))
+    return [_UNSTORABLE.sub("\ufffd", cell) for cell in cells], tuple(problems)
+
+
 def _width_problem(found: int, expected: int) -> FieldIssue:
     return FieldIssue("row", "malformed_row", f"expected {expected} fields, found {found}")
 
@@ -412,9 +433,9 @@ def _csv_rows(reader: Any, header: tuple[str, ...]) -> Iterator[SourceRow]:
                         "bytes not valid in the file encoding were repaired",
                     ),
                 )
-            problems: tuple[FieldIssue, ...] = ()
+            raw, problems = _storable(header, raw)
             if len(raw) != len(header):
-                problems = (_width_problem(len(raw), len(header)),)
+                problems = (*problems, _width_problem(len(raw), len(header)))
             yield SourceRow(
                 number, dict(zip(header, raw, strict=False)), problems=problems, notes=notes
             )
@@ -439,7 +460,10 @@ def _xlsx_rows(rows: Iterator[tuple[Any, ...]], header: tuple[str, ...]) -> Iter
             continue
         for name in header:
             values.setdefault(name, "")
-        problems = (_width_problem(len(header) + extra, len(header)),) if extra else ()
+        cells, problems = _storable(header, [values[name] for name in header])
+        values = dict(zip(header, cells, strict=True))
+        if extra:
+            problems = (*problems, _width_problem(len(header) + extra, len(header)))
         yield SourceRow(number, values, frozenset(native), problems)
 
 

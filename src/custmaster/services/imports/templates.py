@@ -2,13 +2,16 @@
 
 A template is a YAML file a user can copy and edit (see ``templates/README.md`` for the
 full reference and the shipped templates). :func:`load_template` accepts the name of a
-shipped template (``"salesforce"``) or a path, and raises :class:`TemplateError` listing
-every bad key by its location (``fields.addresses[billing].citty: ...``).
+shipped template (``"salesforce"``) or of one in the operator's template directory, never
+a path (:func:`load_template_file` is for the operator's own tools), and raises
+:class:`TemplateError` listing every bad key by its location
+(``fields.addresses[billing].citty: ...``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -474,29 +477,95 @@ def _shipped_dir() -> Path:
     return Path(str(resources.files("custmaster.services.imports").joinpath("templates")))
 
 
+#: What a template name looks like: never a path (no ``/``, ``\\``, ``.`` or ``..``).
+TEMPLATE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+class TemplateNameError(ValueError):
+    """A template was asked for by something other than a name (a path, say)."""
+
+
+def _named_files(folder: Path) -> dict[str, Path]:
+    return {
+        p.stem: p
+        for p in sorted(folder.glob("*.yaml"))
+        if TEMPLATE_NAME.fullmatch(p.stem) and p.is_file()
+    }
+
+
 def shipped_templates() -> dict[str, Path]:
     """Name -> path of the templates shipped with custmaster."""
-    return {p.stem: p for p in sorted(_shipped_dir().glob("*.yaml"))}
+    return _named_files(_shipped_dir())
 
 
-def load_template(name_or_path: str | os.PathLike[str]) -> Template:
-    """Load a shipped template by name (``"d365"``) or any template file by path.
+def available_templates(directory: Path | None = None) -> dict[str, Path]:
+    """Name -> file of every template a job may use: the shipped ones and the ``*.yaml``
+    files of the operator's ``directory`` (``CUSTMASTER_IMPORT_TEMPLATE_DIR``), which win
+    over a shipped template of the same name. Files whose name is not a valid template
+    name (:data:`TEMPLATE_NAME`) are not offered."""
+    found = shipped_templates()
+    if directory is not None and directory.is_dir():
+        found.update(_named_files(directory))
+    return found
+
+
+def check_template_name(name: str, directory: Path | None = None) -> None:
+    """Refuse anything but a template name (a client never chooses a file by its path).
+
+    Raises:
+        TemplateNameError: ``name`` is not of the form of :data:`TEMPLATE_NAME`.
+    """
+    if not TEMPLATE_NAME.fullmatch(name):
+        names = ", ".join(available_templates(directory))
+        raise TemplateNameError(
+            f"a template is chosen by name ({names}), never by a path; an operator adds "
+            "templates to the directory CUSTMASTER_IMPORT_TEMPLATE_DIR"
+        )
+
+
+def load_template(name: str, directory: Path | None = None) -> Template:
+    """Load a template by name: a shipped one (``"d365"``) or one of the operator's
+    ``directory`` (see :func:`available_templates`). Never a path.
+
+    Raises:
+        TemplateNameError: ``name`` is not a template name.
+        FileNotFoundError: no template of that name.
+        TemplateError: the file is not valid YAML or not a valid template.
+    """
+    check_template_name(name, directory)
+    available = available_templates(directory)
+    path = available.get(name)
+    if path is None:
+        raise FileNotFoundError(f"no template {name!r} (available: {', '.join(available)})")
+    return _load(path, name)
+
+
+def load_template_file(path: str | os.PathLike[str]) -> Template:
+    """Load a template file by path: for the operator's own tools and tests, never for a
+    name or path a client sent (use :func:`load_template`).
 
     Raises:
         TemplateError: the file is not valid YAML or not a valid template.
-        FileNotFoundError: no such shipped template or file.
+        FileNotFoundError: no such file.
     """
-    shipped = shipped_templates()
-    path = shipped.get(str(name_or_path)) or Path(name_or_path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no template {os.fspath(name_or_path)!r} (shipped: {', '.join(shipped)})"
-        )
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"no template file {os.fspath(path)!r}")
+    return _load(file, str(file))
+
+
+def _load(path: Path, origin: str) -> Template:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise TemplateError(origin, [f"not UTF-8 text (byte {exc.start})"]) from None
     except yaml.YAMLError as exc:
-        raise TemplateError(str(path), [f"not valid YAML: {exc}"]) from exc
-    return parse_template(data, str(path))
+        # the problem and its position only: never the text around it
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed"
+        raise TemplateError(origin, [f"not valid YAML{where}: {problem}"]) from None
+    return parse_template(data, origin)
 
 
 def template_columns_present(template: Template, header: tuple[str, ...]) -> float:

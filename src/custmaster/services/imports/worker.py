@@ -29,7 +29,7 @@ from typing import Any
 from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import read_records
 from custmaster.services.imports.sources import ImportFileError
-from custmaster.services.imports.templates import TemplateError
+from custmaster.services.imports.templates import Template, TemplateError
 from custmaster.services.imports.validate import PreparedRecord, add_match, prepare_record
 from custmaster.services.recording import utcnow
 
@@ -41,7 +41,7 @@ _POLL = 5.0
 
 def prepared_batches(
     files: Mapping[str, Path],
-    template: str,
+    template: Template,
     entity: str | None,
     start: int,
     size: int,
@@ -77,7 +77,7 @@ def _send(out: Any, batch: list[PreparedRecord]) -> None:
 
 def _produce(
     files: dict[str, str],
-    template: str,
+    template: Template,
     entity: str | None,
     start: int,
     size: int,
@@ -105,7 +105,7 @@ class WorkerFailed(RuntimeError):
 
 
 def prepared_batches_in_worker(
-    files: Mapping[str, Path], template: str, entity: str | None, start: int, size: int
+    files: Mapping[str, Path], template: Template, entity: str | None, start: int, size: int
 ) -> Generator[list[PreparedRecord], None, None]:
     """As :func:`prepared_batches`, prepared by a worker process (see the module doc).
     Closing the iterator (or an error in the caller) stops the worker."""

@@ -1,0 +1,233 @@
+"""The edge guard: what no route and no short path (``api.*_lane``) should ever see.
+
+One ASGI middleware, outermost, in front of the routes and the lanes alike, so that both
+answer the same (issue 12). It refuses, with RFC 9457 problem details:
+
+- text that cannot be stored the same way on SQLite and PostgreSQL: a NUL character or
+  a lone UTF-16 surrogate (``"\\ud800"``) in a JSON body, and a NUL or bytes that are not
+  UTF-8 in the path or the query string (422, ``invalid_text``, naming the field);
+- JSON nested deeper than :data:`MAX_JSON_DEPTH` (422, ``too_deep``), before any parser
+  recurses into it;
+- bodies over the configured size (413): ``CUSTMASTER_MAX_REQUEST_BYTES`` for JSON and
+  form bodies, ``CUSTMASTER_MAX_UPLOAD_BYTES`` for multipart uploads (import files),
+  :data:`MAX_MATCH_BYTES` for ``POST /api/v1/match``.
+
+It costs a few byte scans per request: a JSON body is parsed here only when its bytes
+hold a ``\\u0000`` or ``\\udXXX`` escape (to name the field), and its depth is walked
+only when it holds more brackets than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from custmaster.api.lanes import replay
+from custmaster.api.problems import problem
+from custmaster.config import Settings
+from custmaster.domain.text import bad_text, first_bad_text
+
+#: The deepest nesting of arrays and objects a JSON body may have.
+MAX_JSON_DEPTH = 32
+#: The largest body of ``POST /api/v1/match`` (one candidate record).
+MAX_MATCH_BYTES = 64 * 1024
+MATCH_PATH = "/api/v1/match"
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: JSON escapes that may decode to such a character (checked by parsing when present).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+#: Strings (skipped) and brackets of a JSON text, to measure its depth without recursion.
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+_OPEN = frozenset(b"[{")
+
+
+def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON text ``body`` nests arrays and objects deeper than ``limit``
+    (strings are skipped; measured without recursion)."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    depth = 0
+    for token in _JSON_TOKEN.finditer(body):
+        first = token.group()[0]
+        if first in _OPEN:
+            depth += 1
+            if depth > limit:
+                return True
+        elif first != 0x22:  # a closing bracket (strings start with '"')
+            depth -= 1
+    return False
+
+
+def query_problem(raw: bytes, where: str = "query") -> tuple[str, str] | None:
+    """The first query parameter (or form field) whose name or value holds a NUL or
+    bytes that are not UTF-8, as ``(name, why)``."""
+    if b"%" not in raw and b"\x00" not in raw and raw.isascii():
+        return None
+    text = raw.decode("latin-1")
+    for name, value in parse_qsl(text, keep_blank_values=True, errors="surrogateescape"):
+        for part in (name, value):
+            why = bad_text(part)
+            if why:
+                label = name if bad_text(name) is None else where
+                return label, why.replace("a lone surrogate", "bytes that are not UTF-8")
+    return None
+
+
+def _invalid(scope: Scope, field: str, code: str, message: str) -> JSONResponse:
+    return problem(
+        422, "Validation failed", "the request is not valid", instance=_instance(scope),
+        errors=[{"field": field, "code": code, "message": message}],
+    )  # fmt: skip
+
+
+def _instance(scope: Scope) -> str:
+    return str(scope.get("path", "")).replace("\x00", "\ufffd")
+
+
+def _too_large(scope: Scope, limit: int) -> JSONResponse:
+    return problem(
+        413, "Request body too large", f"the body may have at most {limit:,} bytes",
+        instance=_instance(scope),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The body sizes the guard allows (bytes)."""
+
+    max_request_bytes: int = 2 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_match_bytes: int = MAX_MATCH_BYTES
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(settings.max_request_bytes, settings.max_upload_bytes)
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
+
+
+class EdgeGuard:
+    """ASGI middleware: refuse what the module docstring lists, else hand on to ``app``."""
+
+    def __init__(self, app: ASGIApp, limits: Limits | None = None) -> None:
+        self.app = app
+        self.limits = limits or Limits()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused = self._check_target(scope)
+        if refused is None and scope["method"] in _BODY_METHODS:
+            refused, receive = await self._check_body(scope, receive)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _check_target(scope: Scope) -> JSONResponse | None:
+        path: str = scope.get("path", "")
+        why = bad_text(path)
+        if why:
+            return _invalid(scope, "path", "invalid_text", why)
+        found = query_problem(scope.get("query_string", b""))
+        if found:
+            return _invalid(scope, found[0], "invalid_text", found[1])
+        return None
+
+    def _limit(self, scope: Scope, media_type: str) -> int:
+        if scope["path"] == MATCH_PATH:
+            return self.limits.max_match_bytes
+        if media_type == "multipart/form-data":
+            return self.limits.max_upload_bytes
+        return self.limits.max_request_bytes
+
+    async def _check_body(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[JSONResponse | None, Receive]:
+        content_type = (_header(scope, b"content-type") or b"").decode("latin-1")
+        media_type = content_type.partition(";")[0].strip().lower()
+        limit = self._limit(scope, media_type)
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return _too_large(scope, limit), receive
+        if media_type == "multipart/form-data":
+            return None, _counting(receive, limit)  # streamed: files may be large
+        body, messages = await _read(receive, limit)
+        if body is None:
+            if messages and messages[-1]["type"] == "http.disconnect":
+                return None, replay(messages, receive)
+            return _too_large(scope, limit), receive
+        replayed = replay(messages, receive)
+        if media_type == "application/x-www-form-urlencoded":
+            found = query_problem(body, "body")
+            if found:
+                return _invalid(scope, found[0], "invalid_text", found[1]), replayed
+            return None, replayed
+        if media_type and not (media_type == "application/json" or media_type.endswith("+json")):
+            return None, replayed
+        return _check_json(scope, body), replayed
+
+
+def _check_json(scope: Scope, body: bytes) -> JSONResponse | None:
+    if too_deep(body):
+        return _invalid(
+            scope, "body", "too_deep",
+            f"JSON may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep",
+        )  # fmt: skip
+    if _SUSPECT_ESCAPE.search(body) is None:
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None  # malformed: the route answers it
+    found = first_bad_text(value)
+    if found:
+        return _invalid(scope, found[0], "invalid_text", found[1])
+    return None
+
+
+async def _read(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
+    """The whole body (None when over ``limit`` or the client left) and the messages."""
+    chunks: list[bytes] = []
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None, messages
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None, messages
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks), messages
+
+
+def _counting(receive: Receive, limit: int) -> Receive:
+    """``receive`` that ends the body as a disconnect once it passed ``limit`` bytes (a
+    streamed upload without Content-Length)."""
+    seen = 0
+
+    async def counted() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                return {"type": "http.disconnect"}
+        return message
+
+    return counted
