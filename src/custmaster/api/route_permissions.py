@@ -76,7 +76,7 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"POST {_CUSTOMER}/deactivate": frozenset({_P.CUSTOMER_DEACTIVATE}),
     f"POST {_CUSTOMER}/reactivate": frozenset({_P.CUSTOMER_REACTIVATE}),
     f"DELETE {_CUSTOMER}": frozenset({_P.CUSTOMER_DELETE}),
-    f"GET {_CUSTOMER}/history": _READ,
+    f"GET {_CUSTOMER}/history": frozenset({_P.AUDIT_READ}),
     f"GET {_CUSTOMER}/personal-data": frozenset({_P.PERSONAL_DATA_EXPORT}),
     f"GET {_CUSTOMER}/contacts/{{contact_id}}/personal-data": frozenset({_P.PERSONAL_DATA_EXPORT}),
     f"POST {_CUSTOMER}/erase": frozenset({_P.PERSONAL_DATA_ERASE}),
