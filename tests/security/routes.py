@@ -28,6 +28,8 @@ class Route:
     path: str
     name: str
     operation: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    #: the path as the OpenAPI document names it (``{id}`` for ``{id:path}``)
+    operation_path: str = ""
 
     @property
     def key(self) -> str:
@@ -91,7 +93,9 @@ def routes_of(app: FastAPI) -> list[Route]:
             continue
         for method in sorted(original.methods or ()):
             operation = paths.get(original.path_format, {}).get(method.lower(), {})
-            found.append(Route(method, original.path, original.name, operation))
+            found.append(
+                Route(method, original.path, original.name, operation, original.path_format)
+            )
     return found
 
 

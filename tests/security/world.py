@@ -147,8 +147,8 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     assert sales_org.status_code == 201, sales_org.text
     # an import for DE01 (validated only) whose rows carry the marker
     csv = (
-        "kind,name,email,owning_entity,billing_street,billing_city,billing_country\n"
-        f"organization,Import Rhein GmbH,ap@importrhein.example,DE01,{MARKER} Weg 2,Berlin,DE\n"
+        "source_id,kind,name,email,owning_entity,billing_street,billing_city,billing_country\n"
+        f"R-1,organization,Import Rhein GmbH,ap@importrhein.example,DE01,{MARKER} Weg 2,Berlin,DE\n"
     )
     job = admin.post(
         f"{API}/imports",
