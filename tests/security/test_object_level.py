@@ -96,3 +96,22 @@ def test_the_world_covers_every_read(gb01: TestClient, world: World) -> None:
     with a new kind of parameter fails here until the world plants one)."""
     for route in READS:
         assert world.fill(route, gb01)
+
+
+def test_a_gb01_user_never_writes_de01_data(gb01: TestClient, world: World) -> None:
+    """Writes into another entity's data are refused too, and change nothing."""
+    victim = world.values["customer_id"][0]
+    before = gb01.get(f"{API}/customers/{victim}").json()["version"]
+    attempts = [
+        gb01.patch(f"{API}/customers/{victim}", json={"overrides": [
+            {"action": "update", "entity": "DE01", "credit_limit": "1"}]}),
+        gb01.patch(f"{API}/customers/{victim}", json={"overrides": [
+            {"action": "delete", "entity": "DE01"}]}),
+        gb01.post(f"{API}/customers", json={"kind": "organization", "name": "Sneaky GmbH",
+                                            "email": "ap@sneaky.example", "owning_entity": "DE01"}),
+        gb01.post(f"{API}/customers", json={"kind": "organization", "name": "Sneaky Ltd",
+                                            "email": "ap@sneaky.example", "owning_entity": "GB01",
+                                            "overrides": {"DE01": {"credit_limit": "1"}}}),
+    ]  # fmt: skip
+    assert [a.status_code for a in attempts] == [403] * len(attempts), [a.text for a in attempts]
+    assert gb01.get(f"{API}/customers/{victim}").json()["version"] == before
