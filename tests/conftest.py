@@ -58,6 +58,7 @@ def container(
         local_principal_id="system",
         approval_policy=DIRECT_POLICY,
         auth_cache_seconds=0,  # revocations take effect at once in the tests
+        certificate_check_interval_seconds=0,  # tests/api/test_certificate_expiry.py turns it on
     )
     built = build_container(settings, migrate=True)
     yield built

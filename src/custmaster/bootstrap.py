@@ -8,14 +8,17 @@ from sqlalchemy import Engine
 
 from custmaster.config import Settings
 from custmaster.domain.approvals import Policy
+from custmaster.domain.audit_signing import AuditKey
 from custmaster.domain.permissions import Principal, Role
+from custmaster.persistence.audit import use_audit_key
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import upgrade
 from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.approval_policy_loader import load_policy
+from custmaster.services.audit_keys import AuditFileError, load_key
 from custmaster.services.auth import KeyCache
 from custmaster.services.bearer_tokens import TokenVerifier
-from custmaster.services.settings import ServiceSettings
+from custmaster.services.settings import ConfigurationError, ServiceSettings
 
 
 @dataclass
@@ -26,6 +29,8 @@ class Container:
     policy: Policy
     token_verifier: TokenVerifier | None = None
     key_cache: KeyCache = field(default_factory=lambda: KeyCache(0))
+    #: signs audit entries and checkpoints (``CUSTMASTER_AUDIT_KEY_FILE``; None: unsigned)
+    audit_key: AuditKey | None = None
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -56,15 +61,21 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
         entities_claim=settings.jwt_entities_claim,
         role_map=settings.jwt_role_map,
     )
+    try:
+        audit_key = load_key(settings.audit_key_file) if settings.audit_key_file else None
+    except AuditFileError as exc:
+        raise ConfigurationError(f"CUSTMASTER_AUDIT_KEY_FILE: {exc}") from None
     engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
     if migrate or (migrate is None and settings.auto_migrate and engine.dialect.name == "sqlite"):
         upgrade(engine)
+    use_audit_key(engine, audit_key)
     policy = load_policy(settings.approval_policy)  # validated at start: fails with clear errors
     return Container(
         settings=settings,
         engine=engine,
         policy=policy,
         token_verifier=verifier,
+        audit_key=audit_key,
         key_cache=KeyCache(settings.auth_cache_seconds),
         service_settings=ServiceSettings(
             credit_limit_warning=settings.credit_limit_warning,

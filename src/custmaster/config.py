@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         description="a serving process seals audit entries a failed pass left unsealed this "
         "often (0: never; writers seal their own right after commit)",
     )
+    certificate_check_interval_seconds: float = Field(
+        default=86400,
+        ge=0,
+        description="a serving process checks tax-exemption certificates for expiry notices "
+        "when it starts and then this often (0: never; `custmaster certificates check` "
+        "does it from the command line); each notice is sent once",
+    )
     audit_seal_delay_seconds: float = Field(
         default=0.25,
         ge=0,
@@ -106,4 +113,32 @@ class Settings(BaseSettings):
         description="a directory of the operator's own import templates (NAME.yaml, chosen "
         "by NAME beside the shipped ones); clients choose templates by name, never by path",
     )
+    audit_key_file: Path | None = Field(
+        default=None,
+        description="the key that signs every audit entry and checkpoint (64 hex digits; "
+        "`custmaster audit keygen FILE`); keep it where database users cannot read it",
+    )
+    audit_checkpoint_file: Path | None = Field(
+        default=None,
+        description="signed checkpoints of the audit chain's head are appended here (a JSON "
+        "line each) besides the outbox; keep it where database users cannot write",
+    )
+    audit_checkpoint_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="with an audit key, a serving process publishes a signed checkpoint this "
+        "often when the chain grew (0: only `custmaster audit checkpoint`)",
+    )
     auto_migrate: bool = Field(default=True, description="apply migrations on start (SQLite only)")
+    mcp_api_key: str | None = Field(
+        default=None, description="`custmaster mcp` (stdio) acts as the user of this API key"
+    )
+    mcp_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Host headers the MCP endpoint (/mcp) accepts, e.g. ["mdm.example.com", '
+        '"127.0.0.1:*"] (JSON); empty: any (every request needs a bearer token anyway)',
+    )
+    mcp_allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Origin headers the MCP endpoint accepts when mcp_allowed_hosts is set",
+    )

@@ -13,14 +13,17 @@ from custmaster.cli.app import app
 from custmaster.config import Settings
 from custmaster.services.customers.create import create_customer
 from custmaster.services.reference import create_reference
+from tests.conftest import DIRECT_POLICY
 from tests.factories import minimal
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[str]:
-    """A migrated SQLite database with four customers, C000001 ... C000004."""
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated SQLite database with four customers, C000001 ... C000004; the CLI runs
+    under the tests' direct policy (every change applies at once)."""
+    monkeypatch.setenv("CUSTMASTER_APPROVAL_POLICY", str(DIRECT_POLICY))
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     container = build_container(Settings(database_url=url), migrate=True)
     actor = container.system_principal()

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custmaster.domain.approvals import (
+    STRUCTURE_OPERATIONS,
     ChangeRequest,
     FieldChange,
     InvalidTransition,
@@ -35,6 +36,7 @@ from custmaster.domain.approvals import (
 )
 from custmaster.domain.errors import Conflict, Forbidden, ValidationFailed
 from custmaster.domain.permissions import PermissionDenied, Principal, Role
+from custmaster.services.approval_policy_loader import load_policy
 
 R = Role
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -51,6 +53,7 @@ POLICY_DATA: dict[str, Any] = {
         "merge": {"lane": "yellow", "steps": ["data_steward"]},
         "unmerge": {"lane": "yellow", "steps": ["data_steward"]},
         "erase_personal_data": {"lane": "red", "steps": ["data_steward", "controller"]},
+        **{op.value: {"lane": "green"} for op in STRUCTURE_OPERATIONS},
     },
     "proposals": {"steps": ["data_steward"]},
     "rules": [
@@ -786,3 +789,51 @@ def test_rebase_sees_changes_below_a_touched_path() -> None:
         proposed={"dimensions": {"department": "HR"}},
     )
     assert result.conflicts == ("dimensions",)
+
+
+# --- structure operations: rules by type ------------------------------------------
+
+
+def _typed(operations: list[str], when: dict[str, Any]) -> dict[str, Any]:
+    data = copy.deepcopy(POLICY_DATA)
+    data["rules"].append({"name": "typed", "operations": operations, "when": when,
+                          "lane": "yellow", "add_steps": ["ar_manager", "controller"]})  # fmt: skip
+    return data
+
+
+def test_structure_rules_choose_the_lane_by_type() -> None:
+    p = policy(_typed(["hierarchy_move", "relationship_create"],
+                      {"types": ["legal", "payer"]}))  # fmt: skip
+    change = [FieldChange("hierarchies.legal.x.parent_id", "a", "b")]
+    legal = p.evaluate(Operation.HIERARCHY_MOVE, change, {"type": "legal"}, {"type": "legal"})
+    assert (legal.lane, legal.steps) == (Lane.YELLOW, (R.AR_MANAGER, R.CONTROLLER))
+    sales = p.evaluate(Operation.HIERARCHY_MOVE, change, {"type": "sales"}, {"type": "sales"})
+    assert (sales.lane, sales.steps) == (Lane.GREEN, ())
+    ship = p.evaluate(Operation.RELATIONSHIP_CREATE, change, None, {"type": "ship_to"})
+    assert ship.lane is Lane.GREEN
+    proposed = p.evaluate(Operation.HIERARCHY_MOVE, change, None, {"type": "sales"}, direct=False)
+    assert (proposed.lane, proposed.steps) == (Lane.YELLOW, (R.DATA_STEWARD,))
+
+
+def test_types_belong_to_structure_rules_and_fields_to_the_others() -> None:
+    mixed = problems(_typed(["update", "hierarchy_link"], {"types": ["legal"]}))
+    assert mixed["rules[2].when.types"] == "only structure changes have types, not update"
+    found = problems(_typed(["hierarchy_link"], {"only_fields": ["notes"]}))
+    assert "change no customer fields" in found["rules[2].when.only_fields"]
+    assert (
+        "must name at least one type"
+        in problems(_typed(["hierarchy_end"], {"types": []}))["rules[2].when.types"]
+    )
+
+
+def test_the_shipped_policy_governs_every_structure_operation() -> None:
+    shipped = load_policy(None)
+    assert set(shipped.operations) >= STRUCTURE_OPERATIONS
+    legal = shipped.evaluate(Operation.HIERARCHY_LINK, [], None, {"type": "legal"})
+    assert legal.steps == (R.AR_MANAGER, R.CONTROLLER)
+    for kind in ("payer", "bill_to", "sold_to"):
+        assert shipped.evaluate(Operation.RELATIONSHIP_END, [], {"type": kind}, None).needs_approval
+    for op, kind in ((Operation.TEAM_ASSIGNMENT, "account_manager"),
+                     (Operation.ORG_UNIT_ASSIGNMENT, "region"),
+                     (Operation.HIERARCHY_MOVE, "sales")):  # fmt: skip
+        assert shipped.evaluate(op, [], None, {"type": kind}).lane is Lane.GREEN

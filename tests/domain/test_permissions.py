@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from custmaster.domain.approvals import Operation
+from custmaster.domain.approvals.submission import render_operations_markdown
 from custmaster.domain.errors import Forbidden
 from custmaster.domain.permissions import (
     PERMISSION_DESCRIPTIONS,
@@ -122,3 +124,15 @@ def test_docs_permissions_md_is_up_to_date() -> None:
         "docs/permissions.md is stale: paste `python -m custmaster.domain.permissions`"
         " between the MATRIX markers"
     )
+
+
+def test_docs_operations_table_is_up_to_date() -> None:
+    text = DOC.read_text("utf-8")
+    start = text.index("\n", text.index("<!-- BEGIN OPERATIONS")) + 1
+    end = text.index("<!-- END OPERATIONS")
+    assert text[start:end] == render_operations_markdown(), (
+        "docs/permissions.md is stale: paste `python -m custmaster.domain.approvals.submission`"
+        " between the OPERATIONS markers"
+    )
+    for operation in Operation:
+        assert f"| `{operation.value}` |" in text

@@ -7,6 +7,7 @@ import gc
 from fastapi import Depends, FastAPI
 
 from custmaster import __version__
+from custmaster.agents import http as agents_http
 from custmaster.api import problems
 from custmaster.api.background import lifespan
 from custmaster.api.customer_lane import CustomerViewLane
@@ -58,6 +59,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(personal_data.router)
     matching.install(app)
     structure_routers.install(app)
+    agents_http.install(app, container)  # the MCP server for AI agents at /mcp
     app.add_middleware(CustomerPatchLane)
     app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
     # outermost: routes and lanes see only what it lets through

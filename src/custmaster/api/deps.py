@@ -68,6 +68,18 @@ async def principal(
     return verified
 
 
+def verify_bearer(found: Container, token: str) -> Principal:
+    """The principal of a bearer token (an API key or an OIDC/JWT access token), the way
+    ``principal`` decides it; blocking (a database look-up or a signature check), so call
+    it in a thread. The MCP endpoint authenticates with it."""
+    cached = _cached(found, token)
+    if cached is not None:
+        return cached
+    if token.startswith(KEY_PREFIX) or found.token_verifier is None:
+        return _verified_key(found, token)
+    return found.token_verifier.verify(token)
+
+
 def cached_principal(request: Request) -> Principal | None:
     """What ``principal`` answers when the request names an API key verified recently
     (the common case, decided without a thread or a database); None otherwise."""

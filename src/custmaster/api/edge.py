@@ -6,6 +6,8 @@ answer the same (issue 12). It refuses, with RFC 9457 problem details:
 - text that cannot be stored the same way on SQLite and PostgreSQL: a NUL character or
   a lone UTF-16 surrogate (``"\\ud800"``) in a JSON body, and a NUL or bytes that are not
   UTF-8 in the path or the query string (422, ``invalid_text``, naming the field);
+- integers beyond 64 bits anywhere in a JSON body (422, ``out_of_range``): no column
+  holds them, and a value that fails only when a change is applied fails forever;
 - JSON nested deeper than :data:`MAX_JSON_DEPTH` (422, ``too_deep``), before any parser
   recurses into it;
 - bodies over the configured size (413): ``CUSTMASTER_MAX_REQUEST_BYTES`` for JSON and
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.responses import JSONResponse
@@ -40,6 +43,10 @@ MATCH_PATH = "/api/v1/match"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: JSON escapes that may decode to such a character (checked by parsing when present).
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+#: 19 digits in a row: a number that may not fit 64 bits (checked by parsing when present).
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
 #: Strings (skipped) and brackets of a JSON text, to measure its depth without recursion.
 _JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 _OPEN = frozenset(b"[{")
@@ -185,15 +192,38 @@ def _check_json(scope: Scope, body: bytes) -> JSONResponse | None:
             scope, "body", "too_deep",
             f"JSON may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep",
         )  # fmt: skip
-    if _SUSPECT_ESCAPE.search(body) is None:
+    suspect_text = _SUSPECT_ESCAPE.search(body) is not None
+    suspect_number = _LONG_NUMBER.search(body) is not None
+    if not (suspect_text or suspect_number):
         return None
     try:
         value = json.loads(body)
     except ValueError:
         return None  # malformed: the route answers it
-    found = first_bad_text(value)
+    found = first_bad_text(value) if suspect_text else None
     if found:
         return _invalid(scope, found[0], "invalid_text", found[1])
+    number = first_huge_integer(value) if suspect_number else None
+    if number:
+        return _invalid(
+            scope, number, "out_of_range",
+            f"integers must lie within -2^63..2^63-1 ({INT64_MIN}..{INT64_MAX})",
+        )  # fmt: skip
+    return None
+
+
+def first_huge_integer(value: Any, path: str = "") -> str | None:
+    """The path of the first integer of a parsed JSON value beyond 64 bits, or None."""
+    stack: list[tuple[str, Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, int) and not isinstance(item, bool):
+            if not INT64_MIN <= item <= INT64_MAX:
+                return where or "body"
+        elif isinstance(item, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
     return None
 
 

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import Request
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.permissions import Principal
+from custmaster.domain.text import bad_text
 from custmaster.services.idempotency import fingerprint, run_idempotent
 from custmaster.services.ports import StoredResponse, UnitOfWork
 
@@ -45,13 +47,38 @@ def decode_cursor(cursor: str | None) -> str | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = base64.b64decode(padded.encode(), altchars=b"-_", validate=True).decode()
-        if not decoded:
+        if not decoded or bad_text(decoded):  # "AAAA" is three NUL bytes
             raise ValueError(cursor)
         return decoded
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ValidationFailed(
             [FieldError("cursor", "invalid_cursor", "is not a cursor this API returned")]
         ) from None
+
+
+#: The largest value a 64-bit integer column holds.
+INT64_MAX = 2**63 - 1
+
+
+def bad_cursor(field: str = "cursor") -> ValidationFailed:
+    return ValidationFailed(
+        [FieldError(field, "invalid_cursor", "is not a cursor this API returned")]
+    )
+
+
+def int_cursor(raw: str, field: str = "cursor") -> int:
+    """A decoded cursor holding a position: plain digits within 64 bits, else 422."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > INT64_MAX:
+        raise bad_cursor(field)
+    return int(raw)
+
+
+def time_cursor(raw: str, field: str = "cursor") -> datetime:
+    """A decoded cursor holding a timestamp, else 422."""
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError:
+        raise bad_cursor(field) from None
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

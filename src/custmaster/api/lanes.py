@@ -64,8 +64,8 @@ def parsed(model: type[M], body: bytes) -> M | None:
     route would refuse it (it then answers with its problem details)."""
     try:
         return model.model_validate(json.loads(body))
-    except (ValueError, ValidationError):  # JSONDecodeError, UnicodeDecodeError
-        return None
+    except (ValueError, ValidationError, RecursionError):  # JSONDecodeError, UnicodeDecodeError
+        return None  # (deep JSON is refused before, by api.edge)
 
 
 def canonical_uuid(raw: str) -> UUID | None:

@@ -18,6 +18,7 @@ from custmaster.domain.errors import (
     Forbidden,
     IdempotencyKeyReused,
     NotFound,
+    RequestInFlight,
     StaleVersion,
     Unauthenticated,
     ValidationFailed,
@@ -81,6 +82,8 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, RequestInFlight):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
     return problem(
         _status_of(exc), exc.title, exc.detail, instance=request.url.path, errors=errors,
         headers=headers,

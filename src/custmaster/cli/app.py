@@ -11,14 +11,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from custmaster.bootstrap import build_container
-from custmaster.cli import audit, matching, users
+from custmaster.cli import audit, certificates, matching, users
 from custmaster.cli import imports as imports_cli
 from custmaster.cli import structure as structure_cli
+from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import current_revision, upgrade
-from custmaster.services.bearer_tokens import ConfigurationError
 from custmaster.services.demo import create_demo_users, has_customers, load_demo
+from custmaster.services.settings import ConfigurationError
 
 app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -27,8 +28,10 @@ app.add_typer(users.app, name="users")
 structure_cli.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(matching.app, name="match")
+app.add_typer(certificates.app, name="certificates")
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
+app.command("mcp")(mcp_command)
 console = Console()
 
 DatabaseUrl = Annotated[

@@ -26,6 +26,7 @@ from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.permissions import Principal
+from custmaster.services.certificates.window import certificates_ending
 from custmaster.services.exports import ExportFormat, export_customers
 from custmaster.services.imports.jobs import (
     Upload,
@@ -303,19 +304,24 @@ def export_command(
     customer_type: Annotated[str | None, typer.Option()] = None,
     country: Annotated[str | None, typer.Option()] = None,
     customer_group: Annotated[str | None, typer.Option()] = None,
+    certificate_expiring_within: Annotated[
+        str | None,
+        typer.Option(help="only customers with a certificate ending within e.g. 30d"),
+    ] = None,
     database_url: Annotated[
         str | None, typer.Option("--database-url", help="overrides CUSTMASTER_DATABASE_URL")
     ] = None,
 ) -> None:
     """Export customers (streamed) for a data warehouse or a spreadsheet."""
     container = _container(database_url)
-    query = CustomerQuery(
-        status=None if include_inactive else CustomerQuery().status,
-        customer_type=customer_type,
-        country=country,
-        customer_group=customer_group,
-    )
     try:
+        query = CustomerQuery(
+            status=None if include_inactive else CustomerQuery().status,
+            customer_type=customer_type,
+            country=country,
+            customer_group=customer_group,
+            certificates_ending=certificates_ending(certificate_expiring_within),
+        )
         chunks = export_customers(container.uow, _operator(container), format, query, entity=entity)
         if str(output) == "-":
             for chunk in chunks:

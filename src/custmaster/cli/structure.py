@@ -15,6 +15,7 @@ from rich.tree import Tree
 
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
+from custmaster.domain.approvals import Operation
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.snapshot import jsonable
 from custmaster.services import reference
@@ -24,6 +25,7 @@ from custmaster.services.structure import hierarchies as h
 from custmaster.services.structure import org_units as o
 from custmaster.services.structure import reference_extras as x
 from custmaster.services.structure import relationships as r
+from custmaster.services.structure.governed import submit
 
 T = TypeVar("T")
 console = Console()
@@ -100,6 +102,36 @@ def _customer(container: Container, ref: str) -> UUID:
 # --- hierarchy -------------------------------------------------------------------------
 
 
+def _submit(c: Container, operation: Operation, action: dict[str, Any], done: str) -> Any:
+    """Submit a structure change under the approval policy as the local principal; print
+    ``done`` when it applied, or the change request (with its effect) it opened."""
+    outcome = submit(c.uow(), c.system_principal(), c.policy, operation, action)
+    if outcome.request is None:
+        console.print(done, soft_wrap=True)
+        return outcome.result
+    request = outcome.request
+    steps = ", ".join(s.role.value for s in request.steps)
+    console.print(
+        f"change request [bold]{request.id}[/bold] waits for approval "
+        f"({request.lane.value}: {steps})",
+        soft_wrap=True,
+    )
+    effect = request.change.payload.get("effect", {})
+    for item in effect.get("inherited", []):
+        who = item["customer"]["number"] or item["customer"]["id"]
+        console.print(
+            f"  {who} {item['field']}: {item['before']} -> {item['after']}", soft_wrap=True
+        )
+    for item in effect.get("rollup", {}).get("changes", []):
+        who = item["customer"]["number"] or item["customer"]["id"]
+        console.print(
+            f"  {who} credit_limit roll-up: {item['before']} -> {item['after']}", soft_wrap=True
+        )
+    if effect.get("current_primary"):
+        console.print(f"  current primary: {effect['current_primary']['related']['number']}")
+    return None
+
+
 @hierarchy_app.command("link")
 def link(
     parent: Customer, child: Customer,
@@ -107,15 +139,16 @@ def link(
     valid_to: Annotated[str | None, typer.Option("--to", help="exclusive end")] = None,
     hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None,
 ) -> None:  # fmt: skip
-    """Put CHILD under PARENT for a period."""
+    """Put CHILD under PARENT for a period (under the approval policy)."""
 
     def act(c: Container) -> None:
-        stored = h.add_link(
-            c.uow(), c.system_principal(), hierarchy_type, parent_id=_customer(c, parent),
-            child_id=_customer(c, child), valid_from=_day(valid_from, "--from") or date.today(),
-            valid_to=_day(valid_to, "--to"),
-        )  # fmt: skip
-        console.print(f"link [bold]{stored.id}[/bold] created")
+        action = {
+            "hierarchy_type": hierarchy_type, "parent_id": str(_customer(c, parent)),
+            "child_id": str(_customer(c, child)),
+            "valid_from": (_day(valid_from, "--from") or date.today()).isoformat(),
+            "valid_to": _iso(_day(valid_to, "--to")),
+        }  # fmt: skip
+        _submit(c, Operation.HIERARCHY_LINK, action, "link created")
 
     _run(database_url, act)
 
@@ -127,29 +160,43 @@ def move(
     new_parent: Annotated[str | None, typer.Option("--to-parent", help="omit to detach")] = None,
     hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None,
 ) -> None:  # fmt: skip
-    """Move CUSTOMER (and its subtree) under a new parent from a date."""
+    """Move CUSTOMER (and its subtree) under a new parent from a date (under the approval
+    policy)."""
 
     def act(c: Container) -> None:
-        result = h.move_subtree(
-            c.uow(), c.system_principal(), hierarchy_type, _customer(c, customer),
-            new_parent_id=_customer(c, new_parent) if new_parent else None,
-            effective_date=_day(on, "--on") or date.today(),
-        )  # fmt: skip
-        console.print(f"moved from {result.from_parent} to {result.to_parent} on {on}")
+        action = {
+            "hierarchy_type": hierarchy_type, "customer_id": str(_customer(c, customer)),
+            "new_parent_id": str(_customer(c, new_parent)) if new_parent else None,
+            "effective_date": (_day(on, "--on") or date.today()).isoformat(),
+        }  # fmt: skip
+        _submit(c, Operation.HIERARCHY_MOVE, action, f"moved on {on}")
 
     _run(database_url, act)
+
+
+@hierarchy_app.command("end")
+def end(
+    link_id: str,
+    on: Annotated[str, typer.Option("--on", help="end date YYYY-MM-DD (exclusive)")],
+    hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None,
+) -> None:  # fmt: skip
+    """End a link on a date (under the approval policy)."""
+    action = {"hierarchy_type": hierarchy_type, "link_id": link_id,
+              "valid_to": _iso(_day(on, "--on"))}  # fmt: skip
+    _run(database_url, lambda c: _submit(c, Operation.HIERARCHY_END, action, "link ended"))
 
 
 @hierarchy_app.command("unlink")
 def unlink(
     link_id: str, hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None
 ) -> None:
-    """Remove a link entirely (a correction)."""
-    _run(
-        database_url,
-        lambda c: h.delete_link(c.uow(), c.system_principal(), hierarchy_type, UUID(link_id)),
-    )
-    console.print("link removed")
+    """Remove a link entirely (a correction; under the approval policy)."""
+    action = {"hierarchy_type": hierarchy_type, "link_id": link_id, "valid_to": None}
+    _run(database_url, lambda c: _submit(c, Operation.HIERARCHY_END, action, "link removed"))
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 @hierarchy_app.command("show")
@@ -251,12 +298,17 @@ def assign_customer(
     valid_to: Annotated[str | None, typer.Option("--to")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:  # fmt: skip
-    """Assign CUSTOMER to org unit CODE for a period."""
-    _run(database_url, lambda c: o.assign_customer(
-        c.uow(), c.system_principal(), code, customer_id=_customer(c, customer),
-        valid_from=_day(valid_from, "--from") or date.today(), valid_to=_day(valid_to, "--to"),
-    ))  # fmt: skip
-    console.print("customer assigned")
+    """Assign CUSTOMER to org unit CODE for a period (under the approval policy)."""
+
+    def act(c: Container) -> None:
+        action = {
+            "org_unit": code, "customer_id": str(_customer(c, customer)),
+            "valid_from": (_day(valid_from, "--from") or date.today()).isoformat(),
+            "valid_to": _iso(_day(valid_to, "--to")),
+        }  # fmt: skip
+        _submit(c, Operation.ORG_UNIT_ASSIGNMENT, action, "customer assigned")
+
+    _run(database_url, act)
 
 
 @org_app.command("assign-user")
@@ -269,13 +321,19 @@ def assign_user(
     valid_to: Annotated[str | None, typer.Option("--to")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:  # fmt: skip
-    """Assign a user in a role to an org unit or directly to a customer."""
-    _run(database_url, lambda c: o.assign_user(
-        c.uow(), c.system_principal(), user_id=user_id, role=role,
-        valid_from=_day(valid_from, "--from") or date.today(), valid_to=_day(valid_to, "--to"),
-        customer_id=_customer(c, customer) if customer else None, org_unit=unit,
-    ))  # fmt: skip
-    console.print("user assigned")
+    """Assign a user in a role to an org unit or directly to a customer (under the approval
+    policy)."""
+
+    def act(c: Container) -> None:
+        action = {
+            "user_id": user_id, "role": role,
+            "valid_from": (_day(valid_from, "--from") or date.today()).isoformat(),
+            "valid_to": _iso(_day(valid_to, "--to")),
+            "customer_id": str(_customer(c, customer)) if customer else None, "org_unit": unit,
+        }  # fmt: skip
+        _submit(c, Operation.TEAM_ASSIGNMENT, action, "user assigned")
+
+    _run(database_url, act)
 
 
 @org_app.command("team")

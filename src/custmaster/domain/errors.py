@@ -80,6 +80,16 @@ class IdempotencyKeyReused(DomainError):
     title = "Idempotency key reused"
 
 
+class RequestInFlight(Conflict):
+    """A request with the same Idempotency-Key is still running; retry after a while."""
+
+    title = "Request in flight"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class Forbidden(DomainError):
     title = "Forbidden"
 

@@ -27,6 +27,11 @@ from custmaster.domain.errors import ChangeWarning, ErrorCollector
 E = TypeVar("E", bound=StrEnum)
 
 MAX_DECIMAL = Decimal("1e15")
+#: The most decimal places an amount keeps (more, beyond trailing zeros, is refused).
+MAX_SCALE = 6
+_SCALE = Decimal(1).scaleb(-MAX_SCALE)
+#: The largest value a 64-bit integer column holds.
+INT64_MAX = 2**63 - 1
 _EU_VAT_PREFIXES = frozenset(
     "AT BE BG CY CZ DE DK EE EL ES FI FR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK XI".split()
 )
@@ -286,13 +291,22 @@ def decimal(
     if not number.is_finite() or abs(number) >= MAX_DECIMAL:
         errors.add(path, "out_of_range", "must be a finite number below 10^15")
         return None
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_SCALE:
+        if number != number.quantize(_SCALE):
+            errors.add(path, "out_of_range", f"may have at most {MAX_SCALE} decimal places")
+            return None
+        number = number.quantize(_SCALE)  # "1.50000000" keeps what a column can hold
     if non_negative and number < 0:
         errors.add(path, "negative", "must not be negative")
         return None
     return number
 
 
-def integer(value: Any, path: str, errors: ErrorCollector, *, minimum: int = 0) -> int | None:
+def integer(
+    value: Any, path: str, errors: ErrorCollector, *, minimum: int = 0, maximum: int = INT64_MAX
+) -> int | None:
+    """An integer within ``minimum``..``maximum`` (by default what a 64-bit column holds)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -300,6 +314,9 @@ def integer(value: Any, path: str, errors: ErrorCollector, *, minimum: int = 0) 
         return None
     if value < minimum:
         errors.add(path, "out_of_range", f"must be at least {minimum}")
+        return None
+    if value > maximum:
+        errors.add(path, "out_of_range", f"must be at most {maximum}")
         return None
     return value
 

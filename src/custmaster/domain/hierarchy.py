@@ -369,14 +369,19 @@ class HierarchyGraph(Generic[N]):
     def move_subtree(self, node: N, new_parent: N | None, effective_date: date) -> SubtreeMove[N]:
         """:meth:`plan_move`, then apply the changes to this graph; returns them to store."""
         move = self.plan_move(node, new_parent, effective_date)
-        for change in move.changes:
+        self.apply_changes(move.changes)
+        return move
+
+    def apply_changes(self, changes: Iterable[LinkChange[N]]) -> None:
+        """Apply planned link changes (from :meth:`plan_move` or checked by the caller)
+        to this graph: open, close earlier or delete links."""
+        for change in changes:
             if change.before is not None and change.after is not None:
                 self._replace(change.before, change.after)
             elif change.before is not None:
                 self.remove_link(change.before)
             elif change.after is not None:
                 self._insert(change.after)
-        return move
 
     # --- reads ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ changes only those entities (:func:`can_see_entity`, :func:`filter_entities`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from custmaster.domain.errors import Forbidden
@@ -38,6 +38,9 @@ class Permission(StrEnum):
     CUSTOMER_DEACTIVATE = "customer.deactivate"
     CUSTOMER_REACTIVATE = "customer.reactivate"
     CUSTOMER_DELETE = "customer.delete"
+    HIERARCHY_CHANGE = "hierarchy.change"
+    RELATIONSHIP_CHANGE = "relationship.change"
+    ASSIGNMENT_CHANGE = "assignment.change"
     REFERENCE_READ = "reference.read"
     REFERENCE_MANAGE = "reference.manage"
     IMPORT_SUBMIT = "import.submit"
@@ -60,6 +63,9 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.CUSTOMER_DEACTIVATE: "submit deactivations (soft delete)",
     Permission.CUSTOMER_REACTIVATE: "submit reactivations",
     Permission.CUSTOMER_DELETE: "submit hard deletes (red lane)",
+    Permission.HIERARCHY_CHANGE: "submit hierarchy links, moves and ends (approval policy)",
+    Permission.RELATIONSHIP_CHANGE: "submit relationships and their ends (approval policy)",
+    Permission.ASSIGNMENT_CHANGE: "submit org-unit and account-team assignments (approval policy)",
     Permission.REFERENCE_READ: "read reference data",
     Permission.REFERENCE_MANAGE: "create and change reference data",
     Permission.IMPORT_SUBMIT: "submit bulk imports",
@@ -78,6 +84,7 @@ _P = Permission
 _READ = frozenset({_P.CUSTOMER_READ, _P.REFERENCE_READ})
 _WORKFLOW = frozenset({_P.CHANGEREQUEST_READ})
 _APPROVER = frozenset({_P.CHANGEREQUEST_APPROVE, _P.CHANGEREQUEST_READ, _P.AUDIT_READ})
+_STRUCTURE = frozenset({_P.HIERARCHY_CHANGE, _P.RELATIONSHIP_CHANGE, _P.ASSIGNMENT_CHANGE})
 
 #: The permission matrix: what each role may do. Admin holds every permission but, as
 #: every role, is bound by segregation of duties and approves only steps of roles it holds.
@@ -86,6 +93,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
     Role.SALES_REP: _READ | _WORKFLOW | {_P.CUSTOMER_PROPOSE, _P.MERGE_PROPOSE},
     Role.DATA_STEWARD: _READ
     | _APPROVER
+    | _STRUCTURE
     | {
         _P.CUSTOMER_PROPOSE,
         _P.CUSTOMER_CREATE,
@@ -100,6 +108,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
     },
     Role.AR_MANAGER: _READ
     | _APPROVER
+    | _STRUCTURE
     | {
         _P.CUSTOMER_PROPOSE,
         _P.CUSTOMER_CREATE,
@@ -117,13 +126,17 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
         _P.CUSTOMER_UPDATE,
         _P.CUSTOMER_DEACTIVATE,
         _P.CUSTOMER_DELETE,
+        _P.HIERARCHY_CHANGE,
+        _P.RELATIONSHIP_CHANGE,
         _P.REFERENCE_MANAGE,
         _P.IMPORT_APPROVE,
         _P.AUDIT_VERIFY,
     },
     Role.CFO: _READ | _APPROVER | {_P.IMPORT_APPROVE, _P.AUDIT_VERIFY},
     Role.ADMIN: frozenset(Permission),
-    Role.INTEGRATION: _READ | {_P.CUSTOMER_CREATE, _P.CUSTOMER_UPDATE, _P.IMPORT_SUBMIT},
+    Role.INTEGRATION: _READ
+    | _STRUCTURE
+    | {_P.CUSTOMER_CREATE, _P.CUSTOMER_UPDATE, _P.IMPORT_SUBMIT},
 }
 
 
@@ -148,13 +161,27 @@ class Principal:
     """Who acts: a person or a machine user, its roles and its legal-entity scope.
 
     ``entities`` is the set of legal-entity codes the principal may see and change;
-    ``None`` means all entities (an unscoped user).
+    ``None`` means all entities (an unscoped user). ``via`` names the agent channel the
+    user acts through (``"mcp"``: an AI assistant on the MCP server); ``None`` when the
+    person acts themselves. An agent proposes and reads as its user, never approves.
     """
 
     user_id: str
     name: str
     roles: frozenset[Role]
     entities: frozenset[str] | None = None
+    via: str | None = None
+
+    @property
+    def is_agent(self) -> bool:
+        return self.via is not None
+
+    def through(self, channel: str) -> Principal:
+        """This user acting through an agent on ``channel`` (e.g. ``"mcp"``): the same
+        roles and scope, ``via`` set and the name saying so (audit entries show it)."""
+        if self.via is not None:
+            return self
+        return replace(self, name=f"{self.name} (via {channel.upper()} agent)", via=channel)
 
     @property
     def permissions(self) -> frozenset[Permission]:

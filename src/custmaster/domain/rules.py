@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -10,10 +11,47 @@ from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import ChangeWarning
 from custmaster.domain.model import Address, Customer, PricingTier
 
+#: The most child records of one kind a customer may have (docs/limits.md).
+MAX_CHILDREN = 100
+#: The most source cross-references a customer may have (a golden record of many merges).
+MAX_SOURCE_REFS = 1000
+#: The most legal-entity overrides a customer may have.
+MAX_OVERRIDES = 100
+#: The largest ``metadata`` object, as UTF-8 JSON (docs/limits.md).
+MAX_METADATA_BYTES = 16 * 1024
+
+
+def check_limits(customer: Customer, ctx: ParseContext) -> None:
+    """The documented size limits of one customer (whatever request or merge made it)."""
+    counts = {
+        "addresses": (len(customer.addresses), MAX_CHILDREN),
+        "contacts": (len(customer.contacts), MAX_CHILDREN),
+        "pricing_tiers": (len(customer.pricing_tiers), MAX_CHILDREN),
+        "tax_profiles": (len(customer.tax_profiles), MAX_CHILDREN),
+        "dimensions": (len(customer.dimensions), MAX_CHILDREN),
+        "source_refs": (len(customer.source_refs), MAX_SOURCE_REFS),
+        "overrides": (len(customer.overrides), MAX_OVERRIDES),
+    }
+    for entity, override in customer.overrides.items():
+        counts[f"overrides.{entity}.addresses"] = (len(override.addresses), MAX_CHILDREN)
+    for path, (count, limit) in counts.items():
+        if count > limit:
+            ctx.errors.add(path, "too_many", f"at most {limit} records ({count} given)")
+    if customer.metadata:
+        text = json.dumps(customer.metadata, ensure_ascii=False, default=str)
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_METADATA_BYTES:
+            ctx.errors.add(
+                "metadata", "too_large",
+                f"at most {MAX_METADATA_BYTES:,} bytes as JSON ({size:,} given)",
+            )  # fmt: skip
+
 
 def check_aggregate(customer: Customer, ctx: ParseContext) -> None:
-    """Rules spanning several records: one primary per address type and for contacts;
-    no overlapping pricing tiers for the same item, quantity range and period."""
+    """Rules spanning several records: the size limits; one primary per address type and
+    for contacts; no overlapping pricing tiers for the same item, quantity range and
+    period."""
+    check_limits(customer, ctx)
     _one_primary_per_type(customer.addresses, "addresses", ctx)
     for entity, override in customer.overrides.items():
         _one_primary_per_type(override.addresses, f"overrides.{entity}.addresses", ctx)

@@ -17,6 +17,10 @@ a second later, many entries in one pass (:meth:`AuditSealer.deferred`); and bef
 appends its entries sealed (:meth:`SqlAuditLog.append_sealed`): it holds the chain's lock
 until its transaction ends and hashes its entries as it writes them, with no read-back
 and no UPDATE.
+
+With an audit key (:func:`use_audit_key`, from ``CUSTMASTER_AUDIT_KEY_FILE``) every writer
+signs each entry it appends (``signature``, ``domain.audit_signing``); verification then
+checks the signatures and the published checkpoints of the chain head besides the chain.
 """
 
 from __future__ import annotations
@@ -50,8 +54,16 @@ from custmaster.domain.audit_chain import (
     text_hash,
 )
 from custmaster.domain.audit_chain import verify_chain as verify_links
+from custmaster.domain.audit_signing import (
+    CHECKPOINT_EVENT_TYPE,
+    AuditKey,
+    AuditReport,
+    Checkpoint,
+    SignedLink,
+    verify_signed_chain,
+)
 from custmaster.persistence.bulk import JsonText, insert_rows
-from custmaster.persistence.tables import audit_log
+from custmaster.persistence.tables import audit_log, outbox
 from custmaster.services.ports import AuditEntry
 
 _CHAIN_LOCK = 0x637573746D617374  # "custmast": one advisory lock for the audit chain
@@ -94,7 +106,9 @@ _CONTENT_KEYS = tuple(sorted(_CONTENT_FIELDS))
 _KEY_TEXTS = {key: canonical_text(key) + ":" for key in _CONTENT_KEYS}
 
 
-def _sealed_values(entry: AuditEntry, previous_hash: str) -> tuple[dict[str, Any], str]:
+def _sealed_values(
+    entry: AuditEntry, previous_hash: str, key: AuditKey | None
+) -> tuple[dict[str, Any], str]:
     """The row of an entry sealed after ``previous_hash``, and its hash: the canonical
     text of its changes is made once, for the hash (the content's text is put together
     around it, as ``json.dumps`` with sorted keys writes it) and for the row."""
@@ -106,6 +120,8 @@ def _sealed_values(entry: AuditEntry, previous_hash: str) -> tuple[dict[str, Any
     ) + "}"  # fmt: skip
     digest = text_hash(text, previous_hash)
     values.update(changes=JsonText(changes), prev_hash=previous_hash, hash=digest)
+    if key is not None:
+        values["signature"] = key.sign_text(text)
     return values, digest
 
 
@@ -310,6 +326,22 @@ def sealer_for(engine: Engine) -> AuditSealer:
         return found
 
 
+_KEYS: weakref.WeakKeyDictionary[Engine, AuditKey] = weakref.WeakKeyDictionary()
+
+
+def use_audit_key(engine: Engine, key: AuditKey | None) -> None:
+    """Sign the entries written through ``engine`` with ``key`` (None: unsigned)."""
+    with _SEALERS_LOCK:
+        if key is None:
+            _KEYS.pop(engine, None)
+        else:
+            _KEYS[engine] = key
+
+
+def audit_key_for(engine: Engine) -> AuditKey | None:
+    return _KEYS.get(engine)
+
+
 def _entry(row: Row[Any]) -> AuditEntry:
     return AuditEntry(
         id=row.id,
@@ -331,6 +363,7 @@ def _values(entry: AuditEntry) -> dict[str, Any]:
 class SqlAuditLog:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._key = _KEYS.get(connection.engine)
         #: entries appended through this object (the unit of work seals after commit)
         self.appended = 0
 
@@ -342,6 +375,9 @@ class SqlAuditLog:
         if not entries:
             return
         rows = [_values(entry) for entry in entries]
+        if self._key is not None:
+            for row in rows:
+                row["signature"] = self._key.sign_text(canonical_text(_fast_plain(row)))
         if len(rows) == 1:
             self._connection.execute(_INSERT, rows[0])
         else:
@@ -364,7 +400,7 @@ class SqlAuditLog:
         seq, previous = tail if tail is not None else _chain_tail(self._connection)
         rows = []
         for entry in entries:
-            values, previous = _sealed_values(entry, previous)
+            values, previous = _sealed_values(entry, previous, self._key)
             seq += 1
             values["chain_seq"] = seq
             rows.append(values)
@@ -397,23 +433,59 @@ class SqlAuditLog:
         """Walk the sealed chain in chain order (streamed) and report the first entry that
         does not fit: changed content, a broken link, or a removed entry. Entries not
         sealed yet are not part of the chain yet."""
-        return verify_links(_links(self._connection))
+        return verify_links(signed.link for signed in _links(self._connection))
+
+    def head(self) -> tuple[int, str]:
+        """The chain's tail: the last sealed entry's seq and hash (0 and the genesis hash
+        for an empty chain)."""
+        return _chain_tail(self._connection)
+
+    def published_checkpoints(self) -> list[Checkpoint]:
+        """The checkpoints published to the outbox (those still there); ``ValueError``
+        for an event that is not one."""
+        rows = self._connection.execute(
+            select(outbox.c.envelope).where(outbox.c.type == CHECKPOINT_EVENT_TYPE)
+        )
+        return [Checkpoint.from_dict(row.envelope.get("data")) for row in rows]
+
+    def verify_signed(self, key: AuditKey, checkpoints: list[Checkpoint]) -> AuditReport:
+        """``verify`` plus every entry's signature, the checkpoints (each head still in
+        the chain, the latest reached) and no signature used twice (a copied entry)."""
+        report = verify_signed_chain(_links(self._connection), key, checkpoints)
+        if not report.ok:
+            return report
+        twice = self._connection.execute(
+            select(_a.signature, func.min(_a.id), func.max(_a.id))
+            .where(_a.signature.is_not(None))
+            .group_by(_a.signature)
+            .having(func.count() > 1)
+            .limit(1)
+        ).first()
+        if twice is not None:
+            reason = (f"entry {twice[2]} carries the signature of entry {twice[1]} (a copied "
+                      "entry: a replay)")  # fmt: skip
+            result = VerifyResult(False, report.result.checked, str(twice[2]), reason,
+                                  report.result.last_hash)  # fmt: skip
+            return AuditReport(result, True, report.unsigned_before_signing,
+                               report.checkpoints, report.latest, report.notes)  # fmt: skip
+        return report
 
 
-def _links(connection: Connection) -> Iterator[ChainLink]:
+def _links(connection: Connection) -> Iterator[SignedLink]:
     result = connection.execution_options(yield_per=2000).execute(
-        select(*_CONTENT_COLUMNS, _a.prev_hash, _a.hash)
+        select(*_CONTENT_COLUMNS, _a.prev_hash, _a.hash, _a.chain_seq, _a.signature)
         .where(_a.chain_seq.is_not(None))
         .order_by(_a.chain_seq)
     )
     for row in result:
         values = row._mapping
-        yield ChainLink(
+        link = ChainLink(
             id=values["id"],
             content=_content(values),
             previous_hash=values["prev_hash"] or "",
             hash=values["hash"] or "",
         )
+        yield SignedLink(link, int(values["chain_seq"]), values["signature"])
 
 
 def chain_unhashed(connection: Connection) -> int:

@@ -53,16 +53,23 @@ $$ LANGUAGE plpgsql
 """
 #: the columns sealing sets (once, from NULL)
 SEALING_COLUMNS = ("chain_seq", "hash", "prev_hash")
-#: every other column of audit_log (tests check the list is complete)
-SEALED_COLUMNS = (
+#: the other columns of audit_log as migration 0006 knew them
+SEALED_COLUMNS_0006 = (
     "id", "occurred_at", "actor_id", "actor_name", "operation", "resource_type",
     "resource_id", "change_request_id", "changes",
 )  # fmt: skip
-_SQLITE_SEALING_UPDATE = f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+#: every other column of audit_log (tests check the list is complete; 0009: signature)
+SEALED_COLUMNS = (*SEALED_COLUMNS_0006, "signature")
+
+
+def _sqlite_sealing_update(sealed: tuple[str, ...]) -> str:
+    return f"""CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
     WHEN NOT ({" AND ".join(f"OLD.{c} IS NULL" for c in SEALING_COLUMNS)}
               AND {" AND ".join(f"NEW.{c} IS NOT NULL" for c in SEALING_COLUMNS)}
-              AND {" AND ".join(f"NEW.{c} IS OLD.{c}" for c in SEALED_COLUMNS)})
+              AND {" AND ".join(f"NEW.{c} IS OLD.{c}" for c in sealed)})
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (UPDATE refused)'); END"""
+
+
 _SQLITE_TRIGGERS = [
     """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (UPDATE refused)'); END""",
@@ -82,14 +89,15 @@ def install_guard(connection: Connection) -> None:
             connection.execute(text(statement))
 
 
-def install_sealing_guard(connection: Connection) -> None:
-    """The guard with the one exception for sealing (migration 0006 on)."""
+def install_sealing_guard(connection: Connection, sealed: tuple[str, ...] = SEALED_COLUMNS) -> None:
+    """The guard with the one exception for sealing (migration 0006 on); ``sealed``: the
+    columns sealing leaves as they are (SQLite names them; PostgreSQL compares them all)."""
     if connection.dialect.name == "postgresql":
         connection.execute(text(_PG_SEALING_FUNCTION))
         connection.execute(text(_PG_TRIGGER))
         connection.execute(text(_PG_TRUNCATE_TRIGGER))
     else:
-        connection.execute(text(_SQLITE_SEALING_UPDATE))
+        connection.execute(text(_sqlite_sealing_update(sealed)))
         connection.execute(text(_SQLITE_TRIGGERS[1]))
 
 

@@ -177,6 +177,14 @@ class SqlCustomerRepository:
             conditions.append(or_(customers.c.owning_entity == query.entity, has_override))
         if query.text:
             conditions.append(_text_condition(query.text))
+        if query.certificates_ending is not None:
+            first, last = query.certificates_ending
+            t = customer_tax_profiles.c
+            conditions.append(
+                exists().where(
+                    t.customer_id == customers.c.id, t.effective_to >= first, t.effective_to <= last
+                )
+            )
         if query.after_number:
             conditions.append(customers.c.number > query.after_number)
         statement = (

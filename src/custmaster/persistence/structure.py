@@ -84,13 +84,13 @@ class SqlStructureRepository:
         c = customers.c
         for chunk in _chunks(wanted):
             rows = self._connection.execute(
-                select(c.id, c.number, c.name, c.status, c.credit_limit, c.currency).where(
-                    c.id.in_(chunk)
-                )
+                select(
+                    c.id, c.number, c.name, c.status, c.credit_limit, c.currency, c.owning_entity
+                ).where(c.id.in_(chunk))
             )
             for r in rows:
                 found[r.id] = CustomerBrief(
-                    r.id, r.number, r.name, r.status, r.credit_limit, r.currency
+                    r.id, r.number, r.name, r.status, r.credit_limit, r.currency, r.owning_entity
                 )
         return found
 

@@ -212,6 +212,9 @@ audit_log = Table(
     Column("hash", String(64)),
     #: the entry's place in the chain, set when it is sealed (migration 0006)
     Column("chain_seq", BigInteger),
+    #: "<key id>:<nonce>:<HMAC>" by the writer holding the audit key (migration 0009;
+    #: NULL without a key: domain.audit_signing)
+    Column("signature", String(160)),
 )
 Index("ix_audit_log_resource", audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.id)
 Index("ix_audit_log_chain_seq", audit_log.c.chain_seq, unique=True)

@@ -7,6 +7,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from custmaster.persistence.audit import SqlAuditLog, sealer_for
+from custmaster.persistence.certificates import SqlCertificateRepository
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.governance import SqlChangeRequestRepository, SqlUserRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
@@ -15,6 +16,7 @@ from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.persistence.structure import SqlStructureRepository
+from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.imports.store import ImportRepository
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.ports import (
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
     structure: StructureRepository
+    certificates: CertificateRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -81,6 +84,7 @@ class SqlUnitOfWork:
             self.change_requests = SqlChangeRequestRepository(connection)
             self.matching = SqlMatchingRepository(connection)
             self.structure = SqlStructureRepository(connection)
+            self.certificates = SqlCertificateRepository(connection)
         self._depth += 1
         return self
 

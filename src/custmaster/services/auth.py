@@ -21,7 +21,6 @@ from custmaster.domain.errors import (
 )
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.permissions import Permission, Principal, Role, require
-from custmaster.services.bearer_tokens import ConfigurationError as ConfigurationError
 from custmaster.services.bearer_tokens import TokenVerifier as TokenVerifier
 from custmaster.services.ports import ApiKeyRecord, UnitOfWork, UserRecord
 from custmaster.services.recording import record_change, utcnow

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from custmaster.domain.errors import Unauthenticated
 from custmaster.domain.permissions import Principal, Role
+from custmaster.services.settings import ConfigurationError
 
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 #: An EC key verifies the one ES* algorithm of its curve.
@@ -31,10 +32,6 @@ EDDSA_ALGORITHMS = ("EdDSA",)
 ASYMMETRIC_ALGORITHMS = frozenset(RSA_ALGORITHMS + tuple(EC_ALGORITHMS.values()) + EDDSA_ALGORITHMS)
 #: Clock skew tolerated on exp, nbf and iat.
 LEEWAY_SECONDS = 30
-
-
-class ConfigurationError(Exception):
-    """A setting that cannot work; the server refuses to start and says which one."""
 
 
 @dataclass(frozen=True)

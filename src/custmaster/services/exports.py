@@ -31,6 +31,7 @@ from custmaster.domain.snapshot import snapshot
 from custmaster.services.governance.access import require_entity, visible_customer
 from custmaster.services.imports.formula import neutralise_cell
 from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.recording import utcnow
 
 PAGE = 1000
 NewUow = Callable[[], UnitOfWork]
@@ -69,7 +70,7 @@ def _data(customer: Customer, entity: str | None) -> dict[str, Any]:
     """The master snapshot, or the entity's effective view (with overridden_fields)."""
     if entity is None:
         return snapshot(customer)
-    view = effective_view(customer, entity)
+    view = effective_view(customer, entity, utcnow().date())
     return {**view.data, "entity": entity, "overridden_fields": view.overridden_fields}
 
 

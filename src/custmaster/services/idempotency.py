@@ -1,7 +1,8 @@
 """Idempotent requests: a retry with the same key and body gets the first answer.
 
 The key and the answer are stored in the same transaction as the change itself, so a
-change is never applied twice and never stored without its answer.
+change is never applied twice and never stored without its answer. Concurrent twins of
+a request wait for its answer (or answer 409 with Retry-After while it is in flight).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def run_idempotent(
 ) -> StoredResponse:
     """Answer from the stored response, or run ``operation`` and store what it answers."""
     with uow:
-        stored = uow.idempotency.get(actor.user_id, key)
+        stored = uow.idempotency.claim(actor.user_id, key, request_fingerprint)
         if stored is not None:
             if stored.fingerprint != request_fingerprint:
                 raise IdempotencyKeyReused(

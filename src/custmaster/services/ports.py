@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.audit_chain import VerifyResult
+from custmaster.domain.audit_signing import AuditKey, AuditReport, Checkpoint
 from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
+from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -30,6 +32,8 @@ class CustomerQuery:
     country: str | None = None
     customer_group: str | None = None
     entity: str | None = None
+    #: (first, last): a tax-exemption certificate ends in this window (inclusive)
+    certificates_ending: tuple[date, date] | None = None
     after_number: str | None = None
     limit: int = 50
 
@@ -66,7 +70,11 @@ class FeedPosition:
 
     @classmethod
     def decode(cls, cursor: str) -> FeedPosition:
+        """``"TXID-ID"`` (each plain digits within 64 bits), else ``ValueError``."""
         txid, _, outbox_id = cursor.partition("-")
+        parts = (txid, outbox_id)
+        if not all(p.isascii() and p.isdigit() and int(p) < 2**63 for p in parts):
+            raise ValueError(f"not a feed position: {cursor!r}")
         return cls(int(txid), int(outbox_id))
 
 
@@ -137,6 +145,7 @@ class CustomerRepository(Protocol):
         """The customer as ``get`` reads it, whether the legal entity ``entity`` exists
         and whether the customer is a child in any ``hierarchy_type`` link."""
         ...
+
     def add(self, customer: Customer) -> None: ...
     def add_many(self, batch: Iterable[Customer]) -> None: ...
     def update(self, before: Customer, after: Customer) -> None: ...
@@ -164,6 +173,7 @@ class AuditLog(Protocol):
     def seal(self) -> int:
         """Chain the committed entries appended unsealed; how many."""
         ...
+
     def append_many(self, entries: list[AuditEntry]) -> None: ...
     def append_sealed(self, entries: list[AuditEntry]) -> None:
         """Append entries chained at once (a bulk writer: holds the chain's lock until
@@ -173,6 +183,18 @@ class AuditLog(Protocol):
     def for_resource(
         self, resource_type: str, resource_id: str, *, after_id: int | None, limit: int
     ) -> list[AuditEntry]: ...
+
+    def head(self) -> tuple[int, str]:
+        """The chain's last sealed entry: its seq and hash (0 and the genesis hash)."""
+        ...
+
+    def published_checkpoints(self) -> list[Checkpoint]:
+        """The signed checkpoints still in the outbox."""
+        ...
+
+    def verify_signed(self, key: AuditKey, checkpoints: list[Checkpoint]) -> AuditReport:
+        """``verify`` plus the entries' signatures and the checkpoints."""
+        ...
 
 
 class Outbox(Protocol):
@@ -187,7 +209,14 @@ class Outbox(Protocol):
 
 class IdempotencyStore(Protocol):
     def get(self, principal_id: str, key: str) -> StoredResponse | None: ...
-    def put(self, principal_id: str, key: str, response: StoredResponse) -> None: ...
+    def claim(self, principal_id: str, key: str, fingerprint: str) -> StoredResponse | None:
+        """Take the key for this transaction (None) or answer what a twin request stored
+        under it; ``RequestInFlight`` while a twin still holds it."""
+        ...
+
+    def put(self, principal_id: str, key: str, response: StoredResponse) -> None:
+        """Store the answer of the request that claimed the key."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -204,6 +233,7 @@ class UnitOfWork(Protocol):
     change_requests: ChangeRequestRepository
     matching: MatchingRepository
     structure: StructureRepository
+    certificates: CertificateRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -7,6 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 
 
+class ConfigurationError(Exception):
+    """A setting that cannot work; the server refuses to start and says which one."""
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceSettings:
     credit_limit_warning: Decimal = Decimal("1000000")

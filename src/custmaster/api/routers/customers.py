@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from custmaster.api.certificates import CertificateWindow, certificates_ending
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import (
     MAX_LIMIT,
@@ -108,10 +109,12 @@ def list_customers(
     entity: Annotated[
         str | None, Query(max_length=64, description="owned by or overridden for")
     ] = None,
+    certificate_expiring_within: CertificateWindow = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
     query = CustomerQuery(
+        certificates_ending=certificates_ending(certificate_expiring_within),
         text=q or None,
         status=None if include_inactive else status,
         customer_type=customer_type.value if customer_type else None,
@@ -166,7 +169,8 @@ async def read(
 
 def view_response(customer: Customer, view: EffectiveView) -> Response:
     """The answer of an effective view (the route and ``api.customer_lane`` use this)."""
-    body = {**view.data, "warnings": [], "entity": view.entity,
+    warnings = [w.as_dict() for w in view.warnings]
+    body = {**view.data, "warnings": warnings, "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
     return json_response(200, body, {"ETag": etag(customer.version)})
 

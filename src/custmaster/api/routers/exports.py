@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
+from custmaster.api.certificates import CertificateWindow, certificates_ending
 from custmaster.api.deps import ContainerDep, PrincipalDep
 from custmaster.api.schemas.common import problems
 from custmaster.domain.model import CustomerStatus, CustomerType
@@ -37,8 +38,10 @@ def export(
     owned_by: Annotated[
         str | None, Query(max_length=64, description="owned by or overridden for this entity")
     ] = None,
+    certificate_expiring_within: CertificateWindow = None,
 ) -> Response:
     query = CustomerQuery(
+        certificates_ending=certificates_ending(certificate_expiring_within),
         status=None if include_inactive else status,
         customer_type=customer_type.value if customer_type else None,
         country=country,

@@ -7,7 +7,6 @@ import io
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -16,7 +15,14 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import Response, StreamingResponse
 
 from custmaster.api.deps import ContainerDep, PrincipalDep
-from custmaster.api.http import MAX_LIMIT, decode_cursor, encode_cursor, json_response
+from custmaster.api.http import (
+    MAX_LIMIT,
+    decode_cursor,
+    encode_cursor,
+    int_cursor,
+    json_response,
+    time_cursor,
+)
 from custmaster.api.schemas.common import Page, problems
 from custmaster.api.schemas.imports import (
     ImportDraftOut,
@@ -25,7 +31,7 @@ from custmaster.api.schemas.imports import (
     RejectIn,
 )
 from custmaster.bootstrap import Container
-from custmaster.domain.errors import DomainError, FieldError, ValidationFailed
+from custmaster.domain.errors import DomainError
 from custmaster.domain.snapshot import jsonable
 from custmaster.services.imports.formula import neutralise_cell
 from custmaster.services.imports.jobs import (
@@ -203,7 +209,7 @@ def list_imports(
     jobs = list_jobs(
         container.uow(),
         actor,
-        before=datetime.fromisoformat(before) if before else None,
+        before=time_cursor(before) if before else None,
         limit=limit,
     )
     next_cursor = encode_cursor(jobs[-1].created_at.isoformat()) if len(jobs) == limit else None
@@ -265,9 +271,7 @@ def _after(cursor: str | None) -> int:
     raw = decode_cursor(cursor)
     if raw is None:
         return -1
-    if not raw.lstrip("-").isdigit():
-        raise ValidationFailed([FieldError("cursor", "invalid_cursor", "is not a cursor")])
-    return int(raw)
+    return int_cursor(raw)
 
 
 @router.get(

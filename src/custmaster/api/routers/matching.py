@@ -17,6 +17,7 @@ from custmaster.api.http import (
     etag,
     expected_version,
     idempotent,
+    int_cursor,
     json_response,
 )
 from custmaster.api.match_lane import LIMIT_RANGE, MatchLane, match_body
@@ -38,7 +39,6 @@ from custmaster.api.schemas.matching import (
     XrefOut,
 )
 from custmaster.domain.approvals import ChangeRequest
-from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
@@ -109,13 +109,9 @@ def duplicates(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
     after = decode_cursor(cursor)
-    if after is not None and not after.isdigit():
-        raise ValidationFailed(
-            [FieldError("cursor", "invalid_cursor", "is not a cursor this API returned")]
-        )
     found = list_clusters(
         uow, actor, status=None if status == "all" else status,
-        after_id=int(after) if after else None, limit=limit,
+        after_id=int_cursor(after) if after else None, limit=limit,
     )  # fmt: skip
     next_cursor = encode_cursor(str(found[-1].id)) if len(found) == limit else None
     return json_response(200, {"items": [_cluster(c) for c in found], "next_cursor": next_cursor})

@@ -17,15 +17,17 @@ from custmaster.api.routers import (
     structure_relationships,
 )
 from custmaster.api.routers.structure_common import (
+    GOVERNED,
     AsOf,
     Cursor,
     Limit,
-    created,
-    no_content,
+    governed,
+    made,
     ok,
 )
 from custmaster.api.schemas.common import Page, problems
 from custmaster.api.schemas.structure import (
+    EndIn,
     FlatRowOut,
     HierarchyOut,
     LinkIn,
@@ -34,6 +36,7 @@ from custmaster.api.schemas.structure import (
     MoveOut,
     RollupOut,
 )
+from custmaster.domain.approvals import Operation
 from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.services.structure import hierarchies as h
 from custmaster.services.structure.common import DEFAULT_SETTINGS
@@ -54,29 +57,50 @@ def hierarchy_types(actor: PrincipalDep) -> Response:
 
 @router.post(
     "/hierarchies/{hierarchy_type}/links", status_code=201, response_model=LinkOut,
-    responses=problems(), summary="Link a child customer under a parent for a period",
+    responses={**problems(403), **GOVERNED},
+    summary="Link a child customer under a parent for a period (approval policy: "
+    "hierarchy_link)",
 )  # fmt: skip
 def add_link(
     hierarchy_type: HierarchyType, payload: LinkIn, request: Request, actor: PrincipalDep,
     uow: UowDep,
 ) -> Response:  # fmt: skip
-    data = payload.model_dump(mode="json")
-    return created(
-        request, uow, actor, {"hierarchy_type": hierarchy_type, **data},
-        lambda: h.link_dict(h.add_link(uow, actor, hierarchy_type, **payload.model_dump())),
-        lambda link: f"/api/v1/hierarchies/{hierarchy_type}/links/{link['id']}",
+    action = {"hierarchy_type": hierarchy_type, **payload.model_dump(mode="json")}
+    return governed(
+        request, uow, actor, Operation.HIERARCHY_LINK, action,
+        made(201, lambda link: f"/api/v1/hierarchies/{hierarchy_type}/links/{link['id']}",
+             h.link_dict),
     )  # fmt: skip
 
 
+@router.post(
+    "/hierarchies/{hierarchy_type}/links/{link_id}/end", response_model=LinkOut,
+    responses={**problems(403, 404), **GOVERNED},
+    summary="End a link on a date (exclusive; approval policy: hierarchy_end)",
+)  # fmt: skip
+def end_link(
+    hierarchy_type: HierarchyType, link_id: UUID, payload: EndIn, request: Request,
+    actor: PrincipalDep, uow: UowDep,
+) -> Response:  # fmt: skip
+    action = {"hierarchy_type": hierarchy_type, "link_id": str(link_id),
+              "valid_to": payload.valid_to.isoformat()}  # fmt: skip
+    return governed(
+        request, uow, actor, Operation.HIERARCHY_END, action, made(200, None, h.link_dict)
+    )
+
+
 @router.delete(
-    "/hierarchies/{hierarchy_type}/links/{link_id}", status_code=204, responses=problems(404),
-    summary="Remove a link (a correction; to end one from a date, move the child)",
+    "/hierarchies/{hierarchy_type}/links/{link_id}", status_code=204,
+    responses={**problems(403, 404), **GOVERNED},
+    summary="Remove a link (a correction; to end one from a date, end it or move the child; "
+    "approval policy: hierarchy_end)",
 )  # fmt: skip
 def delete_link(
-    hierarchy_type: HierarchyType, link_id: UUID, actor: PrincipalDep, uow: UowDep
-) -> Response:
-    h.delete_link(uow, actor, hierarchy_type, link_id)
-    return no_content()
+    hierarchy_type: HierarchyType, link_id: UUID, request: Request, actor: PrincipalDep,
+    uow: UowDep,
+) -> Response:  # fmt: skip
+    action = {"hierarchy_type": hierarchy_type, "link_id": str(link_id), "valid_to": None}
+    return governed(request, uow, actor, Operation.HIERARCHY_END, action, made(204))
 
 
 @router.get(
@@ -136,18 +160,19 @@ def customer_links(
 
 @router.post(
     "/customers/{customer_id}/hierarchies/{hierarchy_type}/move", response_model=MoveOut,
-    responses=problems(404),
-    summary="Move the customer and its subtree under a new parent from an effective date",
+    responses={**problems(403, 404), **GOVERNED},
+    summary="Move the customer and its subtree under a new parent from an effective date "
+    "(approval policy: hierarchy_move)",
 )  # fmt: skip
 def move(
-    customer_id: UUID, hierarchy_type: HierarchyType, payload: MoveIn, actor: PrincipalDep,
-    uow: UowDep,
+    customer_id: UUID, hierarchy_type: HierarchyType, payload: MoveIn, request: Request,
+    actor: PrincipalDep, uow: UowDep,
 ) -> Response:  # fmt: skip
-    result = h.move_subtree(
-        uow, actor, hierarchy_type, customer_id, new_parent_id=payload.new_parent_id,
-        effective_date=payload.effective_date,
-    )  # fmt: skip
-    return ok(h.move_dict(result))
+    action = {"hierarchy_type": hierarchy_type, "customer_id": str(customer_id),
+              **payload.model_dump(mode="json")}  # fmt: skip
+    return governed(
+        request, uow, actor, Operation.HIERARCHY_MOVE, action, made(200, None, h.move_dict)
+    )
 
 
 @router.get(

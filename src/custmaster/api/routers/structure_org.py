@@ -11,10 +11,13 @@ from fastapi import APIRouter, Path, Request, Response
 from custmaster.api.deps import PrincipalDep, UowDep
 from custmaster.api.http import decode_cursor
 from custmaster.api.routers.structure_common import (
+    GOVERNED,
     AsOf,
     Cursor,
     Limit,
     created,
+    governed,
+    made,
     no_content,
     ok,
     page,
@@ -32,6 +35,7 @@ from custmaster.api.schemas.structure import (
     TeamAssignmentOut,
     UnitAssignmentsOut,
 )
+from custmaster.domain.approvals import Operation
 from custmaster.services.structure import org_units as o
 
 router = APIRouter(prefix="/api/v1", tags=["org units and account teams"])
@@ -90,18 +94,19 @@ def delete_unit(code: UnitCode, actor: PrincipalDep, uow: UowDep) -> Response:
 
 @router.post(
     "/org-units/{code}/customers", status_code=201, response_model=CustomerAssignmentOut,
-    responses=problems(404), summary="Assign a customer to the org unit for a period",
+    responses={**problems(403, 404), **GOVERNED},
+    summary="Assign a customer to the org unit for a period (approval policy: "
+    "org_unit_assignment)",
 )  # fmt: skip
 def assign_customer(
     code: UnitCode, payload: CustomerAssignmentIn, request: Request, actor: PrincipalDep,
     uow: UowDep,
 ) -> Response:  # fmt: skip
-    return created(
-        request, uow, actor, {"org_unit": code, **payload.model_dump(mode="json")},
-        lambda: o.customer_assignment_dict(
-            o.assign_customer(uow, actor, code, **payload.model_dump())
-        ),
-        lambda a: f"/api/v1/org-unit-assignments/{a['id']}",
+    return governed(
+        request, uow, actor, Operation.ORG_UNIT_ASSIGNMENT,
+        {"org_unit": code, **payload.model_dump(mode="json")},
+        made(201, lambda a: f"/api/v1/org-unit-assignments/{a['id']}",
+             o.customer_assignment_dict),
     )  # fmt: skip
 
 
@@ -114,36 +119,42 @@ def unit_assignments(code: UnitCode, actor: PrincipalDep, uow: UowDep) -> Respon
 
 
 @router.delete(
-    "/org-unit-assignments/{assignment_id}", status_code=204, responses=problems(404),
-    summary="Remove a customer's org unit assignment",
+    "/org-unit-assignments/{assignment_id}", status_code=204,
+    responses={**problems(403, 404), **GOVERNED},
+    summary="Remove a customer's org unit assignment (approval policy: org_unit_assignment)",
 )  # fmt: skip
-def delete_customer_assignment(assignment_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    o.delete_customer_assignment(uow, actor, assignment_id)
-    return no_content()
+def delete_customer_assignment(
+    assignment_id: UUID, request: Request, actor: PrincipalDep, uow: UowDep
+) -> Response:
+    action = {"assignment_id": str(assignment_id), "delete": True}
+    return governed(request, uow, actor, Operation.ORG_UNIT_ASSIGNMENT, action, made(204))
 
 
 @router.post(
     "/team-assignments", status_code=201, response_model=TeamAssignmentOut,
-    responses=problems(),
-    summary="Assign a user in a role to a customer (direct) or to an org unit, for a period",
+    responses={**problems(403), **GOVERNED},
+    summary="Assign a user in a role to a customer (direct) or to an org unit, for a period "
+    "(approval policy: team_assignment)",
 )  # fmt: skip
 def assign_user(
     payload: TeamAssignmentIn, request: Request, actor: PrincipalDep, uow: UowDep
 ) -> Response:
-    return created(
-        request, uow, actor, payload.model_dump(mode="json"),
-        lambda: o.team_assignment_dict(o.assign_user(uow, actor, **payload.model_dump())),
-        lambda a: f"/api/v1/team-assignments/{a['id']}",
+    return governed(
+        request, uow, actor, Operation.TEAM_ASSIGNMENT, payload.model_dump(mode="json"),
+        made(201, lambda a: f"/api/v1/team-assignments/{a['id']}", o.team_assignment_dict),
     )  # fmt: skip
 
 
 @router.delete(
-    "/team-assignments/{assignment_id}", status_code=204, responses=problems(404),
-    summary="Remove a user's team assignment",
+    "/team-assignments/{assignment_id}", status_code=204,
+    responses={**problems(403, 404), **GOVERNED},
+    summary="Remove a user's team assignment (approval policy: team_assignment)",
 )  # fmt: skip
-def delete_team_assignment(assignment_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    o.delete_team_assignment(uow, actor, assignment_id)
-    return no_content()
+def delete_team_assignment(
+    assignment_id: UUID, request: Request, actor: PrincipalDep, uow: UowDep
+) -> Response:
+    action = {"assignment_id": str(assignment_id), "delete": True}
+    return governed(request, uow, actor, Operation.TEAM_ASSIGNMENT, action, made(204))
 
 
 @router.get(

@@ -8,7 +8,15 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from custmaster.api.deps import PrincipalDep, UowDep
-from custmaster.api.routers.structure_common import AsOf, created, no_content, ok
+from custmaster.api.routers.structure_common import (
+    GOVERNED,
+    AsOf,
+    created,
+    governed,
+    made,
+    no_content,
+    ok,
+)
 from custmaster.api.schemas.common import problems
 from custmaster.api.schemas.structure import (
     EndIn,
@@ -17,6 +25,7 @@ from custmaster.api.schemas.structure import (
     RelationshipTypeIn,
     RelationshipTypeOut,
 )
+from custmaster.domain.approvals import Operation
 from custmaster.services.structure import relationships as r
 
 router = APIRouter(prefix="/api/v1", tags=["relationships"])
@@ -55,14 +64,15 @@ def delete_type(code: TypeCode, actor: PrincipalDep, uow: UowDep) -> Response:
 
 
 @router.post(
-    "/relationships", status_code=201, response_model=RelationshipOut, responses=problems(),
-    summary="Relate two customers for a period (at most one primary of a type at a time)",
+    "/relationships", status_code=201, response_model=RelationshipOut,
+    responses={**problems(403), **GOVERNED},
+    summary="Relate two customers for a period (at most one primary of a type at a time; "
+    "approval policy: relationship_create)",
 )  # fmt: skip
 def create(payload: RelationshipIn, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
-    return created(
-        request, uow, actor, payload.model_dump(mode="json"),
-        lambda: r.relationship_dict(r.add_relationship(uow, actor, **payload.model_dump())),
-        lambda rel: f"/api/v1/relationships/{rel['id']}",
+    return governed(
+        request, uow, actor, Operation.RELATIONSHIP_CREATE, payload.model_dump(mode="json"),
+        made(201, lambda rel: f"/api/v1/relationships/{rel['id']}", r.relationship_dict),
     )  # fmt: skip
 
 
@@ -76,20 +86,28 @@ def read(relationship_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
 
 @router.post(
     "/relationships/{relationship_id}/end", response_model=RelationshipOut,
-    responses=problems(404), summary="End a relationship on a date (exclusive)",
+    responses={**problems(403, 404), **GOVERNED},
+    summary="End a relationship on a date (exclusive; approval policy: relationship_end)",
 )  # fmt: skip
-def end(relationship_id: UUID, payload: EndIn, actor: PrincipalDep, uow: UowDep) -> Response:
-    stored = r.end_relationship(uow, actor, relationship_id, payload.valid_to)
-    return ok(r.relationship_dict(stored))
+def end(
+    relationship_id: UUID, payload: EndIn, request: Request, actor: PrincipalDep, uow: UowDep
+) -> Response:
+    action = {"relationship_id": str(relationship_id), "valid_to": payload.valid_to.isoformat()}
+    return governed(
+        request, uow, actor, Operation.RELATIONSHIP_END, action,
+        made(200, None, r.relationship_dict),
+    )  # fmt: skip
 
 
 @router.delete(
-    "/relationships/{relationship_id}", status_code=204, responses=problems(404),
-    summary="Delete a relationship (a correction; to stop one from a date, end it)",
+    "/relationships/{relationship_id}", status_code=204,
+    responses={**problems(403, 404), **GOVERNED},
+    summary="Delete a relationship (a correction; to stop one from a date, end it; "
+    "approval policy: relationship_end)",
 )  # fmt: skip
-def delete(relationship_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
-    r.delete_relationship(uow, actor, relationship_id)
-    return no_content()
+def delete(relationship_id: UUID, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
+    action = {"relationship_id": str(relationship_id), "valid_to": None}
+    return governed(request, uow, actor, Operation.RELATIONSHIP_END, action, made(204))
 
 
 @router.get(

@@ -134,6 +134,11 @@ class RelationshipIn(Strict):
     valid_from: date
     valid_to: date | None = None
     is_primary: bool = False
+    replace_primary: bool = Field(
+        default=False,
+        description="a new primary ends the customer's current primary of the type on "
+        "valid_from instead of being refused",
+    )
 
 
 class RelationshipOut(BaseModel):

@@ -24,6 +24,7 @@ from custmaster.domain.approvals.fields import DEFAULT_KNOWN_FIELDS, path_matche
 from custmaster.domain.approvals.policy import Decision, Policy
 from custmaster.domain.approvals.rebase import RebaseResult, RebaseStatus, rebase
 from custmaster.domain.approvals.rules import (
+    STRUCTURE_OPERATIONS,
     Condition,
     FieldChange,
     Lane,
@@ -42,6 +43,7 @@ from custmaster.domain.approvals.submission import (
 __all__ = [
     "DEFAULT_KNOWN_FIELDS",
     "DIRECT_PERMISSIONS",
+    "STRUCTURE_OPERATIONS",
     "SUBMIT_PERMISSIONS",
     "ApprovalStep",
     "ChangeRequest",

@@ -261,6 +261,11 @@ class ChangeRequest:
         step = self.current_step
         if step is None:  # pragma: no cover - a pending request always has a pending step
             raise InvalidTransition("no step is waiting for a decision")
+        if principal.is_agent:
+            raise SegregationOfDuties(
+                f"an agent acting for {principal.user_id} (via {principal.via}) may not decide "
+                "a change request: approvals are made by people"
+            )
         if principal.user_id == self.submitted_by:
             raise SegregationOfDuties("the submitter may not decide their own change request")
         if principal.user_id in self.deciders:

@@ -44,6 +44,7 @@ _WHEN_KEYS = (
     "value_above",
     "combine",
     "record",
+    "types",
 )
 _NUMBER_KEYS = ("increase_above", "increase_ratio_above", "value_above")
 
@@ -243,6 +244,8 @@ def _rules(
                         "empty_steps",
                         f"operation {op.value!r} has no steps: a {lane.value} rule must add some",
                     )
+        if when is not None:
+            _check_structure_condition(r, ops, when, f"{path}.when")
         if lane is not None and when is not None:
             rules.append(Rule(name, frozenset(ops), when, lane, add_steps, reason))
     return tuple(rules)
@@ -264,7 +267,41 @@ def _condition(r: _Reader, value: Any, path: str) -> Condition | None:
                 r.add(f"{path}.record.{name}", "type", "must be a non-empty list of values")
                 continue
             record[str(name)] = frozenset(str(v) for v in allowed)
-    return Condition(only, any_, threshold, record)
+    types: frozenset[str] | None = None
+    if "types" in when:
+        names = r.str_list(when["types"], f"{path}.types")
+        if when["types"] == []:
+            r.add(f"{path}.types", "empty", "must name at least one type")
+        types = frozenset(name for _, name in names)
+    return Condition(only, any_, threshold, record, types)
+
+
+def _check_structure_condition(
+    r: _Reader, ops: list[Operation], when: Condition, path: str
+) -> None:
+    """Structure changes touch no customer fields: their rules test ``types`` only, and
+    ``types`` belongs to rules about structure operations only."""
+    structure = [op for op in ops if op.is_structure]
+    fields = [
+        key
+        for key, value in (
+            ("only_fields", when.only_fields),
+            ("any_field", when.any_field),
+            ("field", when.threshold),
+            ("record", when.record),
+        )
+        if value is not None
+    ]
+    if structure and fields:
+        r.add(
+            f"{path}.{fields[0]}",
+            "structure_fields",
+            f"structure operations ({', '.join(op.value for op in structure)}) change no "
+            "customer fields: test their types instead",
+        )
+    if when.types is not None and len(structure) != len(ops):
+        others = ", ".join(op.value for op in ops if not op.is_structure)
+        r.add(f"{path}.types", "not_structure", f"only structure changes have types, not {others}")
 
 
 def _threshold(r: _Reader, when: Mapping[str, Any], path: str) -> Threshold | None:

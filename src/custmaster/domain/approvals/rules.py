@@ -22,6 +22,34 @@ class Operation(StrEnum):
     MERGE = "merge"
     UNMERGE = "unmerge"
     ERASE_PERSONAL_DATA = "erase_personal_data"
+    HIERARCHY_LINK = "hierarchy_link"
+    HIERARCHY_MOVE = "hierarchy_move"
+    HIERARCHY_END = "hierarchy_end"
+    RELATIONSHIP_CREATE = "relationship_create"
+    RELATIONSHIP_END = "relationship_end"
+    ORG_UNIT_ASSIGNMENT = "org_unit_assignment"
+    TEAM_ASSIGNMENT = "team_assignment"
+
+    @property
+    def is_structure(self) -> bool:
+        """A change of the account structure: rules test its ``types``, not fields."""
+        return self in STRUCTURE_OPERATIONS
+
+
+#: Structure changes. Their "type" is the hierarchy type (hierarchy_*), the relationship
+#: type (relationship_*), the org unit's kind (org_unit_assignment) or the team role
+#: (team_assignment); the record a rule sees is ``{"type": ...}``.
+STRUCTURE_OPERATIONS = frozenset(
+    {
+        Operation.HIERARCHY_LINK,
+        Operation.HIERARCHY_MOVE,
+        Operation.HIERARCHY_END,
+        Operation.RELATIONSHIP_CREATE,
+        Operation.RELATIONSHIP_END,
+        Operation.ORG_UNIT_ASSIGNMENT,
+        Operation.TEAM_ASSIGNMENT,
+    }
+)
 
 
 class Lane(StrEnum):
@@ -110,13 +138,15 @@ class Condition:
     ``any_field``: the change touches at least one field under these;
     ``threshold``: a numeric test on one field's changes;
     ``record``: top-level record fields equal one of the listed values (compared as
-    text; read from the record after the change, or before it for removals).
+    text; read from the record after the change, or before it for removals);
+    ``types``: a structure change's type (the record's ``type``) is one of these.
     """
 
     only_fields: tuple[str, ...] | None = None
     any_field: tuple[str, ...] | None = None
     threshold: Threshold | None = None
     record: Mapping[str, frozenset[str]] | None = None
+    types: frozenset[str] | None = None
 
     def holds(
         self,
@@ -142,6 +172,10 @@ class Condition:
                 value = record.get(name)
                 if value is None or str(value) not in allowed:
                     return False
+        if self.types is not None:
+            record = after if after is not None else before
+            if record is None or str(record.get("type")) not in self.types:
+                return False
         return True
 
 

@@ -6,7 +6,9 @@ The rules hold for every role, admin included:
 - one person decides at most one step of a request;
 - the approver holds the step's role (and ``changerequest.approve``); admin is *not* a
   wildcard for approving roles: an admin approves a step only if it also holds that role;
-- a scoped approver sees every legal entity the request concerns.
+- a scoped approver sees every legal entity the request concerns;
+- an agent acting for a user (``Principal.via``, e.g. through the MCP server) never
+  decides a step: it proposes, people approve.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def may_hold_step(principal: Principal, role: Role, entities: Iterable[str] = ()
     """Whether ``principal`` could decide a step of ``role`` on a request for ``entities``
     (ignoring who submitted and who decided other steps)."""
     return (
-        principal.has_role(role)
+        not principal.is_agent
+        and principal.has_role(role)
         and principal.has(Permission.CHANGEREQUEST_APPROVE)
         and can_see_entities(principal, entities)
     )

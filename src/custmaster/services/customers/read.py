@@ -21,6 +21,7 @@ from custmaster.services.governance.access import (
     visible_data,
 )
 from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
+from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields
 
@@ -61,7 +62,7 @@ def get_effective_view(
         if not entity_exists:
             raise _unknown_entity(entity)
         customer = visible_customer(actor, customer)
-        view = effective_view(customer, entity)
+        view = effective_view(customer, entity, as_of or utcnow().date())
         # without a link in the inheritance hierarchy there is no ancestor to walk to
         inherited = (
             inherited_fields(uow, customer_id, view.data, entity=entity, as_of=as_of)
@@ -93,7 +94,7 @@ async def read_effective_view(
     if not entity_exists:
         raise _unknown_entity(entity)
     customer = visible_customer(actor, customer)
-    view = effective_view(customer, entity)
+    view = effective_view(customer, entity, as_of or utcnow().date())
     return customer, replace(view, data={**view.data, "inherited": {}})
 
 

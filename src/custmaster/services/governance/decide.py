@@ -27,6 +27,7 @@ from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.structure.governed import apply_request as apply_structure
 
 
 def _load(uow: UnitOfWork, request_id: UUID) -> ChangeRequest:
@@ -52,10 +53,15 @@ def _record(uow: UnitOfWork, actor: Principal, request: ChangeRequest, operation
 
 
 def _submitter(uow: UnitOfWork, request: ChangeRequest) -> Principal:
+    """Who the approved change is applied for: the submitter (through the agent that
+    proposed it, if one did, so the audit entries say so)."""
     user = uow.users.get(request.submitted_by)
     if user is not None:
-        return user.principal
-    return Principal(user_id=request.submitted_by, name=request.submitted_by, roles=frozenset())
+        principal = user.principal
+    else:
+        principal = Principal(request.submitted_by, request.submitted_by, frozenset())
+    via = request.change.payload.get("submitted_via")
+    return principal.through(via) if isinstance(via, str) else principal
 
 
 def approve(
@@ -114,6 +120,13 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
             )  # fmt: skip
         elif request.operation is Operation.UNMERGE:
             unmerge(uow, submitter, UUID(payload["merge_id"]))
+        elif request.operation.is_structure:
+            moved = apply_structure(uow, submitter, request)
+            if moved:  # the structure it was planned on changed meanwhile
+                request.mark_conflicted(moved, utcnow())
+                request.reasons = (*request.reasons, "the structure changed meanwhile")
+                _record(uow, submitter, request, "conflicted", before)
+                return
         else:
             assert request.customer_id is not None
             apply_lifecycle(uow, submitter, request.operation, request.customer_id,

@@ -111,6 +111,8 @@ def open_request(
     # before the audit append below, which holds the chain's lock until the commit
     found = warnings() if warnings is not None else []
     proposed = {c["field"]: c["after"] for c in changes}
+    if actor.via is not None:  # proposed by an agent acting for the submitter
+        payload = {**payload, "submitted_via": actor.via}
     request = ChangeRequest.submit(
         operation=operation,
         customer_id=customer_id,

@@ -34,6 +34,7 @@ from custmaster.domain.approvals.errors import SegregationOfDuties
 from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.domain.text import bad_text
 from custmaster.services.imports.apply import StopImport, write_batch
 from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import count_rows
@@ -114,6 +115,14 @@ def _audit_job(uow: UnitOfWork, actor: Principal, job: ImportJob, operation: str
     )  # fmt: skip
 
 
+def storable_name(name: str) -> str:
+    """An uploaded file's own name (no folders), with what no column can hold and
+    control characters replaced by ``_``."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = "".join("_" if bad_text(c) or not c.isprintable() else c for c in base)
+    return cleaned[:255] or "upload"
+
+
 def check_options(options: ImportOptions) -> None:
     if not 1 <= options.batch_size <= MAX_BATCH:
         raise ValidationFailed([FieldError("batch_size", "out_of_range", f"must be 1-{MAX_BATCH}")])
@@ -167,6 +176,9 @@ def submit_job(
         options=options, submitted_by=actor.user_id, submitted_by_name=actor.name,
         created_at=now, updated_at=now,
     )  # fmt: skip
+    if options.entity is not None and bad_text(options.entity):
+        why = bad_text(options.entity) or ""
+        raise ValidationFailed([FieldError("entity", "invalid_text", why)])
     with uow:
         if options.entity is not None:
             check = RefCheck(RefKind.LEGAL_ENTITY, options.entity, "entity")
@@ -175,8 +187,9 @@ def submit_job(
                     "entity", "unknown_reference", f"no legal entity '{options.entity}' exists"
                 )])  # fmt: skip
         for role, upload in zip(loaded.roles, uploads, strict=False):
-            path = files.save(job.id, upload.name, upload.content)
-            job.files.append({"role": role, "name": Path(upload.name).name, "path": str(path)})
+            name = storable_name(upload.name)
+            path = files.save(job.id, name, upload.content)
+            job.files.append({"role": role, "name": name, "path": str(path)})
         uow.imports.add_job(job)
         _audit_job(uow, actor, job, "submit", [
             {"field": "template", "before": None, "after": template},
@@ -251,6 +264,11 @@ def reject_job(
 
 
 def _decide(job: ImportJob, actor: Principal, status: JobStatus) -> None:
+    if actor.is_agent:  # segregation of duties: people review imports, agents never do
+        raise SegregationOfDuties(
+            f"an agent acting for {actor.user_id} (via {actor.via}) may not decide on "
+            f"import job {job.id}"
+        )
     job.status = status
     job.decided_by, job.decided_by_name = actor.user_id, actor.name
     job.decided_at = job.updated_at = utcnow()

@@ -91,8 +91,10 @@ def record(
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
     subject: str | None = None,
+    change_request_id: UUID | None = None,
 ) -> None:
-    """Audit entry and CloudEvent ``custmaster.<resource_type>.<operation, past tense>``."""
+    """Audit entry and CloudEvent ``custmaster.<resource_type>.<operation, past tense>``
+    (``change_request_id``: the approved request that made the change)."""
     old = jsonable(dict(before)) if before is not None else None
     new = jsonable(dict(after)) if after is not None else None
     changes = diff(old, new)
@@ -106,5 +108,5 @@ def record(
     )
     record_change(
         uow, actor, operation=operation, resource_type=resource_type, resource_id=resource_id,
-        changes=changes, event=event,
+        changes=changes, event=event, change_request_id=change_request_id,
     )  # fmt: skip

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
+from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.hierarchy import (
     HierarchyGraph,
     HierarchyLink,
@@ -26,13 +26,10 @@ from custmaster.domain.hierarchy import (
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import jsonable
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import (
     DEFAULT_SETTINGS,
     StructureSettings,
     brief_dict,
-    check_customers,
-    record,
     require_customer,
     today,
 )
@@ -77,98 +74,6 @@ def link_dict(stored: StoredLink) -> dict[str, Any]:
 
 
 # --- changes ---------------------------------------------------------------------------
-
-
-def add_link(
-    uow: UnitOfWork,
-    actor: Principal,
-    hierarchy_type: str,
-    *,
-    parent_id: UUID,
-    child_id: UUID,
-    valid_from: date,
-    valid_to: date | None = None,
-    settings: StructureSettings = DEFAULT_SETTINGS,
-) -> StoredLink:
-    """Link ``child_id`` under ``parent_id``: no cycle, one parent of a type at a time."""
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        check_type(hierarchy_type, settings)
-        uow.structure.lock(f"hierarchy:{hierarchy_type}")
-        check_customers(uow, {"parent_id": parent_id, "child_id": child_id})
-        loaded = load(uow, hierarchy_type, settings)
-        link = HierarchyLink(hierarchy_type, parent_id, child_id, valid_from, valid_to)
-        loaded.graph.add_link(link)
-        stored = StoredLink(uuid4(), link)
-        uow.structure.add_link(stored, utcnow())
-        record(
-            uow, actor, resource_type="hierarchy_link", resource_id=str(stored.id),
-            operation="create", before=None, after=link_dict(stored), subject=str(child_id),
-        )  # fmt: skip
-        return stored
-
-
-def delete_link(
-    uow: UnitOfWork,
-    actor: Principal,
-    hierarchy_type: str,
-    link_id: UUID,
-    settings: StructureSettings = DEFAULT_SETTINGS,
-) -> None:
-    """Remove a link entirely (a correction; to end a link from a date, move the child)."""
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        check_type(hierarchy_type, settings)
-        uow.structure.lock(f"hierarchy:{hierarchy_type}")
-        stored = uow.structure.get_link(link_id)
-        if stored is None or stored.link.hierarchy_type != hierarchy_type:
-            raise NotFound(f"no {hierarchy_type} hierarchy link {link_id}")
-        uow.structure.delete_link(link_id)
-        record(
-            uow, actor, resource_type="hierarchy_link", resource_id=str(link_id),
-            operation="delete", before=link_dict(stored), after=None,
-            subject=str(stored.link.child_id),
-        )  # fmt: skip
-
-
-def move_subtree(
-    uow: UnitOfWork,
-    actor: Principal,
-    hierarchy_type: str,
-    customer_id: UUID,
-    *,
-    new_parent_id: UUID | None,
-    effective_date: date,
-    settings: StructureSettings = DEFAULT_SETTINGS,
-) -> SubtreeMove[UUID]:
-    """Put the customer (and its subtree) under ``new_parent_id`` from ``effective_date``;
-    ``None`` detaches it. Reads before that date keep the old structure."""
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        check_type(hierarchy_type, settings)
-        uow.structure.lock(f"hierarchy:{hierarchy_type}")
-        require_customer(uow, customer_id)
-        check_customers(uow, {"new_parent_id": new_parent_id})
-        loaded = load(uow, hierarchy_type, settings)
-        move = loaded.graph.plan_move(customer_id, new_parent_id, effective_date)
-        now = utcnow()
-        for change in move.changes:
-            if change.before is not None:
-                link_id = loaded.ids[change.before]
-                if change.after is None:
-                    uow.structure.delete_link(link_id)
-                else:
-                    uow.structure.set_link_end(link_id, change.after.valid_to)
-            elif change.after is not None:
-                uow.structure.add_link(StoredLink(uuid4(), change.after), now)
-        record(
-            uow, actor, resource_type="hierarchy", resource_id=f"{hierarchy_type}:{customer_id}",
-            operation="move", subject=str(customer_id),
-            before={"parent_id": move.from_parent},
-            after={"parent_id": move.to_parent, "effective_date": effective_date,
-                   "link_changes": [_change_dict(c.before, c.after) for c in move.changes]},
-        )  # fmt: skip
-        return move
 
 
 def _change_dict(

@@ -11,14 +11,12 @@ import re
 from dataclasses import replace
 from datetime import date
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.org_units import (
-    CustomerAssignment,
     OrgStructure,
     OrgUnit,
-    TeamAssignment,
     TeamMember,
 )
 from custmaster.domain.permissions import Permission, Principal, require
@@ -26,7 +24,6 @@ from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import (
     brief_dict,
-    check_customers,
     record,
     require_customer,
     today,
@@ -34,10 +31,10 @@ from custmaster.services.structure.common import (
 from custmaster.services.structure.ports import StoredCustomerAssignment, StoredTeamAssignment
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
-_LOCK = "org_units"
+LOCK = "org_units"
 
 
-def _structure(uow: UnitOfWork, customer_id: UUID | None = None) -> OrgStructure:
+def structure_of(uow: UnitOfWork, customer_id: UUID | None = None) -> OrgStructure:
     """The unit tree; with ``customer_id`` also that customer's assignments and every
     unit-level team assignment (what its account team needs)."""
     structure = OrgStructure()
@@ -76,8 +73,8 @@ def create_unit(
             [FieldError("code", "invalid_code", "1-64 letters, digits, '_', '.', '-'")]
         )
     with uow:
-        uow.structure.lock(_LOCK)
-        structure = _structure(uow)
+        uow.structure.lock(LOCK)
+        structure = structure_of(uow)
         try:
             structure.unit(code)
         except NotFound:
@@ -99,8 +96,8 @@ def update_unit(
     """Rename, change the kind or move under another parent (``parent_code``; null: root)."""
     require(actor, Permission.REFERENCE_MANAGE)
     with uow:
-        uow.structure.lock(_LOCK)
-        structure = _structure(uow)
+        uow.structure.lock(LOCK)
+        structure = structure_of(uow)
         current = structure.unit(code)
         before = unit_dict(current, structure)
         if "parent_code" in changes and changes["parent_code"] != current.parent_id:
@@ -120,7 +117,7 @@ def update_unit(
         if errors:
             raise ValidationFailed(errors)
         uow.structure.update_org_unit(updated)
-        structure = _structure(uow)
+        structure = structure_of(uow)
         after = unit_dict(updated, structure)
         record(uow, actor, resource_type="org_unit", resource_id=code, operation="update",
                before=before, after=after)  # fmt: skip
@@ -130,8 +127,8 @@ def update_unit(
 def delete_unit(uow: UnitOfWork, actor: Principal, code: str) -> None:
     require(actor, Permission.REFERENCE_MANAGE)
     with uow:
-        uow.structure.lock(_LOCK)
-        structure = _structure(uow)
+        uow.structure.lock(LOCK)
+        structure = structure_of(uow)
         before = unit_dict(structure.unit(code), structure)
         if uow.structure.org_unit_in_use(code):
             raise Conflict(f"org unit '{code}' has child units or assignments; remove them first")
@@ -145,7 +142,7 @@ def list_units(
 ) -> list[dict[str, Any]]:
     require(actor, Permission.REFERENCE_READ)
     with uow.read_only():
-        structure = _structure(uow)
+        structure = structure_of(uow)
         ordered = sorted(uow.structure.org_units(), key=lambda u: str(u.id))  # codepoint order
         units = [u for u in ordered if after is None or str(u.id) > after]
         return [unit_dict(u, structure) for u in units[:limit]]
@@ -154,7 +151,7 @@ def list_units(
 def get_unit(uow: UnitOfWork, actor: Principal, code: str) -> dict[str, Any]:
     require(actor, Permission.REFERENCE_READ)
     with uow.read_only():
-        structure = _structure(uow)
+        structure = structure_of(uow)
         return unit_dict(structure.unit(code), structure)
 
 
@@ -174,84 +171,11 @@ def team_assignment_dict(stored: StoredTeamAssignment) -> dict[str, Any]:
             "valid_from": a.valid_from, "valid_to": a.valid_to}  # fmt: skip
 
 
-def assign_customer(
-    uow: UnitOfWork, actor: Principal, code: str, *, customer_id: UUID, valid_from: date,
-    valid_to: date | None = None,
-) -> StoredCustomerAssignment:  # fmt: skip
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        uow.structure.lock(_LOCK)
-        check_customers(uow, {"customer_id": customer_id})
-        structure = _structure(uow, customer_id)
-        structure.unit(code)
-        assignment = CustomerAssignment(customer_id, code, valid_from, valid_to)
-        structure.assign_customer(assignment)
-        stored = StoredCustomerAssignment(uuid4(), assignment)
-        uow.structure.add_customer_assignment(stored, utcnow())
-        record(uow, actor, resource_type="org_unit_assignment", resource_id=str(stored.id),
-               operation="create", before=None, after=customer_assignment_dict(stored),
-               subject=str(customer_id))  # fmt: skip
-        return stored
-
-
-def assign_user(
-    uow: UnitOfWork, actor: Principal, *, user_id: str, role: str, valid_from: date,
-    valid_to: date | None = None, customer_id: UUID | None = None, org_unit: str | None = None,
-) -> StoredTeamAssignment:  # fmt: skip
-    """A user in a role for one customer (direct) or for every customer of an org unit."""
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        uow.structure.lock(_LOCK)
-        if customer_id is not None:
-            check_customers(uow, {"customer_id": customer_id})
-        structure = OrgStructure()
-        structure.add_units(uow.structure.org_units())
-        if customer_id is not None or org_unit is not None:
-            existing = uow.structure.team_assignments(customer_id=customer_id, org_unit=org_unit)
-            for st in existing:
-                structure.assign_user(st.assignment)
-        assignment = TeamAssignment(
-            user_id, role, valid_from, valid_to, customer_id=customer_id, org_unit_id=org_unit
-        )
-        structure.assign_user(assignment)
-        stored = StoredTeamAssignment(uuid4(), assignment)
-        uow.structure.add_team_assignment(stored, utcnow())
-        record(uow, actor, resource_type="team_assignment", resource_id=str(stored.id),
-               operation="create", before=None, after=team_assignment_dict(stored),
-               subject=str(customer_id or org_unit))  # fmt: skip
-        return stored
-
-
-def delete_customer_assignment(uow: UnitOfWork, actor: Principal, assignment_id: UUID) -> None:
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        found = [s for s in uow.structure.customer_assignments() if s.id == assignment_id]
-        if not found:
-            raise NotFound(f"no org unit assignment {assignment_id}")
-        uow.structure.delete_customer_assignment(assignment_id)
-        record(uow, actor, resource_type="org_unit_assignment", resource_id=str(assignment_id),
-               operation="delete", before=customer_assignment_dict(found[0]), after=None,
-               subject=str(found[0].assignment.customer_id))  # fmt: skip
-
-
-def delete_team_assignment(uow: UnitOfWork, actor: Principal, assignment_id: UUID) -> None:
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        found = [s for s in uow.structure.team_assignments() if s.id == assignment_id]
-        if not found:
-            raise NotFound(f"no team assignment {assignment_id}")
-        uow.structure.delete_team_assignment(assignment_id)
-        a = found[0].assignment
-        record(uow, actor, resource_type="team_assignment", resource_id=str(assignment_id),
-               operation="delete", before=team_assignment_dict(found[0]), after=None,
-               subject=str(a.customer_id or a.org_unit_id))  # fmt: skip
-
-
 def unit_assignments(uow: UnitOfWork, actor: Principal, code: str) -> dict[str, Any]:
     """The customers and users assigned to one unit (every period)."""
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
-        _structure(uow).unit(code)
+        structure_of(uow).unit(code)
         customers = uow.structure.customer_assignments(org_unit=code)
         ids = [_customer_id(s) for s in customers]
         briefs = uow.structure.briefs(ids)
@@ -297,7 +221,7 @@ def account_team(
     day = as_of or today()
     with uow.read_only():
         require_customer(uow, customer_id)
-        structure = _structure(uow, customer_id)
+        structure = structure_of(uow, customer_id)
         members = structure.effective_account_team(customer_id, day)
         return {
             "customer_id": customer_id, "as_of": day,

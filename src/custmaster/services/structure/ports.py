@@ -33,6 +33,7 @@ class CustomerBrief:
     status: str
     credit_limit: Decimal | None
     currency: str | None
+    owning_entity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

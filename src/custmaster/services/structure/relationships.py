@@ -7,16 +7,13 @@ at any time. Changes of one customer's relationships are serialised by a lock.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.relationships import (
-    Relationship,
-    RelationshipBook,
     RelationshipType,
     RelationshipTypeRegistry,
 )
@@ -24,7 +21,6 @@ from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import (
     brief_dict,
-    check_customers,
     record,
     require_customer,
 )
@@ -89,41 +85,6 @@ def relationship_dict(stored: StoredRelationship) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _book(uow: UnitOfWork, customer_id: UUID) -> RelationshipBook[UUID]:
-    stored = uow.structure.relationships_of(customer_id)
-    return RelationshipBook.from_relationships((s.relationship for s in stored), registry(uow))
-
-
-def add_relationship(
-    uow: UnitOfWork,
-    actor: Principal,
-    *,
-    customer_id: UUID,
-    related_id: UUID,
-    relationship_type: str,
-    valid_from: date,
-    valid_to: date | None = None,
-    is_primary: bool = False,
-) -> StoredRelationship:
-    """``related_id`` becomes the ``relationship_type`` of ``customer_id`` in the period."""
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        check_customers(uow, {"customer_id": customer_id, "related_id": related_id})
-        uow.structure.lock(f"relationships:{customer_id}")
-        rel = Relationship(
-            customer_id, related_id, relationship_type, valid_from, valid_to, is_primary
-        )
-        _book(uow, customer_id).add(rel)
-        stored = StoredRelationship(uuid4(), rel)
-        uow.structure.add_relationship(stored, utcnow())
-        record(
-            uow, actor, resource_type="customer_relationship", resource_id=str(stored.id),
-            operation="create", before=None, after=relationship_dict(stored),
-            subject=str(customer_id),
-        )  # fmt: skip
-        return stored
-
-
 def _load(uow: UnitOfWork, relationship_id: UUID) -> StoredRelationship:
     stored = uow.structure.get_relationship(relationship_id)
     if stored is None:
@@ -137,38 +98,6 @@ def get_relationship(
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
         return _load(uow, relationship_id)
-
-
-def end_relationship(
-    uow: UnitOfWork, actor: Principal, relationship_id: UUID, valid_to: date
-) -> StoredRelationship:
-    """Close the relationship on ``valid_to`` (exclusive); it never extends one."""
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        stored = _load(uow, relationship_id)
-        customer_id = stored.relationship.customer_id
-        uow.structure.lock(f"relationships:{customer_id}")
-        ended = _book(uow, customer_id).end(stored.relationship, valid_to)
-        uow.structure.set_relationship_end(relationship_id, valid_to)
-        after = replace(stored, relationship=ended)
-        record(
-            uow, actor, resource_type="customer_relationship", resource_id=str(stored.id),
-            operation="end", before=relationship_dict(stored), after=relationship_dict(after),
-            subject=str(customer_id),
-        )  # fmt: skip
-        return after
-
-
-def delete_relationship(uow: UnitOfWork, actor: Principal, relationship_id: UUID) -> None:
-    require(actor, Permission.CUSTOMER_UPDATE)
-    with uow:
-        stored = _load(uow, relationship_id)
-        uow.structure.delete_relationship(relationship_id)
-        record(
-            uow, actor, resource_type="customer_relationship", resource_id=str(stored.id),
-            operation="delete", before=relationship_dict(stored), after=None,
-            subject=str(stored.relationship.customer_id),
-        )  # fmt: skip
 
 
 def customer_relationships(

@@ -11,7 +11,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from custmaster.persistence.audit_guard import install_guard, install_sealing_guard, remove_guard
+from custmaster.persistence.audit_guard import (
+    SEALED_COLUMNS_0006,
+    install_guard,
+    install_sealing_guard,
+    remove_guard,
+)
 
 revision = "0006_audit_sealing"
 down_revision = "0004"
@@ -35,7 +40,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("chain_seq IS NULL"),
         sqlite_where=sa.text("chain_seq IS NULL"),
     )
-    install_sealing_guard(bind)
+    install_sealing_guard(bind, SEALED_COLUMNS_0006)
 
 
 def downgrade() -> None:
