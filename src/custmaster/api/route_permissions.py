@@ -26,6 +26,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from custmaster.api.deps import bearer, principal
+from custmaster.domain.approvals import Operation
+from custmaster.domain.approvals.submission import SUBMIT_PERMISSIONS
 from custmaster.domain.permissions import Permission, require_any
 
 _log = logging.getLogger(__name__)
@@ -40,8 +42,8 @@ _READ = frozenset({_P.CUSTOMER_READ})
 _UPDATE = frozenset({_P.CUSTOMER_UPDATE})
 _REF_READ = frozenset({_P.REFERENCE_READ})
 _REF_MANAGE = frozenset({_P.REFERENCE_MANAGE})
-_CREATE = frozenset({_P.CUSTOMER_CREATE, _P.CUSTOMER_PROPOSE})
-_MERGE = frozenset({_P.MERGE_PROPOSE})
+_SUBMIT = SUBMIT_PERMISSIONS  # routes that submit an operation under the approval policy
+_O = Operation
 _IMPORT_SEE = frozenset({_P.IMPORT_SUBMIT, _P.IMPORT_APPROVE})
 
 
@@ -69,18 +71,18 @@ _CUSTOMER = f"{_V1}/customers/{{customer_id}}"
 ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     "GET /health": PUBLIC,
     # customers
-    f"POST {_V1}/customers": _CREATE,
+    f"POST {_V1}/customers": _SUBMIT[_O.CREATE],
     f"GET {_V1}/customers": _READ,
     f"GET {_CUSTOMER}": _READ,
-    f"PATCH {_CUSTOMER}": frozenset({_P.CUSTOMER_UPDATE, _P.CUSTOMER_PROPOSE}),
-    f"POST {_CUSTOMER}/deactivate": frozenset({_P.CUSTOMER_DEACTIVATE}),
-    f"POST {_CUSTOMER}/reactivate": frozenset({_P.CUSTOMER_REACTIVATE}),
-    f"DELETE {_CUSTOMER}": frozenset({_P.CUSTOMER_DELETE}),
+    f"PATCH {_CUSTOMER}": _SUBMIT[_O.UPDATE],
+    f"POST {_CUSTOMER}/deactivate": _SUBMIT[_O.DEACTIVATE],
+    f"POST {_CUSTOMER}/reactivate": _SUBMIT[_O.REACTIVATE],
+    f"DELETE {_CUSTOMER}": _SUBMIT[_O.HARD_DELETE],
     f"GET {_CUSTOMER}/history": frozenset({_P.AUDIT_READ}),
     f"GET {_CUSTOMER}/personal-data": frozenset({_P.PERSONAL_DATA_EXPORT}),
     f"GET {_CUSTOMER}/contacts/{{contact_id}}/personal-data": frozenset({_P.PERSONAL_DATA_EXPORT}),
-    f"POST {_CUSTOMER}/erase": frozenset({_P.PERSONAL_DATA_ERASE}),
-    f"POST {_CUSTOMER}/contacts/{{contact_id}}/erase": frozenset({_P.PERSONAL_DATA_ERASE}),
+    f"POST {_CUSTOMER}/erase": _SUBMIT[_O.ERASE_PERSONAL_DATA],
+    f"POST {_CUSTOMER}/contacts/{{contact_id}}/erase": _SUBMIT[_O.ERASE_PERSONAL_DATA],
     # reference data
     **{
         route: permissions
@@ -91,12 +93,12 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"PUT {_V1}/payment-terms/{{code}}/schedule": _REF_MANAGE,
     f"DELETE {_V1}/payment-terms/{{code}}/schedule": _REF_MANAGE,
     **_crud(f"{_V1}/customer-templates", _REF_READ, _REF_MANAGE, key="name"),
-    f"POST {_V1}/customer-templates/{{name}}/customers": _CREATE,
+    f"POST {_V1}/customer-templates/{{name}}/customers": _SUBMIT[_O.CREATE],
     # feeds and exports
     f"GET {_V1}/events": _READ,
     f"GET {_V1}/exports/customers": _READ,
     # imports
-    f"POST {_V1}/imports": frozenset({_P.IMPORT_SUBMIT}),
+    f"POST {_V1}/imports": _SUBMIT[_O.BULK_IMPORT],
     f"GET {_V1}/imports": _IMPORT_SEE,
     f"GET {_V1}/imports/{{job_id}}": _IMPORT_SEE,
     f"POST {_V1}/imports/{{job_id}}/approve": frozenset({_P.IMPORT_APPROVE}),
@@ -116,38 +118,39 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"POST {_V1}/match": _READ,
     f"GET {_V1}/duplicates": _READ,
     f"GET {_V1}/duplicates/{{cluster_id}}": _READ,
-    f"POST {_V1}/duplicates/{{cluster_id}}/decision": _MERGE,
-    f"POST {_CUSTOMER}/merge": _MERGE,
+    f"POST {_V1}/duplicates/{{cluster_id}}/decision": frozenset({_P.MERGE_PROPOSE}),
+    f"POST {_CUSTOMER}/merge": _SUBMIT[_O.MERGE],
     f"GET {_V1}/merges/{{merge_id}}": _READ,
-    f"POST {_V1}/merges/{{merge_id}}/unmerge": _MERGE,
+    f"POST {_V1}/merges/{{merge_id}}/unmerge": _SUBMIT[_O.UNMERGE],
     f"GET {_V1}/xrefs/{{source_system}}/{{source_id}}": _READ,
     f"GET {_V1}/xrefs/{{source_system}}/{{source_id:path}}": _READ,
     f"GET {_CUSTOMER}/xrefs": _READ,
     # hierarchies
     f"GET {_V1}/hierarchy-types": _REF_READ,
-    f"POST {_V1}/hierarchies/{{hierarchy_type}}/links": _UPDATE,
-    f"DELETE {_V1}/hierarchies/{{hierarchy_type}}/links/{{link_id}}": _UPDATE,
+    f"POST {_V1}/hierarchies/{{hierarchy_type}}/links": _SUBMIT[_O.HIERARCHY_LINK],
+    f"POST {_V1}/hierarchies/{{hierarchy_type}}/links/{{link_id}}/end": _SUBMIT[_O.HIERARCHY_END],
+    f"DELETE {_V1}/hierarchies/{{hierarchy_type}}/links/{{link_id}}": _SUBMIT[_O.HIERARCHY_END],
     f"GET {_V1}/hierarchies/{{hierarchy_type}}/flat": _READ,
     f"GET {_CUSTOMER}/hierarchies/{{hierarchy_type}}": _READ,
     f"GET {_CUSTOMER}/hierarchies/{{hierarchy_type}}/links": _READ,
-    f"POST {_CUSTOMER}/hierarchies/{{hierarchy_type}}/move": _UPDATE,
+    f"POST {_CUSTOMER}/hierarchies/{{hierarchy_type}}/move": _SUBMIT[_O.HIERARCHY_MOVE],
     f"GET {_CUSTOMER}/rollup": _READ,
     # relationships
     f"GET {_V1}/relationship-types": _REF_READ,
     f"POST {_V1}/relationship-types": _REF_MANAGE,
     f"DELETE {_V1}/relationship-types/{{code}}": _REF_MANAGE,
-    f"POST {_V1}/relationships": _UPDATE,
+    f"POST {_V1}/relationships": _SUBMIT[_O.RELATIONSHIP_CREATE],
     f"GET {_V1}/relationships/{{relationship_id}}": _READ,
-    f"POST {_V1}/relationships/{{relationship_id}}/end": _UPDATE,
-    f"DELETE {_V1}/relationships/{{relationship_id}}": _UPDATE,
+    f"POST {_V1}/relationships/{{relationship_id}}/end": _SUBMIT[_O.RELATIONSHIP_END],
+    f"DELETE {_V1}/relationships/{{relationship_id}}": _SUBMIT[_O.RELATIONSHIP_END],
     f"GET {_CUSTOMER}/relationships": _READ,
     # organisation units and account teams
     **_crud(f"{_V1}/org-units", _REF_READ, _REF_MANAGE),
-    f"POST {_V1}/org-units/{{code}}/customers": _UPDATE,
+    f"POST {_V1}/org-units/{{code}}/customers": _SUBMIT[_O.ORG_UNIT_ASSIGNMENT],
     f"GET {_V1}/org-units/{{code}}/assignments": _READ,
-    f"DELETE {_V1}/org-unit-assignments/{{assignment_id}}": _UPDATE,
-    f"POST {_V1}/team-assignments": _UPDATE,
-    f"DELETE {_V1}/team-assignments/{{assignment_id}}": _UPDATE,
+    f"DELETE {_V1}/org-unit-assignments/{{assignment_id}}": _SUBMIT[_O.ORG_UNIT_ASSIGNMENT],
+    f"POST {_V1}/team-assignments": _SUBMIT[_O.TEAM_ASSIGNMENT],
+    f"DELETE {_V1}/team-assignments/{{assignment_id}}": _SUBMIT[_O.TEAM_ASSIGNMENT],
     f"GET {_CUSTOMER}/org-assignments": _READ,
     f"GET {_CUSTOMER}/account-team": _READ,
     # account settings
