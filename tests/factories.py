@@ -92,9 +92,16 @@ def acme(**changes: Any) -> dict[str, Any]:
 
 
 def minimal(
-    name: str = "Globex Ltd", email: str = "ap@globex.example", **extra: Any
+    name: str = "Globex Ltd",
+    email: str = "ap@globex.example",
+    owning_entity: str | None = "US01",
+    **extra: Any,
 ) -> dict[str, Any]:
-    return {"kind": "organization", "name": name, "email": email, **extra}
+    """The fewest fields a create needs (``owning_entity=None`` leaves it out)."""
+    body = {"kind": "organization", "name": name, "email": email, **extra}
+    if owning_entity is not None:
+        body["owning_entity"] = owning_entity
+    return body
 
 
 def create(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:

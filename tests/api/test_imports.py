@@ -70,9 +70,9 @@ def count_customers(client: TestClient) -> int:
 SAMPLE_CASES = [
     ("legacy_erp", ["legacy_erp_kunden.csv"], {"entity": "DE01"}, {"created": 23}),
     ("d365", ["d365_customers_v3.csv"], {}, {"created": 30}),
-    ("hubspot", ["hubspot_companies.csv"], {"keep_incomplete_as_drafts": True},
+    ("hubspot", ["hubspot_companies.csv"], {"keep_incomplete_as_drafts": True, "entity": "US01"},
      {"draft": 24, "failed": 3}),
-    ("salesforce", ["salesforce_accounts.csv", "salesforce_contacts.csv"], {},
+    ("salesforce", ["salesforce_accounts.csv", "salesforce_contacts.csv"], {"entity": "US01"},
      {"created": 35, "failed": 6}),
 ]  # fmt: skip
 
@@ -150,7 +150,9 @@ OWN_LAYOUT = (
 def test_duplicates_in_the_file_errors_and_warnings_are_reported_per_row(
     client: TestClient,
 ) -> None:
-    job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()), batch_size=2)
+    job = submit(
+        client, "custmaster", ("own.csv", OWN_LAYOUT.encode()), batch_size=2, entity="US01"
+    )  # the file has no owning entity: the job's applies
     report = {r["source_id"]: r for r in rows(client, job["id"])}
     assert report["A1"]["outcome"] == "created"
     assert {w["code"] for w in report["A1"]["warnings"]} == {"large_credit_limit"}
@@ -169,7 +171,7 @@ def test_duplicates_in_the_file_errors_and_warnings_are_reported_per_row(
 
 def test_stop_on_first_error_fails_the_job_and_writes_nothing(client: TestClient) -> None:
     job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()),
-                 stop_on_first_error=True, on_duplicate="error")  # fmt: skip
+                 stop_on_first_error=True, on_duplicate="error", entity="US01")  # fmt: skip
     assert job["status"] == "failed" and "stop on first error" in job["error"]
     assert [r["outcome"] for r in rows(client, job["id"])] == ["created", "created", "failed"]
     assert count_customers(client) == 0
@@ -178,12 +180,14 @@ def test_stop_on_first_error_fails_the_job_and_writes_nothing(client: TestClient
 def test_update_on_duplicate_changes_the_matched_customer(
     client: TestClient, manager: TestClient
 ) -> None:
-    first = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()))
+    first = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()), entity="US01")
     manager.post(f"{API}/{first['id']}/approve")
     changed = OWN_LAYOUT.replace(
         "Initech,ap@initech.example,,10,", "Initech,ap@initech.example,,99,"
     )
-    job = submit(client, "custmaster", ("own.csv", changed.encode()), on_duplicate="update")
+    job = submit(
+        client, "custmaster", ("own.csv", changed.encode()), on_duplicate="update", entity="US01"
+    )
     report = {r["source_id"]: r for r in rows(client, job["id"])}
     assert report["A2"]["outcome"] == "updated"
     assert report["A1"]["outcome"] == "skipped"  # nothing changed

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from custmaster.bootstrap import Container
 from custmaster.services.approval_policy_loader import load_policy
 from tests.api.test_structure import events
+from tests.conftest import new_user
 from tests.factories import acme, create, errors_of, minimal
 
 API = "/api/v1"
@@ -27,6 +28,12 @@ def unit(client: TestClient, code: str, kind: str, parent: str | None = None) ->
 
 def assign_user(client: TestClient, user: str, role: str, valid_from: str = "2026-01-01",
                 **target: Any) -> Any:  # fmt: skip
+    """Assign ``user`` (made a sales_rep user first when it does not exist yet)."""
+    container: Container = client.app.state.container  # type: ignore[attr-defined]
+    with container.uow().read_only() as uow:
+        known = uow.users.get(user) is not None
+    if not known:
+        new_user(container, user, ["sales_rep"])
     body = {"user_id": user, "role": role, "valid_from": valid_from, **target}
     return client.post(f"{API}/team-assignments", json=body)
 
@@ -98,6 +105,10 @@ def test_the_account_team_is_derived_from_direct_and_org_unit_assignments(
     ) == {"valid_from": "duplicate_assignment"}
     assert errors_of(assign_user(client, "x", "boss", org_unit="EU")) == {"role": "unknown_role"}
     assert errors_of(assign_user(client, "x", "sales_rep")) == {"org_unit_id": "target_required"}
+    nobody = {"user_id": "nobody", "role": "sales_rep", "valid_from": "2026-01-01",
+              "org_unit": "EU"}  # fmt: skip
+    unknown = client.post(f"{API}/team-assignments", json=nobody)
+    assert errors_of(unknown) == {"user_id": "unknown_reference"}
     assignments = client.get(f"{API}/org-units/MUC/assignments").json()
     assert [c["customer"]["name"] for c in assignments["customers"]] == ["Shop"]
     assert [u["user_id"] for u in assignments["users"]] == ["tim"]
@@ -118,7 +129,8 @@ def test_templates_crud_and_a_customer_from_a_template(client: TestClient) -> No
     assert errors_of(bad) == {"defaults.number": "server_owned_field"}
     url = f"{API}/customer-templates/EU wholesale/customers"
     made = client.post(url, json={"kind": "organization", "name": "Hamburg Handel GmbH",
-                                  "email": "ap@hh.example", "payment_terms": "NET45"})  # fmt: skip
+                                  "email": "ap@hh.example", "payment_terms": "NET45",
+                                  "owning_entity": "DE01"})  # fmt: skip
     assert made.status_code == 201, made.text
     customer = made.json()
     assert (customer["customer_type"], customer["currency"], customer["payment_terms"]) == (
@@ -129,9 +141,8 @@ def test_templates_crud_and_a_customer_from_a_template(client: TestClient) -> No
         "currency", "customer_group", "customer_type", "dimensions",
     ]  # fmt: skip
     assert made.headers["location"] == f"{API}/customers/{customer['id']}"
-    assert errors_of(client.post(url, json={"kind": "organization", "name": "No Mail"})) == {
-        "email": "required"
-    }
+    no_mail = {"kind": "organization", "name": "No Mail", "owning_entity": "DE01"}
+    assert errors_of(client.post(url, json=no_mail)) == {"email": "required"}
     patched = client.patch(f"{API}/customer-templates/EU wholesale",
                            json={"defaults": {"currency": "CHF"}})  # fmt: skip
     assert patched.status_code == 200 and patched.json()["defaults"] == {"currency": "CHF"}
@@ -275,7 +286,8 @@ def test_a_customer_from_a_template_waits_for_approval_like_any_other(
     body = {"name": "Retail", "defaults": {"customer_group": "RETAIL"}}
     assert client.post(f"{API}/customer-templates", json=body).status_code == 201
     pending = client.post(f"{API}/customer-templates/Retail/customers",
-                          json={"kind": "organization", "name": "Kiosk", "email": "a@k.example"})  # fmt: skip
+                          json={"kind": "organization", "name": "Kiosk", "email": "a@k.example",
+                                "owning_entity": "DE01"})  # fmt: skip
     assert pending.status_code == 202, pending.text
     assert pending.json()["from_template"] == ["customer_group"]
     assert pending.headers["location"].startswith(f"{API}/change-requests/")

@@ -184,6 +184,23 @@ def test_a_forged_signature_and_a_copied_entry_are_detected(
     assert f"entry {copy} carries the signature of entry {genuine['id']} (a copied entry" in output
 
 
+def test_signatures_stripped_to_pass_entries_off_as_unsigned_are_detected(
+    audit: Audit, client: TestClient
+) -> None:
+    """Entries before the first signed one are accepted unsigned (written before the key
+    was in use); stripping every signature does not make the trail look like that."""
+    _customers(client, "alpha")
+    assert audit.run("checkpoint")[0] == 0
+    first_signed = next(row for row in audit.rows() if row["signature"] is not None)
+    with audit.container.engine.begin() as connection, suspended_guard(connection):
+        connection.execute(update(audit_log).values(signature=None))
+        forged = _forge(connection)
+    code, output = audit.run("verify")
+    assert code == 1
+    assert f"at entry {first_signed['id']}: entry is not signed" in output
+    assert forged  # chained after the stripped ones, never reached
+
+
 def test_a_chain_rewritten_before_a_checkpoint_is_detected(
     audit: Audit, client: TestClient
 ) -> None:

@@ -12,6 +12,7 @@ from custmaster.cli.app import app
 from custmaster.config import Settings
 from custmaster.persistence.tables_matching import duplicate_clusters, match_keys, match_records
 from custmaster.services.customers.create import create_customer
+from custmaster.services.reference import create_reference
 from tests.factories import minimal
 
 runner = CliRunner()
@@ -29,6 +30,8 @@ def test_match_run_fills_the_review_queue_and_reindex_rebuilds_the_index(tmp_pat
     url = f"sqlite:///{tmp_path / 'cm.db'}"
     container = build_container(Settings(database_url=url), migrate=True)
     actor = container.system_principal()
+    create_reference(container.uow(), actor, "legal_entities",
+                     {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"})  # fmt: skip
     for name, email in [("Acme GmbH", "ap@acme.example"), ("ACME G.m.b.H.", "AP@acme.example"),
                         ("Globex Ltd", "ap@globex.example")]:  # fmt: skip
         create_customer(container.uow(), actor, minimal(name, email), container.service_settings)

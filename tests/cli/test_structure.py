@@ -34,7 +34,8 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     for name in ("Head Office", "North", "South", "Store"):
         slug = name.lower().replace(" ", "")
         create_customer(
-            container.uow(), actor, minimal(name, f"ap@{slug}.example"), container.service_settings
+            container.uow(), actor, minimal(name, f"ap@{slug}.example", owning_entity="DE01"),
+            container.service_settings,
         )
     container.engine.dispose()
     yield url
@@ -68,6 +69,8 @@ def test_org_units_and_the_account_team(db: str) -> None:
     cli(db, "org-units", "add", "NORTH", "--kind", "region", "--name", "North", "--parent", "EU")
     assert "EU/NORTH" in cli(db, "org-units", "list")
     cli(db, "org-units", "assign-customer", "NORTH", "C000004", "--from", "2026-01-01")
+    for user in ("ava", "kim"):  # team assignments name existing users
+        cli(db, "users", "add", user, "--role", "sales_rep")
     cli(db, "org-units", "assign-user", "ava", "--role", "account_manager", "--unit", "EU",
         "--from", "2026-01-01")  # fmt: skip
     cli(db, "org-units", "assign-user", "kim", "--role", "key_account_manager",

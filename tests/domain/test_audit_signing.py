@@ -34,7 +34,7 @@ def _chain(count: int, key: AuditKey | None = KEY, unsigned_first: int = 0) -> l
 
 def test_a_signed_chain_with_its_checkpoint_verifies() -> None:
     links = _chain(4)
-    checkpoint = KEY.checkpoint(3, links[2].link.hash, WHEN)
+    checkpoint = KEY.checkpoint(3, links[2].link.hash, WHEN, 1)
     report = verify_signed_chain(links, KEY, [checkpoint])
     assert report.ok and report.result.checked == 4 and report.latest == checkpoint
     assert report.notes == ("1 entries sealed after the latest checkpoint are covered by "
@@ -61,10 +61,10 @@ def test_unsigned_entries_count_only_before_the_first_signed_one() -> None:
 
 def test_truncation_and_forged_checkpoints_are_named() -> None:
     links = _chain(4)
-    checkpoint = KEY.checkpoint(4, links[3].link.hash, WHEN)
+    checkpoint = KEY.checkpoint(4, links[3].link.hash, WHEN, 1)
     report = verify_signed_chain(links[:2], KEY, [checkpoint])
     assert not report.ok and "ends at seq 2" in (report.result.reason or "")
-    forged = Checkpoint(4, links[3].link.hash, checkpoint.time, KEY.key_id, "0" * 64)
+    forged = Checkpoint(4, links[3].link.hash, checkpoint.time, KEY.key_id, "0" * 64, 1)
     report = verify_signed_chain(links, KEY, [forged])
     assert not report.ok and "signature that does not match" in (report.result.reason or "")
 
@@ -78,9 +78,23 @@ def test_a_key_file_holds_64_hex_digits() -> None:
 
 
 def test_a_checkpoint_round_trips_and_refuses_junk() -> None:
-    checkpoint = KEY.checkpoint(2, "a" * 64, WHEN)
+    checkpoint = KEY.checkpoint(2, "a" * 64, WHEN, None)
     assert Checkpoint.from_dict(checkpoint.as_dict()) == checkpoint
     assert checkpoint.time == "2026-12-06T08:00:00.000000Z"
     for junk in ({}, {"seq": "1"}, [], {**checkpoint.as_dict(), "seq": -1}):
         with pytest.raises(ValueError):
             Checkpoint.from_dict(junk)  # type: ignore[arg-type]
+
+
+def test_stripped_signatures_do_not_pass_for_entries_from_before_signing() -> None:
+    """An attacker removes every signature so that a forged entry looks like one written
+    before the key was in use: the checkpoint saw signing begin at seq 1."""
+    links = _chain(3)
+    checkpoint = KEY.checkpoint(3, links[2].link.hash, WHEN, 1)
+    stripped = [SignedLink(s.link, s.seq, None) for s in links]
+    assert verify_signed_chain(stripped, KEY, []).ok  # without a checkpoint: undetectable
+    report = verify_signed_chain(stripped, KEY, [checkpoint])
+    assert not report.ok and report.result.first_bad_id == "1"
+    assert "is not signed" in (report.result.reason or "")
+    legacy = _chain(3, unsigned_first=1)
+    assert verify_signed_chain(legacy, KEY, [KEY.checkpoint(3, legacy[2].link.hash, WHEN, 2)]).ok

@@ -14,6 +14,9 @@ answer the same (issue 12). It refuses, with RFC 9457 problem details:
   form bodies, ``CUSTMASTER_MAX_UPLOAD_BYTES`` for multipart uploads (import files),
   :data:`MAX_MATCH_BYTES` for ``POST /api/v1/match``.
 
+And it answers a request that found the database unusable (unreachable, refused, busy)
+with a 503 problem and one log line, instead of a 500 and a traceback per request.
+
 It costs a few byte scans per request: a JSON body is parsed here only when its bytes
 hold a ``\\u0000`` or ``\\udXXX`` escape (to name the field), and its depth is walked
 only when it holds more brackets than the limit.
@@ -22,6 +25,7 @@ only when it holds more brackets than the limit.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +38,9 @@ from custmaster.api.lanes import replay
 from custmaster.api.problems import problem
 from custmaster.config import Settings
 from custmaster.domain.text import bad_text, first_bad_text
+from custmaster.persistence.engine import describe_unavailable, is_unavailable
 
+log = logging.getLogger(__name__)
 #: The deepest nesting of arrays and objects a JSON body may have.
 MAX_JSON_DEPTH = 32
 #: The largest body of ``POST /api/v1/match`` (one candidate record).
@@ -95,6 +101,13 @@ def _instance(scope: Scope) -> str:
     return str(scope.get("path", "")).replace("\x00", "\ufffd")
 
 
+def _unavailable(scope: Scope) -> JSONResponse:
+    return problem(
+        503, "Service unavailable", "the database cannot be used now; retry later",
+        instance=_instance(scope), headers={"Retry-After": "5"},
+    )  # fmt: skip
+
+
 def _too_large(scope: Scope, limit: int) -> JSONResponse:
     return problem(
         413, "Request body too large", f"the body may have at most {limit:,} bytes",
@@ -139,7 +152,22 @@ class EdgeGuard:
         if refused is not None:
             await refused(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as error:
+            if started or not is_unavailable(error):
+                raise
+            # one line, not a traceback per request, while the database is away
+            log.warning("%s %s: the database cannot be used: %s", scope["method"],
+                        _instance(scope), describe_unavailable(error))  # fmt: skip
+            await _unavailable(scope)(scope, receive, send)
 
     @staticmethod
     def _check_target(scope: Scope) -> JSONResponse | None:

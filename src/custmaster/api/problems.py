@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
+from custmaster.api.query_params import UnknownQueryParameter
 from custmaster.domain.build import SERVER_OWNED
 from custmaster.domain.errors import (
     Conflict,
@@ -80,7 +81,9 @@ def _status_of(exc: DomainError) -> int:
 
 async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    errors = [e.as_dict() for e in exc.errors] if isinstance(exc, ValidationFailed) else None
+    errors = None
+    if isinstance(exc, ValidationFailed | UnknownQueryParameter):
+        errors = [e.as_dict() for e in exc.errors]
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
     if isinstance(exc, RequestInFlight):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
@@ -156,7 +159,11 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "Internal error", "the error was logged", instance=request.url.path)
+    # the server's state after an unexpected error is unknown: the client reconnects
+    return problem(
+        500, "Internal error", "the error was logged", instance=request.url.path,
+        headers={"Connection": "close"},
+    )  # fmt: skip
 
 
 def install(app: FastAPI) -> None:

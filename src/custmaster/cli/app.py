@@ -14,14 +14,19 @@ from custmaster.bootstrap import build_container
 from custmaster.cli import audit, certificates, matching, users
 from custmaster.cli import imports as imports_cli
 from custmaster.cli import structure as structure_cli
+from custmaster.cli.errors import DatabaseErrorsGroup
 from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
-from custmaster.persistence.migrate import current_revision, upgrade
+from custmaster.persistence.migrate import check_schema, current_revision, upgrade
 from custmaster.services.demo import create_demo_users, has_customers, load_demo
 from custmaster.services.settings import ConfigurationError
 
-app = typer.Typer(help="custmaster: the customer master data hub.", no_args_is_help=True)
+app = typer.Typer(
+    help="custmaster: the customer master data hub.",
+    no_args_is_help=True,
+    cls=DatabaseErrorsGroup,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
@@ -83,13 +88,18 @@ def serve(
     port: Annotated[int | None, typer.Option(help="default CUSTMASTER_PORT")] = None,
     workers: Annotated[int | None, typer.Option(help="default CUSTMASTER_WORKERS")] = None,
 ) -> None:
-    """Run the API. On the embedded SQLite default the migrations are applied first."""
+    """Run the API. On the embedded SQLite default the migrations are applied first;
+    elsewhere the schema must be at the head revision (`custmaster db upgrade`)."""
     settings = _settings(database_url)
     try:
-        build_container(settings).engine.dispose()  # migrates SQLite; fails early if unreachable
+        container = build_container(settings)  # migrates SQLite; fails early if unreachable
     except ConfigurationError as exc:
         typer.echo(f"custmaster serve: {exc}", err=True)  # one line, never wrapped
         raise typer.Exit(2) from None
+    try:
+        check_schema(container.engine)  # PostgreSQL: `custmaster db upgrade` first
+    finally:
+        container.engine.dispose()
     _serve(settings, host or settings.host, port or settings.port, workers or settings.workers)
 
 

@@ -9,16 +9,19 @@ sealer chain it, or delete the last entries. A key held outside the database clo
   ``<key id>:<nonce>:<mac>``. An entry someone inserts without the key has no valid
   signature, whoever chains it later; the random nonce makes each signature unique, so a
   copied entry shows as a replay;
-- **checkpoints** of the chain head (``seq``, ``hash``, ``time``) are signed with the same
-  key and published outside the database (a file, the event stream). The chain must still
-  hold every checkpointed head: entries removed from the end, or the chain rewritten before
-  a checkpoint, no longer reach it.
+- **checkpoints** of the chain head (``seq``, ``hash``, ``time``, and ``signed_from``: the
+  seq of the first signed entry) are signed with the same key and published outside the
+  database (a file, the event stream). The chain must still hold every checkpointed head:
+  entries removed from the end, or the chain rewritten before a checkpoint, no longer
+  reach it; and every entry from ``signed_from`` on must be signed, so stripping the
+  signatures to pass entries off as written before signing began does not work either.
 
 Pure: stdlib only. The key is 32 random bytes; its id is a digest of it (never the key).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -50,7 +53,7 @@ class AuditKeyError(ValueError):
 class AuditKey:
     secret: bytes = field(repr=False)
 
-    @property
+    @functools.cached_property
     def key_id(self) -> str:
         return hashlib.sha256(b"custmaster-audit-key-id\n" + self.secret).hexdigest()[:16]
 
@@ -97,16 +100,24 @@ class AuditKey:
             return "has a signature that does not match its content (forged or altered)"
         return None
 
-    def checkpoint(self, seq: int, head_hash: str, time: datetime) -> Checkpoint:
+    def checkpoint(
+        self, seq: int, head_hash: str, time: datetime, signed_from: int | None
+    ) -> Checkpoint:
+        """The head at ``seq`` signed; ``signed_from``: the seq of the chain's first signed
+        entry (None: none yet)."""
         stamp = time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        signature = self._mac(_CHECKPOINT_CONTEXT, str(seq), head_hash, stamp)
-        return Checkpoint(seq, head_hash, stamp, self.key_id, signature)
+        signature = self._checkpoint_mac(seq, head_hash, stamp, signed_from)
+        return Checkpoint(seq, head_hash, stamp, self.key_id, signature, signed_from)
+
+    def _checkpoint_mac(self, seq: int, head: str, stamp: str, signed_from: int | None) -> str:
+        since = "-" if signed_from is None else str(signed_from)
+        return self._mac(_CHECKPOINT_CONTEXT, str(seq), head, stamp, since)
 
     def checkpoint_problem(self, checkpoint: Checkpoint) -> str | None:
         if checkpoint.key_id != self.key_id:
             return f"is signed with another key (id {checkpoint.key_id[:16]})"
-        expected = self._mac(_CHECKPOINT_CONTEXT, str(checkpoint.seq), checkpoint.hash,
-                             checkpoint.time)  # fmt: skip
+        expected = self._checkpoint_mac(checkpoint.seq, checkpoint.hash, checkpoint.time,
+                                        checkpoint.signed_from)  # fmt: skip
         if not hmac.compare_digest(checkpoint.signature, expected):
             return "has a signature that does not match (forged or altered)"
         return None
@@ -115,17 +126,19 @@ class AuditKey:
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """The chain head at a moment, signed: ``seq`` (0: the empty chain), its ``hash``,
-    ``time`` (UTC ISO 8601), the key's id and the signature."""
+    ``time`` (UTC ISO 8601), the key's id, the signature and ``signed_from``, the seq of
+    the first signed entry (None: no entry signed yet)."""
 
     seq: int
     hash: str
     time: str
     key_id: str
     signature: str
+    signed_from: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"seq": self.seq, "hash": self.hash, "time": self.time, "key_id": self.key_id,
-                "signature": self.signature}  # fmt: skip
+                "signature": self.signature, "signed_from": self.signed_from}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
@@ -139,7 +152,10 @@ class Checkpoint:
             raise ValueError("a checkpoint's seq is a non-negative integer")
         if not all(isinstance(v, str) for v in (head, time, key_id, signature)):
             raise ValueError("a checkpoint's hash, time, key_id and signature are strings")
-        return cls(seq, head, time, key_id, signature)
+        since = data.get("signed_from")
+        if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+            raise ValueError("a checkpoint's signed_from is an integer or null")
+        return cls(seq, head, time, key_id, signature, since)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +214,8 @@ def verify_signed_chain(
             return AuditReport(_fail(0, None, reason, GENESIS_HASH), True)
     expected = {c.seq: c for c in checkpoints}
     latest = max(checkpoints, key=lambda c: c.seq, default=None)
+    #: from this seq on every entry must be signed (a checkpoint saw it signed)
+    must_sign_from = min((c.signed_from for c in checkpoints if c.signed_from), default=None)
     walk = _Walk()
     if 0 in expected and expected[0].hash != GENESIS_HASH:
         reason = "the checkpoint of seq 0 is not the empty chain"
@@ -208,7 +226,8 @@ def verify_signed_chain(
             walk.count += 1
             entry = signed.link
             issue = None
-            if signed.signature is None and not walk.signed_seen:
+            before_signing = must_sign_from is None or signed.seq < must_sign_from
+            if signed.signature is None and not walk.signed_seen and before_signing:
                 walk.unsigned += 1
             else:
                 issue = key.entry_problem(entry.content, signed.signature)

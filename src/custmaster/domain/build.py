@@ -47,8 +47,11 @@ _REFERENCES: dict[str, RefKind] = {
     "payment_terms": RefKind.PAYMENT_TERMS,
     "payment_method": RefKind.PAYMENT_METHOD,
     "tax_code": RefKind.TAX_CODE,
+    "account_tier": RefKind.ACCOUNT_TIER,
+    "revenue_account": RefKind.REVENUE_ACCOUNT,
+    "name_affix": RefKind.NAME_AFFIX,
 }
-_NAME_FIELDS = {"legal_name": 255, "first_name": 128, "last_name": 128, "name_affix": 64}
+_NAME_FIELDS = {"legal_name": 255, "first_name": 128, "last_name": 128}
 
 
 def parse_master_field(name: str, value: Any, ctx: ParseContext, country: str | None) -> Any:
@@ -78,8 +81,6 @@ def parse_master_field(name: str, value: Any, ctx: ParseContext, country: str | 
         return f.decimal(value, name, e)
     if name == "currency":
         return f.currency(value, name, e)
-    if name in ("account_tier", "revenue_account"):
-        return f.text(value, name, e, max_length=64)
     if name == "notes":
         return f.text(value, name, e, max_length=10_000)
     if name == "metadata":

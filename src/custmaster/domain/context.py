@@ -22,6 +22,9 @@ class RefKind(StrEnum):
     TAX_CODE = "tax_code"
     INDUSTRY = "industry"
     DIMENSION_VALUE = "dimension_value"
+    ACCOUNT_TIER = "account_tier"
+    REVENUE_ACCOUNT = "revenue_account"
+    NAME_AFFIX = "name_affix"
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,8 +87,10 @@ MASTER_FIELDS: tuple[str, ...] = (
     "metadata",
 )
 
-#: Master fields a request must give on create (and may never clear).
-REQUIRED_FIELDS: frozenset[str] = frozenset({"kind", "name", "email"})
+#: Master fields a request must give on create (and may never clear): a customer always
+#: belongs to a legal entity (imports without an entity column take the job's ``entity``
+#: option or their template's ``defaults``).
+REQUIRED_FIELDS: frozenset[str] = frozenset({"kind", "name", "email", "owning_entity"})
 
 
 @dataclass(slots=True)

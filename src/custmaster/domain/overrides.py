@@ -28,6 +28,7 @@ _REFERENCE_FIELDS: dict[str, RefKind] = {
     "payment_method": RefKind.PAYMENT_METHOD,
     "tax_code": RefKind.TAX_CODE,
     "customer_group": RefKind.CUSTOMER_GROUP,
+    "revenue_account": RefKind.REVENUE_ACCOUNT,
 }
 
 
@@ -37,8 +38,6 @@ def parse_override_field(name: str, value: Any, path: str, ctx: ParseContext) ->
         return f.decimal(value, path, ctx.errors)
     if name == "currency":
         return f.currency(value, path, ctx.errors)
-    if name == "revenue_account":
-        return f.text(value, path, ctx.errors, max_length=64)
     return ctx.ref(_REFERENCE_FIELDS[name], f.code(value, path, ctx.errors), path)
 
 

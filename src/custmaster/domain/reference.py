@@ -21,6 +21,8 @@ EXTRA_FIELDS: dict[str, frozenset[str]] = {
     "tax_codes": frozenset(),
     "industries": frozenset(),
     "dimension_types": frozenset({"values"}),
+    "account_tiers": frozenset(),
+    "revenue_accounts": frozenset(),
 }
 
 

@@ -63,6 +63,7 @@ from custmaster.domain.audit_signing import (
     verify_signed_chain,
 )
 from custmaster.persistence.bulk import JsonText, insert_rows
+from custmaster.persistence.engine import describe_unavailable, is_unavailable
 from custmaster.persistence.tables import audit_log, outbox
 from custmaster.services.ports import AuditEntry
 
@@ -269,8 +270,12 @@ class AuditSealer:
                 with self._lock:
                     if self._requested == seen:
                         break
-        except Exception:
-            _LOG.warning("sealing the audit log failed; the next pass retries", exc_info=True)
+        except Exception as error:
+            if is_unavailable(error):  # one line while the database is away
+                _LOG.warning("sealing the audit log failed; the next pass retries: %s",
+                             describe_unavailable(error))  # fmt: skip
+            else:
+                _LOG.warning("sealing the audit log failed; the next pass retries", exc_info=True)
         finally:
             with self._lock:
                 self._running = False
@@ -439,6 +444,12 @@ class SqlAuditLog:
         """The chain's tail: the last sealed entry's seq and hash (0 and the genesis hash
         for an empty chain)."""
         return _chain_tail(self._connection)
+
+    def first_signed_seq(self) -> int | None:
+        """The seq of the chain's first signed entry (None: none is signed)."""
+        query = select(func.min(_a.chain_seq)).where(_a.signature.is_not(None))
+        found = self._connection.execute(query).scalar()
+        return None if found is None else int(found)
 
     def published_checkpoints(self) -> list[Checkpoint]:
         """The checkpoints published to the outbox (those still there); ``ValueError``

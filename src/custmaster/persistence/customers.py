@@ -58,7 +58,7 @@ from custmaster.persistence.tables import (
 )
 from custmaster.persistence.tables_structure import hierarchy_links
 from custmaster.persistence.types import Money, UtcDateTime
-from custmaster.services.ports import CustomerQuery, SimilarCustomer
+from custmaster.services.ports import EQUALITY_FILTERS, CustomerQuery, SimilarCustomer
 
 CHILD_TABLES: dict[str, Table] = {
     "contacts": customer_contacts,
@@ -163,12 +163,12 @@ class SqlCustomerRepository:
         conditions: list[ColumnElement[bool]] = []
         if query.status is not None:
             conditions.append(customers.c.status == query.status.value)
-        if query.customer_type:
-            conditions.append(customers.c.customer_type == query.customer_type)
+        for name in EQUALITY_FILTERS:
+            value = getattr(query, name)
+            if value is not None:
+                conditions.append(customers.c[name] == value)
         if query.country:
             conditions.append(customers.c.country == query.country.upper())
-        if query.customer_group:
-            conditions.append(customers.c.customer_group == query.customer_group)
         if query.entity:
             has_override = exists().where(
                 customer_overrides.c.customer_id == customers.c.id,

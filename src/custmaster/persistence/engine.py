@@ -5,10 +5,36 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 
 from custmaster.domain.text import first_bad_text
+
+#: Errors that mean "the database cannot be used now" (unreachable, refused, busy, pool
+#: exhausted), not "this request is wrong": answered 503, logged in one line.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    exc.OperationalError,
+    exc.InterfaceError,
+    exc.TimeoutError,
+    exc.DisconnectionError,
+)
+
+
+class BadDatabaseUrl(ValueError):
+    """``CUSTMASTER_DATABASE_URL`` (or ``--database-url``) names no usable database."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be used now (see :data:`UNAVAILABLE`)."""
+    return isinstance(error, UNAVAILABLE)
+
+
+def describe_unavailable(error: BaseException) -> str:
+    """One line saying why the database cannot be used (never a traceback, never a
+    password)."""
+    original = getattr(error, "orig", None) or error
+    text = " ".join(str(original).split()) or type(original).__name__
+    return text[:300]
 
 
 def normalise_url(url: str) -> str:
@@ -32,6 +58,22 @@ def storable_json(value: Any) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
+    """An engine for ``url``; :class:`BadDatabaseUrl` when it cannot name a database."""
+    try:
+        return _make_engine(url, pool_size=pool_size, echo=echo)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ValueError, ImportError) as error:
+        shown = _hide_password(url)
+        raise BadDatabaseUrl(f"cannot use the database URL {shown!r}: {error}") from None
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not even a URL: show its scheme only
+        return url.partition(":")[0] + ":..."
+
+
+def _make_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(

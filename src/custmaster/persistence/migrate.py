@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -35,6 +37,7 @@ def current_revision(engine: Engine) -> str | None:
         return ", ".join(sorted(str(row[0]) for row in rows)) or None
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str:
     """The revision the migrations lead to; the tree must have exactly one head."""
     config = Config()
@@ -43,3 +46,34 @@ def head_revision() -> str:
     if len(heads) != 1:
         raise RuntimeError(f"the migration tree has {len(heads)} heads: {', '.join(heads)}")
     return str(heads[0])
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database schema is not at the revision this code needs (one-line message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    current: str | None
+    head: str
+
+    @property
+    def ok(self) -> bool:
+        return self.current == self.head
+
+    def problem(self) -> str:
+        """One line: where the schema is and the command that fixes it."""
+        where = f"at revision {self.current}" if self.current else "empty (no migrations)"
+        return f"the database schema is {where}, not {self.head}: run `custmaster db upgrade`"
+
+
+def schema_state(engine: Engine) -> SchemaState:
+    """The schema's revision beside the one this code needs (connects once)."""
+    return SchemaState(current_revision(engine), head_revision())
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaNotCurrent` unless the schema is at the head revision."""
+    state = schema_state(engine)
+    if not state.ok:
+        raise SchemaNotCurrent(state.problem())

@@ -7,22 +7,26 @@ import builtins
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, text, tuple_, update
+from sqlalchemy import Column, Connection, Table, delete, func, insert, select, text, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict
 from custmaster.persistence.tables import (
+    account_tiers,
     customer_groups,
+    customer_overrides,
     dimension_types,
     dimension_values,
     industries,
     legal_entities,
     payment_methods,
     payment_terms,
+    revenue_accounts,
     tax_codes,
 )
 from custmaster.persistence.tables import customers as customers_table
+from custmaster.persistence.tables_structure import name_affixes
 
 TABLES: dict[str, Table] = {
     "legal_entities": legal_entities,
@@ -32,6 +36,8 @@ TABLES: dict[str, Table] = {
     "tax_codes": tax_codes,
     "industries": industries,
     "dimension_types": dimension_types,
+    "account_tiers": account_tiers,
+    "revenue_accounts": revenue_accounts,
 }
 _BY_REF: dict[RefKind, Table] = {
     RefKind.LEGAL_ENTITY: legal_entities,
@@ -40,6 +46,15 @@ _BY_REF: dict[RefKind, Table] = {
     RefKind.CUSTOMER_GROUP: customer_groups,
     RefKind.TAX_CODE: tax_codes,
     RefKind.INDUSTRY: industries,
+    RefKind.ACCOUNT_TIER: account_tiers,
+    RefKind.REVENUE_ACCOUNT: revenue_accounts,
+    RefKind.NAME_AFFIX: name_affixes,
+}
+#: kinds without a database foreign key (added after the customers table; a SQLite
+#: table rebuild is no migration to run on a live master): kind -> the columns using it
+_USED_BY: dict[str, tuple[Column[Any], ...]] = {
+    "account_tiers": (customers_table.c.account_tier,),
+    "revenue_accounts": (customers_table.c.revenue_account, customer_overrides.c.revenue_account),
 }
 
 
@@ -142,6 +157,10 @@ class SqlReferenceRepository:
             self._connection.execute(
                 delete(dimension_values).where(dimension_values.c.dimension_type == code)
             )
+        for column in _USED_BY.get(kind, ()):
+            used = select(column).where(column == code).limit(1)
+            if self._connection.execute(used).first() is not None:
+                raise Conflict(f"'{code}' is in use (customers or overrides refer to it)")
         table = TABLES[kind]
         try:
             with self._connection.begin_nested():

@@ -52,6 +52,10 @@ customer_groups = _code_table("customer_groups")
 tax_codes = _code_table("tax_codes")
 industries = _code_table("industries")
 dimension_types = _code_table("dimension_types")
+#: reference data of the master fields account_tier and revenue_account (migration 0010);
+#: checked by the services (``RefKind``), and a code in use is not deleted
+account_tiers = _code_table("account_tiers")
+revenue_accounts = _code_table("revenue_accounts")
 dimension_values = Table(
     "dimension_values",
     metadata,

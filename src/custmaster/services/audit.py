@@ -89,7 +89,7 @@ def publish_checkpoint(
         if seq == unless_at:
             return None
         now = utcnow()
-        checkpoint = key.checkpoint(seq, head, now)
+        checkpoint = key.checkpoint(seq, head, now, uow.audit.first_signed_seq())
         uow.outbox.add(
             CloudEvent(
                 id=uuid4(),

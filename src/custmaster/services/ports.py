@@ -26,16 +26,28 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class CustomerQuery:
+    """What ``GET /customers`` (and an export) filters by; ``None`` means no filter.
+    The fields named in ``EQUALITY_FILTERS`` compare with the column of the same name."""
+
     text: str | None = None
     status: CustomerStatus | None = CustomerStatus.ACTIVE
     customer_type: str | None = None
     country: str | None = None
     customer_group: str | None = None
+    industry: str | None = None
+    account_tier: str | None = None
+    relationship_status: str | None = None
     entity: str | None = None
     #: (first, last): a tax-exemption certificate ends in this window (inclusive)
     certificates_ending: tuple[date, date] | None = None
     after_number: str | None = None
     limit: int = 50
+
+
+#: CustomerQuery fields that filter by equality with the customers column of that name
+EQUALITY_FILTERS: tuple[str, ...] = (
+    "customer_type", "customer_group", "industry", "account_tier", "relationship_status",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +198,10 @@ class AuditLog(Protocol):
 
     def head(self) -> tuple[int, str]:
         """The chain's last sealed entry: its seq and hash (0 and the genesis hash)."""
+        ...
+
+    def first_signed_seq(self) -> int | None:
+        """The seq of the chain's first signed entry (None: none is signed)."""
         ...
 
     def published_checkpoints(self) -> list[Checkpoint]:

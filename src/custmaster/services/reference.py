@@ -23,6 +23,8 @@ EVENT_NAMES = {
     "tax_codes": "tax_code",
     "industries": "industry",
     "dimension_types": "dimension_type",
+    "account_tiers": "account_tier",
+    "revenue_accounts": "revenue_account",
 }
 
 

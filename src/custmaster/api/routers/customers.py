@@ -35,7 +35,7 @@ from custmaster.api.schemas.matching import GONE
 from custmaster.bootstrap import Container
 from custmaster.domain.approvals import Operation
 from custmaster.domain.effective import EffectiveView
-from custmaster.domain.model import Customer, CustomerStatus, CustomerType
+from custmaster.domain.model import Customer, CustomerStatus, CustomerType, RelationshipStatus
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
 from custmaster.services.customers.read import (
@@ -106,6 +106,9 @@ def list_customers(
     customer_type: CustomerType | None = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
     customer_group: Annotated[str | None, Query(max_length=64)] = None,
+    industry: Annotated[str | None, Query(max_length=64, description="industry code")] = None,
+    account_tier: Annotated[str | None, Query(max_length=64)] = None,
+    relationship_status: RelationshipStatus | None = None,
     entity: Annotated[
         str | None, Query(max_length=64, description="owned by or overridden for")
     ] = None,
@@ -120,6 +123,9 @@ def list_customers(
         customer_type=customer_type.value if customer_type else None,
         country=country,
         customer_group=customer_group,
+        industry=industry,
+        account_tier=account_tier,
+        relationship_status=relationship_status.value if relationship_status else None,
         entity=entity,
         after_number=decode_cursor(cursor),
         limit=limit,

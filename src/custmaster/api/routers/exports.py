@@ -10,7 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from custmaster.api.certificates import CertificateWindow, certificates_ending
 from custmaster.api.deps import ContainerDep, PrincipalDep
 from custmaster.api.schemas.common import problems
-from custmaster.domain.model import CustomerStatus, CustomerType
+from custmaster.domain.model import CustomerStatus, CustomerType, RelationshipStatus
 from custmaster.services.exports import MEDIA_TYPES, ExportFormat, export_customers
 from custmaster.services.ports import CustomerQuery
 
@@ -35,6 +35,9 @@ def export(
     customer_type: CustomerType | None = None,
     country: Annotated[str | None, Query(max_length=2)] = None,
     customer_group: Annotated[str | None, Query(max_length=64)] = None,
+    industry: Annotated[str | None, Query(max_length=64, description="industry code")] = None,
+    account_tier: Annotated[str | None, Query(max_length=64)] = None,
+    relationship_status: RelationshipStatus | None = None,
     owned_by: Annotated[
         str | None, Query(max_length=64, description="owned by or overridden for this entity")
     ] = None,
@@ -46,6 +49,9 @@ def export(
         customer_type=customer_type.value if customer_type else None,
         country=country,
         customer_group=customer_group,
+        industry=industry,
+        account_tier=account_tier,
+        relationship_status=relationship_status.value if relationship_status else None,
         entity=owned_by,
     )
     chunks = export_customers(container.uow, actor, format, query, entity=entity)

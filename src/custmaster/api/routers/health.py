@@ -1,27 +1,71 @@
-"""/health: liveness and database reachability."""
+"""/health: liveness, database reachability and the schema revision.
+
+200 when the database answers and its schema is at the revision this code needs; else
+503 with a problem body that says what is wrong and, for a schema behind, the command
+that fixes it (``custmaster db upgrade``)."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from custmaster.api.deps import ContainerDep
 from custmaster.api.http import json_response
+from custmaster.api.problems import PROBLEM_JSON
+from custmaster.persistence.engine import describe_unavailable
+from custmaster.persistence.migrate import schema_state
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
 
 
 class Health(BaseModel):
     status: str
     database: str
+    schema_revision: str | None = None
 
 
-@router.get("/health", response_model=Health, responses={503: {"model": Health}})
+class Unhealthy(BaseModel):
+    """A problem detail (RFC 9457) with ``database`` and ``schema_revision`` as extension
+    members."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    database: str
+    schema_revision: str | None = None
+
+
+def _unavailable(database: str, detail: str, revision: str | None = None) -> Response:
+    body = {
+        "type": "/problems/service-unavailable", "title": "Service unavailable",
+        "status": 503, "detail": detail, "instance": "/health",
+        "database": database, "schema_revision": revision,
+    }  # fmt: skip
+    return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON,
+                        headers={"Retry-After": "5"})  # fmt: skip
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Unhealthy, "content": {PROBLEM_JSON: {}}}},
+)
 def health(container: ContainerDep) -> Response:
+    dialect = container.engine.dialect.name
     try:
-        with container.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        return json_response(503, {"status": "unavailable", "database": "unreachable"})
-    return json_response(200, {"status": "ok", "database": container.engine.dialect.name})
+        state = schema_state(container.engine)
+    except Exception as error:  # unreachable, refused, ... : one line in the log
+        reason = describe_unavailable(error)
+        log.warning("health: the database cannot be used: %s", reason)
+        return _unavailable("unreachable", f"the database cannot be used: {reason}")
+    if not state.ok:
+        return _unavailable(dialect, state.problem(), state.current)
+    return json_response(
+        200, {"status": "ok", "database": dialect, "schema_revision": state.current}
+    )

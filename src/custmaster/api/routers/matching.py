@@ -252,10 +252,12 @@ def unmerge_merge(
 
 
 @router.get(
-    "/xrefs/{source_system}/{source_id}",
+    "/xrefs/{source_system}/{source_id:path}",
     response_model=XrefOut,
     responses=problems(404),
     summary="Resolve a source system's id to the current golden record, following merges",
+    description="The id may hold `/` (a D365 id such as `demf/DE-0001`), as it is or "
+    "percent-encoded (`demf%2FDE-0001`).",
 )
 def xref(source_system: str, source_id: str, actor: PrincipalDep, uow: UowDep) -> Response:
     found = resolve_xref(uow, actor, source_system, source_id)

@@ -1,5 +1,7 @@
 """Reference data: /legal-entities, /payment-terms, /payment-methods, /customer-groups,
-/tax-codes, /industries, /dimension-types (with values). Create, list, read."""
+/tax-codes, /industries, /dimension-types (with values), /account-tiers,
+/revenue-accounts. Create, list, read, change, delete (reference.manage: admin, data
+steward, controller)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,8 @@ RESOURCES: dict[str, tuple[str, type[BaseModel], type[BaseModel], str]] = {
     "tax-codes": ("tax_codes", CodeNameIn, CodeNameOut, "tax code"),
     "industries": ("industries", CodeNameIn, CodeNameOut, "industry"),
     "dimension-types": ("dimension_types", DimensionTypeIn, DimensionTypeOut, "dimension type"),
+    "account-tiers": ("account_tiers", CodeNameIn, CodeNameOut, "account tier"),
+    "revenue-accounts": ("revenue_accounts", CodeNameIn, CodeNameOut, "revenue account"),
 }
 
 

@@ -22,6 +22,9 @@ _REF_LABELS = {
     RefKind.TAX_CODE: "tax code",
     RefKind.INDUSTRY: "industry",
     RefKind.DIMENSION_VALUE: "dimension value",
+    RefKind.ACCOUNT_TIER: "account tier",
+    RefKind.REVENUE_ACCOUNT: "revenue account",
+    RefKind.NAME_AFFIX: "name affix",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest, Operation, Policy, require_submit
-from custmaster.domain.errors import NotFound
+from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal
 from custmaster.services.customers.common import check_version, load
@@ -123,6 +123,8 @@ def submit_unmerge(
         merge = uow.matching.get_merge(merge_id)
         if merge is None:
             raise NotFound(f"no merge {merge_id}")
+        if merge.unmerged_at is not None:  # before any change request is opened for it
+            raise Conflict(f"merge {merge_id} was undone already")
         survivor = uow.customers.get(merge.survivor_id)
         request = open_request(
             uow, actor, policy, Operation.UNMERGE, customer_id=merge.survivor_id,

@@ -79,7 +79,8 @@ class FileStore:
 
     Files stay on disk rather than in the database: they are streamed (memory stays flat
     for any size), never bloat the database or its backups, and are removed once the job
-    is done or rejected. A failed job keeps them so that it can be resumed.
+    is done, rejected or failed for good (an unreadable file, a record error). A job a
+    crash or an error broke off keeps them so that it can be resumed.
     """
 
     def __init__(self, root: Path) -> None:
@@ -148,6 +149,16 @@ def job_template(name: str, directory: Path | None) -> Template:
         raise ValidationFailed([FieldError("template", "invalid_template", message)]) from None
 
 
+def _require_entity_source(template: Template, options: ImportOptions) -> None:
+    """Every customer needs an owning legal entity: a template that gives none needs the
+    job's ``entity`` option (CLI ``--entity``, API form field ``entity``)."""
+    if options.entity is None and not template.sets_owning_entity:
+        raise ValidationFailed([FieldError(
+            "entity", "required",
+            f"template {template.name} gives no owning legal entity: name the job's entity",
+        )])  # fmt: skip
+
+
 def submit_job(
     uow: UnitOfWork,
     actor: Principal,
@@ -164,6 +175,7 @@ def submit_job(
     require(actor, Permission.IMPORT_SUBMIT)
     check_options(options)
     loaded = job_template(template, template_dir)
+    _require_entity_source(loaded, options)
     if not uploads:
         raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
     if len(uploads) > len(loaded.roles):
@@ -414,6 +426,8 @@ def run_job(
             job = _validate(new_uow, job, settings, progress)
         except (ImportFileError, TemplateError, FileNotFoundError) as exc:
             _fail(new_uow, job.id, "validating", f"the file cannot be read: {exc}")
+            if files is not None:
+                files.remove(job.id)  # failed for good: nothing to resume
             raise ValidationFailed([FieldError("file", "unreadable", str(exc))]) from exc
         except Conflict:
             raise
@@ -433,9 +447,20 @@ def run_job(
         except BaseException as exc:
             _fail(new_uow, job.id, "importing", f"interrupted: {exc!r}")
             raise
-    if files is not None and job.status in (JobStatus.DONE, JobStatus.REJECTED):
+    finished = job.status in (JobStatus.DONE, JobStatus.REJECTED)
+    if files is not None and (finished or (job.status is JobStatus.FAILED and not resumable(job))):
         files.remove(job.id)
     return job
+
+
+def resumable(job: ImportJob) -> bool:
+    """Whether a failed job can be resumed (a crash, a restart, a broken-off run): only
+    then does it keep its uploaded files; a job failed for its content drops them."""
+    return (
+        job.status is JobStatus.FAILED
+        and job.failed_stage in _RUNNABLE
+        and (job.error or "").startswith("interrupted")
+    )
 
 
 def resume_job(
@@ -453,11 +478,7 @@ def resume_job(
     require(actor, Permission.IMPORT_SUBMIT)
     with new_uow() as uow:
         job = _load_for_update(uow, job_id)
-        if (
-            job.status is JobStatus.FAILED
-            and job.failed_stage in _RUNNABLE
-            and (job.error or "").startswith("interrupted")
-        ):
+        if resumable(job) and job.failed_stage is not None:
             job.status = JobStatus(job.failed_stage)
             job.failed_stage = job.error = job.finished_at = None
             job.updated_at = utcnow()

@@ -144,6 +144,17 @@ class Template:
     origin: str = ""
 
     @property
+    def sets_owning_entity(self) -> bool:
+        """Whether the template gives rows their (required) owning entity: a mapped
+        column, a default, or the legal entity of a grouped export's rows. Without it the
+        job's ``entity`` option must name one."""
+        return (
+            any(m.target == "owning_entity" for m in self.fields)
+            or any(target == "owning_entity" for target, _, _ in self.defaults)
+            or (self.group_by is not None and bool(self.group_by.entity_column))
+        )
+
+    @property
     def roles(self) -> tuple[str, ...]:
         """File roles in the order positional sources are assigned to them."""
         return (self.primary_role, *(r.role for r in self.related))

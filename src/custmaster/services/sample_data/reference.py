@@ -24,6 +24,7 @@ class ReferenceData:
         tax_codes: ``{code, name}`` (POST /tax-codes).
         dimension_types: ``{code, name, values: [{code, name}]}`` (POST /dimension-types).
         industries: ``{code, name}``, NAICS 2022 codes.
+        account_tiers: ``{code, name}`` (POST /account-tiers).
     """
 
     legal_entities: list[JsonDict] = field(default_factory=list)
@@ -33,6 +34,7 @@ class ReferenceData:
     tax_codes: list[JsonDict] = field(default_factory=list)
     dimension_types: list[JsonDict] = field(default_factory=list)
     industries: list[JsonDict] = field(default_factory=list)
+    account_tiers: list[JsonDict] = field(default_factory=list)
 
     def codes(self, kind: str) -> frozenset[str]:
         """The codes of one kind of reference data, e.g. ``codes("payment_terms")``."""
@@ -162,6 +164,15 @@ INDUSTRIES: tuple[tuple[str, str], ...] = (
 )
 
 
+#: the account tiers the generator assigns (``generator._TIERS``)
+ACCOUNT_TIERS: tuple[tuple[str, str], ...] = (
+    ("platinum", "Platinum"),
+    ("gold", "Gold"),
+    ("silver", "Silver"),
+    ("bronze", "Bronze"),
+)
+
+
 def reference_data() -> ReferenceData:
     """Return a fresh copy of the sample reference data (safe to mutate)."""
     return ReferenceData(
@@ -178,4 +189,5 @@ def reference_data() -> ReferenceData:
             for c, n, values in DIMENSION_TYPES
         ],
         industries=[{"code": c, "name": n} for c, n in INDUSTRIES],
+        account_tiers=[{"code": c, "name": n} for c, n in ACCOUNT_TIERS],
     )

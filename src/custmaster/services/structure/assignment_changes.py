@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from custmaster.domain.approvals import Operation
-from custmaster.domain.errors import NotFound
+from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.org_units import CustomerAssignment, OrgStructure, TeamAssignment
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable
@@ -128,6 +128,11 @@ def plan_team(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredTeamAssi
     customer_id = uuid_of(action, "customer_id", optional=True)
     org_unit = action.get("org_unit")
     role = str(action.get("role"))
+    user_id = str(action.get("user_id"))
+    if uow.users.get(user_id) is None:
+        raise ValidationFailed(
+            [FieldError("user_id", "unknown_reference", f"no user '{user_id}' exists")]
+        )
     if customer_id is not None:
         check_customers(uow, {"customer_id": customer_id})
     structure = OrgStructure()
@@ -136,7 +141,7 @@ def plan_team(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredTeamAssi
         for st in uow.structure.team_assignments(customer_id=customer_id, org_unit=org_unit):
             structure.assign_user(st.assignment)
     assignment = TeamAssignment(
-        str(action.get("user_id")), role, required_date(action, "valid_from"),
+        user_id, role, required_date(action, "valid_from"),
         date_of(action, "valid_to", optional=True), customer_id=customer_id,
         org_unit_id=org_unit,
     )  # fmt: skip
