@@ -85,6 +85,9 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     """Plant the world as an unscoped admin (changes apply at once under the tests'
     policy) and a sales rep (whose proposals wait for approval)."""
     seed_reference(admin)
+    for path, code in (("revenue-accounts", "4000"), ("account-tiers", "GOLD")):
+        made = admin.post(f"{API}/{path}", json={"code": code, "name": code})
+        assert made.status_code == 201, made.text
     victim = create(admin, _customer("Victim Holdings Ltd", "GB01", overrides={
         "GB01": {"credit_limit": "1000"}, "DE01": _de01_override()},
         contacts=[{"first_name": "Vic", "last_name": "Tim", "email": "vic@victim.example",
@@ -128,7 +131,7 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
                          json={"customer_id": victim["id"], "valid_from": "2026-01-01"})  # fmt: skip
     assert in_unit.status_code == 201, in_unit.text
     team = admin.post(f"{API}/team-assignments", json={
-        "user_id": "kim", "role": "key_account_manager", "valid_from": "2026-01-01",
+        "user_id": "sec-sales_rep", "role": "key_account_manager", "valid_from": "2026-01-01",
         "customer_id": victim["id"]})  # fmt: skip
     assert team.status_code == 201, team.text
     template = admin.post(f"{API}/customer-templates", json={

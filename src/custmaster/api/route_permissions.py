@@ -61,7 +61,8 @@ def _crud(prefix: str, read: frozenset[Permission], manage: frozenset[Permission
 
 _REFERENCE_COLLECTIONS = (
     "legal-entities", "payment-terms", "payment-methods", "customer-groups", "tax-codes",
-    "industries", "dimension-types", "name-affixes", "sales-organisations",
+    "industries", "dimension-types", "name-affixes", "sales-organisations", "revenue-accounts",
+    "account-tiers",
 )  # fmt: skip
 
 _V1 = "/api/v1"
