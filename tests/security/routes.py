@@ -136,3 +136,22 @@ def openapi_enum(schema: dict[str, Any]) -> list[str]:
 
 def route_ids(routes: tuple[Route, ...] | list[Route]) -> list[str]:
     return [r.key for r in routes]
+
+
+#: Routes the framework adds for the API's documentation (public by design).
+DOCUMENTATION = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+
+
+@cache
+def other_routes() -> tuple[tuple[str, str], ...]:
+    """(method, path) of every route that is not an API route nor documentation (e.g. an
+    ASGI endpoint such as the MCP server's), which the permission table does not cover."""
+    found: list[tuple[str, str]] = []
+    for context in iter_route_contexts(offline_app().routes):
+        original = context.original_route
+        path = getattr(original, "path", None)
+        if isinstance(original, APIRoute) or path is None or path in DOCUMENTATION:
+            continue
+        methods = sorted(getattr(original, "methods", None) or {"GET", "POST"})
+        found += [(m, path) for m in methods if m != "HEAD"]
+    return tuple(found)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from custmaster.api.route_permissions import (
@@ -16,7 +17,7 @@ from custmaster.api.route_permissions import (
     permissions_for,
 )
 from custmaster.domain.permissions import PERMISSION_MATRIX, Role
-from tests.security.routes import Route, all_routes, route_ids
+from tests.security.routes import Route, all_routes, other_routes, route_ids
 
 ROUTES = all_routes()
 PROTECTED = tuple(r for r in ROUTES if permissions_for(r.method, r.path) is not PUBLIC)
@@ -93,3 +94,19 @@ def test_each_role_gets_what_its_permissions_allow(
         if not allowed and response.status_code != 403:
             wrong.append(f"{role.value} lacks {sorted(needed)} but got {response.status_code}")
     assert not wrong, "\n".join(wrong)
+
+
+OTHERS = other_routes()
+
+
+@pytest.mark.parametrize(("method", "path"), OTHERS, ids=[f"{m} {p}" for m, p in OTHERS])
+def test_other_endpoints_want_credentials_too(sec_app: FastAPI, method: str, path: str) -> None:
+    """Endpoints outside the API's route table (the MCP server's, which runs in the
+    application's lifespan) answer 401 too."""
+    with TestClient(sec_app, raise_server_exceptions=False) as anonymous:
+        response = anonymous.request(method, path, json={})
+        assert response.status_code == 401, response.text
+        wrong = anonymous.request(
+            method, path, json={}, headers={"Authorization": "Bearer cm_not-a-key-of-this-server"}
+        )
+        assert wrong.status_code == 401, wrong.text
