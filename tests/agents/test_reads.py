@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from custmaster.bootstrap import Container
 from custmaster.services.matching.batch import run_batch
 from tests.agents.conftest import Agent
+from tests.conftest import new_user
 from tests.factories import acme, create, minimal
 
 API = "/api/v1"
@@ -88,6 +89,7 @@ def test_hierarchy_relationships_and_account_team(
     assert client.post(f"{API}/relationships", json=relation).status_code == 201
     unit = {"code": "EMEA", "kind": "region", "name": "EMEA", "parent_code": None}
     assert client.post(f"{API}/org-units", json=unit).status_code == 201
+    new_user(client.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
     assignment = {"user_id": "kim", "role": "account_manager", "valid_from": "2026-01-01",
                   "customer_id": acme_id}  # fmt: skip
     assert client.post(f"{API}/team-assignments", json=assignment).status_code == 201

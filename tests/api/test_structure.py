@@ -14,6 +14,7 @@ from sqlalchemy import select
 from custmaster.bootstrap import Container
 from custmaster.domain.relationships import BUILTIN_RELATIONSHIP_TYPES
 from custmaster.persistence.tables import outbox
+from tests.conftest import new_user
 from tests.factories import create, errors_of, minimal
 
 API = "/api/v1"
@@ -352,6 +353,7 @@ def test_a_hard_delete_records_the_links_and_relationships_it_takes_with_it(
     assert client.post(f"{API}/org-units", json=unit).status_code == 201
     in_unit = client.post(f"{API}/org-units/HQ/customers",
                           json={"customer_id": middle, "valid_from": "2026-01-01"}).json()  # fmt: skip
+    new_user(client.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
     team = {"user_id": "kim", "role": "key_account_manager", "valid_from": "2026-01-01",
             "customer_id": middle}  # fmt: skip
     in_team = client.post(f"{API}/team-assignments", json=team).json()

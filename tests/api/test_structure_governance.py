@@ -18,7 +18,7 @@ from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.customers.create import create_customer
 from custmaster.services.customers.update import update_customer
 from custmaster.services.structure.governed import submit
-from tests.conftest import DIRECT_POLICY
+from tests.conftest import DIRECT_POLICY, new_user
 from tests.factories import minimal
 
 API = "/api/v1"
@@ -122,6 +122,7 @@ def test_every_structure_operation_takes_its_lane(
     assigned = s.post(f"{API}/org-units/EU/customers",
                       json={"customer_id": b, "valid_from": "2026-01-01"})  # fmt: skip
     assert lane(assigned)[0] == 201
+    new_user(s.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
     team = s.post(
         f"{API}/team-assignments",
         json={

@@ -60,6 +60,7 @@ def test_the_cli_submits_structure_changes_under_the_shipped_policy(
     shown = cli(container, "hierarchy", "show", "C000003", "--view", "ancestors",
                 "--as-of", "2026-07-01")  # fmt: skip
     assert "C000001" in shown and "C000002" not in shown  # waiting, not applied
+    new_user(container, "kim", ["sales_rep"])  # team members are existing users
     assert "user assigned" in cli(container, "org-units", "assign-user", "kim", "--role",
                                   "account_manager", "--customer", "C000003", "--from",
                                   "2026-01-01")  # fmt: skip
