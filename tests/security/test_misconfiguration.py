@@ -11,7 +11,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from custmaster.bootstrap import Container
+from custmaster.api.app import create_app
+from custmaster.bootstrap import Container, build_container
+from custmaster.config import Settings
 from custmaster.domain.permissions import Role
 from tests.conftest import new_user
 from tests.security.routes import Route, all_routes, route_ids
@@ -106,3 +108,13 @@ def test_every_list_is_bounded(admin: TestClient, world: World, route: Route) ->
     url = route.url(world.fill(route, admin)[0])
     assert admin.get(url, params={"limit": maximum + 1}).status_code == 422
     assert admin.get(url, params={"limit": 0}).status_code == 422
+
+
+def test_an_unreachable_database_is_not_described_to_anonymous_clients() -> None:
+    """/health is public: its 503 names no host, port or database user (the log does)."""
+    url = "postgresql://secprobeuser@127.0.0.1:1/secprobedb?connect_timeout=2"
+    app = create_app(build_container(Settings(database_url=url), migrate=False))
+    response = TestClient(app, raise_server_exceptions=False).get("/health")
+    assert response.status_code == 503, response.text
+    for detail in ("secprobeuser", "secprobedb", "127.0.0.1", "port 1", "Traceback"):
+        assert detail not in response.text
