@@ -17,10 +17,12 @@ from tests.security.world import World, plant
 
 
 @pytest.fixture(scope="module")
-def sec_app(container: Container) -> FastAPI:
-    """An application over empty tables, shared by the tests of a module."""
+def sec_app(container: Container) -> Iterator[FastAPI]:
+    """An application over empty tables, shared by the tests of a module (which leaves
+    them empty again for whatever runs next)."""
     clean(container)
-    return create_app(container)
+    yield create_app(container)
+    clean(container)
 
 
 def _client(app: FastAPI, key: str | None) -> TestClient:
