@@ -14,6 +14,7 @@ from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.edge import EdgeGuard, limits_of
 from custmaster.api.patch_lane import CustomerPatchLane
 from custmaster.api.query_params import refuse_unknown_query
+from custmaster.api.route_permissions import authorize
 from custmaster.api.routers import (
     change_requests,
     customers,
@@ -43,8 +44,9 @@ def create_app(container: Container | None = None) -> FastAPI:
             "Idempotency-Key. Lists use cursor pagination."
         ),
         lifespan=lifespan,
-        # every route: a query parameter it does not declare is a 400, never ignored
-        dependencies=[Depends(refuse_unknown_query)],
+        # every route: its function-level authorisation (api.route_permissions) first,
+        # then a query parameter it does not declare is a 400, never ignored
+        dependencies=[Depends(authorize), Depends(refuse_unknown_query)],
     )
     app.state.container = container
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)

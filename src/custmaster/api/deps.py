@@ -49,17 +49,23 @@ async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer <API key or JWT>``."""
+    """The caller, from ``Authorization: Bearer <API key or JWT>`` (verified once per
+    request: the route's authorisation and the route itself share it)."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("send Authorization: Bearer <API key or token>")
     found: Container = request.app.state.container
     token = credentials.credentials
-    cached = _cached(found, token)
-    if cached is not None:
-        return cached
-    if token.startswith(KEY_PREFIX) or found.token_verifier is None:
-        return await run_in_threadpool(_verified_key, found, token)
-    return await run_in_threadpool(found.token_verifier.verify, token)
+    verified = _cached(found, token)
+    if verified is None:
+        if token.startswith(KEY_PREFIX) or found.token_verifier is None:
+            verified = await run_in_threadpool(_verified_key, found, token)
+        else:
+            verified = await run_in_threadpool(found.token_verifier.verify, token)
+    request.state.principal = verified
+    return verified
 
 
 def cached_bearer(found: Container, token: str) -> Principal | None:

@@ -63,7 +63,8 @@ def health(container: ContainerDep) -> Response:
     except Exception as error:  # unreachable, refused, ... : one line in the log
         reason = describe_unavailable(error)
         log.warning("health: the database cannot be used: %s", reason)
-        return _unavailable("unreachable", f"the database cannot be used: {reason}")
+        # the reason (host, port, user) goes to the log, not to an anonymous client
+        return _unavailable("unreachable", "the database cannot be used now; the log says why")
     if not state.ok:
         return _unavailable(dialect, state.problem(), state.current)
     return json_response(

@@ -87,7 +87,9 @@ def _parse(
         for name in ("name", *_REQUIRED[kind]):
             if data.get(name) is None:
                 errors.add(name, "required", "is required")
-    if "name" in data:
+    elif "name" in data and data["name"] is None:
+        errors.add("name", "required", "is required and cannot be cleared")
+    if data.get("name") is not None:
         values["name"] = f.text(data["name"], "name", errors, min_length=1, max_length=255)
     values.update(spec.parse(uow, data, errors))
     errors.raise_if_any()
