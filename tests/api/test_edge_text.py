@@ -154,7 +154,7 @@ def test_an_import_files_unstorable_cells_fail_their_row_only(
         b"A3,Other Ltd,ap@other.example\n"
     )
     answer = client.post(
-        f"{API}/imports", data={"template": "custmaster"},
+        f"{API}/imports", data={"template": "custmaster", "entity": "US01"},
         files=[("file", ("x.csv", csv, "text/csv"))],
     )  # fmt: skip
     assert answer.status_code == 202, answer.text

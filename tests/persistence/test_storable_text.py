@@ -13,6 +13,7 @@ from custmaster.persistence.tables import outbox
 from custmaster.persistence.tables_governance import change_requests
 from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.governance.submit import submit_create
+from custmaster.services.reference import create_reference
 from tests.conftest import clean, new_user
 
 
@@ -27,8 +28,11 @@ def test_unstorable_text_rolls_the_whole_change_back(container: Container, bad: 
     for name, role in (("ar", "ar_manager"), ("ar2", "ar_manager"), ("ctrl", "controller"),
                        ("ctrl2", "controller")):  # fmt: skip
         new_user(container, name, [role])
+    create_reference(container.uow(), container.system_principal(), "legal_entities",
+                     {"code": "US01", "name": "Acme US", "country": "US",
+                      "currency": "USD"})  # fmt: skip
     before = (_count(container, change_requests), _count(container, outbox))
-    data = {"kind": "organization", "name": "x", "email": "ap@x.example",
+    data = {"kind": "organization", "name": "x", "email": "ap@x.example", "owning_entity": "US01",
             "metadata": {"note": bad}}  # fmt: skip
     with pytest.raises(Exception, match=r"cannot store|NUL|surrogate"):
         submit_create(container.uow(), container.system_principal(), load_policy(None), data,

@@ -118,6 +118,17 @@ def _droppable(entry: PreparedRecord) -> tuple[set[str], dict[str, str]] | None:
     return (set(problems), problems) if problems else None
 
 
+def _name_missing(entry: PreparedRecord) -> None:
+    """A row that fails also names the required fields it lacks, so that one report
+    lists everything to fix (a dropped invalid value can leave a required field empty)."""
+    named = {e["field"] for e in entry.errors}
+    entry.errors.extend(
+        _issue(name, "required", "is required and missing in the source")
+        for name in sorted(entry.record.missing_required)
+        if name not in named
+    )
+
+
 def prepare_record(
     seq: int,
     record: ImportRecord,
@@ -647,6 +658,7 @@ class _Planner:
         rows: list[RowReport] = []
         for entry in entries:
             if entry.errors:
+                _name_missing(entry)
                 row = self._row(entry, Outcome.FAILED)
             elif entry.customer is None:
                 row = self._incomplete(entry, existing, drafts)
