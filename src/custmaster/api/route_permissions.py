@@ -160,7 +160,7 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
         for setting in ("operating-hours", "visit-settings")
         for method, permissions in (("GET", _READ), ("PUT", _UPDATE), ("DELETE", _UPDATE))
     },
-    f"POST {_CUSTOMER}/contacts/{{contact_id}}/participations": _READ,
+    f"POST {_CUSTOMER}/contacts/{{contact_id}}/participations": _SUBMIT[_O.UPDATE],
 }
 
 

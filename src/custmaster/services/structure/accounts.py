@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from custmaster.domain.approvals import Policy
+from custmaster.domain.approvals import Operation, Policy, require_submit
 from custmaster.domain.contacts import ContactState, mark_participation
 from custmaster.domain.errors import ChangeWarning, NotFound
 from custmaster.domain.model import Contact
@@ -112,8 +112,9 @@ def record_participation(
 ) -> Participation:
     """The contact took part in an event of ``kind``; a quote or an order makes it sellable
     for good: an update of the customer submitted under the approval policy (contacts-only
-    changes are green in the default policy), audited and evented like any other."""
-    require(actor, Permission.CUSTOMER_READ)
+    changes are green in the default policy), audited and evented like any other; so it
+    needs what submitting an update needs, even when the contact is sellable already."""
+    require_submit(actor, Operation.UPDATE)
     with uow:
         customer = load(uow, customer_id)
         contact = next((c for c in customer.contacts if c.id == contact_id), None)
