@@ -83,3 +83,20 @@ def test_a_500_closes_the_connection(client: TestClient, monkeypatch: pytest.Mon
     assert answer.headers["connection"] == "close"
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert "boom" not in answer.text
+
+
+def test_every_answer_carries_the_security_headers(client: TestClient) -> None:
+    """Routes, the fast paths' answers and the guard's own refusals alike: no sniffing,
+    no referrer; the API's answers (customer data) are never stored by a cache."""
+    customer = create(client, minimal())
+    answers = [
+        client.get(f"{API}/customers"),
+        client.get(f"{API}/customers/{customer['id']}"),
+        client.get(f"{API}/customers?q=a%00b"),  # refused by the guard (422)
+        client.get("/health"),
+    ]
+    for answer in answers:
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.request.url
+        assert answer.headers["referrer-policy"] == "no-referrer"
+    assert [a.headers.get("cache-control") for a in answers[:3]] == ["no-store"] * 3
+    assert "no-store" not in answers[3].headers.get("cache-control", "")

@@ -145,6 +145,30 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+#: on every answer: no content-type sniffing, no referrer leaving the API
+_SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
+#: on every answer of the API (customer data): never kept by a browser or a shared cache
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def _secured(scope: Scope, send: Send) -> Send:
+    """``send`` with the security headers added to the response start (a header the
+    answer set itself is kept)."""
+    api = str(scope.get("path", "")).startswith("/api/")
+
+    async def secured(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            names = {bytes(name).lower() for name, _ in headers}
+            headers += [h for h in _SECURITY_HEADERS if h[0] not in names]
+            if api and _NO_STORE[0] not in names:
+                headers.append(_NO_STORE)
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return secured
+
+
 class EdgeGuard:
     """ASGI middleware: refuse what the module docstring lists, else hand on to ``app``."""
 
@@ -156,6 +180,7 @@ class EdgeGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        send = _secured(scope, send)
         refused = self._check_target(scope)
         if refused is None and scope["method"] in _BODY_METHODS:
             refused, receive = await self._check_body(scope, receive)
