@@ -116,6 +116,9 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     create(admin, _customer("Acme Corporation", "GB01", tax_id="GB980780684"))
     create(admin, _customer("ACME Corporation Ltd", "GB01", tax_id="GB980780684"))
     run_batch(container.uow, container.system_principal(), container.service_settings)
+    # a trained match model version (GET /match/models/{version})
+    trained = admin.post(f"{API}/match/models", json={})
+    assert trained.status_code == 201, trained.text
     # structure
     link = admin.post(f"{API}/hierarchies/legal/links", json={
         "parent_id": victim["id"], "child_id": other["id"], "valid_from": "2026-01-01"})  # fmt: skip
