@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from custmaster.api.lanes import replay
+from custmaster.api.lanes import read_body, replay
 from custmaster.api.problems import problem
 from custmaster.config import Settings
 from custmaster.domain.text import bad_text, first_bad_text
@@ -233,7 +233,7 @@ class EdgeGuard:
             return _too_large(scope, limit), receive
         if media_type == "multipart/form-data":
             return None, _counting(receive, limit)  # streamed: files may be large
-        body, messages = await _read(receive, limit)
+        body, messages = await read_body(receive, limit)
         if body is None:
             if messages and messages[-1]["type"] == "http.disconnect":
                 return None, replay(messages, receive)
@@ -288,25 +288,6 @@ def first_huge_integer(value: Any, path: str = "") -> str | None:
         elif isinstance(item, list):
             stack.extend((f"{where}[{i}]", child) for i, child in enumerate(item))
     return None
-
-
-async def _read(receive: Receive, limit: int) -> tuple[bytes | None, list[Message]]:
-    """The whole body (None when over ``limit`` or the client left) and the messages."""
-    chunks: list[bytes] = []
-    messages: list[Message] = []
-    size = 0
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            return None, messages
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None, messages
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), messages
 
 
 def _counting(receive: Receive, limit: int) -> Receive:

@@ -18,9 +18,9 @@ M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 256 * 1024
 
 
-async def read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
-    """The whole body (None when it is larger than ``MAX_BODY`` or the client left) and
-    the messages read, which are replayed to the route when the lane passes."""
+async def read_body(receive: Receive, limit: int = MAX_BODY) -> tuple[bytes | None, list[Message]]:
+    """The whole body (None when it is larger than ``limit`` or the client left) and the
+    messages read, which are replayed to the route when the lane passes."""
     chunks: list[bytes] = []
     messages: list[Message] = []
     size = 0
@@ -31,9 +31,9 @@ async def read_body(receive: Receive) -> tuple[bytes | None, list[Message]]:
             return None, messages
         chunk = message.get("body", b"")
         size += len(chunk)
-        chunks.append(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             return None, messages
+        chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks), messages
 
