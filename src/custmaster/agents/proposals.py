@@ -10,7 +10,7 @@ answers as the first did, without a second change (``services.idempotency``)."""
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -261,6 +261,17 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         return await runtime.propose(ctx, "propose_unmerge", {"merge_id": str(merge_id)},
                                      idempotency_key, work)  # fmt: skip
 
+    def structure_change(
+        actor: Principal, uow: UnitOfWork, operation: Operation, action: dict[str, Any],
+        key: str, shape: Callable[[Any], dict[str, Any]],
+    ) -> dict[str, Any]:  # fmt: skip
+        """Submit a structure change under the approval policy, as the REST routes do:
+        the pending change request, or what the change made (``key``: ``shape(result)``)."""
+        outcome = submit_structure(uow, actor, container.policy, operation, action)
+        if outcome.request is not None:
+            return pending(outcome.request, [])
+        return json_body({"outcome": "applied", key: shape(outcome.result)})
+
     @server.tool(annotations=PROPOSE)
     async def propose_hierarchy_link(
         parent_id: Annotated[UUID, Field(description="the parent customer")],
@@ -281,13 +292,8 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             action = {"hierarchy_type": hierarchy_type, "parent_id": str(parent_id),
                       "child_id": str(child_id), "valid_from": valid_from.isoformat(),
                       "valid_to": valid_to.isoformat() if valid_to else None}  # fmt: skip
-            outcome = submit_structure(uow, actor, container.policy,
-                                       Operation.HIERARCHY_LINK, action)  # fmt: skip
-            if outcome.request is not None:
-                return pending(outcome.request, [])
-            assert outcome.result is not None  # applied at once: the link it made
-            return json_body({"outcome": "applied",
-                              "link": hierarchies.link_dict(outcome.result)})  # fmt: skip
+            return structure_change(actor, uow, Operation.HIERARCHY_LINK, action,
+                                    "link", hierarchies.link_dict)  # fmt: skip
 
         arguments = jsonable({"parent_id": parent_id, "child_id": child_id,
                               "valid_from": valid_from, "valid_to": valid_to,
@@ -313,13 +319,8 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             action = {"hierarchy_type": hierarchy_type, "customer_id": str(customer_id),
                       "new_parent_id": str(new_parent_id) if new_parent_id else None,
                       "effective_date": effective_date.isoformat()}  # fmt: skip
-            outcome = submit_structure(uow, actor, container.policy,
-                                       Operation.HIERARCHY_MOVE, action)  # fmt: skip
-            if outcome.request is not None:
-                return pending(outcome.request, [])
-            assert outcome.result is not None  # applied at once: the links it changed
-            return json_body({"outcome": "applied",
-                              "move": hierarchies.move_dict(outcome.result)})  # fmt: skip
+            return structure_change(actor, uow, Operation.HIERARCHY_MOVE, action,
+                                    "move", hierarchies.move_dict)  # fmt: skip
 
         arguments = jsonable({"customer_id": customer_id, "effective_date": effective_date,
                               "new_parent_id": new_parent_id,
