@@ -16,7 +16,7 @@ from custmaster.bootstrap import Container
 from custmaster.domain.approvals.errors import SegregationOfDuties
 from custmaster.services.governance.decide import approve, get_request
 from tests.agents.conftest import Agent
-from tests.factories import acme
+from tests.factories import acme, minimal
 
 API = "/api/v1"
 
@@ -98,3 +98,33 @@ def test_the_user_behind_an_agent_is_its_proposals_submitter(
     person.headers["Authorization"] = f"Bearer {agent.key}"
     own = person.post(f"{API}/change-requests/{request_id}/approve", json={})
     assert own.status_code == 403 and "submitter" in own.json()["detail"]
+
+
+@pytest.fixture
+def two_customers(client: TestClient) -> tuple[str, str]:
+    """Two customers made under the tests' direct policy (list it before ``governed``)."""
+    made = [client.post(f"{API}/customers", json=minimal(name, email))
+            for name, email in (("Acme Holding", "ap@holding.example"),
+                                ("Acme Europe", "ap@europe.example"))]  # fmt: skip
+    assert [m.status_code for m in made] == [201, 201]
+    return made[0].json()["id"], made[1].json()["id"]
+
+
+def test_a_legal_hierarchy_link_waits_like_the_rest_apis(
+    agent_as: Callable[..., Agent], client_as: Callable[..., TestClient],
+    two_customers: tuple[str, str], governed: Container,
+) -> None:
+    """Under the shipped policy the legal hierarchy is yellow: the agent's link is a
+    change request with its effect, nothing is linked until people approve."""
+    client_as("arm", roles=["ar_manager"])
+    client_as("ctl", roles=["controller"])
+    parent_id, child_id = two_customers
+    agent = agent_as("steward", roles=["data_steward"])
+    proposed = agent.ok("propose_hierarchy_link", {
+        "parent_id": parent_id, "child_id": child_id, "valid_from": "2026-01-01",
+        "idempotency_key": "l1"})  # fmt: skip
+    assert proposed["outcome"] == "pending_approval"
+    request = proposed["change_request"]
+    assert request["operation"] == "hierarchy_link" and request["lane"] == "yellow"
+    tree = agent.ok("customer_hierarchy", {"customer_id": child_id, "view": "ancestors"})
+    assert tree["items"] == []
