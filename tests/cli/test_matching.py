@@ -58,6 +58,8 @@ def test_match_train_stores_a_version_and_match_run_uses_it(tmp_path: Path) -> N
     url = f"sqlite:///{tmp_path / 'cm.db'}"
     container = build_container(Settings(database_url=url), migrate=True)
     actor = container.system_principal()
+    create_reference(container.uow(), actor, "legal_entities",
+                     {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"})  # fmt: skip
     for i in range(12):
         create_customer(container.uow(), actor, minimal(f"Firm {i} GmbH", f"ap@firm{i}.example"),
                         container.service_settings)  # fmt: skip

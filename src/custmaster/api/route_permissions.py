@@ -126,6 +126,12 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"GET {_V1}/xrefs/{{source_system}}/{{source_id}}": _READ,
     f"GET {_V1}/xrefs/{{source_system}}/{{source_id:path}}": _READ,
     f"GET {_CUSTOMER}/xrefs": _READ,
+    f"GET {_V1}/clusters/export": _READ,
+    f"POST {_V1}/match/models": frozenset({_P.MERGE_PROPOSE}),
+    f"GET {_V1}/match/models": _READ,
+    f"GET {_V1}/match/models/{{version}}": _READ,
+    # source records
+    f"GET {_CUSTOMER}/sources": _READ,
     # hierarchies
     f"GET {_V1}/hierarchy-types": _REF_READ,
     f"POST {_V1}/hierarchies/{{hierarchy_type}}/links": _SUBMIT[_O.HIERARCHY_LINK],
