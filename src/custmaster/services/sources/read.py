@@ -11,6 +11,7 @@ from custmaster.domain.errors import NotFound
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, PermissionDenied, Principal, require
 from custmaster.domain.snapshot import snapshot
+from custmaster.services.governance.access import visible_customer, visible_data
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.sources.consolidate import CONSOLIDATED_FIELDS, derive_provenance
 from custmaster.services.sources.ports import SourceRecord
@@ -60,13 +61,6 @@ def check_scope(actor: Principal, customer: Customer) -> None:
         )
 
 
-def _visible(actor: Principal, received: dict[str, Any]) -> dict[str, Any]:
-    overrides = received.get("overrides")
-    if actor.entities is None or not isinstance(overrides, dict):
-        return received
-    return {**received, "overrides": {e: o for e, o in overrides.items() if e in actor.entities}}
-
-
 def customer_sources(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> CustomerSources:
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
@@ -92,6 +86,8 @@ def customer_sources(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Cu
                 rule=held["rule"], why=_WHY.get(held["rule"], held["rule"]),
             )
         )  # fmt: skip
-    for record in records:
-        record.received = _visible(actor, record.received)
-    return CustomerSources(customer, records, fields)
+    for record in records:  # the one read rule: nothing of another entity's overrides
+        record.received = visible_data(actor, record.received)
+        record.normalised = visible_data(actor, record.normalised)
+        record.features = visible_data(actor, record.features)
+    return CustomerSources(visible_customer(actor, customer), records, fields)
