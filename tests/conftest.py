@@ -187,6 +187,20 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         admin.dispose()
 
 
+@pytest.fixture(params=["route", "lane"])
+def caller(
+    request: pytest.FixtureRequest, client: TestClient, container: Container
+) -> Iterator[TestClient]:
+    """``client`` with its key uncached (the routes answer) or cached and verified once
+    (the short paths, ``api.*_lane``, may answer): a test runs once each way."""
+    before = container.key_cache
+    if request.param == "lane":
+        container.key_cache = KeyCache(60)
+        client.get("/api/v1/legal-entities")
+    yield client
+    container.key_cache = before
+
+
 @pytest.fixture
 def cached_keys(container: Container) -> Iterator[None]:
     """API keys trusted for a minute once verified (the tests' default is no cache), so a

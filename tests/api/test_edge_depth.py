@@ -5,14 +5,9 @@ or not), before any parser recurses into it; 32 levels are fine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 
 from custmaster.api.edge import MAX_JSON_DEPTH, too_deep
-from custmaster.bootstrap import Container
-from custmaster.services.auth import KeyCache
 from tests.factories import create, minimal
 
 API = "/api/v1"
@@ -26,18 +21,6 @@ def nested(depth: int) -> dict[str, object]:
         value = {"a": value}
     assert isinstance(value, dict)
     return value
-
-
-@pytest.fixture(params=["route", "lane"])
-def caller(request: pytest.FixtureRequest, client: TestClient,
-           container: Container) -> Iterator[TestClient]:  # fmt: skip
-    """The client with its key uncached (the routes answer) or cached (the lanes may)."""
-    before = container.key_cache
-    if request.param == "lane":
-        container.key_cache = KeyCache(60)
-        client.get(f"{API}/legal-entities")
-    yield client
-    container.key_cache = before
 
 
 def test_deep_json_is_the_same_422_on_routes_and_short_paths(caller: TestClient) -> None:

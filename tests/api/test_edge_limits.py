@@ -17,7 +17,6 @@ from custmaster.api.app import create_app
 from custmaster.api.edge import MAX_MATCH_BYTES
 from custmaster.bootstrap import Container
 from custmaster.domain.rules import MAX_CHILDREN, MAX_METADATA_BYTES
-from custmaster.services.auth import KeyCache
 from tests.conftest import new_user
 from tests.factories import create, minimal
 
@@ -32,17 +31,6 @@ def too_large(answer: Any) -> None:
     assert answer.status_code == 413, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["type"] == "/problems/payload-too-large"
-
-
-@pytest.fixture(params=["route", "lane"])
-def caller(request: pytest.FixtureRequest, client: TestClient,
-           container: Container) -> Iterator[TestClient]:  # fmt: skip
-    before = container.key_cache
-    if request.param == "lane":
-        container.key_cache = KeyCache(60)
-        client.get(f"{API}/legal-entities")
-    yield client
-    container.key_cache = before
 
 
 def test_bodies_over_the_limits_are_413(caller: TestClient) -> None:
@@ -82,8 +70,9 @@ def test_child_records_beyond_the_limit_are_422(caller: TestClient) -> None:
 
 
 def test_metadata_over_the_limit_is_422(caller: TestClient) -> None:
-    fits = caller.post(f"{API}/customers",
-                       json=minimal(metadata={"x": "y" * (MAX_METADATA_BYTES - 20)}))
+    fits = caller.post(
+        f"{API}/customers", json=minimal(metadata={"x": "y" * (MAX_METADATA_BYTES - 20)})
+    )
     assert fits.status_code == 201, fits.text
     over = {"x": "y" * MAX_METADATA_BYTES}
     answer = caller.post(f"{API}/customers", json=minimal("B", "b@b.example", metadata=over))
