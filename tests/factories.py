@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
+
+from custmaster.services.bearer_tokens import TokenVerifier
 
 REFERENCE: dict[str, list[dict[str, Any]]] = {
     "legal-entities": [
@@ -130,3 +135,20 @@ def outbox_events(container: Any) -> list[dict[str, Any]]:
     with container.engine.connect() as connection:
         rows = connection.execute(outbox.select().order_by(outbox.c.id))
         return [dict(row.envelope) for row in rows]
+
+
+def identity_provider(tmp_path: Path) -> tuple[rsa.RSAPrivateKey, TokenVerifier]:
+    """An OIDC provider's signing key and a verifier of its RS256 tokens (audience
+    ``custmaster``, issuer ``https://idp.example``, roles from ``groups`` with
+    ``mdm-readers`` mapped to viewer, entities from ``entities``)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (tmp_path / "idp.pem").write_bytes(pem)
+    verifier = TokenVerifier.from_files(
+        public_key_file=tmp_path / "idp.pem", jwks_file=None, algorithms=["RS256"],
+        audience="custmaster", issuer="https://idp.example", roles_claim="groups",
+        entities_claim="entities", role_map={"mdm-readers": "viewer"},
+    )  # fmt: skip
+    return private, verifier

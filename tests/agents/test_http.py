@@ -18,7 +18,6 @@ import httpx2
 import jwt
 import pytest
 import uvicorn
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from mcp import Client
@@ -26,9 +25,8 @@ from mcp.client.streamable_http import streamable_http_client
 
 from custmaster.api.app import create_app
 from custmaster.bootstrap import Container
-from custmaster.services.auth import TokenVerifier
 from tests.conftest import new_user
-from tests.factories import acme
+from tests.factories import acme, identity_provider
 
 T = TypeVar("T")
 
@@ -124,16 +122,7 @@ def test_oidc_bearer_tokens_authenticate_agents_too(
     served: str, container: Container, client: TestClient, tmp_path: Path
 ) -> None:
     customer_id = client.post("/api/v1/customers", json=acme()).json()["id"]
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    (tmp_path / "idp.pem").write_bytes(pem)
-    verifier = TokenVerifier.from_files(
-        public_key_file=tmp_path / "idp.pem", jwks_file=None, algorithms=["RS256"],
-        audience="custmaster", issuer="https://idp.example", roles_claim="groups",
-        entities_claim="entities", role_map={"mdm-readers": "viewer"},
-    )  # fmt: skip
+    private, verifier = identity_provider(tmp_path)
     saved, container.token_verifier = container.token_verifier, verifier
     try:
         claims = {"sub": "u-42", "name": "Ola", "groups": ["mdm-readers"], "aud": "custmaster",

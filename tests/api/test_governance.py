@@ -10,7 +10,6 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -20,8 +19,7 @@ from custmaster.bootstrap import Container
 from custmaster.cli.app import app as cli
 from custmaster.persistence.audit_guard import suspended_guard
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.auth import TokenVerifier
-from tests.factories import acme, create, minimal
+from tests.factories import acme, create, identity_provider, minimal
 
 API = "/api/v1"
 Make = Callable[..., TestClient]
@@ -104,16 +102,7 @@ def test_keys_are_shown_once_listed_by_prefix_and_revocable(
 def test_jwt_bearer_tokens_map_a_claim_to_roles(
     bare_client: TestClient, container: Container, tmp_path: Path
 ) -> None:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    (tmp_path / "idp.pem").write_bytes(pem)
-    verifier = TokenVerifier.from_files(
-        public_key_file=tmp_path / "idp.pem", jwks_file=None, algorithms=["RS256"],
-        audience="custmaster", issuer="https://idp.example", roles_claim="groups",
-        entities_claim="entities", role_map={"mdm-readers": "viewer"},
-    )  # fmt: skip
+    private, verifier = identity_provider(tmp_path)
     saved, container.token_verifier = container.token_verifier, verifier
     try:
         claims = {"sub": "u-42", "name": "Ola", "groups": ["mdm-readers"], "aud": "custmaster",
