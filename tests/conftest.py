@@ -25,6 +25,7 @@ from custmaster.persistence.tables import sequences
 from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.auth import KeyCache, add_user
 from tests.factories import seed_reference
+from tests.nats_server import TEST_NATS_URL, NatsServer, answers, nats_binary
 
 POSTGRES_URL = os.environ.get("CUSTMASTER_TEST_POSTGRES_URL")
 DIRECT_POLICY = Path(__file__).parent / "policies" / "direct.yaml"
@@ -225,3 +226,23 @@ def spy_lane_answers(monkeypatch: pytest.MonkeyPatch, lane: type[Any]) -> list[b
 
     monkeypatch.setattr(lane, "_answer", spy)
     return seen
+
+
+@pytest.fixture(scope="session")
+def nats_url() -> str:
+    """The NATS JetStream server the tests share: CUSTMASTER_TEST_NATS_URL (default
+    nats://127.0.0.1:4222; .ci/run starts one when nothing answers). Use subjects and
+    stream names unique to the test and delete them after."""
+    if not answers(TEST_NATS_URL):
+        pytest.skip(f"no NATS server at {TEST_NATS_URL} (set CUSTMASTER_TEST_NATS_URL)")
+    return TEST_NATS_URL
+
+
+@pytest.fixture
+def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
+    """A ``nats-server -js`` of the test's own (free port, own store): the test may
+    ``stop()`` and ``start()`` it."""
+    if nats_binary() is None:
+        pytest.skip("nats-server is not installed")
+    with NatsServer(tmp_path / "jetstream") as server:
+        yield server

@@ -142,3 +142,44 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Origin headers the MCP endpoint accepts when mcp_allowed_hosts is set",
     )
+    # the outbox relay to NATS JetStream (docs/integration.md)
+    nats_url: str = Field(
+        default="nats://127.0.0.1:4222", description="the NATS server the relay publishes to"
+    )
+    relay_stream: str = Field(
+        default="CUSTMASTER",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="the JetStream stream of the change events (made when missing)",
+    )
+    relay_subject_prefix: str = Field(
+        default="custmaster",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="subjects are <prefix>.<aggregate>.<event>",
+    )
+    relay_in_serve: bool = Field(
+        default=False,
+        description="each serving process also runs the relay (one holds each partition's "
+        "lease at a time); off: run `custmaster relay`",
+    )
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_lease_seconds: float = Field(
+        default=15, gt=1, le=3600, description="a killed relay's partitions are taken over "
+        "after at most this long",
+    )  # fmt: skip
+    relay_partitions: int = Field(
+        default=1, ge=1, le=256, description="partitions of the events by CloudEvent subject "
+        "(customer id), each with one active relay; order is kept per subject",
+    )  # fmt: skip
+    relay_poll_seconds: float = Field(default=0.05, gt=0, le=60)
+    relay_ack_timeout_seconds: float = Field(default=5, gt=0, le=600)
+    relay_stream_replicas: int = Field(
+        default=1, ge=1, le=5, description="replicas of the stream when the relay makes it "
+        "(production: 3, on a cluster)",
+    )  # fmt: skip
+    relay_duplicate_window_seconds: float = Field(
+        default=120, gt=0, description="the stream's deduplication window when the relay "
+        "makes it (longer than the lease plus the acknowledgement timeout)",
+    )  # fmt: skip
+    relay_max_age_seconds: float = Field(
+        default=7 * 86400, gt=0, description="how long the stream keeps events"
+    )

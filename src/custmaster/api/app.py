@@ -25,6 +25,7 @@ from custmaster.api.routers import (
     matching,
     personal_data,
     reference,
+    relay,
     sources,
 )
 from custmaster.api.routers import structure as structure_routers
@@ -56,6 +57,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(reference.router)
     app.include_router(events.router)
+    app.include_router(relay.router)
     app.include_router(imports.router)
     app.include_router(exports.router)
     app.include_router(change_requests.router)

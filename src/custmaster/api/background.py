@@ -26,6 +26,9 @@ Each serving process also checks tax-exemption certificates for expiry notices w
 starts and then every ``CUSTMASTER_CERTIFICATE_CHECK_INTERVAL_SECONDS`` (a day; 0 turns it
 off), as ``custmaster certificates check`` does: every notice is sent once, however many
 processes check (the check takes a lock and records what it sent).
+
+With ``CUSTMASTER_RELAY_IN_SERVE``, each serving process also runs the outbox relay to NATS
+JetStream (``services.relay``); the partitions' leases let one process publish each.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from custmaster.bootstrap import Container
 from custmaster.persistence.audit import sealer_for
 from custmaster.services.audit import publish_checkpoint, seal_audit
 from custmaster.services.certificates.check import check_certificates
+from custmaster.services.relay.runner import Relay
 
 _LOG = logging.getLogger(__name__)
 
@@ -124,6 +128,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.certificate_check_interval_seconds:
             tasks.append(asyncio.create_task(check_certificates_periodically(
                 container, settings.certificate_check_interval_seconds)))  # fmt: skip
+        if settings.relay_in_serve:  # the outbox relay (docs/integration.md)
+            tasks.append(asyncio.create_task(Relay(container.uow, container.relay_config()).run()))
         mcp = getattr(app.state, "mcp", None)  # the MCP endpoint (agents.http), when mounted
         try:
             async with mcp.running() if mcp is not None else contextlib.nullcontext():

@@ -97,6 +97,8 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"POST {_V1}/customer-templates/{{name}}/customers": _SUBMIT[_O.CREATE],
     # feeds and exports
     f"GET {_V1}/events": _READ,
+    f"GET {_V1}/relay/status": frozenset({_P.USER_MANAGE}),  # operators
+    "GET /asyncapi.json": PUBLIC,  # the events' contract, beside /openapi.json
     f"GET {_V1}/exports/customers": _READ,
     # imports
     f"POST {_V1}/imports": _SUBMIT[_O.BULK_IMPORT],

@@ -15,6 +15,7 @@ from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
+from custmaster.persistence.relay import SqlRelayStore
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.certificates.ports import CertificateRepository
@@ -29,6 +30,7 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
+from custmaster.services.relay.ports import RelayStore
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    relay: RelayStore
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -89,6 +92,7 @@ class SqlUnitOfWork:
             self.structure = SqlStructureRepository(connection)
             self.certificates = SqlCertificateRepository(connection)
             self.sources = SqlSourceRepository(connection)
+            self.relay = SqlRelayStore(connection)
         self._depth += 1
         return self
 

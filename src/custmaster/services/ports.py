@@ -23,6 +23,7 @@ from custmaster.services.structure.ports import StructureRepository
 
 if TYPE_CHECKING:
     from custmaster.services.imports.store import ImportRepository
+    from custmaster.services.relay.ports import RelayStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,7 @@ class UnitOfWork(Protocol):
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    relay: RelayStore
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
