@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nats
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from custmaster.bootstrap import Container
@@ -44,7 +45,10 @@ async def read_stream(url: str, config: RelayConfig, timeout: float = 30.0) -> l
     try:
         js = nc.jetstream()
         total = (await js.stream_info(config.stream)).state.messages
-        sub = await js.pull_subscribe(f"{config.subject_prefix}.>", stream=config.stream)
+        sub = await js.pull_subscribe(
+            f"{config.subject_prefix}.>", stream=config.stream,
+            config=ConsumerConfig(ack_policy=AckPolicy.NONE),
+        )  # fmt: skip
         got: list[Received] = []
         async with asyncio.timeout(timeout):
             while len(got) < total:

@@ -64,7 +64,9 @@ def test_what_the_api_commits_arrives_in_order_with_its_id(
     ids = [client.post("/api/v1/customers", json=minimal(name=f"Relay {n} GmbH")).json()["id"]
            for n in range(3)]  # fmt: skip
     for n in range(2):
-        assert client.patch(f"/api/v1/customers/{ids[0]}", json={"notes": f"n{n}"}).status_code == 200
+        assert (
+            client.patch(f"/api/v1/customers/{ids[0]}", json={"notes": f"n{n}"}).status_code == 200
+        )
     assert client.post(f"/api/v1/customers/{ids[1]}/deactivate").status_code == 200
     wait_visible(container, lambda items: items[-1].envelope["subject"] == ids[1])
 
@@ -185,9 +187,7 @@ def test_a_broker_outage_makes_events_wait_then_arrive(
     check_delivery(outbox_items(container), asyncio.run(read_stream(own_nats.url, config)))
 
 
-def test_relay_command_and_status(
-    container: Container, config: RelayConfig, nats_url: str
-) -> None:
+def test_relay_command_and_status(container: Container, config: RelayConfig, nats_url: str) -> None:
     write_changes(container, 30, customers=3)
     wait_visible(container, lambda items: len(items) == 30)
     url = container.settings.database_url
