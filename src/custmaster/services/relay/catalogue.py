@@ -131,7 +131,6 @@ REFERENCE_KINDS: tuple[tuple[str, str], ...] = (
     ("payment_method", "payment method"), ("customer_group", "customer group"),
     ("tax_code", "tax code"), ("industry", "industry"), ("dimension_type", "dimension type"),
     ("account_tier", "account tier"), ("revenue_account", "revenue account"),
-    ("name_affix", "name affix"), ("sales_organisation", "sales organisation"),
 )  # fmt: skip
 
 #: structure and keyed records recorded with ``{"changes", <resource>}``
@@ -144,6 +143,8 @@ STRUCTURE_EVENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("org_unit_assignment", "customer's organisation-unit assignment", ("created", "deleted")),
     ("team_assignment", "account-team assignment", ("created", "deleted")),
     ("customer_template", "customer template", ("created", "updated", "deleted")),
+    ("name_affix", "name affix", ("created", "updated", "deleted")),
+    ("sales_organisation", "sales organisation", ("created", "updated", "deleted")),
     ("payment_schedule", "payment terms' instalment schedule", ("replaced",)),
 )
 
