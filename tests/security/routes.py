@@ -139,7 +139,9 @@ def route_ids(routes: tuple[Route, ...] | list[Route]) -> list[str]:
 
 
 #: Routes the framework adds for the API's documentation (public by design).
-DOCUMENTATION = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCUMENTATION = frozenset(
+    {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
 
 
 @cache

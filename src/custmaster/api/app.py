@@ -57,7 +57,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(reference.router)
     app.include_router(events.router)
-    app.include_router(relay.router)
+    relay.install(app)  # /api/v1/relay/status and /asyncapi.json
     app.include_router(imports.router)
     app.include_router(exports.router)
     app.include_router(change_requests.router)

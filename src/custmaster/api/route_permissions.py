@@ -98,7 +98,6 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     # feeds and exports
     f"GET {_V1}/events": _READ,
     f"GET {_V1}/relay/status": frozenset({_P.USER_MANAGE}),  # operators
-    "GET /asyncapi.json": PUBLIC,  # the events' contract, beside /openapi.json
     f"GET {_V1}/exports/customers": _READ,
     # imports
     f"POST {_V1}/imports": _SUBMIT[_O.BULK_IMPORT],

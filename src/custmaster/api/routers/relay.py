@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from custmaster import __version__
 from custmaster.api.deps import PrincipalDep, UowDep
@@ -27,10 +26,14 @@ def status(actor: PrincipalDep, uow: UowDep, request: Request) -> Response:
     return json_response(200, relay_status(uow, actor, stream).as_dict())
 
 
-@router.get(
-    "/asyncapi.json",
-    summary="The AsyncAPI 3 document of the change events (CloudEvents on NATS JetStream)",
-)
-def asyncapi(request: Request) -> dict[str, Any]:
+async def asyncapi(request: Request) -> Response:
+    """The AsyncAPI 3 document of the change events (CloudEvents on NATS JetStream)."""
     prefix = request.app.state.container.settings.relay_subject_prefix
-    return asyncapi_document(__version__, prefix)
+    return JSONResponse(asyncapi_document(__version__, prefix))
+
+
+def install(app: FastAPI) -> None:
+    """The status route, and ``/asyncapi.json`` served like ``/openapi.json``: public,
+    outside the API's routes and their permission table."""
+    app.include_router(router)
+    app.add_route("/asyncapi.json", asyncapi, include_in_schema=False)
