@@ -58,6 +58,7 @@ from tests.integration.relay_support import (  # noqa: E402
     check_delivery,
     outbox_items,
     read_stream,
+    wait_visible,
 )
 from tests.nats_server import NatsServer  # noqa: E402
 
@@ -158,8 +159,8 @@ def throughput(container: Container, url: str, events: int) -> None:
             uow.outbox.add_bulk(
                 [event(subjects[n % 1000], n) for n in range(start, min(start + 5000, events))]
             )
+    wait_visible(container, lambda found: len(found) == events, timeout=300)
     items = outbox_items(container)
-    assert len(items) == events
     for batch in (500, 1000):
         bare = config_for(url, batch_size=batch)
         messages = [message_of(i, bare) for i in items]

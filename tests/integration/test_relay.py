@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -215,3 +218,27 @@ def test_relay_command_and_status(container: Container, config: RelayConfig, nat
 def test_the_relay_status_is_for_operators(client_as: object, config: RelayConfig) -> None:
     viewer = client_as("viewer")  # type: ignore[operator]
     assert viewer.get("/api/v1/relay/status").status_code == 403
+
+
+def test_the_example_consumer_receives_a_change_from_the_tour(
+    client: TestClient, container: Container, config: RelayConfig, nats_url: str
+) -> None:
+    acme = client.post("/api/v1/customers", json=minimal("Acme Corporation", "ap@acme.example"))
+    customer = acme.json()
+    patched = client.patch(f"/api/v1/customers/{customer['id']}", json={"notes": "prefers email"})
+    assert patched.status_code == 200, patched.text
+    wait_visible(
+        container, lambda items: items[-1].envelope["type"] == "custmaster.customer.updated"
+    )
+    relay_until_idle(container, config)
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "relay_consumer.py"
+    command = [sys.executable, str(script), "--url", nats_url, "--stream", config.stream,
+               "--subjects", f"{config.subject_prefix}.customer.>", "--durable", "tour",
+               "--timeout", "2"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"custmaster.customer.created {customer['id']} {customer['number']}",
+        f"custmaster.customer.updated {customer['id']} {customer['number']} changed: notes",
+    ]
