@@ -8,6 +8,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,12 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from custmaster.api.app import create_app
 from custmaster.bootstrap import Container
 from custmaster.cli.app import app as cli
 from custmaster.services.ports import FeedPosition
 from custmaster.services.relay.config import RelayConfig
 from custmaster.services.relay.runner import Relay
-from tests.conftest import clean
+from tests.conftest import clean, new_user
 from tests.factories import minimal
 from tests.integration.relay_support import (
     check_delivery,
@@ -242,3 +244,31 @@ def test_the_example_consumer_receives_a_change_from_the_tour(
         f"custmaster.customer.created {customer['id']} {customer['number']}",
         f"custmaster.customer.updated {customer['id']} {customer['number']} changed: notes",
     ]
+
+
+def test_the_relay_runs_inside_serve_when_asked(
+    container: Container, config: RelayConfig, nats_url: str
+) -> None:
+    before = container.settings
+    container.settings = before.model_copy(update={
+        "relay_in_serve": True, "nats_url": nats_url, "relay_stream": config.stream,
+        "relay_subject_prefix": config.subject_prefix, "relay_lease_seconds": 3,
+        "relay_ack_timeout_seconds": 1,
+    })  # fmt: skip
+    try:
+        key = new_user(container, "tester", ["admin"])
+        with TestClient(create_app(container)) as served:
+            served.headers["Authorization"] = f"Bearer {key}"
+            made = served.post("/api/v1/legal-entities", json={
+                "code": "US01", "name": "Acme US", "country": "US", "currency": "USD"})  # fmt: skip
+            assert made.status_code == 201, made.text
+            deadline = time.monotonic() + 30
+            while served.get("/api/v1/relay/status").json()["published_total"] < 2:
+                assert time.monotonic() < deadline, "the serving process did not relay"
+                time.sleep(0.1)
+    finally:
+        container.settings = before
+    received = asyncio.run(read_stream(nats_url, config))
+    assert [r.envelope["type"] for r in received] == [
+        "custmaster.user.created", "custmaster.legal_entity.created"
+    ]  # fmt: skip
