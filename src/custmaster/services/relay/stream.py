@@ -33,19 +33,36 @@ def stream_config(config: RelayConfig, subjects: list[str]) -> StreamConfig:
     )
 
 
+def covers(pattern: str, subject: str) -> bool:
+    """Whether the NATS subject pattern ``pattern`` takes every subject ``subject`` does
+    (``custmaster.>`` covers ``custmaster.customer.>``)."""
+    have, want = pattern.split("."), subject.split(".")
+    for n, token in enumerate(have):
+        if token == ">":
+            return len(want) > n
+        if (
+            n >= len(want)
+            or (token != "*" and token != want[n])
+            or (token == "*" and want[n] == ">")
+        ):
+            return False
+    return len(have) == len(want)
+
+
 async def ensure_stream(
     js: JetStreamContext, config: RelayConfig, aggregates: Iterable[str]
 ) -> set[str]:
-    """Create the stream, or add the subjects of ``aggregates`` it lacks; its subjects."""
+    """Create the stream, or add the subjects of ``aggregates`` it does not cover yet;
+    the subjects it takes (as the relay asks for them)."""
     wanted = subjects_of(config, aggregates)
     try:
         info = await js.stream_info(config.stream)
     except NotFoundError:
-        made = await js.add_stream(stream_config(config, wanted))
-        return set(made.config.subjects or [])
+        await js.add_stream(stream_config(config, wanted))
+        return set(wanted)
     have = list(info.config.subjects or [])
-    missing = [s for s in wanted if s not in have]
+    missing = [s for s in wanted if not any(covers(h, s) for h in have)]
     if missing:
         info.config.subjects = have + missing
-        info = await js.update_stream(info.config)
-    return set(info.config.subjects or [])
+        await js.update_stream(info.config)
+    return set(wanted)
