@@ -51,7 +51,9 @@ from custmaster.bootstrap import Container, build_container  # noqa: E402
 from custmaster.config import Settings  # noqa: E402
 from custmaster.domain.events import CloudEvent  # noqa: E402
 from custmaster.persistence.engine import make_engine  # noqa: E402
+from custmaster.services.ports import FeedPosition  # noqa: E402
 from custmaster.services.relay.config import RelayConfig  # noqa: E402
+from custmaster.services.relay.ports import OutboxEvent  # noqa: E402
 from custmaster.services.relay.runner import Relay, message_of  # noqa: E402
 from custmaster.services.relay.stream import ensure_stream  # noqa: E402
 from tests.integration.relay_support import (  # noqa: E402
@@ -160,7 +162,7 @@ def throughput(container: Container, url: str, events: int) -> None:
                 [event(subjects[n % 1000], n) for n in range(start, min(start + 5000, events))]
             )
     wait_visible(container, lambda found: len(found) == events, timeout=300)
-    items = outbox_items(container)
+    items = stored_events(container)
     for batch in (500, 1000):
         bare = config_for(url, batch_size=batch)
         messages = [message_of(i, bare) for i in items]
@@ -176,6 +178,22 @@ def throughput(container: Container, url: str, events: int) -> None:
         print(f"throughput, batch {batch}: relay {events / relay_s:,.0f} events/s "
               f"({relay_s:.2f} s for {events:,}); bare nats-py publisher "
               f"{events / bare_s:,.0f} events/s ({bare_s:.2f} s)", flush=True)  # fmt: skip
+
+
+def stored_events(container: Container) -> list[OutboxEvent]:
+    """The outbox events as the relay reads them (routing columns, stored JSON text)."""
+    found: list[OutboxEvent] = []
+    after = FeedPosition()
+    while page := read_pending(container, after):
+        found.extend(page)
+        after = page[-1].position
+    return found
+
+
+def read_pending(container: Container, after: FeedPosition) -> list[OutboxEvent]:
+    uow = container.uow()
+    with uow.read_only():
+        return uow.relay.pending(after, 5000)
 
 
 def empty_relay(container: Container) -> None:
@@ -213,14 +231,18 @@ def steady_writer(
             after_commit(made, committed)
         else:
             commits[str(made.id)] = committed
+    took = time.perf_counter() - started
+    print(f"  the writer committed {total:,} changes at {total / took:,.0f}/s", flush=True)
     return total
 
 
 commits: dict[str, float] = {}
 
 
-async def consume(url: str, config: RelayConfig, expected: int, timeout: float) -> dict[str, float]:
-    """Receive times by event id."""
+async def consume(
+    url: str, config: RelayConfig, expected: int, finished: threading.Event
+) -> dict[str, float]:
+    """Receive times by event id, until ``expected`` arrived or 30 s after ``finished``."""
     nc = await nats.connect(url)
     js = nc.jetstream()
     await ensure_stream(js, config, {"customer"})
@@ -235,8 +257,10 @@ async def consume(url: str, config: RelayConfig, expected: int, timeout: float) 
     sub = await js.subscribe(f"{config.subject_prefix}.>", stream=config.stream, cb=on_message,
                              config=ConsumerConfig(ack_policy=AckPolicy.NONE,
                                                    deliver_policy=DeliverPolicy.NEW))  # fmt: skip
+    while not done.is_set() and not finished.is_set():
+        await asyncio.sleep(0.1)
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(done.wait(), timeout)
+        await asyncio.wait_for(done.wait(), 30)
     await sub.unsubscribe()
     await js.delete_stream(config.stream)
     await nc.close()
@@ -261,12 +285,14 @@ def latency(container: Container, url: str, database_url: str, rate: float, seco
     relay = relay_process(database_url, config)
     wait_for_lease(container, config)
     commits.clear()
+    finished = threading.Event()
     loop_result: dict[str, float] = {}
     consumer = threading.Thread(target=lambda: loop_result.update(
-        asyncio.run(consume(url, config, total, seconds + 60))))  # fmt: skip
+        asyncio.run(consume(url, config, total, finished))))  # fmt: skip
     consumer.start()
     time.sleep(1)
     steady_writer(container, rate, seconds)
+    finished.set()
     consumer.join()
     stop(relay)
     print(f"latency at {rate:.0f} changes/s (commit -> consumer), relay: {latencies(loop_result)}",
@@ -276,9 +302,10 @@ def latency(container: Container, url: str, database_url: str, rate: float, seco
     empty(container)
     bare = config_for(url)
     commits.clear()
+    finished = threading.Event()
     loop_result = {}
     consumer = threading.Thread(target=lambda: loop_result.update(
-        asyncio.run(consume(url, bare, total, seconds + 60))))  # fmt: skip
+        asyncio.run(consume(url, bare, total, finished))))  # fmt: skip
     consumer.start()
     time.sleep(1)
     publisher = BarePublisher(url, bare)
@@ -288,6 +315,7 @@ def latency(container: Container, url: str, database_url: str, rate: float, seco
         publisher.publish(made)
 
     steady_writer(container, rate, seconds, publish)
+    finished.set()
     consumer.join()
     publisher.close()
     print(f"latency at {rate:.0f} changes/s, baseline (bare publish after each commit): "

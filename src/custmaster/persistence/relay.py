@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, func, or_, select, tuple_, update
+from sqlalchemy import Connection, Row, Text, cast, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from custmaster.persistence.outbox import _PG_HORIZON
 from custmaster.persistence.tables import outbox
 from custmaster.persistence.tables_relay import relay_partitions as rp
 from custmaster.services.ports import FeedPosition
-from custmaster.services.relay.ports import Backlog, PartitionState
+from custmaster.services.relay.ports import Backlog, OutboxEvent, PartitionState
 
 
 def _state(row: Row[Any]) -> PartitionState:
@@ -26,6 +27,22 @@ def _state(row: Row[Any]) -> PartitionState:
 class SqlRelayStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+
+    def pending(self, after: FeedPosition, limit: int) -> list[OutboxEvent]:
+        """``SqlOutbox.read``'s query and horizon, with the envelope as stored text."""
+        o = outbox.c
+        query = (
+            select(o.txid, o.id, o.event_id, o.type, o.subject, cast(o.envelope, Text))
+            .where(tuple_(o.txid, o.id) > tuple_(after.txid, after.id))
+            .order_by(o.txid, o.id)
+            .limit(limit)
+        )
+        if self._connection.dialect.name == "postgresql":
+            query = query.where(o.txid < _PG_HORIZON)
+        return [
+            OutboxEvent(FeedPosition(txid, id_), event_id, type_, subject, envelope.encode())
+            for txid, id_, event_id, type_, subject, envelope in self._connection.execute(query)
+        ]
 
     def ensure(self, name: str, partitions: int) -> None:
         rows = [

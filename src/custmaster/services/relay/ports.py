@@ -34,7 +34,24 @@ class Backlog:
     oldest: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """An outbox event as the relay publishes it: its routing columns and the stored
+    envelope's JSON text, never parsed."""
+
+    position: FeedPosition
+    event_id: UUID
+    type: str
+    subject: str
+    body: bytes
+
+
 class RelayStore(Protocol):
+    def pending(self, after: FeedPosition, limit: int) -> list[OutboxEvent]:
+        """Outbox events after ``after`` in commit order, exactly as ``Outbox.read``
+        serves them (never skipping one that commits later)."""
+        ...
+
     def ensure(self, name: str, partitions: int) -> None:
         """The rows of partitions ``0 .. partitions-1`` of ``name`` exist."""
         ...

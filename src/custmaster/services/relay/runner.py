@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -29,10 +28,11 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from custmaster.services.ports import FeedItem, FeedPosition, UnitOfWork
+from custmaster.services.ports import FeedPosition, UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.relay.catalogue import AGGREGATES
 from custmaster.services.relay.config import RelayConfig
+from custmaster.services.relay.ports import OutboxEvent
 from custmaster.services.relay.stream import ensure_stream
 from custmaster.services.relay.subjects import aggregate_of, partition_of, subject_for
 
@@ -71,16 +71,14 @@ class _Rate:
         return sum(c for _, c in self._marks) / span
 
 
-def message_of(item: FeedItem, config: RelayConfig) -> tuple[str, bytes, dict[str, str]]:
-    """The subject, body (the structured CloudEvent) and headers of an outbox event."""
-    envelope = item.envelope
+def message_of(event: OutboxEvent, config: RelayConfig) -> tuple[str, bytes, dict[str, str]]:
+    """The subject, body (the structured CloudEvent as stored) and headers of an event."""
     headers = {
-        "Nats-Msg-Id": str(envelope["id"]),
+        "Nats-Msg-Id": str(event.event_id),
         "Content-Type": CONTENT_TYPE,
-        "Custmaster-Position": item.position.encode(),
+        "Custmaster-Position": event.position.encode(),
     }
-    body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
-    return subject_for(str(envelope["type"]), config.subject_prefix), body, headers
+    return subject_for(event.type, config.subject_prefix), event.body, headers
 
 
 class Relay:
@@ -131,10 +129,10 @@ class Relay:
         if taking:
             self._next_claim = time.monotonic() + self.config.lease_seconds / 3
 
-    def _read(self, after: FeedPosition) -> list[FeedItem]:
+    def _read(self, after: FeedPosition) -> list[OutboxEvent]:
         uow = self._uow()
         with uow.read_only(autocommit=True):
-            return uow.outbox.read(after, self.config.batch_size)
+            return uow.relay.pending(after, self.config.batch_size)
 
     def _advance(
         self, partition: int, cursor: FeedPosition, published: int, last: UUID | None
@@ -174,14 +172,13 @@ class Relay:
             error_cb=quiet,
         )
 
-    async def _publish(self, js: JetStreamContext, partition: int, items: list[FeedItem]) -> int:
+    async def _publish(self, js: JetStreamContext, partition: int, items: list[OutboxEvent]) -> int:
         """Publish one round of the partition; how many of its events were acknowledged."""
         config = self.config
         mine = [
-            item for item in items
-            if partition_of(str(item.envelope.get("subject", "")), config.partitions) == partition
-        ]  # fmt: skip
-        aggregates = {aggregate_of(str(item.envelope["type"])) for item in mine}
+            item for item in items if partition_of(item.subject, config.partitions) == partition
+        ]
+        aggregates = {aggregate_of(item.type) for item in mine}
         needed = {f"{config.subject_prefix}.{a}.>" for a in aggregates}
         if not needed <= self._subjects:
             self._subjects = await ensure_stream(js, config, AGGREGATES | aggregates)
@@ -208,7 +205,7 @@ class Relay:
             cursor = items[-1].position
         else:
             cursor = mine[acked - 1].position if acked else self._held[partition].cursor
-        last = UUID(str(mine[acked - 1].envelope["id"])) if acked else None
+        last = mine[acked - 1].event_id if acked else None
         if acked or cursor != self._held[partition].cursor:
             await asyncio.to_thread(self._advance, partition, cursor, acked, last)
         self.published += acked
