@@ -11,7 +11,6 @@ from fastapi import Form, Query, Request, Response
 
 from custmaster.bootstrap import Container
 from custmaster.domain.permissions import Permission
-from custmaster.domain.snapshot import value_at
 from custmaster.services.governance.access import visible_request
 from custmaster.services.governance.decide import (
     approve,
@@ -38,19 +37,17 @@ def _age(created: str | None) -> str:
 
 
 def diff_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Field, value before (when the request was made) and the proposed value."""
+    """Field, its value when the request was made, and the proposed value."""
     change = body.get("change", {})
     payload = change.get("payload", {}) or {}
+    proposed = payload.get("proposed", {}) or {}
     base = change.get("base_values", {}) or {}
-    rows = []
-    for path in change.get("fields", []):
-        try:
-            after = value_at(payload, path)
-        except (KeyError, IndexError, TypeError, ValueError):
-            after = payload.get(path.split(".", 1)[0])
-        rows.append({"field": path, "before": base.get(path), "after": after,
-                     "conflict": path in body.get("conflict_fields", [])})  # fmt: skip
-    return rows
+    conflicts = set(body.get("conflict_fields", []))
+    return [
+        {"field": path, "before": base.get(path), "after": proposed.get(path),
+         "conflict": path in conflicts}
+        for path in change.get("fields", [])
+    ]  # fmt: skip
 
 
 def _summaries(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -96,6 +96,7 @@ def _cluster_page(
         "rows": _rows(members), "survivor": survivor or (members[0]["id"] if members else ""),
         "chosen": {k: v["from"] for k, v in _choices(form, members).items()} if form else {},
         "preview": preview, "errors": errors or [],
+        "numbers": {str(m["id"]): m["number"] for m in members},
         "may_decide": me.has(Permission.MERGE_PROPOSE) and cluster.status == "open",
     }  # fmt: skip
     return render(request, "cluster.html", context, status)
