@@ -75,9 +75,7 @@ def test_fuzzy_search_finds_a_misspelt_name(page: Any, served: Served) -> None:
     assert "Global Widgets" in page.get_by_test_id("similar").inner_text()
 
 
-def test_a_proposed_change_is_approved_from_another_users_inbox(
-    page: Any, served: Served
-) -> None:
+def test_a_proposed_change_is_approved_from_another_users_inbox(page: Any, served: Served) -> None:
     customer = served.world.global_id
     sign_in(page, served, "rep")  # a sales rep proposes; a data steward decides
     page.goto(f"{served.url}/console/customers/{customer}")

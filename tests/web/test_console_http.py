@@ -1,0 +1,150 @@
+"""The console through HTTP (no browser), on both databases: the session cookie's flags,
+sign-in and sign-out, CSRF refusals, the legal-entity scope (a GB01 user never sees DE01's
+overrides), edits through the API's change path with messages beside the fields."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from custmaster.bootstrap import Container
+from custmaster.services.auth import revoke_key
+from tests.conftest import new_user
+from tests.factories import create, minimal
+
+_TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
+_LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def sign_in(app: FastAPI, key: str, base_url: str = "http://testserver") -> tuple[TestClient, str]:
+    client = TestClient(app, base_url=base_url, follow_redirects=False,
+                        raise_server_exceptions=False)  # fmt: skip
+    form = client.get("/console/login")
+    token = _LOGIN_TOKEN.search(form.text)
+    assert token
+    response = client.post("/console/login", data={"credential": key, "csrf_token": token[1]})
+    assert response.status_code == 303, response.text
+    csrf = _TOKEN.search(client.get("/console").text)
+    assert csrf
+    return client, csrf[1]
+
+
+@pytest.fixture
+def global_co(client: TestClient) -> dict[str, Any]:
+    """Owned by GB01, with overrides for DE01 (credit 70000, NET60) and GB01."""
+    return create(client, minimal(
+        "Global Widgets", "ap@globalwidgets.example", owning_entity="GB01",
+        overrides={"DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
+                   "GB01": {"credit_limit": "5000", "payment_terms": "NET30"}},
+    ))  # fmt: skip
+
+
+def test_session_cookie_flags(app: FastAPI, client: TestClient, container: Container) -> None:
+    key = new_user(container, "cookie-user", ["viewer"])
+    plain, _ = sign_in(app, key)
+    cookie = plain.cookies.jar
+    found = next(c for c in cookie if c.name == "cm_console")
+    assert found.path == "/console" and not found.secure
+    assert found.has_nonstandard_attr("HttpOnly")
+    form = plain.get("/console/login")
+    response = plain.post(
+        "/console/login", data={"credential": key, "csrf_token": _LOGIN_TOKEN.search(form.text)[1]}
+    )  # type: ignore[index]
+    header = response.headers["set-cookie"].lower()
+    assert "httponly" in header and "samesite=strict" in header and "secure" not in header
+    tls = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    form = tls.get("/console/login")
+    response = tls.post(
+        "/console/login", data={"credential": key, "csrf_token": _LOGIN_TOKEN.search(form.text)[1]}
+    )  # type: ignore[index]
+    header = response.headers["set-cookie"].lower()
+    assert "secure" in header and "httponly" in header and "samesite=strict" in header
+
+
+def test_sign_in_refusals_and_sign_out(
+    app: FastAPI, client: TestClient, container: Container
+) -> None:
+    key = new_user(container, "signer", ["viewer"])
+    anonymous = TestClient(app, follow_redirects=False)
+    form = anonymous.get("/console/login")
+    token = _LOGIN_TOKEN.search(form.text)[1]  # type: ignore[index]
+    # the sign-in form's own CSRF token (double submit): without it, refused
+    assert anonymous.post("/console/login", data={"credential": key}).status_code == 403
+    wrong = anonymous.post("/console/login", data={"credential": "cm_x_y", "csrf_token": token})
+    assert wrong.status_code == 401 and "refused" in wrong.text
+    # no open redirect after sign-in
+    form = anonymous.get("/console/login")
+    token = _LOGIN_TOKEN.search(form.text)[1]  # type: ignore[index]
+    away = anonymous.post(
+        "/console/login",
+        data={"credential": key, "csrf_token": token, "next": "https://evil.example/console"},
+    )
+    assert away.status_code == 303 and away.headers["location"] == "/console"
+    session, csrf = sign_in(app, key)
+    stolen = session.cookies["cm_console"]
+    assert session.post("/console/logout", headers={"X-CSRF-Token": csrf}).status_code == 303
+    replay = TestClient(app, follow_redirects=False)
+    replay.cookies.set("cm_console", stolen, path="/console")
+    assert replay.get("/console").status_code == 303  # ended on the server, not only here
+
+
+def test_a_revoked_key_ends_its_sessions(
+    app: FastAPI, client: TestClient, container: Container
+) -> None:
+    key = new_user(container, "revoked", ["viewer"])
+    session, _ = sign_in(app, key)
+    assert session.get("/console").status_code == 200
+    prefix = key.removeprefix("cm_").split("_")[0]
+    revoke_key(container.uow(), container.system_principal(), prefix)
+    assert session.get("/console").status_code == 303
+
+
+def test_a_gb01_user_never_sees_de01_overrides(
+    app: FastAPI, client: TestClient, container: Container, global_co: dict[str, Any]
+) -> None:
+    key = new_user(container, "gb-steward", ["data_steward"], ["GB01"])
+    session, csrf = sign_in(app, key)
+    page = session.get(f"/console/customers/{global_co['id']}")
+    assert page.status_code == 200
+    assert "Entity GB01" in page.text and "Entity DE01" not in page.text
+    assert "70000" not in page.text and "NET60" not in page.text
+    gb = session.get(f"/console/customers/{global_co['id']}?entity=GB01")
+    assert "5000" in gb.text and "overridden" in gb.text
+    assert session.get(f"/console/customers/{global_co['id']}?entity=DE01").status_code == 403
+    for path in ("history", "structure", "edit"):
+        shown = session.get(f"/console/customers/{global_co['id']}/{path}")
+        assert shown.status_code == 200, (path, shown.text[:300])
+        assert "70000" not in shown.text and "NET60" not in shown.text, path
+    assert session.get(f"/console/customers/{global_co['id']}/edit?entity=DE01").status_code == 200
+    refused = session.post(
+        f"/console/customers/{global_co['id']}/edit?entity=DE01",
+        data={"csrf_token": csrf, "credit_limit": "1"},
+    )
+    assert refused.status_code in (403, 422), refused.text[:300]
+    admin = client.get(f"/api/v1/customers/{global_co['id']}").json()
+    assert admin["overrides"]["DE01"]["credit_limit"] == "70000"  # unchanged
+    search = session.get("/console/customers?q=Global+Widgets&entity=DE01")
+    assert search.status_code == 403
+
+
+def test_an_edit_takes_the_apis_path(
+    app: FastAPI, client: TestClient, container: Container, global_co: dict[str, Any]
+) -> None:
+    key = new_user(container, "editor", ["data_steward"])
+    session, csrf = sign_in(app, key)
+    url = f"/console/customers/{global_co['id']}/edit"
+    forged = session.post(url, data={"phone": "+44 20 7946 0000"})  # no CSRF token
+    assert forged.status_code == 403
+    invalid = session.post(url, data={"csrf_token": csrf, "email": "not an e-mail"})
+    assert invalid.status_code == 422
+    assert 'data-testid="error-email"' in invalid.text  # the message beside the field
+    done = session.post(url, data={"csrf_token": csrf, "phone": "+44 20 7946 0000"})
+    assert done.status_code == 303 and "flash=applied" in done.headers["location"]
+    record = client.get(f"/api/v1/customers/{global_co['id']}").json()
+    assert record["phone"] == "+442079460000"
+    history = client.get(f"/api/v1/customers/{global_co['id']}/history").json()["items"]
+    assert history[-1]["actor_id"] == "editor"  # audited as the signed-in user
