@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
 from custmaster.services.auth import revoke_key
+from custmaster.services.matching.batch import run_batch
 from tests.conftest import new_user
 from tests.factories import create, minimal
 
@@ -148,3 +149,45 @@ def test_an_edit_takes_the_apis_path(
     assert record["phone"] == "+442079460000"
     history = client.get(f"/api/v1/customers/{global_co['id']}/history").json()["items"]
     assert history[-1]["actor_id"] == "editor"  # audited as the signed-in user
+
+
+def test_the_dashboard_shows_only_the_users_entities(
+    app: FastAPI, client: TestClient, container: Container, global_co: dict[str, Any]
+) -> None:
+    create(client, minimal("Us Only Inc", "ap@usonly.example", owning_entity="US01"))
+    everyone, _ = sign_in(app, new_user(container, "dq-all", ["viewer"]))
+    page = everyone.get("/console/quality")
+    assert page.status_code == 200
+    assert ">US01<" in page.text and ">GB01<" in page.text
+    scoped, _ = sign_in(app, new_user(container, "dq-gb", ["viewer"], ["GB01"]))
+    page = scoped.get("/console/quality")
+    assert ">GB01<" in page.text and ">US01<" not in page.text
+
+
+def test_merge_preview_merge_and_unmerge_through_the_console(
+    app: FastAPI, client: TestClient, container: Container
+) -> None:
+    for name, email in (("Initech Corporation", "ap@initech.example"),
+                        ("INITECH Corp", "ap@initech.example")):  # fmt: skip
+        create(client, minimal(name, email, phone="+1 512 555 0110", tax_id="941234567"))
+    run_batch(container.uow, container.system_principal(), container.service_settings)
+    session, csrf = sign_in(app, new_user(container, "merger", ["data_steward"]))
+    queue = session.get("/console/duplicates")
+    cluster = re.search(r'href="/console/duplicates/(\d+)"', queue.text)
+    assert cluster, queue.text
+    page = session.get(f"/console/duplicates/{cluster[1]}")
+    survivor = re.search(r'name="survivor_id" value="([0-9a-f-]{36})"', page.text)
+    assert survivor and 'class="differs"' in page.text
+    data = {"csrf_token": csrf, "survivor_id": survivor[1]}
+    preview = session.post(f"/console/duplicates/{cluster[1]}/preview", data=data)
+    assert preview.status_code == 200 and 'data-testid="preview"' in preview.text
+    merged = session.post(f"/console/duplicates/{cluster[1]}/decision",
+                          data={**data, "decision": "merge"})  # fmt: skip
+    assert merged.status_code == 303, merged.text[:300]
+    merge_page = merged.headers["location"]
+    assert merge_page.startswith("/console/merges/")
+    assert "merged" in session.get(merge_page).text
+    undone = session.post(f"{merge_page}/unmerge", data={"csrf_token": csrf})
+    assert undone.status_code == 303 and "flash=unmerged" in undone.headers["location"]
+    record = client.get(f"/api/v1/merges/{merge_page.rsplit('/', 1)[1]}").json()
+    assert record["unmerged_by"] == "merger"
