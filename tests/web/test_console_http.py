@@ -5,8 +5,11 @@ overrides), edits through the API's change path with messages beside the fields.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,7 +18,7 @@ from custmaster.bootstrap import Container
 from custmaster.services.auth import revoke_key
 from custmaster.services.matching.batch import run_batch
 from tests.conftest import new_user
-from tests.factories import create, minimal
+from tests.factories import create, identity_provider, minimal
 
 _TOKEN = re.compile(r'name="csrf-token" content="([^"]+)"')
 _LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -191,3 +194,36 @@ def test_merge_preview_merge_and_unmerge_through_the_console(
     assert undone.status_code == 303 and "flash=unmerged" in undone.headers["location"]
     record = client.get(f"/api/v1/merges/{merge_page.rsplit('/', 1)[1]}").json()
     assert record["unmerged_by"] == "merger"
+
+
+def test_sign_in_with_the_identity_providers_token(
+    app: FastAPI, client: TestClient, container: Container, tmp_path: Path
+) -> None:
+    """An OIDC access token signs in too; the session ends with the token."""
+    private, verifier = identity_provider(tmp_path)
+    container.token_verifier = verifier
+    try:
+        expires = datetime.now(UTC) + timedelta(minutes=10)
+        token = jwt.encode(
+            {"sub": "oidc-ann", "name": "Ann from the IdP", "groups": ["mdm-readers"],
+             "entities": ["GB01"], "aud": "custmaster", "iss": "https://idp.example",
+             "exp": expires},
+            private, algorithm="RS256",
+        )  # fmt: skip
+        session, _ = sign_in(app, token)
+        home = session.get("/console")
+        assert "Ann from the IdP" in home.text and "viewer" in home.text and "GB01" in home.text
+        cookie = next(c for c in session.cookies.jar if c.name == "cm_console")
+        assert cookie.expires is not None and cookie.expires <= expires.timestamp() + 5
+        forged = jwt.encode({"sub": "x", "aud": "custmaster", "iss": "https://idp.example",
+                             "exp": expires}, "not-the-key", algorithm="HS256")  # fmt: skip
+        anonymous = TestClient(app, follow_redirects=False)
+        form = anonymous.get("/console/login")
+        token_field = _LOGIN_TOKEN.search(form.text)
+        assert token_field
+        refused = anonymous.post(
+            "/console/login", data={"credential": forged, "csrf_token": token_field[1]}
+        )
+        assert refused.status_code == 401
+    finally:
+        container.token_verifier = None
