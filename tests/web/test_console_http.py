@@ -227,3 +227,40 @@ def test_sign_in_with_the_identity_providers_token(
         assert refused.status_code == 401
     finally:
         container.token_verifier = None
+
+
+def test_an_import_uploaded_and_approved_by_a_second_person(
+    app: FastAPI, client: TestClient, container: Container, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("CUSTMASTER_IMPORT_DIR", str(tmp_path / "imports"))
+    rows = (
+        "source_id,name,email,owning_entity\n"
+        "N-1,Northwind Traders,orders@northwind.example,US01\n"
+        "N-2,Half A Record,,US01\n"
+        "N-3,Broken Mail,not-an-email,US01\n"
+    )
+    submitter, csrf = sign_in(app, new_user(container, "importer", ["data_steward"]))
+    upload = submitter.post(
+        "/console/imports",
+        data={"csrf_token": csrf, "template": "custmaster", "mode": "run",
+              "keep_drafts": "true"},
+        files={"file": ("customers.csv", rows.encode(), "text/csv")},
+    )  # fmt: skip
+    assert upload.status_code == 303, upload.text[:500]
+    job_url = upload.headers["location"]
+    page = submitter.get(job_url)
+    assert "awaiting review" in page.text, page.text[:2000]
+    assert "draft: 2" in page.text  # the plan, before the approval
+    assert "Approve import" not in page.text  # never by its submitter
+    report = submitter.get(f"{job_url}/errors.csv")
+    assert report.status_code == 200 and "N-3" in report.text and "incomplete" in report.text
+    assert report.headers["content-type"].startswith("text/csv")
+    approver, approver_csrf = sign_in(app, new_user(container, "approver", ["ar_manager"]))
+    approved = approver.post(f"{job_url}/approve", data={"csrf_token": approver_csrf})
+    assert approved.status_code == 303
+    assert "done" in approver.get(f"{job_url}/progress").text
+    done = approver.get(job_url).text
+    assert 'data-testid="drafts"' in done and "Half A Record" in done and "Broken Mail" in done
+    found = client.get("/api/v1/customers?q=Northwind").json()["items"]
+    assert [c["name"] for c in found] == ["Northwind Traders"]

@@ -18,6 +18,7 @@ from custmaster.services.imports.jobs import (
     approve_job,
     default_file_store,
     get_job,
+    job_drafts,
     job_rows,
     list_jobs,
     reject_job,
@@ -73,10 +74,12 @@ def upload(
     mode: Annotated[str, Form(pattern="^(validate|run)$")] = "validate",
     on_duplicate: Annotated[OnDuplicate, Form()] = OnDuplicate.SKIP,
     entity: Annotated[str, Form(max_length=64)] = "",
+    keep_drafts: Annotated[bool, Form()] = False,
 ) -> Response:
     container, me = _container(request), actor(request)
     options = ImportOptions(on_duplicate=on_duplicate, validate_only=mode == "validate",
-                            entity=entity.strip() or None)  # fmt: skip
+                            entity=entity.strip() or None,
+                            keep_incomplete_as_drafts=keep_drafts)  # fmt: skip
     job = submit_job(
         container.uow(), me, template=template,
         uploads=[Upload(file.filename or "upload", file.file)], options=options,
@@ -105,8 +108,9 @@ def job_page(request: Request, job_id: UUID) -> Response:
          "field": e.get("field"), "message": e.get("message"), "code": e.get("code")}
         for r in failed for e in r.errors
     ]  # fmt: skip
-    return render(request, "import_job.html", {**context, "title": "Import job",
-                                                "errors": errors})  # fmt: skip
+    drafts = job_drafts(container.uow(), me, job_id, after_seq=-1, limit=200)
+    context = {**context, "title": "Import job", "errors": errors, "drafts": drafts}
+    return render(request, "import_job.html", context)
 
 
 @router.get("/imports/{job_id}/progress")
