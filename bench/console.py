@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import uvicorn
@@ -77,7 +78,6 @@ def add_bulk(container: Container, count: int, batch: int = 5000) -> None:
     insert (parsed by the domain, no audit entries, not in the match index): the volume
     behind the pages, at a load rate a benchmark can afford."""
     from datetime import UTC, datetime
-    from uuid import uuid4
 
     from custmaster.domain.build import new_customer
     from custmaster.domain.context import ParseContext
@@ -98,29 +98,34 @@ def add_bulk(container: Container, count: int, batch: int = 5000) -> None:
     print(f"bulk-loaded {done:,} customers in {time.perf_counter() - started:.0f} s")
 
 
-def build(url: str, customers: int, extra: int = 0) -> tuple[Container, str, list[str]]:
-    """The container over a loaded database, an admin's API key, some customer ids."""
+def build(
+    url: str, customers: int, extra: int = 0, *, reuse: bool = False
+) -> tuple[Container, str, list[str]]:
+    """The container over a loaded database, an admin's API key, some customer ids
+    (``reuse``: the database is loaded already, e.g. by an interrupted ``--extra`` run)."""
     settings = Settings(database_url=url, local_principal_id="system", auth_cache_seconds=60)
     container = build_container(settings, migrate=True)
     system = container.system_principal()
+    tag = uuid4().hex[:6]
     # an admin who is also an AR manager: the inbox holds the steward's requests
-    key = add_user(container.uow(), system, "bench-admin", roles=["admin", "ar_manager"])
-    started = time.perf_counter()
-    load_demo(container.uow, system, container.service_settings, customers=customers)
-    print(f"loaded {customers:,} customers in {time.perf_counter() - started:.0f} s")
-    started = time.perf_counter()
-    run_batch(container.uow, system, container.service_settings)
-    print(f"duplicate run in {time.perf_counter() - started:.0f} s")
-    if extra:  # after the duplicate run, which scores the whole base
-        add_bulk(container, extra)
+    key = add_user(container.uow(), system, f"bench-admin-{tag}", roles=["admin", "ar_manager"])
+    if not reuse:
+        started = time.perf_counter()
+        load_demo(container.uow, system, container.service_settings, customers=customers)
+        print(f"loaded {customers:,} customers in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        run_batch(container.uow, system, container.service_settings)
+        print(f"duplicate run in {time.perf_counter() - started:.0f} s")
+        if extra:  # after the duplicate run, which scores the whole base
+            add_bulk(container, extra)
     with container.uow().read_only() as uow:
         found = uow.customers.search(CustomerQuery(status=None, limit=500))
     # pending change requests for the inbox: a steward's updates wait for two approvers
     for user, role in (("bench-steward", "data_steward"), ("bench-arm", "ar_manager"),
                        ("bench-controller", "controller")):  # fmt: skip
-        add_user(container.uow(), system, user, roles=[role])
+        add_user(container.uow(), system, f"{user}-{tag}", roles=[role])
     with container.uow().read_only() as uow:
-        record = uow.users.get("bench-steward")
+        record = uow.users.get(f"bench-steward-{tag}")
     assert record is not None
     for customer in found[:30]:
         change = {"legal_name": f"{customer.name} Holdings"}
@@ -207,16 +212,21 @@ def main() -> None:
     )
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the scratch PostgreSQL database as it is (no load)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="console-bench-"))
     os.environ.setdefault("CUSTMASTER_IMPORT_DIR", str(workdir / "imports"))
-    if args.postgres:
+    if args.postgres and not args.reuse:
         _postgres("drop")
         _postgres("create")
         url = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
-    container, key, ids = build(url, args.customers, args.extra)
+    container, key, ids = build(url, args.customers, args.extra, reuse=args.reuse)
     server, base = serve(container)
     try:
         console = console_client(base, key)
@@ -242,7 +252,8 @@ def main() -> None:
     finally:
         server.should_exit = True
     database = "PostgreSQL" if args.postgres else "SQLite"
-    total = args.customers + args.extra
+    with container.uow().read_only() as uow:
+        total = sum(e.total for e in uow.quality.completeness(()))  # active customers
     print(f"\n{database}, {total:,} customers, {args.rounds} requests per page "
           "(sequential, one server process)")  # fmt: skip
     head = f"{'p50 ms':>8} {'p95 ms':>8}"
