@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from uuid import UUID
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -106,9 +107,40 @@ def offline_app() -> FastAPI:
     return create_app(build_container(Settings(database_url="sqlite://"), migrate=False))
 
 
+#: the steward console's routes (session cookie, HTML): tests/security/test_console.py
+CONSOLE_PREFIX = "/console"
+
+
+def is_console_route(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(f"{CONSOLE_PREFIX}/")
+
+
 @cache
 def all_routes() -> tuple[Route, ...]:
-    return tuple(routes_of(offline_app()))
+    """Every route of the JSON API (the console's have their own suite)."""
+    return tuple(r for r in routes_of(offline_app()) if not is_console_route(r.path))
+
+
+@cache
+def console_routes() -> tuple[Route, ...]:
+    """Every route of the steward console."""
+    return tuple(r for r in routes_of(offline_app()) if is_console_route(r.path))
+
+
+def console_ghost_url(route: Route) -> str:
+    """The console route's path with placeholders of the type its function declares
+    (console routes are not in the OpenAPI document) that name no object."""
+    found = next(
+        c.original_route for c in iter_route_contexts(offline_app().routes)
+        if isinstance(c.original_route, APIRoute) and c.original_route.path == route.path
+    )  # fmt: skip
+    kinds = {p.name: p.field_info.annotation for p in found.dependant.path_params}
+    values = {}
+    for name in route.path_params:
+        kind = kinds.get(name)
+        values[name] = (GHOST_UUID if kind is UUID else "987654321" if kind is int
+                        else "ZZNONE")  # fmt: skip
+    return route.url(values)
 
 
 def resolve(schema: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from custmaster.api.routers import (
 from custmaster.api.routers import structure as structure_routers
 from custmaster.bootstrap import Container, build_container
 from custmaster.persistence.customer_reads import async_reads
+from custmaster.web import console
 
 
 def create_app(container: Container | None = None) -> FastAPI:
@@ -67,6 +68,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     matching.install(app)
     structure_routers.install(app)
     agents_http.install(app, container)  # the MCP server for AI agents at /mcp
+    console.install(app)  # the steward console at /console (session cookie, web.auth)
     app.add_middleware(CustomerPatchLane)
     app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
     # outermost: routes and lanes see only what it lets through

@@ -29,6 +29,7 @@ from custmaster.api.deps import bearer, principal
 from custmaster.domain.approvals import Operation
 from custmaster.domain.approvals.submission import SUBMIT_PERMISSIONS
 from custmaster.domain.permissions import Permission, require_any
+from custmaster.web.route_permissions import is_console
 
 _log = logging.getLogger(__name__)
 _P = Permission
@@ -197,6 +198,8 @@ async def authorize(
     if path is None:
         return
     key = route_key(request.method, path)
+    if is_console(key):  # the console's own check (session cookie): web.auth
+        return
     if key not in ROUTE_PERMISSIONS:
         _log.warning("route %s declares no permission in api.route_permissions", key)
         return

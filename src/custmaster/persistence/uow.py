@@ -8,6 +8,8 @@ from sqlalchemy import Connection, Engine
 
 from custmaster.persistence.audit import SqlAuditLog, sealer_for
 from custmaster.persistence.certificates import SqlCertificateRepository
+from custmaster.persistence.console_quality import SqlQualityReads
+from custmaster.persistence.console_sessions import SqlConsoleSessionStore
 from custmaster.persistence.customers import SqlCustomerRepository
 from custmaster.persistence.governance import SqlChangeRequestRepository, SqlUserRepository
 from custmaster.persistence.idempotency import SqlIdempotencyStore
@@ -19,6 +21,7 @@ from custmaster.persistence.relay import SqlRelayStore
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.certificates.ports import CertificateRepository
+from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
 from custmaster.services.imports.store import ImportRepository
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.ports import (
@@ -52,6 +55,8 @@ class SqlUnitOfWork:
     certificates: CertificateRepository
     sources: SourceRepository
     relay: RelayStore
+    console_sessions: ConsoleSessionStore
+    quality: QualityReads
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -93,6 +98,8 @@ class SqlUnitOfWork:
             self.certificates = SqlCertificateRepository(connection)
             self.sources = SqlSourceRepository(connection)
             self.relay = SqlRelayStore(connection)
+            self.console_sessions = SqlConsoleSessionStore(connection)
+            self.quality = SqlQualityReads(connection)
         self._depth += 1
         return self
 

@@ -17,6 +17,7 @@ from custmaster.domain.events import CloudEvent
 from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
+from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
 from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
@@ -254,6 +255,8 @@ class UnitOfWork(Protocol):
     certificates: CertificateRepository
     sources: SourceRepository
     relay: RelayStore
+    console_sessions: ConsoleSessionStore
+    quality: QualityReads
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -43,6 +43,7 @@ from custmaster.api.schemas.matching import (
 )
 from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.governance.cluster_decision import submit_cluster_decision
 from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
 from custmaster.services.matching.merge import MergeResult
@@ -54,15 +55,11 @@ from custmaster.services.matching.models import (
 )
 from custmaster.services.matching.ports import ClusterRecord
 from custmaster.services.matching.review import (
-    absorbed_members,
-    decide,
     get_cluster,
     list_clusters,
-    open_cluster,
 )
 from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.ports import StoredResponse
-from custmaster.services.sources.pending import join_pending_members
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 ClusterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the candidate cluster's id")]
@@ -201,31 +198,17 @@ def decision(
     actor: PrincipalDep,
     uow: UowDep,
 ) -> Response:
-    if payload.decision == "merge":
-        # a merge goes through the approval policy (202 with the change request)
-        cluster = open_cluster(uow, actor, cluster_id)
-        members = [UUID(m) for m in cluster.members]
-        absorbed = absorbed_members(members, payload.survivor_id)
-        assert payload.survivor_id is not None
-        # incomplete source records in the cluster join the survivor at once
-        absorbed = join_pending_members(uow, actor, cluster_id, payload.survivor_id, absorbed)
-        if not absorbed:
-            return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
-        outcome = submit_merge(
-            uow, actor, container.policy, payload.survivor_id, absorbed, payload.choices or {},
-            container.service_settings, cluster_id=cluster_id,
-        )  # fmt: skip
-        if outcome.request is not None:
-            return _pending(outcome.request)
-        body = _cluster(get_cluster(uow, actor, cluster_id))
-        assert outcome.merge is not None
-        body["merge"] = _merge_body(outcome.merge)
-        return json_response(200, body)
-    decided = decide(
-        uow, actor, cluster_id, payload.decision, container.service_settings,
+    outcome = submit_cluster_decision(
+        uow, actor, container.policy, cluster_id, payload.decision, container.service_settings,
         survivor_id=payload.survivor_id, choices=payload.choices,
     )  # fmt: skip
-    return json_response(200, _cluster(decided.cluster))
+    if outcome.request is not None:  # the merge waits for approval (202)
+        return _pending(outcome.request)
+    assert outcome.cluster is not None
+    body = _cluster(outcome.cluster)
+    if outcome.merge is not None:
+        body["merge"] = _merge_body(outcome.merge)
+    return json_response(200, body)
 
 
 def _pending(request: ChangeRequest) -> Response:

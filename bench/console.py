@@ -1,0 +1,275 @@
+"""Benchmark of the steward console: the p95 of each page beside the p95 of the JSON API
+call behind it, measured in the same run against the same server and data.
+
+Builds a database with the demo data set (``load_demo``: reference data and N generated
+customers, default 2,000 = the demo database), a duplicate run (review queue), a pending
+change request and an import job; serves the app with uvicorn in this process on a
+loopback port; signs in to the console (session cookie) and calls the API with the same
+user's key; then requests every page and its API call alternately, ``--rounds`` times
+over random customers, one at a time (latency, not throughput).
+
+Usage (from the project root):
+    .venv/bin/python bench/console.py                          # SQLite, 2,000 customers
+    .venv/bin/python bench/console.py --postgres               # scratch PostgreSQL database
+    .venv/bin/python bench/console.py --postgres --customers 100000
+
+``--postgres`` creates ``custmaster_bench_console`` on 127.0.0.1 (never the ``test``
+database) and drops it afterwards unless ``--keep``. Figures are printed, never asserted;
+the target is <= 200 ms p95 for every page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from uuid import uuid4
+
+import httpx
+import uvicorn
+
+# bench/ holds a script named mcp.py: keep it from shadowing the mcp package
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent / "src"))
+
+from custmaster.api.app import create_app  # noqa: E402
+from custmaster.bootstrap import Container, build_container  # noqa: E402
+from custmaster.config import Settings  # noqa: E402
+from custmaster.services.auth import add_user  # noqa: E402
+from custmaster.services.demo import load_demo  # noqa: E402
+from custmaster.services.governance.submit import submit_update  # noqa: E402
+from custmaster.services.matching.batch import run_batch  # noqa: E402
+from custmaster.services.ports import CustomerQuery  # noqa: E402
+
+PG_DATABASE = "custmaster_bench_console"
+_LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _postgres(action: str) -> None:
+    command = "createdb" if action == "create" else "dropdb"
+    subprocess.run([command, "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE], check=False,
+                   capture_output=True)  # fmt: skip
+
+
+def add_bulk(container: Container, count: int, batch: int = 5000) -> None:
+    """``count`` more generated customers written straight through the repository's bulk
+    insert (parsed by the domain, no audit entries, not in the match index): the volume
+    behind the pages, at a load rate a benchmark can afford."""
+    from datetime import UTC, datetime
+
+    from custmaster.domain.build import new_customer
+    from custmaster.domain.context import ParseContext
+    from custmaster.services.sample_data import generate_customers
+
+    started, done, built = time.perf_counter(), 0, []
+    now = datetime.now(UTC)
+    for i, data in enumerate(generate_customers(count, seed=7, profile="lean")):
+        customer = new_customer(data, customer_id=uuid4(), number=f"B{i:08d}", now=now,
+                                ctx=ParseContext())  # fmt: skip
+        if customer is not None:
+            built.append(customer)
+        if len(built) >= batch or i == count - 1:
+            with container.uow() as uow:
+                uow.customers.add_many(built)  # type: ignore[attr-defined]
+            done += len(built)
+            built = []
+    print(f"bulk-loaded {done:,} customers in {time.perf_counter() - started:.0f} s")
+
+
+def build(
+    url: str, customers: int, extra: int = 0, *, reuse: bool = False
+) -> tuple[Container, str, list[str]]:
+    """The container over a loaded database, an admin's API key, some customer ids
+    (``reuse``: the database is loaded already, e.g. by an interrupted ``--extra`` run)."""
+    settings = Settings(database_url=url, local_principal_id="system", auth_cache_seconds=60)
+    container = build_container(settings, migrate=True)
+    system = container.system_principal()
+    tag = uuid4().hex[:6]
+    # an admin who is also an AR manager: the inbox holds the steward's requests
+    key = add_user(container.uow(), system, f"bench-admin-{tag}", roles=["admin", "ar_manager"])
+    if not reuse:
+        started = time.perf_counter()
+        load_demo(container.uow, system, container.service_settings, customers=customers)
+        print(f"loaded {customers:,} customers in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        run_batch(container.uow, system, container.service_settings)
+        print(f"duplicate run in {time.perf_counter() - started:.0f} s")
+        if extra:  # after the duplicate run, which scores the whole base
+            add_bulk(container, extra)
+    with container.uow().read_only() as uow:
+        found = uow.customers.search(CustomerQuery(status=None, limit=500))
+    # pending change requests for the inbox: a steward's updates wait for two approvers
+    for user, role in (("bench-steward", "data_steward"), ("bench-arm", "ar_manager"),
+                       ("bench-controller", "controller")):  # fmt: skip
+        add_user(container.uow(), system, f"{user}-{tag}", roles=[role])
+    with container.uow().read_only() as uow:
+        record = uow.users.get(f"bench-steward-{tag}")
+    assert record is not None
+    for customer in found[:30]:
+        change = {"legal_name": f"{customer.name} Holdings"}
+        submit_update(container.uow(), record.principal, container.policy, customer.id,
+                      change, container.service_settings)  # fmt: skip
+    return container, key, [str(c.id) for c in found]
+
+
+def serve(container: Container) -> tuple[uvicorn.Server, str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port,
+                                           log_level="warning"))  # fmt: skip
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def console_client(base: str, key: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=30)
+    token = _LOGIN_TOKEN.search(client.get("/console/login").text)
+    assert token
+    signed = client.post("/console/login", data={"credential": key, "csrf_token": token[1]})
+    assert signed.status_code == 303, signed.text
+    return client
+
+
+def pairs(
+    ids: list[str], cluster: int | None, words: list[str]
+) -> list[tuple[str, Callable[[], str], Callable[[], tuple[str, str, dict[str, object] | None]]]]:
+    """(page name, console path, (method, API path, JSON body))."""
+    pick = lambda: random.choice(ids)  # noqa: E731
+    word = lambda: random.choice(words)  # noqa: E731
+    found: list[tuple[str, Callable[[], str], Callable[[], tuple[str, str, dict[str, object] | None]]]] = [  # noqa: E501
+        ("search (exact)", lambda: f"/console/customers?q={word()}&fuzzy=false",
+         lambda: ("GET", f"/api/v1/customers?q={word()}", None)),
+        ("search (+ fuzzy)", lambda: f"/console/customers?q={word()}",
+         lambda: ("POST", "/api/v1/match", {"name": word()})),
+        ("customer", lambda: f"/console/customers/{pick()}",
+         lambda: ("GET", f"/api/v1/customers/{pick()}", None)),
+        ("customer, entity tab", lambda: f"/console/customers/{pick()}?entity=DE01",
+         lambda: ("GET", f"/api/v1/customers/{pick()}?entity=DE01", None)),
+        ("structure", lambda: f"/console/customers/{pick()}/structure",
+         lambda: ("GET", f"/api/v1/customers/{pick()}/hierarchies/legal", None)),
+        ("history", lambda: f"/console/customers/{pick()}/history",
+         lambda: ("GET", f"/api/v1/customers/{pick()}/history", None)),
+        ("edit form", lambda: f"/console/customers/{pick()}/edit",
+         lambda: ("GET", f"/api/v1/customers/{pick()}", None)),
+        ("inbox", lambda: "/console/inbox",
+         lambda: ("GET", "/api/v1/change-requests?waiting_for_me=true", None)),
+        ("duplicates", lambda: "/console/duplicates",
+         lambda: ("GET", "/api/v1/duplicates", None)),
+        ("imports", lambda: "/console/imports", lambda: ("GET", "/api/v1/imports", None)),
+        ("data quality", lambda: "/console/quality",
+         lambda: ("GET", "/api/v1/customers?limit=50", None)),
+    ]  # fmt: skip
+    if cluster is not None:
+        found.append(("duplicate cluster", lambda: f"/console/duplicates/{cluster}",
+                      lambda: ("GET", f"/api/v1/duplicates/{cluster}", None)))  # fmt: skip
+    return found
+
+
+def timed(call: Callable[[], httpx.Response]) -> float:
+    """Milliseconds of one call, which must answer 200 (a redirect to the sign-in page
+    would be a fast wrong answer)."""
+    started = time.perf_counter()
+    response = call()
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (response.request.url, response.status_code,
+                                         response.text[:300])  # fmt: skip
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=100)
+    parser.add_argument(
+        "--extra",
+        type=int,
+        default=0,
+        help="more customers bulk-inserted after the demo set (e.g. 998000)",
+    )
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the scratch PostgreSQL database as it is (no load)",
+    )
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="console-bench-"))
+    os.environ.setdefault("CUSTMASTER_IMPORT_DIR", str(workdir / "imports"))
+    if args.postgres and not args.reuse:
+        _postgres("drop")
+        _postgres("create")
+        url = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
+    else:
+        url = f"sqlite:///{workdir / 'bench.db'}"
+    container, key, ids = build(url, args.customers, args.extra, reuse=args.reuse)
+    server, base = serve(container)
+    try:
+        console = console_client(base, key)
+        api = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"})
+        listed = api.get("/api/v1/customers?limit=50").json()["items"]
+        words = sorted({c["name"].split()[0] for c in listed if c["name"].split()}) or ["Acme"]
+        clusters = api.get("/api/v1/duplicates?limit=1").json()["items"]
+        table = pairs(ids, clusters[0]["id"] if clusters else None, words)
+        results: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n, _, _ in table}
+        for _ in range(3):  # warm up
+            for _, page, call in table:
+                console.get(page())
+                method, path, body = call()
+                api.request(method, path, json=body)
+        for _ in range(args.rounds):
+            for name, page, call in table:
+                target = page()
+                results[name][0].append(timed(lambda t=target: console.get(t)))
+                method, path, body = call()
+                results[name][1].append(
+                    timed(lambda m=method, p=path, b=body: api.request(m, p, json=b))
+                )
+    finally:
+        server.should_exit = True
+    database = "PostgreSQL" if args.postgres else "SQLite"
+    with container.uow().read_only() as uow:
+        total = sum(e.total for e in uow.quality.completeness(()))  # active customers
+    print(f"\n{database}, {total:,} customers, {args.rounds} requests per page "
+          "(sequential, one server process)")  # fmt: skip
+    head = f"{'p50 ms':>8} {'p95 ms':>8}"
+    print(f"{'page':24} {head}   {'API behind it':44} {head}")
+    for name, _, call in table:
+        pages, apis = results[name]
+        method, path, _ = call()
+        api_name = f"{method} {re.sub(r'[0-9a-f-]{36}', '{id}', path)}"[:44]
+        print(
+            f"{name:24} {percentile(pages, 0.5):8.1f} {percentile(pages, 0.95):8.1f}   "
+            f"{api_name:44} {percentile(apis, 0.5):8.1f} {percentile(apis, 0.95):8.1f}"
+        )
+    container.engine.dispose()
+    if args.postgres and not args.keep:
+        _postgres("drop")
+
+
+if __name__ == "__main__":
+    main()
