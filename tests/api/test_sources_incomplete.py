@@ -95,6 +95,31 @@ def test_a_pending_record_joins_its_company_in_a_batch_run(
     assert again.exit_code == 0 and "0 clusters in the review queue" in again.output
 
 
+def test_a_pending_record_with_an_invalid_value_joins_without_it(
+    client: TestClient, manager: TestClient, container: Container
+) -> None:
+    """A pending record whose tax id the import dropped as invalid joins its company in
+    ``match run --auto-merge`` (it failed with the checksum error and stayed pending);
+    the dropped value stays on the record, never on the golden record."""
+    bad = {**NO_MAIL, "tax_id": "DE136695975"}  # checksum wrong
+    _, (draft,) = run_import(client, manager, csv_file(bad), keep_incomplete_as_drafts=True)
+    assert draft["outcome"] == "draft"
+    # matched with the value as received (evidence), not the value set aside
+    (pending,) = source_features(container.uow, container.system_principal())
+    assert pending.tax_id == "DE136695975"
+    _, (created,) = run_import(client, manager, csv_file(SAP))
+    result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
+                                 _url(container)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "0 clusters in the review queue" in result.output
+    body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
+    joined = next(r for r in body["records"] if r["source_system"] == "hubspot")
+    assert joined["received"]["tax_id"] == "DE136695975"
+    assert "invalid_field_drop" in {w["code"] for w in joined["warnings"]}
+    customer = client.get(f"/api/v1/customers/{created['customer_id']}").json()
+    assert customer["tax_id"] is None and customer["phone"] == "+492211234567"
+
+
 def test_a_steward_merges_a_pending_record_from_the_review_queue(
     client: TestClient, manager: TestClient, container: Container
 ) -> None:

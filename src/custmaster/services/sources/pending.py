@@ -61,6 +61,22 @@ def pending_entry(record: SourceRecord) -> IndexEntry | None:
     )  # fmt: skip
 
 
+#: Warning codes of a value the import set aside as invalid (``on_invalid_field``).
+SET_ASIDE = frozenset({"invalid_field_drop", "invalid_field_draft"})
+
+
+def usable_values(record: SourceRecord) -> dict[str, Any]:
+    """What a record contributes to its golden record: the values as received but those
+    the import set aside as invalid (they stay on the record and in its match features,
+    as evidence, but never become a golden record's values)."""
+    aside = {
+        str(w.get("field")).split("[", 1)[0]
+        for w in record.warnings
+        if w.get("code") in SET_ASIDE and w.get("field")
+    }
+    return {k: v for k, v in record.received.items() if k not in aside}
+
+
 def filled_command(command: Mapping[str, Any], golden: Customer) -> dict[str, Any]:
     """``command`` with the required fields it lacks taken from ``golden`` (so that it
     parses; only the fields the command carries are consolidated)."""
@@ -82,7 +98,7 @@ def join(
     """Join a pending record to ``golden`` (inside the caller's transaction): the golden
     record consolidated with it, the record attached and out of the match index."""
     ctx = ParseContext()
-    command = record.received
+    command = usable_values(record)
     parsed = new_customer(
         filled_command(command, golden), customer_id=uuid4(), number="", now=now, ctx=ctx
     )
@@ -122,7 +138,7 @@ def combined_command(records: Sequence[SourceRecord]) -> dict[str, Any]:
     ordered = sorted(records, key=lambda r: (ranks(r.source_system), r.received_at))
     command: dict[str, Any] = {}
     for record in ordered:
-        for name, value in record.received.items():
+        for name, value in usable_values(record).items():
             if name == "source_refs" or value in (None, "", [], {}):
                 continue
             command.setdefault(name, value)
