@@ -8,9 +8,10 @@ pairs at or above the review threshold (strongest first, refusing clusters whose
 conflict when the model trusts tax ids) and writes one review cluster per group. A
 cluster whose links are all at or above the auto-merge threshold is proposed as
 ``auto_merge``; it is merged without review only when the run is asked to
-(``auto_merge=True``, ``custmaster match run --auto-merge``): by default everything is
-queued for a steward. Each run supersedes the open clusters of the previous run
-(decisions stay). The model is the current model version (``custmaster match train``),
+(``auto_merge=True``, ``custmaster match run --auto-merge``, which also merges the groups
+linked at that threshold inside review clusters: ``services.matching.auto_merge``): by
+default everything is queued for a steward. Each run supersedes the open clusters of the
+previous run (decisions stay). The model is the current model version (``custmaster match train``),
 unless one is passed; the run stores the model and its version.
 """
 
@@ -34,7 +35,7 @@ from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
-from custmaster.services.matching.merge import merge_customers
+from custmaster.services.matching.auto_merge import auto_merge as merge_automatically
 from custmaster.services.matching.models import current_model_and_version
 from custmaster.services.matching.online import explain
 from custmaster.services.matching.ports import NewCluster
@@ -42,7 +43,6 @@ from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
-from custmaster.services.sources.pending import settle_cluster
 
 #: progress(phase, done, total)
 Progress = Callable[[str, int, int], None]
@@ -117,7 +117,8 @@ def run_batch(
         trainer: Estimates a model without labels (``(sample, population) -> model``,
             e.g. Splink EM through ``custmaster.matching.splink_training``).
         train_sample: Records sampled for training.
-        auto_merge: Merge ``auto_merge`` clusters without review (survivor: the oldest
+        auto_merge: Merge ``auto_merge`` clusters, and the groups linked at the auto-merge
+            threshold inside review clusters, without review (survivor: the oldest
             customer number).
         batch_size: Rows per read.
         workers: Processes scoring the candidate pairs (default: one per CPU from
@@ -191,7 +192,10 @@ def run_batch(
         }  # fmt: skip
         uow.matching.finish_run(run.run_id, utcnow(), run.stats)
     if auto_merge:
-        run.stats["auto_merged"] = _auto_merge(new_uow, actor, settings, new_clusters, numbers)
+        run.stats.update(
+            merge_automatically(new_uow, actor, settings, run.run_id, new_clusters, numbers,
+                                model.thresholds.auto_merge)
+        )  # fmt: skip
     run.stats["seconds"]["total"] = round(time.perf_counter() - started, 2)
     return run
 
@@ -270,25 +274,3 @@ def _new_cluster(
         "auto_merge" if len(connected) == 1 and len(connected[0]) == len(members) else "review"
     )
     return NewCluster(proposal, max(p for _, p in links), members, pairs)
-
-
-def _auto_merge(
-    new_uow: Callable[[], UnitOfWork],
-    actor: Principal,
-    settings: ServiceSettings,
-    clusters: list[NewCluster],
-    numbers: dict[str, str],
-) -> int:
-    merged = 0
-    for cluster in clusters:
-        if cluster.proposal != "auto_merge":
-            continue
-        # incomplete source records in the cluster join the survivor (services.sources)
-        settled = settle_cluster(
-            new_uow, actor, settings, cluster.members, numbers,
-            lambda survivor, absorbed: merge_customers(
-                new_uow(), actor, survivor, absorbed, {}, settings
-            ),
-        )  # fmt: skip
-        merged += settled
-    return merged

@@ -202,10 +202,11 @@ def settle_cluster(
     members: Sequence[str],
     numbers: Mapping[str, str],
     merge: Callable[[UUID, list[UUID]], object],
-) -> bool:
+) -> UUID | None:
     """Settle an auto-merge cluster that may hold pending source records: its customers
     are merged (``merge(survivor, absorbed)``; survivor: the oldest number), the pending
-    records join the survivor, or become a golden record together. Whether it settled."""
+    records join the survivor, or become a golden record together. The golden record
+    the cluster became, or ``None`` when it did not settle (left for a steward)."""
     pending = [UUID(m) for m in members if numbers.get(m, "").startswith(PENDING_PREFIX)]
     customers = sorted(
         (m for m in members if not numbers.get(m, "").startswith(PENDING_PREFIX)),
@@ -216,13 +217,14 @@ def settle_cluster(
         try:
             merge(survivor, [UUID(m) for m in customers[1:]])
         except DomainError:
-            return False  # changed since the run read it: left in the queue for a steward
+            return None  # changed since the run read it: left in the queue for a steward
     if not pending:
-        return True
-    if settle(new_uow, actor, settings, survivor, pending) is None:
-        return False
+        return survivor
+    golden = settle(new_uow, actor, settings, survivor, pending)
+    if golden is None:
+        return None
     _close(new_uow(), actor, {UUID(m) for m in members})
-    return True
+    return golden
 
 
 def _close(uow: UnitOfWork, actor: Principal, settled: set[UUID]) -> None:
