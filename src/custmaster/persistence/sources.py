@@ -106,6 +106,21 @@ class SqlSourceRepository:
         for partition in result.partitions(batch_size):
             yield [(record_id, features) for record_id, features in partition]
 
+    def iter_attached_features(
+        self, batch_size: int
+    ) -> Iterator[list[tuple[UUID, UUID, dict[str, Any]]]]:
+        c = source_records.c
+        query = (
+            select(c.id, c.golden_id, c.features)
+            .where(c.features.is_not(None), c.golden_id.is_not(None))
+            .order_by(c.golden_id, c.id)
+        )
+        result = self._connection.execution_options(
+            stream_results=True, yield_per=batch_size
+        ).execute(query)
+        for partition in result.partitions(batch_size):
+            yield [(record_id, golden_id, features) for record_id, golden_id, features in partition]
+
     def provenance(self, customer_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
         if not customer_ids:
             return {}

@@ -43,6 +43,7 @@ from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.variants import Variants, load_variants, owner_pairs
 
 #: progress(phase, done, total)
 Progress = Callable[[str, int, int], None]
@@ -71,7 +72,7 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 
 def _load(
     uow: UnitOfWork, batch_size: int, progress: Progress | None
-) -> tuple[list[MatchFeatures], dict[str, str], set[tuple[str, str]]]:
+) -> tuple[list[MatchFeatures], dict[str, str], set[tuple[str, str]], Variants]:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a million small objects without cycles: collections only cost time
     try:
@@ -86,10 +87,12 @@ def _load(
                 if progress:
                     progress("reading", len(feats), total)
             rejected = uow.matching.not_duplicate_pairs()
+            # the other forms the golden records' sources gave them (services.sources)
+            variants = load_variants(uow, {f.id: f for f in feats}, batch_size)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return feats, numbers, rejected
+    return feats, numbers, rejected, variants
 
 
 def run_batch(
@@ -128,7 +131,7 @@ def run_batch(
     require(actor, Permission.MERGE_PROPOSE)
     started = time.perf_counter()
     run = BatchRun(uuid4())
-    feats, numbers, rejected = _load(new_uow(), batch_size, progress)
+    feats, numbers, rejected, variants = _load(new_uow(), batch_size, progress)
     t_read = time.perf_counter()
     if model is None and trainer is not None and len(feats) > 1:
         if progress:
@@ -147,22 +150,26 @@ def run_batch(
         progress("scoring", 0, 1)
     if workers is None:
         workers = (os.cpu_count() or 1) if len(feats) >= PARALLEL_FROM else 1
-    # the values many of these customers share weigh less (scores and explanations alike)
     stored_model = model
-    model = model.with_tf(TermFrequencies.from_features(feats, own=own_records(model, len(feats))))
+    scored = feats + variants.features
+    # the values many of these records share weigh less (scores and explanations alike)
+    own = own_records(model, len(scored))
+    model = model.with_tf(TermFrequencies.from_features(scored, own=own))
     result = batch_match(
-        feats, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers, term_frequencies=False
+        scored, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers, term_frequencies=False
     )
     t_score = time.perf_counter()
-    kept = [p for p in result.pairs if _pair(p.id_l, p.id_r) not in rejected]
+    # a variant's links count for its golden record: per pair of records the strongest
+    pairs, via = owner_pairs(result.pairs, variants.owner)
+    kept = [p for p in pairs if _pair(p.id_l, p.id_r) not in rejected]
     clusters = _clusters(feats, kept, model, rejected)
-    by_id = {f.id: f for f in feats}
+    by_id = {f.id: f for f in scored}
     links_of: dict[str, list[tuple[str, str, float]]] = {}
     for p in kept:
         link = (*_pair(p.id_l, p.id_r), p.probability)
         links_of.setdefault(p.id_l, []).append(link)
         links_of.setdefault(p.id_r, []).append(link)
-    new_clusters = [_new_cluster(members, links_of, by_id, model) for members in clusters]
+    new_clusters = [_new_cluster(members, links_of, by_id, model, via) for members in clusters]
     new_clusters.sort(key=lambda c: (-c.score, c.members))
     t_cluster = time.perf_counter()
     now = utcnow()
@@ -175,10 +182,11 @@ def run_batch(
         uow.matching.add_clusters(run.run_id, now, new_clusters)
         run.stats = {
             "records": len(feats),
+            "source_variants": len(variants.features),
             "model_version": run.model_version,
             "candidate_pairs": int(result.stats["candidate_pairs"]),
-            "pairs_at_review_threshold": len(result.pairs),
-            "pairs_skipped_not_duplicate": len(result.pairs) - len(kept),
+            "pairs_at_review_threshold": len(pairs),
+            "pairs_skipped_not_duplicate": len(pairs) - len(kept),
             "clusters": len(new_clusters),
             "auto_merge_clusters": sum(c.proposal == "auto_merge" for c in new_clusters),
             "review_clusters": sum(c.proposal == "review" for c in new_clusters),
@@ -253,6 +261,7 @@ def _new_cluster(
     links_of: dict[str, list[tuple[str, str, float]]],
     by_id: dict[str, MatchFeatures],
     model: MatchModel,
+    via: dict[tuple[str, str], tuple[str, str]],
 ) -> NewCluster:
     inside = set(members)
     found = {
@@ -262,11 +271,16 @@ def _new_cluster(
     shown = links if len(members) <= ALL_LINKS_UP_TO else _spanning(links)
     pairs = []
     for (a, b), _ in shown:
-        result = score(by_id[a], by_id[b], model)
-        pairs.append(
-            {"a": a, "b": b, "score": result.probability,
-             "match_weight": round(result.match_weight, 4), "explanation": explain(result)}
-        )  # fmt: skip
+        records = via.get((a, b))
+        ra, rb = records or (a, b)
+        result = score(by_id[ra], by_id[rb], model)
+        pair: dict[str, Any] = {
+            "a": a, "b": b, "score": result.probability,
+            "match_weight": round(result.match_weight, 4), "explanation": explain(result),
+        }  # fmt: skip
+        if records is not None:  # linked through a source record's form of a or b
+            pair["source_records"] = [ra, rb]
+        pairs.append(pair)
     auto = model.thresholds.auto_merge
     strong = {frozenset(pair) for pair, p in links if p >= auto}
     connected = cluster_pairs(((a, b, 1.0) for a, b in strong), 0.5, max_cluster_size=None)
