@@ -90,6 +90,16 @@ class SqlSourceRepository:
                 found[record.ref] = record  # the latest wins
         return found
 
+    def delete_for_golden(self, golden_ids: Sequence[UUID]) -> int:
+        if not golden_ids:
+            return 0
+        ids = list(golden_ids)
+        self._connection.execute(delete(golden_fields).where(golden_fields.c.customer_id.in_(ids)))
+        result = self._connection.execute(
+            delete(source_records).where(source_records.c.golden_id.in_(ids))
+        )
+        return int(result.rowcount or 0)
+
     def move(self, record_ids: Sequence[UUID], golden_id: UUID | None) -> None:
         if record_ids:
             self._connection.execute(
