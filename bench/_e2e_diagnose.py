@@ -36,9 +36,12 @@ def owners(engine: Engine) -> dict[str, tuple[str, bool]]:
     """source id -> (owner id, pending?) as the records stand now."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(source_records.c.source_id, source_records.c.golden_id, source_records.c.id)
-        ).all()
-    return {str(s): (str(g or r), g is None) for s, g, r in rows}
+            select(
+                source_records.c.source_id, source_records.c.golden_id,
+                source_records.c.pending_group, source_records.c.id,
+            )
+        ).all()  # fmt: skip
+    return {str(s): (str(g or p or r), g is None) for s, g, p, r in rows}
 
 
 def run_clusters(new_uow: Callable[[], UnitOfWork]) -> list[Any]:

@@ -160,12 +160,13 @@ def pipeline(
     figures["after"] = owners(container.engine)
     with container.engine.connect() as connection:
         rows = connection.execute(
-            select(source_records.c.source_id, source_records.c.golden_id,
+            select(source_records.c.source_id,
+                   source_records.c.golden_id, source_records.c.pending_group,
                    source_records.c.id)
         ).all()  # fmt: skip
     clusters: dict[str, list[str]] = {}
-    for source_id, golden_id, record_id in rows:
-        clusters.setdefault(str(golden_id or record_id), []).append(str(source_id))
+    for source_id, golden_id, group, record_id in rows:  # a pending group counts as one
+        clusters.setdefault(str(golden_id or group or record_id), []).append(str(source_id))
     figures["clusters"] = list(clusters.values())
     figures["kept"] = len(rows)
     container.engine.dispose()

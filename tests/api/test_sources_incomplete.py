@@ -66,6 +66,9 @@ def test_a_pending_record_joins_its_company_in_a_batch_run(
     clusters = client.get("/api/v1/duplicates").json()["items"]
     assert len(clusters) == 1 and created["customer_id"] in clusters[0]["members"]
     (pending_id,) = set(clusters[0]["members"]) - {created["customer_id"]}
+    assert clusters[0]["pending_members"] == [pending_id]  # the queue marks it
+    one = client.get(f"/api/v1/duplicates/{clusters[0]['id']}").json()
+    assert one["pending_members"] == [pending_id]
     # the clusters exported with their members' source ids: CLI (jsonl, csv) and API
     jsonl = runner.invoke(cli, ["match", "clusters", "--database-url", _url(container)])
     assert jsonl.exit_code == 0, jsonl.output
@@ -149,3 +152,32 @@ def test_training_reads_the_source_records_duplicates_included(
     found = source_features(container.uow, container.system_principal())
     assert len(found) == 3  # the sap, salesforce and hubspot records
     assert sorted(f.email or "" for f in found) == ["", SAP["email"], SAP["email"]]
+
+
+def test_pending_records_matched_together_settle_as_one_group(
+    client: TestClient, manager: TestClient, container: Container
+) -> None:
+    """Two incomplete records of one company (neither has an e-mail) are one pending
+    group after ``match run --auto-merge``; the company's complete record, which only
+    resembles one of them, brings in both."""
+    legacy = {"source_system": "legacy_erp", "source_id": "L-1", "name": SAP["name"],
+              "phone": "0221 1234567", "billing_city": "Köln", "billing_country": "DE"}  # fmt: skip
+    run_import(client, manager, csv_file(NO_MAIL, legacy), keep_incomplete_as_drafts=True)
+    first = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
+                                _url(container)])  # fmt: skip
+    assert first.exit_code == 0, first.output
+    assert client.get("/api/v1/customers").json()["items"] == []  # still no e-mail
+    _, (created,) = run_import(client, manager, csv_file({**SAP, "phone": "+49 221 9999999"}))
+    queued = runner.invoke(cli, ["match", "run", "--database-url", _url(container)])
+    assert queued.exit_code == 0, queued.output
+    jsonl = runner.invoke(cli, ["match", "clusters", "--database-url", _url(container)])
+    (cluster,) = [json.loads(line) for line in jsonl.output.splitlines()]
+    members = {m["kind"]: m["source_ids"] for m in cluster["members"]}
+    assert len(cluster["members"]) == 2  # the group counts as one
+    assert members == {"customer": ["sap/S-1"],
+                       "source_record": ["hubspot/H-5", "legacy_erp/L-1"]}  # fmt: skip
+    merged = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
+                                 _url(container)])  # fmt: skip
+    assert merged.exit_code == 0, merged.output
+    body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
+    assert sorted(r["source_system"] for r in body["records"]) == ["hubspot", "legacy_erp", "sap"]

@@ -25,7 +25,7 @@ def _values(record: SourceRecord) -> dict[str, Any]:
         "normalised": record.normalised, "features": record.features,
         "missing": record.missing, "warnings": record.warnings, "job_id": record.job_id,
         "file": None if record.file is None else record.file[:255], "rows": record.rows,
-        "received_at": record.received_at,
+        "received_at": record.received_at, "pending_group": record.pending_group,
     }  # fmt: skip
 
 
@@ -37,6 +37,7 @@ def _record(row: Row[Any]) -> SourceRecord:
         normalised=m["normalised"], received_at=m["received_at"], features=m["features"],
         missing=list(m["missing"] or []), warnings=list(m["warnings"] or []),
         job_id=m["job_id"], file=m["file"], rows=list(m["rows"] or []),
+        pending_group=m["pending_group"],
     )  # fmt: skip
 
 
@@ -89,6 +90,33 @@ class SqlSourceRepository:
                 assert record.ref is not None
                 found[record.ref] = record  # the latest wins
         return found
+
+    def pending_groups(self) -> dict[UUID, UUID]:
+        c = source_records.c
+        rows = self._connection.execute(
+            select(c.id, c.pending_group).where(c.pending_group.is_not(None), c.golden_id.is_(None))
+        )
+        return {record_id: group for record_id, group in rows}
+
+    def in_groups(self, groups: Sequence[UUID]) -> list[SourceRecord]:
+        if not groups:
+            return []
+        c = source_records.c
+        rows = self._connection.execute(
+            select(source_records)
+            .where(c.pending_group.in_(list(groups)), c.golden_id.is_(None))
+            .order_by(c.received_at, c.id)
+        )
+        return [_record(r) for r in rows]
+
+    def set_group(self, record_ids: Sequence[UUID], group: UUID | None) -> None:
+        ids = list(record_ids)
+        for i in range(0, len(ids), _CHUNK):
+            self._connection.execute(
+                update(source_records)
+                .where(source_records.c.id.in_(ids[i : i + _CHUNK]))
+                .values(pending_group=group)
+            )
 
     def delete_for_golden(self, golden_ids: Sequence[UUID]) -> int:
         if not golden_ids:

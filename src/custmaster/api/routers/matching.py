@@ -42,6 +42,7 @@ from custmaster.api.schemas.matching import (
     XrefOut,
 )
 from custmaster.domain.approvals import ChangeRequest
+from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.matching.errors import CustomerMerged
@@ -61,7 +62,8 @@ from custmaster.services.matching.review import (
     open_cluster,
 )
 from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
-from custmaster.services.ports import StoredResponse
+from custmaster.services.ports import StoredResponse, UnitOfWork
+from custmaster.services.sources.clusters import pending_members
 from custmaster.services.sources.pending import join_pending_members
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
@@ -134,10 +136,23 @@ def model_version(
     return json_response(200, summary(get_version(uow, actor, version)))
 
 
-def _cluster(cluster: ClusterRecord) -> dict[str, Any]:
+def _clusters(uow: UnitOfWork, actor: Principal, found: list[ClusterRecord]) -> list[Any]:
+    """The clusters' bodies; members that are incomplete source records are named."""
+    pending = pending_members(uow, actor, found)
+    return [_cluster(c, pending) for c in found]
+
+
+def _one(uow: UnitOfWork, actor: Principal, cluster: ClusterRecord) -> dict[str, Any]:
+    body: dict[str, Any] = _clusters(uow, actor, [cluster])[0]
+    return body
+
+
+def _cluster(cluster: ClusterRecord, pending: set[str]) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(
         {"id": cluster.id, "status": cluster.status, "proposal": cluster.proposal,
-         "score": cluster.score, "members": cluster.members, "pairs": cluster.pairs,
+         "score": cluster.score, "members": cluster.members,
+         "pending_members": [m for m in cluster.members if m in pending],
+         "pairs": cluster.pairs,
          "created_at": cluster.created_at, "run_id": cluster.run_id,
          "decided_at": cluster.decided_at, "decided_by": cluster.decided_by,
          "merge_id": cluster.merge_id}
@@ -166,7 +181,7 @@ def duplicates(
         after_id=int_cursor(after) if after else None, limit=limit,
     )  # fmt: skip
     next_cursor = encode_cursor(str(found[-1].id)) if len(found) == limit else None
-    return json_response(200, {"items": [_cluster(c) for c in found], "next_cursor": next_cursor})
+    return json_response(200, {"items": _clusters(uow, actor, found), "next_cursor": next_cursor})
 
 
 @router.get(
@@ -176,7 +191,7 @@ def duplicates(
     summary="One candidate cluster",
 )
 def duplicate(cluster_id: ClusterId, actor: PrincipalDep, uow: UowDep) -> Response:
-    return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
+    return json_response(200, _one(uow, actor, get_cluster(uow, actor, cluster_id)))
 
 
 def _merge_body(result: MergeResult) -> dict[str, Any]:
@@ -210,14 +225,14 @@ def decision(
         # incomplete source records in the cluster join the survivor at once
         absorbed = join_pending_members(uow, actor, cluster_id, payload.survivor_id, absorbed)
         if not absorbed:
-            return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
+            return json_response(200, _one(uow, actor, get_cluster(uow, actor, cluster_id)))
         outcome = submit_merge(
             uow, actor, container.policy, payload.survivor_id, absorbed, payload.choices or {},
             container.service_settings, cluster_id=cluster_id,
         )  # fmt: skip
         if outcome.request is not None:
             return _pending(outcome.request)
-        body = _cluster(get_cluster(uow, actor, cluster_id))
+        body = _one(uow, actor, get_cluster(uow, actor, cluster_id))
         assert outcome.merge is not None
         body["merge"] = _merge_body(outcome.merge)
         return json_response(200, body)
@@ -225,7 +240,7 @@ def decision(
         uow, actor, cluster_id, payload.decision, container.service_settings,
         survivor_id=payload.survivor_id, choices=payload.choices,
     )  # fmt: skip
-    return json_response(200, _cluster(decided.cluster))
+    return json_response(200, _one(uow, actor, decided.cluster))
 
 
 def _pending(request: ChangeRequest) -> Response:

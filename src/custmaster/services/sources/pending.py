@@ -5,7 +5,10 @@ is matched like one: it sits in the match index under its own id (``pending`` re
 ``golden_id`` ``NULL``), so online matching and ``match run`` find it. When it matches a
 golden record it joins it (consolidated like any source record: it fills gaps and never
 overwrites a better-ranked source or a steward); when its cluster holds only incomplete
-records and, together, they have every required field, they become a new golden record.
+records and, together, they have every required field, they become a new golden record;
+until then they are one *pending group* (``pending_group``: the id of one of them), matched
+as one (``services.sources.variants``) and settled as one: a record of the group that
+joins a golden record brings the others along.
 """
 
 from __future__ import annotations
@@ -110,6 +113,7 @@ def join(
     ctx.errors.raise_if_any()
     assert result is not None
     record.golden_id = golden.id
+    record.pending_group = None
     uow.sources.replace(record)
     uow.matching.remove_entries([record.id])
     uow.sources.save_provenance(golden.id, result.provenance, now)
@@ -162,7 +166,7 @@ def settle(
     uow = new_uow()
     try:
         with uow:
-            records = [r for r in uow.sources.get(list(pending_ids)) if r.golden_id is None]
+            records = with_groups(uow, uow.sources.get(list(pending_ids)))
             if not records:
                 return golden_id
             now = utcnow()
@@ -178,15 +182,27 @@ def settle(
             customer = new_customer(command, customer_id=uuid4(), number="", now=now, ctx=ctx)
             check_references(uow, ctx)
             if customer is None or ctx.errors:
-                return None  # still incomplete together
+                # still incomplete together: one pending group, matched and settled as one
+                group = min((r.pending_group or r.id for r in records), key=str)
+                uow.sources.set_group([r.id for r in records], group)
+                return None
             write_new(uow, actor, customer, settings, warnings=ctx.warnings)
             for record in records:
                 record.golden_id = customer.id
+                record.pending_group = None
                 uow.sources.replace(record)
             uow.matching.remove_entries([r.id for r in records])
             return customer.id
     except DomainError:
         return None
+
+
+def with_groups(uow: UnitOfWork, records: Sequence[SourceRecord]) -> list[SourceRecord]:
+    """The pending ones of ``records`` and the other pending records of their groups."""
+    pending = [r for r in records if r.golden_id is None]
+    groups = sorted({r.pending_group for r in pending if r.pending_group is not None}, key=str)
+    known = {r.id for r in pending}
+    return pending + [r for r in uow.sources.in_groups(groups) if r.id not in known]
 
 
 def pending_ids(uow: UnitOfWork, ids: Sequence[str]) -> set[str]:
@@ -254,7 +270,8 @@ def join_pending_members(
             return list(absorbed)
         now = utcnow()
         golden = load(uow, survivor_id, for_update=True)
-        for record in uow.sources.get(sorted((UUID(p) for p in pending), key=str)):
+        found = uow.sources.get(sorted((UUID(p) for p in pending), key=str))
+        for record in with_groups(uow, found):
             golden = join(uow, actor, record, golden, now)
         rest = [m for m in absorbed if str(m) not in pending]
         if not rest:

@@ -8,7 +8,9 @@ golden record they belong to, so a record that resembles one of a company's sour
 finds the company, as it would had every record been matched on its own.
 
 A variant's pairs count for its golden record: per pair of golden (or pending) records
-the strongest link of any of their forms is kept, with the records it joined.
+the strongest link of any of their forms is kept, with the records it joined. The pending
+records of one pending group (incomplete records matched together,
+``services.sources.pending``) count as one the same way.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Variants:
     Attributes:
         features: one per distinct form a golden record's sources gave it that differs
             from its index entry (ids: the source records').
-        owner: source record id -> its golden record's id.
+        owner: source record id -> its golden record's id (or its pending group's).
     """
 
     features: list[MatchFeatures] = field(default_factory=list)
@@ -66,6 +68,10 @@ def load_variants(
             forms.add(form)
             found.features.append(variant)
             found.owner[rid] = golden
+    # the records of a pending group count as one (the group's id is one of them)
+    for record_id, group in uow.sources.pending_groups().items():
+        if str(group) in indexed and record_id != group:
+            found.owner[str(record_id)] = str(group)
     return found
 
 
