@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,14 +145,26 @@ def test_a_steward_merges_a_pending_record_from_the_review_queue(
 def test_training_reads_the_source_records_duplicates_included(
     client: TestClient, manager: TestClient, container: Container
 ) -> None:
+    """``custmaster match train`` estimates on the golden and pending records and the
+    other forms their source records gave them (the CRM's record, consolidated at import,
+    with its own phone and address)."""
     run_import(client, manager, csv_file(SAP))
-    crm = {**SAP, "source_system": "salesforce", "source_id": "F-1"}
+    crm = {**SAP, "source_system": "salesforce", "source_id": "F-1",
+           "phone": "+49 911 7654321", "billing_street": "Königstrasse 5",
+           "billing_city": "Nürnberg", "billing_postal_code": "90402"}  # fmt: skip
     run_import(client, manager, csv_file(crm), on_duplicate="update")
     run_import(client, manager, csv_file(NO_MAIL), keep_incomplete_as_drafts=True)
     assert len(client.get("/api/v1/customers").json()["items"]) == 1
     found = source_features(container.uow, container.system_principal())
     assert len(found) == 3  # the sap, salesforce and hubspot records
     assert sorted(f.email or "" for f in found) == ["", SAP["email"], SAP["email"]]
+    trained = runner.invoke(cli, ["match", "train", "--no-labels", "--database-url",
+                                  _url(container)])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    # the golden record and the forms its CRM and marketing records gave it
+    assert re.search(r"records\W+3 of 3", trained.output), trained.output
+    version = client.get("/api/v1/match/models").json()["items"][0]
+    assert version["report"]["population"] == 3
 
 
 def test_pending_records_matched_together_settle_as_one_group(
