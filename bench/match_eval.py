@@ -299,6 +299,20 @@ def _rule_columns(rule: object) -> list[str]:
     return cols
 
 
+def deterministic_prior(df: pd.DataFrame, rules: list[list[str]], recall: float) -> float:
+    """Splink's prior estimate: the distinct pairs agreeing on every column of at least one
+    rule (nulls never agree), divided by ``recall`` and by the number of all pairs."""
+    ids = df["unique_id"].astype(str).tolist()
+    found: set[tuple[str, str]] = set()
+    for cols in rules:
+        sub = df[["unique_id", *cols]].dropna()
+        for _, group in sub.groupby(cols):
+            members = sorted(group["unique_id"].astype(str))
+            found.update(combinations(members, 2))
+    total = len(ids) * (len(ids) - 1) / 2
+    return min(max(len(found) / recall / total, 1e-9), 0.5) if total else 0.5
+
+
 def run_splink(ds: str, recs: list[MatchRecord], gold: set[Pair], persons: bool) -> None:
     t0 = time.perf_counter()
     df = splink_frame(recs)
@@ -340,10 +354,15 @@ def run_splink(ds: str, recs: list[MatchRecord], gold: set[Pair], persons: bool)
     if persons:
         prior_rules = prior_rules or [block_on("first_name", "last_name", "city")]
         em_rules = em_rules or [block_on("last_name"), block_on("city")]
+    # the prior as Splink's estimate_probability_two_random_records_match computes it
+    # (pairs the deterministic rules find / recall / all pairs), counted here: Splink 5.0.0
+    # fails there with "EM sampling requires a SQL dialect" (no dialect reaches its
+    # blocking SQL)
+    prior = deterministic_prior(df, [_rule_columns(r) for r in prior_rules], recall=0.7)
     settings = SettingsCreator(link_type="dedupe_only", comparisons=comparisons,
-                               blocking_rules_to_generate_predictions=rules)
+                               blocking_rules_to_generate_predictions=rules,
+                               probability_two_random_records_match=prior)
     linker = Linker(sdf, settings, log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.7)
     linker.training.estimate_u_using_random_sampling(
         max_pairs=min(1e7, 30 * len(recs) ** 1.3), seed=1)
     for rule in em_rules:

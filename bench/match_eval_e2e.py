@@ -42,7 +42,6 @@ from psycopg import sql
 from sqlalchemy import select
 
 from custmaster.bootstrap import build_container
-from custmaster.cli.matching import splink_trainer
 from custmaster.config import Settings
 from custmaster.domain.permissions import Principal, Role
 from custmaster.matching.batch import batch_match
@@ -52,10 +51,12 @@ from custmaster.persistence.tables_sources import source_records
 from custmaster.services.imports.jobs import FileStore, Upload, approve_job, run_job, submit_job
 from custmaster.services.imports.store import ImportOptions, OnDuplicate
 from custmaster.services.matching.batch import run_batch
+from custmaster.services.matching.models import train_version
 from custmaster.services.reference import create_reference
 from custmaster.services.sample_data import reference_data
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _e2e_diagnose import diagnose, owners, run_clusters
 from _gen_companies import generate
 from match_eval import cluster_pair_set, prf, run_splink, truth_pairs
 
@@ -115,6 +116,7 @@ def scratch_database(server: str, name: str) -> Iterator[str]:
 def pipeline(
     url: str, paths: list[Path], work: Path, train: bool
 ) -> tuple[dict[str, Any], MatchModel | None]:
+    """Import every file, ``match run --auto-merge``; the clusters read back."""
     container = build_container(Settings(database_url=url), migrate=True)
     admin = container.system_principal()
     uow = container.uow()
@@ -125,7 +127,7 @@ def pipeline(
                 create_reference(uow, admin, kind, record)
     store = FileStore(work / "uploads")
     options = ImportOptions(on_duplicate=OnDuplicate.UPDATE, batch_size=1000,
-                            keep_incomplete_as_drafts=True)  # fmt: skip
+                            keep_incomplete_as_drafts=True, entity="US01")  # fmt: skip
     figures: dict[str, Any] = {"import_rows": 0, "import_seconds": 0.0, "outcomes": {}}
     for path in paths:
         start = time.perf_counter()
@@ -147,22 +149,24 @@ def pipeline(
             f"({rows / seconds:,.0f} rows/s) {job.summary.get('final')}",
             flush=True,
         )
-    trainer = None
-    if train:
-        trainer = splink_trainer()
+    figures["before"] = owners(container.engine)
     start = time.perf_counter()
-    run = run_batch(container.uow, MATCHER, container.service_settings, trainer=trainer,
-                    auto_merge=True)  # fmt: skip
+    if train:  # match run --train: a new model version first (custmaster match train)
+        train_version(container.uow, MATCHER)
+    run = run_batch(container.uow, MATCHER, container.service_settings, auto_merge=True)
     figures["match_seconds"] = time.perf_counter() - start
     figures["match_stats"] = run.stats
+    figures["run_clusters"] = run_clusters(container.uow)
+    figures["after"] = owners(container.engine)
     with container.engine.connect() as connection:
         rows = connection.execute(
-            select(source_records.c.source_id, source_records.c.golden_id,
+            select(source_records.c.source_id,
+                   source_records.c.golden_id, source_records.c.pending_group,
                    source_records.c.id)
         ).all()  # fmt: skip
     clusters: dict[str, list[str]] = {}
-    for source_id, golden_id, record_id in rows:
-        clusters.setdefault(str(golden_id or record_id), []).append(str(source_id))
+    for source_id, golden_id, group, record_id in rows:  # a pending group counts as one
+        clusters.setdefault(str(golden_id or group or record_id), []).append(str(source_id))
     figures["clusters"] = list(clusters.values())
     figures["kept"] = len(rows)
     container.engine.dispose()
@@ -187,10 +191,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--records", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=20261)
-    parser.add_argument("--train", action="store_true", help="match run --train (Splink EM)")
+    parser.add_argument("--train", action="store_true", help="match run --train (EM)")
     parser.add_argument("--no-splink", action="store_true")
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="count where the pipeline lost the matcher's true pairs",
+    )
     parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--database",
+        default="custmaster_bench_e2e",
+        help="the scratch database's name (created and dropped)",
+    )
     args = parser.parse_args(argv)
     print(f"command: match_eval_e2e {' '.join(argv if argv is not None else sys.argv[1:])}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.sqlite:
             figures, model = pipeline(f"sqlite:///{work / 'e2e.db'}", paths, work, args.train)
         else:
-            with scratch_database(args.postgres, "custmaster_bench_e2e") as url:
+            with scratch_database(args.postgres, args.database) as url:
                 figures, model = pipeline(url, paths, work, args.train)
         rows, seconds = figures["import_rows"], figures["import_seconds"]
         print(
@@ -218,7 +232,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         report("pipeline (import + match run)", figures["clusters"], gold)
         if model is not None:
-            report("matcher directly, same model", direct(records, model), gold)
+            matched = direct(records, model)
+            report("matcher directly, same model", matched, gold)
+            if args.diagnose:
+                diagnose(figures["before"], figures["run_clusters"], figures["after"],
+                         matched, gold)  # fmt: skip
         if not args.no_splink:
             recs = [MatchRecord(**{k: v for k, v in r.items() if v is not None})
                     for r in records]  # fmt: skip

@@ -139,7 +139,7 @@ def run(
         table.add_row("thresholds", f"auto-merge >= {t.auto_merge}, review >= {t.review}")
     console.print(table)
     # the clusters merged without review left the queue
-    queued = result.stats.get("clusters", 0) - result.stats.get("auto_merged", 0)
+    queued = result.stats.get("queued", result.stats.get("clusters", 0))
     console.print(f"[green]{queued} clusters in the review queue[/green] (GET /api/v1/duplicates)")
 
 

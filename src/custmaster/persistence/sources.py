@@ -25,7 +25,7 @@ def _values(record: SourceRecord) -> dict[str, Any]:
         "normalised": record.normalised, "features": record.features,
         "missing": record.missing, "warnings": record.warnings, "job_id": record.job_id,
         "file": None if record.file is None else record.file[:255], "rows": record.rows,
-        "received_at": record.received_at,
+        "received_at": record.received_at, "pending_group": record.pending_group,
     }  # fmt: skip
 
 
@@ -37,6 +37,7 @@ def _record(row: Row[Any]) -> SourceRecord:
         normalised=m["normalised"], received_at=m["received_at"], features=m["features"],
         missing=list(m["missing"] or []), warnings=list(m["warnings"] or []),
         job_id=m["job_id"], file=m["file"], rows=list(m["rows"] or []),
+        pending_group=m["pending_group"],
     )  # fmt: skip
 
 
@@ -90,6 +91,43 @@ class SqlSourceRepository:
                 found[record.ref] = record  # the latest wins
         return found
 
+    def pending_groups(self) -> dict[UUID, UUID]:
+        c = source_records.c
+        rows = self._connection.execute(
+            select(c.id, c.pending_group).where(c.pending_group.is_not(None), c.golden_id.is_(None))
+        )
+        return {record_id: group for record_id, group in rows}
+
+    def in_groups(self, groups: Sequence[UUID]) -> list[SourceRecord]:
+        if not groups:
+            return []
+        c = source_records.c
+        rows = self._connection.execute(
+            select(source_records)
+            .where(c.pending_group.in_(list(groups)), c.golden_id.is_(None))
+            .order_by(c.received_at, c.id)
+        )
+        return [_record(r) for r in rows]
+
+    def set_group(self, record_ids: Sequence[UUID], group: UUID | None) -> None:
+        ids = list(record_ids)
+        for i in range(0, len(ids), _CHUNK):
+            self._connection.execute(
+                update(source_records)
+                .where(source_records.c.id.in_(ids[i : i + _CHUNK]))
+                .values(pending_group=group)
+            )
+
+    def delete_for_golden(self, golden_ids: Sequence[UUID]) -> int:
+        if not golden_ids:
+            return 0
+        ids = list(golden_ids)
+        self._connection.execute(delete(golden_fields).where(golden_fields.c.customer_id.in_(ids)))
+        result = self._connection.execute(
+            delete(source_records).where(source_records.c.golden_id.in_(ids))
+        )
+        return int(result.rowcount or 0)
+
     def move(self, record_ids: Sequence[UUID], golden_id: UUID | None) -> None:
         if record_ids:
             self._connection.execute(
@@ -105,6 +143,21 @@ class SqlSourceRepository:
         ).execute(select(c.id, c.features).where(c.features.is_not(None)).order_by(c.id))
         for partition in result.partitions(batch_size):
             yield [(record_id, features) for record_id, features in partition]
+
+    def iter_attached_features(
+        self, batch_size: int
+    ) -> Iterator[list[tuple[UUID, UUID, dict[str, Any]]]]:
+        c = source_records.c
+        query = (
+            select(c.id, c.golden_id, c.features)
+            .where(c.features.is_not(None), c.golden_id.is_not(None))
+            .order_by(c.golden_id, c.id)
+        )
+        result = self._connection.execution_options(
+            stream_results=True, yield_per=batch_size
+        ).execute(query)
+        for partition in result.partitions(batch_size):
+            yield [(record_id, golden_id, features) for record_id, golden_id, features in partition]
 
     def provenance(self, customer_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
         if not customer_ids:

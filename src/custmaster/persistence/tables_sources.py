@@ -40,8 +40,12 @@ source_records = Table(
     Column("file", String(255)),
     Column("rows", Json, nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+    #: pending records matched together that still lack a required field: one group (the
+    #: id of one of them), matched and settled as one until it becomes a golden record
+    Column("pending_group", Uuid),
 )
 Index("ix_source_records_golden_id", source_records.c.golden_id)
+Index("ix_source_records_pending_group", source_records.c.pending_group)
 Index("ix_source_records_source", source_records.c.source_system, source_records.c.source_id)
 
 golden_fields = Table(

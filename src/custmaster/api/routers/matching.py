@@ -42,6 +42,7 @@ from custmaster.api.schemas.matching import (
     XrefOut,
 )
 from custmaster.domain.approvals import ChangeRequest
+from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.governance.cluster_decision import submit_cluster_decision
 from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
@@ -59,7 +60,8 @@ from custmaster.services.matching.review import (
     list_clusters,
 )
 from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
-from custmaster.services.ports import StoredResponse
+from custmaster.services.ports import StoredResponse, UnitOfWork
+from custmaster.services.sources.clusters import pending_members
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
 ClusterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the candidate cluster's id")]
@@ -131,10 +133,23 @@ def model_version(
     return json_response(200, summary(get_version(uow, actor, version)))
 
 
-def _cluster(cluster: ClusterRecord) -> dict[str, Any]:
+def _clusters(uow: UnitOfWork, actor: Principal, found: list[ClusterRecord]) -> list[Any]:
+    """The clusters' bodies; members that are incomplete source records are named."""
+    pending = pending_members(uow, actor, found)
+    return [_cluster(c, pending) for c in found]
+
+
+def _one(uow: UnitOfWork, actor: Principal, cluster: ClusterRecord) -> dict[str, Any]:
+    body: dict[str, Any] = _clusters(uow, actor, [cluster])[0]
+    return body
+
+
+def _cluster(cluster: ClusterRecord, pending: set[str]) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(
         {"id": cluster.id, "status": cluster.status, "proposal": cluster.proposal,
-         "score": cluster.score, "members": cluster.members, "pairs": cluster.pairs,
+         "score": cluster.score, "members": cluster.members,
+         "pending_members": [m for m in cluster.members if m in pending],
+         "pairs": cluster.pairs,
          "created_at": cluster.created_at, "run_id": cluster.run_id,
          "decided_at": cluster.decided_at, "decided_by": cluster.decided_by,
          "merge_id": cluster.merge_id}
@@ -163,7 +178,7 @@ def duplicates(
         after_id=int_cursor(after) if after else None, limit=limit,
     )  # fmt: skip
     next_cursor = encode_cursor(str(found[-1].id)) if len(found) == limit else None
-    return json_response(200, {"items": [_cluster(c) for c in found], "next_cursor": next_cursor})
+    return json_response(200, {"items": _clusters(uow, actor, found), "next_cursor": next_cursor})
 
 
 @router.get(
@@ -173,7 +188,7 @@ def duplicates(
     summary="One candidate cluster",
 )
 def duplicate(cluster_id: ClusterId, actor: PrincipalDep, uow: UowDep) -> Response:
-    return json_response(200, _cluster(get_cluster(uow, actor, cluster_id)))
+    return json_response(200, _one(uow, actor, get_cluster(uow, actor, cluster_id)))
 
 
 def _merge_body(result: MergeResult) -> dict[str, Any]:
@@ -205,7 +220,7 @@ def decision(
     if outcome.request is not None:  # the merge waits for approval (202)
         return _pending(outcome.request)
     assert outcome.cluster is not None
-    body = _cluster(outcome.cluster)
+    body = _one(uow, actor, outcome.cluster)
     if outcome.merge is not None:
         body["merge"] = _merge_body(outcome.merge)
     return json_response(200, body)

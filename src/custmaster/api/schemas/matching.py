@@ -83,6 +83,10 @@ class ClusterOut(BaseModel):
     proposal: Literal["auto_merge", "review"]
     score: float = Field(description="the strongest pair's match probability")
     members: list[UUID]
+    pending_members: list[UUID] = Field(
+        description="members that are incomplete source records (no golden record yet); "
+        "a merge joins them to the survivor"
+    )
     pairs: list[ClusterPairOut]
     created_at: datetime
     run_id: UUID | None

@@ -93,9 +93,9 @@ def delete_customer(
     expected_version: int | None = None,
     change_request_id: UUID | None = None,
 ) -> None:
-    """Hard delete: removes the customer and its child records; the audit entries stay
-    and record the whole aggregate as it was, and each hierarchy link, relationship and
-    assignment that goes with it."""
+    """Hard delete: removes the customer, its child records and its source records; the
+    audit entries stay and record the whole aggregate as it was, and each hierarchy link,
+    relationship and assignment that goes with it."""
     with uow:
         current = load(uow, customer_id, for_update=True)
         check_version(current, expected_version)
@@ -104,6 +104,8 @@ def delete_customer(
         record_removed_with(uow, actor, customer_id)
         uow.customers.delete(customer_id)
         remove_match_keys(uow, [customer_id])
+        # what its sources sent goes with it (no orphaned source records left behind)
+        uow.sources.delete_for_golden([customer_id])
         record_change(
             uow,
             actor,

@@ -27,6 +27,7 @@ from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.erasure import scrub_sources
 from custmaster.services.structure.governed import apply_request as apply_structure
 
 
@@ -111,6 +112,8 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 return
             update_customer(uow, submitter, request.customer_id, payload["patch"], settings,
                             change_request_id=request.id)  # fmt: skip
+            if request.operation is Operation.ERASE_PERSONAL_DATA:
+                scrub_sources(uow, request.customer_id, payload["patch"], current)
         elif request.operation is Operation.MERGE:
             assert request.customer_id is not None
             apply_merge(

@@ -15,6 +15,7 @@ from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.submit import Outcome, submit_update
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
+from custmaster.services.sources.erasure import scrub_sources
 
 _PAGE = 1000
 
@@ -82,7 +83,8 @@ def erase_customer(
     *,
     contact_id: UUID | None = None,
 ) -> Outcome:
-    """Anonymise a person customer (or one contact); financial history stays."""
+    """Anonymise a person customer (or one contact); financial history stays. What the
+    erasure replaced is scrubbed from the customer's source records too."""
     require(actor, Permission.PERSONAL_DATA_ERASE)
     with uow:
         customer = load(uow, customer_id)
@@ -91,7 +93,11 @@ def erase_customer(
             if contact_id is None
             else contact_erasure_patch(customer, contact_id)
         )
-        return submit_update(
+        before = snapshot(customer)
+        outcome = submit_update(
             uow, actor, policy, customer_id, patch, settings,
             operation=Operation.ERASE_PERSONAL_DATA,
         )  # fmt: skip
+        if outcome.applied:  # else when its approval completes (governance.decide)
+            scrub_sources(uow, customer_id, patch, before)
+        return outcome

@@ -317,8 +317,11 @@ class _BatchWriter:
                 new.append(draft)
             self.result.add(Outcome.DRAFT)
             if row.payload.get("source") is not None:
-                record_id = UUID(row.payload["source"]["record_id"])
-                kept = self._keep(row, None, None, command_features(command, record_id))
+                part = row.payload["source"]
+                record_id = UUID(part["record_id"])
+                # the values as received: a value dropped as invalid still counts as evidence
+                received = part.get("received") or command
+                kept = self._keep(row, None, None, command_features(received, record_id))
                 entry = None if kept is None else pending_entry(kept)
                 if entry is not None:
                     pending.append(entry)

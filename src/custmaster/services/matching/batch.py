@@ -8,9 +8,10 @@ pairs at or above the review threshold (strongest first, refusing clusters whose
 conflict when the model trusts tax ids) and writes one review cluster per group. A
 cluster whose links are all at or above the auto-merge threshold is proposed as
 ``auto_merge``; it is merged without review only when the run is asked to
-(``auto_merge=True``, ``custmaster match run --auto-merge``): by default everything is
-queued for a steward. Each run supersedes the open clusters of the previous run
-(decisions stay). The model is the current model version (``custmaster match train``),
+(``auto_merge=True``, ``custmaster match run --auto-merge``, which also merges the groups
+linked at that threshold inside review clusters: ``services.matching.auto_merge``): by
+default everything is queued for a steward. Each run supersedes the open clusters of the
+previous run (decisions stay). The model is the current model version (``custmaster match train``),
 unless one is passed; the run stores the model and its version.
 """
 
@@ -34,7 +35,7 @@ from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
-from custmaster.services.matching.merge import merge_customers
+from custmaster.services.matching.auto_merge import auto_merge as merge_automatically
 from custmaster.services.matching.models import current_model_and_version
 from custmaster.services.matching.online import explain
 from custmaster.services.matching.ports import NewCluster
@@ -42,7 +43,7 @@ from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
-from custmaster.services.sources.pending import settle_cluster
+from custmaster.services.sources.variants import Variants, load_variants, owner_pairs
 
 #: progress(phase, done, total)
 Progress = Callable[[str, int, int], None]
@@ -71,7 +72,7 @@ def _pair(a: str, b: str) -> tuple[str, str]:
 
 def _load(
     uow: UnitOfWork, batch_size: int, progress: Progress | None
-) -> tuple[list[MatchFeatures], dict[str, str], set[tuple[str, str]]]:
+) -> tuple[list[MatchFeatures], dict[str, str], set[tuple[str, str]], Variants]:
     gc_was_enabled = gc.isenabled()
     gc.disable()  # a million small objects without cycles: collections only cost time
     try:
@@ -86,10 +87,12 @@ def _load(
                 if progress:
                     progress("reading", len(feats), total)
             rejected = uow.matching.not_duplicate_pairs()
+            # the other forms the golden records' sources gave them (services.sources)
+            variants = load_variants(uow, {f.id: f for f in feats}, batch_size)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return feats, numbers, rejected
+    return feats, numbers, rejected, variants
 
 
 def run_batch(
@@ -117,7 +120,8 @@ def run_batch(
         trainer: Estimates a model without labels (``(sample, population) -> model``,
             e.g. Splink EM through ``custmaster.matching.splink_training``).
         train_sample: Records sampled for training.
-        auto_merge: Merge ``auto_merge`` clusters without review (survivor: the oldest
+        auto_merge: Merge ``auto_merge`` clusters, and the groups linked at the auto-merge
+            threshold inside review clusters, without review (survivor: the oldest
             customer number).
         batch_size: Rows per read.
         workers: Processes scoring the candidate pairs (default: one per CPU from
@@ -127,7 +131,7 @@ def run_batch(
     require(actor, Permission.MERGE_PROPOSE)
     started = time.perf_counter()
     run = BatchRun(uuid4())
-    feats, numbers, rejected = _load(new_uow(), batch_size, progress)
+    feats, numbers, rejected, variants = _load(new_uow(), batch_size, progress)
     t_read = time.perf_counter()
     if model is None and trainer is not None and len(feats) > 1:
         if progress:
@@ -146,22 +150,26 @@ def run_batch(
         progress("scoring", 0, 1)
     if workers is None:
         workers = (os.cpu_count() or 1) if len(feats) >= PARALLEL_FROM else 1
-    # the values many of these customers share weigh less (scores and explanations alike)
     stored_model = model
-    model = model.with_tf(TermFrequencies.from_features(feats, own=own_records(model, len(feats))))
+    scored = feats + variants.features
+    # the values many of these records share weigh less (scores and explanations alike)
+    own = own_records(model, len(scored))
+    model = model.with_tf(TermFrequencies.from_features(scored, own=own))
     result = batch_match(
-        feats, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers, term_frequencies=False
+        scored, model, max_cluster_size=MAX_CLUSTER_SIZE, workers=workers, term_frequencies=False
     )
     t_score = time.perf_counter()
-    kept = [p for p in result.pairs if _pair(p.id_l, p.id_r) not in rejected]
+    # a variant's links count for its golden record: per pair of records the strongest
+    pairs, via = owner_pairs(result.pairs, variants.owner)
+    kept = [p for p in pairs if _pair(p.id_l, p.id_r) not in rejected]
     clusters = _clusters(feats, kept, model, rejected)
-    by_id = {f.id: f for f in feats}
+    by_id = {f.id: f for f in scored}
     links_of: dict[str, list[tuple[str, str, float]]] = {}
     for p in kept:
         link = (*_pair(p.id_l, p.id_r), p.probability)
         links_of.setdefault(p.id_l, []).append(link)
         links_of.setdefault(p.id_r, []).append(link)
-    new_clusters = [_new_cluster(members, links_of, by_id, model) for members in clusters]
+    new_clusters = [_new_cluster(members, links_of, by_id, model, via) for members in clusters]
     new_clusters.sort(key=lambda c: (-c.score, c.members))
     t_cluster = time.perf_counter()
     now = utcnow()
@@ -174,10 +182,11 @@ def run_batch(
         uow.matching.add_clusters(run.run_id, now, new_clusters)
         run.stats = {
             "records": len(feats),
+            "source_variants": len(variants.features),
             "model_version": run.model_version,
             "candidate_pairs": int(result.stats["candidate_pairs"]),
-            "pairs_at_review_threshold": len(result.pairs),
-            "pairs_skipped_not_duplicate": len(result.pairs) - len(kept),
+            "pairs_at_review_threshold": len(pairs),
+            "pairs_skipped_not_duplicate": len(pairs) - len(kept),
             "clusters": len(new_clusters),
             "auto_merge_clusters": sum(c.proposal == "auto_merge" for c in new_clusters),
             "review_clusters": sum(c.proposal == "review" for c in new_clusters),
@@ -191,7 +200,10 @@ def run_batch(
         }  # fmt: skip
         uow.matching.finish_run(run.run_id, utcnow(), run.stats)
     if auto_merge:
-        run.stats["auto_merged"] = _auto_merge(new_uow, actor, settings, new_clusters, numbers)
+        run.stats.update(
+            merge_automatically(new_uow, actor, settings, run.run_id, new_clusters, numbers,
+                                model.thresholds.auto_merge)
+        )  # fmt: skip
     run.stats["seconds"]["total"] = round(time.perf_counter() - started, 2)
     return run
 
@@ -249,6 +261,7 @@ def _new_cluster(
     links_of: dict[str, list[tuple[str, str, float]]],
     by_id: dict[str, MatchFeatures],
     model: MatchModel,
+    via: dict[tuple[str, str], tuple[str, str]],
 ) -> NewCluster:
     inside = set(members)
     found = {
@@ -258,11 +271,16 @@ def _new_cluster(
     shown = links if len(members) <= ALL_LINKS_UP_TO else _spanning(links)
     pairs = []
     for (a, b), _ in shown:
-        result = score(by_id[a], by_id[b], model)
-        pairs.append(
-            {"a": a, "b": b, "score": result.probability,
-             "match_weight": round(result.match_weight, 4), "explanation": explain(result)}
-        )  # fmt: skip
+        records = via.get((a, b))
+        ra, rb = records or (a, b)
+        result = score(by_id[ra], by_id[rb], model)
+        pair: dict[str, Any] = {
+            "a": a, "b": b, "score": result.probability,
+            "match_weight": round(result.match_weight, 4), "explanation": explain(result),
+        }  # fmt: skip
+        if records is not None:  # linked through a source record's form of a or b
+            pair["source_records"] = [ra, rb]
+        pairs.append(pair)
     auto = model.thresholds.auto_merge
     strong = {frozenset(pair) for pair, p in links if p >= auto}
     connected = cluster_pairs(((a, b, 1.0) for a, b in strong), 0.5, max_cluster_size=None)
@@ -270,25 +288,3 @@ def _new_cluster(
         "auto_merge" if len(connected) == 1 and len(connected[0]) == len(members) else "review"
     )
     return NewCluster(proposal, max(p for _, p in links), members, pairs)
-
-
-def _auto_merge(
-    new_uow: Callable[[], UnitOfWork],
-    actor: Principal,
-    settings: ServiceSettings,
-    clusters: list[NewCluster],
-    numbers: dict[str, str],
-) -> int:
-    merged = 0
-    for cluster in clusters:
-        if cluster.proposal != "auto_merge":
-            continue
-        # incomplete source records in the cluster join the survivor (services.sources)
-        settled = settle_cluster(
-            new_uow, actor, settings, cluster.members, numbers,
-            lambda survivor, absorbed: merge_customers(
-                new_uow(), actor, survivor, absorbed, {}, settings
-            ),
-        )  # fmt: skip
-        merged += settled
-    return merged

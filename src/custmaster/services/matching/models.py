@@ -24,12 +24,11 @@ from custmaster.domain.errors import NotFound
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
-from custmaster.matching.record import MatchFeatures
 from custmaster.matching.training import LabelledPair, TrainedModel, train
 from custmaster.services.matching.ports import ClusterRecord, ModelVersion
-from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
+from custmaster.services.sources.training import training_features
 
 #: Records sampled for training by default (EM is linear in it; u and the sessions sample
 #: pairs anyway).
@@ -96,15 +95,6 @@ def labelled_pairs(clusters: Sequence[ClusterRecord]) -> list[LabelledPair]:
     return out
 
 
-def _features(uow: UnitOfWork, batch_size: int = 20_000) -> list[MatchFeatures]:
-    with uow.read_only():
-        return [
-            features_from_json(record.features)
-            for batch in uow.matching.iter_records(batch_size)
-            for record in batch
-        ]
-
-
 def train_version(
     new_uow: Callable[[], UnitOfWork],
     actor: Principal,
@@ -114,8 +104,9 @@ def train_version(
     seed: int = 1,
     progress: Callable[[str], None] | None = None,
 ) -> ModelVersion:
-    """Train a model from the indexed customers (and the stewards' decisions) and store
-    it as the next version, which becomes current.
+    """Train a model from the indexed records, the other forms their source records gave
+    them (``services.sources.training``) and the stewards' decisions; store it as the next
+    version, which becomes current.
 
     Args:
         new_uow: Makes a unit of work (reading, then writing the version).
@@ -132,7 +123,8 @@ def train_version(
     require(actor, Permission.MERGE_PROPOSE)
     if progress:
         progress("reading")
-    feats = _features(new_uow())
+    # the index and the other forms its records' sources gave them (services.sources)
+    feats = training_features(new_uow())
     labels: list[LabelledPair] = []
     if use_labels:
         uow = new_uow()

@@ -5,7 +5,10 @@ is matched like one: it sits in the match index under its own id (``pending`` re
 ``golden_id`` ``NULL``), so online matching and ``match run`` find it. When it matches a
 golden record it joins it (consolidated like any source record: it fills gaps and never
 overwrites a better-ranked source or a steward); when its cluster holds only incomplete
-records and, together, they have every required field, they become a new golden record.
+records and, together, they have every required field, they become a new golden record;
+until then they are one *pending group* (``pending_group``: the id of one of them), matched
+as one (``services.sources.variants``) and settled as one: a record of the group that
+joins a golden record brings the others along.
 """
 
 from __future__ import annotations
@@ -61,6 +64,22 @@ def pending_entry(record: SourceRecord) -> IndexEntry | None:
     )  # fmt: skip
 
 
+#: Warning codes of a value the import set aside as invalid (``on_invalid_field``).
+SET_ASIDE = frozenset({"invalid_field_drop", "invalid_field_draft"})
+
+
+def usable_values(record: SourceRecord) -> dict[str, Any]:
+    """What a record contributes to its golden record: the values as received but those
+    the import set aside as invalid (they stay on the record and in its match features,
+    as evidence, but never become a golden record's values)."""
+    aside = {
+        str(w.get("field")).split("[", 1)[0]
+        for w in record.warnings
+        if w.get("code") in SET_ASIDE and w.get("field")
+    }
+    return {k: v for k, v in record.received.items() if k not in aside}
+
+
 def filled_command(command: Mapping[str, Any], golden: Customer) -> dict[str, Any]:
     """``command`` with the required fields it lacks taken from ``golden`` (so that it
     parses; only the fields the command carries are consolidated)."""
@@ -82,7 +101,7 @@ def join(
     """Join a pending record to ``golden`` (inside the caller's transaction): the golden
     record consolidated with it, the record attached and out of the match index."""
     ctx = ParseContext()
-    command = record.received
+    command = usable_values(record)
     parsed = new_customer(
         filled_command(command, golden), customer_id=uuid4(), number="", now=now, ctx=ctx
     )
@@ -94,6 +113,7 @@ def join(
     ctx.errors.raise_if_any()
     assert result is not None
     record.golden_id = golden.id
+    record.pending_group = None
     uow.sources.replace(record)
     uow.matching.remove_entries([record.id])
     uow.sources.save_provenance(golden.id, result.provenance, now)
@@ -122,7 +142,7 @@ def combined_command(records: Sequence[SourceRecord]) -> dict[str, Any]:
     ordered = sorted(records, key=lambda r: (ranks(r.source_system), r.received_at))
     command: dict[str, Any] = {}
     for record in ordered:
-        for name, value in record.received.items():
+        for name, value in usable_values(record).items():
             if name == "source_refs" or value in (None, "", [], {}):
                 continue
             command.setdefault(name, value)
@@ -146,7 +166,7 @@ def settle(
     uow = new_uow()
     try:
         with uow:
-            records = [r for r in uow.sources.get(list(pending_ids)) if r.golden_id is None]
+            records = with_groups(uow, uow.sources.get(list(pending_ids)))
             if not records:
                 return golden_id
             now = utcnow()
@@ -162,15 +182,27 @@ def settle(
             customer = new_customer(command, customer_id=uuid4(), number="", now=now, ctx=ctx)
             check_references(uow, ctx)
             if customer is None or ctx.errors:
-                return None  # still incomplete together
+                # still incomplete together: one pending group, matched and settled as one
+                group = min((r.pending_group or r.id for r in records), key=str)
+                uow.sources.set_group([r.id for r in records], group)
+                return None
             write_new(uow, actor, customer, settings, warnings=ctx.warnings)
             for record in records:
                 record.golden_id = customer.id
+                record.pending_group = None
                 uow.sources.replace(record)
             uow.matching.remove_entries([r.id for r in records])
             return customer.id
     except DomainError:
         return None
+
+
+def with_groups(uow: UnitOfWork, records: Sequence[SourceRecord]) -> list[SourceRecord]:
+    """The pending ones of ``records`` and the other pending records of their groups."""
+    pending = [r for r in records if r.golden_id is None]
+    groups = sorted({r.pending_group for r in pending if r.pending_group is not None}, key=str)
+    known = {r.id for r in pending}
+    return pending + [r for r in uow.sources.in_groups(groups) if r.id not in known]
 
 
 def pending_ids(uow: UnitOfWork, ids: Sequence[str]) -> set[str]:
@@ -186,10 +218,11 @@ def settle_cluster(
     members: Sequence[str],
     numbers: Mapping[str, str],
     merge: Callable[[UUID, list[UUID]], object],
-) -> bool:
+) -> UUID | None:
     """Settle an auto-merge cluster that may hold pending source records: its customers
     are merged (``merge(survivor, absorbed)``; survivor: the oldest number), the pending
-    records join the survivor, or become a golden record together. Whether it settled."""
+    records join the survivor, or become a golden record together. The golden record
+    the cluster became, or ``None`` when it did not settle (left for a steward)."""
     pending = [UUID(m) for m in members if numbers.get(m, "").startswith(PENDING_PREFIX)]
     customers = sorted(
         (m for m in members if not numbers.get(m, "").startswith(PENDING_PREFIX)),
@@ -200,13 +233,14 @@ def settle_cluster(
         try:
             merge(survivor, [UUID(m) for m in customers[1:]])
         except DomainError:
-            return False  # changed since the run read it: left in the queue for a steward
+            return None  # changed since the run read it: left in the queue for a steward
     if not pending:
-        return True
-    if settle(new_uow, actor, settings, survivor, pending) is None:
-        return False
+        return survivor
+    golden = settle(new_uow, actor, settings, survivor, pending)
+    if golden is None:
+        return None
     _close(new_uow(), actor, {UUID(m) for m in members})
-    return True
+    return golden
 
 
 def _close(uow: UnitOfWork, actor: Principal, settled: set[UUID]) -> None:
@@ -236,7 +270,8 @@ def join_pending_members(
             return list(absorbed)
         now = utcnow()
         golden = load(uow, survivor_id, for_update=True)
-        for record in uow.sources.get(sorted((UUID(p) for p in pending), key=str)):
+        found = uow.sources.get(sorted((UUID(p) for p in pending), key=str))
+        for record in with_groups(uow, found):
             golden = join(uow, actor, record, golden, now)
         rest = [m for m in absorbed if str(m) not in pending]
         if not rest:

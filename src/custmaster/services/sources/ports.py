@@ -47,6 +47,8 @@ class SourceRecord:
     job_id: UUID | None = None
     file: str | None = None
     rows: list[int] = field(default_factory=list)
+    #: pending records matched together that still lack what is required: one group
+    pending_group: UUID | None = None
 
     @property
     def ref(self) -> tuple[str, str] | None:
@@ -69,8 +71,29 @@ class SourceRepository(Protocol):
         ...
 
     def move(self, record_ids: Sequence[UUID], golden_id: UUID | None) -> None: ...
+    def pending_groups(self) -> dict[UUID, UUID]:
+        """record id -> group of every pending record in a group."""
+        ...
+
+    def in_groups(self, groups: Sequence[UUID]) -> list[SourceRecord]:
+        """The pending records of these groups."""
+        ...
+
+    def set_group(self, record_ids: Sequence[UUID], group: UUID | None) -> None: ...
+    def delete_for_golden(self, golden_ids: Sequence[UUID]) -> int:
+        """Delete these golden records' source records and field provenance (a hard
+        delete); how many records went."""
+        ...
+
     def iter_features(self, batch_size: int) -> Iterator[list[tuple[UUID, dict[str, Any]]]]:
         """(record id, match features) of every source record that has them, in batches."""
+        ...
+
+    def iter_attached_features(
+        self, batch_size: int
+    ) -> Iterator[list[tuple[UUID, UUID, dict[str, Any]]]]:
+        """(record id, golden id, match features) of every source record that belongs to
+        a golden record and has features, by golden record, in batches."""
         ...
 
     def provenance(self, customer_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]: ...

@@ -1,10 +1,12 @@
-"""Training data for the matcher: the source records' match features.
+"""Training data for the matcher: every form of every record, the source records' too.
 
-Once imported, duplicates no longer exist among the golden records (an exact e-mail or
-tax-id hit was consolidated), so a model estimated on the golden records sees no
-agreement on those keys. The source records keep every record as it arrived, duplicates
-included: estimate on them. For the batch run's trainer (``match run --train``, owned by
-the matcher's maintainers): ``trainer(source_features(...), population)``.
+Once imported, many duplicates no longer exist among the golden records (an exact e-mail
+or tax-id hit was consolidated), so a model estimated on the golden records alone sees
+little agreement on those keys. The source records keep every record as it arrived:
+``custmaster match train`` (``services.matching.models.train_version``) estimates on the
+match index (golden and pending records) plus each distinct form a golden record's
+source records gave it (``services.sources.variants``), the same records the batch run
+scores.
 """
 
 from __future__ import annotations
@@ -16,6 +18,20 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.record import MatchFeatures
 from custmaster.services.matching.records import features_from_json
 from custmaster.services.ports import UnitOfWork
+from custmaster.services.sources.variants import load_variants
+
+
+def training_features(uow: UnitOfWork, batch_size: int = 20_000) -> list[MatchFeatures]:
+    """The indexed records' features and their source records' other forms (ids: the
+    customers', pending records' and source records')."""
+    with uow.read_only():
+        feats = [
+            features_from_json(record.features)
+            for batch in uow.matching.iter_records(batch_size)
+            for record in batch
+        ]
+        variants = load_variants(uow, {f.id: f for f in feats}, batch_size)
+    return feats + variants.features
 
 
 def source_features(
