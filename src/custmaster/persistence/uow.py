@@ -17,6 +17,8 @@ from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
+from custmaster.persistence.sync import SqlSyncRepository
+from custmaster.persistence.webhooks import SqlWebhookRepository
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.imports.store import ImportRepository
 from custmaster.services.matching.ports import MatchingRepository
@@ -31,6 +33,8 @@ from custmaster.services.ports import (
 )
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
+from custmaster.services.sync.ports import SyncRepository
+from custmaster.services.webhooks.ports import WebhookRepository
 
 
 class SqlUnitOfWork:
@@ -49,6 +53,8 @@ class SqlUnitOfWork:
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    webhooks: WebhookRepository
+    sync: SyncRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -89,6 +95,8 @@ class SqlUnitOfWork:
             self.structure = SqlStructureRepository(connection)
             self.certificates = SqlCertificateRepository(connection)
             self.sources = SqlSourceRepository(connection)
+            self.webhooks = SqlWebhookRepository(connection)
+            self.sync = SqlSyncRepository(connection)
         self._depth += 1
         return self
 

@@ -23,6 +23,8 @@ from custmaster.services.structure.ports import StructureRepository
 
 if TYPE_CHECKING:
     from custmaster.services.imports.store import ImportRepository
+    from custmaster.services.sync.ports import SyncRepository
+    from custmaster.services.webhooks.ports import WebhookRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +254,8 @@ class UnitOfWork(Protocol):
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    webhooks: WebhookRepository
+    sync: SyncRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
