@@ -23,7 +23,6 @@ from typing import Any
 from uuid import UUID
 
 from custmaster.domain.approvals import Policy
-from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import snapshot
@@ -190,12 +189,10 @@ def receive_change(
     result = InboundResult("applied", customer_id)
     if customer_id is None:
         if mapped.missing_required:
-            raise ValidationFailed(
-                [
-                    FieldError(name, "required", "the record lacks it")
-                    for name in mapped.missing_required
-                ]
-            )
+            return InboundResult("rejected", errors=[
+                {"field": name, "code": "required", "message": "the record lacks it"}
+                for name in mapped.missing_required
+            ])
         customer_id = _match(uow, command)
         result.matched = customer_id is not None
     if customer_id is None:
