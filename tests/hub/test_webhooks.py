@@ -42,6 +42,9 @@ def verify(secret: str, seen: Seen) -> bool:
 
 
 def subscribe(client: TestClient, url: str, **extra: Any) -> dict[str, Any]:
+    """A subscription to customer events (the reference data the fixtures seed may still
+    be in flight on PostgreSQL when it is made, and reach a "*" subscription)."""
+    extra.setdefault("event_types", ["custmaster.customer.*"])
     made = client.post(f"{API}/webhooks", json={"url": url, **extra})
     assert made.status_code == 201, made.text
     return made.json()  # type: ignore[no-any-return]
@@ -215,13 +218,13 @@ def test_410_disables_the_endpoint_with_an_event(
     assert len(receiver.requests_to("/gone")) == 1
     assert [s.json()["subject"] for s in receiver.requests_to("/watch")] == [hook["id"]]
     assert watcher["status"] == "active"
-    # re-enabled: what was committed meanwhile goes out (its own disabling included)
+    # re-enabled: what was committed meanwhile goes out
     receiver.defaults["/gone"] = Answer(200)
     enabled = client.patch(f"{API}/webhooks/{hook['id']}", json={"enabled": True})
     assert enabled.json()["status"] == "active"
     run(container, clock)
     later = [s.json()["type"] for s in receiver.requests_to("/gone")[1:]]
-    assert sorted(later) == ["custmaster.customer.created", "custmaster.webhook.disabled"]
+    assert later == ["custmaster.customer.created"]
 
 
 def test_repeated_failure_disables_after_the_configured_time(
