@@ -3,6 +3,7 @@ and the operator setting that lets webhooks call loopback targets."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from custmaster.bootstrap import Container
+from custmaster.persistence.outbox import SqlOutbox
+from custmaster.services.ports import FeedPosition
 from custmaster.services.recording import utcnow
 from tests.receiver import Receiver, running_receiver
 
@@ -47,3 +50,21 @@ def hub_settings(container: Container, tmp_path: Path) -> Iterator[Path]:
     )
     yield tmp_path
     container.settings = before
+
+
+def wait_for_outbox(container: Container, timeout: float = 15.0) -> None:
+    """Until every committed event is readable from the outbox. On PostgreSQL the
+    outbox serves only transactions older than every running one (database-wide: a
+    parallel test process's open transaction holds it back for a moment)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with container.engine.connect() as connection:
+            outbox = SqlOutbox(connection)
+            total = outbox.count()
+            visible, position = 0, FeedPosition()
+            while page := outbox.read(position, 1000):
+                visible += len(page)
+                position = page[-1].position
+        if visible >= total or time.monotonic() > deadline:
+            return
+        time.sleep(0.05)

@@ -21,7 +21,7 @@ from custmaster.bootstrap import Container
 from custmaster.services.webhooks.deliver import DeliveryConfig, RunReport, deliver_due
 from custmaster.services.webhooks.schedule import JITTER, SCHEDULE
 from tests.factories import create, minimal
-from tests.hub.conftest import FakeClock
+from tests.hub.conftest import FakeClock, wait_for_outbox
 from tests.receiver import Answer, Receiver, Seen
 
 API = "/api/v1"
@@ -52,6 +52,7 @@ def subscribe(client: TestClient, url: str, **extra: Any) -> dict[str, Any]:
 
 def run(container: Container, clock: FakeClock, **config: Any) -> RunReport:
     settings = {"allow_private": True, "concurrency": 2, "timeout_seconds": 5.0, **config}
+    wait_for_outbox(container)
     return deliver_due(
         container.uow, DeliveryConfig(**settings), now=clock, rng=random.Random(7)
     )
