@@ -52,12 +52,15 @@ class Receiver:
             def _answer(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                            body)
+                seen = Seen(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 with receiver.lock:
                     receiver.seen.append(seen)
                     queue = receiver.scripts.get(self.path)
-                    answer = queue.popleft() if queue else receiver.defaults.get(self.path, Answer())
+                    answer = (
+                        queue.popleft() if queue else receiver.defaults.get(self.path, Answer())
+                    )
                     if answer.status < 300 and self.command in ("PUT", "PATCH") and body:
                         receiver.records[self.path.rsplit("/", 1)[-1]] = json.loads(body)
                 if answer.delay:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import json
 import random
 from datetime import timedelta
@@ -53,9 +54,7 @@ def subscribe(client: TestClient, url: str, **extra: Any) -> dict[str, Any]:
 def run(container: Container, clock: FakeClock, **config: Any) -> RunReport:
     settings = {"allow_private": True, "concurrency": 2, "timeout_seconds": 5.0, **config}
     wait_for_outbox(container)
-    return deliver_due(
-        container.uow, DeliveryConfig(**settings), now=clock, rng=random.Random(7)
-    )
+    return deliver_due(container.uow, DeliveryConfig(**settings), now=clock, rng=random.Random(7))
 
 
 def deliveries(client: TestClient, hook: dict[str, Any]) -> list[dict[str, Any]]:
@@ -147,7 +146,7 @@ def test_the_retry_schedule_with_jitter_then_failed(
     assert delivery["status"] == "failed"
     assert delivery["attempts"] == len(SCHEDULE) + 1
     assert len(receiver.requests_to("/down")) == len(SCHEDULE) + 1
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == len(SCHEDULE)
     for gap, planned in zip(gaps, SCHEDULE, strict=True):
         assert planned * (1 - JITTER) <= gap <= planned * (1 + JITTER)

@@ -3,21 +3,33 @@ approval policy (the same path as the NATS consumer, ``custmaster inbound consum
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Path, Response
+from pydantic import Field
 
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import json_response
-from custmaster.api.schemas.common import problems
-from custmaster.domain.errors import FieldError, ValidationFailed
+from custmaster.api.schemas.common import Strict, problems
 from custmaster.services.inbound.apply import receive_change
-from custmaster.services.inbound.consumer import split_body
 from custmaster.services.inbound.context import system_context
 
 router = APIRouter(prefix="/api/v1/inbound", tags=["inbound"])
 _System = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
 _STATUS = {"applied": 200, "unchanged": 200, "echo": 200, "pending": 202, "rejected": 422}
+
+
+class InboundIn(Strict):
+    record: dict[str, str | int | float | bool | None] = Field(
+        description="the record as the source system holds it (its import template's columns)",
+        max_length=500,
+    )
+    entity: str | None = Field(
+        default=None, max_length=64, description="the owning legal entity of a new record"
+    )
+    origin: str | None = Field(
+        default=None, max_length=64, description='"custmaster": an echo of what it sent'
+    )
 
 
 @router.post(
@@ -28,18 +40,11 @@ _STATUS = {"applied": 200, "unchanged": 200, "echo": 200, "pending": 202, "rejec
 )
 def receive(
     system: _System,
+    body: InboundIn,
     actor: PrincipalDep,
     uow: UowDep,
     container: ContainerDep,
-    body: Annotated[
-        dict[str, Any],
-        Body(description='a record, or {"record": {...}, "entity": ..., "origin": ...}'),
-    ],
 ) -> Response:
-    try:
-        record, entity, origin = split_body(body)
-    except ValueError as exc:
-        raise ValidationFailed([FieldError("body", "invalid", str(exc))]) from None
     context = system_context(
         system,
         template_dir=container.service_settings.import_template_dir,
@@ -51,10 +56,10 @@ def receive(
         container.policy,
         container.service_settings,
         context.template,
-        record,
+        body.record,
         mappings=context.mappings,
-        entity=entity if isinstance(entity, str) else None,
-        origin=origin if isinstance(origin, str) else None,
+        entity=body.entity,
+        origin=body.origin,
     )
     answer = {
         "status": result.status,

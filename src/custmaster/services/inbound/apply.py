@@ -38,6 +38,7 @@ from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sync.mapping import SyncMapping
 from custmaster.services.sync.ports import Link
+from custmaster.services.sync.transform import outgoing
 
 ORIGIN = "custmaster"
 
@@ -114,25 +115,24 @@ def _drop_echoed(
 
 
 def _remember(
-    uow: UnitOfWork,
-    customer_id: UUID,
-    values: dict[str, str],
-    mappings: Sequence[SyncMapping],
-    now: datetime,
-) -> None:
-    """The target holds ``values`` now: the outbound sync must not send them back."""
+    uow: UnitOfWork, customer_id: UUID, values: dict[str, str],
+    mappings: Sequence[SyncMapping], now: datetime, *, applied: bool,
+) -> None:  # fmt: skip
+    """The target holds ``values`` now: the outbound sync must not send them back. When
+    the change applied, what the target holds is what custmaster now sends for those
+    fields (custmaster may have normalised them: a phone number's format)."""
     with uow:
+        current = uow.customers.get(customer_id) if applied else None
         for mapping in mappings:
             link = uow.sync.link(mapping.name, customer_id)
-            sent = {r.target for r in mapping.outbound()} | {mapping.key_target}
-            fresh = {k: v for k, v in values.items() if k in sent}
             if link is None:
                 continue  # never sent there: the sync creates the link on its first send
-            uow.sync.save_link(
-                Link(
-                    mapping.name, customer_id, link.external_id, {**link.known_values, **fresh}, now
-                )
-            )
+            fresh = {k: v for k, v in values.items() if k in link.known_values}
+            if current is not None:
+                ours = outgoing(mapping, snapshot(current), creating=False)
+                fresh = {k: ours.get(k, v) for k, v in fresh.items()}
+            uow.sync.save_link(Link(mapping.name, customer_id, link.external_id,
+                                    {**link.known_values, **fresh}, now))  # fmt: skip
 
 
 def _outcome(result: InboundResult, outcome: Outcome, before_version: int | None) -> None:
@@ -189,10 +189,13 @@ def receive_change(
     result = InboundResult("applied", customer_id)
     if customer_id is None:
         if mapped.missing_required:
-            return InboundResult("rejected", errors=[
-                {"field": name, "code": "required", "message": "the record lacks it"}
-                for name in mapped.missing_required
-            ])
+            return InboundResult(
+                "rejected",
+                errors=[
+                    {"field": name, "code": "required", "message": "the record lacks it"}
+                    for name in mapped.missing_required
+                ],
+            )
         customer_id = _match(uow, command)
         result.matched = customer_id is not None
     if customer_id is None:
@@ -209,5 +212,7 @@ def receive_change(
             outcome = submit_update(uow, actor, policy, customer_id, patch, settings)
             _outcome(result, outcome, current.version)
     if result.customer_id is not None and mappings:
-        _remember(uow, result.customer_id, kept, mappings, utcnow())
+        _remember(
+            uow, result.customer_id, kept, mappings, utcnow(), applied=result.status == "applied"
+        )
     return result
