@@ -52,10 +52,11 @@ def hub_settings(container: Container, tmp_path: Path) -> Iterator[Path]:
     container.settings = before
 
 
-def wait_for_outbox(container: Container, timeout: float = 15.0) -> None:
+def wait_for_outbox(container: Container, timeout: float = 90.0) -> None:
     """Until every committed event is readable from the outbox. On PostgreSQL the
     outbox serves only transactions older than every running one (database-wide: a
-    parallel test process's open transaction holds it back for a moment)."""
+    parallel test process's open transaction, or any other database's on the same
+    server, holds it back for a moment)."""
     deadline = time.monotonic() + timeout
     while True:
         with container.engine.connect() as connection:
