@@ -183,3 +183,22 @@ class Settings(BaseSettings):
     relay_max_age_seconds: float = Field(
         default=7 * 86400, gt=0, description="how long the stream keeps events"
     )
+    # the integration hub (docs/integration-hub.md)
+    webhooks_allow_private_targets: bool = Field(
+        default=False,
+        description="webhooks may call private, loopback and link-local addresses (off: "
+        "refused when a subscription is made and before every attempt)",
+    )
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    webhook_concurrency: int = Field(default=8, ge=1, le=256)
+    webhook_disable_after_hours: float = Field(
+        default=120,
+        gt=0,
+        description="a subscription whose deliveries fail this long without one success is "
+        "disabled (an event custmaster.webhook.disabled says so)",
+    )
+    sync_targets_dir: Path | None = Field(
+        default=None,
+        description="directory of outbound sync mapping files (*.yaml); examples ship in "
+        "custmaster/services/sync/targets",
+    )

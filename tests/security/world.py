@@ -6,6 +6,7 @@ org units, team assignments, templates and account settings."""
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,8 @@ from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
 from custmaster.services.matching.batch import run_batch
+from custmaster.services.recording import utcnow
+from custmaster.services.webhooks.fanout import fan_out
 from tests.factories import create, minimal, seed_reference
 from tests.security.routes import Route
 
@@ -81,10 +84,26 @@ class World:
         )
 
 
+def _a_delivery(admin: TestClient, container: Container, hook_id: str) -> str:
+    """A delivery of the planted subscription (queued from the outbox, which on
+    PostgreSQL may serve the newest events a moment later)."""
+    for _ in range(100):
+        fan_out(container.uow(), utcnow())
+        found = admin.get(f"{API}/webhooks/{hook_id}/deliveries", params={"limit": 1}).json()
+        if found["items"]:
+            return str(found["items"][0]["id"])
+        time.sleep(0.1)
+    raise AssertionError("no webhook delivery was queued")
+
+
 def plant(admin: TestClient, proposer: TestClient, container: Container) -> World:
     """Plant the world as an unscoped admin (changes apply at once under the tests'
     policy) and a sales rep (whose proposals wait for approval)."""
     seed_reference(admin)
+    # a webhook subscription (a public address: nothing is delivered in this suite)
+    hook = admin.post(f"{API}/webhooks", json={"url": "https://93.184.216.34/hook",
+                                               "event_types": ["custmaster.customer.*"]})  # fmt: skip
+    assert hook.status_code == 201, hook.text
     for path, code in (("revenue-accounts", "4000"), ("account-tiers", "GOLD")):
         made = admin.post(f"{API}/{path}", json={"code": code, "name": code})
         assert made.status_code == 201, made.text
@@ -162,8 +181,13 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
         data={"template": "custmaster", "entity": "DE01", "validate_only": "true"},
     )
     assert job.status_code == 202, job.text
+    delivery_id = _a_delivery(admin, container, hook.json()["id"])
     return World(
         values={
+            "webhook_id": [hook.json()["id"]],
+            "delivery_id": [delivery_id],
+            "target": ["plant_target"],
+            "system": ["d365"],
             "customer_id": [victim["id"], de_only["id"]],
             "contact_id": [victim["contacts"][0]["id"]],
             "merge_id": [merged.json()["merge_id"]],

@@ -22,11 +22,14 @@ from custmaster.api.routers import (
     exports,
     health,
     imports,
+    inbound,
     matching,
     personal_data,
     reference,
     relay,
     sources,
+    sync,
+    webhooks,
 )
 from custmaster.api.routers import structure as structure_routers
 from custmaster.bootstrap import Container, build_container
@@ -65,6 +68,9 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(personal_data.router)
     app.include_router(sources.router)
     app.include_router(sources.clusters_router)
+    app.include_router(webhooks.router)
+    app.include_router(sync.router)
+    app.include_router(inbound.router)
     matching.install(app)
     structure_routers.install(app)
     agents_http.install(app, container)  # the MCP server for AI agents at /mcp

@@ -169,6 +169,23 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
         for method, permissions in (("GET", _READ), ("PUT", _UPDATE), ("DELETE", _UPDATE))
     },
     f"POST {_CUSTOMER}/contacts/{{contact_id}}/participations": _SUBMIT[_O.UPDATE],
+    # integration hub: webhooks (the owner's own; it receives what it may read)
+    f"POST {_V1}/webhooks": _READ,
+    f"GET {_V1}/webhooks": _READ,
+    f"GET {_V1}/webhooks/{{webhook_id}}": _READ,
+    f"PATCH {_V1}/webhooks/{{webhook_id}}": _READ,
+    f"DELETE {_V1}/webhooks/{{webhook_id}}": _READ,
+    f"POST {_V1}/webhooks/{{webhook_id}}/rotate-secret": _READ,
+    f"GET {_V1}/webhooks/{{webhook_id}}/deliveries": _READ,
+    f"GET {_V1}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}": _READ,
+    f"POST {_V1}/webhooks/{{webhook_id}}/deliveries/{{delivery_id}}/redeliver": _READ,
+    # integration hub: outbound sync and inbound changes
+    f"GET {_V1}/sync/targets": frozenset({_P.INTEGRATION_MANAGE}),
+    f"GET {_V1}/sync/targets/{{target}}": frozenset({_P.INTEGRATION_MANAGE}),
+    f"POST {_V1}/sync/targets/{{target}}/pause": frozenset({_P.INTEGRATION_MANAGE}),
+    f"POST {_V1}/sync/targets/{{target}}/resume": frozenset({_P.INTEGRATION_MANAGE}),
+    f"GET {_V1}/sync/targets/{{target}}/dead-letters": frozenset({_P.INTEGRATION_MANAGE}),
+    f"POST {_V1}/inbound/{{system}}": _SUBMIT[_O.CREATE] | _SUBMIT[_O.UPDATE],
 }
 
 

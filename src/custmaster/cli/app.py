@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from custmaster.bootstrap import build_container
-from custmaster.cli import audit, certificates, matching, users
+from custmaster.cli import audit, certificates, hub, matching, users
 from custmaster.cli import imports as imports_cli
 from custmaster.cli import relay as relay_cli
 from custmaster.cli import sources as sources_cli
@@ -33,6 +33,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users.app, name="users")
 structure_cli.register(app)
+hub.register(app)
 app.add_typer(audit.app, name="audit")
 app.add_typer(matching.app, name="match")
 app.add_typer(certificates.app, name="certificates")

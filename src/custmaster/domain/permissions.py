@@ -53,6 +53,7 @@ class Permission(StrEnum):
     USER_MANAGE = "user.manage"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
+    INTEGRATION_MANAGE = "integration.manage"
 
 
 PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
@@ -78,6 +79,7 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.USER_MANAGE: "manage users, roles and entity scopes",
     Permission.PERSONAL_DATA_EXPORT: "export a person's data (subject access)",
     Permission.PERSONAL_DATA_ERASE: "submit erasure of a person's data",
+    Permission.INTEGRATION_MANAGE: "run, pause and inspect the outbound sync targets",
 }
 
 _P = Permission

@@ -20,6 +20,8 @@ from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.persistence.relay import SqlRelayStore
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
+from custmaster.persistence.sync import SqlSyncRepository
+from custmaster.persistence.webhooks import SqlWebhookRepository
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
 from custmaster.services.imports.store import ImportRepository
@@ -36,6 +38,8 @@ from custmaster.services.ports import (
 from custmaster.services.relay.ports import RelayStore
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
+from custmaster.services.sync.ports import SyncRepository
+from custmaster.services.webhooks.ports import WebhookRepository
 
 
 class SqlUnitOfWork:
@@ -57,6 +61,8 @@ class SqlUnitOfWork:
     relay: RelayStore
     console_sessions: ConsoleSessionStore
     quality: QualityReads
+    webhooks: WebhookRepository
+    sync: SyncRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -100,6 +106,8 @@ class SqlUnitOfWork:
             self.relay = SqlRelayStore(connection)
             self.console_sessions = SqlConsoleSessionStore(connection)
             self.quality = SqlQualityReads(connection)
+            self.webhooks = SqlWebhookRepository(connection)
+            self.sync = SqlSyncRepository(connection)
         self._depth += 1
         return self
 

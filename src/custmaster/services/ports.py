@@ -25,6 +25,8 @@ from custmaster.services.structure.ports import StructureRepository
 if TYPE_CHECKING:
     from custmaster.services.imports.store import ImportRepository
     from custmaster.services.relay.ports import RelayStore
+    from custmaster.services.sync.ports import SyncRepository
+    from custmaster.services.webhooks.ports import WebhookRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,8 @@ class UnitOfWork(Protocol):
     relay: RelayStore
     console_sessions: ConsoleSessionStore
     quality: QualityReads
+    webhooks: WebhookRepository
+    sync: SyncRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

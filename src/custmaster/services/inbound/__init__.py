@@ -1,0 +1,1 @@
+"""Inbound changes from source systems (NATS ``custmaster.inbound.<system>`` or POST)."""

@@ -1,0 +1,1 @@
+"""Outbound sync: declarative mappings per target, driven by the outbox events."""

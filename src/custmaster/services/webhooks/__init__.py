@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, fan-out from the outbox and signed delivery (Standard Webhooks)."""
