@@ -220,9 +220,10 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="console-bench-"))
     os.environ.setdefault("CUSTMASTER_IMPORT_DIR", str(workdir / "imports"))
-    if args.postgres and not args.reuse:
-        _postgres("drop")
-        _postgres("create")
+    if args.postgres:
+        if not args.reuse:
+            _postgres("drop")
+            _postgres("create")
         url = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
