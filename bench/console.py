@@ -134,15 +134,16 @@ def build(
     return container, key, [str(c.id) for c in found]
 
 
-def serve(container: Container) -> tuple[uvicorn.Server, str]:
+def serve(container: Container) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port,
                                            log_level="warning"))  # fmt: skip
-    threading.Thread(target=server.run, daemon=True).start()
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
-    return server, f"http://127.0.0.1:{port}"
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def console_client(base: str, key: str) -> httpx.Client:
@@ -220,14 +221,15 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="console-bench-"))
     os.environ.setdefault("CUSTMASTER_IMPORT_DIR", str(workdir / "imports"))
-    if args.postgres and not args.reuse:
-        _postgres("drop")
-        _postgres("create")
+    if args.postgres:
+        if not args.reuse:
+            _postgres("drop")
+            _postgres("create")
         url = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
     container, key, ids = build(url, args.customers, args.extra, reuse=args.reuse)
-    server, base = serve(container)
+    server, thread, base = serve(container)
     try:
         console = console_client(base, key)
         api = httpx.Client(base_url=base, timeout=30, headers={"Authorization": f"Bearer {key}"})
@@ -251,6 +253,7 @@ def main() -> None:
                 )
     finally:
         server.should_exit = True
+        thread.join(timeout=30)  # the app's shutdown stops its background threads
     database = "PostgreSQL" if args.postgres else "SQLite"
     with container.uow().read_only() as uow:
         total = sum(e.total for e in uow.quality.completeness(()))  # active customers
