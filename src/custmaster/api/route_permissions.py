@@ -167,6 +167,19 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
         for method, permissions in (("GET", _READ), ("PUT", _UPDATE), ("DELETE", _UPDATE))
     },
     f"POST {_CUSTOMER}/contacts/{{contact_id}}/participations": _SUBMIT[_O.UPDATE],
+    # segment queries, saved segments (changed by their creator or an admin), profile
+    # rules (new versions under the approval policy), affinity
+    f"POST {_V1}/customers/query": _READ,
+    f"GET {_CUSTOMER}/affinity": _READ,
+    f"GET {_V1}/segments": _READ,
+    f"POST {_V1}/segments": _READ,
+    f"GET {_V1}/segments/{{segment_id}}": _READ,
+    f"PATCH {_V1}/segments/{{segment_id}}": _READ,
+    f"DELETE {_V1}/segments/{{segment_id}}": _READ,
+    f"GET {_V1}/segments/{{segment_id}}/customers": _READ,
+    f"GET {_V1}/profile-rules": _READ,
+    f"GET {_V1}/profile-rules/{{version}}": _READ,
+    f"POST {_V1}/profile-rules": _SUBMIT[_O.PROFILE_RULES_CHANGE],
 }
 
 

@@ -53,6 +53,7 @@ class Permission(StrEnum):
     USER_MANAGE = "user.manage"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
+    PROFILE_RULES_PROPOSE = "profile_rules.propose"
 
 
 PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
@@ -78,6 +79,7 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.USER_MANAGE: "manage users, roles and entity scopes",
     Permission.PERSONAL_DATA_EXPORT: "export a person's data (subject access)",
     Permission.PERSONAL_DATA_ERASE: "submit erasure of a person's data",
+    Permission.PROFILE_RULES_PROPOSE: "propose new versions of the profile rules (approval policy)",
 }
 
 _P = Permission
@@ -105,6 +107,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
         _P.MERGE_PROPOSE,
         _P.PERSONAL_DATA_EXPORT,
         _P.PERSONAL_DATA_ERASE,
+        _P.PROFILE_RULES_PROPOSE,
     },
     Role.AR_MANAGER: _READ
     | _APPROVER
@@ -131,6 +134,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
         _P.REFERENCE_MANAGE,
         _P.IMPORT_APPROVE,
         _P.AUDIT_VERIFY,
+        _P.PROFILE_RULES_PROPOSE,
     },
     Role.CFO: _READ | _APPROVER | {_P.IMPORT_APPROVE, _P.AUDIT_VERIFY},
     Role.ADMIN: frozenset(Permission),

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from custmaster.persistence.affinity import SqlAffinityRepository
 from custmaster.persistence.audit import SqlAuditLog, sealer_for
 from custmaster.persistence.certificates import SqlCertificateRepository
 from custmaster.persistence.customers import SqlCustomerRepository
@@ -14,7 +15,9 @@ from custmaster.persistence.idempotency import SqlIdempotencyStore
 from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
+from custmaster.persistence.profile_rules import SqlProfileRulesRepository
 from custmaster.persistence.reference import SqlReferenceRepository
+from custmaster.persistence.segments import SqlSegmentRepository
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.certificates.ports import CertificateRepository
@@ -28,6 +31,11 @@ from custmaster.services.ports import (
     Outbox,
     ReferenceRepository,
     UserRepository,
+)
+from custmaster.services.profile.rule_ports import (
+    AffinityRepository,
+    ProfileRulesRepository,
+    SegmentRepository,
 )
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
@@ -49,6 +57,9 @@ class SqlUnitOfWork:
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    profile_rules: ProfileRulesRepository
+    segments: SegmentRepository
+    affinity: AffinityRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -89,6 +100,9 @@ class SqlUnitOfWork:
             self.structure = SqlStructureRepository(connection)
             self.certificates = SqlCertificateRepository(connection)
             self.sources = SqlSourceRepository(connection)
+            self.profile_rules = SqlProfileRulesRepository(connection)
+            self.segments = SqlSegmentRepository(connection)
+            self.affinity = SqlAffinityRepository(connection)
         self._depth += 1
         return self
 

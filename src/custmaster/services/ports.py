@@ -18,6 +18,11 @@ from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.profile.rule_ports import (
+    AffinityRepository,
+    ProfileRulesRepository,
+    SegmentRepository,
+)
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -252,6 +257,9 @@ class UnitOfWork(Protocol):
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    profile_rules: ProfileRulesRepository
+    segments: SegmentRepository
+    affinity: AffinityRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
