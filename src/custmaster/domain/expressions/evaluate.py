@@ -99,8 +99,16 @@ def _unary(node: Unary) -> Compiled:
 
 
 def _binary(node: Binary) -> Compiled:
-    left, right = compile_tree(node.left), compile_tree(node.right)
-    op = node.op
+    left, op = compile_tree(node.left), node.op
+    if op == "in" and isinstance(node.right, ListLit):
+        members = frozenset(i.value for i in node.right.items if isinstance(i, Literal))
+
+        def member(v: Values, t: date) -> Any:
+            a = left(v, t)
+            return None if a is None else a in members
+
+        return member
+    right = compile_tree(node.right)
     if op == "&&":
 
         def both(v: Values, t: date) -> Any:
@@ -126,16 +134,6 @@ def _binary(node: Binary) -> Compiled:
 
         return either
     if op == "in":
-        if isinstance(node.right, ListLit):
-            members = frozenset(
-                item.value for item in node.right.items if isinstance(item, Literal)
-            )
-
-            def member(v: Values, t: date) -> Any:
-                a = left(v, t)
-                return None if a is None else a in members
-
-            return member
 
         def contained(v: Values, t: date) -> Any:
             a, b = left(v, t), right(v, t)
