@@ -13,7 +13,9 @@ from custmaster.domain.profile import PROFILE_FEATURES
 from custmaster.persistence.tables_profile import profile_features
 
 
-def put_profile(engine: Engine, customer_id: UUID | str, entity: str = "*", **features: Any) -> None:
+def put_profile(
+    engine: Engine, customer_id: UUID | str, entity: str = "*", **features: Any
+) -> None:
     """One profile row (features not given are missing)."""
     unknown = set(features) - set(PROFILE_FEATURES)
     assert not unknown, f"not features: {unknown}"

@@ -44,7 +44,7 @@ def test_the_seed_question_checks_and_evaluates() -> None:
         ('tier == "a" && revenue_12m + "x" > 1', 29, "needs numbers"),
         ("open_quality_complaints > 0 && revenu_12m > 1", 31, "did you mean revenue_12m"),
         ("tier ==", 7, "unexpected end"),
-        ('name.startsWith(1)', 16, "takes a string"),
+        ("name.startsWith(1)", 16, "takes a string"),
         ("revenue_12m / 0 > 1", 14, "non-zero"),
         ("tier in []", 8, "empty list"),
         ("a < b < c", 6, "do not chain"),

@@ -32,7 +32,12 @@ def test_defaults_parse() -> None:
 def test_a_healthy_strategic_account() -> None:
     rules = parse_rule_set(DEFAULT_RULES)
     s = score(rules, 1, HEALTHY, TODAY)
-    assert (s.tier, s.health_score, s.health_band, s.churn_band) == ("strategic", 100, "green", "low")
+    assert (s.tier, s.health_score, s.health_band, s.churn_band) == (
+        "strategic",
+        100,
+        "green",
+        "low",
+    )
     assert s.explanation["tier"]["rule"].startswith("tiers[0]")
     assert s.actions == () and s.health_trend is None
 

@@ -187,8 +187,13 @@ def expressions(draw: st.DrawFn, kind: Type = Type.BOOL, depth: int = 3) -> str:
             return f"-({draw(expressions(kind, sub))})"
         op = draw(st.sampled_from(["+", "-", "*"]))
         left_kind = kind if kind is Type.INT else draw(st.sampled_from([Type.INT, Type.DOUBLE]))
-        right_kind = Type.DOUBLE if kind is Type.DOUBLE and left_kind is Type.INT else (
-            draw(st.sampled_from([Type.INT, Type.DOUBLE])) if kind is Type.DOUBLE else Type.INT)
+        right_kind = (
+            Type.DOUBLE
+            if kind is Type.DOUBLE and left_kind is Type.INT
+            else (
+                draw(st.sampled_from([Type.INT, Type.DOUBLE])) if kind is Type.DOUBLE else Type.INT
+            )
+        )
         return f"({draw(expressions(left_kind, sub))} {op} {draw(expressions(right_kind, sub))})"
     return _leaf(draw, kind)
 
@@ -216,7 +221,9 @@ def comparisons(draw: st.DrawFn, depth: int) -> str:
         field = draw(st.sampled_from(["segments", "actions"]))
         return f"{draw(expressions(Type.STRING, depth))} in {field}"
     method = draw(st.sampled_from(["startsWith", "endsWith", "contains"]))
-    return f"{draw(expressions(Type.STRING, depth))}.{method}({draw(expressions(Type.STRING, depth))})"
+    return (
+        f"{draw(expressions(Type.STRING, depth))}.{method}({draw(expressions(Type.STRING, depth))})"
+    )
 
 
 # -- the property ----------------------------------------------------------------------
@@ -292,8 +299,15 @@ def test_the_seed_question_on_a_known_world(container: Container) -> None:
     world[0]["master"]["industry"] = "automotive"
     features, score = world[0]["rows"].get("*", ({n: None for n in FEATURES}, None))
     features = {**features, "order_frequency_trend": -1.5, "open_quality_complaints": 2}
-    world[0]["rows"]["*"] = (features, {**(score or {n: o[0] for n, o in SCORES.items()}),
-                                        "tier": "strategic", "segments": [], "actions": []})
+    world[0]["rows"]["*"] = (
+        features,
+        {
+            **(score or {n: o[0] for n, o in SCORES.items()}),
+            "tier": "strategic",
+            "segments": [],
+            "actions": [],
+        },
+    )
     clean(container)
     store(container, world)
     question = ('tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '

@@ -22,7 +22,7 @@ from custmaster.domain.permissions import Permission, PermissionDenied, Principa
 from custmaster.domain.profile_rules import parse_rule_set
 from custmaster.services.governance.submit import open_request
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile.active_rules import active
+from custmaster.services.profile.active_rules import DEFAULT, active
 from custmaster.services.profile.rule_ports import StoredRuleSet
 from custmaster.services.recording import record_change, utcnow
 
@@ -95,6 +95,8 @@ def _store(uow: UnitOfWork, actor: Principal, definition: dict[str, Any], base: 
     parse_rule_set(definition)
     version = base + 1
     at = utcnow()
+    if base == DEFAULT.version and uow.profile_rules.get(base) is None:
+        uow.profile_rules.add(DEFAULT)  # the shipped rules were never stored (emptied)
     uow.profile_rules.add(StoredRuleSet(version, definition, actor.user_id, at,
                                         request.id if request else None))  # fmt: skip
     record_change(
