@@ -18,7 +18,7 @@ from sqlalchemy import insert
 
 from custmaster.bootstrap import Container
 from custmaster.domain.expressions import Type, check, compile_tree
-from custmaster.domain.profile_schema import FEATURES, MASTER_FIELDS, QUERY_SCHEMA, SCORE_FIELDS
+from custmaster.domain.profile_schema import FEATURES, QUERY_SCHEMA, SCORE_FIELDS
 from custmaster.persistence.profile_rules import encode_list
 from custmaster.persistence.tables import customer_groups, customers, industries, legal_entities
 from custmaster.persistence.tables_profile import profile_features
