@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
+from custmaster.domain.approvals import Lane, Operation, Policy
+from custmaster.domain.approvals.policy_schema import DEFAULT_OPERATIONS
 from custmaster.domain.errors import ValidationFailed
 from custmaster.domain.profile_rules import parse_rule_set
 from custmaster.domain.profile_rules_default import DEFAULT_RULES
 from custmaster.domain.profile_scoring import score
+from tests.domain.test_approvals import POLICY_DATA
 
 TODAY = date(2026, 12, 6)
 HEALTHY: dict[str, Any] = {
@@ -90,3 +93,13 @@ def test_every_problem_is_reported_with_its_path_and_position() -> None:
     assert found["tiers[1].when"]["column"] == 41  # the string compared with a number
     assert "must be a int or double" in found["health.groups[0].measures[0].score"]["message"]
     assert "actions[4].name" in found and "surprise" in found
+
+
+def test_a_policy_written_before_profile_rules_still_loads() -> None:
+    policy = Policy.from_dict(POLICY_DATA)
+    assert "profile_rules_change" not in POLICY_DATA["operations"]
+    assert (
+        policy.operations[Operation.PROFILE_RULES_CHANGE]
+        == DEFAULT_OPERATIONS[Operation.PROFILE_RULES_CHANGE]
+    )
+    assert policy.operations[Operation.PROFILE_RULES_CHANGE].lane is Lane.YELLOW
