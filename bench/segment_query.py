@@ -25,6 +25,7 @@ Not a test: nothing asserts a timing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import random
 import resource
@@ -188,6 +189,8 @@ def synthetic_lines(customers: int, products: int, per_customer: int,
     rng = random.Random(seed)
     clusters = 50
     weights = [1 / (r + 1) for r in range(products // clusters)]
+    cumulative = list(itertools.accumulate(weights))
+    ranks = range(len(weights))
     lines: list[OrderLine] = []
     held: dict[uuid.UUID, str] = {}
     for _ in range(customers):
@@ -196,7 +199,7 @@ def synthetic_lines(customers: int, products: int, per_customer: int,
         picks = set()
         for _ in range(per_customer):
             if rng.random() < 0.8:  # from its cluster
-                rank = rng.choices(range(len(weights)), weights)[0]
+                rank = rng.choices(ranks, cum_weights=cumulative)[0]
                 picks.add(cluster * len(weights) + rank)
             else:
                 picks.add(rng.randrange(products))
@@ -251,8 +254,12 @@ def main() -> None:
     parser.add_argument("--affinity-customers", type=int, default=100_000)
     parser.add_argument("--affinity-products", type=int, default=20_000)
     parser.add_argument("--lines-per-customer", type=int, default=20)
+    parser.add_argument("--affinity-only", action="store_true")
     args = parser.parse_args()
     url = args.database_url
+    if args.affinity_only:
+        report_affinity(args)
+        return
     build_container(Settings(database_url=url), migrate=True).engine.dispose()
     seconds = load(url, args.customers)
     print(f"customers: {args.customers:,} with 2 profile rows each "
@@ -267,6 +274,12 @@ def main() -> None:
     print(f"rescore (rules on one customer's rows, write, events): "
           f"{rescore_cost(url, args.rescore):.2f} ms per customer")  # fmt: skip
     if args.affinity_customers:
+        report_affinity(args)
+    print(f"(median of direct {statistics.median(direct) * 1000:.1f} ms)")
+
+
+def report_affinity(args: argparse.Namespace) -> None:
+    if args.affinity_customers:
         secs, peak, lines, hit, base = affinity_run(
             args.affinity_customers, args.affinity_products, args.lines_per_customer)  # fmt: skip
         print(f"affinity: {args.affinity_customers:,} customers, {lines:,} order lines, "
@@ -274,7 +287,6 @@ def main() -> None:
               f"(the generator's lines included)")  # fmt: skip
         print(f"affinity hit rate@5 on a held-out product: lift {hit:.1%} "
               f"vs popularity baseline {base:.1%}")  # fmt: skip
-    print(f"(median of direct {statistics.median(direct) * 1000:.1f} ms)")
 
 
 if __name__ == "__main__":
