@@ -170,6 +170,11 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     sales_org = admin.post(f"{API}/sales-organisations", json={
         "code": "DE10", "name": "Sales Germany", "legal_entity": "DE01", "currency": "EUR"})  # fmt: skip
     assert sales_org.status_code == 201, sales_org.text
+    # a saved segment of DE01 (GET /segments/{segment_id}) whose description carries the marker
+    segment = admin.post(f"{API}/segments", json={
+        "name": "de01_complaints", "expression": "open_quality_complaints > 0",
+        "entity": "DE01", "description": f"{MARKER} watch list"})  # fmt: skip
+    assert segment.status_code == 201, segment.text
     # an import for DE01 (validated only) whose rows carry the marker
     csv = (
         "source_id,kind,name,email,owning_entity,billing_street,billing_city,billing_country\n"
@@ -198,10 +203,12 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
             "hierarchy_type": ["legal"],
             "source_system": ["d365"],
             "source_id": ["DE-0001"],
+            "segment_id": [segment.json()["id"]],
         },
         codes={
             f"{API}/legal-entities": "DE01",
             f"{API}/payment-terms": "NET45",
             f"{API}/customer-templates": "Retail",
+            f"{API}/profile-rules": "1",  # the shipped rules
         },
     )

@@ -25,6 +25,7 @@ from custmaster.api.routers import (
     inbound,
     matching,
     personal_data,
+    profile_rules,
     reference,
     relay,
     sources,
@@ -58,6 +59,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.state.customer_reads = async_reads(container.engine, container.settings.database_pool_size)
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(profile_rules.router)  # before customers: /customers/query
     app.include_router(customers.router)
     app.include_router(reference.router)
     app.include_router(events.router)

@@ -186,6 +186,19 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"POST {_V1}/sync/targets/{{target}}/resume": frozenset({_P.INTEGRATION_MANAGE}),
     f"GET {_V1}/sync/targets/{{target}}/dead-letters": frozenset({_P.INTEGRATION_MANAGE}),
     f"POST {_V1}/inbound/{{system}}": _SUBMIT[_O.CREATE] | _SUBMIT[_O.UPDATE],
+    # segment queries, saved segments (changed by their creator or an admin), profile
+    # rules (new versions under the approval policy), affinity
+    f"POST {_V1}/customers/query": _READ,
+    f"GET {_CUSTOMER}/affinity": _READ,
+    f"GET {_V1}/segments": _READ,
+    f"POST {_V1}/segments": _READ,
+    f"GET {_V1}/segments/{{segment_id}}": _READ,
+    f"PATCH {_V1}/segments/{{segment_id}}": _READ,
+    f"DELETE {_V1}/segments/{{segment_id}}": _READ,
+    f"GET {_V1}/segments/{{segment_id}}/customers": _READ,
+    f"GET {_V1}/profile-rules": _READ,
+    f"GET {_V1}/profile-rules/{{version}}": _READ,
+    f"POST {_V1}/profile-rules": _SUBMIT[_O.PROFILE_RULES_CHANGE],
 }
 
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from custmaster.bootstrap import build_container
 from custmaster.cli import audit, certificates, hub, matching, users
 from custmaster.cli import imports as imports_cli
+from custmaster.cli import profile_rules as profile_rules_cli
 from custmaster.cli import relay as relay_cli
 from custmaster.cli import sources as sources_cli
 from custmaster.cli import structure as structure_cli
@@ -39,6 +40,7 @@ app.add_typer(matching.app, name="match")
 app.add_typer(certificates.app, name="certificates")
 app.add_typer(sources_cli.app, name="sources")
 app.add_typer(relay_cli.app, name="relay")
+app.add_typer(profile_rules_cli.app, name="profile")
 matching.app.command("clusters")(sources_cli.clusters)
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)

@@ -54,6 +54,7 @@ class Permission(StrEnum):
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
     INTEGRATION_MANAGE = "integration.manage"
+    PROFILE_RULES_PROPOSE = "profile_rules.propose"
 
 
 PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
@@ -80,6 +81,7 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.PERSONAL_DATA_EXPORT: "export a person's data (subject access)",
     Permission.PERSONAL_DATA_ERASE: "submit erasure of a person's data",
     Permission.INTEGRATION_MANAGE: "run, pause and inspect the outbound sync targets",
+    Permission.PROFILE_RULES_PROPOSE: "propose new versions of the profile rules (approval policy)",
 }
 
 _P = Permission
@@ -107,6 +109,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
         _P.MERGE_PROPOSE,
         _P.PERSONAL_DATA_EXPORT,
         _P.PERSONAL_DATA_ERASE,
+        _P.PROFILE_RULES_PROPOSE,
     },
     Role.AR_MANAGER: _READ
     | _APPROVER
@@ -133,6 +136,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
         _P.REFERENCE_MANAGE,
         _P.IMPORT_APPROVE,
         _P.AUDIT_VERIFY,
+        _P.PROFILE_RULES_PROPOSE,
     },
     Role.CFO: _READ | _APPROVER | {_P.IMPORT_APPROVE, _P.AUDIT_VERIFY},
     Role.ADMIN: frozenset(Permission),

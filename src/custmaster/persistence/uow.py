@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from custmaster.persistence.affinity import SqlAffinityRepository
 from custmaster.persistence.audit import SqlAuditLog, sealer_for
 from custmaster.persistence.certificates import SqlCertificateRepository
 from custmaster.persistence.console_quality import SqlQualityReads
@@ -16,8 +17,10 @@ from custmaster.persistence.idempotency import SqlIdempotencyStore
 from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
 from custmaster.persistence.outbox import SqlOutbox
+from custmaster.persistence.profile_rules import SqlProfileRulesRepository
 from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.persistence.relay import SqlRelayStore
+from custmaster.persistence.segments import SqlSegmentRepository
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.persistence.sync import SqlSyncRepository
@@ -34,6 +37,11 @@ from custmaster.services.ports import (
     Outbox,
     ReferenceRepository,
     UserRepository,
+)
+from custmaster.services.profile.rule_ports import (
+    AffinityRepository,
+    ProfileRulesRepository,
+    SegmentRepository,
 )
 from custmaster.services.relay.ports import RelayStore
 from custmaster.services.sources.ports import SourceRepository
@@ -63,6 +71,9 @@ class SqlUnitOfWork:
     quality: QualityReads
     webhooks: WebhookRepository
     sync: SyncRepository
+    profile_rules: ProfileRulesRepository
+    segments: SegmentRepository
+    affinity: AffinityRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -108,6 +119,9 @@ class SqlUnitOfWork:
             self.quality = SqlQualityReads(connection)
             self.webhooks = SqlWebhookRepository(connection)
             self.sync = SqlSyncRepository(connection)
+            self.profile_rules = SqlProfileRulesRepository(connection)
+            self.segments = SqlSegmentRepository(connection)
+            self.affinity = SqlAffinityRepository(connection)
         self._depth += 1
         return self
 

@@ -19,6 +19,11 @@ from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.profile.rule_ports import (
+    AffinityRepository,
+    ProfileRulesRepository,
+    SegmentRepository,
+)
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -261,6 +266,9 @@ class UnitOfWork(Protocol):
     quality: QualityReads
     webhooks: WebhookRepository
     sync: SyncRepository
+    profile_rules: ProfileRulesRepository
+    segments: SegmentRepository
+    affinity: AffinityRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -165,6 +165,13 @@ def parse_policy(data: Any, known_fields: Mapping[str, frozenset[str] | None]) -
     return PolicyParts(int(version), operations, proposal_steps, rules)
 
 
+#: operations a policy may leave out (added after operators wrote their policies): a new
+#: profile rules version always needs a second person unless the policy says otherwise
+DEFAULT_OPERATIONS: Mapping[Operation, OperationPolicy] = {
+    Operation.PROFILE_RULES_CHANGE: OperationPolicy(Lane.YELLOW, (Role.DATA_STEWARD,)),
+}
+
+
 def _operations(r: _Reader, value: Any) -> dict[Operation, OperationPolicy]:
     result: dict[Operation, OperationPolicy] = {}
     if value is None:
@@ -175,6 +182,9 @@ def _operations(r: _Reader, value: Any) -> dict[Operation, OperationPolicy]:
         return result
     for op in Operation:
         path = f"operations.{op.value}"
+        if op.value not in ops and op in DEFAULT_OPERATIONS:
+            result[op] = DEFAULT_OPERATIONS[op]  # added after policies were written
+            continue
         if op.value not in ops:
             r.add(path, "missing", "missing operation")
             continue

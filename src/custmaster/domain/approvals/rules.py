@@ -29,6 +29,8 @@ class Operation(StrEnum):
     RELATIONSHIP_END = "relationship_end"
     ORG_UNIT_ASSIGNMENT = "org_unit_assignment"
     TEAM_ASSIGNMENT = "team_assignment"
+    #: a new version of the profile rules (health, churn, tier, segments, actions)
+    PROFILE_RULES_CHANGE = "profile_rules_change"
 
     @property
     def is_structure(self) -> bool:

@@ -26,6 +26,7 @@ SUBMIT_PERMISSIONS: dict[Operation, frozenset[Permission]] = {
     Operation.RELATIONSHIP_END: frozenset({Permission.RELATIONSHIP_CHANGE, _PROPOSE}),
     Operation.ORG_UNIT_ASSIGNMENT: frozenset({Permission.ASSIGNMENT_CHANGE, _PROPOSE}),
     Operation.TEAM_ASSIGNMENT: frozenset({Permission.ASSIGNMENT_CHANGE, _PROPOSE}),
+    Operation.PROFILE_RULES_CHANGE: frozenset({Permission.PROFILE_RULES_PROPOSE}),
 }
 
 #: The permission that lets a principal apply a green change directly.

@@ -25,6 +25,7 @@ from custmaster.services.governance.merges import apply_merge
 from custmaster.services.governance.submit import apply_lifecycle, request_event
 from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
+from custmaster.services.profile.rules import apply_request as apply_profile_rules
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.erasure import scrub_sources
@@ -123,6 +124,12 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
             )  # fmt: skip
         elif request.operation is Operation.UNMERGE:
             unmerge(uow, submitter, UUID(payload["merge_id"]))
+        elif request.operation is Operation.PROFILE_RULES_CHANGE:
+            if apply_profile_rules(uow, submitter, request):  # another version landed
+                request.mark_conflicted(["profile_rules"], utcnow())
+                request.reasons = (*request.reasons, "another rules version became active")
+                _record(uow, submitter, request, "conflicted", before)
+                return
         elif request.operation.is_structure:
             moved = apply_structure(uow, submitter, request)
             if moved:  # the structure it was planned on changed meanwhile

@@ -1,0 +1,47 @@
+"""The affinity batch's input read from the stored order lines (one streaming query).
+
+The order-line table belongs to activity intake; it is passed in, so wiring is
+``SqlOrderLineSource(engine, activity_order_lines)``; :func:`stored_order_lines` reflects
+it by name when it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from uuid import UUID
+
+from sqlalchemy import Engine, MetaData, Table, inspect, select
+
+from custmaster.services.profile.affinity import OrderLine
+
+
+class SqlOrderLineSource:
+    """``OrderLineSource`` over a table with the columns customer_id, product,
+    product_group, quantity and amount."""
+
+    def __init__(self, engine: Engine, lines: Table, batch: int = 10_000) -> None:
+        self._engine = engine
+        self._lines = lines
+        self._batch = batch
+
+    def __iter__(self) -> Iterator[OrderLine]:
+        t = self._lines.c
+        query = select(t.customer_id, t.product, t.product_group, t.quantity, t.amount)
+        with self._engine.connect() as connection:
+            result = connection.execution_options(stream_results=True,
+                                                  yield_per=self._batch).execute(query)  # fmt: skip
+            for row in result:
+                customer: UUID = row.customer_id
+                yield OrderLine(customer, str(row.product), row.product_group,
+                                float(row.quantity or 0), float(row.amount or 0))  # fmt: skip
+
+
+#: the table of order lines activity intake keeps
+ORDER_LINES_TABLE = "activity_order_lines"
+
+
+def stored_order_lines(engine: Engine, name: str = ORDER_LINES_TABLE) -> SqlOrderLineSource | None:
+    """A source over the stored order lines, or ``None`` when the table does not exist."""
+    if not inspect(engine).has_table(name):
+        return None
+    return SqlOrderLineSource(engine, Table(name, MetaData(), autoload_with=engine))

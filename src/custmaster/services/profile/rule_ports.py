@@ -1,0 +1,105 @@
+"""The ports of profile rules, scores, segments and affinity (``persistence`` implements
+them: ``profile_rules.py``, ``segments.py``, ``affinity.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from custmaster.domain.expressions import Node
+from custmaster.domain.profile_scoring import Score
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRuleSet:
+    version: int
+    definition: Mapping[str, Any]
+    created_by: str
+    created_at: datetime
+    change_request_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    """One profile row of a customer: its legal entity (or ``*``) and the values the rules
+    read (master fields, ``legal_entity`` and the features)."""
+
+    legal_entity: str
+    values: Mapping[str, Any]
+
+
+class ProfileRulesRepository(Protocol):
+    def active(self) -> StoredRuleSet | None: ...
+    def get(self, version: int) -> StoredRuleSet | None: ...
+    def versions(self) -> list[StoredRuleSet]: ...
+    def add(self, rule_set: StoredRuleSet) -> None: ...
+    def rows(self, customer_id: UUID) -> list[ProfileRow]: ...
+    def scores(self, customer_id: UUID) -> dict[str, Score]: ...
+    def save_scores(self, customer_id: UUID, scores: Mapping[str, Score], at: datetime) -> None:
+        """Replace the customer's score rows with these (legal entity -> score)."""
+        ...
+
+    def profiled_customers(self, after: UUID | None, limit: int) -> list[UUID]:
+        """Customers with profile rows, by id (for rescoring everyone)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSegment:
+    id: UUID
+    name: str
+    expression: str
+    description: str | None
+    entity: str | None
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QueryScope:
+    """Which profile rows an expression is evaluated on: one legal entity (or ``*``), or
+    several (a customer matches when the expression holds on one of its rows there, or
+    on an empty profile when it has none there)."""
+
+    entities: frozenset[str]
+
+
+class SegmentRepository(Protocol):
+    def add(self, segment: SavedSegment) -> None: ...
+    def get(self, segment_id: UUID) -> SavedSegment | None: ...
+    def by_name(self, name: str) -> SavedSegment | None: ...
+    def all(self) -> list[SavedSegment]: ...
+    def save(self, segment: SavedSegment) -> None: ...
+    def delete(self, segment_id: UUID) -> None: ...
+    def query(self, tree: Node, scope: QueryScope, today: date, after: str | None,
+              limit: int) -> list[dict[str, Any]]:  # fmt: skip
+        """Customers matching ``tree`` ordered by number, after number ``after``."""
+        ...
+
+    def count(self, tree: Node, scope: QueryScope, today: date) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AffinityItem:
+    kind: str  # "over" (bought more than expected) or "similar" (bought by similar customers)
+    rank: int
+    product: str
+    product_group: str | None
+    score: float
+
+
+class AffinityRepository(Protocol):
+    def clear(self) -> None:
+        """Remove every stored result (a batch replaces them all)."""
+        ...
+
+    def add(self, results: Mapping[UUID, list[AffinityItem]], at: datetime) -> int:
+        """Store these customers' results; the number of rows written."""
+        ...
+
+    def of(self, customer_id: UUID) -> list[AffinityItem]: ...
+    def computed_at(self, customer_id: UUID) -> datetime | None: ...
