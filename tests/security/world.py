@@ -174,6 +174,7 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
             "hierarchy_type": ["legal"],
             "source_system": ["d365"],
             "source_id": ["DE-0001"],
+            "job_id": [job.json()["id"]],
         },
         codes={
             f"{API}/legal-entities": "DE01",
