@@ -8,7 +8,7 @@ Every file goes through the real import path (upload, validation, approval, impo
 ``on_duplicate=update``, incomplete rows kept, invalid fields dropped), then ``match run
 --auto-merge`` (the batch matcher, auto-merging what it is sure of). The clusters are read
 back from the source records (golden record -> the generator ids it holds; pending records
-alone) and scored against the truth, beside:
+alone, a pending group as one) and scored against the truth, beside:
 
   * the matcher run on the same records directly (no import, no database), with the
     model the pipeline's run used, clustered at the auto-merge threshold: the pipeline
@@ -18,10 +18,13 @@ alone) and scored against the truth, beside:
 Prints pairwise/cluster precision, recall and F1 and the import speed. No assertions.
 
     python bench/match_eval.py --e2e                       # 5,000 records, PostgreSQL
+    python bench/match_eval.py --e2e --records 2000 --train --diagnose
     python bench/match_eval_e2e.py --records 20000 --train --no-splink
 
-The database ``custmaster_bench_e2e`` on ``--postgres`` is created and dropped by the
-script (``--sqlite`` uses a temporary file instead); the tests' database is never touched.
+``--diagnose`` counts where the pipeline lost the matcher's true pairs
+(``_e2e_diagnose.py``). The database ``--database`` (default ``custmaster_bench_e2e``) on
+``--postgres`` is created and dropped by the script (``--sqlite`` uses a temporary file
+instead); the tests' database is never touched.
 """
 
 from __future__ import annotations

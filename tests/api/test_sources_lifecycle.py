@@ -4,14 +4,17 @@ too, and a hard delete removes the customer's source records (none left orphaned
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from custmaster.bootstrap import Container
 from custmaster.persistence.tables_sources import golden_fields, source_records
+from custmaster.services.approval_policy_loader import load_policy
 
 API = "/api/v1/customers"
 PERSON = {
@@ -83,3 +86,30 @@ def test_a_hard_delete_removes_the_source_records(client: TestClient, container:
     again = client.post(API, json=PERSON)  # the same source record arrives anew
     assert again.status_code == 201, again.text
     assert len(client.get(f"{API}/{again.json()['id']}/sources").json()["records"]) == 1
+
+
+def test_an_erasure_scrubs_the_source_records_when_its_approval_completes(
+    client: TestClient,
+    client_as: Callable[..., TestClient],
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    created = client.post(API, json=PERSON)
+    assert created.status_code == 201, created.text
+    monkeypatch.setattr(container, "policy", load_policy(None))  # the shipped policy
+    url = f"{API}/{created.json()['id']}"
+    steward = client_as("steward", roles=["data_steward"])
+    approvers = (client_as("steward2", roles=["data_steward"]),
+                 client_as("ctrl", roles=["controller"]))  # fmt: skip
+    request = steward.post(f"{url}/erase")
+    assert request.status_code == 202, request.text  # the erase lane waits for approval
+    (record,) = client.get(f"{url}/sources").json()["records"]
+    assert record["received"]["email"] == PERSON["email"]  # not before it applies
+    approve = f"/api/v1/change-requests/{request.json()['id']}/approve"
+    for approver in approvers:
+        assert approver.post(approve, json={"comment": "ok"}).status_code == 200
+    assert client.get(f"/api/v1/change-requests/{request.json()['id']}").json()["status"] == (
+        "applied"
+    )
+    (record,) = client.get(f"{url}/sources").json()["records"]
+    assert "erika" not in repr(record).casefold() and record["normalised"] is None

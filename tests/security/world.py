@@ -204,6 +204,7 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
             "source_system": ["d365"],
             "source_id": ["DE-0001"],
             "segment_id": [segment.json()["id"]],
+            "job_id": [job.json()["id"]],
         },
         codes={
             f"{API}/legal-entities": "DE01",

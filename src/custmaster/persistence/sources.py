@@ -142,7 +142,7 @@ class SqlSourceRepository:
             stream_results=True, yield_per=batch_size
         ).execute(select(c.id, c.features).where(c.features.is_not(None)).order_by(c.id))
         for partition in result.partitions(batch_size):
-            yield [(record_id, features) for record_id, features in partition]
+            yield [(rid, features) for rid, features in partition if features is not None]
 
     def iter_attached_features(
         self, batch_size: int
@@ -157,7 +157,8 @@ class SqlSourceRepository:
             stream_results=True, yield_per=batch_size
         ).execute(query)
         for partition in result.partitions(batch_size):
-            yield [(record_id, golden_id, features) for record_id, golden_id, features in partition]
+            # a JSON column stores None as JSON null, which IS NOT NULL lets through
+            yield [(rid, gid, features) for rid, gid, features in partition if features is not None]
 
     def provenance(self, customer_ids: Sequence[UUID]) -> dict[UUID, dict[str, Any]]:
         if not customer_ids:

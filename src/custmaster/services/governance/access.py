@@ -17,6 +17,8 @@ returns through this module:
   ``customer.read`` (:func:`require_history`).
 - Change requests need ``changerequest.read`` and are visible only when every entity
   they concern is in scope (:func:`may_see_request`); their diffs are redacted too.
+- Import jobs (status, report rows, drafts) are visible to their submitter and to users
+  scoped to the job's legal entity (:func:`may_see_job`); others get 404.
 
 **Writes.** :func:`check_change_access`: a scoped user changes only their entities'
 overrides (creates only for one of them); finance fields need a finance role.
@@ -61,6 +63,15 @@ def require_history(actor: Principal) -> None:
 
 def may_see_entity(actor: Principal, entity: str) -> bool:
     return actor.entities is None or entity in actor.entities
+
+
+def may_see_job(actor: Principal, entity: str | None, submitted_by: str) -> bool:
+    """An import job (its status, report rows and drafts) is visible to unscoped users,
+    to its submitter and to users scoped to the job's legal entity; a job without one
+    (its rows name their owning entities) only to the first two."""
+    if actor.entities is None or actor.user_id == submitted_by:
+        return True
+    return entity is not None and entity in actor.entities
 
 
 def may_see_request(actor: Principal, entities: Iterable[str]) -> bool:

@@ -35,6 +35,7 @@ from custmaster.domain.context import RefCheck, RefKind
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.text import bad_text
+from custmaster.services.governance.access import may_see_job
 from custmaster.services.imports.apply import StopImport, write_batch
 from custmaster.services.imports.collector import collector_paused, each_worked
 from custmaster.services.imports.reader import count_rows
@@ -214,10 +215,14 @@ def submit_job(
 def get_job(uow: UnitOfWork, actor: Principal, job_id: UUID) -> ImportJob:
     get_permission(actor)
     with uow.read_only():
-        job = uow.imports.get_job(job_id)
-        if job is None:
-            raise NotFound(f"no import job {job_id}")
-        return job
+        return _visible_job(actor, uow.imports.get_job(job_id), job_id)
+
+
+def _visible_job(actor: Principal, job: ImportJob | None, job_id: UUID) -> ImportJob:
+    """``job`` when ``actor`` may see it (``governance.access.may_see_job``), else 404."""
+    if job is None or not may_see_job(actor, job.options.entity, job.submitted_by):
+        raise NotFound(f"no import job {job_id}")
+    return job
 
 
 def _load_for_update(uow: UnitOfWork, job_id: UUID) -> ImportJob:
@@ -504,7 +509,8 @@ def list_jobs(
 ) -> list[ImportJob]:
     get_permission(actor)
     with uow.read_only():
-        return uow.imports.list_jobs(before=before, limit=limit)
+        jobs = uow.imports.list_jobs(before=before, limit=limit)
+    return [j for j in jobs if may_see_job(actor, j.options.entity, j.submitted_by)]
 
 
 def get_permission(actor: Principal) -> None:
@@ -524,8 +530,7 @@ def job_rows(
 ) -> list[RowReport]:
     get_permission(actor)
     with uow.read_only():
-        if uow.imports.get_job(job_id) is None:
-            raise NotFound(f"no import job {job_id}")
+        _visible_job(actor, uow.imports.get_job(job_id), job_id)
         return uow.imports.rows(job_id, after_seq=after_seq, limit=limit, outcomes=outcomes)
 
 
@@ -547,8 +552,7 @@ def job_drafts(
 ) -> list[Draft]:
     get_permission(actor)
     with uow.read_only():
-        if uow.imports.get_job(job_id) is None:
-            raise NotFound(f"no import job {job_id}")
+        _visible_job(actor, uow.imports.get_job(job_id), job_id)
         return uow.imports.drafts(job_id, after_seq=after_seq, limit=limit)
 
 
