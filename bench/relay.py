@@ -434,6 +434,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--skip-fault", action="store_true")
     parser.add_argument("--only-fault", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
     server_url = os.environ.get("CUSTMASTER_BENCH_POSTGRES_URL",
                                 "postgresql://postgres@127.0.0.1:5432/postgres")  # fmt: skip
@@ -443,7 +444,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as store, NatsServer(Path(store)) as server:
             print(f"nats-server {server.url}, database {BENCH_DB}", flush=True)
             if not args.only_fault:
-                throughput(container, server.url, args.events)
+                if not args.skip_throughput:
+                    throughput(container, server.url, args.events)
                 latency(container, server.url, database_url, args.rate, args.seconds)
             if not args.skip_fault:
                 fault_run(container, server, database_url, args.fault_changes, args.kills)

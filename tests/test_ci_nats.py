@@ -29,7 +29,7 @@ asyncio.run(main())
 def test_ci_starts_a_nats_server_when_none_answers_and_stops_it() -> None:
     unreachable = f"nats://127.0.0.1:{free_port()}"
     script = (
-        f"source {SCRIPT} && ensure_test_nats && echo URL=$CUSTMASTER_TEST_NATS_URL && "
+        f"set -euo pipefail; source {SCRIPT}; ensure_test_nats; echo URL=$CUSTMASTER_TEST_NATS_URL; "
         f"{sys.executable} -c '{PROBE}'"
     )
     env = {**os.environ, "CUSTMASTER_TEST_NATS_URL": unreachable}
@@ -43,7 +43,9 @@ def test_ci_starts_a_nats_server_when_none_answers_and_stops_it() -> None:
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
 def test_ci_uses_the_nats_server_that_answers(nats_url: str) -> None:
-    script = f"source {SCRIPT} && ensure_test_nats && echo URL=$CUSTMASTER_TEST_NATS_URL"
+    script = (
+        f"set -euo pipefail; source {SCRIPT}; ensure_test_nats; echo URL=$CUSTMASTER_TEST_NATS_URL"
+    )
     env = {**os.environ, "CUSTMASTER_TEST_NATS_URL": nats_url}
     done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
                           timeout=30)  # fmt: skip

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from custmaster import __version__
-from custmaster.api.deps import PrincipalDep, UowDep
+from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import json_response
 from custmaster.api.schemas.common import problems
 from custmaster.services.relay.asyncapi import asyncapi_document
@@ -21,8 +21,8 @@ router = APIRouter(tags=["events"])
     summary="The outbox relay to NATS JetStream: per partition its holder, cursor, last "
     "publication, events per second and the events still waiting (operators)",
 )
-def status(actor: PrincipalDep, uow: UowDep, request: Request) -> Response:
-    stream = request.app.state.container.settings.relay_stream
+def status(actor: PrincipalDep, uow: UowDep, container: ContainerDep) -> Response:
+    stream = container.settings.relay_stream
     return json_response(200, relay_status(uow, actor, stream).as_dict())
 
 

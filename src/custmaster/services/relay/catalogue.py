@@ -186,6 +186,10 @@ def _catalogue() -> dict[str, tuple[str, Schema]]:
         "entities": {"type": ["array", "null"], "items": _TEXT}, "key_prefix": _TEXT}))  # fmt: skip
     events["user.key_added"] = ("A user got another API key.", _KEY)
     events["user.key_revoked"] = ("An API key was revoked.", _KEY)
+    events["webhook.disabled"] = (
+        "A webhook subscription was disabled after repeated failed deliveries (or a 410).",
+        _data({"id": _UUID, "url": _TEXT, "owner_id": _TEXT, "reason": _TEXT}),
+    )
     events["audit.checkpoint"] = (
         "A signed checkpoint of the audit chain's head (docs/audit.md).",
         _data({"seq": {"type": "integer"}, "hash": _TEXT, "time": _TEXT, "key_id": _TEXT,

@@ -63,10 +63,15 @@ class _Rate:
         self._marks: deque[tuple[float, int]] = deque()
 
     def add(self, count: int) -> float:
+        self._marks.append((time.monotonic(), count))
+        return self.current()
+
+    def current(self) -> float:
         now = time.monotonic()
-        self._marks.append((now, count))
         while self._marks and self._marks[0][0] < now - self._window:
             self._marks.popleft()
+        if not self._marks:
+            return 0.0
         span = max(now - self._marks[0][0], 1.0) if len(self._marks) > 1 else 1.0
         return sum(c for _, c in self._marks) / span
 
@@ -98,6 +103,7 @@ class Relay:
         self._next_claim = 0.0
         self._subjects: set[str] = set()
         self._rate = _Rate()
+        self._reported_rate = 0.0
         self.published = 0  # acknowledged by the broker in this process's life
 
     # -- the database (blocking: run in threads) --------------------------------------
@@ -138,6 +144,7 @@ class Relay:
         self, partition: int, cursor: FeedPosition, published: int, last: UUID | None
     ) -> None:
         rate = self._rate.add(published)
+        self._reported_rate = rate
         with self._uow() as uow:
             kept = uow.relay.advance(self.config.stream, partition, self.holder, cursor,
                                      published, last, utcnow(), rate)  # fmt: skip
@@ -228,6 +235,9 @@ class Relay:
             if items:
                 busy = True
                 await self._publish(js, partition, items)
+            elif self._reported_rate and not self._rate.current():
+                # idle for a whole window: the status shows 0 events/s, not the last rate
+                await asyncio.to_thread(self._advance, partition, held.cursor, 0, None)
         return busy
 
     async def run(self, stop: asyncio.Event | None = None, *, until_idle: bool = False) -> None:
