@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from custmaster.bootstrap import Container
 from custmaster.cli.app import app as cli
+from custmaster.services.recording import utcnow
 from custmaster.services.webhooks.deliver import DeliveryConfig, RunReport, deliver_due
 from custmaster.services.webhooks.schedule import JITTER, SCHEDULE
 from tests.factories import create, minimal
@@ -207,8 +208,10 @@ def test_410_disables_the_endpoint_with_an_event(
     hook = subscribe(client, f"{receiver.url}/gone")
     watcher = subscribe(client, f"{receiver.url}/watch", event_types=["custmaster.webhook.*"])
     create(client, minimal("Gone One", "ap@gone1.example"))
-    report = run(container, clock)
+    create(client, minimal("Gone One Too", "ap@gone1b.example"))
+    report = run(container, clock, concurrency=1)
     assert report.disabled and "410" in report.disabled[0]
+    assert len(receiver.requests_to("/gone")) == 1  # nothing more once it said 410
     state = client.get(f"{API}/webhooks/{hook['id']}").json()
     assert state["status"] == "disabled" and "410" in state["disabled_reason"]
     events = client.get(f"{API}/events").json()["items"]
@@ -228,9 +231,10 @@ def test_410_disables_the_endpoint_with_an_event(
     receiver.defaults["/gone"] = Answer(200)
     enabled = client.patch(f"{API}/webhooks/{hook['id']}", json={"enabled": True})
     assert enabled.json()["status"] == "active"
+    clock.to(utcnow())  # re-enabling made the waiting deliveries due now
     run(container, clock)
     later = [s.json()["type"] for s in receiver.requests_to("/gone")[1:]]
-    assert later == ["custmaster.customer.created"]
+    assert later == ["custmaster.customer.created"] * 2
 
 
 def test_repeated_failure_disables_after_the_configured_time(
