@@ -214,6 +214,7 @@ def test_410_disables_the_endpoint_with_an_event(
     assert len(receiver.requests_to("/gone")) == 1  # nothing more once it said 410
     state = client.get(f"{API}/webhooks/{hook['id']}").json()
     assert state["status"] == "disabled" and "410" in state["disabled_reason"]
+    wait_for_outbox(container)
     events = client.get(f"{API}/events").json()["items"]
     disabled = [e for e in events if e["type"] == "custmaster.webhook.disabled"]
     assert [e["subject"] for e in disabled] == [hook["id"]]
@@ -252,6 +253,7 @@ def test_repeated_failure_disables_after_the_configured_time(
         clock.to(clock.now.fromisoformat(delivery["next_attempt_at"]))
     assert report.disabled
     assert client.get(f"{API}/webhooks/{hook['id']}").json()["status"] == "disabled"
+    wait_for_outbox(container)
     events = client.get(f"{API}/events").json()["items"]
     assert any(e["type"] == "custmaster.webhook.disabled" for e in events)
 
