@@ -22,9 +22,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from custmaster.domain.approvals import Policy
+from custmaster.domain.approvals import Operation, Policy
+from custmaster.domain.approvals.submission import SUBMIT_PERMISSIONS
 from custmaster.domain.model import SourceRef
-from custmaster.domain.permissions import Principal
+from custmaster.domain.permissions import Principal, require_any
 from custmaster.domain.snapshot import snapshot
 from custmaster.matching.record import from_customer_dict
 from custmaster.services.governance.submit import Outcome, submit_create, submit_update
@@ -161,6 +162,7 @@ def receive_change(
 ) -> InboundResult:
     """Apply one record a source system changed (see the module docstring).
     ``mappings``: the sync targets that are this system."""
+    require_any(actor, SUBMIT_PERMISSIONS[Operation.CREATE] | SUBMIT_PERMISSIONS[Operation.UPDATE])
     if origin == ORIGIN or record.get("_origin") == ORIGIN:
         return InboundResult("echo")
     outbound_only = frozenset().union(*(m.outbound_only() for m in mappings))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 
@@ -199,15 +199,20 @@ def deliver_due(
     own = client is None
     http = client or httpx.Client(follow_redirects=False, timeout=config.timeout_seconds)
 
+    with make_uow().read_only() as reading:
+        subscriptions = {i: reading.webhooks.get(i) for i in {d.subscription_id for d in due}}
+
+    stopped: set[UUID] = set()  # disabled during this pass: send them nothing more
+
     def attempt(delivery: Delivery) -> tuple[Outcome, str | None]:
-        work = make_uow()
-        with work.read_only():
-            subscription = work.webhooks.get(delivery.subscription_id)
-        if subscription is None or subscription.status != ACTIVE:
+        subscription = subscriptions.get(delivery.subscription_id)
+        if subscription is None or subscription.status != ACTIVE or subscription.id in stopped:
             return Outcome(None, "subscription not active", None, 0), None
-        at = now()
-        outcome = send(http, subscription, delivery, at, config)
-        return outcome, record_outcome(make_uow(), delivery, outcome, now(), rng, config)
+        outcome = send(http, subscription, delivery, now(), config)
+        disabled = record_outcome(make_uow(), delivery, outcome, now(), rng, config)
+        if disabled is not None:
+            stopped.add(subscription.id)
+        return outcome, disabled
 
     try:
         with ThreadPoolExecutor(max_workers=max(1, config.concurrency)) as pool:
