@@ -53,6 +53,7 @@ class Permission(StrEnum):
     USER_MANAGE = "user.manage"
     PERSONAL_DATA_EXPORT = "personal_data.export"
     PERSONAL_DATA_ERASE = "personal_data.erase"
+    ACTIVITY_WRITE = "activity.write"
 
 
 PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
@@ -78,6 +79,7 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.USER_MANAGE: "manage users, roles and entity scopes",
     Permission.PERSONAL_DATA_EXPORT: "export a person's data (subject access)",
     Permission.PERSONAL_DATA_ERASE: "submit erasure of a person's data",
+    Permission.ACTIVITY_WRITE: "send activity events; list and replay dead letters",
 }
 
 _P = Permission
@@ -136,7 +138,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.INTEGRATION: _READ
     | _STRUCTURE
-    | {_P.CUSTOMER_CREATE, _P.CUSTOMER_UPDATE, _P.IMPORT_SUBMIT},
+    | {_P.CUSTOMER_CREATE, _P.CUSTOMER_UPDATE, _P.IMPORT_SUBMIT, _P.ACTIVITY_WRITE},
 }
 
 

@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from custmaster.persistence.activity import SqlActivityRepository
 from custmaster.persistence.audit import SqlAuditLog, sealer_for
 from custmaster.persistence.certificates import SqlCertificateRepository
 from custmaster.persistence.customers import SqlCustomerRepository
@@ -29,6 +30,7 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
+from custmaster.services.profile.ports import ActivityRepository
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    activity: ActivityRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -89,6 +92,7 @@ class SqlUnitOfWork:
             self.structure = SqlStructureRepository(connection)
             self.certificates = SqlCertificateRepository(connection)
             self.sources = SqlSourceRepository(connection)
+            self.activity = SqlActivityRepository(connection)
         self._depth += 1
         return self
 

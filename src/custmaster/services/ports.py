@@ -18,6 +18,7 @@ from custmaster.domain.model import Customer, CustomerStatus, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.profile.ports import ActivityRepository
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 
@@ -252,6 +253,7 @@ class UnitOfWork(Protocol):
     structure: StructureRepository
     certificates: CertificateRepository
     sources: SourceRepository
+    activity: ActivityRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(
