@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 
@@ -11,7 +11,7 @@ def envelope(kind: str, customer: str | dict[str, str], entity: str = "US01",
              event_id: str | None = None, time: datetime | None = None,
              **data: Any) -> dict[str, Any]:  # fmt: skip
     who = {"customer_id": customer} if isinstance(customer, str) else customer
-    stamp = time or datetime.now(timezone.utc)
+    stamp = time or datetime.now(UTC)
     return {
         "specversion": "1.0",
         "id": event_id or str(uuid.uuid4()),

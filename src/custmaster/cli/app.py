@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from custmaster.bootstrap import build_container
 from custmaster.cli import audit, certificates, matching, users
 from custmaster.cli import imports as imports_cli
+from custmaster.cli import profile as profile_cli
 from custmaster.cli import sources as sources_cli
 from custmaster.cli import structure as structure_cli
 from custmaster.cli.errors import DatabaseErrorsGroup
@@ -40,6 +41,8 @@ matching.app.command("clusters")(sources_cli.clusters)
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
 app.command("mcp")(mcp_command)
+app.add_typer(profile_cli.app, name="profile")
+app.command("consume")(profile_cli.consume)
 console = Console()
 
 DatabaseUrl = Annotated[

@@ -37,6 +37,7 @@ from custmaster.persistence.tables_activity import (
     activity_sales,
     activity_touches,
 )
+from custmaster.persistence.tables_matching import customer_redirects
 from custmaster.persistence.tables_profile import profile_features
 from custmaster.services.profile.ports import DeadLetter, StoredEvent
 
@@ -307,6 +308,11 @@ class SqlActivityRepository:
         )
         return int(moved or 0)
 
+    def redirects(self) -> dict[UUID, UUID]:
+        """Every absorbed customer id -> the id it points at (one hop)."""
+        query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
+        return {r.absorbed_id: r.survivor_id for r in self._connection.execute(query)}
+
     def customers_with_state(self) -> set[UUID]:
         found: set[UUID] = set()
         for table in (*AGGREGATE_TABLES, profile_features):
@@ -372,7 +378,6 @@ class SqlActivityRepository:
                 values = dict(row._mapping)
                 customer_id = values.pop("customer_id")
                 entity = values.pop("legal_entity")
-                values.pop("updated_at")
                 out.setdefault(customer_id, {})[entity] = values
         return out
 

@@ -28,7 +28,10 @@ def compute_rows(
     """customer -> legal entity -> features (inside ``uow``)."""
     money = money_of(uow, config)
     limits = uow.activity.credit_limits(states)
-    return {c: profile_rows(s, as_of, money, limits.get(c, {})) for c, s in states.items()}
+    return {
+        c: {} if s.is_empty() else profile_rows(s, as_of, money, limits.get(c, {}))
+        for c, s in states.items()
+    }
 
 
 def write_rows(uow: UnitOfWork, rows: dict[UUID, dict[str, dict[str, Any]]], now: datetime) -> None:
