@@ -6,6 +6,8 @@ subjects and a durable consumer of its own and deletes the stream afterwards."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextlib
 import json
 import random
 import socket
@@ -53,10 +55,8 @@ def stream() -> Iterator[ConsumerSettings]:
 
     async def drop() -> None:
         nc = await nats.connect(NATS_URL)
-        try:
+        with contextlib.suppress(Exception):
             await nc.jetstream().delete_stream(settings.stream)
-        except Exception:  # noqa: BLE001 - never created
-            pass
         await nc.drain()
 
     asyncio.run(drop())
@@ -68,7 +68,7 @@ def _publish(settings: ConsumerSettings, payloads: list[Any]) -> None:
         js = nc.jetstream()
         try:
             await js.stream_info(settings.stream)
-        except Exception:  # noqa: BLE001 - create it
+        except Exception:
             await js.add_stream(name=settings.stream, subjects=list(settings.subjects))
         prefix = settings.subjects[0].removesuffix(">")
         for payload in payloads:
@@ -99,7 +99,8 @@ def _features(client: TestClient, customer_id: str) -> dict[str, Any]:
 
 def _history(customer_id: str) -> list[dict[str, Any]]:
     events = [order(customer_id, TODAY - timedelta(days=31 * i), 50.0 + i) for i in range(5)]
-    return events + [
+    return [
+        *events,
         invoice(customer_id, TODAY - timedelta(days=45), TODAY - timedelta(days=15), 80, "N-1"),
         payment(customer_id, TODAY - timedelta(days=1), "N-1", 30),
         complaint(customer_id, TODAY - timedelta(days=9), "NC-1"),
