@@ -121,8 +121,9 @@ class Case:
     detail: Register = Register()  # (severity, subject)
 
     def merge(self, other: Case) -> Case:
+        # one case id reported under two families: the same family whatever the order
         return Case(
-            self.kind or other.kind,
+            min((k for k in (self.kind, other.kind) if k), default=""),
             _min_date(self.first_on, other.first_on),
             _min_date(self.opened_on, other.opened_on),
             self.status.merge(other.status),
