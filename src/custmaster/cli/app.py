@@ -21,7 +21,12 @@ from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import check_schema, current_revision, upgrade
-from custmaster.services.demo import create_demo_users, has_customers, load_demo
+from custmaster.services.demo import (
+    create_demo_users,
+    has_customers,
+    load_demo,
+    load_demo_activity,
+)
 from custmaster.services.settings import ConfigurationError
 
 app = typer.Typer(
@@ -137,6 +142,10 @@ def demo(
                 seed=seed, progress=lambda done: progress.update(task, completed=done),
             )  # fmt: skip
         console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
+        with console.status("generating 24 months of activity"):
+            events = load_demo_activity(container.uow, container.profile, seed=seed)
+        console.print(f"[green]applied {events} activity events[/green] (orders, invoices, "
+                      "payments, cases, visits, contracts)")  # fmt: skip
     users = create_demo_users(container.uow(), actor)
     if users:
         # plain lines, never a table: a table narrower than a key would cut it short

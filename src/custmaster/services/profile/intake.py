@@ -107,7 +107,7 @@ class _Resolver:
         return {r: self._cache[r] for r in refs}
 
 
-def _event_row(event: a.ActivityEvent, customer_id: UUID, now: datetime) -> dict[str, Any]:
+def event_row(event: a.ActivityEvent, customer_id: UUID, now: datetime) -> dict[str, Any]:
     return {
         "event_id": event.id,
         "kind": event.kind,
@@ -121,7 +121,7 @@ def _event_row(event: a.ActivityEvent, customer_id: UUID, now: datetime) -> dict
     }
 
 
-def _line_rows(event: a.ActivityEvent, customer_id: UUID) -> list[dict[str, Any]]:
+def line_rows(event: a.ActivityEvent, customer_id: UUID) -> list[dict[str, Any]]:
     if event.kind not in a.ORDER_KINDS:
         return []
     data = event.data
@@ -213,8 +213,8 @@ def apply_events(
                 outcomes[i] = Outcome(event.id, APPLIED, customer_id)
         if fresh:
             uow.activity.add_events(
-                [_event_row(e, c, at) for c, e in fresh],
-                [line for c, e in fresh for line in _line_rows(e, c)],
+                [event_row(e, c, at) for c, e in fresh],
+                [line for c, e in fresh for line in line_rows(e, c)],
             )
             merge_into_profiles(uow, fold_by_customer(fresh), config, at)
     return [outcomes[i] for i in range(len(events))]
