@@ -64,7 +64,7 @@ def entity_sales(
     currency: str,
     money: Money,
 ) -> SalesHistory:
-    return sales_history(states, entities, as_of, currency, money.converter(currency))
+    return sales_history(states, entities, as_of, currency, money.converter(currency), detail=False)
 
 
 def features_row(

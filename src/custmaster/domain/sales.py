@@ -54,14 +54,19 @@ class SalesHistory:
     by_entity: dict[str, dict[date, MonthFigures]] = field(default_factory=dict)
     by_product_group: dict[str, dict[date, MonthFigures]] = field(default_factory=dict)
     last_order_date: date | None = None
+    _windows: dict[tuple[int, int], MonthFigures] = field(default_factory=dict, repr=False)
 
     def window(self, first: int, last: int) -> MonthFigures:
         """The sum of months ``first`` to ``last`` back (0 is the current month)."""
-        out = MonthFigures()
-        for back in range(first, last + 1):
-            month = add_months(self.months[-1], -back)
-            if month in self.total:
-                out.add(self.total[month])
+        cached = self._windows.get((first, last))
+        if cached is not None:
+            return cached
+        out = self._windows[(first, last)] = MonthFigures()
+        count = len(self.months)
+        for back in range(first, min(last, count - 1) + 1):
+            figures = self.total.get(self.months[count - 1 - back])
+            if figures is not None:
+                out.add(figures)
         return out
 
     @property
@@ -142,6 +147,8 @@ def sales_history(
     as_of: date,
     currency: str,
     convert: Convert,
+    *,
+    detail: bool = True,
 ) -> SalesHistory:
     """The history of the given states (one customer, or a parent and its subtree) for
     ``entities`` (None: every entity), amounts converted to ``currency``."""
@@ -158,8 +165,9 @@ def sales_history(
                 quantity=from_units(sales.quantity - sales.return_quantity, QUANTITY_SCALE),
             )
             out.total.setdefault(month, MonthFigures()).add(figures)
-            _slot(out.by_entity, entity, month).add(figures)
-            _slot(out.by_product_group, group, month).add(figures)
+            if detail:
+                _slot(out.by_entity, entity, month).add(figures)
+                _slot(out.by_product_group, group, month).add(figures)
         for (entity, month), counts in sorted(state.counts.items()):
             if wanted is not None and entity not in wanted:
                 continue
@@ -170,5 +178,6 @@ def sales_history(
                 continue
             figures = MonthFigures(orders=counts.orders, returns=counts.returns)
             out.total.setdefault(month, MonthFigures()).add(figures)
-            _slot(out.by_entity, entity, month).add(figures)
+            if detail:
+                _slot(out.by_entity, entity, month).add(figures)
     return out

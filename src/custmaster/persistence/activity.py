@@ -313,6 +313,15 @@ class SqlActivityRepository:
         query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
         return {r.absorbed_id: r.survivor_id for r in self._connection.execute(query)}
 
+    def redirects_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, UUID]:
+        """The one-hop redirects of those of ``customer_ids`` that a merge absorbed."""
+        out: dict[UUID, UUID] = {}
+        for chunk in _chunks(list(set(customer_ids))):
+            query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
+            query = query.where(customer_redirects.c.absorbed_id.in_(chunk))
+            out.update({r.absorbed_id: r.survivor_id for r in self._connection.execute(query)})
+        return out
+
     def customers_with_state(self) -> set[UUID]:
         found: set[UUID] = set()
         for table in (*AGGREGATE_TABLES, profile_features):

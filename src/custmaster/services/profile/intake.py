@@ -24,7 +24,7 @@ from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import SourceRef
 from custmaster.domain.permissions import Permission, Principal
 from custmaster.services.governance.access import require_entity, require_permission
-from custmaster.services.matching.redirects import resolve
+from custmaster.services.matching.redirects import MAX_HOPS
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
 from custmaster.services.profile.features import compute_rows, today, write_rows
@@ -91,16 +91,21 @@ class _Resolver:
         candidates: dict[a.CustomerRef, UUID] = {}
         for ref in pending:
             if ref.customer_id is not None:
-                start: UUID | None = ref.customer_id
+                candidates[ref] = ref.customer_id
             else:
                 assert ref.source_system is not None and ref.source_id is not None
-                start = self._uow.customers.by_source_ref(
+                owner = self._uow.customers.by_source_ref(
                     SourceRef(ref.source_system, ref.source_id)
                 )
-            if start is None:
-                self._cache[ref] = None
-            else:
-                candidates[ref] = resolve(self._uow, start)[0]
+                if owner is None:
+                    self._cache[ref] = None
+                else:
+                    candidates[ref] = owner
+        for _ in range(MAX_HOPS):  # follow merges, one batched query per hop
+            redirects = self._uow.activity.redirects_of(candidates.values())
+            if not redirects:
+                break
+            candidates = {r: redirects.get(c, c) for r, c in candidates.items()}
         existing = self._uow.activity.existing_customers(candidates.values())
         for ref, customer_id in candidates.items():
             self._cache[ref] = customer_id if customer_id in existing else None
