@@ -9,6 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from custmaster.domain.profile import ALL_ENTITIES
+from custmaster.services.profile.rebuild import rebuild
 from tests.factories import create, minimal
 from tests.profile.events import complaint, invoice, order, payment
 
@@ -112,14 +113,29 @@ def test_unknown_customer_dead_letter_then_replay(client: TestClient) -> None:
     assert client.get(f"{API}/activities/dead-letters").json()["items"] == []
 
 
-def test_events_for_a_merged_customer_land_on_the_survivor(client: TestClient) -> None:
+def test_activity_follows_merges_and_unmerges(client: TestClient, container: Any) -> None:
     survivor = create(client, minimal("Survivor Ltd", "ap@survivor.example"))["id"]
     absorbed = create(client, minimal("Absorbed Ltd", "ap@absorbed.example"))["id"]
+    _post(client, [order(survivor, TODAY, 20.0), order(absorbed, TODAY, 30.0),
+                   complaint(absorbed, TODAY, "QA-1")])  # fmt: skip
     merged = client.post(f"{API}/customers/{survivor}/merge", json={"absorbed_ids": [absorbed]})
     assert merged.status_code == 200, merged.text
+    # the absorbed customer's history moved to the survivor
+    rows = _features(client, survivor)
+    assert rows["US01"]["orders_12m"] == 2 and rows["US01"]["open_quality_complaints"] == 1
+    # events naming the absorbed customer now land on the survivor
     body = _post(client, [order(absorbed, TODAY, 80.0)])
     assert body["results"][0]["customer_id"] == survivor
-    assert _features(client, survivor)["US01"]["orders_12m"] == 1
+    assert _features(client, survivor)["US01"]["revenue_12m"] == 130.0
+    report = rebuild(container.uow, container.system_principal(), container.profile, write=False)
+    assert report.drifted == []
+    undone = client.post(f"{API}/merges/{merged.json()['merge_id']}/unmerge")
+    assert undone.status_code == 200, undone.text
+    assert _features(client, survivor)["US01"]["revenue_12m"] == 20.0
+    back = _features(client, absorbed)["US01"]
+    assert back["revenue_12m"] == 110.0 and back["open_quality_complaints"] == 1
+    report = rebuild(container.uow, container.system_principal(), container.profile, write=False)
+    assert report.drifted == []
 
 
 def test_invalid_batch_applies_nothing(client: TestClient) -> None:

@@ -308,6 +308,16 @@ class SqlActivityRepository:
         )
         return int(moved or 0)
 
+    def move_event(self, event_id: str, to_id: UUID) -> int:
+        """Re-point one stored event (and its order lines) to ``to_id``."""
+        moved = self._connection.execute(
+            update(activity_events).where(activity_events.c.event_id == event_id)
+            .values(customer_id=to_id)).rowcount  # fmt: skip
+        self._connection.execute(
+            update(activity_order_lines).where(activity_order_lines.c.event_id == event_id)
+            .values(customer_id=to_id))  # fmt: skip
+        return int(moved or 0)
+
     def redirects(self) -> dict[UUID, UUID]:
         """Every absorbed customer id -> the id it points at (one hop)."""
         query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)

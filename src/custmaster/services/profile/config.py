@@ -61,7 +61,16 @@ def parse_profile_config(raw: Any) -> ProfileConfig:
     )
 
 
-def load_profile_config(path: Path | None = None) -> ProfileConfig:
+_current: list[ProfileConfig] = []
+
+
+def current_config() -> ProfileConfig:
+    """The configuration the application loaded last (the shipped one before that): for
+    use cases reached without it, e.g. a merge moving activity."""
+    return _current[-1] if _current else load_profile_config(remember=False)
+
+
+def load_profile_config(path: Path | None = None, *, remember: bool = True) -> ProfileConfig:
     if path is None:
         text = resources.files("custmaster").joinpath(DEFAULT_RESOURCE).read_text("utf-8")
     else:
@@ -69,4 +78,7 @@ def load_profile_config(path: Path | None = None) -> ProfileConfig:
             text = path.read_text("utf-8")
         except OSError as exc:
             raise ConfigurationError(f"profile config {path}: {exc}") from None
-    return parse_profile_config(yaml.safe_load(text))
+    config = parse_profile_config(yaml.safe_load(text))
+    if remember:
+        _current[:] = [config]
+    return config
