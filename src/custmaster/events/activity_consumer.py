@@ -199,7 +199,7 @@ class ActivityConsumer:
             while stop is None or not stop.is_set():
                 try:
                     msgs = await sub.fetch(s.batch, timeout=s.fetch_timeout_seconds)
-                except NatsTimeout:
+                except (NatsTimeout, TimeoutError):  # nothing within the timeout
                     msgs = []
                 if msgs:
                     await self.handle(msgs)
