@@ -25,11 +25,15 @@ def money_of(uow: UnitOfWork, config: ProfileConfig) -> Money:
 def compute_rows(
     uow: UnitOfWork, states: Mapping[UUID, ActivityState], config: ProfileConfig, as_of: date
 ) -> dict[UUID, dict[str, dict[str, Any]]]:
-    """customer -> legal entity -> features (inside ``uow``)."""
+    """customer -> legal entity -> features (inside ``uow``); no rows for a customer
+    without activity or deleted since."""
     money = money_of(uow, config)
     limits = uow.activity.credit_limits(states)
+    existing = uow.activity.existing_customers(states)
     return {
-        c: {} if s.is_empty() else profile_rows(s, as_of, money, limits.get(c, {}))
+        c: profile_rows(s, as_of, money, limits.get(c, {}))
+        if c in existing and not s.is_empty()
+        else {}
         for c, s in states.items()
     }
 
