@@ -18,6 +18,7 @@ from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.audit_keys import AuditFileError, load_key
 from custmaster.services.auth import KeyCache
 from custmaster.services.bearer_tokens import TokenVerifier
+from custmaster.services.profile.config import ProfileConfig, load_profile_config
 from custmaster.services.relay.config import RelayConfig
 from custmaster.services.settings import ConfigurationError, ServiceSettings
 
@@ -32,6 +33,8 @@ class Container:
     key_cache: KeyCache = field(default_factory=lambda: KeyCache(0))
     #: signs audit entries and checkpoints (``CUSTMASTER_AUDIT_KEY_FILE``; None: unsigned)
     audit_key: AuditKey | None = None
+    #: the living profile's rates, credit rule and KPI sets (``CUSTMASTER_PROFILE_CONFIG``)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
@@ -87,12 +90,14 @@ def build_container(settings: Settings | None = None, *, migrate: bool | None = 
         upgrade(engine)
     use_audit_key(engine, audit_key)
     policy = load_policy(settings.approval_policy)  # validated at start: fails with clear errors
+    profile = load_profile_config(settings.profile_config)
     return Container(
         settings=settings,
         engine=engine,
         policy=policy,
         token_verifier=verifier,
         audit_key=audit_key,
+        profile=profile,
         key_cache=KeyCache(settings.auth_cache_seconds),
         service_settings=ServiceSettings(
             credit_limit_warning=settings.credit_limit_warning,

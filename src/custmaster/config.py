@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     approval_policy: Path | None = Field(
         default=None, description="approval policy YAML; default: the shipped policy"
     )
+    profile_config: Path | None = Field(
+        default=None,
+        description="living profile YAML (rates, credit check, KPI sets); default: the shipped one",
+    )
     jwt_public_key_file: Path | None = Field(
         default=None, description="PEM public key that verifies OIDC/JWT bearer tokens"
     )

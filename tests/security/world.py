@@ -187,12 +187,26 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     )
     assert job.status_code == 202, job.text
     delivery_id = _a_delivery(admin, container, hook.json()["id"])
+
+    # activity: a DE01 complaint carrying the marker, and a DE01 dead letter carrying it
+    def _complaint(who: dict[str, str], case_id: str) -> dict[str, Any]:
+        return {"specversion": "1.0", "id": f"sec-{case_id}", "source": "/erp/sec",
+                "type": "custmaster.activity.complaint.opened", "time": "2026-12-01T08:00:00Z",
+                "data": {**who, "legal_entity": "DE01", "case_id": case_id, "date": "2026-12-01",
+                         "severity": "high", "subject": f"{MARKER} housing cracked"}}  # fmt: skip
+
+    activity = admin.post(f"{API}/activities", json=[
+        _complaint({"customer_id": victim["id"]}, "Q-DE-1"),
+        _complaint({"source_system": "d365", "source_id": "NOBODY"}, "Q-DE-2")])  # fmt: skip
+    assert activity.status_code == 200 and activity.json()["dead_lettered"] == 1, activity.text
+    letters = admin.get(f"{API}/activities/dead-letters").json()["items"]
     return World(
         values={
             "webhook_id": [hook.json()["id"]],
             "delivery_id": [delivery_id],
             "target": ["plant_target"],
             "system": ["d365"],
+            "letter_id": [letters[0]["id"]],
             "customer_id": [victim["id"], de_only["id"]],
             "contact_id": [victim["contacts"][0]["id"]],
             "merge_id": [merged.json()["merge_id"]],

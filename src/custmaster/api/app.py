@@ -16,6 +16,7 @@ from custmaster.api.patch_lane import CustomerPatchLane
 from custmaster.api.query_params import refuse_unknown_query
 from custmaster.api.route_permissions import authorize
 from custmaster.api.routers import (
+    activities,
     change_requests,
     customers,
     events,
@@ -25,6 +26,7 @@ from custmaster.api.routers import (
     inbound,
     matching,
     personal_data,
+    profile,
     profile_rules,
     reference,
     relay,
@@ -69,6 +71,8 @@ def create_app(container: Container | None = None) -> FastAPI:
     app.include_router(change_requests.router)
     app.include_router(personal_data.router)
     app.include_router(sources.router)
+    app.include_router(activities.router)
+    app.include_router(profile.router)
     app.include_router(sources.clusters_router)
     app.include_router(webhooks.router)
     app.include_router(sync.router)

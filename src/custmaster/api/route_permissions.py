@@ -199,6 +199,15 @@ ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"GET {_V1}/profile-rules": _READ,
     f"GET {_V1}/profile-rules/{{version}}": _READ,
     f"POST {_V1}/profile-rules": _SUBMIT[_O.PROFILE_RULES_CHANGE],
+    # activity intake and the living profile
+    f"POST {_V1}/activities": frozenset({_P.ACTIVITY_WRITE}),
+    f"GET {_V1}/activities/dead-letters": frozenset({_P.ACTIVITY_WRITE}),
+    f"POST {_V1}/activities/dead-letters/{{letter_id}}/replay": frozenset({_P.ACTIVITY_WRITE}),
+    f"GET {_CUSTOMER}/profile": _READ,
+    f"GET {_CUSTOMER}/kpis": _READ,
+    f"GET {_CUSTOMER}/receivables": _READ,
+    f"GET {_CUSTOMER}/sales": _READ,
+    f"POST {_CUSTOMER}/credit-check": _READ,
 }
 
 

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from custmaster.bootstrap import build_container
 from custmaster.cli import audit, certificates, hub, matching, users
 from custmaster.cli import imports as imports_cli
+from custmaster.cli import profile as profile_cli
 from custmaster.cli import profile_rules as profile_rules_cli
 from custmaster.cli import relay as relay_cli
 from custmaster.cli import sources as sources_cli
@@ -22,7 +23,12 @@ from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
 from custmaster.persistence.engine import make_engine
 from custmaster.persistence.migrate import check_schema, current_revision, upgrade
-from custmaster.services.demo import create_demo_users, has_customers, load_demo
+from custmaster.services.demo import (
+    create_demo_users,
+    has_customers,
+    load_demo,
+    load_demo_activity,
+)
 from custmaster.services.settings import ConfigurationError
 
 app = typer.Typer(
@@ -40,11 +46,15 @@ app.add_typer(matching.app, name="match")
 app.add_typer(certificates.app, name="certificates")
 app.add_typer(sources_cli.app, name="sources")
 app.add_typer(relay_cli.app, name="relay")
-app.add_typer(profile_rules_cli.app, name="profile")
 matching.app.command("clusters")(sources_cli.clusters)
 app.command("import")(imports_cli.import_command)
 app.command("export")(imports_cli.export_command)
 app.command("mcp")(mcp_command)
+app.add_typer(profile_cli.app, name="profile")
+# one `profile` group: rebuild (activity) beside rescore and affinity (rules)
+for _command in profile_rules_cli.app.registered_commands:
+    profile_cli.app.registered_commands.append(_command)
+app.command("consume")(profile_cli.consume)
 console = Console()
 
 DatabaseUrl = Annotated[
@@ -139,6 +149,10 @@ def demo(
                 seed=seed, progress=lambda done: progress.update(task, completed=done),
             )  # fmt: skip
         console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
+        with console.status("generating 24 months of activity"):
+            events = load_demo_activity(container.uow, container.profile, seed=seed)
+        console.print(f"[green]applied {events} activity events[/green] (orders, invoices, "
+                      "payments, cases, visits, contracts)")  # fmt: skip
     users = create_demo_users(container.uow(), actor)
     if users:
         # plain lines, never a table: a table narrower than a key would cut it short

@@ -55,6 +55,7 @@ class Permission(StrEnum):
     PERSONAL_DATA_ERASE = "personal_data.erase"
     INTEGRATION_MANAGE = "integration.manage"
     PROFILE_RULES_PROPOSE = "profile_rules.propose"
+    ACTIVITY_WRITE = "activity.write"
 
 
 PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
@@ -82,6 +83,7 @@ PERMISSION_DESCRIPTIONS: Mapping[Permission, str] = {
     Permission.PERSONAL_DATA_ERASE: "submit erasure of a person's data",
     Permission.INTEGRATION_MANAGE: "run, pause and inspect the outbound sync targets",
     Permission.PROFILE_RULES_PROPOSE: "propose new versions of the profile rules (approval policy)",
+    Permission.ACTIVITY_WRITE: "send activity events; list and replay dead letters",
 }
 
 _P = Permission
@@ -142,7 +144,7 @@ PERMISSION_MATRIX: Mapping[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.INTEGRATION: _READ
     | _STRUCTURE
-    | {_P.CUSTOMER_CREATE, _P.CUSTOMER_UPDATE, _P.IMPORT_SUBMIT},
+    | {_P.CUSTOMER_CREATE, _P.CUSTOMER_UPDATE, _P.IMPORT_SUBMIT, _P.ACTIVITY_WRITE},
 }
 
 

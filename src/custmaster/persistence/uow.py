@@ -6,6 +6,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from custmaster.persistence.activity import SqlActivityRepository
 from custmaster.persistence.affinity import SqlAffinityRepository
 from custmaster.persistence.audit import SqlAuditLog, sealer_for
 from custmaster.persistence.certificates import SqlCertificateRepository
@@ -38,6 +39,7 @@ from custmaster.services.ports import (
     ReferenceRepository,
     UserRepository,
 )
+from custmaster.services.profile.ports import ActivityRepository
 from custmaster.services.profile.rule_ports import (
     AffinityRepository,
     ProfileRulesRepository,
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
     profile_rules: ProfileRulesRepository
     segments: SegmentRepository
     affinity: AffinityRepository
+    activity: ActivityRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -122,6 +125,7 @@ class SqlUnitOfWork:
             self.profile_rules = SqlProfileRulesRepository(connection)
             self.segments = SqlSegmentRepository(connection)
             self.affinity = SqlAffinityRepository(connection)
+            self.activity = SqlActivityRepository(connection)
         self._depth += 1
         return self
 

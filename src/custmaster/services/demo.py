@@ -9,6 +9,9 @@ from custmaster.domain.permissions import Principal
 from custmaster.services.auth import add_user
 from custmaster.services.customers.create import create_customer
 from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.profile.config import ProfileConfig
+from custmaster.services.profile.demo_activity import DemoCustomer, generate_activity, load_events
+from custmaster.services.profile.features import today
 from custmaster.services.reference import create_reference
 from custmaster.services.sample_data import generate_customers, reference_data
 from custmaster.services.settings import ServiceSettings
@@ -78,3 +81,29 @@ def load_demo(
         if created % BATCH:
             break
     return created
+
+
+def demo_customers(uow: UnitOfWork) -> list[DemoCustomer]:
+    """Every customer with an owning entity, with that entity's currency."""
+    found: list[DemoCustomer] = []
+    after: str | None = None
+    with uow.read_only():
+        currencies = uow.activity.entity_currencies()
+        while True:
+            page = uow.customers.search(CustomerQuery(status=None, after_number=after, limit=500))
+            found.extend(
+                DemoCustomer(c.id, c.owning_entity, currencies.get(c.owning_entity, "EUR"))
+                for c in page
+                if c.owning_entity
+            )
+            if len(page) < 500:
+                return found
+            after = page[-1].number
+
+
+def load_demo_activity(
+    new_uow: Callable[[], UnitOfWork], config: ProfileConfig, *, seed: int = 42
+) -> int:
+    """24 months of activity for every demo customer; how many events."""
+    customers = demo_customers(new_uow())
+    return load_events(new_uow, generate_activity(customers, today(), seed), config)

@@ -19,6 +19,7 @@ from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
 from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.profile.ports import ActivityRepository
 from custmaster.services.profile.rule_ports import (
     AffinityRepository,
     ProfileRulesRepository,
@@ -269,6 +270,7 @@ class UnitOfWork(Protocol):
     profile_rules: ProfileRulesRepository
     segments: SegmentRepository
     affinity: AffinityRepository
+    activity: ActivityRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

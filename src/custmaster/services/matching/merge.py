@@ -31,6 +31,7 @@ from custmaster.services.matching.survivorship import (
     refs_of,
 )
 from custmaster.services.ports import UnitOfWork
+from custmaster.services.profile import merges as profile_merges
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.merging import merge_sources
@@ -129,6 +130,7 @@ def merge_customers(
             )
         )  # fmt: skip
         uow.matching.add_redirects([Redirect(c.id, survivor.id, merge_id) for c in absorbed], now)
+        profile_merges.absorb(uow, survivor.id, list(absorbed_ids))  # activity follows
         remove_match_keys(uow, list(absorbed_ids))
         refresh_match_keys(uow, plan.customer)
         _close_clusters(uow, actor, {survivor.id, *absorbed_ids}, merge_id, now)

@@ -40,6 +40,7 @@ from custmaster.services.matching.ports import MergeRecord
 from custmaster.services.matching.redirects import resolve
 from custmaster.services.matching.survivorship import moved_child_ids, refs_of
 from custmaster.services.ports import UnitOfWork
+from custmaster.services.profile import merges as profile_merges
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.sources.merging import unmerge_sources
 
@@ -153,6 +154,7 @@ def unmerge(uow: UnitOfWork, actor: Principal, merge_id: UUID) -> UnmergeResult:
             uow.customers.add(customer)
         unmerge_sources(uow, merge.rules.get("source_records"), survivor, now)
         uow.matching.remove_redirects(merge.id)
+        profile_merges.release(uow, survivor.id, [c.id for c in restored])  # activity too
         uow.matching.mark_unmerged(merge.id, now, actor.user_id)
         refresh_match_keys_many(uow, [survivor, *restored])
         _record(uow, actor, merge, before, survivor, restored, now)

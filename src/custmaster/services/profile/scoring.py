@@ -34,9 +34,12 @@ def _event(customer_id: UUID, entity: str, before: Score | None, after: Score) -
     )  # fmt: skip
 
 
-def rescore(uow: UnitOfWork, customer_id: UUID, today: date | None = None) -> list[CloudEvent]:
-    """Score the customer's profile rows with the active rules; the events of the rows
-    whose outcome changed (also added to the outbox)."""
+def score_customer(
+    uow: UnitOfWork, customer_id: UUID, today: date | None = None
+) -> list[CloudEvent]:
+    """Score the customer's profile rows with the active rules and save the scores in
+    ``uow``'s transaction; the events of the rows whose outcome changed, for the caller to
+    add to the outbox (``services.profile.hooks`` does, with the activity that moved them)."""
     day = today or utcnow().date()
     with uow:
         stored = active(uow)
@@ -51,6 +54,14 @@ def rescore(uow: UnitOfWork, customer_id: UUID, today: date | None = None) -> li
             if before is None or before.outcome() != after.outcome():
                 events.append(_event(customer_id, row.legal_entity, before, after))
         uow.profile_rules.save_scores(customer_id, scores, utcnow())
+    return events
+
+
+def rescore(uow: UnitOfWork, customer_id: UUID, today: date | None = None) -> list[CloudEvent]:
+    """Score the customer's profile rows with the active rules; the events of the rows
+    whose outcome changed (also added to the outbox)."""
+    with uow:
+        events = score_customer(uow, customer_id, today)
         uow.outbox.add_many(events)
     return events
 

@@ -1,0 +1,215 @@
+"""``custmaster consume``: a durable pull consumer of activity events on NATS JetStream.
+
+Messages on ``custmaster.activity.>`` carry one CloudEvents 1.0 envelope each (JSON). The
+consumer fetches them in batches and applies each batch in one transaction
+(``services.profile.intake.apply_events``), then acknowledges every message of it
+(explicit ack). Delivery is at least once; the effect is exactly once because the event
+ids are recorded in that transaction.
+
+- A message that is not a valid activity event is poison: it goes to the dead-letter list
+  with the reason, and is acknowledged.
+- An event whose customer is unknown goes to the dead-letter list (replayable through the
+  API) and is acknowledged.
+- When a batch fails (e.g. the database is unreachable), its messages are tried one by
+  one; a failing message is negatively acknowledged (redelivered after a delay) until it
+  has been delivered ``max_deliver`` times, then dead-lettered with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import api
+from nats.js.errors import NotFoundError
+
+from custmaster.domain import activity as a
+from custmaster.domain.errors import ValidationFailed
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.profile.config import ProfileConfig
+from custmaster.services.profile.intake import apply_events, dead_letter
+
+_log = logging.getLogger(__name__)
+CHANNEL = "nats"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    url: str = "nats://127.0.0.1:4222"
+    stream: str = "CUSTMASTER_ACTIVITY"
+    subjects: tuple[str, ...] = (f"{a.SUBJECT_PREFIX}>",)
+    durable: str = "custmaster-profile"
+    batch: int = 500
+    #: deliveries of a failing message before it is dead-lettered
+    max_deliver: int = 5
+    ack_wait_seconds: float = 30.0
+    fetch_timeout_seconds: float = 1.0
+    #: delay before a failed message is redelivered
+    retry_delay_seconds: float = 0.5
+
+
+@dataclass
+class ConsumerStats:
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    redelivery_requested: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+
+def _decode(msg: Msg) -> tuple[a.ActivityEvent | None, Any, str | None]:
+    """The event, the raw envelope and, for poison, the reason."""
+    try:
+        envelope = json.loads(msg.data)
+    except ValueError as exc:
+        return None, {"raw": msg.data.decode("utf-8", "replace")[:10_000]}, f"not JSON: {exc}"
+    try:
+        return a.parse_envelope(envelope), envelope, None
+    except ValidationFailed as exc:
+        reasons = "; ".join(f"{e.field}: {e.message}" for e in exc.errors[:10])
+        return None, envelope, f"invalid activity event: {reasons}"
+
+
+class ActivityConsumer:
+    def __init__(
+        self,
+        new_uow: Callable[[], UnitOfWork],
+        config: ProfileConfig,
+        settings: ConsumerSettings,
+    ) -> None:
+        self._new_uow = new_uow
+        self._config = config
+        self.settings = settings
+        self.stats = ConsumerStats()
+
+    async def ensure_stream(self, js: Any) -> None:
+        try:
+            await js.stream_info(self.settings.stream)
+        except NotFoundError:
+            await js.add_stream(name=self.settings.stream, subjects=list(self.settings.subjects))
+
+    def _apply(self, events: list[a.ActivityEvent]) -> None:
+        outcomes = apply_events(self._new_uow(), events, self._config, channel=CHANNEL)
+        for outcome in outcomes:
+            if outcome.status == "applied":
+                self.stats.applied += 1
+            elif outcome.status == "duplicate":
+                self.stats.duplicates += 1
+            else:
+                self.stats.dead_lettered += 1
+
+    def _dead_letter(self, envelope: Any, reason: str, attempts: int) -> None:
+        event_id = envelope.get("id") if isinstance(envelope, dict) else None
+        data = envelope.get("data") if isinstance(envelope, dict) else None
+        entity = data.get("legal_entity") if isinstance(data, dict) else None
+        uow = self._new_uow()
+        with uow:
+            dead_letter(
+                uow,
+                envelope,
+                reason,
+                channel=CHANNEL,
+                attempts=attempts,
+                event_id=event_id if isinstance(event_id, str) else None,
+                legal_entity=entity if isinstance(entity, str) else None,
+            )
+        self.stats.dead_lettered += 1
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        """Apply one fetched batch and acknowledge it (see the module's docstring)."""
+        self.stats.received += len(msgs)
+        self.stats.batches += 1
+        good: list[tuple[Msg, a.ActivityEvent, Any]] = []
+        for msg in msgs:
+            event, envelope, poison = _decode(msg)
+            if poison is not None or event is None:
+                await asyncio.to_thread(self._dead_letter, envelope, poison or "invalid", 1)
+                await msg.ack()
+            else:
+                good.append((msg, event, envelope))
+        if not good:
+            return
+        try:
+            await asyncio.to_thread(self._apply, [e for _, e, _ in good])
+        except Exception as exc:
+            _log.warning("activity batch failed (%s); trying its messages one by one", exc)
+            for msg, event, envelope in good:
+                await self._one(msg, event, envelope)
+            return
+        for msg, _, _ in good:
+            await msg.ack()
+
+    async def _one(self, msg: Msg, event: a.ActivityEvent, envelope: Any) -> None:
+        try:
+            await asyncio.to_thread(self._apply, [event])
+        except Exception as exc:
+            delivered = msg.metadata.num_delivered or 1
+            reason = f"failed {delivered} times: {type(exc).__name__}: {exc}"[:2000]
+            self.stats.errors.append(reason)
+            if delivered >= self.settings.max_deliver:
+                try:
+                    await asyncio.to_thread(self._dead_letter, envelope, reason, delivered)
+                except Exception:
+                    await msg.nak(delay=self.settings.retry_delay_seconds)
+                    self.stats.redelivery_requested += 1
+                    return
+                await msg.term()
+            else:
+                await msg.nak(delay=self.settings.retry_delay_seconds)
+                self.stats.redelivery_requested += 1
+            return
+        await msg.ack()
+
+    async def run(
+        self,
+        *,
+        stop: asyncio.Event | None = None,
+        idle_exit_seconds: float | None = None,
+    ) -> ConsumerStats:
+        """Consume until ``stop`` is set, or no message came for ``idle_exit_seconds``."""
+        s = self.settings
+        started = time.monotonic()
+        nc = await nats.connect(s.url, connect_timeout=5, max_reconnect_attempts=3)
+        try:
+            js = nc.jetstream()
+            await self.ensure_stream(js)
+            consumer = api.ConsumerConfig(
+                durable_name=s.durable,
+                ack_policy=api.AckPolicy.EXPLICIT,
+                max_deliver=-1,
+                ack_wait=s.ack_wait_seconds,
+                max_ack_pending=max(1000, s.batch * 4),
+            )
+            subject = s.subjects[0]
+            sub = await js.pull_subscribe(
+                subject, durable=s.durable, stream=s.stream, config=consumer
+            )
+            idle_since = time.monotonic()
+            while stop is None or not stop.is_set():
+                try:
+                    msgs = await sub.fetch(s.batch, timeout=s.fetch_timeout_seconds)
+                except (NatsTimeout, TimeoutError):  # nothing within the timeout
+                    msgs = []
+                if msgs:
+                    await self.handle(msgs)
+                    idle_since = time.monotonic()
+                elif (
+                    idle_exit_seconds is not None
+                    and time.monotonic() - idle_since >= idle_exit_seconds
+                ):
+                    break
+        finally:
+            await nc.close()  # every fetched message was acked or nak'ed: nothing to drain
+        self.stats.seconds = time.monotonic() - started
+        return self.stats

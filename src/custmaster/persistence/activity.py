@@ -1,0 +1,463 @@
+"""The activity repository: stored events, order lines, the aggregate rows of
+``ActivityState`` per customer, profile feature rows and dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from custmaster.domain.activity_state import (
+    ActivityState,
+    Case,
+    Counts,
+    Document,
+    Payment,
+    Register,
+    Sales,
+    Touches,
+)
+from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.tables import customer_overrides, customers, legal_entities
+from custmaster.persistence.tables_activity import (
+    AGGREGATE_TABLES,
+    activity_cases,
+    activity_contracts,
+    activity_counts,
+    activity_dead_letters,
+    activity_documents,
+    activity_events,
+    activity_order_lines,
+    activity_payments,
+    activity_sales,
+    activity_touches,
+)
+from custmaster.persistence.tables_matching import customer_redirects
+from custmaster.persistence.tables_profile import profile_features
+from custmaster.services.profile.ports import DeadLetter, StoredEvent
+
+_CHUNK = 500
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# state <-> rows ------------------------------------------------------------------------
+
+
+def _rows_of(customer_id: UUID, state: ActivityState) -> dict[Table, list[dict[str, Any]]]:
+    c = customer_id
+    rows: dict[Table, list[dict[str, Any]]] = {
+        activity_sales: [
+            {
+                "customer_id": c,
+                "legal_entity": e,
+                "month": m,
+                "product_group": g,
+                "currency": cur,
+                "amount": s.amount,
+                "quantity": s.quantity,
+                "return_amount": s.return_amount,
+                "return_quantity": s.return_quantity,
+            }
+            for (e, m, g, cur), s in state.sales.items()
+        ],
+        activity_counts: [
+            {
+                "customer_id": c,
+                "legal_entity": e,
+                "month": m,
+                "orders": n.orders,
+                "returns": n.returns,
+                "last_order": n.last_order,
+            }
+            for (e, m), n in state.counts.items()
+        ],
+        activity_documents: [
+            {
+                "customer_id": c,
+                "legal_entity": e,
+                "document_id": d,
+                "amount": doc.amount,
+                "currency": doc.currency,
+                "kind": doc.kind,
+                "document_date": doc.document_date,
+                "due_date": doc.due_date,
+            }
+            for (e, d), doc in state.documents.items()
+        ],
+        activity_payments: [
+            {
+                "customer_id": c,
+                "legal_entity": e,
+                "payment_id": p,
+                "document_id": d,
+                "amount": pay.amount,
+                "paid_on": pay.paid_on,
+            }
+            for (e, p, d), pay in state.payments.items()
+        ],
+        activity_cases: [
+            {
+                "customer_id": c,
+                "legal_entity": e,
+                "case_id": k,
+                "kind": case.kind,
+                "first_on": case.first_on,
+                "opened_on": case.opened_on,
+                "status_time": case.status.stamp[0],
+                "status_event": case.status.stamp[1],
+                "status": case.status.value[0] if case.status.value else None,
+                "closed_on": case.status.value[1] if case.status.value else None,
+                "detail_time": case.detail.stamp[0],
+                "detail_event": case.detail.stamp[1],
+                "severity": case.detail.value[0] if case.detail.value else None,
+                "subject": case.detail.value[1] if case.detail.value else None,
+            }
+            for (e, k), case in state.cases.items()
+        ],
+        activity_contracts: [
+            {
+                "customer_id": c,
+                "legal_entity": e,
+                "contract_id": k,
+                "stamp_time": r.stamp[0],
+                "stamp_event": r.stamp[1],
+                "start_date": r.value[0],
+                "end_date": r.value[1],
+                "renewal_date": r.value[2],
+                "committed_volume": r.value[3],
+                "sla": r.value[4],
+            }
+            for (e, k), r in state.contracts.items()
+        ],
+        activity_touches: [
+            {"customer_id": c, "legal_entity": e, "day": d, "kind": k, "count": t.count}
+            for (e, d, k), t in state.touches.items()
+        ],
+    }
+    return rows
+
+
+def _add_row(state: ActivityState, table: Table, r: Any) -> None:
+    e = r.legal_entity
+    if table is activity_sales:
+        state.sales[(e, r.month, r.product_group, r.currency)] = Sales(
+            r.amount, r.quantity, r.return_amount, r.return_quantity
+        )
+    elif table is activity_counts:
+        state.counts[(e, r.month)] = Counts(r.orders, r.returns, r.last_order)
+    elif table is activity_documents:
+        state.documents[(e, r.document_id)] = Document(
+            r.amount, r.currency, r.kind, r.document_date, r.due_date
+        )
+    elif table is activity_payments:
+        state.payments[(e, r.payment_id, r.document_id)] = Payment(r.amount, r.paid_on)
+    elif table is activity_cases:
+        status = Register(
+            (r.status_time, r.status_event), (r.status, r.closed_on) if r.status_event else ()
+        )
+        detail = Register(
+            (r.detail_time, r.detail_event), (r.severity, r.subject) if r.detail_event else ()
+        )
+        state.cases[(e, r.case_id)] = Case(r.kind, r.first_on, r.opened_on, status, detail)
+    elif table is activity_contracts:
+        state.contracts[(e, r.contract_id)] = Register(
+            (r.stamp_time, r.stamp_event),
+            (r.start_date, r.end_date, r.renewal_date, r.committed_volume, r.sla),
+        )
+    else:
+        state.touches[(e, r.day, r.kind)] = Touches(r.count)
+
+
+def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = make(table)
+    values = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=values), rows)
+
+
+class SqlActivityRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # customers ---------------------------------------------------------------------
+
+    def lock_customers(self, customer_ids: Iterable[UUID]) -> None:
+        """Serialise writers of the same customers' profiles (PostgreSQL: row locks in id
+        order; SQLite serialises writers anyway)."""
+        ids = sorted(set(customer_ids))
+        if not ids or self._connection.dialect.name != "postgresql":
+            return
+        for chunk in _chunks(ids):
+            query = (
+                select(customers.c.id)
+                .where(customers.c.id.in_(chunk))
+                .order_by(customers.c.id)
+                .with_for_update()
+            )
+            self._connection.execute(query).all()
+
+    def existing_customers(self, customer_ids: Iterable[UUID]) -> set[UUID]:
+        found: set[UUID] = set()
+        ids = list(set(customer_ids))
+        for chunk in _chunks(ids):
+            query = select(customers.c.id).where(customers.c.id.in_(chunk))
+            found.update(self._connection.execute(query).scalars())
+        return found
+
+    def credit_limits(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, float]]:
+        """customer -> legal entity -> effective credit limit (the override's, else the
+        master's for its owning entity and every entity with an override)."""
+        ids = list(set(customer_ids))
+        out: dict[UUID, dict[str, float]] = {i: {} for i in ids}
+        master: dict[UUID, float | None] = {}
+        for chunk in _chunks(ids):
+            query = select(customers.c.id, customers.c.owning_entity, customers.c.credit_limit)
+            for row in self._connection.execute(query.where(customers.c.id.in_(chunk))):
+                limit = None if row.credit_limit is None else float(row.credit_limit)
+                master[row.id] = limit
+                if row.owning_entity and limit is not None:
+                    out[row.id][row.owning_entity] = limit
+            query = select(
+                customer_overrides.c.customer_id,
+                customer_overrides.c.entity_code,
+                customer_overrides.c.credit_limit,
+            )
+            for row in self._connection.execute(
+                query.where(customer_overrides.c.customer_id.in_(chunk))
+            ):
+                limit = (
+                    row.credit_limit
+                    if row.credit_limit is not None
+                    else master.get(row.customer_id)
+                )
+                if limit is not None:
+                    out[row.customer_id][row.entity_code] = float(limit)
+        return out
+
+    def entity_currencies(self) -> dict[str, str]:
+        query = select(legal_entities.c.code, legal_entities.c.currency)
+        return {row.code: row.currency for row in self._connection.execute(query)}
+
+    # events --------------------------------------------------------------------------
+
+    def known_events(self, event_ids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(set(event_ids))
+        for chunk in _chunks(ids):
+            query = select(activity_events.c.event_id).where(activity_events.c.event_id.in_(chunk))
+            found.update(self._connection.execute(query).scalars())
+        return found
+
+    def add_events(self, rows: list[dict[str, Any]], lines: list[dict[str, Any]]) -> None:
+        insert_rows(self._connection, activity_events, rows)
+        insert_rows(self._connection, activity_order_lines, lines)
+
+    def count_events(self) -> int:
+        return int(
+            self._connection.execute(select(func.count()).select_from(activity_events)).scalar_one()
+        )
+
+    def iter_events(self, batch_size: int) -> Iterator[list[StoredEvent]]:
+        """Every stored event, by customer (a customer's events in one or more
+        consecutive batches)."""
+        query = select(
+            activity_events.c.event_id, activity_events.c.customer_id, activity_events.c.envelope
+        ).order_by(activity_events.c.customer_id, activity_events.c.event_id)
+        result = self._connection.execution_options(yield_per=batch_size).execute(query)
+        for partition in result.partitions(batch_size):
+            yield [StoredEvent(r.event_id, r.customer_id, r.envelope) for r in partition]
+
+    def events_of(self, customer_ids: Iterable[UUID]) -> list[StoredEvent]:
+        out: list[StoredEvent] = []
+        for chunk in _chunks(list(set(customer_ids))):
+            query = select(
+                activity_events.c.event_id,
+                activity_events.c.customer_id,
+                activity_events.c.envelope,
+            ).where(activity_events.c.customer_id.in_(chunk))
+            out.extend(
+                StoredEvent(r.event_id, r.customer_id, r.envelope)
+                for r in self._connection.execute(query)
+            )
+        return out
+
+    def move_events(self, from_id: UUID, to_id: UUID) -> int:
+        """Re-point the stored events and order lines of ``from_id`` (absorbed) to
+        ``to_id`` (its survivor)."""
+        moved = self._connection.execute(
+            update(activity_events)
+            .where(activity_events.c.customer_id == from_id)
+            .values(customer_id=to_id)
+        ).rowcount
+        self._connection.execute(
+            update(activity_order_lines)
+            .where(activity_order_lines.c.customer_id == from_id)
+            .values(customer_id=to_id)
+        )
+        return int(moved or 0)
+
+    def move_event(self, event_id: str, to_id: UUID) -> int:
+        """Re-point one stored event (and its order lines) to ``to_id``."""
+        moved = self._connection.execute(
+            update(activity_events).where(activity_events.c.event_id == event_id)
+            .values(customer_id=to_id)).rowcount  # fmt: skip
+        self._connection.execute(
+            update(activity_order_lines).where(activity_order_lines.c.event_id == event_id)
+            .values(customer_id=to_id))  # fmt: skip
+        return int(moved or 0)
+
+    def redirects(self) -> dict[UUID, UUID]:
+        """Every absorbed customer id -> the id it points at (one hop)."""
+        query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
+        return {r.absorbed_id: r.survivor_id for r in self._connection.execute(query)}
+
+    def redirects_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, UUID]:
+        """The one-hop redirects of those of ``customer_ids`` that a merge absorbed."""
+        out: dict[UUID, UUID] = {}
+        for chunk in _chunks(list(set(customer_ids))):
+            query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
+            query = query.where(customer_redirects.c.absorbed_id.in_(chunk))
+            out.update({r.absorbed_id: r.survivor_id for r in self._connection.execute(query)})
+        return out
+
+    def customers_with_state(self) -> set[UUID]:
+        found: set[UUID] = set()
+        for table in (*AGGREGATE_TABLES, profile_features):
+            found.update(self._connection.execute(select(table.c.customer_id).distinct()).scalars())
+        return found
+
+    # aggregates ----------------------------------------------------------------------
+
+    def load_states(self, customer_ids: Iterable[UUID]) -> dict[UUID, ActivityState]:
+        ids = list(set(customer_ids))
+        states = {i: ActivityState() for i in ids}
+        for chunk in _chunks(ids):
+            for table in AGGREGATE_TABLES:
+                for row in self._connection.execute(
+                    select(table).where(table.c.customer_id.in_(chunk))
+                ):
+                    _add_row(states[row.customer_id], table, row)
+        return states
+
+    def upsert_states(self, states: dict[UUID, ActivityState]) -> None:
+        """Write the given rows (merged values) over the stored ones."""
+        batched: dict[Table, list[dict[str, Any]]] = {t: [] for t in AGGREGATE_TABLES}
+        for customer_id, state in states.items():
+            for table, rows in _rows_of(customer_id, state).items():
+                batched[table].extend(rows)
+        for table, rows in batched.items():
+            _upsert(self._connection, table, rows)
+
+    def replace_states(self, states: dict[UUID, ActivityState]) -> None:
+        """Replace every aggregate row of these customers."""
+        ids = list(states)
+        for chunk in _chunks(ids):
+            for table in AGGREGATE_TABLES:
+                self._connection.execute(delete(table).where(table.c.customer_id.in_(chunk)))
+        batched: dict[Table, list[dict[str, Any]]] = {t: [] for t in AGGREGATE_TABLES}
+        for customer_id, state in states.items():
+            for table, rows in _rows_of(customer_id, state).items():
+                batched[table].extend(rows)
+        for table, rows in batched.items():
+            insert_rows(self._connection, table, rows)
+
+    # profile rows --------------------------------------------------------------------
+
+    def write_profiles(self, rows: dict[UUID, dict[str, dict[str, Any]]], at: datetime) -> None:
+        """Replace the feature rows of these customers (entity -> features)."""
+        ids = list(rows)
+        for chunk in _chunks(ids):
+            self._connection.execute(
+                delete(profile_features).where(profile_features.c.customer_id.in_(chunk))
+            )
+        values = [
+            {"customer_id": customer_id, "legal_entity": entity, **features, "updated_at": at}
+            for customer_id, by_entity in rows.items()
+            for entity, features in by_entity.items()
+        ]
+        insert_rows(self._connection, profile_features, values)
+
+    def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
+        out: dict[UUID, dict[str, dict[str, Any]]] = {}
+        for chunk in _chunks(list(set(customer_ids))):
+            query = select(profile_features).where(profile_features.c.customer_id.in_(chunk))
+            for row in self._connection.execute(query):
+                values = dict(row._mapping)
+                customer_id = values.pop("customer_id")
+                entity = values.pop("legal_entity")
+                out.setdefault(customer_id, {})[entity] = values
+        return out
+
+    # dead letters --------------------------------------------------------------------
+
+    def add_dead_letter(self, letter: DeadLetter) -> None:
+        self._connection.execute(
+            activity_dead_letters.insert().values(
+                id=letter.id,
+                event_id=letter.event_id,
+                legal_entity=letter.legal_entity,
+                channel=letter.channel,
+                reason=letter.reason,
+                attempts=letter.attempts,
+                status=letter.status,
+                envelope=letter.envelope,
+                created_at=letter.created_at,
+                replayed_at=letter.replayed_at,
+            )
+        )
+
+    def open_dead_letter(self, event_id: str) -> DeadLetter | None:
+        query = select(activity_dead_letters).where(
+            and_(
+                activity_dead_letters.c.event_id == event_id,
+                activity_dead_letters.c.status == "open",
+            )
+        )
+        row = self._connection.execute(query).first()
+        return None if row is None else DeadLetter(**row._mapping)
+
+    def get_dead_letter(self, letter_id: UUID, *, for_update: bool = False) -> DeadLetter | None:
+        query = select(activity_dead_letters).where(activity_dead_letters.c.id == letter_id)
+        if for_update and self._connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._connection.execute(query).first()
+        return None if row is None else DeadLetter(**row._mapping)
+
+    def list_dead_letters(
+        self,
+        *,
+        status: str | None,
+        entities: frozenset[str] | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[DeadLetter]:
+        t = activity_dead_letters
+        query = select(t).order_by(t.c.created_at, t.c.id).limit(limit)
+        if status is not None:
+            query = query.where(t.c.status == status)
+        if entities is not None:
+            query = query.where(t.c.legal_entity.in_(sorted(entities)))
+        if after is not None:
+            query = query.where(
+                or_(t.c.created_at > after[0], and_(t.c.created_at == after[0], t.c.id > after[1]))
+            )
+        return [DeadLetter(**row._mapping) for row in self._connection.execute(query)]
+
+    def update_dead_letter(self, letter_id: UUID, **values: Any) -> None:
+        self._connection.execute(
+            update(activity_dead_letters)
+            .where(activity_dead_letters.c.id == letter_id)
+            .values(**values)
+        )

@@ -1,0 +1,84 @@
+"""The port the profile use cases need; ``persistence.activity`` implements it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from custmaster.domain.activity_state import ActivityState
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: str
+    customer_id: UUID
+    envelope: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    id: UUID
+    event_id: str | None
+    legal_entity: str | None
+    channel: str
+    reason: str
+    attempts: int
+    status: str  # "open" | "replayed"
+    envelope: Any
+    created_at: datetime
+    replayed_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "event_id": self.event_id,
+            "legal_entity": self.legal_entity,
+            "channel": self.channel,
+            "reason": self.reason,
+            "attempts": self.attempts,
+            "status": self.status,
+            "created_at": self.created_at,
+            "replayed_at": self.replayed_at,
+            "envelope": self.envelope,
+        }
+
+
+class ActivityRepository(Protocol):
+    def lock_customers(self, customer_ids: Iterable[UUID]) -> None: ...
+    def existing_customers(self, customer_ids: Iterable[UUID]) -> set[UUID]: ...
+    def credit_limits(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, float]]: ...
+    def entity_currencies(self) -> dict[str, str]: ...
+    def known_events(self, event_ids: Iterable[str]) -> set[str]: ...
+    def add_events(self, rows: list[dict[str, Any]], lines: list[dict[str, Any]]) -> None: ...
+    def count_events(self) -> int: ...
+    def iter_events(self, batch_size: int) -> Iterator[list[StoredEvent]]: ...
+    def events_of(self, customer_ids: Iterable[UUID]) -> list[StoredEvent]: ...
+    def move_events(self, from_id: UUID, to_id: UUID) -> int: ...
+    def move_event(self, event_id: str, to_id: UUID) -> int: ...
+    def redirects(self) -> dict[UUID, UUID]: ...
+    def redirects_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, UUID]: ...
+    def customers_with_state(self) -> set[UUID]: ...
+    def load_states(self, customer_ids: Iterable[UUID]) -> dict[UUID, ActivityState]: ...
+    def upsert_states(self, states: dict[UUID, ActivityState]) -> None: ...
+    def replace_states(self, states: dict[UUID, ActivityState]) -> None: ...
+    def write_profiles(self, rows: dict[UUID, dict[str, dict[str, Any]]], at: datetime) -> None: ...
+    def read_profiles(
+        self, customer_ids: Iterable[UUID]
+    ) -> dict[UUID, dict[str, dict[str, Any]]]: ...
+    def add_dead_letter(self, letter: DeadLetter) -> None: ...
+    def open_dead_letter(self, event_id: str) -> DeadLetter | None: ...
+    def get_dead_letter(
+        self, letter_id: UUID, *, for_update: bool = False
+    ) -> DeadLetter | None: ...
+    def list_dead_letters(
+        self,
+        *,
+        status: str | None,
+        entities: frozenset[str] | None,
+        after: tuple[datetime, UUID] | None,
+        limit: int,
+    ) -> list[DeadLetter]: ...
+    def update_dead_letter(self, letter_id: UUID, **values: Any) -> None: ...

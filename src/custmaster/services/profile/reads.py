@@ -1,0 +1,297 @@
+"""Reading the living profile: receivables, sales history, KPIs, the 360 view and the
+credit check. Every figure is per legal entity; a user scoped to entities sees only
+theirs (``governance.access``), and totals are over the entities they see."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain.activity_state import ActivityState
+from custmaster.domain.credit import check_credit
+from custmaster.domain.kpis import evaluate_set, set_for
+from custmaster.domain.model import Customer
+from custmaster.domain.permissions import Permission, Principal
+from custmaster.domain.profile import ALL_ENTITIES, REPORTING_CURRENCY
+from custmaster.domain.profile_calc import Money, entity_receivables
+from custmaster.domain.sales import sales_history
+from custmaster.services.customers.common import load
+from custmaster.services.governance.access import (
+    may_see_entity,
+    require_entity,
+    require_permission,
+)
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.profile.config import ProfileConfig
+from custmaster.services.profile.features import money_of, today
+from custmaster.services.structure import hierarchies
+from custmaster.services.structure.common import DEFAULT_SETTINGS
+
+RENEWAL_DAYS = 90
+
+
+@dataclass
+class _Loaded:
+    customer: Customer
+    state: ActivityState
+    entities: list[str]  # the entities whose figures the actor sees
+    money: Money
+    limits: dict[str, float]
+    as_of: date
+
+
+def _load(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    entity: str | None,
+) -> _Loaded:
+    require_permission(actor, Permission.CUSTOMER_READ)
+    if entity is not None:
+        require_entity(actor, entity)
+    customer = load(uow, customer_id)
+    state = uow.activity.load_states([customer.id])[customer.id]
+    present = sorted(
+        state.entities() | ({customer.owning_entity} if customer.owning_entity else set())
+    )
+    entities = [entity] if entity is not None else [e for e in present if may_see_entity(actor, e)]
+    limits = uow.activity.credit_limits([customer.id]).get(customer.id, {})
+    return _Loaded(customer, state, entities, money_of(uow, config), limits, today())
+
+
+def _subtree(uow: UnitOfWork, customer_id: UUID, as_of: date) -> list[UUID]:
+    graph = hierarchies.load(uow, DEFAULT_SETTINGS.inheritance_hierarchy).graph
+    return graph.descendants(customer_id, as_of)
+
+
+def _receivables(loaded: _Loaded) -> dict[str, Any]:
+    by_entity = {
+        e: entity_receivables(
+            loaded.state,
+            [e],
+            loaded.as_of,
+            loaded.money.currency_of(e),
+            loaded.money,
+            loaded.limits,
+        ).as_dict()
+        for e in loaded.entities
+    }
+    total = entity_receivables(
+        loaded.state, loaded.entities, loaded.as_of, REPORTING_CURRENCY, loaded.money, loaded.limits
+    ).as_dict(items=False)
+    return {"by_entity": by_entity, "total": total}
+
+
+def _sales(uow: UnitOfWork, loaded: _Loaded, descendants: list[UUID]) -> dict[str, Any]:
+    convert = loaded.money.converter(REPORTING_CURRENCY)
+    own = sales_history([loaded.state], loaded.entities, loaded.as_of, REPORTING_CURRENCY, convert)
+    out: dict[str, Any] = {"own": own.as_dict(loaded.as_of), "rollup": None}
+    if descendants:
+        states = [loaded.state, *uow.activity.load_states(descendants).values()]
+        rolled = sales_history(states, loaded.entities, loaded.as_of, REPORTING_CURRENCY, convert)
+        out["rollup"] = {"customers": 1 + len(descendants), **rolled.as_dict(loaded.as_of)}
+    return out
+
+
+def _kpis(
+    uow: UnitOfWork, loaded: _Loaded, config: ProfileConfig, descendants: list[UUID]
+) -> dict[str, Any]:
+    kpi_set = set_for(config.kpi_sets, loaded.customer.customer_group)
+    if kpi_set is None:
+        return {"set": None, "currency": REPORTING_CURRENCY, "kpis": [], "aggregate_of": []}
+    states = [loaded.state]
+    if descendants:
+        states.extend(uow.activity.load_states(descendants).values())
+    values = evaluate_set(
+        kpi_set,
+        states,
+        set(loaded.entities),
+        loaded.as_of,
+        loaded.money.converter(REPORTING_CURRENCY),
+    )
+    return {
+        "set": kpi_set.name,
+        "currency": REPORTING_CURRENCY,
+        "kpis": values,
+        "aggregate_of": descendants,
+        "read_only": bool(descendants),
+    }
+
+
+def _cases(loaded: _Loaded) -> list[dict[str, Any]]:
+    wanted = set(loaded.entities)
+    out = []
+    for (entity, case_id), case in sorted(loaded.state.cases.items()):
+        if entity in wanted and case.is_open:
+            since = case.since
+            detail = case.detail.value or (None, None)
+            out.append(
+                {
+                    "legal_entity": entity,
+                    "case_id": case_id,
+                    "kind": case.kind,
+                    "severity": detail[0],
+                    "subject": detail[1],
+                    "opened_on": since,
+                    "open_days": (loaded.as_of - since).days if since else None,
+                }
+            )
+    return out
+
+
+def _renewals(loaded: _Loaded) -> list[dict[str, Any]]:
+    wanted = set(loaded.entities)
+    horizon = loaded.as_of + timedelta(days=RENEWAL_DAYS)
+    out = []
+    for (entity, contract_id), register in sorted(loaded.state.contracts.items()):
+        start, end, renewal, volume, sla = register.value
+        if entity in wanted and renewal is not None and loaded.as_of <= renewal <= horizon:
+            out.append(
+                {
+                    "legal_entity": entity,
+                    "contract_id": contract_id,
+                    "start_date": start,
+                    "end_date": end,
+                    "renewal_date": renewal,
+                    "committed_volume": volume,
+                    "sla": sla,
+                }
+            )
+    return out
+
+
+def _features(uow: UnitOfWork, actor: Principal, loaded: _Loaded) -> dict[str, Any]:
+    rows = uow.activity.read_profiles([loaded.customer.id]).get(loaded.customer.id, {})
+    wanted = set(loaded.entities)
+    return {
+        e: row
+        for e, row in sorted(rows.items())
+        if e in wanted or (e == ALL_ENTITIES and actor.entities is None)
+    }
+
+
+def _scores(uow: UnitOfWork, actor: Principal, loaded: _Loaded) -> dict[str, Any]:
+    """The scores of the rows :func:`_features` shows (the same entities), explained."""
+    stored = uow.profile_rules.scores(loaded.customer.id)
+    wanted = set(loaded.entities)
+    return {
+        e: {**asdict(s), "segments": list(s.segments), "actions": list(s.actions)}
+        for e, s in sorted(stored.items())
+        if e in wanted or (e == ALL_ENTITIES and actor.entities is None)
+    }
+
+
+def customer_profile(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    *,
+    entity: str | None = None,
+) -> dict[str, Any]:
+    """The 360 view: features, receivables, sales, KPIs, open cases and contracts up for
+    renewal, and per legal entity the scores with their explanation and the next-best
+    actions of the active profile rules."""
+    with uow.read_only():
+        loaded = _load(uow, actor, customer_id, config, entity)
+        descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
+        return {
+            "customer_id": loaded.customer.id,
+            "number": loaded.customer.number,
+            "name": loaded.customer.name,
+            "as_of": loaded.as_of,
+            "entities": loaded.entities,
+            "features": _features(uow, actor, loaded),
+            "receivables": _receivables(loaded),
+            "sales": _sales(uow, loaded, descendants),
+            "kpis": _kpis(uow, loaded, config, descendants),
+            "open_cases": _cases(loaded),
+            "contracts_up_for_renewal": _renewals(loaded),
+            "scores": (scores := _scores(uow, actor, loaded)),
+            "actions": {e: s["actions"] for e, s in scores.items()},
+        }
+
+
+def customer_kpis(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    *,
+    entity: str | None = None,
+) -> dict[str, Any]:
+    """The customer's KPI set evaluated (a parent: the aggregate of its subtree)."""
+    with uow.read_only():
+        loaded = _load(uow, actor, customer_id, config, entity)
+        descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
+        return {
+            "customer_id": loaded.customer.id,
+            "as_of": loaded.as_of,
+            "entities": loaded.entities,
+            **_kpis(uow, loaded, config, descendants),
+        }
+
+
+def customer_receivables(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    *,
+    entity: str | None = None,
+) -> dict[str, Any]:
+    with uow.read_only():
+        loaded = _load(uow, actor, customer_id, config, entity)
+        return {"customer_id": loaded.customer.id, "as_of": loaded.as_of, **_receivables(loaded)}
+
+
+def customer_sales(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    *,
+    entity: str | None = None,
+) -> dict[str, Any]:
+    with uow.read_only():
+        loaded = _load(uow, actor, customer_id, config, entity)
+        descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
+        return {
+            "customer_id": loaded.customer.id,
+            "as_of": loaded.as_of,
+            **_sales(uow, loaded, descendants),
+        }
+
+
+def credit_check(
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    *,
+    entity: str,
+    amount: float,
+) -> dict[str, Any]:
+    """Release or hold an order of ``amount`` (in the entity's currency) for ``entity``."""
+    with uow.read_only():
+        loaded = _load(uow, actor, customer_id, config, entity)
+        currency = loaded.money.currency_of(entity)
+        ar = entity_receivables(
+            loaded.state, [entity], loaded.as_of, currency, loaded.money, loaded.limits
+        )
+        decision = check_credit(config.credit_rule, ar, amount)
+        return {
+            "customer_id": loaded.customer.id,
+            "legal_entity": entity,
+            "currency": currency,
+            "order_amount": amount,
+            "decision": decision.decision,
+            "reasons": decision.reasons,
+            "receivables": ar.as_dict(items=False),
+            "rule": {
+                k: getattr(config.credit_rule, k) for k in config.credit_rule.__dataclass_fields__
+            },
+        }

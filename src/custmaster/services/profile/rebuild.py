@@ -1,0 +1,187 @@
+"""``custmaster profile rebuild``: recompute every profile from the stored activity events
+and report where the incremental state differs.
+
+Customers are processed in chunks, each in its own transaction: their stored events are
+folded from scratch (following merges: an absorbed customer's events count for its
+survivor), the result is compared with the stored aggregates and with the stored feature
+rows (recomputed as of the day those rows were written, so only real differences count),
+and then written (aggregates replaced, feature rows recomputed as of today).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from custmaster.domain.activity import parse_envelope
+from custmaster.domain.activity_state import ActivityState, state_of
+from custmaster.domain.permissions import Permission, Principal
+from custmaster.domain.profile_calc import same_features
+from custmaster.services.governance.access import require_permission
+from custmaster.services.ports import UnitOfWork
+from custmaster.services.profile.config import ProfileConfig
+from custmaster.services.profile.features import compute_rows, today, write_rows
+
+CHUNK = 500
+MAX_HOPS = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    customer_id: UUID
+    parts: list[str]  # aggregate parts that differ
+    features: dict[str, list[str]]  # legal entity -> features that differ
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": str(self.customer_id),
+            "parts": self.parts,
+            "features": self.features,
+        }
+
+
+@dataclass
+class RebuildReport:
+    customers: int = 0
+    events: int = 0
+    drifted: list[Drift] = field(default_factory=list)
+    seconds: float = 0.0
+    written: bool = True
+
+    @property
+    def drift(self) -> bool:
+        return bool(self.drifted)
+
+    def as_dict(self, limit: int = 20) -> dict[str, Any]:
+        return {
+            "customers": self.customers,
+            "events": self.events,
+            "drifted_customers": len(self.drifted),
+            "written": self.written,
+            "seconds": round(self.seconds, 3),
+            "drift": [d.as_dict() for d in self.drifted[:limit]],
+        }
+
+
+def _final(redirects: dict[UUID, UUID], customer_id: UUID) -> UUID:
+    for _ in range(MAX_HOPS):
+        nxt = redirects.get(customer_id)
+        if nxt is None:
+            return customer_id
+        customer_id = nxt
+    return customer_id
+
+
+def _compare(
+    uow: UnitOfWork, rebuilt: dict[UUID, ActivityState], config: ProfileConfig
+) -> list[Drift]:
+    stored = uow.activity.load_states(rebuilt)
+    rows = uow.activity.read_profiles(rebuilt)
+    by_day: dict[date, dict[UUID, ActivityState]] = {}
+    for customer_id, entities in rows.items():
+        written = min(r["updated_at"] for r in entities.values())
+        day = written.astimezone(UTC).date() if written.tzinfo else written.date()
+        by_day.setdefault(day, {})[customer_id] = rebuilt[customer_id]
+    expected: dict[UUID, dict[str, dict[str, Any]]] = {}
+    for day, states in by_day.items():
+        expected.update(compute_rows(uow, states, config, day))
+    drifted = []
+    for customer_id, state in rebuilt.items():
+        parts = [
+            p for p in ActivityState.PARTS if getattr(state, p) != getattr(stored[customer_id], p)
+        ]
+        mine = rows.get(customer_id, {})
+        theirs = expected.get(customer_id, {} if state.is_empty() else None)
+        features: dict[str, list[str]] = {}
+        if theirs is None:
+            features["*"] = ["missing profile rows"]
+        else:
+            for entity in sorted(set(mine) | set(theirs)):
+                if entity not in mine or entity not in theirs:
+                    features[entity] = ["row missing" if entity not in mine else "row extra"]
+                else:
+                    differ = same_features(mine[entity], theirs[entity])
+                    if differ:
+                        features[entity] = differ
+        if parts or features:
+            drifted.append(Drift(customer_id, parts, features))
+    return drifted
+
+
+def _process(
+    new_uow: Callable[[], UnitOfWork],
+    rebuilt: dict[UUID, ActivityState],
+    config: ProfileConfig,
+    write: bool,
+    report: RebuildReport,
+) -> None:
+    uow = new_uow()
+    with uow:
+        uow.activity.lock_customers(rebuilt)
+        report.drifted.extend(_compare(uow, rebuilt, config))
+        if write:
+            uow.activity.replace_states(rebuilt)
+            write_rows(uow, compute_rows(uow, rebuilt, config, today()), datetime.now(UTC))
+
+
+def _chunks(ids: Iterable[UUID], size: int) -> Iterable[list[UUID]]:
+    batch: list[UUID] = []
+    for i in ids:
+        batch.append(i)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def rebuild(
+    new_uow: Callable[[], UnitOfWork],
+    actor: Principal,
+    config: ProfileConfig,
+    *,
+    write: bool = True,
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> RebuildReport:
+    """Recompute every profile from the stored events; the differences found."""
+    require_permission(actor, Permission.AUDIT_VERIFY)
+    started = datetime.now(UTC)
+    report = RebuildReport(written=write)
+    done: set[UUID] = set()
+
+    def flush(states: dict[UUID, ActivityState]) -> None:
+        for ids in _chunks(list(states), chunk):
+            _process(new_uow, {c: states[c] for c in ids}, config, write, report)
+            report.customers += len(ids)
+            done.update(ids)
+
+    reader = new_uow()
+    with reader.read_only():
+        redirects = reader.activity.redirects()
+        survivors = {_final(redirects, absorbed) for absorbed in redirects}
+        with_state = reader.activity.customers_with_state()
+        total = reader.activity.count_events()
+        states: dict[UUID, ActivityState] = {}
+        deferred: dict[UUID, ActivityState] = {}  # survivors of merges: folded to the end
+        for batch in reader.activity.iter_events(5000):
+            for stored in batch:
+                report.events += 1
+                target = _final(redirects, stored.customer_id)
+                bucket = deferred if target in survivors else states
+                state = bucket.setdefault(target, ActivityState())
+                state.merge(state_of(parse_envelope(stored.envelope)))
+                if len(states) > chunk:  # events come by customer: all but the last are whole
+                    last = stored.customer_id
+                    flush({c: states.pop(c) for c in list(states) if c != last})
+                    progress(report.events, total)
+    flush({**states, **deferred})
+    progress(report.events, total)
+    # aggregates left behind by customers without events
+    orphans = sorted(with_state - done)
+    flush({c: ActivityState() for c in orphans})
+    report.seconds = (datetime.now(UTC) - started).total_seconds()
+    return report

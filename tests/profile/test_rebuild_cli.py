@@ -1,0 +1,67 @@
+"""``custmaster profile rebuild`` through the CLI: zero drift after intake, drift found
+(and repaired) when the incremental state was tampered with."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from custmaster.bootstrap import Container
+from custmaster.cli.app import app
+from custmaster.persistence.tables_activity import activity_sales
+from custmaster.persistence.tables_profile import profile_features
+from tests.factories import create, minimal
+from tests.profile.events import complaint, invoice, order, payment
+
+runner = CliRunner()
+TODAY = date.today()
+
+
+def _rebuild(container: Container, *extra: str) -> tuple[int, dict[str, object]]:
+    result = runner.invoke(
+        app, ["profile", "rebuild", "--database-url", container.settings.database_url, *extra]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    start = result.stdout.index("{")
+    return result.exit_code, json.loads(result.stdout[start:])
+
+
+def test_rebuild_reports_no_drift_then_finds_and_repairs_tampering(
+    client: TestClient, container: Container
+) -> None:
+    customer = create(client, minimal("Rebuild Ltd", "ap@rebuild.example"))["id"]
+    other = create(client, minimal("Other Ltd", "ap@other.example"))["id"]
+    events = [order(customer, TODAY - timedelta(days=40 * i), 10.0 * i + 1) for i in range(6)]
+    events += [
+        invoice(customer, TODAY - timedelta(days=50), TODAY - timedelta(days=20), 90, "I-9"),
+        payment(customer, TODAY - timedelta(days=2), "I-9", 40),
+        complaint(customer, TODAY - timedelta(days=3), "Q-1"),
+        order(other, TODAY, 5.0, entity="DE01", currency="EUR"),
+    ]
+    assert client.post("/api/v1/activities", json=events).status_code == 200
+    code, report = _rebuild(container)
+    assert code == 0, report
+    assert report["events"] == len(events) and report["customers"] == 2
+    assert report["drifted_customers"] == 0
+    with container.engine.begin() as connection:
+        connection.execute(update(activity_sales).values(amount=activity_sales.c.amount + 1))
+        connection.execute(
+            update(profile_features)
+            .where(profile_features.c.legal_entity == "DE01")
+            .values(orders_12m=99)
+        )
+    code, report = _rebuild(container, "--check")
+    assert code == 1
+    drift = {d["customer_id"]: d for d in report["drift"]}  # type: ignore[attr-defined]
+    assert drift[customer]["parts"] == ["sales"]
+    assert drift[other]["features"] == {"DE01": ["orders_12m"]}
+    code, _ = _rebuild(container)  # repairs, still reports what it found
+    assert code == 1
+    code, report = _rebuild(container, "--check")
+    assert code == 0 and report["drifted_customers"] == 0
+    profile = client.get(f"/api/v1/customers/{other}/profile").json()
+    assert profile["features"]["DE01"]["orders_12m"] == 1
