@@ -170,3 +170,26 @@ def test_scope_of_senders_and_readers(client: TestClient, client_as: Any) -> Non
     check = de_reader.post(f"{API}/customers/{customer}/credit-check",
                            json={"legal_entity": "US01", "amount": 1})  # fmt: skip
     assert check.status_code == 403
+
+
+def test_an_event_rescores_the_customer_in_its_transaction(client: TestClient) -> None:
+    """The profile hook re-scores with the active rules: the 360 view shows the scores with
+    their explanation and the next-best actions, and the change is an event in the feed."""
+    customer = create(client, minimal("Rescored Ltd", "ap@rescored.example"))["id"]
+    _post(client, _history(customer))  # a complaint opened 20 days ago is still open
+    profile = client.get(f"{API}/customers/{customer}/profile").json()
+    total = profile["scores"][ALL_ENTITIES]
+    assert 0 <= total["health_score"] <= 100 and total["explanation"]
+    assert "complaint_call" in profile["actions"][ALL_ENTITIES]
+    assert set(profile["scores"]) == set(profile["features"])
+    events: list[dict[str, Any]] = []
+    cursor: dict[str, str] = {}
+    for _ in range(50):  # bounded: the feed of this test holds a few hundred events
+        page = client.get(f"{API}/events", params={"limit": 100, **cursor}).json()
+        events += page["items"]
+        if not page["items"]:
+            break
+        cursor = {"after": page["next_cursor"]}
+    changed = [e for e in events if e["type"] == "custmaster.profile.scores_changed"
+               and e["subject"] == customer]  # fmt: skip
+    assert changed and "complaint_call" in changed[-1]["data"]["after"]["actions"]

@@ -24,6 +24,7 @@ from custmaster.services.audit import publish_checkpoint
 from custmaster.services.auth import add_key, revoke_key
 from custmaster.services.certificates.check import check_certificates
 from tests.factories import create, minimal, outbox_events
+from tests.profile.events import complaint
 
 API = "/api/v1"
 SPEC = Path(__file__).resolve().parents[1] / "contracts" / "asyncapi-3.0.0.schema.json.gz"
@@ -35,6 +36,8 @@ NOT_DRIVEN = {
     # emitted by the webhook deliverer (services/webhooks, merged from the hub branch)
     # after repeated failure; its own tests make it happen
     "custmaster.webhook.disabled",
+    # a rules version activated by a second person's approval: tests/api/test_profile_rules_api.py
+    "custmaster.profile_rules.activated",
 }
 
 
@@ -54,6 +57,8 @@ def drive_customers(client: TestClient) -> None:
     twin = create(client, minimal("Duplicate Inc.", "AP@dup.example"))["id"]
     merged = ok(client.post(f"{API}/customers/{survivor}/merge", json={"absorbed_ids": [twin]}))
     ok(client.post(f"{API}/merges/{merged['merge_id']}/unmerge"))
+    # an activity event re-scores its customer (custmaster.profile.scores_changed)
+    ok(client.post(f"{API}/activities", json=[complaint(a, date.today(), "C-CONTRACT")]))
 
 
 #: one new record of every kind of keyed reference data (created, changed, deleted)

@@ -190,6 +190,24 @@ def _catalogue() -> dict[str, tuple[str, Schema]]:
         "A webhook subscription was disabled after repeated failed deliveries (or a 410).",
         _data({"id": _UUID, "url": _TEXT, "owner_id": _TEXT, "reason": _TEXT}),
     )
+    outcome: Schema = {
+        "type": "object",
+        "description": "tier, health_band, churn_band, segments and actions of the row",
+    }
+    events["profile.scores_changed"] = (
+        "A customer's profile row (one legal entity, or * for all) was re-scored and its tier, "
+        "health band, churn band, segments or next-best actions changed (docs/profile-rules.md).",
+        _data({"customer_id": _UUID, "legal_entity": _TEXT,
+               "changed": {"type": "array", "items": _TEXT},
+               "before": {"anyOf": [outcome, {"type": "null"}]}, "after": outcome,
+               "health_score": {"type": ["integer", "null"]},
+               "health_trend": {"type": ["integer", "null"]},
+               "rules_version": {"type": "integer"}}),
+    )  # fmt: skip
+    events["profile_rules.activated"] = (
+        "An approved version of the profile rules became the active one.",
+        {"type": "object"},
+    )
     events["audit.checkpoint"] = (
         "A signed checkpoint of the audit chain's head (docs/audit.md).",
         _data({"seq": {"type": "integer"}, "hash": _TEXT, "time": _TEXT, "key_id": _TEXT,
