@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -21,6 +22,7 @@ from custmaster.services.profile.affinity import (
     run_affinity,
 )
 from tests.factories import create, minimal
+from tests.profile.events import order
 
 API = "/api/v1/customers"
 Clients = Callable[..., TestClient]
@@ -90,3 +92,21 @@ def test_the_cli_reads_order_lines_from_csv(
     missing = CliRunner().invoke(cli_app, ["profile", "affinity", "--database-url",
                                            container.settings.database_url])  # fmt: skip
     assert missing.exit_code == 1 and "no stored order lines" in missing.output
+
+
+def test_the_cli_reads_the_order_lines_activity_intake_stored(
+    client: TestClient, container: Container
+) -> None:
+    """Without --lines the batch reads ``activity_order_lines``, kept by activity intake."""
+    ids = [UUID(create(client, minimal(f"Stored {i}", f"ap@stored{i}.example"))["id"])
+           for i in range(6)]  # fmt: skip
+    events = [order(str(line.customer_id), date(2026, 11, 2), line.amount,
+                    product=line.product, group=line.product_group or "")
+              for line in baskets(ids)]  # fmt: skip
+    response = client.post("/api/v1/activities", json=events)
+    assert response.status_code == 200 and response.json()["applied"] == len(events)
+    result = CliRunner().invoke(cli_app, ["profile", "affinity", "--min-support", "2",
+                                          "--database-url", container.settings.database_url])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "affinity: 6 customers" in result.output
+    assert client.get(f"{API}/{ids[0]}/affinity").json()["similar"][0]["product"] == "valves"

@@ -2,7 +2,7 @@
 
 The order-line table belongs to activity intake; it is passed in, so wiring is
 ``SqlOrderLineSource(engine, activity_order_lines)``; :func:`stored_order_lines` reflects
-it by name when it exists.
+it: :func:`stored_order_lines` is that wiring.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from uuid import UUID
 
-from sqlalchemy import Engine, MetaData, Table, inspect, select
+from sqlalchemy import Engine, Table, select
 
+from custmaster.persistence.tables_activity import activity_order_lines
 from custmaster.services.profile.affinity import OrderLine
 
 
@@ -36,12 +37,11 @@ class SqlOrderLineSource:
                                 float(row.quantity or 0), float(row.amount or 0))  # fmt: skip
 
 
-#: the table of order lines activity intake keeps
-ORDER_LINES_TABLE = "activity_order_lines"
-
-
-def stored_order_lines(engine: Engine, name: str = ORDER_LINES_TABLE) -> SqlOrderLineSource | None:
-    """A source over the stored order lines, or ``None`` when the table does not exist."""
-    if not inspect(engine).has_table(name):
-        return None
-    return SqlOrderLineSource(engine, Table(name, MetaData(), autoload_with=engine))
+def stored_order_lines(engine: Engine) -> SqlOrderLineSource | None:
+    """A source over the stored order lines (activity intake's table, with its column
+    types), or ``None`` when there are none."""
+    table = activity_order_lines
+    with engine.connect() as connection:
+        if connection.execute(select(table.c.customer_id).limit(1)).first() is None:
+            return None
+    return SqlOrderLineSource(engine, table)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
+from typing import Any
 
 from custmaster.domain.permissions import Principal
 from custmaster.services.auth import add_user
@@ -17,6 +18,9 @@ from custmaster.services.sample_data import generate_customers, reference_data
 from custmaster.services.settings import ServiceSettings
 
 BATCH = 200
+#: the demo's automotive suppliers (NAICS 336390, motor vehicle parts) are its strategic
+#: accounts (account tier platinum); their activity tells a story (``DemoCustomer.story``)
+AUTOMOTIVE = "336390"
 
 #: one user per role, and a second one where segregation of duties needs two people
 DEMO_USERS: tuple[tuple[str, str], ...] = (
@@ -49,6 +53,13 @@ def has_customers(uow: UnitOfWork) -> bool:
         return bool(uow.customers.search(CustomerQuery(status=None, limit=1)))
 
 
+def _story(body: dict[str, Any]) -> dict[str, Any]:
+    """An automotive organisation of the generated set is a strategic (platinum) account."""
+    if body.get("industry") == AUTOMOTIVE and body.get("kind") != "person":
+        body["account_tier"] = "platinum"
+    return body
+
+
 def load_demo(
     new_uow: Callable[[], UnitOfWork],
     actor: Principal,
@@ -73,7 +84,7 @@ def load_demo(
         batch = new_uow()
         with batch:
             for body in generated:
-                create_customer(batch, actor, dict(body), settings)
+                create_customer(batch, actor, _story(dict(body)), settings)
                 created += 1
                 if created % BATCH == 0:
                     break
@@ -92,7 +103,12 @@ def demo_customers(uow: UnitOfWork) -> list[DemoCustomer]:
         while True:
             page = uow.customers.search(CustomerQuery(status=None, after_number=after, limit=500))
             found.extend(
-                DemoCustomer(c.id, c.owning_entity, currencies.get(c.owning_entity, "EUR"))
+                DemoCustomer(
+                    c.id,
+                    c.owning_entity,
+                    currencies.get(c.owning_entity, "EUR"),
+                    story=c.industry == AUTOMOTIVE and c.account_tier == "platinum",
+                )
                 for c in page
                 if c.owning_entity
             )

@@ -174,9 +174,12 @@ def run_affinity(
     customers = rows = 0
     batch: dict[UUID, list[AffinityItem]] = {}
     at = utcnow()
+    # computed before the write transaction opens: the source may read the same database
+    # (SQLite allows one writer, and a reader open at its commit would block it)
+    results = list(affinity(source, options))
     with uow:
         uow.affinity.clear()
-        for customer_id, items in affinity(source, options):
+        for customer_id, items in results:
             customers += 1
             if items:
                 batch[customer_id] = items

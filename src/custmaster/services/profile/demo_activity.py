@@ -42,6 +42,9 @@ class DemoCustomer:
     id: UUID
     entity: str
     currency: str
+    #: one of the demo's strategic automotive accounts: most decline, most have a
+    #: complaint open (the README tour's question finds them)
+    story: bool = False
 
 
 def _stamp(day: date, n: int) -> str:
@@ -83,7 +86,10 @@ def customer_activity(
     """The envelopes of one customer's last 24 months."""
     w = _Writer(customer)
     pattern = _pattern(rng)
-    rate = rng.uniform(0.2, 1.5)  # orders per month
+    if customer.story and rng.random() < 0.7:
+        pattern = "declining"
+    # orders per month (a strategic account orders several times a month)
+    rate = rng.uniform(2.5, 4.0) if customer.story else rng.uniform(0.2, 1.5)
     groups = rng.sample(sorted(CATALOGUE), rng.randint(1, 3))
     late_payer = rng.random() < 0.15
     first = add_months(today.replace(day=1), -23)
@@ -159,7 +165,7 @@ def customer_activity(
                     return_date=min(today, day + timedelta(days=5)).isoformat(),
                 )
     roll = rng.random()
-    if roll < 0.12:  # a quality complaint still open
+    if roll < (0.7 if customer.story else 0.12):  # a quality complaint still open
         opened = today - timedelta(days=rng.randint(3, 45))
         w.add(
             "complaint.opened",
