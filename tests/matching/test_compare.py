@@ -26,10 +26,10 @@ def _p(**kw: str) -> object:
 
 def test_name_levels() -> None:
     base = prepare(MatchRecord("1", name="Keystone Packaging GmbH"))
-    assert compare_name(base, prepare(MatchRecord("2", name="KEYSTONE PACKAGING"))) == 5
-    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging AG"))) == 4
-    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packagng GmbH"))) == 3
-    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging Group"))) == 2
+    assert compare_name(base, prepare(MatchRecord("2", name="KEYSTONE PACKAGING"))) == 6
+    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging AG"))) == 5
+    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packagng GmbH"))) == 4
+    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging Group"))) == 3
     assert compare_name(base, prepare(MatchRecord("2", name="Keystone Fasteners GmbH"))) == 0
     assert compare_name(base, prepare(MatchRecord("2"))) == NULL_LEVEL
 
@@ -38,21 +38,26 @@ def _person(first: str, last: str) -> MatchFeatures:
     return prepare(MatchRecord("p", kind="person", first_name=first, last_name=last))
 
 
-def test_persons_with_the_same_family_name_are_level_one() -> None:
+def test_persons_with_the_same_family_name() -> None:
     caleb = _person("Caleb", "Challenor")
+    # unrelated given names: two people of one family (level 1, its own weight)
     assert compare_name(caleb, _person("Nathan", "Challenor")) == 1
     assert compare_name(caleb, _person("Nathan", "Challenro")) == 1
     assert compare_name(caleb, _person("Nathan", "Rollins")) == 0
+    # given names that may be one person's: an initial, a short form, a typo
+    assert compare_name(caleb, _person("C.", "Challenor")) == 2
+    assert compare_name(_person("Bartholomeus", "Verlinden"), _person("Bart", "Verlinden")) == 2
+    assert compare_name(caleb, _person("Kaleb", "Challenor")) >= 2
     # organisations sharing a last word are not family
     org = prepare(MatchRecord("1", name="Keystone Packaging"))
     assert compare_name(org, prepare(MatchRecord("2", name="Harbor Packaging"))) == 0
     # a single-word person name has no family name to compare
-    assert compare_name(_person("", "Challenor"), _person("Nathan", "Challenor")) == 2
+    assert compare_name(_person("", "Challenor"), _person("Nathan", "Challenor")) == 3
 
 
 def test_generic_us_forms_do_not_conflict() -> None:
     a = prepare(MatchRecord("1", name="Acme Inc"))
-    assert compare_name(a, prepare(MatchRecord("2", name="Acme Corp."))) == 5
+    assert compare_name(a, prepare(MatchRecord("2", name="Acme Corp."))) == 6
 
 
 def test_tax_id_levels() -> None:

@@ -48,10 +48,14 @@ def _forms_conflict(a: str | None, b: str | None) -> bool:
 def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
     """Compare normalised names (company core name or person ``"first last"``).
 
-    Levels: 5 identical and compatible legal forms, 4 identical but conflicting legal
-    forms (``GmbH`` vs ``AG``: often sister companies), 3 token-sort similarity >= 92,
-    2 one name's words contained in the other (token-set >= 92), 1 token-sort >= 80 or,
-    for two persons, the same family name (last word equal or a typo apart), 0 otherwise.
+    Levels: 6 identical and compatible legal forms, 5 identical but conflicting legal
+    forms (``GmbH`` vs ``AG``: often sister companies), 4 token-sort similarity >= 92,
+    3 one name's words contained in the other (token-set >= 92), 2 token-sort >= 80 or,
+    for two persons, the same family name (last word equal or a typo apart) with given
+    names that may be one person's (same initial or a typo apart), 1 alike but for a
+    part that tells two apart: two persons of one family name with unrelated given
+    names ("Tetsuya" and "Osamu Watanabe"), or names that both hold numbers and not the
+    same ones ("Store 302" and "Store 305"), 0 otherwise.
 
     Args:
         a: Features of the first record.
@@ -64,34 +68,79 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
         >>> from custmaster.matching.record import MatchRecord, prepare
         >>> compare_name(prepare(MatchRecord("1", name="Acme Intl GmbH")),
         ...              prepare(MatchRecord("2", name="ACME International G.m.b.H.")))
-        5
+        6
+        >>> compare_name(prepare(MatchRecord("1", kind="person", name="Tetsuya Watanabe")),
+        ...              prepare(MatchRecord("2", kind="person", name="Osamu Watanabe")))
+        1
     """
     if not a.name or not b.name:
         return NULL_LEVEL
     if a.name == b.name:
-        return 4 if _forms_conflict(a.legal_form, b.legal_form) else 5
+        return 5 if _forms_conflict(a.legal_form, b.legal_form) else 6
     sort_sim = fuzz.token_sort_ratio(a.name, b.name)
+    if _numbers_differ(a.name, b.name):  # "Store 302" is not "Store 305"
+        return 1 if sort_sim >= 80 else 0
     if sort_sim >= 92:
-        return 3
+        return 4
     if fuzz.token_set_ratio(a.name, b.name) >= 92:
+        return 3
+    if sort_sim >= 80:
         return 2
-    return 1 if sort_sim >= 80 or _same_family_name(a, b) else 0
+    family = _same_family_name(a, b)
+    if family is None:
+        return 0
+    return 2 if family else 1
 
 
-def _same_family_name(a: MatchFeatures, b: MatchFeatures) -> bool:
-    """Two persons whose last name words agree (or differ by a typo) while their given
-    names differ: a nickname, a data-entry swap of the given name, or a relative, which
-    the other fields tell apart."""
+def _numbers(text: str) -> list[str]:
+    return sorted("".join(ch if ch.isdigit() else " " for ch in text).split())
+
+
+def _numbers_differ(a: str, b: str) -> bool:
+    """Both names hold numbers and not the same ones (branch or site numbers).
+
+    Example:
+        >>> _numbers_differ("firm302 energy", "firm305 energy"), _numbers_differ("3m", "3m co")
+        (True, False)
+    """
+    if not any(ch.isdigit() for ch in a) or not any(ch.isdigit() for ch in b):
+        return False
+    return _numbers(a) != _numbers(b)
+
+
+def _same_family_name(a: MatchFeatures, b: MatchFeatures) -> bool | None:
+    """Two persons whose last name words agree (or differ by a typo): True when their
+    given names may be one person's (same initial or a typo apart: a short form, a
+    middle name added or dropped), False when they share nothing (two people of one
+    family), None when the family names differ (or either is no person)."""
     if a.kind != "person" or b.kind != "person":
-        return False
+        return None
     if len(a.name_tokens) < 2 or len(b.name_tokens) < 2:
-        return False
+        return None
     last_a, last_b = a.name_tokens[-1], b.name_tokens[-1]
-    if last_a == last_b:
-        return True
-    return min(len(last_a), len(last_b)) >= 5 and (
-        JaroWinkler.normalized_similarity(last_a, last_b) >= 0.92
+    same = last_a == last_b or (
+        min(len(last_a), len(last_b)) >= 5
+        and JaroWinkler.normalized_similarity(last_a, last_b) >= 0.92
     )
+    if not same:
+        return None
+    return _given_names_compatible(a.name_tokens[:-1], b.name_tokens[:-1])
+
+
+def _given_names_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Given names that may be one person's: the same initial ("J." and "John", "Bart"
+    and "Bartholomeus") or a typo apart; "Tetsuya" and "Osamu" are two people.
+
+    Example:
+        >>> _given_names_compatible(("bart",), ("bartholomeus", "j"))
+        True
+        >>> _given_names_compatible(("tetsuya",), ("osamu",))
+        False
+    """
+    first_a, first_b = a[0], b[0]
+    if first_a[0] == first_b[0]:
+        return True
+    return Levenshtein.normalized_similarity(" ".join(a), " ".join(b)) >= 0.75
 
 
 def compare_tax_id(a: MatchFeatures, b: MatchFeatures) -> int:
@@ -376,6 +425,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "name",
         (
             "different",
+            "same family name, other given names; or other numbers",
             "token-sort >= 80 or same family name",
             "words contained (token-set >= 92)",
             "token-sort >= 92",
@@ -432,6 +482,6 @@ def comparison_vector(a: MatchFeatures, b: MatchFeatures) -> tuple[int, ...]:
         >>> from custmaster.matching.record import MatchRecord, prepare
         >>> comparison_vector(prepare(MatchRecord("1", name="Acme GmbH", country="DE")),
         ...                   prepare(MatchRecord("2", name="Acme", country="DE")))
-        (5, -1, -1, -1, -1, 1)
+        (6, -1, -1, -1, -1, 1)
     """
     return tuple(c.compare(a, b) for c in COMPARISONS)
