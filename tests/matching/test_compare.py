@@ -175,3 +175,22 @@ def test_numbered_streets_keep_their_number() -> None:
     assert compare_address(e65, e66) < 3
     assert compare_address(e65, prepare(MatchRecord("3", street="343 East 65th Street",
                                                     city="New York"))) == 4  # fmt: skip
+
+
+def test_a_postal_code_typo_keeps_the_street_and_number() -> None:
+    a = _p(street="2 Morgan Crescent", postal_code="2250", city="Raymond Terrace", country="AU")
+    typo = _p(street="2 Morgan Crescent", postal_code="2205", city="Raymond Terrace", country="AU")
+    other_town = _p(street="2 Morgan Crescent", postal_code="3161", city="Malvern", country="AU")
+    assert compare_address(a, typo) == 3  # nearby area: not the top level
+    assert compare_address(a, a) == 4
+    assert compare_address(a, other_town) == 0
+    swapped = _p(street="15 Coningham St", postal_code="3095", country="AU")
+    assert compare_address(_p(street="15 Coningham St", postal_code="3059", country="AU"),
+                           swapped) == 3  # fmt: skip
+
+
+def test_names_split_or_joined_by_a_space_are_a_typo_apart() -> None:
+    joined = _person("Joel", "McGilchrist")
+    assert compare_name(joined, _person("Joel", "Mcgilc Hrist")) == 4
+    assert compare_name(prepare(MatchRecord("1", name="Mc Donald Farms")),
+                        prepare(MatchRecord("2", name="McDonald Farms"))) == 4  # fmt: skip

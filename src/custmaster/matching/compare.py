@@ -49,7 +49,8 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
     """Compare normalised names (company core name or person ``"first last"``).
 
     Levels: 6 identical and compatible legal forms, 5 identical but conflicting legal
-    forms (``GmbH`` vs ``AG``: often sister companies), 4 token-sort similarity >= 92,
+    forms (``GmbH`` vs ``AG``: often sister companies), 4 token-sort similarity >= 92
+    (or >= 92 written without spaces),
     3 one name's words contained in the other (token-set >= 92), 2 token-sort >= 80 or,
     for two persons, the same family name (last word equal or a typo apart) with given
     names that may be one person's (same initial or a typo apart), 1 alike but for a
@@ -80,7 +81,7 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
     sort_sim = fuzz.token_sort_ratio(a.name, b.name)
     if _numbers_differ(a.name, b.name):  # "Store 302" is not "Store 305"
         return 1 if sort_sim >= 80 else 0
-    if sort_sim >= 92:
+    if sort_sim >= 92 or _joined_ratio(a.name, b.name) >= 92:
         return 4
     if fuzz.token_set_ratio(a.name, b.name) >= 92:
         return 3
@@ -90,6 +91,12 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
     if family is None:
         return 0
     return 2 if family else 1
+
+
+def _joined_ratio(a: str, b: str) -> float:
+    """Similarity of the names written without spaces ("mcgilc hrist" = "mcgilchrist",
+    "Mc Donald" = "McDonald")."""
+    return fuzz.ratio(a.replace(" ", ""), b.replace(" ", ""))
 
 
 def _numbers(text: str) -> list[str]:
@@ -303,7 +310,8 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     "South Main Boulevard"); the house numbers must agree when both are given. The area
     agrees on the postal code when both have one, else on the city when both have one,
     else it is unknown (no penalty): a record with a postal code and one without can
-    still be at the same address.
+    still be at the same address. Postal codes a typo apart, or other codes in the same
+    city, are a nearby area: the same street and number there is level 3, not 4.
 
     Levels: 4 same street name and number in a compatible area, 3 similar street name
     (>= 85) and same number, or the same street name where a number is missing on one
@@ -332,19 +340,23 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     if not (a.street or a.postal_code or a.city) or not (b.street or b.postal_code or b.city):
         return NULL_LEVEL
     same_postal = a.postal_code is not None and a.postal_code == b.postal_code
-    same_city = bool(a.city) and a.city == b.city
+    similar_city = bool(a.city and b.city) and (
+        a.city == b.city or JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
+    )
     if a.postal_code is not None and b.postal_code is not None:
         same_area = same_postal
+        # a postal code typo ("2250"/"2205") or one city under two codes
+        near_area = same_postal or similar_city or _one_slip(a.postal_code, b.postal_code)
     elif a.city and b.city:
-        same_area = same_city or JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
+        same_area = near_area = similar_city
     else:  # no comparable area on one side: the street and number decide
-        same_area = True
-    if a.street and b.street and same_area:
+        same_area = near_area = True
+    if a.street and b.street and near_area:
         core_a, core_b = street_core(a.street), street_core(b.street)
         numbers_known = a.house_number is not None and b.house_number is not None
         if numbers_known and a.house_number == b.house_number:
             if core_a == core_b:
-                return 4
+                return 4 if same_area else 3
             similar = fuzz.ratio(core_a, core_b) >= 85 or fuzz.ratio(a.street, b.street) >= 90
             if similar and _digits(core_a) == _digits(core_b):  # 65th is not 66th
                 return 3
@@ -352,11 +364,24 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
             return 3
     if same_postal:
         return 2
-    if same_city or (
-        a.city and b.city and JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
-    ):
-        return 1
-    return 0
+    return 1 if similar_city else 0
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Two codes of one length a typo apart: one character, or two neighbours swapped.
+
+    Example:
+        >>> _one_slip("2250", "2205"), _one_slip("2250", "2251"), _one_slip("2250", "3161")
+        (True, True, False)
+    """
+    if len(a) != len(b):
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
+        a[diff[1]] == b[diff[0]]
+    )
 
 
 def compare_country(a: MatchFeatures, b: MatchFeatures) -> int:
