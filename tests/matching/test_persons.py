@@ -110,3 +110,19 @@ def test_names_with_other_numbers_are_not_similar() -> None:
     c = prepare(MatchRecord("3", name="Riverside Clinic 302 Inc"))
     assert compare_name(a, b) <= 1 and compare_name(a, c) == 6
     assert score(a, b, DEFAULT_MODEL).decision == "no_match"
+
+
+def test_a_typo_of_a_name_weighs_as_the_more_common_of_the_two() -> None:
+    smiths = [prepare(MatchRecord(str(i), kind="person", first_name="John", last_name="Smith",
+                                  city=f"Town {i}")) for i in range(60)]  # fmt: skip
+    riley = [prepare(MatchRecord(f"r{i}", kind="person", first_name="Riley",
+                                 last_name=f"Family{i}", city=f"Town {i}")) for i in range(60)]  # fmt: skip
+    typo = prepare(MatchRecord("t", kind="person", first_name="Jon", last_name="Smith"))
+    siviur = prepare(MatchRecord("s1", kind="person", first_name="Riley", last_name="Siviur"))
+    siviour = prepare(MatchRecord("s2", kind="person", first_name="Riley", last_name="Siviour"))
+    model = DEFAULT_MODEL.with_tf(TermFrequencies.from_features(smiths + riley + [typo]))
+    weight = {e.field: e.weight for e in score(typo, smiths[0], model).explanation}["name"]
+    assert weight < 3  # "jon smith" is as common as "john smith"
+    # a rare surname with a typo keeps its weight, however common the shared given name
+    rare = {e.field: e.weight for e in score(siviur, siviour, model).explanation}["name"]
+    assert compare_name(siviur, siviour) == 4 and rare > 7
