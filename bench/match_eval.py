@@ -214,11 +214,14 @@ def b3(clusters: Iterable[Iterable[str]], truth: dict[str, str]) -> tuple[float,
 
 #: The truth of the data set being evaluated (for B3 in ``row``).
 _TRUTH: dict[str, str] = {}
+#: (data set, system, threshold) -> cluster (P, R, F1), for the side-by-side summary.
+_RESULTS: dict[tuple[str, str, str], tuple[float, float, float]] = {}
 
 
 def row(ds: str, system: str, thr: str, pairs: tuple[float, float, float],
         clus: tuple[float, float, float], secs: float,
         clusters: Iterable[Iterable[str]] | None = None) -> None:
+    _RESULTS[(ds, system, thr)] = clus
     b = b3(clusters, _TRUTH) if clusters is not None else None
     b3_text = f" | B3 P={b[0]:.4f} R={b[1]:.4f} F1={b[2]:.4f}" if b else ""
     print(f"{ds:<9} {system:<11} {thr:<14} pairs P={pairs[0]:.4f} R={pairs[1]:.4f} "
@@ -491,6 +494,39 @@ def run_datasets(args: argparse.Namespace) -> None:
         if not args.no_dedupe and len(recs) <= 20_000:
             run_dedupe(ds, recs, gold, truth, persons, args.dedupe_budget)
         run_latency(ds, recs, model, n_queries=2000 if len(recs) > 1000 else len(recs))
+    summary()
+
+
+def summary() -> None:
+    """Cluster figures of every system side by side, one line per data set: ours at the
+    auto-merge threshold (precision and F1) and at the review threshold (F1), Splink's
+    clusters (at 0.95), dedupe's, and whether ours at review reaches the best of them."""
+    sets = list(dict.fromkeys(ds for ds, _, _ in _RESULTS))
+    if not sets:
+        return
+    def f1(ds: str, system: str, thr: str) -> float | None:
+        got = _RESULTS.get((ds, system, thr))
+        return got[2] if got else None
+    def text(v: float | None) -> str:
+        return f"{v:.4f}" if v is not None else "   -  "
+    print("\n== cluster F1 side by side (ours: auto >= 0.995 and review >= 0.8; splink: "
+          "clusters at 0.95; dedupe: clusters at 0.5 with its label budget)")
+    print(f"{'data set':<9} {'ours auto P':>11} {'ours auto':>9} {'ours review':>11} "
+          f"{'splink':>7} {'dedupe':>7}  target (review >= best other, auto P >= 0.995)")
+    for ds in sets:
+        auto = _RESULTS.get((ds, "custmaster", "auto>=0.995"))
+        review = f1(ds, "custmaster", "review>=0.8")
+        spl = f1(ds, "splink", "p>=0.95")
+        ded = next((v[2] for (d, sy, _), v in _RESULTS.items()
+                    if d == ds and sy == "dedupe"), None)
+        others = [v for v in (spl, ded) if v is not None]
+        met = "-"
+        if auto is not None and review is not None:
+            ok = auto[0] >= 0.995 and (not others or review >= max(others))
+            met = "met" if ok else "NOT met"
+        print(f"{ds:<9} {text(auto[0] if auto else None):>11} "
+              f"{text(auto[2] if auto else None):>9} {text(review):>11} {text(spl):>7} "
+              f"{text(ded):>7}  {met}", flush=True)
 
 
 #: --mode -> runner (another mode adds its entry and its own options below).

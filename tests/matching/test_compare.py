@@ -26,10 +26,10 @@ def _p(**kw: str) -> object:
 
 def test_name_levels() -> None:
     base = prepare(MatchRecord("1", name="Keystone Packaging GmbH"))
-    assert compare_name(base, prepare(MatchRecord("2", name="KEYSTONE PACKAGING"))) == 5
-    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging AG"))) == 4
-    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packagng GmbH"))) == 3
-    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging Group"))) == 2
+    assert compare_name(base, prepare(MatchRecord("2", name="KEYSTONE PACKAGING"))) == 6
+    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging AG"))) == 5
+    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packagng GmbH"))) == 4
+    assert compare_name(base, prepare(MatchRecord("2", name="Keystone Packaging Group"))) == 3
     assert compare_name(base, prepare(MatchRecord("2", name="Keystone Fasteners GmbH"))) == 0
     assert compare_name(base, prepare(MatchRecord("2"))) == NULL_LEVEL
 
@@ -38,21 +38,26 @@ def _person(first: str, last: str) -> MatchFeatures:
     return prepare(MatchRecord("p", kind="person", first_name=first, last_name=last))
 
 
-def test_persons_with_the_same_family_name_are_level_one() -> None:
+def test_persons_with_the_same_family_name() -> None:
     caleb = _person("Caleb", "Challenor")
+    # unrelated given names: two people of one family (level 1, its own weight)
     assert compare_name(caleb, _person("Nathan", "Challenor")) == 1
     assert compare_name(caleb, _person("Nathan", "Challenro")) == 1
     assert compare_name(caleb, _person("Nathan", "Rollins")) == 0
+    # given names that may be one person's: an initial, a short form, a typo
+    assert compare_name(caleb, _person("C.", "Challenor")) == 2
+    assert compare_name(_person("Bartholomeus", "Verlinden"), _person("Bart", "Verlinden")) == 2
+    assert compare_name(caleb, _person("Kaleb", "Challenor")) >= 2
     # organisations sharing a last word are not family
     org = prepare(MatchRecord("1", name="Keystone Packaging"))
     assert compare_name(org, prepare(MatchRecord("2", name="Harbor Packaging"))) == 0
     # a single-word person name has no family name to compare
-    assert compare_name(_person("", "Challenor"), _person("Nathan", "Challenor")) == 2
+    assert compare_name(_person("", "Challenor"), _person("Nathan", "Challenor")) == 3
 
 
 def test_generic_us_forms_do_not_conflict() -> None:
     a = prepare(MatchRecord("1", name="Acme Inc"))
-    assert compare_name(a, prepare(MatchRecord("2", name="Acme Corp."))) == 5
+    assert compare_name(a, prepare(MatchRecord("2", name="Acme Corp."))) == 6
 
 
 def test_tax_id_levels() -> None:
@@ -170,3 +175,22 @@ def test_numbered_streets_keep_their_number() -> None:
     assert compare_address(e65, e66) < 3
     assert compare_address(e65, prepare(MatchRecord("3", street="343 East 65th Street",
                                                     city="New York"))) == 4  # fmt: skip
+
+
+def test_a_postal_code_typo_keeps_the_street_and_number() -> None:
+    a = _p(street="2 Morgan Crescent", postal_code="2250", city="Raymond Terrace", country="AU")
+    typo = _p(street="2 Morgan Crescent", postal_code="2205", city="Raymond Terrace", country="AU")
+    other_town = _p(street="2 Morgan Crescent", postal_code="3161", city="Malvern", country="AU")
+    assert compare_address(a, typo) == 3  # nearby area: not the top level
+    assert compare_address(a, a) == 4
+    assert compare_address(a, other_town) == 0
+    swapped = _p(street="15 Coningham St", postal_code="3095", country="AU")
+    assert compare_address(_p(street="15 Coningham St", postal_code="3059", country="AU"),
+                           swapped) == 3  # fmt: skip
+
+
+def test_names_split_or_joined_by_a_space_are_a_typo_apart() -> None:
+    joined = _person("Joel", "McGilchrist")
+    assert compare_name(joined, _person("Joel", "Mcgilc Hrist")) == 4
+    assert compare_name(prepare(MatchRecord("1", name="Mc Donald Farms")),
+                        prepare(MatchRecord("2", name="McDonald Farms"))) == 4  # fmt: skip

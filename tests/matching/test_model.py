@@ -24,10 +24,22 @@ def test_weights_are_log2_bayes_factors() -> None:
 
 
 def test_levels_must_match_comparisons() -> None:
-    data = DEFAULT_MODEL.to_dict()
-    data["comparisons"]["name"] = data["comparisons"]["name"][:2]
+    levels = dict(DEFAULT_MODEL.levels)
+    levels["name"] = levels["name"][:2]
     with pytest.raises(ValueError, match="name"):
-        MatchModel.from_dict(data)
+        MatchModel(DEFAULT_MODEL.prior, levels)
+
+
+def test_a_model_stored_before_a_level_was_added_loads_by_label() -> None:
+    data = DEFAULT_MODEL.to_dict()
+    old = [lv for lv in data["comparisons"]["name"] if not lv["label"].startswith("same family")]
+    old[2] = {**old[2], "m": 0.5}  # "words contained" of the stored model
+    data["comparisons"]["name"] = old
+    loaded = MatchModel.from_dict(data)
+    labels = [p.label for p in loaded.levels["name"]]
+    assert labels == [p.label for p in DEFAULT_MODEL.levels["name"]]
+    assert loaded.levels["name"][3].m == 0.5  # kept, at its new index
+    assert loaded.levels["name"][1] == DEFAULT_MODEL.levels["name"][1]  # new: default
 
 
 def test_thresholds() -> None:

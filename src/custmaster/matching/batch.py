@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import math
 import multiprocessing
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,15 @@ from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
 from custmaster.matching.scoring import match_weight_filter, probability_from_weight
 
-__all__ = ["BatchResult", "Blocking", "ScoredPair", "batch_match", "candidate_pairs"]
+__all__ = [
+    "BatchResult",
+    "BlockPairSample",
+    "Blocking",
+    "ScoredPair",
+    "batch_match",
+    "block_pair_sample",
+    "candidate_pairs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +205,78 @@ def candidate_pairs(
         if mine:
             for j in _partners(i, blocks, mine, blocking.full_block_size, blocking.window):
                 yield i, j
+
+
+@dataclass(frozen=True, slots=True)
+class BlockPairSample:
+    """A uniform sample of the pairs that share a blocking key (every pair of every
+    block, not only the windowed candidates).
+
+    Attributes:
+        pairs: ``(i, j, weight)``: positions ``i < j`` and the pair's weight in the
+            sample (1 / the number of usable blocks the two share, so that a pair
+            sharing several keys counts once in expectation).
+        total: The number of distinct pairs sharing a key (exact when every pair was
+            enumerated, else estimated from the sample).
+        exact: Whether every pair was enumerated.
+    """
+
+    pairs: list[tuple[int, int, float]]
+    total: float
+    exact: bool
+
+
+def block_pair_sample(
+    features: Sequence[MatchFeatures],
+    blocking: Blocking | None = None,
+    max_pairs: int = 200_000,
+    rng: random.Random | None = None,
+) -> BlockPairSample:
+    """Sample the pairs sharing a blocking key, whatever the windowing of large blocks.
+
+    Windowing compares a member of a large block with its neighbours only, so the
+    candidate pairs of a batch run are no fair sample of the pairs blocking brings
+    together: one person written a thousand times shares a name block with a thousand
+    records but is compared with a few dozen. Estimates over all pairs (the prior)
+    use this sample instead. Up to ``max_pairs`` pairs every pair is enumerated; above,
+    a block is drawn by its number of pairs, a pair of it at random, and the pair
+    weighted by 1 / the number of blocks the two records share.
+
+    Example:
+        >>> recs = [prepare(MatchRecord(str(i), name="Acme", country="DE")) for i in range(3)]
+        >>> sample = block_pair_sample(recs)
+        >>> sample.total, sample.exact, [p[:2] for p in sample.pairs]
+        (3.0, True, [(0, 1), (0, 2), (1, 2)])
+    """
+    blocking = blocking or Blocking()
+    rng = rng or random.Random(1)
+    blocks, rec_blocks = _blocks(features, blocking)
+    sizes = [len(ids) * (len(ids) - 1) // 2 for ids in blocks]
+    all_pairs = sum(sizes)
+    if all_pairs <= max_pairs:
+        seen: set[tuple[int, int]] = set()
+        for ids in blocks:
+            for x in range(len(ids)):
+                a = ids[x]
+                for b in ids[x + 1 :]:
+                    seen.add((a, b) if a < b else (b, a))
+        pairs = [(i, j, 1.0) for i, j in sorted(seen)]
+        return BlockPairSample(pairs, float(len(pairs)), True)
+    mine = [frozenset(r) for r in rec_blocks]
+    cum: list[int] = []
+    running = 0
+    for size in sizes:
+        running += size
+        cum.append(running)
+    out: list[tuple[int, int, float]] = []
+    for b in rng.choices(range(len(blocks)), cum_weights=cum, k=max_pairs):
+        ids = blocks[b]
+        x, y = rng.sample(range(len(ids)), 2)
+        i, j = ids[x], ids[y]
+        shared = len(mine[i] & mine[j]) or 1
+        out.append((min(i, j), max(i, j), 1.0 / shared))
+    total = all_pairs * sum(w for _, _, w in out) / len(out)
+    return BlockPairSample(out, total, False)
 
 
 Scorer = Callable[[MatchFeatures, MatchFeatures], "float | None"]

@@ -48,10 +48,15 @@ def _forms_conflict(a: str | None, b: str | None) -> bool:
 def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
     """Compare normalised names (company core name or person ``"first last"``).
 
-    Levels: 5 identical and compatible legal forms, 4 identical but conflicting legal
-    forms (``GmbH`` vs ``AG``: often sister companies), 3 token-sort similarity >= 92,
-    2 one name's words contained in the other (token-set >= 92), 1 token-sort >= 80 or,
-    for two persons, the same family name (last word equal or a typo apart), 0 otherwise.
+    Levels: 6 identical and compatible legal forms, 5 identical but conflicting legal
+    forms (``GmbH`` vs ``AG``: often sister companies), 4 token-sort similarity >= 92
+    (or >= 92 written without spaces),
+    3 one name's words contained in the other (token-set >= 92), 2 token-sort >= 80 or,
+    for two persons, the same family name (last word equal or a typo apart) with given
+    names that may be one person's (same initial or a typo apart), 1 alike but for a
+    part that tells two apart: two persons of one family name with unrelated given
+    names ("Tetsuya" and "Osamu Watanabe"), or names that both hold numbers and not the
+    same ones ("Store 302" and "Store 305"), 0 otherwise.
 
     Args:
         a: Features of the first record.
@@ -64,34 +69,85 @@ def compare_name(a: MatchFeatures, b: MatchFeatures) -> int:
         >>> from custmaster.matching.record import MatchRecord, prepare
         >>> compare_name(prepare(MatchRecord("1", name="Acme Intl GmbH")),
         ...              prepare(MatchRecord("2", name="ACME International G.m.b.H.")))
-        5
+        6
+        >>> compare_name(prepare(MatchRecord("1", kind="person", name="Tetsuya Watanabe")),
+        ...              prepare(MatchRecord("2", kind="person", name="Osamu Watanabe")))
+        1
     """
     if not a.name or not b.name:
         return NULL_LEVEL
     if a.name == b.name:
-        return 4 if _forms_conflict(a.legal_form, b.legal_form) else 5
+        return 5 if _forms_conflict(a.legal_form, b.legal_form) else 6
     sort_sim = fuzz.token_sort_ratio(a.name, b.name)
-    if sort_sim >= 92:
-        return 3
+    if _numbers_differ(a.name, b.name):  # "Store 302" is not "Store 305"
+        return 1 if sort_sim >= 80 else 0
+    if sort_sim >= 92 or _joined_ratio(a.name, b.name) >= 92:
+        return 4
     if fuzz.token_set_ratio(a.name, b.name) >= 92:
+        return 3
+    if sort_sim >= 80:
         return 2
-    return 1 if sort_sim >= 80 or _same_family_name(a, b) else 0
+    family = _same_family_name(a, b)
+    if family is None:
+        return 0
+    return 2 if family else 1
 
 
-def _same_family_name(a: MatchFeatures, b: MatchFeatures) -> bool:
-    """Two persons whose last name words agree (or differ by a typo) while their given
-    names differ: a nickname, a data-entry swap of the given name, or a relative, which
-    the other fields tell apart."""
+def _joined_ratio(a: str, b: str) -> float:
+    """Similarity of the names written without spaces ("mcgilc hrist" = "mcgilchrist",
+    "Mc Donald" = "McDonald")."""
+    return fuzz.ratio(a.replace(" ", ""), b.replace(" ", ""))
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted("".join(ch if ch.isdigit() else " " for ch in text).split())
+
+
+def _numbers_differ(a: str, b: str) -> bool:
+    """Both names hold numbers and not the same ones (branch or site numbers).
+
+    Example:
+        >>> _numbers_differ("firm302 energy", "firm305 energy"), _numbers_differ("3m", "3m co")
+        (True, False)
+    """
+    if not any(ch.isdigit() for ch in a) or not any(ch.isdigit() for ch in b):
+        return False
+    return _numbers(a) != _numbers(b)
+
+
+def _same_family_name(a: MatchFeatures, b: MatchFeatures) -> bool | None:
+    """Two persons whose last name words agree (or differ by a typo): True when their
+    given names may be one person's (same initial or a typo apart: a short form, a
+    middle name added or dropped), False when they share nothing (two people of one
+    family), None when the family names differ (or either is no person)."""
     if a.kind != "person" or b.kind != "person":
-        return False
+        return None
     if len(a.name_tokens) < 2 or len(b.name_tokens) < 2:
-        return False
+        return None
     last_a, last_b = a.name_tokens[-1], b.name_tokens[-1]
-    if last_a == last_b:
-        return True
-    return min(len(last_a), len(last_b)) >= 5 and (
-        JaroWinkler.normalized_similarity(last_a, last_b) >= 0.92
+    same = last_a == last_b or (
+        min(len(last_a), len(last_b)) >= 5
+        and JaroWinkler.normalized_similarity(last_a, last_b) >= 0.92
     )
+    if not same:
+        return None
+    return _given_names_compatible(a.name_tokens[:-1], b.name_tokens[:-1])
+
+
+def _given_names_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Given names that may be one person's: the same initial ("J." and "John", "Bart"
+    and "Bartholomeus") or a typo apart; "Tetsuya" and "Osamu" are two people.
+
+    Example:
+        >>> _given_names_compatible(("bart",), ("bartholomeus", "j"))
+        True
+        >>> _given_names_compatible(("tetsuya",), ("osamu",))
+        False
+    """
+    first_a, first_b = a[0], b[0]
+    if first_a[0] == first_b[0]:
+        return True
+    return Levenshtein.normalized_similarity(" ".join(a), " ".join(b)) >= 0.75
 
 
 def compare_tax_id(a: MatchFeatures, b: MatchFeatures) -> int:
@@ -254,7 +310,8 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     "South Main Boulevard"); the house numbers must agree when both are given. The area
     agrees on the postal code when both have one, else on the city when both have one,
     else it is unknown (no penalty): a record with a postal code and one without can
-    still be at the same address.
+    still be at the same address. Postal codes a typo apart, or other codes in the same
+    city, are a nearby area: the same street and number there is level 3, not 4.
 
     Levels: 4 same street name and number in a compatible area, 3 similar street name
     (>= 85) and same number, or the same street name where a number is missing on one
@@ -283,19 +340,23 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
     if not (a.street or a.postal_code or a.city) or not (b.street or b.postal_code or b.city):
         return NULL_LEVEL
     same_postal = a.postal_code is not None and a.postal_code == b.postal_code
-    same_city = bool(a.city) and a.city == b.city
+    similar_city = bool(a.city and b.city) and (
+        a.city == b.city or JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
+    )
     if a.postal_code is not None and b.postal_code is not None:
         same_area = same_postal
+        # a postal code typo ("2250"/"2205") or one city under two codes
+        near_area = same_postal or similar_city or _one_slip(a.postal_code, b.postal_code)
     elif a.city and b.city:
-        same_area = same_city or JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
+        same_area = near_area = similar_city
     else:  # no comparable area on one side: the street and number decide
-        same_area = True
-    if a.street and b.street and same_area:
+        same_area = near_area = True
+    if a.street and b.street and near_area:
         core_a, core_b = street_core(a.street), street_core(b.street)
         numbers_known = a.house_number is not None and b.house_number is not None
         if numbers_known and a.house_number == b.house_number:
             if core_a == core_b:
-                return 4
+                return 4 if same_area else 3
             similar = fuzz.ratio(core_a, core_b) >= 85 or fuzz.ratio(a.street, b.street) >= 90
             if similar and _digits(core_a) == _digits(core_b):  # 65th is not 66th
                 return 3
@@ -303,11 +364,24 @@ def compare_address(a: MatchFeatures, b: MatchFeatures) -> int:
             return 3
     if same_postal:
         return 2
-    if same_city or (
-        a.city and b.city and JaroWinkler.normalized_similarity(a.city, b.city) >= 0.92
-    ):
-        return 1
-    return 0
+    return 1 if similar_city else 0
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Two codes of one length a typo apart: one character, or two neighbours swapped.
+
+    Example:
+        >>> _one_slip("2250", "2205"), _one_slip("2250", "2251"), _one_slip("2250", "3161")
+        (True, True, False)
+    """
+    if len(a) != len(b):
+        return False
+    diff = [k for k in range(len(a)) if a[k] != b[k]]
+    if len(diff) == 1:
+        return True
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and (
+        a[diff[1]] == b[diff[0]]
+    )
 
 
 def compare_country(a: MatchFeatures, b: MatchFeatures) -> int:
@@ -376,6 +450,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "name",
         (
             "different",
+            "same family name, other given names; or other numbers",
             "token-sort >= 80 or same family name",
             "words contained (token-set >= 92)",
             "token-sort >= 92",
@@ -432,6 +507,6 @@ def comparison_vector(a: MatchFeatures, b: MatchFeatures) -> tuple[int, ...]:
         >>> from custmaster.matching.record import MatchRecord, prepare
         >>> comparison_vector(prepare(MatchRecord("1", name="Acme GmbH", country="DE")),
         ...                   prepare(MatchRecord("2", name="Acme", country="DE")))
-        (5, -1, -1, -1, -1, 1)
+        (6, -1, -1, -1, -1, 1)
     """
     return tuple(c.compare(a, b) for c in COMPARISONS)

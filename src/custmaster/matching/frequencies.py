@@ -7,6 +7,11 @@ the records (``tf``), not the average chance of agreeing (the level's u). The sc
 e-mail addresses, domains and streets: a switchboard phone shared by 30 sites, a common
 company name or a business-centre address adds less, a rare value never more than its
 level's u allows (the adjustment only weakens).
+
+A person's name (and a name word) is counted once per place it is seen in (postal code,
+else city): one inventor on a thousand patents from a few towns, or one customer
+imported from five systems, is a name seen in a few places, while "John Smith" is seen
+in hundreds. Records without a place count one each.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ __all__ = ["KINDS", "TermFrequencies", "street_value", "values_of"]
 MIN_POPULATION = 50
 #: The kinds of values counted.
 KINDS = ("name", "token", "phone", "email", "domain", "street")
+#: Kinds counted once per (value, place) rather than once per record.
+_BY_PLACE = frozenset({"name", "token"})
 
 
 def street_value(f: MatchFeatures) -> str | None:
@@ -50,6 +57,15 @@ def values_of(f: MatchFeatures) -> Iterable[tuple[str, str]]:
     street = street_value(f)
     if street:
         yield "street", street
+
+
+def _place(f: MatchFeatures) -> str:
+    """Where a record is (postal code, else city); its id when neither is known."""
+    if f.postal_code:
+        return f"{f.country or '-'}|p|{f.postal_code}"
+    if f.city:
+        return f"{f.country or '-'}|c|{f.city}"
+    return f"#{f.id}"
 
 
 @dataclass(frozen=True)
@@ -95,10 +111,17 @@ class TermFrequencies:
             own: See the class attributes.
         """
         counters: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
+        totals = dict.fromkeys(KINDS, 0)
+        places: set[tuple[str, str, str]] = set()
         for f in features:
+            place = _place(f)
             for kind, value in values_of(f):
+                totals[kind] += 1
+                if kind in _BY_PLACE:
+                    if (kind, value, place) in places:
+                        continue
+                    places.add((kind, value, place))
                 counters[kind][value] += 1
-        totals = {kind: sum(c.values()) for kind, c in counters.items()}
         counts: dict[str, dict[str, int]] = {}
         for kind, counter in counters.items():
             common = counter.most_common(top)

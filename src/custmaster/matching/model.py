@@ -149,14 +149,13 @@ class MatchModel:
         """
         thr = data.get("thresholds") or {}
         tf = data.get("term_frequencies")
+        stored = {
+            name: tuple(LevelParams(str(p["label"]), float(p["m"]), float(p["u"])) for p in params)
+            for name, params in data["comparisons"].items()
+        }
         return cls(
             prior=float(data["prior"]),
-            levels={
-                name: tuple(
-                    LevelParams(str(p["label"]), float(p["m"]), float(p["u"])) for p in params
-                )
-                for name, params in data["comparisons"].items()
-            },
+            levels={name: _upgraded(name, params) for name, params in stored.items()},
             thresholds=Thresholds(
                 float(thr.get("auto_merge", _DEFAULT_THRESHOLDS.auto_merge)),
                 float(thr.get("review", _DEFAULT_THRESHOLDS.review)),
@@ -173,6 +172,17 @@ class MatchModel:
         return MatchModel(self.prior, self.levels, self.thresholds, tf)
 
 
+def _upgraded(name: str, params: tuple[LevelParams, ...]) -> tuple[LevelParams, ...]:
+    """The levels of a model stored before a comparison gained a level: matched by
+    label, a new level takes the default model's m and u."""
+    comp = next((c for c in COMPARISONS if c.name == name), None)
+    if comp is None or len(params) == comp.num_levels:
+        return params
+    by_label = {p.label: p for p in params}
+    default = DEFAULT_MODEL.levels[name]
+    return tuple(by_label.get(label, default[k]) for k, label in enumerate(comp.labels))
+
+
 def _levels(name: str, m: list[float], u: list[float]) -> tuple[LevelParams, ...]:
     labels = next(c.labels for c in COMPARISONS if c.name == name)
     return tuple(LevelParams(lb, mi, ui) for lb, mi, ui in zip(labels, m, u, strict=True))
@@ -183,8 +193,8 @@ DEFAULT_MODEL = MatchModel(
     levels={
         "name": _levels(
             "name",
-            [0.03, 0.04, 0.08, 0.15, 0.03, 0.67],
-            [0.975, 0.02, 0.004, 0.0008, 0.00005, 0.0002],
+            [0.03, 0.005, 0.04, 0.08, 0.15, 0.03, 0.665],
+            [0.97, 0.005, 0.02, 0.004, 0.0008, 0.00005, 0.0002],
         ),
         "tax_id": _levels("tax_id", [0.03, 0.05, 0.92], [0.99998, 0.00001, 0.00001]),
         "contact": _levels("contact", [0.06, 0.04, 0.55, 0.35], [0.9, 0.0999, 0.0001, 0.00001]),

@@ -111,10 +111,11 @@ def tf_adjustment(
     freq = 0.0
     if k == _NAME:
         if level >= 4:
-            # a common person name is weak evidence; an organisation's identical name
-            # shared by many records is mostly one company written many ways
-            freq = tf.tf("name", a.name) if a.kind == "person" else 0.0
-        elif level >= 2:
+            # a common person name (or a typo of one: the more common of the two) is
+            # weak evidence; an organisation's identical or near-identical name shared by
+            # many records is mostly one company written many ways
+            freq = max(tf.tf("name", a.name), tf.tf("name", b.name)) if a.kind == "person" else 0.0
+        elif level == 3:
             freq = _shared_tf(model, "token", set(a.name_tokens) & set(b.name_tokens))
     elif k == _PHONE:
         if level == 2 and a.phone:

@@ -30,13 +30,13 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import combinations
 from typing import Any
 
-from custmaster.matching.batch import Blocking, candidate_pairs
+from custmaster.matching.batch import Blocking, block_pair_sample
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL, street_core
 from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import DEFAULT_MODEL, LevelParams, MatchModel, Thresholds
@@ -183,7 +183,7 @@ def _session_pairs(
 
 
 def _em(
-    patterns: Counter[Vector],
+    patterns: Mapping[Vector, float],
     labelled: Counter[tuple[Vector, bool]],
     m: list[list[float]],
     u: list[list[float]],
@@ -193,13 +193,13 @@ def _em(
     fix_m: bool = False,
     max_iterations: int = 40,
     tol: float = 1e-5,
-) -> tuple[list[list[float]], float, int, list[int]]:
+) -> tuple[list[list[float]], float, int, list[float]]:
     """EM over pattern counts. Returns (m, lambda, iterations, non-null counts of the
     active comparisons). Labelled patterns have a fixed posterior and only inform m."""
     m = [list(row) for row in m]
     items = list(patterns.items())
     fixed = [(vec, 1.0 if is_match else 0.0, cnt) for (vec, is_match), cnt in labelled.items()]
-    seen = [0] * len(COMPARISONS)
+    seen = [0.0] * len(COMPARISONS)
     for vec, cnt in items:
         for k in active:
             if vec[k] != NULL_LEVEL:
@@ -208,7 +208,7 @@ def _em(
     for iterations in range(1, max_iterations + 1):  # noqa: B007
         acc = [[0.0] * len(row) for row in m]
         total_r = 0.0
-        total = 0
+        total = 0.0
         for vec, cnt in items:
             log_m = math.log(lam)
             log_u = math.log(1.0 - lam)
@@ -451,8 +451,10 @@ def estimate_prior(
     rng: random.Random | None = None,
     fallback: float = DEFAULT_MODEL.prior,
 ) -> tuple[float, dict[str, Any]]:
-    """The prior by EM with ``model``'s m and u fixed, on (a sample of) the candidate
-    pairs of the matcher's blocking: expected matches / ``recall`` / all pairs.
+    """The prior by EM with ``model``'s m and u fixed, on (a sample of) the pairs that
+    share a key of the matcher's blocking (all pairs of every block, not only the
+    windowed candidates: see :func:`~custmaster.matching.batch.block_pair_sample`):
+    expected matches / ``recall`` / all pairs.
 
     Returns:
         ``(prior, report)``; ``fallback`` when there is nothing to estimate from.
@@ -462,20 +464,15 @@ def estimate_prior(
     total_pairs = n * (n - 1) // 2
     if total_pairs == 0:
         return fallback, {"fallback": "fewer than two records: the base prior is kept"}
-    sample: list[tuple[int, int]] = []
-    seen = 0
-    for pair in candidate_pairs(list(features), blocking):
-        seen += 1
-        if len(sample) < max_pairs:
-            sample.append(pair)
-        else:
-            at = rng.randrange(seen)
-            if at < max_pairs:
-                sample[at] = pair
-    if not sample:
+    sample = block_pair_sample(features, blocking, max_pairs, rng)
+    if not sample.pairs:
         return fallback, {"candidate_pairs": 0,
                           "fallback": "no candidate pairs: the base prior is kept"}  # fmt: skip
-    patterns = Counter(_vector(features[i], features[j]) for i, j in sample)
+    patterns: dict[Vector, float] = {}
+    for i, j, w in sample.pairs:
+        vec = _vector(features[i], features[j])
+        patterns[vec] = patterns.get(vec, 0.0) + w
+    seen = sample.total
     m = [[p.m for p in model.levels[name]] for name in _NAMES]
     u = [[p.u for p in model.levels[name]] for name in _NAMES]
     active = list(range(len(COMPARISONS)))
@@ -484,7 +481,7 @@ def estimate_prior(
     expected = lam * seen / max(recall, 1e-6)
     prior = min(max(expected / total_pairs, 1e-12), 0.5)
     return prior, {
-        "candidate_pairs": seen, "sampled": len(sample), "iterations": iterations,
+        "candidate_pairs": round(seen), "sampled": len(sample.pairs), "iterations": iterations,
         "match_share": round(lam, 6), "expected_matches": round(expected, 1),
         "blocking_recall": recall, "value": prior,
     }  # fmt: skip

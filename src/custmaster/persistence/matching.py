@@ -17,10 +17,12 @@ from sqlalchemy import (
     Engine,
     Row,
     Text,
+    and_,
     cast,
     delete,
     func,
     insert,
+    or_,
     select,
     text,
     union_all,
@@ -358,13 +360,31 @@ class SqlMatchingRepository:
         return None if row is None else _cluster(row)
 
     def list_clusters(
-        self, status: str | None, after_id: int | None, limit: int
+        self,
+        status: str | None,
+        after_id: int | None,
+        limit: int,
+        *,
+        uncertain_first: bool = False,
+        after_uncertainty: float | None = None,
     ) -> list[ClusterRecord]:
-        query = select(duplicate_clusters).order_by(duplicate_clusters.c.id).limit(limit)
+        table = duplicate_clusters
+        if uncertain_first:
+            distance = func.abs(table.c.score - 0.5)
+            query = select(table).order_by(distance, table.c.id).limit(limit)
+            if after_id is not None and after_uncertainty is not None:
+                query = query.where(
+                    or_(
+                        distance > after_uncertainty,
+                        and_(distance == after_uncertainty, table.c.id > after_id),
+                    )
+                )
+        else:
+            query = select(table).order_by(table.c.id).limit(limit)
+            if after_id is not None:
+                query = query.where(table.c.id > after_id)
         if status is not None:
-            query = query.where(duplicate_clusters.c.status == status)
-        if after_id is not None:
-            query = query.where(duplicate_clusters.c.id > after_id)
+            query = query.where(table.c.status == status)
         return [_cluster(row) for row in self._connection.execute(query)]
 
     def decide_cluster(

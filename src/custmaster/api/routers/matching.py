@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -12,6 +13,7 @@ from fastapi.responses import JSONResponse
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import (
     MAX_LIMIT,
+    bad_cursor,
     decode_cursor,
     encode_cursor,
     etag,
@@ -58,6 +60,7 @@ from custmaster.services.matching.ports import ClusterRecord
 from custmaster.services.matching.review import (
     get_cluster,
     list_clusters,
+    uncertainty,
 )
 from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.ports import StoredResponse, UnitOfWork
@@ -171,14 +174,45 @@ def duplicates(
     ] = "open",
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    order: Annotated[
+        str,
+        Query(
+            pattern="^(id|uncertain)$",
+            description="id (oldest first) or uncertain: the clusters whose score is "
+            "closest to 0.5 first, where a steward's decision teaches the model the most",
+        ),
+    ] = "id",
 ) -> Response:
     after = decode_cursor(cursor)
+    uncertain = order == "uncertain"
+    after_id: int | None = None
+    after_uncertainty: float | None = None
+    if after and uncertain:
+        after_uncertainty, after_id = _uncertain_cursor(after)
+    elif after:
+        after_id = int_cursor(after)
     found = list_clusters(
-        uow, actor, status=None if status == "all" else status,
-        after_id=int_cursor(after) if after else None, limit=limit,
+        uow, actor, status=None if status == "all" else status, after_id=after_id,
+        limit=limit, uncertain_first=uncertain, after_uncertainty=after_uncertainty,
     )  # fmt: skip
-    next_cursor = encode_cursor(str(found[-1].id)) if len(found) == limit else None
+    next_cursor = None
+    if len(found) == limit:
+        last = found[-1]
+        key = f"u{uncertainty(last)!r}:{last.id}" if uncertain else str(last.id)
+        next_cursor = encode_cursor(key)
     return json_response(200, {"items": _clusters(uow, actor, found), "next_cursor": next_cursor})
+
+
+def _uncertain_cursor(raw: str) -> tuple[float, int]:
+    """``u<distance>:<id>`` of ``order=uncertain``, else 422."""
+    head, _, tail = raw.partition(":")
+    try:
+        distance = float(head[1:]) if head.startswith("u") else math.nan
+    except ValueError:
+        distance = math.nan
+    if not 0.0 <= distance <= 0.5:
+        raise bad_cursor("cursor")
+    return distance, int_cursor(tail)
 
 
 @router.get(

@@ -88,11 +88,23 @@ def labelled_pairs(clusters: Sequence[ClusterRecord]) -> list[LabelledPair]:
             levels = [NULL_LEVEL] * len(COMPARISONS)
             for part in pair.get("explanation") or ():
                 k = _FIELD_INDEX.get(str(part.get("field")))
-                level = part.get("level")
-                if k is not None and isinstance(level, int):
-                    levels[k] = level if level < COMPARISONS[k].num_levels else NULL_LEVEL
+                if k is not None:
+                    levels[k] = _level(k, part)
             out.append(LabelledPair(tuple(levels), cluster.status == "merged"))
     return out
+
+
+def _level(k: int, part: Any) -> int:
+    """The level of a stored explanation part, by its label when it has one (a
+    comparison may have gained a level since the pair was scored), else by number."""
+    labels = COMPARISONS[k].labels
+    label = part.get("label")
+    if isinstance(label, str) and label in labels:
+        return labels.index(label)
+    level = part.get("level")
+    if isinstance(level, int) and 0 <= level < len(labels) and label in (None, ""):
+        return level
+    return NULL_LEVEL
 
 
 def train_version(

@@ -170,8 +170,17 @@ class MatchingRepository(Protocol):
     def get_cluster(self, cluster_id: int, *, for_update: bool = False) -> ClusterRecord | None: ...
 
     def list_clusters(
-        self, status: str | None, after_id: int | None, limit: int
-    ) -> list[ClusterRecord]: ...
+        self,
+        status: str | None,
+        after_id: int | None,
+        limit: int,
+        *,
+        uncertain_first: bool = False,
+        after_uncertainty: float | None = None,
+    ) -> list[ClusterRecord]:
+        """Clusters by id, or with ``uncertain_first`` by ``|score - 0.5|`` then id (the
+        keyset after ``(after_uncertainty, after_id)``)."""
+        ...
     def decide_cluster(
         self, cluster_id: int, status: str, at: datetime, by: str, merge_id: UUID | None
     ) -> None: ...

@@ -22,11 +22,29 @@ STATUSES = ("open", "merged", "not_duplicate", "superseded")
 
 
 def list_clusters(
-    uow: UnitOfWork, actor: Principal, *, status: str | None, after_id: int | None, limit: int
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    status: str | None,
+    after_id: int | None,
+    limit: int,
+    uncertain_first: bool = False,
+    after_uncertainty: float | None = None,
 ) -> list[ClusterRecord]:
+    """The queue by id, or the most informative clusters first (``uncertain_first``:
+    active learning): those whose match probability is closest to 0.5, where the model
+    is least sure and a steward's decision teaches it the most."""
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
-        return uow.matching.list_clusters(status, after_id, limit)
+        return uow.matching.list_clusters(
+            status, after_id, limit,
+            uncertain_first=uncertain_first, after_uncertainty=after_uncertainty,
+        )  # fmt: skip
+
+
+def uncertainty(cluster: ClusterRecord) -> float:
+    """How far a cluster's score is from 0.5 (0: the model cannot tell)."""
+    return abs(cluster.score - 0.5)
 
 
 def get_cluster(uow: UnitOfWork, actor: Principal, cluster_id: int) -> ClusterRecord:
