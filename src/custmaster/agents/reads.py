@@ -15,7 +15,6 @@ from pydantic import Field
 
 from custmaster.agents.runtime import Runtime
 from custmaster.api.http import decode_cursor, encode_cursor
-from custmaster.api.match_lane import match_body
 from custmaster.api.schemas.matching import MatchRequest
 from custmaster.domain.effective import EffectiveView
 from custmaster.domain.errors import FieldError, ValidationFailed
@@ -31,6 +30,7 @@ from custmaster.services.customers.read import (
 )
 from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.decide import get_request
+from custmaster.services.matching.online import match_answer
 from custmaster.services.matching.review import list_clusters
 from custmaster.services.ports import CustomerQuery, UnitOfWork
 from custmaster.services.reference import get_reference, list_reference
@@ -255,7 +255,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         candidate = record.model_dump(mode="json", exclude_unset=True)
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            return match_body(runtime.container, actor, candidate, limit, min_score)
+            return match_answer(uow, actor, candidate, limit, min_score)
 
         return await runtime.run(ctx, work, argument="record")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from collections import Counter
 
 from fastapi import Depends, FastAPI
 
@@ -10,9 +11,8 @@ from custmaster import __version__
 from custmaster.agents import http as agents_http
 from custmaster.api import problems
 from custmaster.api.background import lifespan
-from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.edge import EdgeGuard, limits_of
-from custmaster.api.patch_lane import CustomerPatchLane
+from custmaster.api.fast_path import FastPath
 from custmaster.api.query_params import refuse_unknown_query
 from custmaster.api.route_permissions import authorize
 from custmaster.api.routers import (
@@ -32,7 +32,9 @@ from custmaster.bootstrap import Container, build_container
 from custmaster.persistence.customer_reads import async_reads
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(container: Container | None = None, *, fast_path: bool | None = None) -> FastAPI:
+    """The app over ``container``; ``fast_path`` (default: ``Settings.fast_path``) puts
+    ``api.fast_path`` in front of the routes it shadows."""
     container = container or build_container()
     app = FastAPI(
         title="custmaster",
@@ -65,9 +67,11 @@ def create_app(container: Container | None = None) -> FastAPI:
     matching.install(app)
     structure_routers.install(app)
     agents_http.install(app, container)  # the MCP server for AI agents at /mcp
-    app.add_middleware(CustomerPatchLane)
-    app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
-    # outermost: routes and lanes see only what it lets through
+    # requests answered by the fast path, per entry (the tests read it)
+    app.state.fast_path_answers = Counter[str]()
+    if container.settings.fast_path if fast_path is None else fast_path:
+        app.add_middleware(FastPath, answered=app.state.fast_path_answers)
+    # outermost: the routes and the fast path see only what it lets through
     app.add_middleware(EdgeGuard, limits=limits_of(container.settings))
     return app
 

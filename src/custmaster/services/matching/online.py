@@ -127,3 +127,29 @@ def explain(result: MatchResult) -> list[dict[str, Any]]:
          "candidate_value": e.candidate_value, "existing_value": e.existing_value}
         for e in result.explanation
     ]  # fmt: skip
+
+
+def match_answer(
+    uow: UnitOfWork,
+    actor: Principal,
+    candidate: Mapping[str, Any],
+    limit: int = 10,
+    min_score: float = 0.0,
+) -> dict[str, Any]:
+    """The answer of ``POST /match`` as JSON (the route, its fast path and the MCP tool
+    give this one)."""
+    found, model = find_matches(uow, actor, candidate, limit=limit, min_probability=min_score)
+    items = [
+        {
+            "customer_id": str(c.customer_id),
+            "number": c.number,
+            "name": c.name,
+            "score": c.result.probability,
+            "match_weight": round(c.result.match_weight, 4),
+            "decision": c.result.decision,
+            "explanation": explain(c.result),
+        }
+        for c in found
+    ]
+    thresholds = {"auto_merge": model.thresholds.auto_merge, "review": model.thresholds.review}
+    return {"items": items, "thresholds": thresholds}
