@@ -21,6 +21,7 @@ from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import CustomerStatus, CustomerType
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.customers.read import (
     customer_history,
     get_customer,
@@ -32,7 +33,7 @@ from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.decide import get_request
 from custmaster.services.matching.online import match_answer
 from custmaster.services.matching.review import list_clusters
-from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.ports import UnitOfWork
 from custmaster.services.reference import get_reference, list_reference
 from custmaster.services.structure import hierarchies, org_units, relationships
 

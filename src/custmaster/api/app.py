@@ -28,8 +28,7 @@ from custmaster.api.routers import (
     sources,
 )
 from custmaster.api.routers import structure as structure_routers
-from custmaster.bootstrap import Container, build_container
-from custmaster.persistence.customer_reads import async_reads
+from custmaster.bootstrap import Container, async_reads, build_container
 
 
 def create_app(container: Container | None = None, *, fast_path: bool | None = None) -> FastAPI:

@@ -37,9 +37,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from custmaster.api.asgi_body import read_body, replay
 from custmaster.api.problems import problem
+from custmaster.bootstrap import describe_unavailable, is_unavailable
 from custmaster.config import Settings
 from custmaster.domain.text import bad_text, first_bad_text
-from custmaster.persistence.engine import describe_unavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 #: The deepest nesting of arrays and objects a JSON body may have.

@@ -10,7 +10,13 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from custmaster.bootstrap import build_container
+from custmaster.bootstrap import (
+    build_container,
+    check_schema,
+    current_revision,
+    make_engine,
+    upgrade,
+)
 from custmaster.cli import audit, certificates, matching, users
 from custmaster.cli import imports as imports_cli
 from custmaster.cli import sources as sources_cli
@@ -18,8 +24,6 @@ from custmaster.cli import structure as structure_cli
 from custmaster.cli.errors import DatabaseErrorsGroup
 from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
-from custmaster.persistence.engine import make_engine
-from custmaster.persistence.migrate import check_schema, current_revision, upgrade
 from custmaster.services.demo import create_demo_users, has_customers, load_demo
 from custmaster.services.settings import ConfigurationError
 

@@ -27,6 +27,7 @@ from custmaster.config import Settings
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.window import certificates_ending
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.exports import ExportFormat, export_customers
 from custmaster.services.imports.jobs import (
     Upload,
@@ -47,7 +48,6 @@ from custmaster.services.imports.store import (
     OnDuplicate,
 )
 from custmaster.services.imports.templates import TemplateNameError, check_template_name
-from custmaster.services.ports import CustomerQuery
 
 console = Console()
 _ACTIONS = ("approve", "reject", "resume", "status")

@@ -38,6 +38,7 @@ from custmaster.domain.effective import EffectiveView
 from custmaster.domain.model import Customer, CustomerStatus, CustomerType, RelationshipStatus
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.customers.read import (
     AsyncCustomerReads,
     customer_history,
@@ -51,7 +52,7 @@ from custmaster.services.governance.submit import (
     submit_lifecycle,
     submit_update,
 )
-from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.ports import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 ENTITY_MAX_LENGTH = 64
