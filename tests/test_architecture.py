@@ -10,7 +10,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "custmaster"
 FORBIDDEN = ("sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic", "yaml",
              "custmaster.services", "custmaster.persistence", "custmaster.api",
-             "custmaster.cli", "custmaster.web", "custmaster.events")  # fmt: skip
+             "custmaster.cli", "custmaster.web")
 
 
 def _imports(path: Path) -> list[str]:

@@ -15,7 +15,7 @@ from custmaster.bootstrap import Container
 from custmaster.matching.model import DEFAULT_MODEL, Thresholds
 from custmaster.persistence import matching as persistence_matching
 from custmaster.persistence.tables_matching import match_runs
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.factories import acme, create, minimal
 
 API = "/api/v1"

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.factories import create, minimal, seed_reference
 from tests.security.routes import Route
 

@@ -29,10 +29,10 @@ from custmaster.services.customers.read import (
     read_effective_view,
     search_customers,
 )
+from custmaster.services.dedup.online import match_answer
+from custmaster.services.dedup.review import list_clusters
 from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.decide import get_request
-from custmaster.services.matching.online import match_answer
-from custmaster.services.matching.review import list_clusters
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.reference import get_reference, list_reference
 from custmaster.services.structure import hierarchies, org_units, relationships

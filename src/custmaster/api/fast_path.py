@@ -63,7 +63,7 @@ from custmaster.domain.errors import DomainError
 from custmaster.domain.permissions import Principal, require_any
 from custmaster.services.customers.read import AsyncCustomerReads, get_effective_view
 from custmaster.services.customers.read import read_effective_view as read_async
-from custmaster.services.matching.online import match_answer
+from custmaster.services.dedup.online import match_answer
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from custmaster.persistence.reference import SqlReferenceRepository
 from custmaster.persistence.sources import SqlSourceRepository
 from custmaster.persistence.structure import SqlStructureRepository
 from custmaster.services.certificates.ports import CertificateRepository
+from custmaster.services.dedup.ports import MatchingRepository
 from custmaster.services.imports.store import ImportRepository
-from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.ports import (
     AuditLog,
     ChangeRequestRepository,

@@ -23,8 +23,8 @@ from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.customer_queries import CustomerQuery as CustomerQuery
 from custmaster.services.customer_queries import SimilarCustomer
+from custmaster.services.dedup.ports import MatchingRepository
 from custmaster.services.imports.store import ImportRepository
-from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
 

@@ -42,25 +42,25 @@ from custmaster.api.schemas.matching import (
 )
 from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.snapshot import jsonable, snapshot
-from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
-from custmaster.services.matching.errors import CustomerMerged
-from custmaster.services.matching.merge import MergeResult
-from custmaster.services.matching.models import (
+from custmaster.services.dedup.errors import CustomerMerged
+from custmaster.services.dedup.merge import MergeResult
+from custmaster.services.dedup.models import (
     get_version,
     list_versions,
     summary,
     train_version,
 )
-from custmaster.services.matching.online import match_answer
-from custmaster.services.matching.ports import ClusterRecord
-from custmaster.services.matching.review import (
+from custmaster.services.dedup.online import match_answer
+from custmaster.services.dedup.ports import ClusterRecord
+from custmaster.services.dedup.review import (
     absorbed_members,
     decide,
     get_cluster,
     list_clusters,
     open_cluster,
 )
-from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.dedup.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.ports import StoredResponse
 from custmaster.services.sources.pending import join_pending_members
 

@@ -21,8 +21,8 @@ from custmaster.services.customers.common import (
     load,
 )
 from custmaster.services.customers.create import CustomerResult
-from custmaster.services.matching.index import refresh_match_keys
-from custmaster.services.matching.records import match_record
+from custmaster.services.dedup.index import refresh_match_keys
+from custmaster.services.dedup.records import match_record
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -107,6 +107,6 @@ def write_update(
 
 def _match_inputs(customer: Customer) -> tuple[Any, ...]:
     """Everything the match index stores of a customer depends on (see
-    ``services.matching.records.index_entry``): equal inputs, equal index entry, so a
+    ``services.dedup.records.index_entry``): equal inputs, equal index entry, so a
     change elsewhere (notes, credit limit, overrides, contacts) leaves the index as it is."""
     return (customer.status, customer.number, customer.name, match_record(customer))

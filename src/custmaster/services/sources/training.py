@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.record import MatchFeatures
-from custmaster.services.matching.records import features_from_json
+from custmaster.services.dedup.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 
 

@@ -34,11 +34,11 @@ from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
-from custmaster.services.matching.merge import merge_customers
-from custmaster.services.matching.models import current_model_and_version
-from custmaster.services.matching.online import explain
-from custmaster.services.matching.ports import NewCluster
-from custmaster.services.matching.records import features_from_json
+from custmaster.services.dedup.merge import merge_customers
+from custmaster.services.dedup.models import current_model_and_version
+from custmaster.services.dedup.online import explain
+from custmaster.services.dedup.ports import NewCluster
+from custmaster.services.dedup.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

@@ -20,9 +20,9 @@ from custmaster.matching.keys import DEFAULT_MAX_POSTINGS
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, from_customer_dict, prepare
 from custmaster.matching.scoring import MatchResult, match_weight, score
-from custmaster.services.matching.models import current_model_and_version
-from custmaster.services.matching.ports import IndexedRecord
-from custmaster.services.matching.records import features_from_json, index_keys
+from custmaster.services.dedup.models import current_model_and_version
+from custmaster.services.dedup.ports import IndexedRecord
+from custmaster.services.dedup.records import features_from_json, index_keys
 from custmaster.services.ports import UnitOfWork
 
 MAX_RESULTS = 50

@@ -26,8 +26,8 @@ from custmaster.matching.compare import COMPARISONS, NULL_LEVEL
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.training import LabelledPair, TrainedModel, train
-from custmaster.services.matching.ports import ClusterRecord, ModelVersion
-from custmaster.services.matching.records import features_from_json
+from custmaster.services.dedup.ports import ClusterRecord, ModelVersion
+from custmaster.services.dedup.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 
