@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 
 from custmaster import __version__
 from custmaster.agents import http as agents_http
-from custmaster.api import problems
+from custmaster.api import docs_pages, problems
 from custmaster.api.background import lifespan
 from custmaster.api.edge import EdgeGuard, limits_of
 from custmaster.api.fast_path import FastPath
@@ -45,6 +45,8 @@ def create_app(container: Container | None = None, *, fast_path: bool | None = N
             "Idempotency-Key. Lists use cursor pagination."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs_pages, without a CDN
+        redoc_url=None,
         # every route: its function-level authorisation (api.route_permissions) first,
         # then a query parameter it does not declare is a 400, never ignored
         dependencies=[Depends(authorize), Depends(refuse_unknown_query)],
@@ -53,6 +55,7 @@ def create_app(container: Container | None = None, *, fast_path: bool | None = N
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)
     app.state.customer_reads = async_reads(container.engine, container.settings.database_pool_size)
     problems.install(app)
+    docs_pages.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)
     app.include_router(reference.router)
