@@ -31,6 +31,7 @@ app = typer.Typer(
     help="custmaster: the customer master data hub.",
     no_args_is_help=True,
     cls=DatabaseErrorsGroup,
+    rich_markup_mode=None,  # plain help: wraps to the terminal, never cuts an option name
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -114,7 +115,7 @@ def serve(
 def demo(
     database_url: Annotated[
         str, typer.Option("--database-url", help="where the demo lives")
-    ] = "sqlite:///custmaster-demo.db",
+    ] = users.DEMO_DATABASE_URL,
     customers: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2000,
     seed: int = 42,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load only")] = False,
