@@ -25,6 +25,7 @@ from custmaster.cli.errors import DatabaseErrorsGroup
 from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
 from custmaster.services.demo import create_demo_users, has_customers, load_demo
+from custmaster.services.demo_showcase import open_showcase_request
 from custmaster.services.settings import ConfigurationError
 
 app = typer.Typer(
@@ -140,6 +141,9 @@ def demo(
             )  # fmt: skip
         console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
     users = create_demo_users(container.uow(), actor)
+    policy, service_settings = container.policy, container.service_settings
+    if users and open_showcase_request(container.uow, actor, policy, service_settings):
+        console.print("a credit-limit change of Northwind Traders GmbH waits for approval")
     if users:
         # plain lines, never a table: a table narrower than a key would cut it short
         console.print("API keys of the demo users (shown once):")
