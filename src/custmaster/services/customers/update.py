@@ -39,17 +39,31 @@ def update_customer(
     change_request_id: UUID | None = None,
 ) -> CustomerResult:
     with uow:
-        current = load(uow, customer_id, for_update=True)
-        check_version(current, expected_version)
-        ctx = ParseContext()
-        updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
-        check_references(uow, ctx)
-        if updated is None or ctx.errors:
-            raise ValidationFailed(ctx.errors.errors)
+        current, updated, ctx = prepare_update(uow, customer_id, patch, expected_version)
         return write_update(
             uow, actor, current, updated, settings, warnings=ctx.warnings,
             change_request_id=change_request_id,
         )  # fmt: skip
+
+
+def prepare_update(
+    uow: UnitOfWork,
+    customer_id: UUID,
+    patch: Mapping[str, Any],
+    expected_version: int | None,
+) -> tuple[Customer, Customer, ParseContext]:
+    """The opening of every update (applied at once or submitted for approval): the
+    customer loaded for update, its version checked, the patch applied and its references
+    checked; the current and the updated customer and the parse context (warnings).
+    Call it inside the unit of work."""
+    current = load(uow, customer_id, for_update=True)
+    check_version(current, expected_version)
+    ctx = ParseContext()
+    updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
+    check_references(uow, ctx)
+    if updated is None or ctx.errors:
+        raise ValidationFailed(ctx.errors.errors)
+    return current, updated, ctx
 
 
 def write_update(
