@@ -33,8 +33,12 @@ class CustomerQuery:
 
 #: CustomerQuery fields that filter by equality with the customers column of that name
 EQUALITY_FILTERS: tuple[str, ...] = (
-    "customer_type", "customer_group", "industry", "account_tier", "relationship_status",
-)  # fmt: skip
+    "customer_type",
+    "customer_group",
+    "industry",
+    "account_tier",
+    "relationship_status",
+)
 
 
 @dataclass(frozen=True, slots=True)
