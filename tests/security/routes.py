@@ -138,8 +138,11 @@ def route_ids(routes: tuple[Route, ...] | list[Route]) -> list[str]:
     return [r.key for r in routes]
 
 
-#: Routes the framework adds for the API's documentation (public by design).
-DOCUMENTATION = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+#: Routes of the API's documentation (public by design)
+#: (``/docs-static``: the Swagger UI and ReDoc scripts, api.docs_pages)
+DOCUMENTATION = frozenset(
+    {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs-static"}
+)
 
 
 @cache
