@@ -2,7 +2,7 @@
 
 Drives the guard's ASGI callable over a no-op application and prints microseconds per
 request beside the same-run baseline: the same no-op application called directly. The
-requests are those of the short paths (``GET /customers/{id}?entity=DE01``, a small
+requests are those of the fast path (``GET /customers/{id}?entity=DE01``, a small
 ``PATCH``, a ``/match`` body) and a large create (500 addresses, about 60 KB).
 
 Usage (from the project root): ``.venv/bin/python bench/edge_guard.py [--rounds N]``.

@@ -51,10 +51,10 @@ from custmaster.matching.batch import batch_match
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchRecord, prepare
 from custmaster.persistence.tables_sources import source_records
+from custmaster.services.dedup.batch import run_batch
+from custmaster.services.dedup.models import train_version
 from custmaster.services.imports.jobs import FileStore, Upload, approve_job, run_job, submit_job
 from custmaster.services.imports.store import ImportOptions, OnDuplicate
-from custmaster.services.matching.batch import run_batch
-from custmaster.services.matching.models import train_version
 from custmaster.services.reference import create_reference
 from custmaster.services.sample_data import reference_data
 

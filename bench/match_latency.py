@@ -51,8 +51,8 @@ from custmaster.matching.keys import DEFAULT_MAX_POSTINGS
 from custmaster.matching.record import from_customer_dict, prepare
 from custmaster.persistence.migrate import upgrade
 from custmaster.services.auth import add_user
-from custmaster.services.matching.online import find_matches
-from custmaster.services.matching.records import features_to_json, index_keys
+from custmaster.services.dedup.online import find_matches
+from custmaster.services.dedup.records import features_to_json, index_keys
 from custmaster.services.sample_data import generate_customers
 
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

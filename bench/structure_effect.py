@@ -27,8 +27,8 @@ from custmaster.domain.approvals import Operation
 from custmaster.domain.hierarchy import HierarchyLink
 from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.auth import add_user
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.demo import load_demo
-from custmaster.services.ports import CustomerQuery
 from custmaster.services.recording import utcnow
 from custmaster.services.structure.governed import submit
 from custmaster.services.structure.hierarchies import rollup

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from custmaster.persistence.engine import make_engine
 from custmaster.persistence.matching import forget_latest_run
 from custmaster.persistence.tables import sequences
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.auth import KeyCache, add_user
+from custmaster.services.auth import add_user
 from tests.factories import seed_reference
 from tests.nats_server import TEST_NATS_URL, NatsServer, answers, nats_binary
 
@@ -188,44 +189,26 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         admin.dispose()
 
 
-@pytest.fixture(params=["route", "lane"])
+@pytest.fixture(params=["fast_path", "route"])
 def caller(
     request: pytest.FixtureRequest, client: TestClient, container: Container
 ) -> Iterator[TestClient]:
-    """``client`` with its key uncached (the routes answer) or cached and verified once
-    (the short paths, ``api.*_lane``, may answer): a test runs once each way."""
-    before = container.key_cache
-    if request.param == "lane":
-        container.key_cache = KeyCache(60)
-        client.get("/api/v1/legal-entities")
-    yield client
-    container.key_cache = before
+    """``client`` (the fast path on, as in production) or the same caller on an app
+    without the fast path (every request takes its route): a test runs once each way."""
+    if request.param == "fast_path":
+        yield client
+        return
+    with TestClient(create_app(container, fast_path=False), raise_server_exceptions=False) as routed:
+        routed.headers["Authorization"] = client.headers["Authorization"]
+        yield routed
 
 
-@pytest.fixture
-def cached_keys(container: Container) -> Iterator[None]:
-    """API keys trusted for a minute once verified (the tests' default is no cache), so a
-    client's requests after its first may take a short path (``api.*_lane``)."""
-    before = container.key_cache
-    container.key_cache = KeyCache(60)
-    yield
-    container.key_cache = before
-
-
-def spy_lane_answers(monkeypatch: pytest.MonkeyPatch, lane: type[Any]) -> list[bool]:
-    """One entry per request ``lane`` (an ``api.*_lane`` class with ``_answer(scope,
-    body)``) looks at from now on: True when it answered, False when it passed the
-    request on to the route."""
-    seen: list[bool] = []
-    original = lane._answer
-
-    async def spy(self: Any, scope: Any, body: bytes) -> Any:
-        answer = await original(self, scope, body)
-        seen.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(lane, "_answer", spy)
-    return seen
+def fast_path_answers(client: TestClient) -> Counter[str]:
+    """How many requests the fast path (``api.fast_path``) of ``client``'s app answered,
+    per entry (``"PATCH /api/v1/customers/{customer_id}"``)."""
+    app: Any = client.app
+    answers: Counter[str] = app.state.fast_path_answers
+    return answers
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,11 @@
-"""Composition root: settings -> engine -> unit of work -> services."""
+"""Composition root: settings -> engine -> unit of work -> services.
+
+The one module of the outer layers (``api``, ``cli``, ``agents``) that may import
+``custmaster.persistence``: it builds the container, and it hands them the few
+infrastructure facts they need (listed in ``__all__``: reading a database error, the
+schema's state and migrations, the async reads, the audit sealer, the stored
+order lines of the affinity batch), so that
+``tests/test_architecture.py`` can forbid every other path."""
 
 from __future__ import annotations
 
@@ -10,9 +17,22 @@ from custmaster.config import Settings
 from custmaster.domain.approvals import Policy
 from custmaster.domain.audit_signing import AuditKey
 from custmaster.domain.permissions import Principal, Role
-from custmaster.persistence.audit import use_audit_key
-from custmaster.persistence.engine import make_engine
-from custmaster.persistence.migrate import upgrade
+from custmaster.persistence.affinity_source import stored_order_lines
+from custmaster.persistence.audit import sealer_for, use_audit_key
+from custmaster.persistence.customer_reads import async_reads
+from custmaster.persistence.engine import (
+    BadDatabaseUrl,
+    describe_unavailable,
+    is_unavailable,
+    make_engine,
+)
+from custmaster.persistence.migrate import (
+    SchemaNotCurrent,
+    check_schema,
+    current_revision,
+    schema_state,
+    upgrade,
+)
 from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.approval_policy_loader import load_policy
 from custmaster.services.audit_keys import AuditFileError, load_key
@@ -21,6 +41,23 @@ from custmaster.services.bearer_tokens import TokenVerifier
 from custmaster.services.profile.config import ProfileConfig, load_profile_config
 from custmaster.services.relay.config import RelayConfig
 from custmaster.services.settings import ConfigurationError, ServiceSettings
+
+__all__ = [
+    "BadDatabaseUrl",
+    "Container",
+    "SchemaNotCurrent",
+    "async_reads",
+    "build_container",
+    "check_schema",
+    "current_revision",
+    "describe_unavailable",
+    "is_unavailable",
+    "make_engine",
+    "schema_state",
+    "sealer_for",
+    "stored_order_lines",
+    "upgrade",
+]
 
 
 @dataclass

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="claim value -> custmaster role (JSON); when set, only mapped values count",
     )
+    fast_path: bool = Field(
+        default=True,
+        description="answer the hottest requests (api.fast_path) without the framework's "
+        "routing; off: every request takes its route",
+    )
     auth_cache_seconds: float = Field(
         default=5.0,
         ge=0,

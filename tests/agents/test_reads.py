@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.agents.conftest import Agent
 from tests.conftest import new_user
 from tests.factories import acme, create, minimal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,16 @@ def test_a_serving_process_freezes_its_startup_heap(
         app.state.container.engine.dispose()
     finally:
         gc.unfreeze()
+
+
+def test_the_api_documentation_needs_no_cdn(bare_client: TestClient) -> None:
+    for page, script in (("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")):
+        html = bare_client.get(page)
+        assert html.status_code == 200, page
+        assert "cdn." not in html.text and "googleapis" not in html.text
+        source = re.search(r'src="([^"]+)"', html.text)
+        assert source is not None and source.group(1).endswith(script)
+        asset = bare_client.get(source.group(1))
+        assert asset.status_code == 200 and len(asset.content) > 100_000
+    css = re.search(r'href="([^"]+\.css)"', bare_client.get("/docs").text)
+    assert css is not None and bare_client.get(css.group(1)).status_code == 200

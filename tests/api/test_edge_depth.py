@@ -1,7 +1,6 @@
 """Deep JSON answers one documented 4xx everywhere (issue 12, item 8), through HTTP on
 SQLite and PostgreSQL: a body nesting arrays or objects deeper than MAX_JSON_DEPTH (32)
-is a 422 ``too_deep``, on the routes and on the short paths (a key verified and cached
-or not), before any parser recurses into it; 32 levels are fine."""
+is a 422 ``too_deep``, on the routes and on the fast path (``api.fast_path``), before any parser recurses into it; 32 levels are fine."""
 
 from __future__ import annotations
 

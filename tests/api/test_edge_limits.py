@@ -1,5 +1,5 @@
 """The documented limits (issue 12, item 9; docs/limits.md), through HTTP on SQLite and
-PostgreSQL, the same on the routes and the short paths: a body over the request limit,
+PostgreSQL, the same on the routes and the fast path: a body over the request limit,
 an upload over the upload limit and a /match body over its limit answer 413; more than
 MAX_CHILDREN child records of a kind (counted on the customer a change makes, so a run
 of PATCHes cannot grow past it either) or a metadata object over MAX_METADATA_BYTES

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from custmaster.bootstrap import Container
 from custmaster.persistence.tables_matching import match_runs
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.factories import create
 
 API = "/api/v1"

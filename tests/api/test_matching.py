@@ -15,7 +15,7 @@ from custmaster.bootstrap import Container
 from custmaster.matching.model import DEFAULT_MODEL, Thresholds
 from custmaster.persistence import matching as persistence_matching
 from custmaster.persistence.tables_matching import match_runs
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.factories import acme, create, minimal
 
 API = "/api/v1"
@@ -208,3 +208,15 @@ def test_merge_decision_merges_the_cluster_into_the_chosen_survivor(
     assert gone.status_code == 410 and gone.json()["survivor_id"] == b["id"]
     # the merged pair is not proposed again: the absorbed record has left the index
     assert run(container)["clusters"] == 1
+
+
+def test_a_name_alone_finds_the_customer_and_a_top_level_country_is_accepted(
+    client: TestClient,
+) -> None:
+    made = create(client, acme())
+    for candidate in ({"name": "Acme Corporation"}, {"name": "ACME Corp", "country": "US"}):
+        found = client.post("/api/v1/match", json=candidate)
+        assert found.status_code == 200, found.text
+        assert [i["customer_id"] for i in found.json()["items"]][:1] == [made["id"]], candidate
+    refused = client.post("/api/v1/match", json={"name": "Acme", "country": "USA"})
+    assert refused.status_code == 422

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
-from custmaster.services.matching.ports import NewCluster
+from custmaster.services.dedup.ports import NewCluster
 from tests.factories import create
 
 API = "/api/v1"
@@ -100,7 +100,7 @@ def _clinic(i: int, copy: str = "") -> dict[str, Any]:
 def test_decisions_taken_in_uncertain_order_teach_the_model(
     client: TestClient, container: Container
 ) -> None:
-    from custmaster.services.matching.batch import run_batch
+    from custmaster.services.dedup.batch import run_batch
 
     for i in range(50):
         create(client, _clinic(i))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from typer import main as typer_main
 from typer.testing import CliRunner
 
 from custmaster.bootstrap import build_container
@@ -70,3 +71,41 @@ def test_serve_gives_workers_time_to_start_on_a_busy_machine(
     monkeypatch.delenv("CUSTMASTER_WORKER_HEALTHCHECK_SECONDS")
     runner.invoke(app, ["serve", "--database-url", url])
     assert started[1]["timeout_worker_healthcheck"] == 30
+
+
+def test_users_key_finds_the_demo_database_and_never_makes_an_empty_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CUSTMASTER_DATABASE_URL", raising=False)
+    nothing = runner.invoke(app, ["users", "key", "ar_manager"])
+    assert nothing.exit_code == 1 and "no database at custmaster.db" in nothing.output
+    assert list(tmp_path.iterdir()) == []  # no empty SQLite file left behind
+    loaded = runner.invoke(app, ["demo", "--customers", "5", "--no-serve"])
+    assert loaded.exit_code == 0, loaded.output
+    result = runner.invoke(app, ["users", "key", "ar_manager"])
+    assert result.exit_code == 0, result.output
+    key = re.findall(r"\bcm_\S+", result.output)[-1]
+    container = build_container(Settings(database_url="sqlite:///custmaster-demo.db"))
+    assert authenticate_key(container.uow(), key).user_id == "ar_manager"
+    container.engine.dispose()
+    assert not (tmp_path / "custmaster.db").exists()
+
+
+def _commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    found = [(path, command)]
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        found.extend(_commands(sub, (*path, name)))
+    return found
+
+
+def test_every_help_fits_80_columns_with_whole_option_names() -> None:
+    root = typer_main.get_command(app)
+    for path, command in _commands(root):
+        result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "80"}, color=False)
+        assert result.exit_code == 0, (path, result.output)
+        assert max(len(line) for line in result.output.splitlines()) <= 80, path
+        for param in command.params:
+            for option in param.opts:
+                if option.startswith("--"):
+                    assert option in result.output, (path, option)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def test_import_review_approve_reimport_and_export(
             "--batch-size", "7", "--database-url", url]  # fmt: skip
     dry = runner.invoke(app, [*args, "--validate-only"])
     assert dry.exit_code == 0, dry.output
-    assert "done" in dry.output and "created" in dry.output
+    assert "done" in dry.output and "nothing written yet" in dry.output
+    assert re.search(r"to create\s*│\s+\d+", dry.output) and "created" not in dry.output
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "awaiting_review" in result.output

@@ -280,6 +280,7 @@ def test_roll_up_sums_children_as_of_a_date() -> None:
 # --- scale: linear, iterative --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_deep_chain_of_100k_nodes() -> None:
     n = 100_000
     g = HierarchyGraph.from_links("legal", (HierarchyLink("legal", i, i + 1, D0) for i in range(n)))
@@ -294,12 +295,14 @@ def test_deep_chain_of_100k_nodes() -> None:
         g.add_link(HierarchyLink("legal", n, 0, D0))
 
 
+@pytest.mark.slow
 def test_deep_chain_loads_bottom_up_in_linear_time() -> None:
     n = 100_000
     links = (HierarchyLink("legal", i, i + 1, D0) for i in reversed(range(n)))
     assert HierarchyGraph.from_links("legal", links).root_of(n, D0) == 0
 
 
+@pytest.mark.slow
 def test_wide_tree_of_100k_nodes() -> None:
     n = 100_000
     links = (HierarchyLink("legal", (i - 1) // 10, i, D0) for i in range(1, n))

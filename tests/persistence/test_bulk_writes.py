@@ -21,7 +21,7 @@ from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.tables import outbox
 from custmaster.persistence.tables_imports import import_jobs, import_rows
 from custmaster.persistence.tables_matching import match_keys, match_records
-from custmaster.services.matching.ports import IndexEntry
+from custmaster.services.dedup.ports import IndexEntry
 from tests.conftest import clean
 
 

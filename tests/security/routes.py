@@ -170,9 +170,11 @@ def route_ids(routes: tuple[Route, ...] | list[Route]) -> list[str]:
     return [r.key for r in routes]
 
 
-#: Routes the framework adds for the API's documentation (public by design).
+#: Routes of the API's documentation (public by design)
+#: (``/docs-static``: the Swagger UI and ReDoc scripts, api.docs_pages)
 DOCUMENTATION = frozenset(
-    {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
+     "/docs-static"}
 )
 
 

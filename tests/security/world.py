@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from custmaster.services.recording import utcnow
 from custmaster.services.webhooks.fanout import fan_out
 from tests.factories import create, minimal, seed_reference

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
 from custmaster.services.auth import revoke_key
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.conftest import new_user
 from tests.factories import create, identity_provider, minimal
 

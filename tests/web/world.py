@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
 from custmaster.services.approval_policy_loader import default_policy_text
-from custmaster.services.matching.batch import run_batch
+from custmaster.services.dedup.batch import run_batch
 from tests.conftest import new_user
 from tests.factories import acme, create, minimal, seed_reference
 

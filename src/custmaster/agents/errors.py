@@ -36,7 +36,7 @@ from custmaster.domain.model import (
     CustomerType,
     RelationshipStatus,
 )
-from custmaster.services.matching.errors import CustomerMerged
+from custmaster.services.dedup.errors import CustomerMerged
 
 #: (looked up kind, dimension type or None) -> the codes that exist
 AllowedLookup = Callable[[str, str | None], list[str] | None]

@@ -15,13 +15,13 @@ from pydantic import Field
 
 from custmaster.agents.runtime import Runtime
 from custmaster.api.http import decode_cursor, encode_cursor
-from custmaster.api.match_lane import match_body
 from custmaster.api.schemas.matching import MatchRequest
 from custmaster.domain.effective import EffectiveView
 from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import CustomerStatus, CustomerType
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.customers.read import (
     customer_history,
     get_customer,
@@ -29,10 +29,11 @@ from custmaster.services.customers.read import (
     read_effective_view,
     search_customers,
 )
+from custmaster.services.dedup.online import match_answer
+from custmaster.services.dedup.review import list_clusters
 from custmaster.services.governance.access import visible_snapshot
 from custmaster.services.governance.decide import get_request
-from custmaster.services.matching.review import list_clusters
-from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.ports import UnitOfWork
 from custmaster.services.reference import get_reference, list_reference
 from custmaster.services.structure import hierarchies, org_units, relationships
 
@@ -255,7 +256,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         candidate = record.model_dump(mode="json", exclude_unset=True)
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            return match_body(runtime.container, actor, candidate, limit, min_score)
+            return match_answer(uow, actor, candidate, limit, min_score)
 
         return await runtime.run(ctx, work, argument="record")
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import gc
+from collections import Counter
 
 from fastapi import Depends, FastAPI
 
 from custmaster import __version__
 from custmaster.agents import http as agents_http
-from custmaster.api import problems
+from custmaster.api import docs_pages, problems
 from custmaster.api.background import lifespan
-from custmaster.api.customer_lane import CustomerViewLane
 from custmaster.api.edge import EdgeGuard, limits_of
-from custmaster.api.patch_lane import CustomerPatchLane
+from custmaster.api.fast_path import FastPath
 from custmaster.api.query_params import refuse_unknown_query
 from custmaster.api.route_permissions import authorize
 from custmaster.api.routers import (
@@ -35,12 +35,13 @@ from custmaster.api.routers import (
     webhooks,
 )
 from custmaster.api.routers import structure as structure_routers
-from custmaster.bootstrap import Container, build_container
-from custmaster.persistence.customer_reads import async_reads
+from custmaster.bootstrap import Container, async_reads, build_container
 from custmaster.web import console
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def create_app(container: Container | None = None, *, fast_path: bool | None = None) -> FastAPI:
+    """The app over ``container``; ``fast_path`` (default: ``Settings.fast_path``) puts
+    ``api.fast_path`` in front of the routes it shadows."""
     container = container or build_container()
     app = FastAPI(
         title="custmaster",
@@ -52,6 +53,8 @@ def create_app(container: Container | None = None) -> FastAPI:
             "Idempotency-Key. Lists use cursor pagination."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by api.docs_pages, without a CDN
+        redoc_url=None,
         # every route: its function-level authorisation (api.route_permissions) first,
         # then a query parameter it does not declare is a 400, never ignored
         dependencies=[Depends(authorize), Depends(refuse_unknown_query)],
@@ -60,6 +63,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     # PostgreSQL: the effective view is read on the event loop (None on SQLite)
     app.state.customer_reads = async_reads(container.engine, container.settings.database_pool_size)
     problems.install(app)
+    docs_pages.install(app)
     app.include_router(health.router)
     app.include_router(profile_rules.router)  # before customers: /customers/query
     app.include_router(customers.router)
@@ -81,9 +85,11 @@ def create_app(container: Container | None = None) -> FastAPI:
     structure_routers.install(app)
     agents_http.install(app, container)  # the MCP server for AI agents at /mcp
     console.install(app)  # the steward console at /console (session cookie, web.auth)
-    app.add_middleware(CustomerPatchLane)
-    app.add_middleware(CustomerViewLane)  # outermost of the lanes: the most frequent call
-    # outermost: routes and lanes see only what it lets through
+    # requests answered by the fast path, per entry (the tests read it)
+    app.state.fast_path_answers = Counter[str]()
+    if container.settings.fast_path if fast_path is None else fast_path:
+        app.add_middleware(FastPath, answered=app.state.fast_path_answers)
+    # outermost: the routes and the fast path see only what it lets through
     app.add_middleware(EdgeGuard, limits=limits_of(container.settings))
     return app
 

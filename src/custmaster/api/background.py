@@ -43,8 +43,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from custmaster.bootstrap import Container
-from custmaster.persistence.audit import sealer_for
+from custmaster.bootstrap import Container, sealer_for
 from custmaster.services.audit import publish_checkpoint, seal_audit
 from custmaster.services.certificates.check import check_certificates
 from custmaster.services.relay.runner import Relay

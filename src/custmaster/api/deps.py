@@ -17,8 +17,8 @@ from starlette.concurrency import run_in_threadpool
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import Unauthenticated
 from custmaster.domain.permissions import Principal
-from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.auth import KEY_PREFIX, authenticate_key
+from custmaster.services.ports import UnitOfWork
 
 
 async def container(request: Request) -> Container:
@@ -96,11 +96,11 @@ def cached_principal(request: Request) -> Principal | None:
     return _cached(request.app.state.container, token)
 
 
-async def unit_of_work(request: Request) -> SqlUnitOfWork:
+async def unit_of_work(request: Request) -> UnitOfWork:
     found: Container = request.app.state.container
     return found.uow()
 
 
 ContainerDep = Annotated[Container, Depends(container)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
-UowDep = Annotated[SqlUnitOfWork, Depends(unit_of_work)]
+UowDep = Annotated[UnitOfWork, Depends(unit_of_work)]

@@ -1,6 +1,7 @@
-"""The edge guard: what no route and no short path (``api.*_lane``) should ever see.
+"""The edge guard: what neither a route nor the fast path (``api.fast_path``) should ever
+see.
 
-One ASGI middleware, outermost, in front of the routes and the lanes alike, so that both
+One ASGI middleware, outermost, in front of the routes and the fast path alike, so that both
 answer the same (issue 12). It refuses, with RFC 9457 problem details:
 
 - text that cannot be stored the same way on SQLite and PostgreSQL: a NUL character or
@@ -34,11 +35,11 @@ from urllib.parse import parse_qsl
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from custmaster.api.lanes import read_body, replay
+from custmaster.api.asgi_body import read_body, replay
 from custmaster.api.problems import problem
+from custmaster.bootstrap import describe_unavailable, is_unavailable
 from custmaster.config import Settings
 from custmaster.domain.text import bad_text, first_bad_text
-from custmaster.persistence.engine import describe_unavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 #: The deepest nesting of arrays and objects a JSON body may have.

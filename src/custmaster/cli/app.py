@@ -10,7 +10,13 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-from custmaster.bootstrap import build_container
+from custmaster.bootstrap import (
+    build_container,
+    check_schema,
+    current_revision,
+    make_engine,
+    upgrade,
+)
 from custmaster.cli import audit, certificates, hub, matching, users
 from custmaster.cli import imports as imports_cli
 from custmaster.cli import profile as profile_cli
@@ -21,20 +27,20 @@ from custmaster.cli import structure as structure_cli
 from custmaster.cli.errors import DatabaseErrorsGroup
 from custmaster.cli.mcp import mcp_command
 from custmaster.config import Settings
-from custmaster.persistence.engine import make_engine
-from custmaster.persistence.migrate import check_schema, current_revision, upgrade
 from custmaster.services.demo import (
     create_demo_users,
     has_customers,
     load_demo,
     load_demo_activity,
 )
+from custmaster.services.demo_showcase import open_showcase_request
 from custmaster.services.settings import ConfigurationError
 
 app = typer.Typer(
     help="custmaster: the customer master data hub.",
     no_args_is_help=True,
     cls=DatabaseErrorsGroup,
+    rich_markup_mode=None,  # plain help: wraps to the terminal, never cuts an option name
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -125,7 +131,7 @@ def serve(
 def demo(
     database_url: Annotated[
         str, typer.Option("--database-url", help="where the demo lives")
-    ] = "sqlite:///custmaster-demo.db",
+    ] = users.DEMO_DATABASE_URL,
     customers: Annotated[int, typer.Option(min=0, max=1_000_000)] = 2000,
     seed: int = 42,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load only")] = False,
@@ -154,6 +160,9 @@ def demo(
         console.print(f"[green]applied {events} activity events[/green] (orders, invoices, "
                       "payments, cases, visits, contracts)")  # fmt: skip
     users = create_demo_users(container.uow(), actor)
+    policy, service_settings = container.policy, container.service_settings
+    if users and open_showcase_request(container.uow, actor, policy, service_settings):
+        console.print("a credit-limit change of Northwind Traders GmbH waits for approval")
     if users:
         # plain lines, never a table: a table narrower than a key would cut it short
         console.print("API keys of the demo users (shown once):")

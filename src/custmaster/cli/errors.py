@@ -9,8 +9,12 @@ import typer
 import typer.core
 from rich.console import Console
 
-from custmaster.persistence.engine import BadDatabaseUrl, describe_unavailable, is_unavailable
-from custmaster.persistence.migrate import SchemaNotCurrent
+from custmaster.bootstrap import (
+    BadDatabaseUrl,
+    SchemaNotCurrent,
+    describe_unavailable,
+    is_unavailable,
+)
 
 _console = Console(stderr=True)
 

@@ -27,6 +27,7 @@ from custmaster.config import Settings
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.window import certificates_ending
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.exports import ExportFormat, export_customers
 from custmaster.services.imports.jobs import (
     Upload,
@@ -47,7 +48,6 @@ from custmaster.services.imports.store import (
     OnDuplicate,
 )
 from custmaster.services.imports.templates import TemplateNameError, check_template_name
-from custmaster.services.ports import CustomerQuery
 
 console = Console()
 _ACTIONS = ("approve", "reject", "resume", "status")
@@ -108,14 +108,28 @@ def _progress(job_label: str) -> tuple[Progress, Any]:
     return progress, update
 
 
+#: what a job's counts mean before it is imported (validate-only, awaiting review)
+PLANNED = {
+    "created": "to create",
+    "updated": "to update",
+    "skipped": "to skip",
+    "draft": "to keep as drafts",
+}
+
+
 def _summary(container: Container, actor: Principal, job: ImportJob, show_rows: int) -> None:
-    table = Table(title=f"import job {job.id}: {job.status.value}")
-    table.add_column("outcome")
+    imported = bool(job.summary.get("final"))
+    title = f"import job {job.id}: {job.status.value}"
+    table = Table(title=title if imported else f"{title} (nothing written yet)")
+    table.add_column("outcome" if imported else "outcome if imported")
     table.add_column("records", justify="right")
     # the final counts once imported; rows with warnings are counted at validation
     counts = {**(job.summary.get("planned") or {}), **(job.summary.get("final") or {})}
     for outcome in ("created", "updated", "skipped", "draft", "failed", "with_warnings"):
-        table.add_row(outcome.replace("_", " "), str(counts.get(outcome, 0)))
+        label = outcome.replace("_", " ")
+        if not imported and outcome in PLANNED:
+            label = PLANNED[outcome]
+        table.add_row(label, str(counts.get(outcome, 0)))
     console.print(table)
     kinds = job.summary.get("warnings") or {}
     if kinds:

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
-from custmaster.services.matching.batch import run_batch
-from custmaster.services.matching.models import DEFAULT_TRAIN_SAMPLE, train_version
-from custmaster.services.matching.ports import ModelVersion
-from custmaster.services.matching.reindex import reindex
+from custmaster.services.dedup.batch import run_batch
+from custmaster.services.dedup.models import DEFAULT_TRAIN_SAMPLE, train_version
+from custmaster.services.dedup.ports import ModelVersion
+from custmaster.services.dedup.reindex import reindex
 
 app = typer.Typer(help="Duplicate matching and the review queue.", no_args_is_help=True)
 console = Console()

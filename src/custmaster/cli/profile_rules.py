@@ -13,9 +13,8 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
-from custmaster.bootstrap import build_container
+from custmaster.bootstrap import build_container, stored_order_lines
 from custmaster.config import Settings
-from custmaster.persistence.affinity_source import stored_order_lines
 from custmaster.services.profile.affinity import AffinityOptions, OrderLine, run_affinity
 from custmaster.services.profile.scoring import rescore_all
 

@@ -18,8 +18,8 @@ from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.domain.errors import DomainError
 from custmaster.domain.snapshot import jsonable
+from custmaster.services.dedup.review import STATUSES
 from custmaster.services.imports.formula import neutralise_cell
-from custmaster.services.matching.review import STATUSES
 from custmaster.services.sources.clusters import CSV_COLUMNS, csv_rows, export_clusters
 from custmaster.services.sources.read import customer_sources
 

@@ -19,8 +19,8 @@ from custmaster.domain.approvals import Operation
 from custmaster.domain.errors import DomainError, ValidationFailed
 from custmaster.domain.snapshot import jsonable
 from custmaster.services import reference
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.customers.read import search_customers
-from custmaster.services.ports import CustomerQuery
 from custmaster.services.structure import hierarchies as h
 from custmaster.services.structure import org_units as o
 from custmaster.services.structure import reference_extras as x

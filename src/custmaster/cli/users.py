@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,11 +19,41 @@ console = Console()
 DatabaseUrl = Annotated[str | None, typer.Option("--database-url", show_default=False)]
 
 
+#: where ``custmaster demo`` puts its database by default
+DEMO_DATABASE_URL = "sqlite:///custmaster-demo.db"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None: another database, or in memory)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    name = url.removeprefix("sqlite:///").partition("?")[0]
+    return Path(name) if name and name != ":memory:" else None
+
+
+def users_database(database_url: str | None, settings: Settings) -> str:
+    """The database the users commands work on: ``--database-url``, else the configured
+    one, else (when the configured SQLite file does not exist) the demo's when it does.
+    Never a SQLite file that does not exist: that would be an empty database."""
+    url = database_url or settings.database_url
+    missing = sqlite_file(url)
+    if missing is None or missing.exists():
+        return url
+    demo = sqlite_file(DEMO_DATABASE_URL)
+    if database_url is None and demo is not None and demo.exists():
+        console.print(f"[dim]{missing} does not exist: using the demo's database, {demo}[/dim]")
+        return DEMO_DATABASE_URL
+    console.print(
+        f"[red]no database at {missing}[/red]: run `custmaster demo` or `custmaster db "
+        "upgrade` first, or name one with --database-url"
+    )
+    raise typer.Exit(1)
+
+
 def _container(database_url: str | None) -> Container:
     settings = Settings()
-    if database_url:
-        settings = settings.model_copy(update={"database_url": database_url})
-    return build_container(settings)
+    url = users_database(database_url, settings)
+    return build_container(settings.model_copy(update={"database_url": url}))
 
 
 def _fail(error: DomainError) -> None:

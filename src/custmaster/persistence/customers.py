@@ -58,7 +58,7 @@ from custmaster.persistence.tables import (
 )
 from custmaster.persistence.tables_structure import hierarchy_links
 from custmaster.persistence.types import Money, UtcDateTime
-from custmaster.services.ports import EQUALITY_FILTERS, CustomerQuery, SimilarCustomer
+from custmaster.services.customer_queries import EQUALITY_FILTERS, CustomerQuery, SimilarCustomer
 
 CHILD_TABLES: dict[str, Table] = {
     "contacts": customer_contacts,

@@ -43,6 +43,7 @@ from custmaster.persistence.tables_imports import (
     import_keys,
     import_rows,
 )
+from custmaster.services.customer_queries import CustomerQuery, SimilarCustomer
 from custmaster.services.imports.store import (
     Draft,
     ExistingMatches,
@@ -52,7 +53,6 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
-from custmaster.services.ports import CustomerQuery, SimilarCustomer
 
 #: Bound of one IN list (PostgreSQL and SQLite take far more; this keeps plans simple).
 _CHUNK = 1000

@@ -46,7 +46,7 @@ from custmaster.persistence.tables_matching import (
     merges,
     not_duplicates,
 )
-from custmaster.services.matching.ports import (
+from custmaster.services.dedup.ports import (
     ClusterRecord,
     IndexedRecord,
     IndexEntry,
@@ -76,7 +76,7 @@ _latest_versions: weakref.WeakKeyDictionary[Engine, tuple[float, int | None]] = 
 def forget_latest_run(engine: Engine) -> None:
     """Make this process read the latest run and model version of ``engine``'s database
     again (after the runs were removed wholesale, as test fixtures do)."""
-    from custmaster.services.matching.models import forget_cached_models
+    from custmaster.services.dedup.models import forget_cached_models
 
     _latest_runs.pop(engine, None)
     _latest_versions.pop(engine, None)

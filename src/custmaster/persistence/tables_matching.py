@@ -28,7 +28,7 @@ match_records = Table(
     Column("customer_id", Uuid, primary_key=True),
     Column("number", String(32), nullable=False),
     Column("name", String(255), nullable=False),
-    #: the prepared MatchFeatures of the customer (services.matching.records)
+    #: the prepared MatchFeatures of the customer (services.dedup.records)
     Column("features", Json, nullable=False),
 )
 

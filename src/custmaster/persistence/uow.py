@@ -28,8 +28,8 @@ from custmaster.persistence.sync import SqlSyncRepository
 from custmaster.persistence.webhooks import SqlWebhookRepository
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
+from custmaster.services.dedup.ports import MatchingRepository
 from custmaster.services.imports.store import ImportRepository
-from custmaster.services.matching.ports import MatchingRepository
 from custmaster.services.ports import (
     AuditLog,
     ChangeRequestRepository,

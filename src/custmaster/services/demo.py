@@ -9,6 +9,7 @@ from typing import Any
 from custmaster.domain.permissions import Principal
 from custmaster.services.auth import add_user
 from custmaster.services.customers.create import create_customer
+from custmaster.services.demo_showcase import SHOWCASE_SIZE, load_showcase
 from custmaster.services.ports import CustomerQuery, UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
 from custmaster.services.profile.demo_activity import DemoCustomer, generate_activity, load_events
@@ -78,8 +79,8 @@ def load_demo(
             for record in getattr(reference, kind):
                 if uow.reference.get(kind, record["code"]) is None:
                     create_reference(uow, actor, kind, record)
-    created = 0
-    generated = iter(generate_customers(customers, seed=seed, profile="demo"))
+    created = len(load_showcase(new_uow, actor, settings)) if customers >= SHOWCASE_SIZE else 0
+    generated = iter(generate_customers(customers - created, seed=seed, profile="demo"))
     while created < customers:
         batch = new_uow()
         with batch:

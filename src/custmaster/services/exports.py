@@ -28,9 +28,10 @@ from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import snapshot
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.governance.access import require_entity, visible_customer
 from custmaster.services.imports.formula import neutralise_cell
-from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 
 PAGE = 1000

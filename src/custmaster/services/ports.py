@@ -1,12 +1,16 @@
-"""The ports the services need; ``custmaster.persistence`` implements them."""
+"""The ports the services need; ``custmaster.persistence`` implements them.
+
+(``CustomerQuery`` and ``SimilarCustomer`` live in ``services.customer_queries``, so
+``services.imports.store`` can use them without an import cycle; ``CustomerQuery`` is
+re-exported for older callers.)"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest
@@ -14,58 +18,26 @@ from custmaster.domain.audit_chain import VerifyResult
 from custmaster.domain.audit_signing import AuditKey, AuditReport, Checkpoint
 from custmaster.domain.context import RefCheck
 from custmaster.domain.events import CloudEvent
-from custmaster.domain.model import Customer, CustomerStatus, SourceRef
+from custmaster.domain.model import Customer, SourceRef
 from custmaster.domain.permissions import Principal
 from custmaster.services.certificates.ports import CertificateRepository
 from custmaster.services.console.ports import ConsoleSessionStore, QualityReads
-from custmaster.services.matching.ports import MatchingRepository
+from custmaster.services.customer_queries import CustomerQuery as CustomerQuery
+from custmaster.services.customer_queries import SimilarCustomer
+from custmaster.services.dedup.ports import MatchingRepository
+from custmaster.services.feed_position import FeedPosition as FeedPosition
+from custmaster.services.imports.store import ImportRepository
 from custmaster.services.profile.ports import ActivityRepository
 from custmaster.services.profile.rule_ports import (
     AffinityRepository,
     ProfileRulesRepository,
     SegmentRepository,
 )
+from custmaster.services.relay.ports import RelayStore
 from custmaster.services.sources.ports import SourceRepository
 from custmaster.services.structure.ports import StructureRepository
-
-if TYPE_CHECKING:
-    from custmaster.services.imports.store import ImportRepository
-    from custmaster.services.relay.ports import RelayStore
-    from custmaster.services.sync.ports import SyncRepository
-    from custmaster.services.webhooks.ports import WebhookRepository
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerQuery:
-    """What ``GET /customers`` (and an export) filters by; ``None`` means no filter.
-    The fields named in ``EQUALITY_FILTERS`` compare with the column of the same name."""
-
-    text: str | None = None
-    status: CustomerStatus | None = CustomerStatus.ACTIVE
-    customer_type: str | None = None
-    country: str | None = None
-    customer_group: str | None = None
-    industry: str | None = None
-    account_tier: str | None = None
-    relationship_status: str | None = None
-    entity: str | None = None
-    #: (first, last): a tax-exemption certificate ends in this window (inclusive)
-    certificates_ending: tuple[date, date] | None = None
-    after_number: str | None = None
-    limit: int = 50
-
-
-#: CustomerQuery fields that filter by equality with the customers column of that name
-EQUALITY_FILTERS: tuple[str, ...] = (
-    "customer_type", "customer_group", "industry", "account_tier", "relationship_status",
-)  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class SimilarCustomer:
-    id: UUID
-    number: str
-    name: str
+from custmaster.services.sync.ports import SyncRepository
+from custmaster.services.webhooks.ports import WebhookRepository
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,26 +51,6 @@ class AuditEntry:
     changes: list[dict[str, Any]]
     change_request_id: UUID | None = None
     id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FeedPosition:
-    """Where a change-feed reader stands: (transaction id, outbox id)."""
-
-    txid: int = 0
-    id: int = 0
-
-    def encode(self) -> str:
-        return f"{self.txid}-{self.id}"
-
-    @classmethod
-    def decode(cls, cursor: str) -> FeedPosition:
-        """``"TXID-ID"`` (each plain digits within 64 bits), else ``ValueError``."""
-        txid, _, outbox_id = cursor.partition("-")
-        parts = (txid, outbox_id)
-        if not all(p.isascii() and p.isdigit() and int(p) < 2**63 for p in parts):
-            raise ValueError(f"not a feed position: {cursor!r}")
-        return cls(int(txid), int(outbox_id))
 
 
 @dataclass(frozen=True, slots=True)

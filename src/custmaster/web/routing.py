@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 
 from custmaster.api.problems import _status_of as api_status
 from custmaster.domain.errors import DomainError
-from custmaster.services.matching.errors import CustomerMerged
+from custmaster.services.dedup.errors import CustomerMerged
 from custmaster.web.auth import SignInRequired, authorize_console
 from custmaster.web.rendering import SECURITY_HEADERS, render
 

@@ -1,5 +1,5 @@
 """The import stage indexes new customers for the online matcher exactly as
-``services.matching.records.index_entry`` does, whether validation computed the entry
+``services.dedup.records.index_entry`` does, whether validation computed the entry
 (payloads of this version) or the writer does (payloads without it)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 from custmaster.bootstrap import Container
 from custmaster.persistence.tables_imports import import_rows
 from custmaster.persistence.tables_matching import match_keys, match_records
+from custmaster.services.dedup.records import index_entry
 from custmaster.services.imports.jobs import FileStore, Upload, approve_job, run_job, submit_job
 from custmaster.services.imports.store import ImportOptions, JobStatus
-from custmaster.services.matching.records import index_entry
 from tests.services.imports.conftest import APPROVER, SAMPLES, SUBMITTER
 
 LEGACY = SAMPLES / "legacy_erp_kunden.csv"  # 23 customers

@@ -38,6 +38,7 @@ from custmaster.domain.effective import EffectiveView
 from custmaster.domain.model import Customer, CustomerStatus, CustomerType, RelationshipStatus
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.customers.read import (
     AsyncCustomerReads,
     customer_history,
@@ -51,7 +52,7 @@ from custmaster.services.governance.submit import (
     submit_lifecycle,
     submit_update,
 )
-from custmaster.services.ports import CustomerQuery, UnitOfWork
+from custmaster.services.ports import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 ENTITY_MAX_LENGTH = 64
@@ -174,7 +175,7 @@ async def read(
 
 
 def view_response(customer: Customer, view: EffectiveView) -> Response:
-    """The answer of an effective view (the route and ``api.customer_lane`` use this)."""
+    """The answer of an effective view (the route and ``api.fast_path`` use this)."""
     warnings = [w.as_dict() for w in view.warnings]
     body = {**view.data, "warnings": warnings, "entity": view.entity,
             "overridden_fields": view.overridden_fields}  # fmt: skip
@@ -208,7 +209,7 @@ def patch_response(
     container: Container, actor: Principal, uow: UnitOfWork, customer_id: UUID,
     payload: CustomerPatch, if_match: str | None,
 ) -> Response:  # fmt: skip
-    """The answer of a PATCH (the route and ``api.patch_lane`` use this)."""
+    """The answer of a PATCH (the route and ``api.fast_path`` use this)."""
     data = payload.model_dump(mode="json", exclude_unset=True)
     outcome = submit_update(
         uow, actor, container.policy, customer_id, data, container.service_settings,

@@ -11,8 +11,8 @@ from custmaster.api.certificates import CertificateWindow, certificates_ending
 from custmaster.api.deps import ContainerDep, PrincipalDep
 from custmaster.api.schemas.common import problems
 from custmaster.domain.model import CustomerStatus, CustomerType, RelationshipStatus
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.exports import MEDIA_TYPES, ExportFormat, export_customers
-from custmaster.services.ports import CustomerQuery
 
 router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 _CONTENT: dict[str, dict[str, object]] = {MEDIA_TYPES[f].split(";")[0]: {} for f in ExportFormat}

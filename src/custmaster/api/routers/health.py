@@ -15,8 +15,7 @@ from pydantic import BaseModel
 from custmaster.api.deps import ContainerDep
 from custmaster.api.http import json_response
 from custmaster.api.problems import PROBLEM_JSON
-from custmaster.persistence.engine import describe_unavailable
-from custmaster.persistence.migrate import schema_state
+from custmaster.bootstrap import describe_unavailable, schema_state
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger(__name__)

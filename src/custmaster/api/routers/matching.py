@@ -22,7 +22,6 @@ from custmaster.api.http import (
     int_cursor,
     json_response,
 )
-from custmaster.api.match_lane import LIMIT_RANGE, MatchLane, match_body
 from custmaster.api.outcomes import PENDING
 from custmaster.api.problems import PROBLEM_JSON
 from custmaster.api.schemas.common import problems
@@ -46,27 +45,30 @@ from custmaster.api.schemas.matching import (
 from custmaster.domain.approvals import ChangeRequest
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
-from custmaster.services.governance.cluster_decision import submit_cluster_decision
-from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
-from custmaster.services.matching.errors import CustomerMerged
-from custmaster.services.matching.merge import MergeResult
-from custmaster.services.matching.models import (
+from custmaster.services.dedup.errors import CustomerMerged
+from custmaster.services.dedup.merge import MergeResult
+from custmaster.services.dedup.models import (
     get_version,
     list_versions,
     summary,
     train_version,
 )
-from custmaster.services.matching.ports import ClusterRecord
-from custmaster.services.matching.review import (
+from custmaster.services.dedup.online import match_answer
+from custmaster.services.dedup.ports import ClusterRecord
+from custmaster.services.dedup.review import (
     get_cluster,
     list_clusters,
     uncertainty,
 )
-from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.dedup.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.governance.cluster_decision import submit_cluster_decision
+from custmaster.services.governance.merges import get_merge, submit_merge, submit_unmerge
 from custmaster.services.ports import StoredResponse, UnitOfWork
 from custmaster.services.sources.clusters import pending_members
 
 router = APIRouter(prefix="/api/v1", tags=["matching"])
+#: the bounds of ``POST /match?limit=``
+LIMIT_RANGE = (1, 50)
 ClusterId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the candidate cluster's id")]
 IfMatch = Annotated[
     str | None, Header(description="the ETag of the survivor's version the merge is based on")
@@ -91,7 +93,7 @@ def match(
     min_score: Annotated[float, Query(ge=0, le=1, description="lowest probability")] = 0.0,
 ) -> Response:
     candidate = payload.model_dump(mode="json", exclude_unset=True)
-    return json_response(200, match_body(container, actor, candidate, limit, min_score))
+    return json_response(200, match_answer(container.uow(), actor, candidate, limit, min_score))
 
 
 @router.post(
@@ -387,7 +389,6 @@ async def customer_merged(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Routes, the 410 answer of absorbed customer ids and the short path of POST /match."""
+    """Routes and the 410 answer of absorbed customer ids."""
     app.include_router(router)
     app.add_exception_handler(CustomerMerged, customer_merged)
-    app.add_middleware(MatchLane)

@@ -31,6 +31,12 @@ class MatchRequest(_MasterFields):
     kind: CustomerKind | None = None
     name: str | None = None
     email: str | None = None
+    country: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=2,
+        description="ISO 3166-1 alpha-2; the country when no address gives one",
+    )
     addresses: list[MatchAddressIn] | None = None
     contacts: list[dict[str, Any]] | None = None
     pricing_tiers: list[dict[str, Any]] | None = None

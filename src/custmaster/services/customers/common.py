@@ -9,8 +9,8 @@ from custmaster.domain.context import ParseContext, RefKind
 from custmaster.domain.errors import ChangeWarning, NotFound, StaleVersion
 from custmaster.domain.model import Customer
 from custmaster.domain.rules import credit_limit_warnings
-from custmaster.services.matching.redirects import raise_if_merged
-from custmaster.services.matching.warnings import possible_duplicates
+from custmaster.services.dedup.redirects import raise_if_merged
+from custmaster.services.dedup.warnings import possible_duplicates
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 

@@ -15,7 +15,7 @@ from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import change_warnings, check_references
-from custmaster.services.matching.index import refresh_match_keys
+from custmaster.services.dedup.index import refresh_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings

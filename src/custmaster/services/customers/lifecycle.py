@@ -12,7 +12,7 @@ from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.customers.common import check_version, load
 from custmaster.services.customers.create import CustomerResult
-from custmaster.services.matching.index import refresh_match_keys, remove_match_keys
+from custmaster.services.dedup.index import refresh_match_keys, remove_match_keys
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.structure.cascade import record_removed_with

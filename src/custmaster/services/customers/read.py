@@ -13,6 +13,7 @@ from custmaster.domain.effective import EffectiveView, effective_view
 from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
+from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.customers.common import load, not_found
 from custmaster.services.governance.access import (
     require_entity,
@@ -20,7 +21,7 @@ from custmaster.services.governance.access import (
     visible_customer,
     visible_data,
 )
-from custmaster.services.ports import AuditEntry, CustomerQuery, UnitOfWork
+from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 from custmaster.services.structure.hierarchies import inherited_fields

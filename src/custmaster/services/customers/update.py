@@ -21,8 +21,8 @@ from custmaster.services.customers.common import (
     load,
 )
 from custmaster.services.customers.create import CustomerResult
-from custmaster.services.matching.index import refresh_match_keys
-from custmaster.services.matching.records import match_record
+from custmaster.services.dedup.index import refresh_match_keys
+from custmaster.services.dedup.records import match_record
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -39,17 +39,31 @@ def update_customer(
     change_request_id: UUID | None = None,
 ) -> CustomerResult:
     with uow:
-        current = load(uow, customer_id, for_update=True)
-        check_version(current, expected_version)
-        ctx = ParseContext()
-        updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
-        check_references(uow, ctx)
-        if updated is None or ctx.errors:
-            raise ValidationFailed(ctx.errors.errors)
+        current, updated, ctx = prepare_update(uow, customer_id, patch, expected_version)
         return write_update(
             uow, actor, current, updated, settings, warnings=ctx.warnings,
             change_request_id=change_request_id,
         )  # fmt: skip
+
+
+def prepare_update(
+    uow: UnitOfWork,
+    customer_id: UUID,
+    patch: Mapping[str, Any],
+    expected_version: int | None,
+) -> tuple[Customer, Customer, ParseContext]:
+    """The opening of every update (applied at once or submitted for approval): the
+    customer loaded for update, its version checked, the patch applied and its references
+    checked; the current and the updated customer and the parse context (warnings).
+    Call it inside the unit of work."""
+    current = load(uow, customer_id, for_update=True)
+    check_version(current, expected_version)
+    ctx = ParseContext()
+    updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
+    check_references(uow, ctx)
+    if updated is None or ctx.errors:
+        raise ValidationFailed(ctx.errors.errors)
+    return current, updated, ctx
 
 
 def write_update(
@@ -107,6 +121,6 @@ def write_update(
 
 def _match_inputs(customer: Customer) -> tuple[Any, ...]:
     """Everything the match index stores of a customer depends on (see
-    ``services.matching.records.index_entry``): equal inputs, equal index entry, so a
+    ``services.dedup.records.index_entry``): equal inputs, equal index entry, so a
     change elsewhere (notes, credit limit, overrides, contacts) leaves the index as it is."""
     return (customer.status, customer.number, customer.name, match_record(customer))

@@ -11,10 +11,10 @@ from uuid import UUID
 
 from custmaster.domain.approvals import ChangeRequest, Policy
 from custmaster.domain.permissions import Principal
+from custmaster.services.dedup.merge import MergeResult
+from custmaster.services.dedup.ports import ClusterRecord
+from custmaster.services.dedup.review import absorbed_members, decide, get_cluster, open_cluster
 from custmaster.services.governance.merges import submit_merge
-from custmaster.services.matching.merge import MergeResult
-from custmaster.services.matching.ports import ClusterRecord
-from custmaster.services.matching.review import absorbed_members, decide, get_cluster, open_cluster
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.pending import join_pending_members

@@ -20,10 +20,10 @@ from custmaster.domain.snapshot import snapshot, value_at
 from custmaster.services.customers.common import load
 from custmaster.services.customers.create import create_customer
 from custmaster.services.customers.update import update_customer
+from custmaster.services.dedup.unmerge import unmerge
 from custmaster.services.governance.access import may_see_request
 from custmaster.services.governance.merges import apply_merge
 from custmaster.services.governance.submit import apply_lifecycle, request_event
-from custmaster.services.matching.unmerge import unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.rules import apply_request as apply_profile_rules
 from custmaster.services.recording import record_change, utcnow

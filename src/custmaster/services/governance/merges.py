@@ -14,15 +14,15 @@ from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal
 from custmaster.services.customers.common import check_version, load
+from custmaster.services.dedup.merge import MergeResult, merge_customers
+from custmaster.services.dedup.ports import MergeRecord
+from custmaster.services.dedup.unmerge import UnmergeResult, unmerge
 from custmaster.services.governance.access import (
     require_permission,
     visible_customer,
     visible_data,
 )
 from custmaster.services.governance.submit import open_request
-from custmaster.services.matching.merge import MergeResult, merge_customers
-from custmaster.services.matching.ports import MergeRecord
-from custmaster.services.matching.unmerge import UnmergeResult, unmerge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

@@ -16,7 +16,7 @@ from custmaster.domain.approvals import (
     ProposedChange,
     require_submit,
 )
-from custmaster.domain.build import new_customer, patched_customer
+from custmaster.domain.build import new_customer
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import ChangeWarning, ValidationFailed
 from custmaster.domain.events import CloudEvent
@@ -34,7 +34,7 @@ from custmaster.services.customers.lifecycle import (
     delete_customer,
     reactivate_customer,
 )
-from custmaster.services.customers.update import write_update
+from custmaster.services.customers.update import prepare_update, write_update
 from custmaster.services.governance.access import (
     check_change_access,
     touched_entities,
@@ -187,13 +187,7 @@ def submit_update(
     """An update (or, with ``operation=ERASE_PERSONAL_DATA``, an anonymising patch)."""
     direct = require_submit(actor, operation)
     with uow:
-        current = load(uow, customer_id, for_update=True)
-        check_version(current, expected_version)
-        ctx = ParseContext()
-        updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
-        check_references(uow, ctx)
-        if updated is None or ctx.errors:
-            raise ValidationFailed(ctx.errors.errors)
+        current, updated, ctx = prepare_update(uow, customer_id, patch, expected_version)
         before, after = snapshot(current), snapshot(updated)
         changes = diff(before, after)
         check_change_access(actor, patch, [c["field"] for c in changes], current)

@@ -28,6 +28,9 @@ from custmaster.domain.model import Customer
 from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.snapshot import diff, jsonable, snapshot
 from custmaster.services.customers.common import check_references
+from custmaster.services.dedup.index import refresh_match_keys
+from custmaster.services.dedup.ports import IndexEntry, NewCluster
+from custmaster.services.dedup.records import index_entry
 from custmaster.services.imports.store import (
     Draft,
     ImportJob,
@@ -35,9 +38,6 @@ from custmaster.services.imports.store import (
     Outcome,
     RowReport,
 )
-from custmaster.services.matching.index import refresh_match_keys
-from custmaster.services.matching.ports import IndexEntry, NewCluster
-from custmaster.services.matching.records import index_entry
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.keep import consolidate_source, import_source, store
@@ -69,7 +69,7 @@ def _issue(field_path: str | None, code: str, message: str) -> dict[str, Any]:
 
 
 def _index_entry(payload: dict[str, Any] | None, customer: Customer) -> IndexEntry | None:
-    """The new customer's match-index entry: ``services.matching.records.index_entry``,
+    """The new customer's match-index entry: ``services.dedup.records.index_entry``,
     from the features and keys validation computed of the same customer when the payload
     has them (payloads of older jobs do not)."""
     match = (payload or {}).get("match")

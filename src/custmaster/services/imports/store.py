@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from custmaster.domain.model import Customer
-from custmaster.services.ports import CustomerQuery, SimilarCustomer
+from custmaster.services.customer_queries import CustomerQuery, SimilarCustomer
 
 
 class JobStatus(StrEnum):

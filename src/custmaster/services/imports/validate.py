@@ -22,6 +22,14 @@ from custmaster.domain.rules import credit_limit_warnings
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.matching.normalize import normalize_company_name
 from custmaster.matching.record import MatchFeatures, from_customer_dict, prepare
+from custmaster.services.dedup.online import current_model, match_features
+from custmaster.services.dedup.records import (
+    features_from_json,
+    features_to_json,
+    index_entry,
+    index_keys,
+    match_record,
+)
 from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.store import (
     ExistingMatches,
@@ -30,14 +38,6 @@ from custmaster.services.imports.store import (
     OnDuplicate,
     Outcome,
     RowReport,
-)
-from custmaster.services.matching.online import current_model, match_features
-from custmaster.services.matching.records import (
-    features_from_json,
-    features_to_json,
-    index_entry,
-    index_keys,
-    match_record,
 )
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings

@@ -28,12 +28,12 @@ from custmaster.domain.model import SourceRef
 from custmaster.domain.permissions import Principal, require_any
 from custmaster.domain.snapshot import snapshot
 from custmaster.matching.record import from_customer_dict
+from custmaster.services.dedup.online import match_record_in
 from custmaster.services.governance.submit import Outcome, submit_create, submit_update
 from custmaster.services.imports.mapping import map_row
 from custmaster.services.imports.sources import SourceRow
 from custmaster.services.imports.templates import Template
 from custmaster.services.inbound.patch import patch_for
-from custmaster.services.matching.online import match_record_in
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

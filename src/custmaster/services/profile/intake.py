@@ -23,8 +23,8 @@ from custmaster.domain.activity_state import ActivityState, fold_by_customer
 from custmaster.domain.errors import FieldError, ValidationFailed
 from custmaster.domain.model import SourceRef
 from custmaster.domain.permissions import Permission, Principal
+from custmaster.services.dedup.redirects import MAX_HOPS
 from custmaster.services.governance.access import require_entity, require_permission
-from custmaster.services.matching.redirects import MAX_HOPS
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
 from custmaster.services.profile.features import compute_rows, today, write_rows

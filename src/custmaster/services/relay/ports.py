@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from custmaster.services.ports import FeedPosition
+from custmaster.services.feed_position import FeedPosition
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from custmaster.domain.permissions import Permission, Principal, require
-from custmaster.services.matching.ports import ClusterRecord
+from custmaster.services.dedup.ports import ClusterRecord
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.sources.ports import SourceRecord
 

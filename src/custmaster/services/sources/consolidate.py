@@ -36,8 +36,8 @@ from typing import Any
 from custmaster.domain.context import ParseContext
 from custmaster.domain.model import MASTER_FIELDS, Customer
 from custmaster.domain.snapshot import snapshot
+from custmaster.services.dedup.survivorship import SurvivorshipConfig
 from custmaster.services.imports.merge import merged_customer
-from custmaster.services.matching.survivorship import SurvivorshipConfig
 from custmaster.services.sources.ports import SourceRecord
 
 _CHILDREN = ("contacts", "pricing_tiers", "tax_profiles")

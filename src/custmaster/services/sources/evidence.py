@@ -15,7 +15,7 @@ from custmaster.matching.compare import compare_country, compare_name, compare_t
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
-from custmaster.services.matching.online import explain
+from custmaster.services.dedup.online import explain
 
 
 def disagreements(incoming: MatchFeatures, golden: MatchFeatures) -> list[str]:

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from custmaster.domain.context import ParseContext
 from custmaster.domain.model import Customer
 from custmaster.domain.snapshot import jsonable, snapshot
-from custmaster.services.matching.survivorship import SurvivorshipConfig, load_survivorship
+from custmaster.services.dedup.survivorship import SurvivorshipConfig, load_survivorship
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.sources.consolidate import Consolidation, consolidate, derive_provenance
 from custmaster.services.sources.ports import Origin, SourceRecord

@@ -28,10 +28,10 @@ from custmaster.domain.snapshot import diff, snapshot
 from custmaster.matching.record import from_customer_dict, prepare
 from custmaster.services.customers.common import check_references, load
 from custmaster.services.customers.create import write_new
-from custmaster.services.matching.index import refresh_match_keys
-from custmaster.services.matching.ports import IndexEntry
-from custmaster.services.matching.records import features_from_json, features_to_json, index_keys
-from custmaster.services.matching.survivorship import load_survivorship
+from custmaster.services.dedup.index import refresh_match_keys
+from custmaster.services.dedup.ports import IndexEntry
+from custmaster.services.dedup.records import features_from_json, features_to_json, index_keys
+from custmaster.services.dedup.survivorship import load_survivorship
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings

@@ -3,7 +3,7 @@
 Once imported, many duplicates no longer exist among the golden records (an exact e-mail
 or tax-id hit was consolidated), so a model estimated on the golden records alone sees
 little agreement on those keys. The source records keep every record as it arrived:
-``custmaster match train`` (``services.matching.models.train_version``) estimates on the
+``custmaster match train`` (``services.dedup.models.train_version``) estimates on the
 match index (golden and pending records) plus each distinct form a golden record's
 source records gave it (``services.sources.variants``), the same records the batch run
 scores.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.record import MatchFeatures
-from custmaster.services.matching.records import features_from_json
+from custmaster.services.dedup.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.sources.variants import load_variants
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from custmaster.matching.batch import ScoredPair
 from custmaster.matching.record import MatchFeatures
-from custmaster.services.matching.records import features_from_json, features_to_json
+from custmaster.services.dedup.records import features_from_json, features_to_json
 from custmaster.services.ports import UnitOfWork
 
 

@@ -26,10 +26,10 @@ from custmaster.services.customers.read import (
     get_effective_view,
     search_customers,
 )
+from custmaster.services.dedup.online import explain, find_matches
+from custmaster.services.dedup.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.governance.access import may_see_entity
 from custmaster.services.governance.submit import submit_update
-from custmaster.services.matching.online import explain, find_matches
-from custmaster.services.matching.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.ports import CustomerQuery
 from custmaster.services.structure import hierarchies, org_units, relationships
 from custmaster.services.structure.common import DEFAULT_SETTINGS

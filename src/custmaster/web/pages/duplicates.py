@@ -16,11 +16,11 @@ from custmaster.domain.errors import FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.customers.read import get_customer
+from custmaster.services.dedup.errors import CustomerMerged
+from custmaster.services.dedup.preview import preview_merge
+from custmaster.services.dedup.review import get_cluster, list_clusters
 from custmaster.services.governance.cluster_decision import submit_cluster_decision
 from custmaster.services.governance.merges import get_merge, submit_unmerge
-from custmaster.services.matching.errors import CustomerMerged
-from custmaster.services.matching.preview import preview_merge
-from custmaster.services.matching.review import get_cluster, list_clusters
 from custmaster.web.auth import actor
 from custmaster.web.rendering import render
 from custmaster.web.routing import redirect, router

@@ -15,8 +15,8 @@ from custmaster.bootstrap import Container
 from custmaster.domain.errors import NotFound, Unauthenticated
 from custmaster.domain.permissions import Permission
 from custmaster.services.console.sessions import sign_in, sign_out
+from custmaster.services.dedup.review import list_clusters
 from custmaster.services.governance.decide import list_requests
-from custmaster.services.matching.review import list_clusters
 from custmaster.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,

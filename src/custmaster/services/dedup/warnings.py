@@ -7,8 +7,8 @@ from uuid import UUID
 from custmaster.domain.errors import ChangeWarning
 from custmaster.domain.model import Customer
 from custmaster.matching.record import prepare
-from custmaster.services.matching.online import current_model, match_features
-from custmaster.services.matching.records import match_record
+from custmaster.services.dedup.online import current_model, match_features
+from custmaster.services.dedup.records import match_record
 from custmaster.services.ports import UnitOfWork
 
 MAX_WARNINGS = 3

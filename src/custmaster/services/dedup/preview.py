@@ -12,8 +12,8 @@ from custmaster.domain.context import ParseContext
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import snapshot
 from custmaster.services.customers.read import get_customer
+from custmaster.services.dedup.survivorship import load_survivorship, plan_merge
 from custmaster.services.governance.access import visible_data
-from custmaster.services.matching.survivorship import load_survivorship, plan_merge
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 

@@ -1,12 +1,12 @@
-"""Steward decisions as labelled pairs (custmaster.services.matching.models)."""
+"""Steward decisions as labelled pairs (custmaster.services.dedup.models)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL
-from custmaster.services.matching.models import labelled_pairs
-from custmaster.services.matching.ports import ClusterRecord
+from custmaster.services.dedup.models import labelled_pairs
+from custmaster.services.dedup.ports import ClusterRecord
 
 _NAME = [c.name for c in COMPARISONS].index("name")
 

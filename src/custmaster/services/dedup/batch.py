@@ -9,7 +9,7 @@ conflict when the model trusts tax ids) and writes one review cluster per group.
 cluster whose links are all at or above the auto-merge threshold is proposed as
 ``auto_merge``; it is merged without review only when the run is asked to
 (``auto_merge=True``, ``custmaster match run --auto-merge``, which also merges the groups
-linked at that threshold inside review clusters: ``services.matching.auto_merge``): by
+linked at that threshold inside review clusters: ``services.dedup.auto_merge``): by
 default everything is queued for a steward. Each run supersedes the open clusters of the
 previous run (decisions stay). The model is the current model version (``custmaster match train``),
 unless one is passed; the run stores the model and its version.
@@ -35,11 +35,11 @@ from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures
 from custmaster.matching.scoring import score
-from custmaster.services.matching.auto_merge import auto_merge as merge_automatically
-from custmaster.services.matching.models import current_model_and_version
-from custmaster.services.matching.online import explain
-from custmaster.services.matching.ports import NewCluster
-from custmaster.services.matching.records import features_from_json
+from custmaster.services.dedup.auto_merge import auto_merge as merge_automatically
+from custmaster.services.dedup.models import current_model_and_version
+from custmaster.services.dedup.online import explain
+from custmaster.services.dedup.ports import NewCluster
+from custmaster.services.dedup.records import features_from_json
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

@@ -35,10 +35,10 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.rules import check_aggregate
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, diff, snapshot
-from custmaster.services.matching.index import refresh_match_keys_many
-from custmaster.services.matching.ports import MergeRecord
-from custmaster.services.matching.redirects import resolve
-from custmaster.services.matching.survivorship import moved_child_ids, refs_of
+from custmaster.services.dedup.index import refresh_match_keys_many
+from custmaster.services.dedup.ports import MergeRecord
+from custmaster.services.dedup.redirects import resolve
+from custmaster.services.dedup.survivorship import moved_child_ids, refs_of
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile import merges as profile_merges
 from custmaster.services.recording import record_change, utcnow

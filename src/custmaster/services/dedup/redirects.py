@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from custmaster.services.matching.errors import CustomerMerged
+from custmaster.services.dedup.errors import CustomerMerged
 from custmaster.services.ports import UnitOfWork
 
 #: Longest chain of merges followed (a guard; chains are short in practice).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from custmaster.domain.permissions import Permission, Principal, require
-from custmaster.services.matching.index import refresh_match_keys_many
+from custmaster.services.dedup.index import refresh_match_keys_many
 from custmaster.services.ports import UnitOfWork
 
 

@@ -20,9 +20,9 @@ from custmaster.matching.keys import DEFAULT_MAX_POSTINGS
 from custmaster.matching.model import MatchModel
 from custmaster.matching.record import MatchFeatures, MatchRecord, from_customer_dict, prepare
 from custmaster.matching.scoring import MatchResult, match_weight, score
-from custmaster.services.matching.models import current_model_and_version
-from custmaster.services.matching.ports import IndexedRecord
-from custmaster.services.matching.records import features_from_json, index_keys
+from custmaster.services.dedup.models import current_model_and_version
+from custmaster.services.dedup.ports import IndexedRecord
+from custmaster.services.dedup.records import features_from_json, index_keys
 from custmaster.services.ports import UnitOfWork
 
 MAX_RESULTS = 50
@@ -127,3 +127,29 @@ def explain(result: MatchResult) -> list[dict[str, Any]]:
          "candidate_value": e.candidate_value, "existing_value": e.existing_value}
         for e in result.explanation
     ]  # fmt: skip
+
+
+def match_answer(
+    uow: UnitOfWork,
+    actor: Principal,
+    candidate: Mapping[str, Any],
+    limit: int = 10,
+    min_score: float = 0.0,
+) -> dict[str, Any]:
+    """The answer of ``POST /match`` as JSON (the route, its fast path and the MCP tool
+    give this one)."""
+    found, model = find_matches(uow, actor, candidate, limit=limit, min_probability=min_score)
+    items = [
+        {
+            "customer_id": str(c.customer_id),
+            "number": c.number,
+            "name": c.name,
+            "score": c.result.probability,
+            "match_weight": round(c.result.match_weight, 4),
+            "decision": c.result.decision,
+            "explanation": explain(c.result),
+        }
+        for c in found
+    ]
+    thresholds = {"auto_merge": model.thresholds.auto_merge, "review": model.thresholds.review}
+    return {"items": items, "thresholds": thresholds}

@@ -25,7 +25,7 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.matching.compare import COMPARISONS, NULL_LEVEL
 from custmaster.matching.model import DEFAULT_MODEL, MatchModel
 from custmaster.matching.training import LabelledPair, TrainedModel, train
-from custmaster.services.matching.ports import ClusterRecord, ModelVersion
+from custmaster.services.dedup.ports import ClusterRecord, ModelVersion
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.sources.training import training_features

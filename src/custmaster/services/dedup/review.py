@@ -12,8 +12,8 @@ from uuid import UUID
 
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
-from custmaster.services.matching.merge import MergeResult, merge_customers
-from custmaster.services.matching.ports import ClusterRecord
+from custmaster.services.dedup.merge import MergeResult, merge_customers
+from custmaster.services.dedup.ports import ClusterRecord
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

@@ -14,13 +14,13 @@ from custmaster.domain.errors import ValidationFailed
 from custmaster.domain.model import Customer, CustomerKind, SourceRef
 from custmaster.domain.restore import customer_from_snapshot
 from custmaster.domain.snapshot import snapshot
-from custmaster.services.matching.ports import MergeRecord
-from custmaster.services.matching.survivorship import (
+from custmaster.services.dedup.ports import MergeRecord
+from custmaster.services.dedup.survivorship import (
     SurvivorshipConfig,
     load_survivorship,
     plan_merge,
 )
-from custmaster.services.matching.unmerge import unmerged_snapshot
+from custmaster.services.dedup.unmerge import unmerged_snapshot
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 

@@ -20,8 +20,8 @@ from uuid import UUID
 
 from custmaster.domain.permissions import Principal
 from custmaster.matching.cluster import cluster_pairs
-from custmaster.services.matching.merge import merge_customers
-from custmaster.services.matching.ports import NewCluster
+from custmaster.services.dedup.merge import merge_customers
+from custmaster.services.dedup.ports import NewCluster
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

@@ -2,7 +2,7 @@
 
 The absorbed customers leave the ``customers`` table but are kept whole in the merge
 record (snapshots of every absorbed aggregate and of the survivor before the merge), so
-:func:`custmaster.services.matching.unmerge.unmerge` restores them exactly; their ids
+:func:`custmaster.services.dedup.unmerge.unmerge` restores them exactly; their ids
 redirect to the survivor. Audit entries and events for every record touched:
 ``custmaster.customer.merged`` (survivor) and ``custmaster.customer.absorbed`` (each
 absorbed record). No limit on the number of records.
@@ -22,9 +22,9 @@ from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import diff, snapshot
 from custmaster.services.customers.common import check_references, check_version, load
-from custmaster.services.matching.index import refresh_match_keys, remove_match_keys
-from custmaster.services.matching.ports import MergeRecord, Redirect
-from custmaster.services.matching.survivorship import (
+from custmaster.services.dedup.index import refresh_match_keys, remove_match_keys
+from custmaster.services.dedup.ports import MergeRecord, Redirect
+from custmaster.services.dedup.survivorship import (
     SurvivorshipConfig,
     load_survivorship,
     plan_merge,

@@ -8,7 +8,7 @@ from typing import Any
 from custmaster.domain.model import AddressType, Customer, CustomerStatus
 from custmaster.matching.keys import match_keys
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
-from custmaster.services.matching.ports import IndexEntry
+from custmaster.services.dedup.ports import IndexEntry
 
 #: Longest key value the match_keys table stores (longer values are cut).
 MAX_KEY_LENGTH = 320

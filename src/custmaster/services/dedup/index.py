@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from custmaster.domain.model import Customer
-from custmaster.services.matching.records import index_entry
+from custmaster.services.dedup.records import index_entry
 from custmaster.services.ports import UnitOfWork
 
 
