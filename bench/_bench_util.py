@@ -194,10 +194,22 @@ def run_wrk(
     script = workdir / "bench_api.lua"
     script.write_text(_WRK_LUA + (_WRK_PACED if rate else ""))
     command = [
-        wrk, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-        "--timeout", "10s", "-s", str(script), base_url, "--",
-        mode, str(ids_file), entity, api_key or "", f"{(rate or 0) / threads:.3f}",
-    ]  # fmt: skip
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base_url,
+        "--",
+        mode,
+        str(ids_file),
+        entity,
+        api_key or "",
+        f"{(rate or 0) / threads:.3f}",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
     if done.returncode != 0 or line is None:
@@ -324,10 +336,21 @@ def serve_command(host: str, port: int, workers: int) -> tuple[list[str], str]:
                     command += [flag, str(value)]
             return command, "custmaster serve"
     command = [
-        sys.executable, "-m", "uvicorn", "custmaster.api.app:create_app_from_env", "--factory",
-        "--host", host, "--port", str(port), "--workers", str(workers), "--no-access-log",
-        "--log-level", "warning",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "custmaster.api.app:create_app_from_env",
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     return command, "uvicorn (custmaster serve is not available yet)"
 
 

@@ -37,10 +37,12 @@ def owners(engine: Engine) -> dict[str, tuple[str, bool]]:
     with engine.connect() as connection:
         rows = connection.execute(
             select(
-                source_records.c.source_id, source_records.c.golden_id,
-                source_records.c.pending_group, source_records.c.id,
+                source_records.c.source_id,
+                source_records.c.golden_id,
+                source_records.c.pending_group,
+                source_records.c.id,
             )
-        ).all()  # fmt: skip
+        ).all()
     return {str(s): (str(g or p or r), g is None) for s, g, p, r in rows}
 
 
@@ -73,8 +75,11 @@ def diagnose(
     lost = sorted((matcher & gold) - found)
     extra = sorted((found & gold) - matcher)
     size = Counter(owner for owner, _ in before.values())
-    latest = max((c.run_id for c in clusters if c.run_id is not None), default=None,
-                 key=lambda r: max(c.id for c in clusters if c.run_id == r))  # fmt: skip
+    latest = max(
+        (c.run_id for c in clusters if c.run_id is not None),
+        default=None,
+        key=lambda r: max(c.id for c in clusters if c.run_id == r),
+    )
     of: dict[str, list[Any]] = {}
     for c in clusters:
         if c.run_id == latest:
@@ -104,9 +109,11 @@ def diagnose(
             )
             clustered = "one clustered" if of.get(oa) or of.get(ob) else "neither clustered"
             why[f"not linked ({' + '.join(kinds)}; {clustered})"] += 1
-    print(f"  diagnose: {len(matcher & gold)} true pairs in the matcher's clusters, "
-          f"{len(found & gold)} in the pipeline's; lost {len(lost)}, "
-          f"found only by the pipeline {len(extra)}")  # fmt: skip
+    print(
+        f"  diagnose: {len(matcher & gold)} true pairs in the matcher's clusters, "
+        f"{len(found & gold)} in the pipeline's; lost {len(lost)}, "
+        f"found only by the pipeline {len(extra)}"
+    )
     for reason, count in why.most_common():
         print(f"    {count:>5}  {reason}")
     pending_left = sum(1 for _, p in after.values() if p)

@@ -16,38 +16,253 @@ import random
 import string
 from dataclasses import dataclass
 
-SYL_A = ["stone", "river", "north", "south", "east", "west", "green", "silver", "gold",
-         "iron", "oak", "pine", "maple", "cedar", "harbor", "bay", "lake", "hill", "moor",
-         "bright", "clear", "blue", "red", "black", "white", "high", "low", "fair", "deep",
-         "star", "sun", "moon", "ever", "key", "bridge", "crest", "summit", "pioneer",
-         "atlas", "titan", "apex", "vertex", "nova", "delta", "sigma", "orion", "zen",
-         "falcon", "eagle", "hawk", "wolf", "bear", "fox", "lion", "crown", "royal",
-         "prime", "core", "true", "bold", "swift", "rapid", "grand", "metro", "urban"]
-SYL_B = ["field", "water", "gate", "wood", "line", "stone", "ridge", "view", "point",
-         "port", "side", "bend", "brook", "haven", "land", "dale", "ford", "worth", "mont",
-         "wave", "light", "path", "way", "well", "wick", "ton", "by", "holm", "stead",
-         "more", "mark", "crest", "peak", "rock", "forge", "mill", "vale", "shore", "cliff"]
-INDUSTRY = ["Packaging", "Hydraulics", "Fasteners", "Coatings", "Logistics", "Plastics",
-            "Bearings", "Tooling", "Electrical Distributors", "Machine Works",
-            "Metal Fabrication", "Automotive Parts", "Precision Components", "Chemicals",
-            "Textiles", "Software", "Foods", "Beverages", "Pharmaceuticals", "Optics",
-            "Robotics", "Furniture", "Printing", "Paper", "Glass", "Ceramics", "Cables",
-            "Pumps", "Valves", "Filters", "Sensors", "Motors", "Steel", "Aluminium",
-            "Timber", "Construction", "Engineering", "Consulting", "Security", "Energy",
-            "Solar", "Medical Devices", "Laboratories", "Instruments", "Semiconductors",
-            "Batteries", "Lighting", "Flooring", "Paints", "Adhesives", "Rubber", "Seals"]
-SUFFIX = ["", "", "", "", "International", "Manufacturing", "Group", "Systems",
-          "Services", "Technologies", "Holdings", "Industries", "Trading", "Supply"]
-ABBREV = {"International": ["Intl", "Intl.", "Int'l"], "Manufacturing": ["Mfg", "Mfg."],
-          "Technologies": ["Tech"], "Industries": ["Inds", "Ind."], "Services": ["Svcs"],
-          "Engineering": ["Eng"], "Laboratories": ["Labs"], "Holdings": ["Hldgs"],
-          "Electrical Distributors": ["Electrical Dist", "Elec. Distributors"]}
-FIRST = ["anna", "ben", "clara", "david", "emma", "felix", "greta", "hugo", "ines", "jan",
-         "kai", "lena", "max", "nina", "omar", "paula", "quinn", "rosa", "sam", "tara",
-         "ugo", "vera", "will", "xena", "yara", "zoe", "mario", "dana", "lucie", "pierre"]
-LAST = ["meyer", "smith", "dubois", "jansen", "miller", "schulz", "martin", "devries",
-        "brown", "wagner", "bernard", "bakker", "taylor", "becker", "petit", "visser",
-        "wilson", "hoffmann", "durand", "smit", "moore", "koch", "leroy", "mulder"]
+SYL_A = [
+    "stone",
+    "river",
+    "north",
+    "south",
+    "east",
+    "west",
+    "green",
+    "silver",
+    "gold",
+    "iron",
+    "oak",
+    "pine",
+    "maple",
+    "cedar",
+    "harbor",
+    "bay",
+    "lake",
+    "hill",
+    "moor",
+    "bright",
+    "clear",
+    "blue",
+    "red",
+    "black",
+    "white",
+    "high",
+    "low",
+    "fair",
+    "deep",
+    "star",
+    "sun",
+    "moon",
+    "ever",
+    "key",
+    "bridge",
+    "crest",
+    "summit",
+    "pioneer",
+    "atlas",
+    "titan",
+    "apex",
+    "vertex",
+    "nova",
+    "delta",
+    "sigma",
+    "orion",
+    "zen",
+    "falcon",
+    "eagle",
+    "hawk",
+    "wolf",
+    "bear",
+    "fox",
+    "lion",
+    "crown",
+    "royal",
+    "prime",
+    "core",
+    "true",
+    "bold",
+    "swift",
+    "rapid",
+    "grand",
+    "metro",
+    "urban",
+]
+SYL_B = [
+    "field",
+    "water",
+    "gate",
+    "wood",
+    "line",
+    "stone",
+    "ridge",
+    "view",
+    "point",
+    "port",
+    "side",
+    "bend",
+    "brook",
+    "haven",
+    "land",
+    "dale",
+    "ford",
+    "worth",
+    "mont",
+    "wave",
+    "light",
+    "path",
+    "way",
+    "well",
+    "wick",
+    "ton",
+    "by",
+    "holm",
+    "stead",
+    "more",
+    "mark",
+    "crest",
+    "peak",
+    "rock",
+    "forge",
+    "mill",
+    "vale",
+    "shore",
+    "cliff",
+]
+INDUSTRY = [
+    "Packaging",
+    "Hydraulics",
+    "Fasteners",
+    "Coatings",
+    "Logistics",
+    "Plastics",
+    "Bearings",
+    "Tooling",
+    "Electrical Distributors",
+    "Machine Works",
+    "Metal Fabrication",
+    "Automotive Parts",
+    "Precision Components",
+    "Chemicals",
+    "Textiles",
+    "Software",
+    "Foods",
+    "Beverages",
+    "Pharmaceuticals",
+    "Optics",
+    "Robotics",
+    "Furniture",
+    "Printing",
+    "Paper",
+    "Glass",
+    "Ceramics",
+    "Cables",
+    "Pumps",
+    "Valves",
+    "Filters",
+    "Sensors",
+    "Motors",
+    "Steel",
+    "Aluminium",
+    "Timber",
+    "Construction",
+    "Engineering",
+    "Consulting",
+    "Security",
+    "Energy",
+    "Solar",
+    "Medical Devices",
+    "Laboratories",
+    "Instruments",
+    "Semiconductors",
+    "Batteries",
+    "Lighting",
+    "Flooring",
+    "Paints",
+    "Adhesives",
+    "Rubber",
+    "Seals",
+]
+SUFFIX = [
+    "",
+    "",
+    "",
+    "",
+    "International",
+    "Manufacturing",
+    "Group",
+    "Systems",
+    "Services",
+    "Technologies",
+    "Holdings",
+    "Industries",
+    "Trading",
+    "Supply",
+]
+ABBREV = {
+    "International": ["Intl", "Intl.", "Int'l"],
+    "Manufacturing": ["Mfg", "Mfg."],
+    "Technologies": ["Tech"],
+    "Industries": ["Inds", "Ind."],
+    "Services": ["Svcs"],
+    "Engineering": ["Eng"],
+    "Laboratories": ["Labs"],
+    "Holdings": ["Hldgs"],
+    "Electrical Distributors": ["Electrical Dist", "Elec. Distributors"],
+}
+FIRST = [
+    "anna",
+    "ben",
+    "clara",
+    "david",
+    "emma",
+    "felix",
+    "greta",
+    "hugo",
+    "ines",
+    "jan",
+    "kai",
+    "lena",
+    "max",
+    "nina",
+    "omar",
+    "paula",
+    "quinn",
+    "rosa",
+    "sam",
+    "tara",
+    "ugo",
+    "vera",
+    "will",
+    "xena",
+    "yara",
+    "zoe",
+    "mario",
+    "dana",
+    "lucie",
+    "pierre",
+]
+LAST = [
+    "meyer",
+    "smith",
+    "dubois",
+    "jansen",
+    "miller",
+    "schulz",
+    "martin",
+    "devries",
+    "brown",
+    "wagner",
+    "bernard",
+    "bakker",
+    "taylor",
+    "becker",
+    "petit",
+    "visser",
+    "wilson",
+    "hoffmann",
+    "durand",
+    "smit",
+    "moore",
+    "koch",
+    "leroy",
+    "mulder",
+]
 
 
 @dataclass(frozen=True)
@@ -60,19 +275,55 @@ class Country:
 
 
 COUNTRIES = [
-    Country("US", (("Inc.", "Inc", "Incorporated", "INC"), ("LLC", "L.L.C.", "Llc"),
-                   ("Corp.", "Corporation", "Corp")), "com", "1",
-            (("Street", "St"), ("Avenue", "Ave"), ("Road", "Rd"), ("Boulevard", "Blvd"),
-             ("Drive", "Dr"))),
-    Country("GB", (("Ltd", "Limited", "Ltd."), ("PLC", "plc", "P.L.C.")), "co.uk", "44",
-            (("Road", "Rd"), ("Street", "St"), ("Lane", "Ln"), ("Avenue", "Ave"))),
-    Country("DE", (("GmbH", "G.m.b.H.", "Gmbh"), ("AG",), ("GmbH & Co. KG",
-                                                           "GmbH & Co KG", "GmbH u. Co. KG")),
-            "de", "49", (("straße", "str."), ("weg", "weg"), ("allee", "allee"))),
-    Country("FR", (("SAS", "S.A.S.", "S.A.S"), ("SARL", "S.A.R.L."), ("SA", "S.A.")),
-            "fr", "33", (("rue", "rue"), ("avenue", "av."), ("boulevard", "bd"))),
-    Country("NL", (("B.V.", "BV", "B.V"), ("N.V.", "NV")), "nl", "31",
-            (("weg", "weg"), ("straat", "straat"), ("laan", "laan"))),
+    Country(
+        "US",
+        (
+            ("Inc.", "Inc", "Incorporated", "INC"),
+            ("LLC", "L.L.C.", "Llc"),
+            ("Corp.", "Corporation", "Corp"),
+        ),
+        "com",
+        "1",
+        (
+            ("Street", "St"),
+            ("Avenue", "Ave"),
+            ("Road", "Rd"),
+            ("Boulevard", "Blvd"),
+            ("Drive", "Dr"),
+        ),
+    ),
+    Country(
+        "GB",
+        (("Ltd", "Limited", "Ltd."), ("PLC", "plc", "P.L.C.")),
+        "co.uk",
+        "44",
+        (("Road", "Rd"), ("Street", "St"), ("Lane", "Ln"), ("Avenue", "Ave")),
+    ),
+    Country(
+        "DE",
+        (
+            ("GmbH", "G.m.b.H.", "Gmbh"),
+            ("AG",),
+            ("GmbH & Co. KG", "GmbH & Co KG", "GmbH u. Co. KG"),
+        ),
+        "de",
+        "49",
+        (("straße", "str."), ("weg", "weg"), ("allee", "allee")),
+    ),
+    Country(
+        "FR",
+        (("SAS", "S.A.S.", "S.A.S"), ("SARL", "S.A.R.L."), ("SA", "S.A.")),
+        "fr",
+        "33",
+        (("rue", "rue"), ("avenue", "av."), ("boulevard", "bd")),
+    ),
+    Country(
+        "NL",
+        (("B.V.", "BV", "B.V"), ("N.V.", "NV")),
+        "nl",
+        "31",
+        (("weg", "weg"), ("straat", "straat"), ("laan", "laan")),
+    ),
 ]
 
 
@@ -92,10 +343,14 @@ def _postal(rng: random.Random, cc: str) -> str:
     if cc in ("US", "DE", "FR"):
         return f"{rng.randrange(1000, 99999):05d}"
     if cc == "NL":
-        return f"{rng.randrange(1000, 9999)}{rng.choice(string.ascii_uppercase)}" \
-               f"{rng.choice(string.ascii_uppercase)}"
-    return f"{rng.choice('BDEGLMNS')}{rng.randrange(1, 99)} {rng.randrange(1, 9)}" \
-           f"{rng.choice(string.ascii_uppercase)}{rng.choice(string.ascii_uppercase)}"
+        return (
+            f"{rng.randrange(1000, 9999)}{rng.choice(string.ascii_uppercase)}"
+            f"{rng.choice(string.ascii_uppercase)}"
+        )
+    return (
+        f"{rng.choice('BDEGLMNS')}{rng.randrange(1, 99)} {rng.randrange(1, 9)}"
+        f"{rng.choice(string.ascii_uppercase)}{rng.choice(string.ascii_uppercase)}"
+    )
 
 
 def _tax(rng: random.Random, cc: str) -> str:
@@ -135,8 +390,15 @@ def _entity(rng: random.Random, brand: str | None = None, c: Country | None = No
     if n:
         dom = f"{dom}{rng.choice(['-', ''])}{rng.choice(['group', 'co', 'hq', 'online'])}{n}"
     phone = f"+{c.phone_cc}{rng.randrange(10**9, 10**10)}"
-    return {"base": base, "form": form, "country": c, "domain": f"{dom}.{c.tld}",
-            "phone": phone, "tax": _tax(rng, c.code), **_address(rng, c)}
+    return {
+        "base": base,
+        "form": form,
+        "country": c,
+        "domain": f"{dom}.{c.tld}",
+        "phone": phone,
+        "tax": _tax(rng, c.code),
+        **_address(rng, c),
+    }
 
 
 def _typo(rng: random.Random, s: str) -> str:
@@ -163,8 +425,7 @@ def _render(rng: random.Random, e: dict, rid: str, dup: bool) -> dict[str, str |
         if rng.random() < 0.1:
             name = name.replace(" and ", " & ")
     form_choice = rng.random()
-    form = e["form"][0] if not dup else (
-        rng.choice(e["form"]) if form_choice < 0.75 else "")
+    form = e["form"][0] if not dup else (rng.choice(e["form"]) if form_choice < 0.75 else "")
     full = f"{name} {form}".strip() if form else name
     if dup and rng.random() < 0.15:
         full = full.upper()
@@ -188,25 +449,46 @@ def _render(rng: random.Random, e: dict, rid: str, dup: bool) -> dict[str, str |
     phone = e["phone"]
     if dup and rng.random() < 0.4:
         nat = phone[1 + len(c.phone_cc) :]
-        phone = rng.choice([f"+{c.phone_cc} {nat[:3]} {nat[3:6]} {nat[6:]}",
-                            f"00{c.phone_cc}{nat}", f"({nat[:3]}) {nat[3:6]}-{nat[6:]}"])
-    local = rng.choice(["ap", "info", "billing", "accounts", "sales",
-                        f"{rng.choice(FIRST)}.{rng.choice(LAST)}"])
+        phone = rng.choice(
+            [
+                f"+{c.phone_cc} {nat[:3]} {nat[3:6]} {nat[6:]}",
+                f"00{c.phone_cc}{nat}",
+                f"({nat[:3]}) {nat[3:6]}-{nat[6:]}",
+            ]
+        )
+    local = rng.choice(
+        ["ap", "info", "billing", "accounts", "sales", f"{rng.choice(FIRST)}.{rng.choice(LAST)}"]
+    )
     email = f"{local}@{e['domain']}"
     if dup and rng.random() < 0.05:
         email = f"{e['base'].split()[0].lower()}{rng.randrange(99)}@gmail.com"
-    website = rng.choice([f"https://www.{e['domain']}", f"www.{e['domain']}",
-                          e["domain"], f"http://{e['domain']}/"])
+    website = rng.choice(
+        [f"https://www.{e['domain']}", f"www.{e['domain']}", e["domain"], f"http://{e['domain']}/"]
+    )
     tax = e["tax"]
     if dup and rng.random() < 0.3:
         tax = tax.replace("-", "") if c.code == "US" else f"{tax[:2]} {tax[2:]}"
     rec: dict[str, str | None] = {
-        "id": rid, "kind": "organization", "name": full, "email": email, "phone": phone,
-        "website": website, "tax_id": tax, "street": street, "postal_code": postal,
-        "city": city, "country": rng.choice([c.code, c.code, c.code, _long_country(c)]),
+        "id": rid,
+        "kind": "organization",
+        "name": full,
+        "email": email,
+        "phone": phone,
+        "website": website,
+        "tax_id": tax,
+        "street": street,
+        "postal_code": postal,
+        "city": city,
+        "country": rng.choice([c.code, c.code, c.code, _long_country(c)]),
     }
-    drop = {"email": 0.25, "phone": 0.3, "website": 0.35, "tax_id": 0.5, "street": 0.1,
-            "postal_code": 0.1}
+    drop = {
+        "email": 0.25,
+        "phone": 0.3,
+        "website": 0.35,
+        "tax_id": 0.5,
+        "street": 0.1,
+        "postal_code": 0.1,
+    }
     for fld, p in drop.items():
         if rng.random() < p:
             rec[fld] = None
@@ -214,12 +496,16 @@ def _render(rng: random.Random, e: dict, rid: str, dup: bool) -> dict[str, str |
 
 
 def _long_country(c: Country) -> str:
-    return {"US": "United States", "GB": "United Kingdom", "DE": "Germany",
-            "FR": "France", "NL": "Netherlands"}[c.code]
+    return {
+        "US": "United States",
+        "GB": "United Kingdom",
+        "DE": "Germany",
+        "FR": "France",
+        "NL": "Netherlands",
+    }[c.code]
 
 
-def generate(n_records: int, seed: int = 42) -> tuple[list[dict[str, str | None]],
-                                                       dict[str, str]]:
+def generate(n_records: int, seed: int = 42) -> tuple[list[dict[str, str | None]], dict[str, str]]:
     """Generate about ``n_records`` records; returns (records, record id -> entity id)."""
     rng = random.Random(seed)
     _USED_DOMAINS.clear()

@@ -104,9 +104,14 @@ DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432"
 DEFAULT_DATABASE = "custmaster_bench"
 FORBIDDEN_DATABASES = frozenset({"test", "postgres", "template0", "template1"})
 REFERENCE_KINDS = (
-    "legal_entities", "payment_terms", "payment_methods", "customer_groups",
-    "tax_codes", "industries", "dimension_types",
-)  # fmt: skip
+    "legal_entities",
+    "payment_terms",
+    "payment_methods",
+    "customer_groups",
+    "tax_codes",
+    "industries",
+    "dimension_types",
+)
 #: (throughput per second at least, p99 in ms at most), at 1,000,000 customers
 TARGETS = {"get": (2_000.0, 20.0), "patch": (500.0, 50.0)}
 #: a paced round offers this much more than the target rate, so that what it achieves
@@ -157,17 +162,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per workload")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds, not measured")
     parser.add_argument(
-        "--paced", type=int, default=32, metavar="CONNECTIONS",
+        "--paced",
+        type=int,
+        default=32,
+        metavar="CONNECTIONS",
         help="after the closed-loop rounds, a round over this many connections that sends "
         f"each workload at {PACE_MARGIN:.0%} of its target rate on a fixed schedule (open "
         "loop) and measures the latency at that rate (default 32; 0: none)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--concurrency", type=_counts, default=[8, 32],
+        "--concurrency",
+        type=_counts,
+        default=[8, 32],
         help="client connections; a comma-separated list measures each in turn (default "
         "8,32: a closed-loop client's latency is connections / throughput, so at 32 the p99 "
         "mostly measures the client's own queue)",
-    )  # fmt: skip
+    )
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
@@ -177,9 +187,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch", type=int, default=2_000, help="customers per insert batch")
     parser.add_argument(
-        "--client", choices=("auto", "wrk", "httpx"), default="auto",
+        "--client",
+        choices=("auto", "wrk", "httpx"),
+        default="auto",
         help="HTTP load generator (auto: wrk when installed)",
-    )  # fmt: skip
+    )
     args = parser.parse_args(argv)
     if args.million:
         args.customers = 1_000_000
@@ -329,9 +341,13 @@ def load_customers(
     problems: list[str] = []
     start = time.perf_counter()
     columns = (
-        TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-    )  # fmt: skip
+        TextColumn("[bold]loading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with (
         Progress(*columns, console=console) as progress,
         ProcessPoolExecutor(
@@ -495,12 +511,18 @@ async def _baseline_update(conn: psycopg.AsyncConnection[Any], cid: UUID, note: 
         )
         event_id = uuid4()
         envelope = {
-            "specversion": "1.0", "id": str(event_id), "source": "/custmaster",
-            "type": "custmaster.customer.updated", "subject": str(cid),
-            "time": now.isoformat(), "datacontenttype": "application/json",
-            "data": {"changes": changes,
-                     "customer": {**row, "notes": note, "version": version, "updated_at": now}},
-        }  # fmt: skip
+            "specversion": "1.0",
+            "id": str(event_id),
+            "source": "/custmaster",
+            "type": "custmaster.customer.updated",
+            "subject": str(cid),
+            "time": now.isoformat(),
+            "datacontenttype": "application/json",
+            "data": {
+                "changes": changes,
+                "customer": {**row, "notes": note, "version": version, "updated_at": now},
+            },
+        }
         await cur.execute(
             INSERT_OUTBOX,
             (event_id, envelope["type"], str(cid), now, Jsonb(envelope, dumps=_dumps)),
@@ -516,18 +538,32 @@ def _baseline_init(barrier: Any) -> None:
 
 
 def _baseline_process(
-    mode: str, url: str, ids: list[str], entity: str, connections: int,
-    warmup: float, seconds: float, seed: int, period: float | None,
-) -> tuple[list[float], dict[str, int]]:  # fmt: skip
+    mode: str,
+    url: str,
+    ids: list[str],
+    entity: str,
+    connections: int,
+    warmup: float,
+    seconds: float,
+    seed: int,
+    period: float | None,
+) -> tuple[list[float], dict[str, int]]:
     return asyncio.run(
         _baseline_async(mode, url, ids, entity, connections, warmup, seconds, seed, period)
     )
 
 
 async def _baseline_async(
-    mode: str, url: str, ids: list[str], entity: str, connections: int,
-    warmup: float, seconds: float, seed: int, period: float | None,
-) -> tuple[list[float], dict[str, int]]:  # fmt: skip
+    mode: str,
+    url: str,
+    ids: list[str],
+    entity: str,
+    connections: int,
+    warmup: float,
+    seconds: float,
+    seed: int,
+    period: float | None,
+) -> tuple[list[float], dict[str, int]]:
     """``period``: each connection sends on a fixed schedule of one request per period
     (seconds); None: closed loop."""
     uuids = [UUID(i) for i in ids]
@@ -573,26 +609,40 @@ async def _baseline_async(
 
 
 def run_baseline(
-    label: str, mode: str, url: str, ids: list[str], args: argparse.Namespace,
+    label: str,
+    mode: str,
+    url: str,
+    ids: list[str],
+    args: argparse.Namespace,
     rate: float | None = None,
-) -> LoadResult:  # fmt: skip
+) -> LoadResult:
     """The same workload from ``--workers`` Python processes with ``--concurrency``
     psycopg connections in all (like the server's workers), for ``--duration``; closed
     loop, or ``rate`` requests/s in all on a fixed schedule."""
     processes = min(args.workers, args.concurrency)
-    shares = [args.concurrency // processes + (i < args.concurrency % processes)
-              for i in range(processes)]  # fmt: skip
+    shares = [
+        args.concurrency // processes + (i < args.concurrency % processes) for i in range(processes)
+    ]
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(processes + 1)
     with ProcessPoolExecutor(
         processes, mp_context=context, initializer=_baseline_init, initargs=(barrier,)
     ) as pool:
         futures = [
-            pool.submit(_baseline_process, mode, url, ids, args.entity, share,
-                        args.warmup, args.duration, args.seed + i,
-                        args.concurrency / rate if rate else None)
+            pool.submit(
+                _baseline_process,
+                mode,
+                url,
+                ids,
+                args.entity,
+                share,
+                args.warmup,
+                args.duration,
+                args.seed + i,
+                args.concurrency / rate if rate else None,
+            )
             for i, share in enumerate(shares)
-        ]  # fmt: skip
+        ]
         barrier.wait(timeout=300)
         time.sleep(args.warmup)
         before = cpu_snapshot(os.getpid(), args.database)  # "server": this process and its children
@@ -615,22 +665,42 @@ def run_baseline(
 
 
 def run_http(
-    label: str, mode: str, base_url: str, ids: list[str], ids_file: Path,
-    seconds: float, args: argparse.Namespace, workdir: Path,
-) -> LoadResult:  # fmt: skip
+    label: str,
+    mode: str,
+    base_url: str,
+    ids: list[str],
+    ids_file: Path,
+    seconds: float,
+    args: argparse.Namespace,
+    workdir: Path,
+) -> LoadResult:
     rate = paced_rate(args, mode)
     if args.client == "wrk" or (args.client == "auto" and wrk_path()):
         return run_wrk(
-            label, base_url, mode, ids_file, entity=args.entity, seconds=seconds,
-            connections=args.concurrency, threads=1, workdir=workdir, api_key=args.api_key,
+            label,
+            base_url,
+            mode,
+            ids_file,
+            entity=args.entity,
+            seconds=seconds,
+            connections=args.concurrency,
+            threads=1,
+            workdir=workdir,
+            api_key=args.api_key,
             rate=rate,
-        )  # fmt: skip
+        )
     if rate:
         raise SystemExit("a paced round needs wrk: " + WRK_INSTALL_HINT)
     return run_httpx(
-        label, base_url, mode, ids, entity=args.entity, seconds=seconds,
-        connections=args.concurrency, api_key=args.api_key,
-    )  # fmt: skip
+        label,
+        base_url,
+        mode,
+        ids,
+        entity=args.entity,
+        seconds=seconds,
+        connections=args.concurrency,
+        api_key=args.api_key,
+    )
 
 
 def probe(base_url: str, customer_id: str, args: argparse.Namespace) -> None:
@@ -638,8 +708,10 @@ def probe(base_url: str, customer_id: str, args: argparse.Namespace) -> None:
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     answer = httpx.get(
         f"{base_url}/api/v1/customers/{customer_id}",
-        params={"entity": args.entity}, headers=headers, timeout=30.0,
-    )  # fmt: skip
+        params={"entity": args.entity},
+        headers=headers,
+        timeout=30.0,
+    )
     if answer.status_code != 200:
         raise SystemExit(f"probe GET answered {answer.status_code}: {answer.text[:500]}")
 
@@ -659,9 +731,11 @@ def run_api(
     base_url = f"http://{host}:{args.port}"
     command, how = serve_command(host, args.port, args.workers)
     env = {
-        "CUSTMASTER_DATABASE_URL": url, "CUSTMASTER_WORKERS": str(args.workers),
-        "CUSTMASTER_HOST": host, "CUSTMASTER_PORT": str(args.port),
-    }  # fmt: skip
+        "CUSTMASTER_DATABASE_URL": url,
+        "CUSTMASTER_WORKERS": str(args.workers),
+        "CUSTMASTER_HOST": host,
+        "CUSTMASTER_PORT": str(args.port),
+    }
     results = []
     with tempfile.TemporaryDirectory(prefix="custmaster-bench-") as tmp:
         workdir = Path(tmp)
@@ -677,8 +751,7 @@ def run_api(
                     settle(url)
                 with console.status(f"API {label}: warm-up {args.warmup:.0f} s"):
                     if args.warmup > 0:
-                        run_http(label, mode, base_url, ids, ids_file, args.warmup, args,
-                                 workdir)  # fmt: skip
+                        run_http(label, mode, base_url, ids, ids_file, args.warmup, args, workdir)
                 if mode == "patch":
                     audit_before, outbox_before = max_ids(url)
                 with console.status(f"API {label}: {args.duration:.0f} s"):
@@ -726,11 +799,20 @@ def report(
         + (", paced at the target rates" if getattr(args, "pacing", False) else "")
     )
     for name, justify in (
-        ("workload", "left"), ("path", "left"), ("client", "left"), ("requests", "right"),
-        ("req/s", "right"), ("p50 ms", "right"), ("p99 ms", "right"), ("errors", "right"),
-        ("Python CPU ms/req", "right"), ("PG CPU ms/req", "right"), ("machine CPU", "right"),
-        ("target (1M)", "left"), ("met", "left"),
-    ):  # fmt: skip
+        ("workload", "left"),
+        ("path", "left"),
+        ("client", "left"),
+        ("requests", "right"),
+        ("req/s", "right"),
+        ("p50 ms", "right"),
+        ("p99 ms", "right"),
+        ("errors", "right"),
+        ("Python CPU ms/req", "right"),
+        ("PG CPU ms/req", "right"),
+        ("machine CPU", "right"),
+        ("target (1M)", "left"),
+        ("met", "left"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for mode, a, b in zip(("get", "patch"), api, baseline, strict=True):
         least, most = TARGETS[mode]
@@ -807,8 +889,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"the database holds {total:,}"
         )
         if stats.rejected:
-            console.print(f"[red]{stats.rejected} generated customers failed validation, "
-                          f"e.g. {stats.first_problems}[/red]")  # fmt: skip
+            console.print(
+                f"[red]{stats.rejected} generated customers failed validation, "
+                f"e.g. {stats.first_problems}[/red]"
+            )
     ids = sample_ids(url, min(ID_SAMPLE, total))
     concurrencies: list[int] = args.concurrency
     met: dict[str, bool] = {}
@@ -838,8 +922,9 @@ def measure(
     pace = (
         f", paced: GET at {paced_rate(args, 'get'):,.0f}/s and PATCH at "
         f"{paced_rate(args, 'patch'):,.0f}/s on a fixed schedule"
-        if getattr(args, "pacing", False) else ", closed loop"
-    )  # fmt: skip
+        if getattr(args, "pacing", False)
+        else ", closed loop"
+    )
     console.print(
         f"\n[bold]workloads: {len(ids):,} random ids of {total:,}; {args.concurrency} "
         f"connections{pace}; {args.warmup:.0f} s warm-up + {args.duration:.0f} s each; entity "

@@ -25,11 +25,17 @@ from custmaster.services.ports import AuditEntry
 
 def _entry(n: int) -> AuditEntry:
     return AuditEntry(
-        occurred_at=datetime.now(UTC), actor_id="bench", actor_name="Bench",
-        operation="update", resource_type="customer", resource_id=f"c-{n}",
-        changes=[{"field": "notes", "before": None, "after": f"note {n} " + "x" * 120},
-                 {"field": "credit_limit", "before": "1000", "after": "2500.50"}],
-    )  # fmt: skip
+        occurred_at=datetime.now(UTC),
+        actor_id="bench",
+        actor_name="Bench",
+        operation="update",
+        resource_type="customer",
+        resource_id=f"c-{n}",
+        changes=[
+            {"field": "notes", "before": None, "after": f"note {n} " + "x" * 120},
+            {"field": "credit_limit", "before": "1000", "after": "2500.50"},
+        ],
+    )
 
 
 def _round(directory: Path, entries: int, key: AuditKey | None) -> dict[str, float]:

@@ -69,8 +69,11 @@ def _free_port() -> int:
 
 def _postgres(action: str) -> None:
     command = "createdb" if action == "create" else "dropdb"
-    subprocess.run([command, "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE], check=False,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        [command, "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE],
+        check=False,
+        capture_output=True,
+    )
 
 
 def add_bulk(container: Container, count: int, batch: int = 5000) -> None:
@@ -86,8 +89,9 @@ def add_bulk(container: Container, count: int, batch: int = 5000) -> None:
     started, done, built = time.perf_counter(), 0, []
     now = datetime.now(UTC)
     for i, data in enumerate(generate_customers(count, seed=7, profile="lean")):
-        customer = new_customer(data, customer_id=uuid4(), number=f"B{i:08d}", now=now,
-                                ctx=ParseContext())  # fmt: skip
+        customer = new_customer(
+            data, customer_id=uuid4(), number=f"B{i:08d}", now=now, ctx=ParseContext()
+        )
         if customer is not None:
             built.append(customer)
         if len(built) >= batch or i == count - 1:
@@ -121,23 +125,33 @@ def build(
     with container.uow().read_only() as uow:
         found = uow.customers.search(CustomerQuery(status=None, limit=500))
     # pending change requests for the inbox: a steward's updates wait for two approvers
-    for user, role in (("bench-steward", "data_steward"), ("bench-arm", "ar_manager"),
-                       ("bench-controller", "controller")):  # fmt: skip
+    for user, role in (
+        ("bench-steward", "data_steward"),
+        ("bench-arm", "ar_manager"),
+        ("bench-controller", "controller"),
+    ):
         add_user(container.uow(), system, f"{user}-{tag}", roles=[role])
     with container.uow().read_only() as uow:
         record = uow.users.get(f"bench-steward-{tag}")
     assert record is not None
     for customer in found[:30]:
         change = {"legal_name": f"{customer.name} Holdings"}
-        submit_update(container.uow(), record.principal, container.policy, customer.id,
-                      change, container.service_settings)  # fmt: skip
+        submit_update(
+            container.uow(),
+            record.principal,
+            container.policy,
+            customer.id,
+            change,
+            container.service_settings,
+        )
     return container, key, [str(c.id) for c in found]
 
 
 def serve(container: Container) -> tuple[uvicorn.Server, threading.Thread, str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port,
-                                           log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -161,32 +175,65 @@ def pairs(
     """(page name, console path, (method, API path, JSON body))."""
     pick = lambda: random.choice(ids)  # noqa: E731
     word = lambda: random.choice(words)  # noqa: E731
-    found: list[tuple[str, Callable[[], str], Callable[[], tuple[str, str, dict[str, object] | None]]]] = [  # noqa: E501
-        ("search (exact)", lambda: f"/console/customers?q={word()}&fuzzy=false",
-         lambda: ("GET", f"/api/v1/customers?q={word()}", None)),
-        ("search (+ fuzzy)", lambda: f"/console/customers?q={word()}",
-         lambda: ("POST", "/api/v1/match", {"name": word()})),
-        ("customer", lambda: f"/console/customers/{pick()}",
-         lambda: ("GET", f"/api/v1/customers/{pick()}", None)),
-        ("customer, entity tab", lambda: f"/console/customers/{pick()}?entity=DE01",
-         lambda: ("GET", f"/api/v1/customers/{pick()}?entity=DE01", None)),
-        ("structure", lambda: f"/console/customers/{pick()}/structure",
-         lambda: ("GET", f"/api/v1/customers/{pick()}/hierarchies/legal", None)),
-        ("history", lambda: f"/console/customers/{pick()}/history",
-         lambda: ("GET", f"/api/v1/customers/{pick()}/history", None)),
-        ("edit form", lambda: f"/console/customers/{pick()}/edit",
-         lambda: ("GET", f"/api/v1/customers/{pick()}", None)),
-        ("inbox", lambda: "/console/inbox",
-         lambda: ("GET", "/api/v1/change-requests?waiting_for_me=true", None)),
-        ("duplicates", lambda: "/console/duplicates",
-         lambda: ("GET", "/api/v1/duplicates", None)),
+    found: list[
+        tuple[str, Callable[[], str], Callable[[], tuple[str, str, dict[str, object] | None]]]
+    ] = [
+        (
+            "search (exact)",
+            lambda: f"/console/customers?q={word()}&fuzzy=false",
+            lambda: ("GET", f"/api/v1/customers?q={word()}", None),
+        ),
+        (
+            "search (+ fuzzy)",
+            lambda: f"/console/customers?q={word()}",
+            lambda: ("POST", "/api/v1/match", {"name": word()}),
+        ),
+        (
+            "customer",
+            lambda: f"/console/customers/{pick()}",
+            lambda: ("GET", f"/api/v1/customers/{pick()}", None),
+        ),
+        (
+            "customer, entity tab",
+            lambda: f"/console/customers/{pick()}?entity=DE01",
+            lambda: ("GET", f"/api/v1/customers/{pick()}?entity=DE01", None),
+        ),
+        (
+            "structure",
+            lambda: f"/console/customers/{pick()}/structure",
+            lambda: ("GET", f"/api/v1/customers/{pick()}/hierarchies/legal", None),
+        ),
+        (
+            "history",
+            lambda: f"/console/customers/{pick()}/history",
+            lambda: ("GET", f"/api/v1/customers/{pick()}/history", None),
+        ),
+        (
+            "edit form",
+            lambda: f"/console/customers/{pick()}/edit",
+            lambda: ("GET", f"/api/v1/customers/{pick()}", None),
+        ),
+        (
+            "inbox",
+            lambda: "/console/inbox",
+            lambda: ("GET", "/api/v1/change-requests?waiting_for_me=true", None),
+        ),
+        ("duplicates", lambda: "/console/duplicates", lambda: ("GET", "/api/v1/duplicates", None)),
         ("imports", lambda: "/console/imports", lambda: ("GET", "/api/v1/imports", None)),
-        ("data quality", lambda: "/console/quality",
-         lambda: ("GET", "/api/v1/customers?limit=50", None)),
-    ]  # fmt: skip
+        (
+            "data quality",
+            lambda: "/console/quality",
+            lambda: ("GET", "/api/v1/customers?limit=50", None),
+        ),
+    ]
     if cluster is not None:
-        found.append(("duplicate cluster", lambda: f"/console/duplicates/{cluster}",
-                      lambda: ("GET", f"/api/v1/duplicates/{cluster}", None)))  # fmt: skip
+        found.append(
+            (
+                "duplicate cluster",
+                lambda: f"/console/duplicates/{cluster}",
+                lambda: ("GET", f"/api/v1/duplicates/{cluster}", None),
+            )
+        )
     return found
 
 
@@ -196,8 +243,11 @@ def timed(call: Callable[[], httpx.Response]) -> float:
     started = time.perf_counter()
     response = call()
     elapsed = (time.perf_counter() - started) * 1000
-    assert response.status_code == 200, (response.request.url, response.status_code,
-                                         response.text[:300])  # fmt: skip
+    assert response.status_code == 200, (
+        response.request.url,
+        response.status_code,
+        response.text[:300],
+    )
     return elapsed
 
 
@@ -257,8 +307,10 @@ def main() -> None:
     database = "PostgreSQL" if args.postgres else "SQLite"
     with container.uow().read_only() as uow:
         total = sum(e.total for e in uow.quality.completeness(()))  # active customers
-    print(f"\n{database}, {total:,} customers, {args.rounds} requests per page "
-          "(sequential, one server process)")  # fmt: skip
+    print(
+        f"\n{database}, {total:,} customers, {args.rounds} requests per page "
+        "(sequential, one server process)"
+    )
     head = f"{'p50 ms':>8} {'p95 ms':>8}"
     print(f"{'page':24} {head}   {'API behind it':44} {head}")
     for name, _, call in table:

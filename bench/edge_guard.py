@@ -36,8 +36,14 @@ def _request(method: str, path: str, query: bytes = b"", body: bytes = b"") -> t
     headers = [(b"content-type", b"application/json"), (b"authorization", b"Bearer cm_x_y")]
     if body:
         headers.append((b"content-length", str(len(body)).encode()))
-    scope = {"type": "http", "method": method, "path": path, "query_string": query,
-             "headers": headers, "root_path": ""}  # fmt: skip
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "query_string": query,
+        "headers": headers,
+        "root_path": "",
+    }
     return scope, body
 
 
@@ -58,19 +64,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=20_000)
     rounds = parser.parse_args().rounds
-    address = {"type": "shipping", "lines": ["100 Market St", "Suite 300"], "city": "Oakland",
-               "postal_code": "94607", "country": "US"}  # fmt: skip
+    address = {
+        "type": "shipping",
+        "lines": ["100 Market St", "Suite 300"],
+        "city": "Oakland",
+        "postal_code": "94607",
+        "country": "US",
+    }
     cases = {
         "GET effective view": _request("GET", f"/api/v1/customers/{ID}", b"entity=DE01"),
-        "PATCH notes": _request("PATCH", f"/api/v1/customers/{ID}",
-                                body=json.dumps({"notes": "called, wants a quote"}).encode()),
-        "POST /match": _request("POST", "/api/v1/match", body=json.dumps(
-            {"name": "Acme Corporation", "email": "ap@acme.example",
-             "addresses": [address]}).encode()),
-        "POST create, 500 addresses": _request("POST", "/api/v1/customers", body=json.dumps(
-            {"kind": "organization", "name": "Acme", "email": "ap@acme.example",
-             "addresses": [address] * 500}).encode()),
-    }  # fmt: skip
+        "PATCH notes": _request(
+            "PATCH",
+            f"/api/v1/customers/{ID}",
+            body=json.dumps({"notes": "called, wants a quote"}).encode(),
+        ),
+        "POST /match": _request(
+            "POST",
+            "/api/v1/match",
+            body=json.dumps(
+                {"name": "Acme Corporation", "email": "ap@acme.example", "addresses": [address]}
+            ).encode(),
+        ),
+        "POST create, 500 addresses": _request(
+            "POST",
+            "/api/v1/customers",
+            body=json.dumps(
+                {
+                    "kind": "organization",
+                    "name": "Acme",
+                    "email": "ap@acme.example",
+                    "addresses": [address] * 500,
+                }
+            ).encode(),
+        ),
+    }
     guard = EdgeGuard(_noop)
     print(f"{'request':<30} {'bytes':>8} {'no-op app':>11} {'guard+app':>11} {'guard':>9}")
     for label, (scope, body) in cases.items():
@@ -78,8 +105,9 @@ def main() -> None:
         asyncio.run(_run(guard, scope, body, n // 10))  # warm-up
         base = asyncio.run(_run(_noop, scope, body, n))
         guarded = asyncio.run(_run(guard, scope, body, n))
-        print(f"{label:<30} {len(body):>8} {base:>9.1f}us {guarded:>9.1f}us "
-              f"{guarded - base:>7.1f}us")  # fmt: skip
+        print(
+            f"{label:<30} {len(body):>8} {base:>9.1f}us {guarded:>9.1f}us {guarded - base:>7.1f}us"
+        )
 
 
 if __name__ == "__main__":

@@ -44,14 +44,40 @@ from custmaster.services.sample_data import generate_customers, reference_data
 
 BENCH_DB = "custmaster_bench_import"
 COLUMNS = (
-    "source_id", "kind", "name", "legal_name", "first_name", "last_name", "email",
-    "billing_email", "phone", "website", "tax_id", "customer_type", "industry",
-    "customer_group", "account_tier", "relationship_status", "owning_entity", "credit_limit",
-    "payment_terms", "payment_method", "currency", "tax_code", "notes",
-    "billing_street", "billing_city", "billing_region", "billing_postal_code", "billing_country",
-    "shipping_street", "shipping_city", "shipping_region", "shipping_postal_code",
+    "source_id",
+    "kind",
+    "name",
+    "legal_name",
+    "first_name",
+    "last_name",
+    "email",
+    "billing_email",
+    "phone",
+    "website",
+    "tax_id",
+    "customer_type",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "relationship_status",
+    "owning_entity",
+    "credit_limit",
+    "payment_terms",
+    "payment_method",
+    "currency",
+    "tax_code",
+    "notes",
+    "billing_street",
+    "billing_city",
+    "billing_region",
+    "billing_postal_code",
+    "billing_country",
+    "shipping_street",
+    "shipping_city",
+    "shipping_region",
+    "shipping_postal_code",
     "shipping_country",
-)  # fmt: skip
+)
 SUBMITTER = Principal("bench-steward", "Bench Steward", frozenset({Role.DATA_STEWARD}))
 APPROVER = Principal("bench-manager", "Bench Manager", frozenset({Role.AR_MANAGER}))
 
@@ -65,10 +91,13 @@ def server_cpu(url: str) -> float | None:
     from /proc, so only for a server on this machine; ``None`` when it cannot be read)."""
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            pids = [row[0] for row in conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND pid <> pg_backend_pid()"
-            )]  # fmt: skip
+            pids = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ]
         ticks = 0
         for pid in pids:
             with contextlib.suppress(FileNotFoundError):
@@ -160,28 +189,35 @@ def run_import(url: str, csv_path: Path, work: Path, batch_size: int) -> dict[st
         now = time.perf_counter()
         if now - last["t"] > 15:
             last["t"] = now
-            done = job.validated_records if job.status.value == "validating" else (
-                (job.last_committed_batch + 1) * batch_size
-            )  # fmt: skip
-            print(f"    {job.status.value}: {done:,} records, peak RSS {peak_rss_mb():.0f} MB",
-                  flush=True)  # fmt: skip
+            done = (
+                job.validated_records
+                if job.status.value == "validating"
+                else ((job.last_committed_batch + 1) * batch_size)
+            )
+            print(
+                f"    {job.status.value}: {done:,} records, peak RSS {peak_rss_mb():.0f} MB",
+                flush=True,
+            )
 
     start = time.perf_counter()
     cpu = time.process_time()
     children = _children_cpu()
     with csv_path.open("rb") as handle:
-        job = submit_job(container.uow(), SUBMITTER, template="custmaster",
-                         uploads=[Upload(csv_path.name, handle)],
-                         options=ImportOptions(batch_size=batch_size), files=store)  # fmt: skip
+        job = submit_job(
+            container.uow(),
+            SUBMITTER,
+            template="custmaster",
+            uploads=[Upload(csv_path.name, handle)],
+            options=ImportOptions(batch_size=batch_size),
+            files=store,
+        )
     marks["upload"] = time.perf_counter() - start
-    job = run_job(container.uow, job.id, container.service_settings, files=store,
-                  progress=progress)  # fmt: skip
+    job = run_job(container.uow, job.id, container.service_settings, files=store, progress=progress)
     marks["validate"] = time.perf_counter() - start - marks["upload"]
     marks["validate_cpu"] = time.process_time() - cpu
     approve_job(container.uow(), APPROVER, job.id)
     t = time.perf_counter()
-    job = run_job(container.uow, job.id, container.service_settings, files=store,
-                  progress=progress)  # fmt: skip
+    job = run_job(container.uow, job.id, container.service_settings, files=store, progress=progress)
     marks["import"] = time.perf_counter() - t
     marks["total"] = time.perf_counter() - start
     marks["cpu"] = time.process_time() - cpu
@@ -198,20 +234,29 @@ def report(name: str, rows: int, result: dict[str, Any], baseline: float) -> Non
     for stage in ("upload", "validate", "import", "total"):
         seconds = result[stage]
         print(f"  {stage:<9} {seconds:8.1f} s  {rows / seconds:10,.0f} rows/s")
-    print(f"  (this process's CPU: {result['cpu']:.1f} s, {result['cpu'] * 1e3 / rows:.2f} ms/row "
-          f"= upload+validate {result['validate_cpu'] * 1e3 / rows:.2f} + import "
-          f"{result['import_cpu'] * 1e3 / rows:.2f}; the database server's not included)"
-          )  # fmt: skip
+    print(
+        f"  (this process's CPU: {result['cpu']:.1f} s, {result['cpu'] * 1e3 / rows:.2f} ms/row "
+        f"= upload+validate {result['validate_cpu'] * 1e3 / rows:.2f} + import "
+        f"{result['import_cpu'] * 1e3 / rows:.2f}; the database server's not included)"
+    )
     if result["worker_cpu"] > 0:
-        print(f"  (its worker processes' CPU: {result['worker_cpu']:.1f} s, "
-              f"{result['worker_cpu'] * 1e3 / rows:.2f} ms/row)")  # fmt: skip
+        print(
+            f"  (its worker processes' CPU: {result['worker_cpu']:.1f} s, "
+            f"{result['worker_cpu'] * 1e3 / rows:.2f} ms/row)"
+        )
     if result["server_cpu"] is not None:
-        print(f"  (the PostgreSQL backends' CPU: {result['server_cpu']:.1f} s, "
-              f"{result['server_cpu'] * 1e3 / rows:.2f} ms/row)")  # fmt: skip
-    print(f"  baseline  {baseline:8.1f} s  {rows / baseline:10,.0f} rows/s  (bare bulk load, "
-          "unindexed table, same rows)")  # fmt: skip
-    print(f"  import/baseline: {result['total'] / baseline:.0f}x slower; "
-          f"peak RSS so far {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"  (the PostgreSQL backends' CPU: {result['server_cpu']:.1f} s, "
+            f"{result['server_cpu'] * 1e3 / rows:.2f} ms/row)"
+        )
+    print(
+        f"  baseline  {baseline:8.1f} s  {rows / baseline:10,.0f} rows/s  (bare bulk load, "
+        "unindexed table, same rows)"
+    )
+    print(
+        f"  import/baseline: {result['total'] / baseline:.0f}x slower; "
+        f"peak RSS so far {peak_rss_mb():.0f} MB"
+    )
 
 
 def main() -> None:
@@ -220,9 +265,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--backend", choices=["both", "postgres", "sqlite"], default="both")
-    parser.add_argument("--parallel-from", type=int, default=None,
-                        help="records from which validation parses in a worker process, "
-                        "busy machine or not (default: the library's rule)")  # fmt: skip
+    parser.add_argument(
+        "--parallel-from",
+        type=int,
+        default=None,
+        help="records from which validation parses in a worker process, "
+        "busy machine or not (default: the library's rule)",
+    )
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     if args.parallel_from is not None:
@@ -233,8 +282,10 @@ def main() -> None:
         csv_path = work / "customers.csv"
         t = time.perf_counter()
         write_csv(csv_path, args.rows, args.seed)
-        print(f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - t:.0f} s; peak RSS {peak_rss_mb():.0f} MB")  # fmt: skip
+        print(
+            f"generated {args.rows:,} rows ({csv_path.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - t:.0f} s; peak RSS {peak_rss_mb():.0f} MB"
+        )
         if args.backend in ("both", "postgres"):
             admin_url = make_url(args.postgres)
             with psycopg.connect(args.postgres, autocommit=True) as conn:

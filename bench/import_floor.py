@@ -46,10 +46,19 @@ TARGET_DB = "custmaster_bench_floor"
 PASS_DB = "custmaster_bench_floor_pass"
 #: what an import writes, parents first; the rest (reference data, users) is set up untimed
 WRITTEN = (
-    "customers", "customer_addresses", "customer_contacts", "customer_pricing_tiers",
-    "customer_tax_profiles", "customer_overrides", "customer_source_refs", "match_records",
-    "match_keys", "audit_log", "outbox", "source_records",
-)  # fmt: skip
+    "customers",
+    "customer_addresses",
+    "customer_contacts",
+    "customer_pricing_tiers",
+    "customer_tax_profiles",
+    "customer_overrides",
+    "customer_source_refs",
+    "match_records",
+    "match_keys",
+    "audit_log",
+    "outbox",
+    "source_records",
+)
 #: the import job's own tables (the design's staging and row report) start with this
 STAGING_PREFIX = "import_"
 
@@ -173,16 +182,23 @@ def main() -> None:
         import_1m.write_csv(csv_path, args.rows, args.seed)
         print(f"importing {args.rows:,} customers through a real job into {SOURCE_DB} ...")
         result = import_1m.run_import(source, csv_path, work, 1000)
-        print(f"  import: {result['total']:.1f} s = {args.rows / result['total']:,.0f} rows/s "
-              f"(outcomes {result['job'].summary.get('final')})")  # fmt: skip
+        print(
+            f"  import: {result['total']:.1f} s = {args.rows / result['total']:,.0f} rows/s "
+            f"(outcomes {result['job'].summary.get('final')})"
+        )
         cli = str(Path(sys.executable).parent / "custmaster")
-        subprocess.run([cli, "db", "upgrade", "--database-url", target], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            [cli, "db", "upgrade", "--database-url", target], check=True, capture_output=True
+        )
         with psycopg.connect(source) as src, psycopg.connect(target) as dst:
             data = {t: dump(src, t) for t in tables_of(src)}
             # the job first (the other staging tables point at it)
-            staging = tuple(sorted((t for t in data if t.startswith(STAGING_PREFIX)),
-                                   key=lambda t: t != "import_jobs"))  # fmt: skip
+            staging = tuple(
+                sorted(
+                    (t for t in data if t.startswith(STAGING_PREFIX)),
+                    key=lambda t: t != "import_jobs",
+                )
+            )
             written = set(WRITTEN) | set(staging)
             for table, (rows, count) in data.items():  # reference data and users: untimed
                 if table not in written and table != "alembic_version" and count:
@@ -207,15 +223,16 @@ def main() -> None:
         ):
             # the best of --repeat passes: a floor, not an average
             seconds, cpu, per_table = min(
-                (measure(args.postgres, data, tables, indexes=indexes)
-                 for _ in range(args.repeat)),
+                (measure(args.postgres, data, tables, indexes=indexes) for _ in range(args.repeat)),
                 key=lambda found: found[1],
-            )  # fmt: skip
+            )
             ceiling = customers / cpu * cores if cpu else float("inf")
-            print(f"{label}: {seconds:.2f} s = {customers / seconds:,.0f} customers/s on one "
-                  f"backend; backend CPU {1000 * cpu / customers:.3f} ms per customer; "
-                  f"all {cores} cores for PostgreSQL alone: {ceiling:,.0f} customers/s "
-                  f"(target {args.target:,})")  # fmt: skip
+            print(
+                f"{label}: {seconds:.2f} s = {customers / seconds:,.0f} customers/s on one "
+                f"backend; backend CPU {1000 * cpu / customers:.3f} ms per customer; "
+                f"all {cores} cores for PostgreSQL alone: {ceiling:,.0f} customers/s "
+                f"(target {args.target:,})"
+            )
             slowest = sorted(per_table.items(), key=lambda kv: -kv[1])[:4]
             print("  slowest: " + ", ".join(f"{t} {s:.2f} s" for t, s in slowest))
 

@@ -66,6 +66,7 @@ Pair = tuple[str, str]
 
 # --- data sets -----------------------------------------------------------------------
 
+
 def _read(path: Path, delimiter: str = ",", encoding: str = "utf-8-sig") -> list[dict[str, str]]:
     with path.open(encoding=encoding, newline="") as fh:
         return list(csv.DictReader(fh, delimiter=delimiter))
@@ -78,30 +79,60 @@ def load_samples() -> tuple[list[MatchRecord], dict[str, str]]:
         contacts.setdefault(c["AccountId"], c["Email"])
     recs: list[MatchRecord] = []
     for r in _read(SAMPLES / "salesforce_accounts.csv"):
-        recs.append(MatchRecord(
-            f"salesforce_accounts.csv:{r['Id']}", name=r["Name"], email=contacts.get(r["Id"]),
-            phone=r["Phone"], website=r["Website"], street=r["BillingStreet"],
-            postal_code=r["BillingPostalCode"], city=r["BillingCity"],
-            country=r["BillingCountry"]))
+        recs.append(
+            MatchRecord(
+                f"salesforce_accounts.csv:{r['Id']}",
+                name=r["Name"],
+                email=contacts.get(r["Id"]),
+                phone=r["Phone"],
+                website=r["Website"],
+                street=r["BillingStreet"],
+                postal_code=r["BillingPostalCode"],
+                city=r["BillingCity"],
+                country=r["BillingCountry"],
+            )
+        )
     for r in _read(SAMPLES / "d365_customers_v3.csv"):
-        recs.append(MatchRecord(
-            f"d365_customers_v3.csv:{r['DATAAREAID']}/{r['CUSTOMERACCOUNT']}",
-            name=r["ORGANIZATIONNAME"], email=r["PRIMARYCONTACTEMAIL"],
-            phone=r["PRIMARYCONTACTPHONE"], website=r["PRIMARYCONTACTURL"],
-            tax_id=r["TAXEXEMPTNUMBER"], street=r["INVOICEADDRESSSTREET"],
-            postal_code=r["INVOICEADDRESSZIPCODE"], city=r["INVOICEADDRESSCITY"],
-            country=r["INVOICEADDRESSCOUNTRYREGIONISOCODE"]))
+        recs.append(
+            MatchRecord(
+                f"d365_customers_v3.csv:{r['DATAAREAID']}/{r['CUSTOMERACCOUNT']}",
+                name=r["ORGANIZATIONNAME"],
+                email=r["PRIMARYCONTACTEMAIL"],
+                phone=r["PRIMARYCONTACTPHONE"],
+                website=r["PRIMARYCONTACTURL"],
+                tax_id=r["TAXEXEMPTNUMBER"],
+                street=r["INVOICEADDRESSSTREET"],
+                postal_code=r["INVOICEADDRESSZIPCODE"],
+                city=r["INVOICEADDRESSCITY"],
+                country=r["INVOICEADDRESSCOUNTRYREGIONISOCODE"],
+            )
+        )
     for r in _read(SAMPLES / "hubspot_companies.csv"):
-        recs.append(MatchRecord(
-            f"hubspot_companies.csv:{r['Record ID']}", name=r["Company name"],
-            phone=r["Phone Number"], website=r["Website URL"] or r["Company Domain Name"],
-            street=r["Street Address"], postal_code=r["Postal Code"], city=r["City"],
-            country=r["Country/Region"]))
+        recs.append(
+            MatchRecord(
+                f"hubspot_companies.csv:{r['Record ID']}",
+                name=r["Company name"],
+                phone=r["Phone Number"],
+                website=r["Website URL"] or r["Company Domain Name"],
+                street=r["Street Address"],
+                postal_code=r["Postal Code"],
+                city=r["City"],
+                country=r["Country/Region"],
+            )
+        )
     for r in _read(SAMPLES / "legacy_erp_kunden.csv", ";", "latin-1"):
-        recs.append(MatchRecord(
-            f"legacy_erp_kunden.csv:{r['Kundennr']}", name=r["Name1"], email=r["E-Mail"],
-            tax_id=r["USt-IdNr"], street=r["Strasse"], postal_code=r["PLZ"], city=r["Ort"],
-            country=r["Land"]))
+        recs.append(
+            MatchRecord(
+                f"legacy_erp_kunden.csv:{r['Kundennr']}",
+                name=r["Name1"],
+                email=r["E-Mail"],
+                tax_id=r["USt-IdNr"],
+                street=r["Strasse"],
+                postal_code=r["PLZ"],
+                city=r["Ort"],
+                country=r["Land"],
+            )
+        )
     truth = {f"{t['file']}:{t['source_id']}": t["entity"] for t in _read(SAMPLES / "truth.csv")}
     recs = [r for r in recs if r.id in truth]
     return recs, truth
@@ -117,14 +148,25 @@ def load_febrl(which: int = 3) -> tuple[list[MatchRecord], dict[str, str]]:
     recs: list[MatchRecord] = []
     truth: dict[str, str] = {}
     for rec_id, row in df.iterrows():
+
         def val(col: str, row: pd.Series = row) -> str | None:
             v = row[col]
             return None if pd.isna(v) else str(v)
+
         street = " ".join(x for x in (val("street_number"), val("address_1")) if x) or None
-        recs.append(MatchRecord(
-            str(rec_id), kind="person", first_name=val("given_name"),
-            last_name=val("surname"), tax_id=val("soc_sec_id"), street=street,
-            postal_code=val("postcode"), city=val("suburb"), country="AU"))
+        recs.append(
+            MatchRecord(
+                str(rec_id),
+                kind="person",
+                first_name=val("given_name"),
+                last_name=val("surname"),
+                tax_id=val("soc_sec_id"),
+                street=street,
+                postal_code=val("postcode"),
+                city=val("suburb"),
+                country="AU",
+            )
+        )
         truth[str(rec_id)] = str(rec_id).split("-")[1]
     return recs, truth
 
@@ -140,12 +182,20 @@ def load_pv() -> tuple[list[MatchRecord], dict[str, str]]:
     df = df[df["mention_id"].isin(reference.index)]
     recs: list[MatchRecord] = []
     for row in df.itertuples(index=False):
+
         def val(v: object) -> str | None:
             return None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
-        recs.append(MatchRecord(
-            str(row.mention_id), kind="person", first_name=val(row.raw_inventor_name_first),
-            last_name=val(row.raw_inventor_name_last), city=val(row.raw_city),
-            country=val(row.raw_country)))
+
+        recs.append(
+            MatchRecord(
+                str(row.mention_id),
+                kind="person",
+                first_name=val(row.raw_inventor_name_first),
+                last_name=val(row.raw_inventor_name_last),
+                city=val(row.raw_city),
+                country=val(row.raw_country),
+            )
+        )
     truth = {str(k): str(v) for k, v in reference.items()}
     return recs, truth
 
@@ -156,6 +206,7 @@ def load_generated(n: int) -> tuple[list[MatchRecord], dict[str, str]]:
 
 
 # --- metrics -------------------------------------------------------------------------
+
 
 def _norm(a: str, b: str) -> Pair:
     return (a, b) if a < b else (b, a)
@@ -218,45 +269,85 @@ _TRUTH: dict[str, str] = {}
 _RESULTS: dict[tuple[str, str, str], tuple[float, float, float]] = {}
 
 
-def row(ds: str, system: str, thr: str, pairs: tuple[float, float, float],
-        clus: tuple[float, float, float], secs: float,
-        clusters: Iterable[Iterable[str]] | None = None) -> None:
+def row(
+    ds: str,
+    system: str,
+    thr: str,
+    pairs: tuple[float, float, float],
+    clus: tuple[float, float, float],
+    secs: float,
+    clusters: Iterable[Iterable[str]] | None = None,
+) -> None:
     _RESULTS[(ds, system, thr)] = clus
     b = b3(clusters, _TRUTH) if clusters is not None else None
     b3_text = f" | B3 P={b[0]:.4f} R={b[1]:.4f} F1={b[2]:.4f}" if b else ""
-    print(f"{ds:<9} {system:<11} {thr:<14} pairs P={pairs[0]:.4f} R={pairs[1]:.4f} "
-          f"F1={pairs[2]:.4f} | clusters P={clus[0]:.4f} R={clus[1]:.4f} F1={clus[2]:.4f}"
-          f"{b3_text} | {secs:7.1f}s", flush=True)
+    print(
+        f"{ds:<9} {system:<11} {thr:<14} pairs P={pairs[0]:.4f} R={pairs[1]:.4f} "
+        f"F1={pairs[2]:.4f} | clusters P={clus[0]:.4f} R={clus[1]:.4f} F1={clus[2]:.4f}"
+        f"{b3_text} | {secs:7.1f}s",
+        flush=True,
+    )
 
 
 # --- systems -------------------------------------------------------------------------
 
-def run_ours(ds: str, recs: list[MatchRecord], gold: set[Pair], train_sample: int,
-             workers: int = 1, trainer: str = "em") -> MatchModel:
+
+def run_ours(
+    ds: str,
+    recs: list[MatchRecord],
+    gold: set[Pair],
+    train_sample: int,
+    workers: int = 1,
+    trainer: str = "em",
+) -> MatchModel:
     t0 = time.perf_counter()
     feats = [prepare(r) for r in recs]
     sample = feats if len(feats) <= train_sample else random.Random(7).sample(feats, train_sample)
     if trainer == "splink":
         from custmaster.matching.splink_training import train_model
-        model = train_model(sample, max_pairs=min(1e6, 30 * len(sample) ** 1.3), seed=1,
-                            population_size=len(feats),
-                            prior_recall=0.7, thresholds=Thresholds(0.995, 0.8))
+
+        model = train_model(
+            sample,
+            max_pairs=min(1e6, 30 * len(sample) ** 1.3),
+            seed=1,
+            population_size=len(feats),
+            prior_recall=0.7,
+            thresholds=Thresholds(0.995, 0.8),
+        )
     else:
         model = train(sample, population_size=len(feats), thresholds=Thresholds(0.995, 0.8)).model
     t1 = time.perf_counter()
     res = batch_match(feats, model, keep_min_probability=0.5, workers=workers)
     t2 = time.perf_counter()
-    print(f"{ds:<9} custmaster  train {t1 - t0:.1f}s ({trainer} on {len(sample)} records), "
-          f"batch {t2 - t1:.1f}s: {res.stats}", flush=True)
-    exclusive = ({f.id: f.tax_id for f in feats if f.tax_id}
-                 if model.levels["tax_id"][0].m < 0.01 else {})
+    print(
+        f"{ds:<9} custmaster  train {t1 - t0:.1f}s ({trainer} on {len(sample)} records), "
+        f"batch {t2 - t1:.1f}s: {res.stats}",
+        flush=True,
+    )
+    exclusive = (
+        {f.id: f.tax_id for f in feats if f.tax_id} if model.levels["tax_id"][0].m < 0.01 else {}
+    )
     for label, thr in (("auto>=0.995", 0.995), ("review>=0.8", 0.8), ("p>=0.5", 0.5)):
         pred = {_norm(p.id_l, p.id_r) for p in res.pairs if p.probability >= thr}
-        clusters = res.clusters if thr == 0.995 else cluster_pairs(
-            ((p.id_l, p.id_r, p.probability) for p in res.pairs), thr,
-            exclusive=exclusive, conflict=tax_ids_conflict)
-        row(ds, "custmaster", label, prf(pred, gold), prf(cluster_pair_set(clusters), gold),
-            t2 - t0, clusters)
+        clusters = (
+            res.clusters
+            if thr == 0.995
+            else cluster_pairs(
+                ((p.id_l, p.id_r, p.probability) for p in res.pairs),
+                thr,
+                exclusive=exclusive,
+                conflict=tax_ids_conflict,
+            )
+        )
+        row(
+            ds,
+            "custmaster",
+            label,
+            prf(pred, gold),
+            prf(cluster_pair_set(clusters), gold),
+            t2 - t0,
+            clusters,
+        )
     return model
 
 
@@ -276,20 +367,25 @@ def _alnum(text: str | None, upper: bool = True) -> str | None:
 
 def splink_frame(recs: list[MatchRecord]) -> pd.DataFrame:
     """Lightly cleaned columns, as a Splink user would prepare them."""
-    return pd.DataFrame([{
-        "unique_id": r.id,
-        "name": _clean(r.name),
-        "first_name": _clean(r.first_name),
-        "last_name": _clean(r.last_name),
-        "email": (r.email or "").strip().lower() or None,
-        "phone": (re.sub(r"\D", "", r.phone or "")[-10:] or None),
-        "website": website_domain(r.website),
-        "tax_id": _alnum(r.tax_id),
-        "street": _clean(r.street),
-        "postal_code": _alnum(r.postal_code),
-        "city": _clean(r.city),
-        "country": normalize_country(r.country),
-    } for r in recs])
+    return pd.DataFrame(
+        [
+            {
+                "unique_id": r.id,
+                "name": _clean(r.name),
+                "first_name": _clean(r.first_name),
+                "last_name": _clean(r.last_name),
+                "email": (r.email or "").strip().lower() or None,
+                "phone": (re.sub(r"\D", "", r.phone or "")[-10:] or None),
+                "website": website_domain(r.website),
+                "tax_id": _alnum(r.tax_id),
+                "street": _clean(r.street),
+                "postal_code": _alnum(r.postal_code),
+                "city": _clean(r.city),
+                "country": normalize_country(r.country),
+            }
+            for r in recs
+        ]
+    )
 
 
 def _rule_columns(rule: object) -> list[str]:
@@ -322,37 +418,57 @@ def run_splink(ds: str, recs: list[MatchRecord], gold: set[Pair], persons: bool)
     db_api = DuckDBAPI()
     sdf = db_api.register(df, dataset_display_name=f"{ds}_input")
     if persons:
-        comparisons = [cl.NameComparison("first_name"), cl.NameComparison("last_name"),
-                       cl.LevenshteinAtThresholds("tax_id", [1, 2]),
-                       cl.JaroWinklerAtThresholds("street", [0.9, 0.8]),
-                       cl.LevenshteinAtThresholds("postal_code", [1]),
-                       cl.JaroWinklerAtThresholds("city", [0.9])]
-        rules = [block_on("first_name", "last_name"), block_on("tax_id"),
-                 block_on("postal_code", "substr(last_name, 1, 2)"),
-                 block_on("street", "postal_code")]
+        comparisons = [
+            cl.NameComparison("first_name"),
+            cl.NameComparison("last_name"),
+            cl.LevenshteinAtThresholds("tax_id", [1, 2]),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.8]),
+            cl.LevenshteinAtThresholds("postal_code", [1]),
+            cl.JaroWinklerAtThresholds("city", [0.9]),
+        ]
+        rules = [
+            block_on("first_name", "last_name"),
+            block_on("tax_id"),
+            block_on("postal_code", "substr(last_name, 1, 2)"),
+            block_on("street", "postal_code"),
+        ]
         prior_rules = [block_on("first_name", "last_name", "postal_code"), block_on("tax_id")]
         em_rules = [block_on("first_name", "last_name"), block_on("postal_code")]
     else:
-        comparisons = [cl.JaroWinklerAtThresholds("name", [0.95, 0.88, 0.7]),
-                       cl.ExactMatch("tax_id"), cl.EmailComparison("email"),
-                       cl.ExactMatch("website"), cl.ExactMatch("phone"),
-                       cl.JaroWinklerAtThresholds("street", [0.9, 0.8]),
-                       cl.ExactMatch("postal_code"), cl.ExactMatch("city"),
-                       cl.ExactMatch("country")]
-        rules = [block_on("tax_id"), block_on("email"), block_on("phone"),
-                 block_on("website"), block_on("name"),
-                 block_on("postal_code", "substr(name, 1, 3)"),
-                 block_on("city", "substr(name, 1, 4)")]
+        comparisons = [
+            cl.JaroWinklerAtThresholds("name", [0.95, 0.88, 0.7]),
+            cl.ExactMatch("tax_id"),
+            cl.EmailComparison("email"),
+            cl.ExactMatch("website"),
+            cl.ExactMatch("phone"),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.8]),
+            cl.ExactMatch("postal_code"),
+            cl.ExactMatch("city"),
+            cl.ExactMatch("country"),
+        ]
+        rules = [
+            block_on("tax_id"),
+            block_on("email"),
+            block_on("phone"),
+            block_on("website"),
+            block_on("name"),
+            block_on("postal_code", "substr(name, 1, 3)"),
+            block_on("city", "substr(name, 1, 4)"),
+        ]
         prior_rules = [block_on("tax_id"), block_on("email")]
         em_rules = [block_on("name"), block_on("postal_code")]
     # rules on columns this data set has (a deterministic rule that finds no pair makes
     # Splink's prior estimate fail with "math domain error")
     present = {c for c in df.columns if df[c].notna().any()}
-    comparisons = [c for c in comparisons
-                   if {e.raw_sql_expression for e in c.col_expressions.values()}
-                   <= present]
+    comparisons = [
+        c
+        for c in comparisons
+        if {e.raw_sql_expression for e in c.col_expressions.values()} <= present
+    ]
+
     def usable(rule_list: list[object]) -> list[object]:
         return [r for r in rule_list if set(_rule_columns(r)) <= present]
+
     rules, prior_rules, em_rules = usable(rules), usable(prior_rules), usable(em_rules)
     if persons:
         prior_rules = prior_rules or [block_on("first_name", "last_name", "city")]
@@ -362,12 +478,16 @@ def run_splink(ds: str, recs: list[MatchRecord], gold: set[Pair], persons: bool)
     # fails there with "EM sampling requires a SQL dialect" (no dialect reaches its
     # blocking SQL)
     prior = deterministic_prior(df, [_rule_columns(r) for r in prior_rules], recall=0.7)
-    settings = SettingsCreator(link_type="dedupe_only", comparisons=comparisons,
-                               blocking_rules_to_generate_predictions=rules,
-                               probability_two_random_records_match=prior)
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=rules,
+        probability_two_random_records_match=prior,
+    )
     linker = Linker(sdf, settings, log_level=logging.ERROR)
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(1e7, 30 * len(recs) ** 1.3), seed=1)
+        max_pairs=min(1e7, 30 * len(recs) ** 1.3), seed=1
+    )
     for rule in em_rules:
         linker.training.estimate_parameters_using_expectation_maximisation(rule)
     pred = linker.inference.predict(threshold_match_probability=0.5)
@@ -380,8 +500,10 @@ def run_splink(ds: str, recs: list[MatchRecord], gold: set[Pair], persons: bool)
     clus = prf(cluster_pair_set(multi), gold)
     for label, thr in (("p>=0.995", 0.995), ("p>=0.95", 0.95), ("p>=0.5", 0.5)):
         sel = pdf[pdf["match_probability"] >= thr]
-        pairs = {_norm(str(a), str(b)) for a, b in zip(sel["unique_id_l"], sel["unique_id_r"],
-                                                       strict=True)}
+        pairs = {
+            _norm(str(a), str(b))
+            for a, b in zip(sel["unique_id_l"], sel["unique_id_r"], strict=True)
+        }
         row(ds, "splink", label, prf(pairs, gold), clus, secs, multi)
 
 
@@ -390,8 +512,14 @@ def _dedupe_value(text: str | None) -> str | None:
     return cleaned or None
 
 
-def run_dedupe(ds: str, recs: list[MatchRecord], gold: set[Pair], truth: dict[str, str],
-               persons: bool, budget: int) -> None:
+def run_dedupe(
+    ds: str,
+    recs: list[MatchRecord],
+    gold: set[Pair],
+    truth: dict[str, str],
+    persons: bool,
+    budget: int,
+) -> None:
     """dedupe 3 with ``budget`` labelled pairs from the truth (half matches, half
     non-matches that share a 3-letter name prefix, else random ones)."""
     try:
@@ -401,20 +529,34 @@ def run_dedupe(ds: str, recs: list[MatchRecord], gold: set[Pair], truth: dict[st
         return
     t0 = time.perf_counter()
     frame = splink_frame(recs)
-    cols = (["first_name", "last_name", "street", "postal_code", "city", "tax_id"] if persons
-            else ["name", "email", "phone", "website", "tax_id", "street", "postal_code",
-                  "city", "country"])
+    cols = (
+        ["first_name", "last_name", "street", "postal_code", "city", "tax_id"]
+        if persons
+        else [
+            "name",
+            "email",
+            "phone",
+            "website",
+            "tax_id",
+            "street",
+            "postal_code",
+            "city",
+            "country",
+        ]
+    )
     cols = [c for c in cols if frame[c].notna().any()]
     data: dict[str, dict[str, str | None]] = {}
     for rec in frame.to_dict("records"):
-        data[str(rec["unique_id"])] = {c: (None if pd.isna(rec[c]) else str(rec[c]) or None)
-                                      for c in cols}
+        data[str(rec["unique_id"])] = {
+            c: (None if pd.isna(rec[c]) else str(rec[c]) or None) for c in cols
+        }
     fields = [dedupe.variables.String(c, has_missing=True) for c in cols]
     deduper = dedupe.Dedupe(fields, num_cores=1)
     rng = random.Random(5)
     true_pairs = sorted(gold)
-    matches = [(data[a], data[b]) for a, b in rng.sample(true_pairs, min(budget // 2,
-                                                                          len(true_pairs)))]
+    matches = [
+        (data[a], data[b]) for a, b in rng.sample(true_pairs, min(budget // 2, len(true_pairs)))
+    ]
     key_col = "last_name" if persons else "name"
     by_prefix: dict[str, list[str]] = {}
     for rid, rec in data.items():
@@ -455,11 +597,14 @@ def run_latency(ds: str, recs: list[MatchRecord], model: MatchModel, n_queries: 
         del results
     times.sort()
     p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
-    print(f"{ds:<9} online      {len(queries)} queries (stored records, self excluded) "
-          f"against an in-memory index of {len(recs)} (build {build:.1f}s): "
-          f"p50={statistics.median(times):.2f} ms "
-          f"p99={p99:.2f} ms max={times[-1]:.2f} ms; candidates/query median="
-          f"{statistics.median(n_cands):.0f} max={max(n_cands)}", flush=True)
+    print(
+        f"{ds:<9} online      {len(queries)} queries (stored records, self excluded) "
+        f"against an in-memory index of {len(recs)} (build {build:.1f}s): "
+        f"p50={statistics.median(times):.2f} ms "
+        f"p99={p99:.2f} ms max={times[-1]:.2f} ms; candidates/query median="
+        f"{statistics.median(n_cands):.0f} max={max(n_cands)}",
+        flush=True,
+    )
 
 
 LOADERS = {
@@ -482,10 +627,14 @@ def run_datasets(args: argparse.Namespace) -> None:
         _TRUTH.clear()
         _TRUTH.update(truth)
         gold = truth_pairs(truth)
-        print(f"== {ds}: {len(recs)} records, {len(set(truth.values()))} entities, "
-              f"{len(gold)} true pairs", flush=True)
-        model = run_ours(ds, recs, gold, train_sample=200_000, workers=args.workers,
-                         trainer=args.trainer)
+        print(
+            f"== {ds}: {len(recs)} records, {len(set(truth.values()))} entities, "
+            f"{len(gold)} true pairs",
+            flush=True,
+        )
+        model = run_ours(
+            ds, recs, gold, train_sample=200_000, workers=args.workers, trainer=args.trainer
+        )
         if not args.no_splink:
             try:
                 run_splink(ds, recs, gold, persons)
@@ -504,29 +653,38 @@ def summary() -> None:
     sets = list(dict.fromkeys(ds for ds, _, _ in _RESULTS))
     if not sets:
         return
+
     def f1(ds: str, system: str, thr: str) -> float | None:
         got = _RESULTS.get((ds, system, thr))
         return got[2] if got else None
+
     def text(v: float | None) -> str:
         return f"{v:.4f}" if v is not None else "   -  "
-    print("\n== cluster F1 side by side (ours: auto >= 0.995 and review >= 0.8; splink: "
-          "clusters at 0.95; dedupe: clusters at 0.5 with its label budget)")
-    print(f"{'data set':<9} {'ours auto P':>11} {'ours auto':>9} {'ours review':>11} "
-          f"{'splink':>7} {'dedupe':>7}  target (review >= best other, auto P >= 0.995)")
+
+    print(
+        "\n== cluster F1 side by side (ours: auto >= 0.995 and review >= 0.8; splink: "
+        "clusters at 0.95; dedupe: clusters at 0.5 with its label budget)"
+    )
+    print(
+        f"{'data set':<9} {'ours auto P':>11} {'ours auto':>9} {'ours review':>11} "
+        f"{'splink':>7} {'dedupe':>7}  target (review >= best other, auto P >= 0.995)"
+    )
     for ds in sets:
         auto = _RESULTS.get((ds, "custmaster", "auto>=0.995"))
         review = f1(ds, "custmaster", "review>=0.8")
         spl = f1(ds, "splink", "p>=0.95")
-        ded = next((v[2] for (d, sy, _), v in _RESULTS.items()
-                    if d == ds and sy == "dedupe"), None)
+        ded = next((v[2] for (d, sy, _), v in _RESULTS.items() if d == ds and sy == "dedupe"), None)
         others = [v for v in (spl, ded) if v is not None]
         met = "-"
         if auto is not None and review is not None:
             ok = auto[0] >= 0.995 and (not others or review >= max(others))
             met = "met" if ok else "NOT met"
-        print(f"{ds:<9} {text(auto[0] if auto else None):>11} "
-              f"{text(auto[2] if auto else None):>9} {text(review):>11} {text(spl):>7} "
-              f"{text(ded):>7}  {met}", flush=True)
+        print(
+            f"{ds:<9} {text(auto[0] if auto else None):>11} "
+            f"{text(auto[2] if auto else None):>9} {text(review):>11} {text(spl):>7} "
+            f"{text(ded):>7}  {met}",
+            flush=True,
+        )
 
 
 #: --mode -> runner (another mode adds its entry and its own options below).
@@ -539,19 +697,32 @@ def main() -> None:
 
         match_eval_e2e.main([a for a in sys.argv[1:] if a != "--e2e"])
         return
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mode", choices=sorted(MODES), default="datasets")
-    parser.add_argument("--datasets", default="samples,febrl,gen10k,febrl1,febrl2,febrl4,pv",
-                        help=f"comma list of {', '.join(LOADERS)}")
+    parser.add_argument(
+        "--datasets",
+        default="samples,febrl,gen10k,febrl1,febrl2,febrl4,pv",
+        help=f"comma list of {', '.join(LOADERS)}",
+    )
     parser.add_argument("--no-splink", action="store_true")
     parser.add_argument("--no-dedupe", action="store_true")
-    parser.add_argument("--dedupe-budget", type=int, default=100,
-                        help="labelled pairs dedupe is trained with (from the truth)")
-    parser.add_argument("--trainer", choices=("em", "splink"), default="em",
-                        help="how custmaster's model is trained")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes scoring the batch candidate pairs")
+    parser.add_argument(
+        "--dedupe-budget",
+        type=int,
+        default=100,
+        help="labelled pairs dedupe is trained with (from the truth)",
+    )
+    parser.add_argument(
+        "--trainer",
+        choices=("em", "splink"),
+        default="em",
+        help="how custmaster's model is trained",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes scoring the batch candidate pairs"
+    )
     args = parser.parse_args()
     MODES[args.mode](args)
 

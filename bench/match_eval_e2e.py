@@ -64,9 +64,20 @@ from _gen_companies import generate
 from match_eval import cluster_pair_set, prf, run_splink, truth_pairs
 
 SYSTEMS = ("sap", "salesforce", "netsuite", "hubspot", "legacy_erp")
-COLUMNS = ("source_system", "source_id", "kind", "name", "email", "phone", "website",
-           "tax_id", "billing_street", "billing_postal_code", "billing_city",
-           "billing_country")  # fmt: skip
+COLUMNS = (
+    "source_system",
+    "source_id",
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "website",
+    "tax_id",
+    "billing_street",
+    "billing_postal_code",
+    "billing_city",
+    "billing_country",
+)
 SUBMITTER = Principal("bench-steward", "Bench Steward", frozenset({Role.DATA_STEWARD}))
 APPROVER = Principal("bench-manager", "Bench Manager", frozenset({Role.AR_MANAGER}))
 MATCHER = Principal("bench-matcher", "Bench Matcher", frozenset({Role.ADMIN}))
@@ -84,13 +95,22 @@ def source_files(
         entity = truth[str(record["id"])]
         k = seen[entity] = seen.get(entity, -1) + 1
         system = SYSTEMS[(int(entity[1:]) + k) % len(SYSTEMS)]
-        by_system[system].append({
-            "source_system": system, "source_id": record["id"], "kind": "organization",
-            "name": record["name"], "email": record["email"], "phone": record["phone"],
-            "website": record["website"], "tax_id": record["tax_id"],
-            "billing_street": record["street"], "billing_postal_code": record["postal_code"],
-            "billing_city": record["city"], "billing_country": record["country"],
-        })  # fmt: skip
+        by_system[system].append(
+            {
+                "source_system": system,
+                "source_id": record["id"],
+                "kind": "organization",
+                "name": record["name"],
+                "email": record["email"],
+                "phone": record["phone"],
+                "website": record["website"],
+                "tax_id": record["tax_id"],
+                "billing_street": record["street"],
+                "billing_postal_code": record["postal_code"],
+                "billing_city": record["city"],
+                "billing_country": record["country"],
+            }
+        )
     paths = []
     for system in SYSTEMS:
         path = folder / f"{system}.csv"
@@ -129,15 +149,25 @@ def pipeline(
             for record in getattr(reference, kind):
                 create_reference(uow, admin, kind, record)
     store = FileStore(work / "uploads")
-    options = ImportOptions(on_duplicate=OnDuplicate.UPDATE, batch_size=1000,
-                            keep_incomplete_as_drafts=True, entity="US01")  # fmt: skip
+    options = ImportOptions(
+        on_duplicate=OnDuplicate.UPDATE,
+        batch_size=1000,
+        keep_incomplete_as_drafts=True,
+        entity="US01",
+    )
     figures: dict[str, Any] = {"import_rows": 0, "import_seconds": 0.0, "outcomes": {}}
     for path in paths:
         start = time.perf_counter()
         with path.open("rb") as handle:
             uploads = [Upload(path.name, handle)]
-            job = submit_job(container.uow(), SUBMITTER, template="custmaster",
-                             uploads=uploads, options=options, files=store)  # fmt: skip
+            job = submit_job(
+                container.uow(),
+                SUBMITTER,
+                template="custmaster",
+                uploads=uploads,
+                options=options,
+                files=store,
+            )
         job = run_job(container.uow, job.id, container.service_settings, files=store)
         approve_job(container.uow(), APPROVER, job.id)
         job = run_job(container.uow, job.id, container.service_settings, files=store)
@@ -163,10 +193,13 @@ def pipeline(
     figures["after"] = owners(container.engine)
     with container.engine.connect() as connection:
         rows = connection.execute(
-            select(source_records.c.source_id,
-                   source_records.c.golden_id, source_records.c.pending_group,
-                   source_records.c.id)
-        ).all()  # fmt: skip
+            select(
+                source_records.c.source_id,
+                source_records.c.golden_id,
+                source_records.c.pending_group,
+                source_records.c.id,
+            )
+        ).all()
     clusters: dict[str, list[str]] = {}
     for source_id, golden_id, group, record_id in rows:  # a pending group counts as one
         clusters.setdefault(str(golden_id or group or record_id), []).append(str(source_id))
@@ -238,11 +271,11 @@ def main(argv: list[str] | None = None) -> None:
             matched = direct(records, model)
             report("matcher directly, same model", matched, gold)
             if args.diagnose:
-                diagnose(figures["before"], figures["run_clusters"], figures["after"],
-                         matched, gold)  # fmt: skip
+                diagnose(
+                    figures["before"], figures["run_clusters"], figures["after"], matched, gold
+                )
         if not args.no_splink:
-            recs = [MatchRecord(**{k: v for k, v in r.items() if v is not None})
-                    for r in records]  # fmt: skip
+            recs = [MatchRecord(**{k: v for k, v in r.items() if v is not None}) for r in records]
             run_splink("e2e", recs, gold, persons=False)
 
 

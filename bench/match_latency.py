@@ -131,8 +131,9 @@ def load(n: int, fresh: bool) -> None:
         done = 0
         for records, keys in pool.imap(_star, _chunks(n)):
             with conn.cursor() as cur:
-                with cur.copy("COPY match_records (customer_id, number, name, features) "
-                              "FROM STDIN") as copy:  # fmt: skip
+                with cur.copy(
+                    "COPY match_records (customer_id, number, name, features) FROM STDIN"
+                ) as copy:
                     copy.write(records)
                 with cur.copy(
                     "COPY match_keys (key_type, key_value, customer_id) FROM STDIN"
@@ -140,12 +141,17 @@ def load(n: int, fresh: bool) -> None:
                     copy.write(keys)
             conn.commit()
             done += records.count("\n")
-            print(f"\rloaded {done:,}/{n:,} ({time.perf_counter() - started:.0f}s)", end="",
-                  flush=True)  # fmt: skip
+            print(
+                f"\rloaded {done:,}/{n:,} ({time.perf_counter() - started:.0f}s)",
+                end="",
+                flush=True,
+            )
     vacuum()
     rows = psycopg.connect(URL).execute("SELECT count(*) FROM match_keys").fetchone()
-    print(f"\nindex loaded in {time.perf_counter() - started:.0f}s: {n:,} records, "
-          f"{rows[0] if rows else 0:,} keys")  # fmt: skip
+    print(
+        f"\nindex loaded in {time.perf_counter() - started:.0f}s: {n:,} records, "
+        f"{rows[0] if rows else 0:,} keys"
+    )
 
 
 def candidates(n: int, count: int) -> list[dict[str, Any]]:
@@ -175,8 +181,10 @@ def candidates(n: int, count: int) -> list[dict[str, Any]]:
 def pct(times: list[float]) -> str:
     times = sorted(times)
     p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
-    return (f"p50={statistics.median(times):6.2f} ms  p99={p99:6.2f} ms  "
-            f"max={times[-1]:6.2f} ms  (n={len(times)})")  # fmt: skip
+    return (
+        f"p50={statistics.median(times):6.2f} ms  p99={p99:6.2f} ms  "
+        f"max={times[-1]:6.2f} ms  (n={len(times)})"
+    )
 
 
 def bench_service(
@@ -236,9 +244,20 @@ def bench_http(
     port = _free_port()
     env = {**os.environ, "CUSTMASTER_DATABASE_URL": URL}
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "custmaster.api.app:create_app_from_env", "--factory",
-         "--port", str(port), "--no-access-log", "--log-level", "warning"], env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "custmaster.api.app:create_app_from_env",
+            "--factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     bodies = {name: [json.dumps(c).encode() for c in cands] for name, cands in by_client.items()}
     times: dict[str, list[float]] = {name: [] for name in by_client}
@@ -293,9 +312,11 @@ def main() -> None:
     sql = bench_sql(cands[1::4])
     http = bench_http({"httpx": cands[2::4], "http.client": cands[3::4]}, warm_up)
     hits = sum(1 for n in found if n)
-    print(f"\nPOST /api/v1/match against {args.customers:,} customers ({DB}), "
-          f"{args.queries} sequential queries each, {hits}/{len(found)} (service) with at least "
-          "one candidate:")  # fmt: skip
+    print(
+        f"\nPOST /api/v1/match against {args.customers:,} customers ({DB}), "
+        f"{args.queries} sequential queries each, {hits}/{len(found)} (service) with at least "
+        "one candidate:"
+    )
     print(f"  service call in-process : {pct(service)}")
     for client, times in http.items():
         print(f"  HTTP (uvicorn, 1 worker), {client:11s}: {pct(times)}")

@@ -97,8 +97,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def drop_database(pg: str, name: str) -> None:
     with psycopg.connect(f"{pg.rstrip('/')}/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))  # fmt: skip
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 async def capture_tool_call(base: str, key: str, customer_id: str, entity: str) -> dict[str, Any]:
@@ -112,36 +113,47 @@ async def capture_tool_call(base: str, key: str, customer_id: str, entity: str) 
     async with (
         httpx2.AsyncClient(
             headers={"Authorization": f"Bearer {key}"}, timeout=60, event_hooks={"request": [keep]}
-        ) as http,  # fmt: skip
+        ) as http,
         Client(streamable_http_client(f"{base}/mcp", http_client=http)) as client,
     ):
-        result = await client.call_tool("get_customer", {"customer_id": customer_id,
-                                                         "entity": entity})  # fmt: skip
+        result = await client.call_tool(
+            "get_customer", {"customer_id": customer_id, "entity": entity}
+        )
         if result.is_error:
             raise SystemExit(f"the tool call failed: {result.content}")
         version = client.protocol_version
     [call] = [r for r in seen if r.method == "POST" and b'"tools/call"' in r.content]
-    headers = {k: v for k, v in call.headers.items()
-               if k.lower() not in ("content-length", "host", "authorization")}  # fmt: skip
+    headers = {
+        k: v
+        for k, v in call.headers.items()
+        if k.lower() not in ("content-length", "host", "authorization")
+    }
     body = call.content.decode().replace(customer_id, PLACEHOLDER)
     return {"headers": headers, "body": body, "protocol": version}
 
 
 async def closed_loop(
-    label: str, base: str, key: str, ids: Sequence[str], args: argparse.Namespace,
-    mcp: dict[str, Any] | None, seconds: float,
-) -> LoadResult:  # fmt: skip
+    label: str,
+    base: str,
+    key: str,
+    ids: Sequence[str],
+    args: argparse.Namespace,
+    mcp: dict[str, Any] | None,
+    seconds: float,
+) -> LoadResult:
     """``args.concurrency`` workers, each sending its next request when the last answer
     arrived, for ``seconds``; an MCP answer counts as an error unless it is a tool result
     without isError."""
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=args.concurrency,
-                          max_keepalive_connections=args.concurrency)  # fmt: skip
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
     headers = {"Authorization": f"Bearer {key}", **(mcp["headers"] if mcp else {})}
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                 headers=headers) as client:  # fmt: skip
+    async with httpx.AsyncClient(
+        base_url=base, limits=limits, timeout=30, headers=headers
+    ) as client:
         deadline = time.perf_counter() + seconds
 
         async def worker(seed: int) -> None:
@@ -151,8 +163,9 @@ async def closed_loop(
                 began = time.perf_counter()
                 try:
                     if mcp is None:
-                        response = await client.get(f"/api/v1/customers/{customer_id}",
-                                                    params={"entity": args.entity})  # fmt: skip
+                        response = await client.get(
+                            f"/api/v1/customers/{customer_id}", params={"entity": args.entity}
+                        )
                     else:
                         body = mcp["body"].replace(PLACEHOLDER, customer_id)
                         response = await client.post("/mcp", content=body)
@@ -189,28 +202,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             engine.dispose()
         if stats is not None:
-            console.print(f"load: {stats.loaded:,} customers in {stats.seconds:,.1f} s; "
-                          f"the database holds {total:,}")  # fmt: skip
+            console.print(
+                f"load: {stats.loaded:,} customers in {stats.seconds:,.1f} s; "
+                f"the database holds {total:,}"
+            )
         ids = sample_ids(url, min(100_000, total))
         settle(url)
         command, how = serve_command("127.0.0.1", args.port, args.workers)
         base = f"http://127.0.0.1:{args.port}"
         # a busy machine starts workers slowly: give them time rather than restarting them
-        env = {"CUSTMASTER_DATABASE_URL": url, "CUSTMASTER_WORKERS": str(args.workers),
-               "CUSTMASTER_WORKER_HEALTHCHECK_SECONDS": "180"}  # fmt: skip
-        with tempfile.TemporaryDirectory() as folder, running_server(
-            command, env, f"{base}/health", Path(folder) / "server.log", timeout=300
-        ):  # fmt: skip
+        env = {
+            "CUSTMASTER_DATABASE_URL": url,
+            "CUSTMASTER_WORKERS": str(args.workers),
+            "CUSTMASTER_WORKER_HEALTHCHECK_SECONDS": "180",
+        }
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            running_server(
+                command, env, f"{base}/health", Path(folder) / "server.log", timeout=300
+            ),
+        ):
             mcp = anyio.run(capture_tool_call, base, key, ids[0], args.entity)
-            console.print(f"server: {how}, {args.workers} workers; MCP protocol "
-                          f"{mcp['protocol']} (stateless, JSON answers)")  # fmt: skip
-            results: dict[str, list[LoadResult]] = {"MCP tools/call get_customer": [],
-                                                    "REST GET effective view": []}  # fmt: skip
+            console.print(
+                f"server: {how}, {args.workers} workers; MCP protocol "
+                f"{mcp['protocol']} (stateless, JSON answers)"
+            )
+            results: dict[str, list[LoadResult]] = {
+                "MCP tools/call get_customer": [],
+                "REST GET effective view": [],
+            }
             for label, spec in (("warm-up MCP", mcp), ("warm-up REST", None)):
                 asyncio.run(closed_loop(label, base, key, ids, args, spec, args.warmup))
             for _ in range(args.rounds):
-                for label, spec in (("MCP tools/call get_customer", mcp),
-                                    ("REST GET effective view", None)):  # fmt: skip
+                for label, spec in (
+                    ("MCP tools/call get_customer", mcp),
+                    ("REST GET effective view", None),
+                ):
                     results[label].append(
                         asyncio.run(closed_loop(label, base, key, ids, args, spec, args.duration))
                     )
@@ -222,8 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def report(console: Console, results: dict[str, list[LoadResult]], total: int,
-           args: argparse.Namespace) -> None:  # fmt: skip
+def report(
+    console: Console, results: dict[str, list[LoadResult]], total: int, args: argparse.Namespace
+) -> None:
     table = Table(
         title=f"{total:,} customers, entity {args.entity}, {args.concurrency} "
         f"connections closed loop, {args.rounds} x {args.duration:.0f} s each"
@@ -244,8 +272,10 @@ def report(console: Console, results: dict[str, list[LoadResult]], total: int,
     worst = max(r.p99_ms for r in results["MCP tools/call get_customer"])
     scale = "" if total >= 1_000_000 else f" (at {total:,} customers, not 1,000,000)"
     verdict = "met" if worst <= TARGET_P99_MS else "missed"
-    console.print(f"target MCP read p99 <= {TARGET_P99_MS:.0f} ms{scale}: worst round "
-                  f"{worst:,.1f} ms, {verdict}")  # fmt: skip
+    console.print(
+        f"target MCP read p99 <= {TARGET_P99_MS:.0f} ms{scale}: worst round "
+        f"{worst:,.1f} ms, {verdict}"
+    )
     print(
         json.dumps(
             {

@@ -144,8 +144,9 @@ def baseline_inserts(container: Container, events: list[dict[str, Any]]) -> floa
 
 
 def through_api(container: Container, events: list[dict[str, Any]]) -> float:
-    key = add_user(container.uow(), container.system_principal(), "bench-erp",
-                   roles=["integration"])  # fmt: skip
+    key = add_user(
+        container.uow(), container.system_principal(), "bench-erp", roles=["integration"]
+    )
     with TestClient(create_app(container)) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         started = time.perf_counter()
@@ -158,10 +159,14 @@ def through_api(container: Container, events: list[dict[str, Any]]) -> float:
 
 def through_nats(container: Container, events: list[dict[str, Any]], url: str) -> float:
     tag = uuid.uuid4().hex[:8]
-    settings = ConsumerSettings(url=url, stream=f"BENCH_PROFILE_{tag}",
-                                subjects=(f"bench{tag}.custmaster.activity.>",),
-                                durable=f"bench-{tag}", batch=BATCH,
-                                fetch_timeout_seconds=0.5)  # fmt: skip
+    settings = ConsumerSettings(
+        url=url,
+        stream=f"BENCH_PROFILE_{tag}",
+        subjects=(f"bench{tag}.custmaster.activity.>",),
+        durable=f"bench-{tag}",
+        batch=BATCH,
+        fetch_timeout_seconds=0.5,
+    )
 
     async def publish() -> None:
         nc = await nats.connect(url)
@@ -197,8 +202,7 @@ def through_nats(container: Container, events: list[dict[str, Any]], url: str) -
 
 
 def reads(container: Container, count: int) -> tuple[float, float]:
-    key = add_user(container.uow(), container.system_principal(), "bench-reader",
-                   roles=["viewer"])  # fmt: skip
+    key = add_user(container.uow(), container.system_principal(), "bench-reader", roles=["viewer"])
     ids = [c.id for c in demo_customers(container.uow())]
     sample = random.Random(5).sample(ids, min(count, len(ids)))
     api_ms, db_ms = [], []

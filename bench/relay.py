@@ -89,26 +89,50 @@ def empty(container: Container) -> None:
 
 
 def event(subject: str, seq: int, **extra: Any) -> CloudEvent:
-    return CloudEvent(id=uuid.uuid4(), type="custmaster.customer.updated", subject=subject,
-                      time=datetime.now(UTC), data={"seq": seq, **extra})  # fmt: skip
+    return CloudEvent(
+        id=uuid.uuid4(),
+        type="custmaster.customer.updated",
+        subject=subject,
+        time=datetime.now(UTC),
+        data={"seq": seq, **extra},
+    )
 
 
 def config_for(url: str, **overrides: Any) -> RelayConfig:
     tag = uuid.uuid4().hex[:8]
-    values: dict[str, Any] = {"nats_url": url, "stream": f"BENCH_{tag}",
-                              "subject_prefix": f"b{tag}", "batch_size": 1000}  # fmt: skip
+    values: dict[str, Any] = {
+        "nats_url": url,
+        "stream": f"BENCH_{tag}",
+        "subject_prefix": f"b{tag}",
+        "batch_size": 1000,
+    }
     values.update(overrides)
     return RelayConfig(**values)
 
 
 def relay_process(database_url: str, config: RelayConfig) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "CUSTMASTER_RELAY_STREAM": config.stream,
-           "CUSTMASTER_RELAY_SUBJECT_PREFIX": config.subject_prefix,
-           "CUSTMASTER_RELAY_ACK_TIMEOUT_SECONDS": str(config.ack_timeout_seconds),
-           "CUSTMASTER_RELAY_POLL_SECONDS": str(config.poll_seconds)}  # fmt: skip
-    command = [sys.executable, "-m", "custmaster.cli.app", "relay", "--database-url",
-               database_url, "--nats-url", config.nats_url, "--lease-seconds",
-               str(config.lease_seconds), "--batch-size", str(config.batch_size)]  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "CUSTMASTER_RELAY_STREAM": config.stream,
+        "CUSTMASTER_RELAY_SUBJECT_PREFIX": config.subject_prefix,
+        "CUSTMASTER_RELAY_ACK_TIMEOUT_SECONDS": str(config.ack_timeout_seconds),
+        "CUSTMASTER_RELAY_POLL_SECONDS": str(config.poll_seconds),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "custmaster.cli.app",
+        "relay",
+        "--database-url",
+        database_url,
+        "--nats-url",
+        config.nats_url,
+        "--lease-seconds",
+        str(config.lease_seconds),
+        "--batch-size",
+        str(config.batch_size),
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -143,8 +167,10 @@ async def bare_publish(url: str, config: RelayConfig, messages: list[Any], windo
     await ensure_stream(js, config, {"customer"})
     started = time.perf_counter()
     for start in range(0, len(messages), window):
-        futures = [await js.publish_async(s, b, headers=dict(h), stream=config.stream)
-                   for s, b, h in messages[start:start + window]]  # fmt: skip
+        futures = [
+            await js.publish_async(s, b, headers=dict(h), stream=config.stream)
+            for s, b, h in messages[start : start + window]
+        ]
         await asyncio.gather(*futures)
     took = time.perf_counter() - started
     await nc.jetstream().delete_stream(config.stream)
@@ -175,9 +201,12 @@ def throughput(container: Container, url: str, events: int) -> None:
         relay_s = time.perf_counter() - started
         assert relay.published == events
         asyncio.run(delete(url, config.stream))
-        print(f"throughput, batch {batch}: relay {events / relay_s:,.0f} events/s "
-              f"({relay_s:.2f} s for {events:,}); bare nats-py publisher "
-              f"{events / bare_s:,.0f} events/s ({bare_s:.2f} s)", flush=True)  # fmt: skip
+        print(
+            f"throughput, batch {batch}: relay {events / relay_s:,.0f} events/s "
+            f"({relay_s:.2f} s for {events:,}); bare nats-py publisher "
+            f"{events / bare_s:,.0f} events/s ({bare_s:.2f} s)",
+            flush=True,
+        )
 
 
 def stored_events(container: Container) -> list[OutboxEvent]:
@@ -254,9 +283,12 @@ async def consume(
         if len(received) >= expected:
             done.set()
 
-    sub = await js.subscribe(f"{config.subject_prefix}.>", stream=config.stream, cb=on_message,
-                             config=ConsumerConfig(ack_policy=AckPolicy.NONE,
-                                                   deliver_policy=DeliverPolicy.NEW))  # fmt: skip
+    sub = await js.subscribe(
+        f"{config.subject_prefix}.>",
+        stream=config.stream,
+        cb=on_message,
+        config=ConsumerConfig(ack_policy=AckPolicy.NONE, deliver_policy=DeliverPolicy.NEW),
+    )
     while not done.is_set() and not finished.is_set():
         await asyncio.sleep(0.1)
     with contextlib.suppress(TimeoutError):
@@ -273,8 +305,10 @@ def latencies(received: dict[str, float]) -> str:
     if not lags:
         return "nothing received"
     p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
-    return (f"p50 {statistics.median(lags):.1f} ms, p99 {p99:.1f} ms, max {lags[-1]:.1f} ms "
-            f"over {len(lags):,} changes{f', {missing} missing' if missing else ''}")  # fmt: skip
+    return (
+        f"p50 {statistics.median(lags):.1f} ms, p99 {p99:.1f} ms, max {lags[-1]:.1f} ms "
+        f"over {len(lags):,} changes{f', {missing} missing' if missing else ''}"
+    )
 
 
 def latency(container: Container, url: str, database_url: str, rate: float, seconds: float) -> None:
@@ -287,16 +321,19 @@ def latency(container: Container, url: str, database_url: str, rate: float, seco
     commits.clear()
     finished = threading.Event()
     loop_result: dict[str, float] = {}
-    consumer = threading.Thread(target=lambda: loop_result.update(
-        asyncio.run(consume(url, config, total, finished))))  # fmt: skip
+    consumer = threading.Thread(
+        target=lambda: loop_result.update(asyncio.run(consume(url, config, total, finished)))
+    )
     consumer.start()
     time.sleep(1)
     steady_writer(container, rate, seconds)
     finished.set()
     consumer.join()
     stop(relay)
-    print(f"latency at {rate:.0f} changes/s (commit -> consumer), relay: {latencies(loop_result)}",
-          flush=True)  # fmt: skip
+    print(
+        f"latency at {rate:.0f} changes/s (commit -> consumer), relay: {latencies(loop_result)}",
+        flush=True,
+    )
 
     # baseline: the writer publishes each change itself right after its commit
     empty(container)
@@ -304,8 +341,9 @@ def latency(container: Container, url: str, database_url: str, rate: float, seco
     commits.clear()
     finished = threading.Event()
     loop_result = {}
-    consumer = threading.Thread(target=lambda: loop_result.update(
-        asyncio.run(consume(url, bare, total, finished))))  # fmt: skip
+    consumer = threading.Thread(
+        target=lambda: loop_result.update(asyncio.run(consume(url, bare, total, finished)))
+    )
     consumer.start()
     time.sleep(1)
     publisher = BarePublisher(url, bare)
@@ -318,8 +356,11 @@ def latency(container: Container, url: str, database_url: str, rate: float, seco
     finished.set()
     consumer.join()
     publisher.close()
-    print(f"latency at {rate:.0f} changes/s, baseline (bare publish after each commit): "
-          f"{latencies(loop_result)}", flush=True)  # fmt: skip
+    print(
+        f"latency at {rate:.0f} changes/s, baseline (bare publish after each commit): "
+        f"{latencies(loop_result)}",
+        flush=True,
+    )
 
 
 class BarePublisher:
@@ -382,11 +423,13 @@ async def stored(url: str, stream: str) -> int:
         await nc.close()
 
 
-def fault_run(container: Container, server: NatsServer, database_url: str, changes: int,
-              kills: int) -> None:  # fmt: skip
+def fault_run(
+    container: Container, server: NatsServer, database_url: str, changes: int, kills: int
+) -> None:
     empty(container)
-    config = config_for(server.url, lease_seconds=2.0, ack_timeout_seconds=1.0,
-                        batch_size=500, poll_seconds=0.02)  # fmt: skip
+    config = config_for(
+        server.url, lease_seconds=2.0, ack_timeout_seconds=1.0, batch_size=500, poll_seconds=0.02
+    )
     rng = random.Random(7)
     # spread the changes over the kills (each costs a lease and a process start)
     rate = changes / (kills * 3.5)
@@ -420,9 +463,11 @@ def fault_run(container: Container, server: NatsServer, database_url: str, chang
         verdict = "every change arrived once, in order per customer"
     except AssertionError as exc:
         verdict = f"FAILED: {exc}"
-    print(f"fault run: {len(items):,} changes, {kills} SIGKILLs of the relay, {restarts} "
-          f"broker restarts, {took:.0f} s: {len(received):,} in the stream; {verdict}",
-          flush=True)  # fmt: skip
+    print(
+        f"fault run: {len(items):,} changes, {kills} SIGKILLs of the relay, {restarts} "
+        f"broker restarts, {took:.0f} s: {len(received):,} in the stream; {verdict}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -436,8 +481,9 @@ def main() -> None:
     parser.add_argument("--only-fault", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
-    server_url = os.environ.get("CUSTMASTER_BENCH_POSTGRES_URL",
-                                "postgresql://postgres@127.0.0.1:5432/postgres")  # fmt: skip
+    server_url = os.environ.get(
+        "CUSTMASTER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
     database_url = scratch_database(server_url)
     container = build_container(Settings(database_url=database_url), migrate=True)
     try:

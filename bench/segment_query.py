@@ -51,8 +51,10 @@ from custmaster.services.profile.affinity import AffinityOptions, OrderLine, aff
 from custmaster.services.profile.rule_ports import QueryScope
 from custmaster.services.profile.scoring import rescore
 
-QUESTION = ('tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
-            "&& open_quality_complaints > 0")  # fmt: skip
+QUESTION = (
+    'tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
+    "&& open_quality_complaints > 0"
+)
 
 LOAD = [
     "INSERT INTO legal_entities (code, name, country, currency, created_at) VALUES "
@@ -117,8 +119,10 @@ def load(url: str, n: int) -> float:
 
 def stats(label: str, laps: list[float]) -> str:
     laps = sorted(laps)
-    return (f"{label:<34} p50 {percentile(laps, 50) * 1000:7.1f} ms   "
-            f"p95 {percentile(laps, 95) * 1000:7.1f} ms   (n={len(laps)})")  # fmt: skip
+    return (
+        f"{label:<34} p50 {percentile(laps, 50) * 1000:7.1f} ms   "
+        f"p95 {percentile(laps, 95) * 1000:7.1f} ms   (n={len(laps)})"
+    )
 
 
 def direct_baseline(url: str, runs: int) -> tuple[list[float], int]:
@@ -140,12 +144,20 @@ def direct_baseline(url: str, runs: int) -> tuple[list[float], int]:
 
 def through_api(url: str, runs: int, port: int) -> tuple[list[float], int]:
     container = build_container(Settings(database_url=url), migrate=False)
-    key = add_user(container.uow(), container.system_principal(), f"bench-{uuid.uuid4().hex[:8]}",
-                   roles=["viewer"])  # fmt: skip
+    key = add_user(
+        container.uow(),
+        container.system_principal(),
+        f"bench-{uuid.uuid4().hex[:8]}",
+        roles=["viewer"],
+    )
     container.engine.dispose()
     command, _ = serve_command("127.0.0.1", port, 1)
-    env = {"CUSTMASTER_DATABASE_URL": url, "CUSTMASTER_WORKERS": "1",
-           "CUSTMASTER_HOST": "127.0.0.1", "CUSTMASTER_PORT": str(port)}  # fmt: skip
+    env = {
+        "CUSTMASTER_DATABASE_URL": url,
+        "CUSTMASTER_WORKERS": "1",
+        "CUSTMASTER_HOST": "127.0.0.1",
+        "CUSTMASTER_PORT": str(port),
+    }
     base = f"http://127.0.0.1:{port}"
     laps: list[float] = []
     total = 0
@@ -156,8 +168,9 @@ def through_api(url: str, runs: int, port: int) -> tuple[list[float], int]:
     ):
         for i in range(runs + 5):
             started = time.perf_counter()
-            response = client.post("/api/v1/customers/query",
-                                   json={"expression": QUESTION, "limit": 50})  # fmt: skip
+            response = client.post(
+                "/api/v1/customers/query", json={"expression": QUESTION, "limit": 50}
+            )
             elapsed = time.perf_counter() - started
             response.raise_for_status()
             total = response.json()["total"]
@@ -169,9 +182,13 @@ def through_api(url: str, runs: int, port: int) -> tuple[list[float], int]:
 def rescore_cost(url: str, count: int) -> float:
     container = build_container(Settings(database_url=url), migrate=False)
     with container.engine.connect() as connection:
-        ids = [row[0] for row in connection.execute(text(
-            "SELECT customer_id FROM profile_features WHERE legal_entity = '*' LIMIT :n"),
-            {"n": count})]  # fmt: skip
+        ids = [
+            row[0]
+            for row in connection.execute(
+                text("SELECT customer_id FROM profile_features WHERE legal_entity = '*' LIMIT :n"),
+                {"n": count},
+            )
+        ]
     started = time.perf_counter()
     for customer_id in ids:
         rescore(container.uow(), customer_id)
@@ -182,8 +199,9 @@ def rescore_cost(url: str, count: int) -> float:
 # -- affinity ----------------------------------------------------------------------------
 
 
-def synthetic_lines(customers: int, products: int, per_customer: int,
-                    seed: int = 7) -> tuple[list[OrderLine], dict[uuid.UUID, str]]:  # fmt: skip
+def synthetic_lines(
+    customers: int, products: int, per_customer: int, seed: int = 7
+) -> tuple[list[OrderLine], dict[uuid.UUID, str]]:
     """Order lines of customers in 50 taste clusters (each prefers its own products, with
     Zipf popularity) and one held-out product per customer for the hit rate."""
     rng = random.Random(seed)
@@ -208,8 +226,11 @@ def synthetic_lines(customers: int, products: int, per_customer: int,
         if hold is not None:
             held[customer] = f"P{hold}"
         for p in chosen:
-            lines.append(OrderLine(customer, f"P{p}", f"G{p // len(weights)}", 1,
-                                   round(rng.uniform(10, 500), 2)))  # fmt: skip
+            lines.append(
+                OrderLine(
+                    customer, f"P{p}", f"G{p // len(weights)}", 1, round(rng.uniform(10, 500), 2)
+                )
+            )
     return lines, held
 
 
@@ -236,8 +257,9 @@ def _affinity_child(args: tuple[int, int, int], out: Any) -> None:
 
 def affinity_run(customers: int, products: int, per_customer: int) -> tuple[Any, ...]:
     queue: Any = multiprocessing.Queue()
-    child = multiprocessing.Process(target=_affinity_child,
-                                    args=((customers, products, per_customer), queue))  # fmt: skip
+    child = multiprocessing.Process(
+        target=_affinity_child, args=((customers, products, per_customer), queue)
+    )
     child.start()
     result = queue.get()
     child.join()
@@ -262,8 +284,10 @@ def main() -> None:
         return
     build_container(Settings(database_url=url), migrate=True).engine.dispose()
     seconds = load(url, args.customers)
-    print(f"customers: {args.customers:,} with 2 profile rows each "
-          f"(loaded in {seconds:.0f} s{'; reused' if not seconds else ''})")  # fmt: skip
+    print(
+        f"customers: {args.customers:,} with 2 profile rows each "
+        f"(loaded in {seconds:.0f} s{'; reused' if not seconds else ''})"
+    )
     print(f"question: {QUESTION}")
     direct, total = direct_baseline(url, args.runs)
     api, api_total = through_api(url, args.runs, args.port)
@@ -271,8 +295,10 @@ def main() -> None:
     print(f"matches: {total:,}")
     print(stats("baseline: the same SQL, direct", direct))
     print(stats("through the API (HTTP, 1 worker)", api))
-    print(f"rescore (rules on one customer's rows, write, events): "
-          f"{rescore_cost(url, args.rescore):.2f} ms per customer")  # fmt: skip
+    print(
+        f"rescore (rules on one customer's rows, write, events): "
+        f"{rescore_cost(url, args.rescore):.2f} ms per customer"
+    )
     if args.affinity_customers:
         report_affinity(args)
     print(f"(median of direct {statistics.median(direct) * 1000:.1f} ms)")
@@ -281,12 +307,17 @@ def main() -> None:
 def report_affinity(args: argparse.Namespace) -> None:
     if args.affinity_customers:
         secs, peak, lines, hit, base = affinity_run(
-            args.affinity_customers, args.affinity_products, args.lines_per_customer)  # fmt: skip
-        print(f"affinity: {args.affinity_customers:,} customers, {lines:,} order lines, "
-              f"{args.affinity_products:,} products: {secs:.1f} s, peak RSS {peak:.0f} MiB "
-              f"(the generator's lines included)")  # fmt: skip
-        print(f"affinity hit rate@5 on a held-out product: lift {hit:.1%} "
-              f"vs popularity baseline {base:.1%}")  # fmt: skip
+            args.affinity_customers, args.affinity_products, args.lines_per_customer
+        )
+        print(
+            f"affinity: {args.affinity_customers:,} customers, {lines:,} order lines, "
+            f"{args.affinity_products:,} products: {secs:.1f} s, peak RSS {peak:.0f} MiB "
+            f"(the generator's lines included)"
+        )
+        print(
+            f"affinity hit rate@5 on a held-out product: lift {hit:.1%} "
+            f"vs popularity baseline {base:.1%}"
+        )
 
 
 if __name__ == "__main__":

@@ -85,13 +85,13 @@ def main() -> None:
         with container.uow().read_only() as uow:
             owner = uow.users.get("bench")
         assert owner is not None
-        create_subscription(container.uow(), owner.principal,
-                            SubscriptionSpec(target), allow_private=True)  # fmt: skip
+        create_subscription(
+            container.uow(), owner.principal, SubscriptionSpec(target), allow_private=True
+        )
         events = _events(args.events)
         with container.uow() as uow:
             uow.outbox.add_many(events)
-        config = DeliveryConfig(allow_private=True, concurrency=args.concurrency,
-                                batch=500)  # fmt: skip
+        config = DeliveryConfig(allow_private=True, concurrency=args.concurrency, batch=500)
         started = time.perf_counter()
         with httpx.Client(follow_redirects=False, timeout=10) as client:
             while _Handler.received < args.events:
@@ -103,19 +103,30 @@ def main() -> None:
         _Handler.received = 0
         started = time.perf_counter()
         with httpx.Client(timeout=10) as client, ThreadPoolExecutor(args.concurrency) as pool:
-            list(pool.map(lambda b: client.post(target, content=b,
-                                                headers={"content-type": "application/json"}),
-                          bodies))  # fmt: skip
+            list(
+                pool.map(
+                    lambda b: client.post(
+                        target, content=b, headers={"content-type": "application/json"}
+                    ),
+                    bodies,
+                )
+            )
         bare = time.perf_counter() - started
     finally:
         server.shutdown()
         container.engine.dispose()
-    print(f"database: {container.engine.dialect.name}, {args.events} events, "
-          f"concurrency {args.concurrency}")  # fmt: skip
-    print(f"custmaster webhooks (queue, sign, POST, log): {args.events / hub:8.0f} deliveries/s "
-          f"({hub:.2f} s)")  # fmt: skip
-    print(f"baseline bare httpx POSTs:                    {args.events / bare:8.0f} requests/s "
-          f"({bare:.2f} s)")  # fmt: skip
+    print(
+        f"database: {container.engine.dialect.name}, {args.events} events, "
+        f"concurrency {args.concurrency}"
+    )
+    print(
+        f"custmaster webhooks (queue, sign, POST, log): {args.events / hub:8.0f} deliveries/s "
+        f"({hub:.2f} s)"
+    )
+    print(
+        f"baseline bare httpx POSTs:                    {args.events / bare:8.0f} requests/s "
+        f"({bare:.2f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -198,7 +198,9 @@ def caller(
     if request.param == "fast_path":
         yield client
         return
-    with TestClient(create_app(container, fast_path=False), raise_server_exceptions=False) as routed:
+    with TestClient(
+        create_app(container, fast_path=False), raise_server_exceptions=False
+    ) as routed:
         routed.headers["Authorization"] = client.headers["Authorization"]
         yield routed
 

@@ -34,12 +34,18 @@ REFERENCE: dict[str, list[dict[str, Any]]] = {
     ],
     "industries": [{"code": "423830", "name": "Industrial machinery wholesalers"}],
     "dimension-types": [
-        {"code": "department", "name": "Department",
-         "values": [{"code": "SALES", "name": "Sales"}, {"code": "SERVICE", "name": "Service"}]},
-        {"code": "location", "name": "Location",
-         "values": [{"code": "EAST", "name": "East"}, {"code": "WEST", "name": "West"}]},
+        {
+            "code": "department",
+            "name": "Department",
+            "values": [{"code": "SALES", "name": "Sales"}, {"code": "SERVICE", "name": "Service"}],
+        },
+        {
+            "code": "location",
+            "name": "Location",
+            "values": [{"code": "EAST", "name": "East"}, {"code": "WEST", "name": "West"}],
+        },
     ],
-}  # fmt: skip
+}
 
 ACME: dict[str, Any] = {
     "kind": "organization",
@@ -56,26 +62,49 @@ ACME: dict[str, Any] = {
     "dimensions": {"department": "SALES"},
     "metadata": {"crm_segment": "A"},
     "addresses": [
-        {"type": "billing", "lines": ["100 Market St", "Suite 300"], "city": "San Francisco",
-         "region": "US-CA", "postal_code": "94105", "country": "US", "is_primary": True}
+        {
+            "type": "billing",
+            "lines": ["100 Market St", "Suite 300"],
+            "city": "San Francisco",
+            "region": "US-CA",
+            "postal_code": "94105",
+            "country": "US",
+            "is_primary": True,
+        }
     ],
     "contacts": [
-        {"first_name": "Dana", "last_name": "Lee", "email": "dana.lee@acme.example",
-         "role": "buyer", "is_primary": True}
+        {
+            "first_name": "Dana",
+            "last_name": "Lee",
+            "email": "dana.lee@acme.example",
+            "role": "buyer",
+            "is_primary": True,
+        }
     ],
     "pricing_tiers": [
-        {"item": "WIDGET-1", "unit_price": "9.50", "currency": "USD", "min_quantity": 100,
-         "max_quantity": 999, "effective_from": "2026-01-01", "effective_to": "2026-12-31"}
+        {
+            "item": "WIDGET-1",
+            "unit_price": "9.50",
+            "currency": "USD",
+            "min_quantity": 100,
+            "max_quantity": 999,
+            "effective_from": "2026-01-01",
+            "effective_to": "2026-12-31",
+        }
     ],
     "tax_profiles": [
-        {"tax_code": "EXEMPT-RESALE", "certificate_number": "CA-RS-1234",
-         "effective_from": "2026-01-01", "effective_to": "2027-12-31"}
+        {
+            "tax_code": "EXEMPT-RESALE",
+            "certificate_number": "CA-RS-1234",
+            "effective_from": "2026-01-01",
+            "effective_to": "2027-12-31",
+        }
     ],
     "overrides": {
         "US01": {"credit_limit": "100000"},
         "DE01": {"credit_limit": "80000", "currency": "EUR", "payment_terms": "NET45"},
     },
-}  # fmt: skip
+}
 
 
 def seed_reference(client: TestClient) -> None:
@@ -147,8 +176,13 @@ def identity_provider(tmp_path: Path) -> tuple[rsa.RSAPrivateKey, TokenVerifier]
     )
     (tmp_path / "idp.pem").write_bytes(pem)
     verifier = TokenVerifier.from_files(
-        public_key_file=tmp_path / "idp.pem", jwks_file=None, algorithms=["RS256"],
-        audience="custmaster", issuer="https://idp.example", roles_claim="groups",
-        entities_claim="entities", role_map={"mdm-readers": "viewer"},
-    )  # fmt: skip
+        public_key_file=tmp_path / "idp.pem",
+        jwks_file=None,
+        algorithms=["RS256"],
+        audience="custmaster",
+        issuer="https://idp.example",
+        roles_claim="groups",
+        entities_claim="entities",
+        role_map={"mdm-readers": "viewer"},
+    )
     return private, verifier

@@ -53,8 +53,9 @@ class NatsServer:
     def start(self, timeout: float = 10.0) -> None:
         self._process = subprocess.Popen(
             [self.binary, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while not answers(self.url, 0.2):
             if time.monotonic() > deadline or self._process.poll() is not None:

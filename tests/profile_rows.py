@@ -21,7 +21,11 @@ def put_profile(
     assert not unknown, f"not features: {unknown}"
     row = {name: features.get(name) for name in PROFILE_FEATURES}
     with engine.begin() as connection:
-        connection.execute(insert(profile_features).values(
-            customer_id=UUID(str(customer_id)), legal_entity=entity,
-            updated_at=datetime.now(UTC), **row,
-        ))  # fmt: skip
+        connection.execute(
+            insert(profile_features).values(
+                customer_id=UUID(str(customer_id)),
+                legal_entity=entity,
+                updated_at=datetime.now(UTC),
+                **row,
+            )
+        )

@@ -8,9 +8,20 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "custmaster"
-FORBIDDEN = ("sqlalchemy", "fastapi", "starlette", "pydantic", "typer", "alembic", "yaml",
-             "custmaster.services", "custmaster.persistence", "custmaster.api",
-             "custmaster.cli", "custmaster.web")
+FORBIDDEN = (
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "typer",
+    "alembic",
+    "yaml",
+    "custmaster.services",
+    "custmaster.persistence",
+    "custmaster.api",
+    "custmaster.cli",
+    "custmaster.web",
+)
 
 
 def _imports(path: Path) -> list[str]:

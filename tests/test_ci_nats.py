@@ -33,8 +33,9 @@ def test_ci_starts_a_nats_server_when_none_answers_and_stops_it() -> None:
         f"{sys.executable} -c '{PROBE}'"
     )
     env = {**os.environ, "CUSTMASTER_TEST_NATS_URL": unreachable}
-    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
-                          timeout=60)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     url = next(line[4:] for line in done.stdout.splitlines() if line.startswith("URL="))
     assert url != unreachable and "jetstream 0" in done.stdout
@@ -47,7 +48,8 @@ def test_ci_uses_the_nats_server_that_answers(nats_url: str) -> None:
         f"set -euo pipefail; source {SCRIPT}; ensure_test_nats; echo URL=$CUSTMASTER_TEST_NATS_URL"
     )
     env = {**os.environ, "CUSTMASTER_TEST_NATS_URL": nats_url}
-    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
-                          timeout=30)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, done.stderr
     assert f"URL={nats_url}" in done.stdout and "started" not in done.stdout

@@ -88,15 +88,18 @@ class Container:
         """The outbox relay's settings (``CUSTMASTER_NATS_URL``, ``CUSTMASTER_RELAY_*``)."""
         s = self.settings
         values: dict[str, object] = {
-            "nats_url": s.nats_url, "stream": s.relay_stream,
-            "subject_prefix": s.relay_subject_prefix, "batch_size": s.relay_batch_size,
-            "lease_seconds": s.relay_lease_seconds, "partitions": s.relay_partitions,
+            "nats_url": s.nats_url,
+            "stream": s.relay_stream,
+            "subject_prefix": s.relay_subject_prefix,
+            "batch_size": s.relay_batch_size,
+            "lease_seconds": s.relay_lease_seconds,
+            "partitions": s.relay_partitions,
             "poll_seconds": s.relay_poll_seconds,
             "ack_timeout_seconds": s.relay_ack_timeout_seconds,
             "replicas": s.relay_stream_replicas,
             "duplicate_window_seconds": s.relay_duplicate_window_seconds,
             "max_age_seconds": s.relay_max_age_seconds,
-        }  # fmt: skip
+        }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return RelayConfig(**values)  # type: ignore[arg-type]
 

@@ -172,23 +172,32 @@ class Settings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_lease_seconds: float = Field(
-        default=15, gt=1, le=3600, description="a killed relay's partitions are taken over "
-        "after at most this long",
-    )  # fmt: skip
+        default=15,
+        gt=1,
+        le=3600,
+        description="a killed relay's partitions are taken over after at most this long",
+    )
     relay_partitions: int = Field(
-        default=1, ge=1, le=256, description="partitions of the events by CloudEvent subject "
+        default=1,
+        ge=1,
+        le=256,
+        description="partitions of the events by CloudEvent subject "
         "(customer id), each with one active relay; order is kept per subject",
-    )  # fmt: skip
+    )
     relay_poll_seconds: float = Field(default=0.05, gt=0, le=60)
     relay_ack_timeout_seconds: float = Field(default=5, gt=0, le=600)
     relay_stream_replicas: int = Field(
-        default=1, ge=1, le=5, description="replicas of the stream when the relay makes it "
-        "(production: 3, on a cluster)",
-    )  # fmt: skip
+        default=1,
+        ge=1,
+        le=5,
+        description="replicas of the stream when the relay makes it (production: 3, on a cluster)",
+    )
     relay_duplicate_window_seconds: float = Field(
-        default=120, gt=0, description="the stream's deduplication window when the relay "
+        default=120,
+        gt=0,
+        description="the stream's deduplication window when the relay "
         "makes it (longer than the lease plus the acknowledgement timeout)",
-    )  # fmt: skip
+    )
     relay_max_age_seconds: float = Field(
         default=7 * 86400, gt=0, description="how long the stream keeps events"
     )

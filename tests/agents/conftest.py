@@ -84,8 +84,9 @@ def agent_as(container: Container, client: TestClient) -> Iterator[Callable[...,
     """``agent_as("ar_manager")`` or ``agent_as("clerk", roles=["data_steward"],
     entities=["DE01"])``: an MCP client acting as a new user (reference data seeded)."""
 
-    def make(user_id: str, *, roles: list[str] | None = None,
-             entities: list[str] | None = None) -> Agent:  # fmt: skip
+    def make(
+        user_id: str, *, roles: list[str] | None = None, entities: list[str] | None = None
+    ) -> Agent:
         key = new_user(container, user_id, roles or [user_id], entities)
         principal = authenticate_key(container.uow(), key)
         return Agent(build_server(container, principal=principal), principal, key)

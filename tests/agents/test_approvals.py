@@ -62,22 +62,32 @@ def test_no_agent_approves_a_change_request(
     client_as("arm", roles=["ar_manager"])
     client_as("ctl", roles=["controller"])
     clerk = agent_as("clerk", roles=["ar_manager"])
-    request_id = clerk.ok("propose_create_customer", {
-        "customer": acme(), "idempotency_key": "n1"})["change_request"]["id"]  # fmt: skip
+    request_id = clerk.ok("propose_create_customer", {"customer": acme(), "idempotency_key": "n1"})[
+        "change_request"
+    ]["id"]
     # an agent acting for an approver with every right to approve the first step
     approver = agent_as("boss", roles=["ar_manager", "controller", "admin"])
-    for tool in ("approve_change_request", "approve", "reject_change_request",
-                 "withdraw_change_request"):  # fmt: skip
+    for tool in (
+        "approve_change_request",
+        "approve",
+        "reject_change_request",
+        "withdraw_change_request",
+    ):
         refused = approver.refused(tool, {"request_id": request_id})
         assert refused["code"] == "unknown_tool" and "people" in refused["hint"]
         assert not [t for t in refused["errors"][0]["allowed"] if "approve" in t]
     # nor through the services: the domain refuses an agent's principal as a decider
     with pytest.raises(SegregationOfDuties, match="agent"):
-        approve(governed.uow(), as_agent(approver.principal), UUID(request_id),
-                governed.service_settings)  # fmt: skip
+        approve(
+            governed.uow(),
+            as_agent(approver.principal),
+            UUID(request_id),
+            governed.service_settings,
+        )
     with pytest.raises(SegregationOfDuties, match="agent"):
-        approve(governed.uow(), as_agent(clerk.principal), UUID(request_id),
-                governed.service_settings)  # fmt: skip
+        approve(
+            governed.uow(), as_agent(clerk.principal), UUID(request_id), governed.service_settings
+        )
     still = get_request(governed.uow(), approver.principal, UUID(request_id))
     assert still.status.value == "pending" and not still.can_decide(as_agent(approver.principal))
     assert still.can_decide(approver.principal)  # the person may: the agent for them may not
@@ -92,8 +102,9 @@ def test_the_user_behind_an_agent_is_its_proposals_submitter(
     client_as("arm", roles=["ar_manager"])
     client_as("ctl", roles=["controller"])
     agent = agent_as("lead", roles=["ar_manager", "controller"])
-    request_id = agent.ok("propose_create_customer", {
-        "customer": acme(), "idempotency_key": "s1"})["change_request"]["id"]  # fmt: skip
+    request_id = agent.ok("propose_create_customer", {"customer": acme(), "idempotency_key": "s1"})[
+        "change_request"
+    ]["id"]
     person = TestClient(app)  # the user themselves, with the key their agent uses
     person.headers["Authorization"] = f"Bearer {agent.key}"
     own = person.post(f"{API}/change-requests/{request_id}/approve", json={})
@@ -103,16 +114,22 @@ def test_the_user_behind_an_agent_is_its_proposals_submitter(
 @pytest.fixture
 def two_customers(client: TestClient) -> tuple[str, str]:
     """Two customers made under the tests' direct policy (list it before ``governed``)."""
-    made = [client.post(f"{API}/customers", json=minimal(name, email))
-            for name, email in (("Acme Holding", "ap@holding.example"),
-                                ("Acme Europe", "ap@europe.example"))]  # fmt: skip
+    made = [
+        client.post(f"{API}/customers", json=minimal(name, email))
+        for name, email in (
+            ("Acme Holding", "ap@holding.example"),
+            ("Acme Europe", "ap@europe.example"),
+        )
+    ]
     assert [m.status_code for m in made] == [201, 201]
     return made[0].json()["id"], made[1].json()["id"]
 
 
 def test_a_legal_hierarchy_link_waits_like_the_rest_apis(
-    agent_as: Callable[..., Agent], client_as: Callable[..., TestClient],
-    two_customers: tuple[str, str], governed: Container,
+    agent_as: Callable[..., Agent],
+    client_as: Callable[..., TestClient],
+    two_customers: tuple[str, str],
+    governed: Container,
 ) -> None:
     """Under the shipped policy the legal hierarchy is yellow: the agent's link is a
     change request with its effect, nothing is linked until people approve."""
@@ -120,9 +137,15 @@ def test_a_legal_hierarchy_link_waits_like_the_rest_apis(
     client_as("ctl", roles=["controller"])
     parent_id, child_id = two_customers
     agent = agent_as("steward", roles=["data_steward"])
-    proposed = agent.ok("propose_hierarchy_link", {
-        "parent_id": parent_id, "child_id": child_id, "valid_from": "2026-01-01",
-        "idempotency_key": "l1"})  # fmt: skip
+    proposed = agent.ok(
+        "propose_hierarchy_link",
+        {
+            "parent_id": parent_id,
+            "child_id": child_id,
+            "valid_from": "2026-01-01",
+            "idempotency_key": "l1",
+        },
+    )
     assert proposed["outcome"] == "pending_approval"
     request = proposed["change_request"]
     assert request["operation"] == "hierarchy_link" and request["lane"] == "yellow"

@@ -34,8 +34,9 @@ T = TypeVar("T")
 @pytest.fixture
 def served(client: TestClient, container: Container) -> Iterator[str]:
     """The API (reference data seeded by ``client``) on a loopback port; yields its URL."""
-    config = uvicorn.Config(create_app(container), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="on")  # fmt: skip
+    config = uvicorn.Config(
+        create_app(container), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -54,8 +55,9 @@ def over_http(url: str, key: str, steps: Callable[[Client], Awaitable[T]], **mod
     """Run ``steps`` with an MCP client session on ``url``/mcp sending ``key``."""
 
     async def run() -> T:
-        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"},
-                                      timeout=30) as http:  # fmt: skip
+        async with httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
             transport = streamable_http_client(f"{url}/mcp", http_client=http)
             async with Client(transport, **mode) as session:
                 return await steps(session)
@@ -69,8 +71,12 @@ def test_http_refuses_a_request_without_valid_credentials(served: str) -> None:
     missing = httpx.post(f"{served}/mcp", json=body, headers=headers, timeout=30)
     assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer"
     assert missing.json()["title"] == "Unauthenticated"
-    wrong = httpx.post(f"{served}/mcp", json=body,
-                       headers={**headers, "Authorization": "Bearer cm_abc_def"}, timeout=30)  # fmt: skip
+    wrong = httpx.post(
+        f"{served}/mcp",
+        json=body,
+        headers={**headers, "Authorization": "Bearer cm_abc_def"},
+        timeout=30,
+    )
     assert wrong.status_code == 401 and "revoked" in wrong.json()["detail"]
 
 
@@ -84,11 +90,17 @@ def test_tools_over_http_act_as_each_requests_user(
 
     async def as_ar(session: Client) -> tuple[Any, Any, Any]:
         tools = await session.list_tools()
-        read = await session.call_tool("get_customer", {"customer_id": customer_id,
-                                                        "entity": "DE01"})  # fmt: skip
-        changed = await session.call_tool("propose_update_customer", {
-            "customer_id": customer_id, "changes": {"notes": "via http"},
-            "idempotency_key": f"http-{mode}"})  # fmt: skip
+        read = await session.call_tool(
+            "get_customer", {"customer_id": customer_id, "entity": "DE01"}
+        )
+        changed = await session.call_tool(
+            "propose_update_customer",
+            {
+                "customer_id": customer_id,
+                "changes": {"notes": "via http"},
+                "idempotency_key": f"http-{mode}",
+            },
+        )
         return tools, read, changed
 
     tools, read, changed = over_http(served, ar_key, as_ar, mode=mode)
@@ -99,8 +111,9 @@ def test_tools_over_http_act_as_each_requests_user(
     assert history[-1]["actor_name"] == "ar (via MCP agent)"
 
     async def as_gb(session: Client) -> Any:
-        return await session.call_tool("get_customer", {"customer_id": customer_id,
-                                                        "entity": "DE01"})  # fmt: skip
+        return await session.call_tool(
+            "get_customer", {"customer_id": customer_id, "entity": "DE01"}
+        )
 
     refused = over_http(served, gb_key, as_gb, mode=mode)
     assert refused.is_error and refused.structured_content["error"]["code"] == "forbidden"
@@ -125,17 +138,25 @@ def test_oidc_bearer_tokens_authenticate_agents_too(
     private, verifier = identity_provider(tmp_path)
     saved, container.token_verifier = container.token_verifier, verifier
     try:
-        claims = {"sub": "u-42", "name": "Ola", "groups": ["mdm-readers"], "aud": "custmaster",
-                  "iss": "https://idp.example", "entities": ["DE01"],
-                  "exp": datetime.now(UTC) + timedelta(minutes=5)}  # fmt: skip
+        claims = {
+            "sub": "u-42",
+            "name": "Ola",
+            "groups": ["mdm-readers"],
+            "aud": "custmaster",
+            "iss": "https://idp.example",
+            "entities": ["DE01"],
+            "exp": datetime.now(UTC) + timedelta(minutes=5),
+        }
         token = jwt.encode(claims, private, algorithm="RS256")
 
         async def steps(session: Client) -> tuple[Any, Any]:
-            seen = await session.call_tool("get_customer", {"customer_id": customer_id,
-                                                            "entity": "DE01"})  # fmt: skip
-            change = await session.call_tool("propose_update_customer", {
-                "customer_id": customer_id, "changes": {"notes": "x"},
-                "idempotency_key": "oidc"})  # fmt: skip
+            seen = await session.call_tool(
+                "get_customer", {"customer_id": customer_id, "entity": "DE01"}
+            )
+            change = await session.call_tool(
+                "propose_update_customer",
+                {"customer_id": customer_id, "changes": {"notes": "x"}, "idempotency_key": "oidc"},
+            )
             return seen, change
 
         seen, change = over_http(served, token, steps)
@@ -143,9 +164,12 @@ def test_oidc_bearer_tokens_authenticate_agents_too(
         assert change.structured_content["error"]["code"] == "forbidden"  # a viewer
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         forged = jwt.encode(claims, other, algorithm="RS256")
-        refused = httpx.post(f"{served}/mcp", json={"jsonrpc": "2.0", "id": 1,
-                                                    "method": "tools/list"},
-                             headers={"Authorization": f"Bearer {forged}"}, timeout=30)  # fmt: skip
+        refused = httpx.post(
+            f"{served}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Authorization": f"Bearer {forged}"},
+            timeout=30,
+        )
         assert refused.status_code == 401
     finally:
         container.token_verifier = saved

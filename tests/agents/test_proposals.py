@@ -39,22 +39,45 @@ def test_create_refusals_name_the_fields_and_the_allowed_values(
     agent_as: Callable[..., Agent],
 ) -> None:
     viewer = agent_as("viewer")
-    assert viewer.refused("propose_create_customer", {
-        "customer": acme(), "idempotency_key": "v1"})["code"] == "forbidden"  # fmt: skip
+    assert (
+        viewer.refused("propose_create_customer", {"customer": acme(), "idempotency_key": "v1"})[
+            "code"
+        ]
+        == "forbidden"
+    )
     scoped = agent_as("de-ar", roles=["ar_manager"], entities=["DE01"])
-    other = scoped.refused("propose_create_customer", {
-        "customer": acme(overrides=None), "idempotency_key": "s1"})  # fmt: skip
+    other = scoped.refused(
+        "propose_create_customer", {"customer": acme(overrides=None), "idempotency_key": "s1"}
+    )
     assert other["code"] == "forbidden" and "owning_entity" in other["detail"]
     agent = agent_as("ar", roles=["ar_manager"])
-    bad = agent.refused("propose_create_customer", {"customer": acme(
-        email="not-an-email", payment_terms="NET99", customer_type="alien",
-        dimensions={"department": "MARKETING"}), "idempotency_key": "b1"})  # fmt: skip
+    bad = agent.refused(
+        "propose_create_customer",
+        {
+            "customer": acme(
+                email="not-an-email",
+                payment_terms="NET99",
+                customer_type="alien",
+                dimensions={"department": "MARKETING"},
+            ),
+            "idempotency_key": "b1",
+        },
+    )
     errors = {e["field"]: e for e in bad["errors"]}
     assert errors["customer.customer_type"]["allowed"][0] == "retail"
     assert bad["status"] == 422 and bad["hint"]
-    valid_type = agent.refused("propose_create_customer", {"customer": acme(
-        email="not-an-email", payment_terms="NET99", owning_entity="FR01",
-        dimensions={"department": "MARKETING"}), "idempotency_key": "b2"})  # fmt: skip
+    valid_type = agent.refused(
+        "propose_create_customer",
+        {
+            "customer": acme(
+                email="not-an-email",
+                payment_terms="NET99",
+                owning_entity="FR01",
+                dimensions={"department": "MARKETING"},
+            ),
+            "idempotency_key": "b2",
+        },
+    )
     errors = {e["field"]: e for e in valid_type["errors"]}
     assert errors["customer.email"]["code"] == "invalid_email"
     assert errors["customer.payment_terms"]["allowed"] == ["NET30", "NET45", "NET60"]
@@ -80,17 +103,29 @@ def test_update_with_action_lists_and_its_refusals(
         ],
         "overrides": [{"action": "update", "entity": "DE01", "credit_limit": "90000"}],
     }
-    updated = agent.ok("propose_update_customer", {"customer_id": acme_id, "changes": changes,
-                                                   "idempotency_key": "u1",
-                                                   "expected_version": 1})  # fmt: skip
+    updated = agent.ok(
+        "propose_update_customer",
+        {
+            "customer_id": acme_id,
+            "changes": changes,
+            "idempotency_key": "u1",
+            "expected_version": 1,
+        },
+    )
     customer = updated["customer"]
     assert customer["version"] == 2 and len(customer["addresses"]) == 2
     assert customer["overrides"]["DE01"]["credit_limit"] == "90000"
     assert history(client, acme_id)[-1]["actor_name"] == "ar (via MCP agent)"
 
-    stale = agent.refused("propose_update_customer", {
-        "customer_id": acme_id, "changes": {"notes": "x"}, "idempotency_key": "u2",
-        "expected_version": 1})  # fmt: skip
+    stale = agent.refused(
+        "propose_update_customer",
+        {
+            "customer_id": acme_id,
+            "changes": {"notes": "x"},
+            "idempotency_key": "u2",
+            "expected_version": 1,
+        },
+    )
     assert stale["code"] == "stale_version" and stale["current_version"] == 2
     steward = agent_as("steward", roles=["data_steward"])
     finance = steward.refused(
@@ -99,37 +134,62 @@ def test_update_with_action_lists_and_its_refusals(
     )
     assert finance["code"] == "forbidden" and "credit_limit" in finance["detail"]
     scoped = agent_as("gb-ar", roles=["ar_manager"], entities=["GB01"])
-    assert scoped.refused("propose_update_customer", {
-        "customer_id": acme_id, "changes": {"notes": "x"}, "idempotency_key": "u4",
-    })["code"] == "forbidden"  # fmt: skip
-    wrong = agent.refused("propose_update_customer", {
-        "customer_id": acme_id, "changes": {"number": "C1", "email": "bad"},
-        "idempotency_key": "u5"})  # fmt: skip
-    assert wrong["errors"] == [{"field": "changes.number", "code": "unknown_field",
-                                "message": "is not a field of this record"}]  # fmt: skip
+    assert (
+        scoped.refused(
+            "propose_update_customer",
+            {
+                "customer_id": acme_id,
+                "changes": {"notes": "x"},
+                "idempotency_key": "u4",
+            },
+        )["code"]
+        == "forbidden"
+    )
+    wrong = agent.refused(
+        "propose_update_customer",
+        {
+            "customer_id": acme_id,
+            "changes": {"number": "C1", "email": "bad"},
+            "idempotency_key": "u5",
+        },
+    )
+    assert wrong["errors"] == [
+        {
+            "field": "changes.number",
+            "code": "unknown_field",
+            "message": "is not a field of this record",
+        }
+    ]
 
 
 def test_deactivate_and_reactivate(agent_as: Callable[..., Agent], acme_id: str) -> None:
     agent = agent_as("ar", roles=["ar_manager"])
-    off = agent.ok("propose_deactivate_customer", {"customer_id": acme_id,
-                                                   "idempotency_key": "d1"})  # fmt: skip
+    off = agent.ok("propose_deactivate_customer", {"customer_id": acme_id, "idempotency_key": "d1"})
     assert off["outcome"] == "applied" and off["customer"]["status"] == "inactive"
-    again = agent.refused("propose_deactivate_customer", {"customer_id": acme_id,
-                                                          "idempotency_key": "d2"})  # fmt: skip
+    again = agent.refused(
+        "propose_deactivate_customer", {"customer_id": acme_id, "idempotency_key": "d2"}
+    )
     assert again["code"] == "conflict"
-    on = agent.ok("propose_reactivate_customer", {"customer_id": acme_id,
-                                                  "idempotency_key": "r1"})  # fmt: skip
+    on = agent.ok("propose_reactivate_customer", {"customer_id": acme_id, "idempotency_key": "r1"})
     assert on["customer"]["status"] == "active"
     sales = agent_as("rep", roles=["sales_rep"])
-    assert sales.refused("propose_deactivate_customer", {
-        "customer_id": acme_id, "idempotency_key": "d3"})["code"] == "forbidden"  # fmt: skip
+    assert (
+        sales.refused(
+            "propose_deactivate_customer", {"customer_id": acme_id, "idempotency_key": "d3"}
+        )["code"]
+        == "forbidden"
+    )
 
 
 def test_merge_and_unmerge(
     agent_as: Callable[..., Agent], client: TestClient, acme_id: str
 ) -> None:
-    twin = create(client, acme(name="ACME Corp.", overrides=None, contacts=None,
-                               pricing_tiers=None, tax_profiles=None))["id"]  # fmt: skip
+    twin = create(
+        client,
+        acme(
+            name="ACME Corp.", overrides=None, contacts=None, pricing_tiers=None, tax_profiles=None
+        ),
+    )["id"]
     viewer = agent_as("viewer")
     assert (
         viewer.refused(
@@ -139,19 +199,21 @@ def test_merge_and_unmerge(
         == "forbidden"
     )
     agent = agent_as("steward", roles=["data_steward"])
-    none = agent.refused("propose_merge", {"survivor_id": acme_id, "absorbed_ids": [],
-                                           "idempotency_key": "m1"})  # fmt: skip
+    none = agent.refused(
+        "propose_merge", {"survivor_id": acme_id, "absorbed_ids": [], "idempotency_key": "m1"}
+    )
     assert none["errors"][0]["field"] == "absorbed_ids"
-    merged = agent.ok("propose_merge", {"survivor_id": acme_id, "absorbed_ids": [twin],
-                                        "idempotency_key": "m2"})  # fmt: skip
+    merged = agent.ok(
+        "propose_merge", {"survivor_id": acme_id, "absorbed_ids": [twin], "idempotency_key": "m2"}
+    )
     assert merged["outcome"] == "applied" and merged["absorbed_ids"] == [twin]
     gone = agent.refused("get_customer", {"customer_id": twin})
     assert gone["code"] == "customer_merged" and gone["survivor_id"] == acme_id
-    undone = agent.ok("propose_unmerge", {"merge_id": merged["merge_id"],
-                                          "idempotency_key": "m3"})  # fmt: skip
+    undone = agent.ok("propose_unmerge", {"merge_id": merged["merge_id"], "idempotency_key": "m3"})
     assert [c["id"] for c in undone["restored"]] == [twin]
-    twice = agent.refused("propose_unmerge", {"merge_id": merged["merge_id"],
-                                              "idempotency_key": "m4"})  # fmt: skip
+    twice = agent.refused(
+        "propose_unmerge", {"merge_id": merged["merge_id"], "idempotency_key": "m4"}
+    )
     assert twice["code"] == "conflict"
 
 
@@ -161,28 +223,61 @@ def test_hierarchy_link_and_move(
     europe = create(client, minimal("Acme Europe", "ap@acme-eu.example"))["id"]
     holding = create(client, minimal("Acme Holding", "ap@acme-holding.example"))["id"]
     agent = agent_as("ar", roles=["ar_manager"])
-    link = agent.ok("propose_hierarchy_link", {"parent_id": acme_id, "child_id": europe,
-                                               "valid_from": "2026-01-01",
-                                               "idempotency_key": "h1"})  # fmt: skip
+    link = agent.ok(
+        "propose_hierarchy_link",
+        {
+            "parent_id": acme_id,
+            "child_id": europe,
+            "valid_from": "2026-01-01",
+            "idempotency_key": "h1",
+        },
+    )
     assert link["link"]["parent_id"] == acme_id
-    cycle = agent.refused("propose_hierarchy_link", {"parent_id": europe, "child_id": acme_id,
-                                                     "valid_from": "2026-01-01",
-                                                     "idempotency_key": "h2"})  # fmt: skip
+    cycle = agent.refused(
+        "propose_hierarchy_link",
+        {
+            "parent_id": europe,
+            "child_id": acme_id,
+            "valid_from": "2026-01-01",
+            "idempotency_key": "h2",
+        },
+    )
     assert cycle["status"] in (409, 422)
-    moved = agent.ok("propose_hierarchy_move", {"customer_id": europe, "new_parent_id": holding,
-                                                "effective_date": "2026-07-01",
-                                                "idempotency_key": "h3"})  # fmt: skip
+    moved = agent.ok(
+        "propose_hierarchy_move",
+        {
+            "customer_id": europe,
+            "new_parent_id": holding,
+            "effective_date": "2026-07-01",
+            "idempotency_key": "h3",
+        },
+    )
     assert moved["move"]["to_parent_id"] == holding
-    tree = agent.ok("customer_hierarchy", {"customer_id": europe, "view": "ancestors",
-                                           "as_of": "2026-08-01"})  # fmt: skip
+    tree = agent.ok(
+        "customer_hierarchy", {"customer_id": europe, "view": "ancestors", "as_of": "2026-08-01"}
+    )
     assert [a["id"] for a in tree["items"]] == [holding]
     viewer = agent_as("viewer")
-    assert viewer.refused("propose_hierarchy_move", {
-        "customer_id": europe, "effective_date": "2026-09-01", "idempotency_key": "h4",
-    })["code"] == "forbidden"  # fmt: skip
-    bad_date = agent.refused("propose_hierarchy_link", {
-        "parent_id": acme_id, "child_id": holding, "valid_from": "first of May",
-        "idempotency_key": "h5"})  # fmt: skip
+    assert (
+        viewer.refused(
+            "propose_hierarchy_move",
+            {
+                "customer_id": europe,
+                "effective_date": "2026-09-01",
+                "idempotency_key": "h4",
+            },
+        )["code"]
+        == "forbidden"
+    )
+    bad_date = agent.refused(
+        "propose_hierarchy_link",
+        {
+            "parent_id": acme_id,
+            "child_id": holding,
+            "valid_from": "first of May",
+            "idempotency_key": "h5",
+        },
+    )
     assert bad_date["errors"][0]["field"] == "valid_from"
 
 
@@ -193,15 +288,18 @@ def test_validate_an_import_file_changes_nothing(
     lines = content.splitlines()
     sample = "\n".join(lines[:21]) + "\n"
     agent = agent_as("ar", roles=["ar_manager"])
-    report = agent.ok("validate_import_file", {"template": "hubspot", "filename": "companies.csv",
-                                               "content": sample, "entity": "US01"})  # fmt: skip
+    report = agent.ok(
+        "validate_import_file",
+        {"template": "hubspot", "filename": "companies.csv", "content": sample, "entity": "US01"},
+    )
     assert report["status"] == "done"
     assert report["summary"]["planned"]["failed"] == 20  # HubSpot companies carry no email
     first = report["failed_rows"][0]
     assert first["rows"] == [1] and first["errors"][0]["field"] == "email"
     assert client.get(f"{API}/customers").json()["items"] == []
-    unknown = agent.refused("validate_import_file", {"template": "nope", "filename": "x.csv",
-                                                     "content": sample})  # fmt: skip
+    unknown = agent.refused(
+        "validate_import_file", {"template": "nope", "filename": "x.csv", "content": sample}
+    )
     assert unknown["errors"][0]["field"] == "template"
     viewer = agent_as("viewer")
     assert (
@@ -221,6 +319,7 @@ def test_a_retried_proposal_creates_once(
     again = agent.ok("propose_create_customer", arguments)
     assert again == first
     assert len(client.get(f"{API}/customers", params={"q": "Acme"}).json()["items"]) == 1
-    other = agent.refused("propose_create_customer", {"customer": acme(name="Acme Two"),
-                                                      "idempotency_key": "once"})  # fmt: skip
+    other = agent.refused(
+        "propose_create_customer", {"customer": acme(name="Acme Two"), "idempotency_key": "once"}
+    )
     assert other["code"] == "idempotency_key_reused"

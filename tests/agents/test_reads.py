@@ -52,9 +52,14 @@ def test_get_customer_master_and_effective_view(
     )
     assert agent.refused("get_customer", {"customer_id": NOBODY})["code"] == "not_found"
     unknown = agent.refused("get_customer", {"customer_id": acme_id, "entity": "FR01"})
-    assert unknown["errors"] == [{"field": "entity", "code": "unknown_reference",
-                                  "message": "no legal entity 'FR01' exists",
-                                  "allowed": ["DE01", "GB01", "US01"]}]  # fmt: skip
+    assert unknown["errors"] == [
+        {
+            "field": "entity",
+            "code": "unknown_reference",
+            "message": "no legal entity 'FR01' exists",
+            "allowed": ["DE01", "GB01", "US01"],
+        }
+    ]
     malformed = agent.refused("get_customer", {"customer_id": "C000001"})
     assert malformed["errors"][0]["field"] == "customer_id"
     assert malformed["errors"][0]["code"] == "uuid_parsing"
@@ -66,16 +71,22 @@ def test_history_pages_the_audit_trail(
     for note in ("one", "two"):
         assert client.patch(f"{API}/customers/{acme_id}", json={"notes": note}).status_code == 200
     # a viewer reads customers but not the audit trail (audit.read): refused like the API
-    assert agent_as("viewer").refused("customer_history", {"customer_id": acme_id})[
-        "code"] == "forbidden"  # fmt: skip
+    assert (
+        agent_as("viewer").refused("customer_history", {"customer_id": acme_id})["code"]
+        == "forbidden"
+    )
     agent = agent_as("controller")
     first = agent.ok("customer_history", {"customer_id": acme_id, "limit": 2})
     assert [e["operation"] for e in first["items"]] == ["create", "update"]
     rest = agent.ok("customer_history", {"customer_id": acme_id, "cursor": first["next_cursor"]})
     assert [e["changes"][0]["after"] for e in rest["items"]] == ["two"]
     assert agent.refused("customer_history", {"customer_id": NOBODY})["code"] == "not_found"
-    assert agent.refused("customer_history", {"customer_id": acme_id, "cursor": "!"})[
-        "errors"][0]["field"] == "cursor"  # fmt: skip
+    assert (
+        agent.refused("customer_history", {"customer_id": acme_id, "cursor": "!"})["errors"][0][
+            "field"
+        ]
+        == "cursor"
+    )
 
 
 def test_hierarchy_relationships_and_account_team(
@@ -84,21 +95,30 @@ def test_hierarchy_relationships_and_account_team(
     child = create(client, minimal("Acme Europe", "ap@acme-eu.example"))["id"]
     link = {"parent_id": acme_id, "child_id": child, "valid_from": "2026-01-01"}
     assert client.post(f"{API}/hierarchies/legal/links", json=link).status_code == 201
-    relation = {"customer_id": acme_id, "related_id": child, "relationship_type": "ship_to",
-                "valid_from": "2026-01-01"}  # fmt: skip
+    relation = {
+        "customer_id": acme_id,
+        "related_id": child,
+        "relationship_type": "ship_to",
+        "valid_from": "2026-01-01",
+    }
     assert client.post(f"{API}/relationships", json=relation).status_code == 201
     unit = {"code": "EMEA", "kind": "region", "name": "EMEA", "parent_code": None}
     assert client.post(f"{API}/org-units", json=unit).status_code == 201
     new_user(client.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
-    assignment = {"user_id": "kim", "role": "account_manager", "valid_from": "2026-01-01",
-                  "customer_id": acme_id}  # fmt: skip
+    assignment = {
+        "user_id": "kim",
+        "role": "account_manager",
+        "valid_from": "2026-01-01",
+        "customer_id": acme_id,
+    }
     assert client.post(f"{API}/team-assignments", json=assignment).status_code == 201
     agent = agent_as("viewer")
 
     tree = agent.ok("customer_hierarchy", {"customer_id": child, "as_of": "2026-06-01"})
     assert tree["root_id"] == acme_id and tree["tree"]["children"][0]["id"] == child
-    before = agent.ok("customer_hierarchy", {"customer_id": child, "view": "ancestors",
-                                             "as_of": "2025-06-01"})  # fmt: skip
+    before = agent.ok(
+        "customer_hierarchy", {"customer_id": child, "view": "ancestors", "as_of": "2025-06-01"}
+    )
     assert before["items"] == []
     wrong = agent.refused("customer_hierarchy", {"customer_id": child, "hierarchy_type": "x"})
     assert wrong["errors"][0]["allowed"] == ["legal", "sales"]
@@ -118,16 +138,31 @@ def test_match_record_and_the_duplicate_queue(
     agent_as: Callable[..., Agent], client: TestClient, container: Container
 ) -> None:
     a = create(client, acme(overrides=None))
-    b = create(client, acme(name="ACME Corp.", email="AP@acme.example", overrides=None,
-                            pricing_tiers=None, tax_profiles=None, contacts=None))  # fmt: skip
+    b = create(
+        client,
+        acme(
+            name="ACME Corp.",
+            email="AP@acme.example",
+            overrides=None,
+            pricing_tiers=None,
+            tax_profiles=None,
+            contacts=None,
+        ),
+    )
     agent = agent_as("viewer")
-    found = agent.ok("match_record", {"record": {"name": "Acme Corporation",
-                                                 "tax_id": "94-1234567"}})  # fmt: skip
+    found = agent.ok(
+        "match_record", {"record": {"name": "Acme Corporation", "tax_id": "94-1234567"}}
+    )
     assert {m["customer_id"] for m in found["items"][:2]} == {a["id"], b["id"]}
     assert found["items"][0]["explanation"] and "thresholds" in found
     stray = agent.refused("match_record", {"record": {"name": "X", "colour": "red"}})
-    assert stray["errors"] == [{"field": "record.colour", "code": "unknown_field",
-                                "message": "is not a field of this record"}]  # fmt: skip
+    assert stray["errors"] == [
+        {
+            "field": "record.colour",
+            "code": "unknown_field",
+            "message": "is not a field of this record",
+        }
+    ]
 
     run_batch(container.uow, container.system_principal(), container.service_settings)
     queue = agent.ok("list_duplicates", {})
@@ -136,7 +171,12 @@ def test_match_record_and_the_duplicate_queue(
     assert cluster["pairs"][0]["explanation"]
     assert agent.ok("list_duplicates", {"status": "merged"})["items"] == []
     assert agent.refused("list_duplicates", {"status": "maybe"})["errors"][0]["allowed"] == [
-        "open", "merged", "not_duplicate", "superseded", "all"]  # fmt: skip
+        "open",
+        "merged",
+        "not_duplicate",
+        "superseded",
+        "all",
+    ]
 
 
 def test_reference_lookups(agent_as: Callable[..., Agent]) -> None:

@@ -10,12 +10,28 @@ import pytest
 
 from tests.agents.conftest import Agent
 
-READS = {"search_customers", "get_customer", "customer_history", "customer_hierarchy",
-         "customer_relationships", "account_team", "match_record", "list_duplicates",
-         "lookup_reference", "get_change_request"}  # fmt: skip
-PROPOSALS = {"propose_create_customer", "propose_update_customer", "propose_deactivate_customer",
-             "propose_reactivate_customer", "propose_merge", "propose_unmerge",
-             "propose_hierarchy_link", "propose_hierarchy_move"}  # fmt: skip
+READS = {
+    "search_customers",
+    "get_customer",
+    "customer_history",
+    "customer_hierarchy",
+    "customer_relationships",
+    "account_team",
+    "match_record",
+    "list_duplicates",
+    "lookup_reference",
+    "get_change_request",
+}
+PROPOSALS = {
+    "propose_create_customer",
+    "propose_update_customer",
+    "propose_deactivate_customer",
+    "propose_reactivate_customer",
+    "propose_merge",
+    "propose_unmerge",
+    "propose_hierarchy_link",
+    "propose_hierarchy_move",
+}
 
 
 def test_lists_the_read_and_proposal_tools_and_none_that_decides(
@@ -57,8 +73,10 @@ def test_reads_a_customer_resource_the_schema_the_policy_and_reference_data(
 ) -> None:
     agent = agent_as("clerk", roles=["viewer"], entities=["US01"])
     templates = agent.session(lambda c: c.list_resource_templates()).resource_templates
-    assert {t.uri_template for t in templates} == {"customer://{customer_id}",
-                                                    "custmaster://reference/{kind}"}  # fmt: skip
+    assert {t.uri_template for t in templates} == {
+        "customer://{customer_id}",
+        "custmaster://reference/{kind}",
+    }
     static = {str(r.uri) for r in agent.session(lambda c: c.list_resources()).resources}
     assert static == {"custmaster://schema/customer", "custmaster://approval-policy"}
 
@@ -92,8 +110,9 @@ def test_prompts_walk_through_the_tools(agent_as: Callable[..., Agent]) -> None:
     agent = agent_as("viewer")
     prompts = {p.name for p in agent.session(lambda c: c.list_prompts()).prompts}
     assert prompts == {"onboard_customer", "credit_review", "duplicate_cleanup"}
-    onboard = agent.session(lambda c: c.get_prompt("onboard_customer", {"name": "Globex",
-                                                                        "entity": "DE01"}))  # fmt: skip
+    onboard = agent.session(
+        lambda c: c.get_prompt("onboard_customer", {"name": "Globex", "entity": "DE01"})
+    )
     text = onboard.messages[0].content.text
     assert "Globex" in text and "DE01" in text
     assert "match_record" in text and "propose_create_customer" in text
@@ -110,8 +129,9 @@ def test_every_call_is_logged_with_its_user_and_outcome(
     agent = agent_as("viewer")
     with caplog.at_level(logging.INFO, logger="custmaster.agents.calls"):
         agent.ok("get_customer", {"customer_id": acme_id})
-        agent.refused("propose_deactivate_customer", {"customer_id": acme_id,
-                                                      "idempotency_key": "k"})  # fmt: skip
+        agent.refused(
+            "propose_deactivate_customer", {"customer_id": acme_id, "idempotency_key": "k"}
+        )
         agent.refused("no_such_tool", {})
     lines = [r.getMessage() for r in caplog.records if r.name == "custmaster.agents.calls"]
     assert [line.split(" ms=")[0] for line in lines] == [

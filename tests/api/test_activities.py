@@ -36,12 +36,12 @@ def _features(client: TestClient, customer_id: str) -> dict[str, Any]:
 def _history(customer_id: str) -> list[dict[str, Any]]:
     months_ago = [TODAY.replace(day=1) - timedelta(days=30 * i) for i in range(8)]
     events = [order(customer_id, d, 100.0 + i) for i, d in enumerate(months_ago)]
-    events += [invoice(customer_id, TODAY - timedelta(days=70), TODAY - timedelta(days=40),
-                       500, "INV-1"),
-               invoice(customer_id, TODAY - timedelta(days=10), TODAY + timedelta(days=20),
-                       300, "INV-2"),
-               payment(customer_id, TODAY - timedelta(days=5), "INV-1", 200),
-               complaint(customer_id, TODAY - timedelta(days=20), "C-1")]  # fmt: skip
+    events += [
+        invoice(customer_id, TODAY - timedelta(days=70), TODAY - timedelta(days=40), 500, "INV-1"),
+        invoice(customer_id, TODAY - timedelta(days=10), TODAY + timedelta(days=20), 300, "INV-2"),
+        payment(customer_id, TODAY - timedelta(days=5), "INV-1", 200),
+        complaint(customer_id, TODAY - timedelta(days=20), "C-1"),
+    ]
     return events
 
 
@@ -52,8 +52,9 @@ def test_events_apply_once_and_shuffled_equals_in_order(client: TestClient) -> N
     assert _post(client, events)["applied"] == len(events)
     again = _post(client, events)
     assert again["applied"] == 0 and again["duplicates"] == len(events)
-    mirrored = [{**e, "id": e["id"] + "-b", "data": {**e["data"], "customer_id": second}}
-                for e in events]  # fmt: skip
+    mirrored = [
+        {**e, "id": e["id"] + "-b", "data": {**e["data"], "customer_id": second}} for e in events
+    ]
     shuffled = mirrored + mirrored[:4]
     random.Random(7).shuffle(shuffled)
     body = _post(client, shuffled)
@@ -74,13 +75,17 @@ def test_receivables_credit_check_and_kpis(client: TestClient) -> None:
     us = ar["by_entity"]["US01"]
     assert us["aging"]["31-60"] == 300.0 and us["aging"]["current"] == 300.0
     assert us["credit_limit"] == 1000.0 and us["avg_days_late"] == 35.0
-    check = client.post(f"{API}/customers/{customer['id']}/credit-check",
-                        json={"legal_entity": "US01", "amount": 100})  # fmt: skip
+    check = client.post(
+        f"{API}/customers/{customer['id']}/credit-check",
+        json={"legal_entity": "US01", "amount": 100},
+    )
     assert check.status_code == 200, check.text
     assert check.json()["decision"] == "release", check.json()  # 700 of 1000, DSO 67.5
     assert check.json()["reasons"] == [] and us["dso"] == 67.5
-    big = client.post(f"{API}/customers/{customer['id']}/credit-check",
-                      json={"legal_entity": "US01", "amount": 5000}).json()  # fmt: skip
+    big = client.post(
+        f"{API}/customers/{customer['id']}/credit-check",
+        json={"legal_entity": "US01", "amount": 5000},
+    ).json()
     assert big["decision"] == "hold"
     assert [r["code"] for r in big["reasons"]] == ["over_limit"]
     kpis = client.get(f"{API}/customers/{customer['id']}/kpis").json()
@@ -103,8 +108,7 @@ def test_unknown_customer_dead_letter_then_replay(client: TestClient) -> None:
     letter = letters[0]
     early = client.post(f"{API}/activities/dead-letters/{letter['id']}/replay")
     assert early.status_code == 409
-    customer = create(client, minimal("Late Xref Ltd", "ap@latexref.example",
-                                      source_refs=[ref]))  # fmt: skip
+    customer = create(client, minimal("Late Xref Ltd", "ap@latexref.example", source_refs=[ref]))
     replayed = client.post(f"{API}/activities/dead-letters/{letter['id']}/replay")
     assert replayed.status_code == 200, replayed.text
     assert replayed.json()["status"] == "replayed"
@@ -116,8 +120,14 @@ def test_unknown_customer_dead_letter_then_replay(client: TestClient) -> None:
 def test_activity_follows_merges_and_unmerges(client: TestClient, container: Any) -> None:
     survivor = create(client, minimal("Survivor Ltd", "ap@survivor.example"))["id"]
     absorbed = create(client, minimal("Absorbed Ltd", "ap@absorbed.example"))["id"]
-    _post(client, [order(survivor, TODAY, 20.0), order(absorbed, TODAY, 30.0),
-                   complaint(absorbed, TODAY, "QA-1")])  # fmt: skip
+    _post(
+        client,
+        [
+            order(survivor, TODAY, 20.0),
+            order(absorbed, TODAY, 30.0),
+            complaint(absorbed, TODAY, "QA-1"),
+        ],
+    )
     merged = client.post(f"{API}/customers/{survivor}/merge", json={"absorbed_ids": [absorbed]})
     assert merged.status_code == 200, merged.text
     # the absorbed customer's history moved to the survivor
@@ -152,8 +162,13 @@ def test_invalid_batch_applies_nothing(client: TestClient) -> None:
 
 def test_scope_of_senders_and_readers(client: TestClient, client_as: Any) -> None:
     customer = create(client, minimal("Two Entities Ltd", "ap@two.example"))["id"]
-    _post(client, [order(customer, TODAY, 100.0, entity="US01"),
-                   order(customer, TODAY, 70.0, entity="DE01", currency="EUR")])  # fmt: skip
+    _post(
+        client,
+        [
+            order(customer, TODAY, 100.0, entity="US01"),
+            order(customer, TODAY, 70.0, entity="DE01", currency="EUR"),
+        ],
+    )
     de_sender = client_as("erp-de", roles=["integration"], entities=["DE01"])
     refused = de_sender.post(f"{API}/activities", json=[order(customer, TODAY, 1.0)])
     assert refused.status_code == 403
@@ -167,8 +182,9 @@ def test_scope_of_senders_and_readers(client: TestClient, client_as: Any) -> Non
     assert set(seen["sales"]["own"]["by_entity"]) == {"DE01"}
     assert seen["sales"]["own"]["monetary_12m"] == 70.0
     assert de_reader.get(f"{API}/customers/{customer}/profile?entity=US01").status_code == 403
-    check = de_reader.post(f"{API}/customers/{customer}/credit-check",
-                           json={"legal_entity": "US01", "amount": 1})  # fmt: skip
+    check = de_reader.post(
+        f"{API}/customers/{customer}/credit-check", json={"legal_entity": "US01", "amount": 1}
+    )
     assert check.status_code == 403
 
 
@@ -190,6 +206,9 @@ def test_an_event_rescores_the_customer_in_its_transaction(client: TestClient) -
         if not page["items"]:
             break
         cursor = {"after": page["next_cursor"]}
-    changed = [e for e in events if e["type"] == "custmaster.profile.scores_changed"
-               and e["subject"] == customer]  # fmt: skip
+    changed = [
+        e
+        for e in events
+        if e["type"] == "custmaster.profile.scores_changed" and e["subject"] == customer
+    ]
     assert changed and "complaint_call" in changed[-1]["data"]["after"]["actions"]

@@ -56,8 +56,9 @@ def test_similar_customers_suggest_what_is_missing() -> None:
 def test_the_batch_is_stored_and_read_through_the_api(
     client: TestClient, container: Container, client_as: Clients
 ) -> None:
-    ids = [UUID(create(client, minimal(f"Buyer {i}", f"ap@buyer{i}.example"))["id"])
-           for i in range(8)]  # fmt: skip
+    ids = [
+        UUID(create(client, minimal(f"Buyer {i}", f"ap@buyer{i}.example"))["id"]) for i in range(8)
+    ]
     run = run_affinity(container.uow(), baskets(ids), AffinityOptions(min_support=2))
     assert run.customers == 8 and run.rows > 8
     body = client.get(f"{API}/{ids[0]}/affinity").json()
@@ -74,23 +75,34 @@ def test_the_batch_is_stored_and_read_through_the_api(
 def test_the_cli_reads_order_lines_from_csv(
     client: TestClient, container: Container, tmp_path: Path
 ) -> None:
-    ids = [UUID(create(client, minimal(f"Csv {i}", f"ap@csv{i}.example"))["id"])
-           for i in range(6)]  # fmt: skip
+    ids = [UUID(create(client, minimal(f"Csv {i}", f"ap@csv{i}.example"))["id"]) for i in range(6)]
     path = tmp_path / "lines.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["customer_id", "product", "product_group", "quantity", "amount"])
         for line in baskets(ids):
-            writer.writerow([line.customer_id, line.product, line.product_group,
-                             line.quantity, line.amount])  # fmt: skip
-    result = CliRunner().invoke(cli_app, ["profile", "affinity", "--lines", str(path),
-                                          "--min-support", "2", "--database-url",
-                                          container.settings.database_url])  # fmt: skip
+            writer.writerow(
+                [line.customer_id, line.product, line.product_group, line.quantity, line.amount]
+            )
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "profile",
+            "affinity",
+            "--lines",
+            str(path),
+            "--min-support",
+            "2",
+            "--database-url",
+            container.settings.database_url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "affinity: 6 customers" in result.output
     assert client.get(f"{API}/{ids[0]}/affinity").json()["similar"][0]["product"] == "valves"
-    missing = CliRunner().invoke(cli_app, ["profile", "affinity", "--database-url",
-                                           container.settings.database_url])  # fmt: skip
+    missing = CliRunner().invoke(
+        cli_app, ["profile", "affinity", "--database-url", container.settings.database_url]
+    )
     assert missing.exit_code == 1 and "no stored order lines" in missing.output
 
 
@@ -98,15 +110,33 @@ def test_the_cli_reads_the_order_lines_activity_intake_stored(
     client: TestClient, container: Container
 ) -> None:
     """Without --lines the batch reads ``activity_order_lines``, kept by activity intake."""
-    ids = [UUID(create(client, minimal(f"Stored {i}", f"ap@stored{i}.example"))["id"])
-           for i in range(6)]  # fmt: skip
-    events = [order(str(line.customer_id), date(2026, 11, 2), line.amount,
-                    product=line.product, group=line.product_group or "")
-              for line in baskets(ids)]  # fmt: skip
+    ids = [
+        UUID(create(client, minimal(f"Stored {i}", f"ap@stored{i}.example"))["id"])
+        for i in range(6)
+    ]
+    events = [
+        order(
+            str(line.customer_id),
+            date(2026, 11, 2),
+            line.amount,
+            product=line.product,
+            group=line.product_group or "",
+        )
+        for line in baskets(ids)
+    ]
     response = client.post("/api/v1/activities", json=events)
     assert response.status_code == 200 and response.json()["applied"] == len(events)
-    result = CliRunner().invoke(cli_app, ["profile", "affinity", "--min-support", "2",
-                                          "--database-url", container.settings.database_url])  # fmt: skip
+    result = CliRunner().invoke(
+        cli_app,
+        [
+            "profile",
+            "affinity",
+            "--min-support",
+            "2",
+            "--database-url",
+            container.settings.database_url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "affinity: 6 customers" in result.output
     assert client.get(f"{API}/{ids[0]}/affinity").json()["similar"][0]["product"] == "valves"

@@ -47,8 +47,9 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
 
 
 def drive_customers(client: TestClient) -> None:
-    a, b, c = (create(client, minimal(f"Contract {n} Ltd", f"ap@c{n}.example"))["id"]
-               for n in range(3))  # fmt: skip
+    a, b, c = (
+        create(client, minimal(f"Contract {n} Ltd", f"ap@c{n}.example"))["id"] for n in range(3)
+    )
     ok(client.patch(f"{API}/customers/{a}", json={"notes": "first"}))
     ok(client.post(f"{API}/customers/{b}/deactivate"))
     ok(client.post(f"{API}/customers/{b}/reactivate"))
@@ -104,33 +105,76 @@ def drive_structure(client: TestClient, container: Container) -> None:
     )
     links = f"{API}/hierarchies/legal/links"
     for parent, child in ((head, north), (head, south), (north, shop)):
-        ok(client.post(links, json={"parent_id": parent, "child_id": child,
-                                    "valid_from": "2026-01-01"}), 201)  # fmt: skip
-    ok(client.post(f"{API}/customers/{shop}/hierarchies/legal/move",
-                   json={"new_parent_id": south, "effective_date": "2026-07-01"}))  # fmt: skip
-    spare = ok(client.post(f"{API}/hierarchies/sales/links", json={
-        "parent_id": head, "child_id": shop, "valid_from": "2026-01-01"}), 201)  # fmt: skip
-    ok(client.post(f"{API}/hierarchies/sales/links/{spare['id']}/end",
-                   json={"valid_to": "2026-03-01"}))  # fmt: skip
+        ok(
+            client.post(
+                links, json={"parent_id": parent, "child_id": child, "valid_from": "2026-01-01"}
+            ),
+            201,
+        )
+    ok(
+        client.post(
+            f"{API}/customers/{shop}/hierarchies/legal/move",
+            json={"new_parent_id": south, "effective_date": "2026-07-01"},
+        )
+    )
+    spare = ok(
+        client.post(
+            f"{API}/hierarchies/sales/links",
+            json={"parent_id": head, "child_id": shop, "valid_from": "2026-01-01"},
+        ),
+        201,
+    )
+    ok(
+        client.post(
+            f"{API}/hierarchies/sales/links/{spare['id']}/end", json={"valid_to": "2026-03-01"}
+        )
+    )
     ok(client.delete(f"{API}/hierarchies/sales/links/{spare['id']}"), 204)
-    rel = ok(client.post(f"{API}/relationships", json={
-        "customer_id": head, "related_id": shop, "relationship_type": "ship_to",
-        "valid_from": "2026-01-01"}), 201)  # fmt: skip
+    rel = ok(
+        client.post(
+            f"{API}/relationships",
+            json={
+                "customer_id": head,
+                "related_id": shop,
+                "relationship_type": "ship_to",
+                "valid_from": "2026-01-01",
+            },
+        ),
+        201,
+    )
     ok(client.post(f"{API}/relationships/{rel['id']}/end", json={"valid_to": "2026-04-01"}))
     ok(client.delete(f"{API}/relationships/{rel['id']}"), 204)
-    ok(client.post(f"{API}/org-units", json={"code": "MUC", "kind": "territory",
-                                             "name": "Munich"}), 201)  # fmt: skip
-    assigned = ok(client.post(f"{API}/org-units/MUC/customers",
-                              json={"customer_id": shop, "valid_from": "2026-01-01"}), 201)  # fmt: skip
+    ok(
+        client.post(
+            f"{API}/org-units", json={"code": "MUC", "kind": "territory", "name": "Munich"}
+        ),
+        201,
+    )
+    assigned = ok(
+        client.post(
+            f"{API}/org-units/MUC/customers", json={"customer_id": shop, "valid_from": "2026-01-01"}
+        ),
+        201,
+    )
     ok(client.delete(f"{API}/org-unit-assignments/{assigned['id']}"), 204)
-    team = ok(client.post(f"{API}/team-assignments", json={
-        "user_id": "tester", "role": "account_manager", "valid_from": "2026-01-01",
-        "customer_id": shop}), 201)  # fmt: skip
+    team = ok(
+        client.post(
+            f"{API}/team-assignments",
+            json={
+                "user_id": "tester",
+                "role": "account_manager",
+                "valid_from": "2026-01-01",
+                "customer_id": shop,
+            },
+        ),
+        201,
+    )
     ok(client.delete(f"{API}/team-assignments/{team['id']}"), 204)
 
 
-def drive_governance(client_as: Callable[..., TestClient], container: Container,
-                     customer: str) -> None:  # fmt: skip
+def drive_governance(
+    client_as: Callable[..., TestClient], container: Container, customer: str
+) -> None:
     rep = client_as("rep", roles=["sales_rep"])
     steward = client_as("steward", roles=["data_steward"])
     container.policy = load_policy(None)
@@ -148,13 +192,38 @@ def drive_users_certificates_audit(client: TestClient, container: Container) -> 
     key = add_key(container.uow(), actor, "tester")
     revoke_key(container.uow(), actor, key.split("_")[1])
     end = (date.today() + timedelta(days=7)).isoformat()
-    create(client, minimal("Exempt Ltd", "ap@exempt.example", tax_code="EXEMPT-RESALE",
-                           tax_profiles=[{"tax_code": "EXEMPT-RESALE", "certificate_number": "X1",
-                                          "effective_from": "2020-01-01", "effective_to": end}]))  # fmt: skip
+    create(
+        client,
+        minimal(
+            "Exempt Ltd",
+            "ap@exempt.example",
+            tax_code="EXEMPT-RESALE",
+            tax_profiles=[
+                {
+                    "tax_code": "EXEMPT-RESALE",
+                    "certificate_number": "X1",
+                    "effective_from": "2020-01-01",
+                    "effective_to": end,
+                }
+            ],
+        ),
+    )
     gone = (date.today() - timedelta(days=1)).isoformat()
-    create(client, minimal("Lapsed Ltd", "ap@lapsed.example", tax_profiles=[
-        {"tax_code": "EXEMPT-RESALE", "certificate_number": "X2",
-         "effective_from": "2020-01-01", "effective_to": gone}]))  # fmt: skip
+    create(
+        client,
+        minimal(
+            "Lapsed Ltd",
+            "ap@lapsed.example",
+            tax_profiles=[
+                {
+                    "tax_code": "EXEMPT-RESALE",
+                    "certificate_number": "X2",
+                    "effective_from": "2020-01-01",
+                    "effective_to": gone,
+                }
+            ],
+        ),
+    )
     assert check_certificates(container.uow(), actor)
     assert publish_checkpoint(container.uow(), actor, AuditKey.generate(), None) is not None
 
@@ -198,8 +267,10 @@ def test_every_emitted_event_is_documented_and_matches_its_schema(
             problems.append(f"{envelope['type']}: not documented")
             continue
         validator = jsonschema.Draft7Validator(message["payload"], format_checker=checker)
-        problems.extend(f"{envelope['type']}: {e.message} at {list(e.absolute_path)}"
-                        for e in validator.iter_errors(envelope))  # fmt: skip
+        problems.extend(
+            f"{envelope['type']}: {e.message} at {list(e.absolute_path)}"
+            for e in validator.iter_errors(envelope)
+        )
     assert problems == [], "\n".join(problems)
     undriven = set(messages) - {e["type"] for e in emitted}
     assert undriven == NOT_DRIVEN, sorted(undriven)
@@ -208,9 +279,15 @@ def test_every_emitted_event_is_documented_and_matches_its_schema(
 def test_an_undocumented_key_in_an_event_is_caught(client: TestClient) -> None:
     document = ok(client.get("/asyncapi.json"))
     payload = document["components"]["messages"]["customer.deleted"]["payload"]
-    event = {"specversion": "1.0", "id": "8c3c3a57-31d0-4b43-9a43-2b1cf1ad1d1f",
-             "source": "/custmaster", "type": "custmaster.customer.deleted", "subject": "x",
-             "time": "2026-12-06T10:00:00+00:00", "data": {"id": "8c3c3a57-31d0-4b43-9a43-2b1cf1ad1d1f", "number": "C1"}}  # fmt: skip
+    event = {
+        "specversion": "1.0",
+        "id": "8c3c3a57-31d0-4b43-9a43-2b1cf1ad1d1f",
+        "source": "/custmaster",
+        "type": "custmaster.customer.deleted",
+        "subject": "x",
+        "time": "2026-12-06T10:00:00+00:00",
+        "data": {"id": "8c3c3a57-31d0-4b43-9a43-2b1cf1ad1d1f", "number": "C1"},
+    }
     jsonschema.validate(event, payload)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**event, "data": {**event["data"], "secret": 1}}, payload)

@@ -22,8 +22,15 @@ from custmaster.services.ports import AuditEntry
 def _unsealed(container: Container) -> int:
     """Append an entry the way a writer does, without the after-commit pass (as when
     that pass failed); returns its id."""
-    entry = AuditEntry(datetime.now(UTC), "someone", "Someone", "update", "customer",
-                       "c-1", [{"field": "notes", "before": None, "after": "x"}])  # fmt: skip
+    entry = AuditEntry(
+        datetime.now(UTC),
+        "someone",
+        "Someone",
+        "update",
+        "customer",
+        "c-1",
+        [{"field": "notes", "before": None, "after": "x"}],
+    )
     with container.engine.begin() as connection:
         SqlAuditLog(connection).append(entry)
         found = connection.execute(select(audit_log.c.id, audit_log.c.chain_seq)).one()

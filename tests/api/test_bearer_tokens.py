@@ -37,8 +37,14 @@ def _pem(private: Any) -> bytes:
 
 
 def claims(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"sub": "u-42", "name": "Ola", "roles": ["viewer"], "aud": AUD,
-                            "iss": ISS, "exp": datetime.now(UTC) + timedelta(minutes=5)}  # fmt: skip
+    base: dict[str, Any] = {
+        "sub": "u-42",
+        "name": "Ola",
+        "roles": ["viewer"],
+        "aud": AUD,
+        "iss": ISS,
+        "exp": datetime.now(UTC) + timedelta(minutes=5),
+    }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not ...}
 
@@ -66,9 +72,15 @@ def pem_verifier(container: Container, tmp_path: Path) -> Iterator[None]:
     """JWT on, verified with an RSA public key file (PEM)."""
     (tmp_path / "idp.pem").write_bytes(_pem(RSA_KEY))
     verifier = TokenVerifier.from_files(
-        public_key_file=tmp_path / "idp.pem", jwks_file=None, algorithms=[], audience=AUD,
-        issuer=ISS, roles_claim="roles", entities_claim="entities", role_map={},
-    )  # fmt: skip
+        public_key_file=tmp_path / "idp.pem",
+        jwks_file=None,
+        algorithms=[],
+        audience=AUD,
+        issuer=ISS,
+        roles_claim="roles",
+        entities_claim="entities",
+        role_map={},
+    )
     saved, container.token_verifier = container.token_verifier, verifier
     yield
     container.token_verifier = saved
@@ -164,10 +176,15 @@ def test_a_jwks_of_several_key_types_selects_by_kid(
     ]
     (tmp_path / "jwks.json").write_text(json.dumps({"keys": entries}))
     verifier = TokenVerifier.from_files(
-        public_key_file=None, jwks_file=tmp_path / "jwks.json", algorithms=[], audience=AUD,
-        issuer=ISS, roles_claim="groups", entities_claim="entities",
+        public_key_file=None,
+        jwks_file=tmp_path / "jwks.json",
+        algorithms=[],
+        audience=AUD,
+        issuer=ISS,
+        roles_claim="groups",
+        entities_claim="entities",
         role_map={"mdm-readers": "viewer"},
-    )  # fmt: skip
+    )
     saved, container.token_verifier = container.token_verifier, verifier
     try:
         groups = claims(roles=..., groups=["mdm-readers", "vpn-users", "admin"])
@@ -177,15 +194,23 @@ def test_a_jwks_of_several_key_types_selects_by_kid(
         assert call(rsa_token).status_code == 200
         # the role map's values only: an unmapped "admin" group grants nothing
         assert call(rsa_token, f"{API}/change-requests").status_code == 403
-        _refused(call(jwt.encode(groups, EC_KEY, algorithm="ES256", headers={"kid": "r1"})),
-                 "alg ES256 does not fit the key (RSA)")  # fmt: skip
-        _refused(call(jwt.encode(groups, RSA_KEY, algorithm="RS256", headers={"kid": "x9"})),
-                 "no configured key has the kid 'x9'")  # fmt: skip
+        _refused(
+            call(jwt.encode(groups, EC_KEY, algorithm="ES256", headers={"kid": "r1"})),
+            "alg ES256 does not fit the key (RSA)",
+        )
+        _refused(
+            call(jwt.encode(groups, RSA_KEY, algorithm="RS256", headers={"kid": "x9"})),
+            "no configured key has the kid 'x9'",
+        )
         stranger = ec.generate_private_key(ec.SECP256R1())
-        _refused(call(jwt.encode(groups, stranger, algorithm="ES256", headers={"kid": "e1"})),
-                 "signature")  # fmt: skip
+        _refused(
+            call(jwt.encode(groups, stranger, algorithm="ES256", headers={"kid": "e1"})),
+            "signature",
+        )
         nothing = claims(roles=..., groups=["vpn-users"])
-        _refused(call(jwt.encode(nothing, RSA_KEY, algorithm="RS256", headers={"kid": "r1"})),
-                 "grants no custmaster role")  # fmt: skip
+        _refused(
+            call(jwt.encode(nothing, RSA_KEY, algorithm="RS256", headers={"kid": "r1"})),
+            "grants no custmaster role",
+        )
     finally:
         container.token_verifier = saved

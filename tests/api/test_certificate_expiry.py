@@ -18,9 +18,19 @@ from tests.factories import create, minimal, outbox_events, seed_reference
 
 
 def exempt(client: TestClient, name: str, end: date) -> str:
-    body = minimal(name, f"ap@{name.lower()}.example", tax_code="EXEMPT-RESALE", tax_profiles=[
-        {"tax_code": "EXEMPT-RESALE", "certificate_number": "CA-RS-1234",
-         "effective_from": "2020-01-01", "effective_to": end.isoformat()}])  # fmt: skip
+    body = minimal(
+        name,
+        f"ap@{name.lower()}.example",
+        tax_code="EXEMPT-RESALE",
+        tax_profiles=[
+            {
+                "tax_code": "EXEMPT-RESALE",
+                "certificate_number": "CA-RS-1234",
+                "effective_from": "2020-01-01",
+                "effective_to": end.isoformat(),
+            }
+        ],
+    )
     return str(create(client, body)["id"])
 
 
@@ -33,8 +43,9 @@ def test_an_expired_exemption_leaves_the_effective_view_with_a_warning(
     view = client.get(url, params={"entity": "US01"}).json()
     assert view["tax_profiles"] == [] and view["tax_code"] is None
     assert [(w["field"], w["code"]) for w in view["warnings"]] == [
-        ("tax_profiles", "tax_exemption_expired"), ("tax_code", "tax_exemption_expired"),
-    ]  # fmt: skip
+        ("tax_profiles", "tax_exemption_expired"),
+        ("tax_code", "tax_exemption_expired"),
+    ]
     assert "CA-RS-1234" in view["warnings"][0]["message"]
     on_the_end_date = client.get(url, params={"entity": "US01", "as_of": yesterday.isoformat()})
     valid = on_the_end_date.json()

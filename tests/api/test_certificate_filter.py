@@ -16,8 +16,14 @@ def certified(client: TestClient, name: str, ends_in: int | None) -> str:
     profiles = []
     if ends_in is not None:
         end = date.today() + timedelta(days=ends_in)
-        profiles = [{"tax_code": "EXEMPT-RESALE", "certificate_number": f"RS-{name}",
-                     "effective_from": "2020-01-01", "effective_to": end.isoformat()}]  # fmt: skip
+        profiles = [
+            {
+                "tax_code": "EXEMPT-RESALE",
+                "certificate_number": f"RS-{name}",
+                "effective_from": "2020-01-01",
+                "effective_to": end.isoformat(),
+            }
+        ]
     slug = name.lower()
     return str(create(client, minimal(name, f"ap@{slug}.example", tax_profiles=profiles))["number"])
 
@@ -41,8 +47,9 @@ def test_lists_and_exports_filter_certificates_expiring_within_a_window(
     assert listed("0d") == [today]
     assert len(client.get("/api/v1/customers").json()["items"]) == 5
     for bad in ("30", "30x", "-1d", "99999d"):
-        found = errors_of(client.get("/api/v1/customers",
-                                     params={"certificate_expiring_within": bad}))  # fmt: skip
+        found = errors_of(
+            client.get("/api/v1/customers", params={"certificate_expiring_within": bad})
+        )
         assert found == {"certificate_expiring_within": "invalid_duration"}, bad
     exported = client.get(
         "/api/v1/exports/customers",

@@ -44,5 +44,8 @@ def test_values_equal_in_python_but_written_differently_are_stored(client: TestC
         assert body["metadata"]["flag"] is not True and isinstance(body["metadata"]["ratio"], float)
     history = client.get(f"{API}/{customer['id']}/history").json()["items"]
     changed = {c["field"] for c in history[-1]["changes"]}
-    assert {"credit_limit", "overrides.DE01.credit_limit",
-            f"pricing_tiers[{tier['id']}].unit_price"} <= changed  # fmt: skip
+    assert {
+        "credit_limit",
+        "overrides.DE01.credit_limit",
+        f"pricing_tiers[{tier['id']}].unit_price",
+    } <= changed

@@ -24,8 +24,11 @@ def test_create_returns_the_master_with_server_fields_children_and_etag(client: 
     assert body["tax_id"] == "941234567"
     assert body["credit_limit"] == "50000"
     assert body["pricing_tiers"][0]["unit_price"] == "9.50"
-    assert all(child["id"] for key in ("addresses", "contacts", "pricing_tiers", "tax_profiles")
-               for child in body[key])  # fmt: skip
+    assert all(
+        child["id"]
+        for key in ("addresses", "contacts", "pricing_tiers", "tax_profiles")
+        for child in body[key]
+    )
     assert body["overrides"]["DE01"]["currency"] == "EUR"
     assert body["warnings"] == []
     assert client.get(f"{API}/{body['id']}").json()["overrides"] == body["overrides"]
@@ -46,8 +49,14 @@ def test_effective_views_merge_the_override_and_name_its_fields(client: TestClie
 
 
 def test_override_addresses_replace_the_masters_of_their_type(client: TestClient) -> None:
-    de_billing = {"type": "billing", "lines": ["Hauptstr. 1"], "city": "Berlin",
-                  "postal_code": "10115", "country": "DE", "region": "BE"}  # fmt: skip
+    de_billing = {
+        "type": "billing",
+        "lines": ["Hauptstr. 1"],
+        "city": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+        "region": "BE",
+    }
     customer = create(client, acme(overrides={"DE01": {"addresses": [de_billing]}}))
     view = client.get(f"{API}/{customer['id']}", params={"entity": "DE01"}).json()
     assert [a["city"] for a in view["addresses"]] == ["Berlin"]
@@ -79,27 +88,85 @@ def test_override_addresses_replace_the_masters_of_their_type(client: TestClient
         ({"dimensions": {"department": "LEGAL"}}, "dimensions.department", "unknown_reference"),
         ({"dimensions": {"colour": "RED"}}, "dimensions.colour", "unknown_reference"),
         ({"overrides": {"FR01": {"credit_limit": "1"}}}, "overrides.FR01", "unknown_reference"),
-        ({"overrides": {"DE01": {"currency": "EURO"}}}, "overrides.DE01.currency", "invalid_currency"),
+        (
+            {"overrides": {"DE01": {"currency": "EURO"}}},
+            "overrides.DE01.currency",
+            "invalid_currency",
+        ),
         ({"overrides": {"DE01": {}}}, "overrides.DE01", "empty_override"),
-        ({"addresses": [{"type": "billing", "lines": ["1 A St"], "country": "XX"}]},
-         "addresses[0].country", "invalid_country"),
-        ({"addresses": [{"type": "billing", "lines": ["1 A St"], "country": "US", "region": "ZZ"}]},
-         "addresses[0].region", "invalid_region"),
-        ({"addresses": [{"type": "billing", "lines": ["1 A St"], "country": "US", "region": "DE-BY"}]},
-         "addresses[0].region", "region_country_mismatch"),
-        ({"pricing_tiers": [{"item": "W", "unit_price": "1", "currency": "USD",
-                             "min_quantity": 10, "max_quantity": 5}]},
-         "pricing_tiers[0].max_quantity", "range"),
-        ({"pricing_tiers": [{"item": "W", "unit_price": "1", "currency": "USD",
-                             "effective_from": "2026-02-01", "effective_to": "2026-01-01"}]},
-         "pricing_tiers[0].effective_to", "range"),
-        ({"tax_profiles": [{"tax_code": "EXEMPT-RESALE", "effective_from": "2027-01-01",
-                            "effective_to": "2026-01-01"}]},
-         "tax_profiles[0].effective_to", "range"),
-        ({"tax_profiles": [{"tax_code": "MISSING"}]}, "tax_profiles[0].tax_code",
-         "unknown_reference"),
+        (
+            {"addresses": [{"type": "billing", "lines": ["1 A St"], "country": "XX"}]},
+            "addresses[0].country",
+            "invalid_country",
+        ),
+        (
+            {
+                "addresses": [
+                    {"type": "billing", "lines": ["1 A St"], "country": "US", "region": "ZZ"}
+                ]
+            },
+            "addresses[0].region",
+            "invalid_region",
+        ),
+        (
+            {
+                "addresses": [
+                    {"type": "billing", "lines": ["1 A St"], "country": "US", "region": "DE-BY"}
+                ]
+            },
+            "addresses[0].region",
+            "region_country_mismatch",
+        ),
+        (
+            {
+                "pricing_tiers": [
+                    {
+                        "item": "W",
+                        "unit_price": "1",
+                        "currency": "USD",
+                        "min_quantity": 10,
+                        "max_quantity": 5,
+                    }
+                ]
+            },
+            "pricing_tiers[0].max_quantity",
+            "range",
+        ),
+        (
+            {
+                "pricing_tiers": [
+                    {
+                        "item": "W",
+                        "unit_price": "1",
+                        "currency": "USD",
+                        "effective_from": "2026-02-01",
+                        "effective_to": "2026-01-01",
+                    }
+                ]
+            },
+            "pricing_tiers[0].effective_to",
+            "range",
+        ),
+        (
+            {
+                "tax_profiles": [
+                    {
+                        "tax_code": "EXEMPT-RESALE",
+                        "effective_from": "2027-01-01",
+                        "effective_to": "2026-01-01",
+                    }
+                ]
+            },
+            "tax_profiles[0].effective_to",
+            "range",
+        ),
+        (
+            {"tax_profiles": [{"tax_code": "MISSING"}]},
+            "tax_profiles[0].tax_code",
+            "unknown_reference",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_invalid_field_is_a_422_naming_the_field(
     client: TestClient, changes: dict[str, Any], field: str, code: str
 ) -> None:
@@ -109,8 +176,15 @@ def test_each_invalid_field_is_a_422_naming_the_field(
 
 
 def test_overlapping_pricing_tiers_are_refused_adjacent_ones_accepted(client: TestClient) -> None:
-    tier = {"item": "W", "unit_price": "1", "currency": "USD", "min_quantity": 1,
-            "max_quantity": 99, "effective_from": "2026-01-01", "effective_to": "2026-06-30"}  # fmt: skip
+    tier = {
+        "item": "W",
+        "unit_price": "1",
+        "currency": "USD",
+        "min_quantity": 1,
+        "max_quantity": 99,
+        "effective_from": "2026-01-01",
+        "effective_to": "2026-06-30",
+    }
     overlapping = {**tier, "min_quantity": 50, "max_quantity": 150, "unit_price": "0.9"}
     assert errors_of(client.post(API, json=acme(pricing_tiers=[tier, overlapping]))) == {
         "pricing_tiers[1]": "overlap"
@@ -124,23 +198,35 @@ def test_overlapping_pricing_tiers_are_refused_adjacent_ones_accepted(client: Te
 def test_tax_ids_are_checked_and_compacted_for_their_country(client: TestClient) -> None:
     de = create(client, minimal("Muster GmbH", "a@muster.example", tax_id="DE 136 695 976"))
     gb = create(client, minimal("Muster Ltd", "a@muster-uk.example", tax_id="GB 980 7806 84"))
-    us = create(client, minimal("Muster Inc", "a@muster-us.example", tax_id="94-1234567",
-                                addresses=[{"type": "billing", "lines": ["1 Main St"],
-                                            "country": "US"}]))  # fmt: skip
+    us = create(
+        client,
+        minimal(
+            "Muster Inc",
+            "a@muster-us.example",
+            tax_id="94-1234567",
+            addresses=[{"type": "billing", "lines": ["1 Main St"], "country": "US"}],
+        ),
+    )
     assert (de["tax_id"], gb["tax_id"], us["tax_id"]) == ("DE136695976", "GB980780684", "941234567")
 
 
 def test_national_phone_numbers_read_with_the_customers_country(client: TestClient) -> None:
-    body = minimal(phone="030 1234567",
-                   addresses=[{"type": "billing", "lines": ["Hauptstr. 1"], "country": "DE"}])  # fmt: skip
+    body = minimal(
+        phone="030 1234567",
+        addresses=[{"type": "billing", "lines": ["Hauptstr. 1"], "country": "DE"}],
+    )
     assert create(client, body)["phone"] == "+49301234567"
 
 
 def test_unknown_and_server_owned_fields_are_rejected(client: TestClient) -> None:
     body = acme(id="5b0e4b8e-1111-4c1c-9c55-000000000000", number="C1", version=3, colour="red")
     errors = errors_of(client.post(API, json=body))
-    assert errors == {"id": "read_only", "number": "read_only", "version": "read_only",
-                      "colour": "unknown_field"}  # fmt: skip
+    assert errors == {
+        "id": "read_only",
+        "number": "read_only",
+        "version": "read_only",
+        "colour": "unknown_field",
+    }
     child = acme(addresses=[{**acme()["addresses"][0], "id": "x"}])
     assert errors_of(client.post(API, json=child)) == {"addresses[0].id": "unknown_field"}
     customer = create(client, acme())
@@ -189,18 +275,30 @@ def test_patch_action_lists_change_children_in_one_transaction(client: TestClien
     contact_id = customer["contacts"][0]["id"]
     profile_id = customer["tax_profiles"][0]["id"]
     patch = {
-        "addresses": [{"action": "add", "type": "shipping", "lines": ["1 Dock Rd"],
-                       "city": "Oakland", "region": "CA", "postal_code": "94607", "country": "US"}],
+        "addresses": [
+            {
+                "action": "add",
+                "type": "shipping",
+                "lines": ["1 Dock Rd"],
+                "city": "Oakland",
+                "region": "CA",
+                "postal_code": "94607",
+                "country": "US",
+            }
+        ],
         "pricing_tiers": [{"action": "update", "id": tier_id, "unit_price": "9.25"}],
         "contacts": [{"action": "delete", "id": contact_id}],
         "tax_profiles": [{"action": "update", "id": profile_id, "certificate_number": None}],
-        "dimensions": [{"action": "update", "type": "department", "value": "SERVICE"},
-                       {"action": "add", "type": "location", "value": "WEST"}],
-        "overrides": [{"action": "update", "entity": "DE01", "credit_limit": "90000",
-                       "payment_terms": None},
-                      {"action": "add", "entity": "GB01", "currency": "GBP"},
-                      {"action": "delete", "entity": "US01"}],
-    }  # fmt: skip
+        "dimensions": [
+            {"action": "update", "type": "department", "value": "SERVICE"},
+            {"action": "add", "type": "location", "value": "WEST"},
+        ],
+        "overrides": [
+            {"action": "update", "entity": "DE01", "credit_limit": "90000", "payment_terms": None},
+            {"action": "add", "entity": "GB01", "currency": "GBP"},
+            {"action": "delete", "entity": "US01"},
+        ],
+    }
     response = client.patch(url, json=patch)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -221,12 +319,22 @@ def test_a_bad_action_applies_nothing(client: TestClient) -> None:
     patch = {
         "notes": "should not stick",
         "addresses": [{"action": "add", "type": "shipping", "lines": ["x"], "country": "US"}],
-        "contacts": [{"action": "update", "id": "00000000-0000-0000-0000-000000000000",
-                      "role": "x"}],
-    }  # fmt: skip
+        "contacts": [
+            {"action": "update", "id": "00000000-0000-0000-0000-000000000000", "role": "x"}
+        ],
+    }
     assert errors_of(client.patch(url, json=patch)) == {"contacts[0].id": "not_found"}
-    overlap = {"pricing_tiers": [{"action": "add", "item": "WIDGET-1", "unit_price": "1",
-                                  "currency": "USD", "min_quantity": 500}]}  # fmt: skip
+    overlap = {
+        "pricing_tiers": [
+            {
+                "action": "add",
+                "item": "WIDGET-1",
+                "unit_price": "1",
+                "currency": "USD",
+                "min_quantity": 500,
+            }
+        ]
+    }
     assert errors_of(client.patch(url, json=overlap)) == {"pricing_tiers[1]": "overlap"}
     after = client.get(url).json()
     assert after["version"] == 1 and after["notes"] is None and len(after["addresses"]) == 1
@@ -265,9 +373,13 @@ def test_history_records_actor_and_before_after_per_field(client: TestClient) ->
     customer = create(client, acme())
     url = f"{API}/{customer['id']}"
     tier_id = customer["pricing_tiers"][0]["id"]
-    client.patch(url, json={"credit_limit": "60000",
-                            "pricing_tiers": [{"action": "update", "id": tier_id,
-                                               "unit_price": "9.00"}]})  # fmt: skip
+    client.patch(
+        url,
+        json={
+            "credit_limit": "60000",
+            "pricing_tiers": [{"action": "update", "id": tier_id, "unit_price": "9.00"}],
+        },
+    )
     entries = client.get(f"{url}/history").json()["items"]
     assert [e["operation"] for e in entries] == ["create", "update"]
     assert entries[1]["actor_id"] == "tester"
@@ -299,11 +411,17 @@ def test_a_json_value_of_another_type_is_a_change_though_python_calls_it_equal(
 
 def test_list_filters_and_cursor_pagination(client: TestClient) -> None:
     made = [
-        create(client, minimal(f"Company {i:02d}", f"ap{i}@c{i}.example",
-                               customer_type="retail" if i % 2 else "wholesale",
-                               customer_group="RETAIL" if i < 3 else None))
+        create(
+            client,
+            minimal(
+                f"Company {i:02d}",
+                f"ap{i}@c{i}.example",
+                customer_type="retail" if i % 2 else "wholesale",
+                customer_group="RETAIL" if i < 3 else None,
+            ),
+        )
         for i in range(7)
-    ]  # fmt: skip
+    ]
     create(client, acme())
     first = client.get(API, params={"limit": 3}).json()
     assert len(first["items"]) == 3 and first["next_cursor"]

@@ -32,26 +32,26 @@ def test_deep_json_is_the_same_422_on_routes_and_short_paths(caller: TestClient)
         ("POST", f"{API}/change-requests/{customer['id']}/approve"),
     ]
     for method, url in targets:
-        answer = caller.request(method, url, content=DEEP,
-                                headers={"Content-Type": "application/json"})  # fmt: skip
+        answer = caller.request(
+            method, url, content=DEEP, headers={"Content-Type": "application/json"}
+        )
         assert answer.status_code == 422, (url, answer.text)
         [error] = answer.json()["errors"]
         assert error == {
-            "field": "body", "code": "too_deep",
+            "field": "body",
+            "code": "too_deep",
             "message": f"JSON may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep",
-        }  # fmt: skip
+        }
 
 
 def test_the_limit_is_exact_and_strings_do_not_count(client: TestClient) -> None:
     # the body itself is one level: metadata may nest 31 more
-    fine = client.post(f"{API}/customers",
-                       json=minimal(metadata=nested(MAX_JSON_DEPTH - 1)))  # fmt: skip
+    fine = client.post(f"{API}/customers", json=minimal(metadata=nested(MAX_JSON_DEPTH - 1)))
     assert fine.status_code == 201, fine.text
     deep = client.post(
         f"{API}/customers", json=minimal("B", "b@b.example", metadata=nested(MAX_JSON_DEPTH))
     )
     assert deep.status_code == 422 and deep.json()["errors"][0]["code"] == "too_deep"
-    brackets = client.post(f"{API}/customers", json=minimal("[" * 100 + "{" * 100,
-                                                            "c@c.example"))  # fmt: skip
+    brackets = client.post(f"{API}/customers", json=minimal("[" * 100 + "{" * 100, "c@c.example"))
     assert brackets.status_code == 201, brackets.text
     assert not too_deep(b'["\\"[[[[", [[1]]]', 3) and too_deep(b"[[[[]]]]", 3)

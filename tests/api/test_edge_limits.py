@@ -56,9 +56,11 @@ def test_child_records_beyond_the_limit_are_422(caller: TestClient) -> None:
     body = minimal(addresses=[address(n) for n in range(MAX_CHILDREN + 1)])
     answer = caller.post(f"{API}/customers", json=body)
     assert answer.status_code == 422, answer.text
-    assert {"field": "addresses", "code": "too_many",
-            "message": f"at most {MAX_CHILDREN} records ({MAX_CHILDREN + 1} given)"
-            } in answer.json()["errors"]  # fmt: skip
+    assert {
+        "field": "addresses",
+        "code": "too_many",
+        "message": f"at most {MAX_CHILDREN} records ({MAX_CHILDREN + 1} given)",
+    } in answer.json()["errors"]
     customer = create(caller, minimal(addresses=[address(n) for n in range(MAX_CHILDREN - 1)]))
     url = f"{API}/customers/{customer['id']}"
     one_more = caller.patch(url, json={"addresses": [{"action": "add", **address(1000)}]})
@@ -97,9 +99,11 @@ def test_the_limits_are_settings(
         client.headers["Authorization"] = f"Bearer {key}"
         too_large(client.post(f"{API}/customers", json=minimal(notes="x" * 5000)))
         assert client.post(f"{API}/customers", json=minimal(notes="x" * 500)).status_code in (
-            201, 422,
-        )  # fmt: skip
-        upload = [("file", ("x.csv", b"source_id,name,email\n" + b"A,B,c@d.example\n" * 600,
-                            "text/csv"))]  # fmt: skip
+            201,
+            422,
+        )
+        upload = [
+            ("file", ("x.csv", b"source_id,name,email\n" + b"A,B,c@d.example\n" * 600, "text/csv"))
+        ]
         too_large(client.post(f"{API}/imports", files=upload, data={"template": "custmaster"}))
         assert client.get(f"{API}/imports").json()["items"] == []

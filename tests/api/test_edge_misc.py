@@ -21,10 +21,15 @@ API = "/api/v1"
 
 
 def test_an_xref_id_holding_slashes_resolves(client: TestClient) -> None:
-    made = create(client, minimal(source_refs=[
-        {"source_system": "d365", "source_id": "demf/DE-0001"},
-        {"source_system": "sap", "source_id": "4711"},
-    ]))  # fmt: skip
+    made = create(
+        client,
+        minimal(
+            source_refs=[
+                {"source_system": "d365", "source_id": "demf/DE-0001"},
+                {"source_system": "sap", "source_id": "4711"},
+            ]
+        ),
+    )
     for path in ("d365/demf/DE-0001", "d365/demf%2FDE-0001", "sap/4711"):
         answer = client.get(f"{API}/xrefs/{path}")
         assert answer.status_code == 200, (path, answer.text)
@@ -34,17 +39,23 @@ def test_an_xref_id_holding_slashes_resolves(client: TestClient) -> None:
 
 
 def test_a_second_unmerge_is_a_409_under_the_shipped_policy(
-    client: TestClient, client_as: Callable[..., TestClient], container: Container,
+    client: TestClient,
+    client_as: Callable[..., TestClient],
+    container: Container,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     a = create(client, minimal("Acme A", "a@acme.example"))
     b = create(client, minimal("Acme B", "b@acme.example"))
     merged = client.post(f"{API}/customers/{a['id']}/merge", json={"absorbed_ids": [b["id"]]})
     assert merged.status_code == 200, merged.text
     merge_id = merged.json()["merge_id"]
     assert client.post(f"{API}/merges/{merge_id}/unmerge").status_code == 200
-    for name, role in (("ar", "ar_manager"), ("ar2", "ar_manager"), ("ctrl", "controller"),
-                       ("ctrl2", "controller")):  # fmt: skip
+    for name, role in (
+        ("ar", "ar_manager"),
+        ("ar2", "ar_manager"),
+        ("ctrl", "controller"),
+        ("ctrl2", "controller"),
+    ):
         client_as(name, roles=[role])
     monkeypatch.setattr(container, "policy", load_policy(None))
     again = client.post(f"{API}/merges/{merge_id}/unmerge")
@@ -60,13 +71,19 @@ def test_a_second_unmerge_is_a_409_under_the_shipped_policy(
     ],
 )
 def test_the_files_of_a_job_failed_for_good_are_removed(
-    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, csv: str,
+    client: TestClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    csv: str,
     options: dict[str, str],
-) -> None:  # fmt: skip
+) -> None:
     uploads = tmp_path / "uploads"
     monkeypatch.setenv("CUSTMASTER_IMPORT_DIR", str(uploads))
-    answer = client.post(f"{API}/imports", data={"template": "custmaster", **options},
-                         files=[("file", ("x.csv", csv.encode(), "text/csv"))])  # fmt: skip
+    answer = client.post(
+        f"{API}/imports",
+        data={"template": "custmaster", **options},
+        files=[("file", ("x.csv", csv.encode(), "text/csv"))],
+    )
     assert answer.status_code == 202, answer.text
     job = client.get(f"{API}/imports/{answer.json()['id']}").json()
     assert job["status"] == "failed", job

@@ -27,22 +27,26 @@ def refused(response: Any, field: str, code: str = "out_of_range") -> None:
 
 
 def tier(**changes: Any) -> dict[str, Any]:
-    return {"item": "W-1", "unit_price": "9.50", "currency": "USD", "min_quantity": 1,
-            **changes}  # fmt: skip
+    return {"item": "W-1", "unit_price": "9.50", "currency": "USD", "min_quantity": 1, **changes}
 
 
 def test_integers_beyond_64_bits_are_refused_before_any_change_request(
-    client: TestClient, client_as: Callable[..., TestClient], container: Container,
+    client: TestClient,
+    client_as: Callable[..., TestClient],
+    container: Container,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    for name, role in (("ar", "ar_manager"), ("ar2", "ar_manager"), ("ctrl", "controller"),
-                       ("ctrl2", "controller")):  # fmt: skip
+) -> None:
+    for name, role in (
+        ("ar", "ar_manager"),
+        ("ar2", "ar_manager"),
+        ("ctrl", "controller"),
+        ("ctrl2", "controller"),
+    ):
         client_as(name, roles=[role])
     monkeypatch.setattr(container, "policy", load_policy(None))
     body = acme(pricing_tiers=[tier(min_quantity=HUGE)])
     refused(client.post(f"{API}/customers", json=body), "pricing_tiers[0].min_quantity")
-    refused(client.post(f"{API}/customers", json=minimal(metadata={"n": -HUGE - 1})),
-            "metadata.n")  # fmt: skip
+    refused(client.post(f"{API}/customers", json=minimal(metadata={"n": -HUGE - 1})), "metadata.n")
     refused(
         client.post(f"{API}/payment-terms", json={"code": "NET9", "name": "x", "net_days": HUGE}),
         "net_days",
@@ -97,8 +101,7 @@ def _cursor(raw: str) -> str:
     ],
 )
 def test_cursors_that_hold_no_position_are_a_422(client: TestClient, path: str, raw: str) -> None:
-    refused(client.get(f"{API}{path}", params={"cursor": _cursor(raw)}), "cursor",
-            "invalid_cursor")  # fmt: skip
+    refused(client.get(f"{API}{path}", params={"cursor": _cursor(raw)}), "cursor", "invalid_cursor")
 
 
 def test_an_import_rows_cursor_beyond_64_bits_is_a_422(

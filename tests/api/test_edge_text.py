@@ -31,9 +31,11 @@ POISON = "Poison \ud800 Ltd"
 def send(client: TestClient, method: str, url: str, body: Any, **headers: str) -> Response:
     """``body`` as JSON with ``\\uXXXX`` escapes (a lone surrogate cannot be UTF-8)."""
     return client.request(
-        method, url, content=json.dumps(body),
+        method,
+        url,
+        content=json.dumps(body),
         headers={"Content-Type": "application/json", **headers},
-    )  # fmt: skip
+    )
 
 
 def refused(response: Response, field: str) -> None:
@@ -45,12 +47,18 @@ def refused(response: Response, field: str) -> None:
 
 @pytest.fixture
 def governed_team(
-    client: TestClient, client_as: Callable[..., TestClient], container: Container,
+    client: TestClient,
+    client_as: Callable[..., TestClient],
+    container: Container,
     monkeypatch: pytest.MonkeyPatch,
-) -> TestClient:  # fmt: skip
+) -> TestClient:
     """The shipped policy (creates wait for approval), with approvers who could approve."""
-    for name, role in (("ar", "ar_manager"), ("ar2", "ar_manager"), ("ctrl", "controller"),
-                       ("ctrl2", "controller")):  # fmt: skip
+    for name, role in (
+        ("ar", "ar_manager"),
+        ("ar2", "ar_manager"),
+        ("ctrl", "controller"),
+        ("ctrl2", "controller"),
+    ):
         client_as(name, roles=[role])
     monkeypatch.setattr(container, "policy", load_policy(None))
     return client
@@ -61,8 +69,9 @@ def test_a_poisoned_create_is_refused_and_leaves_everything_working(
 ) -> None:
     client = governed_team
     refused(send(client, "POST", f"{API}/customers", minimal(POISON)), "name")
-    nested = minimal(addresses=[{"type": "billing", "lines": ["a"], "country": "US",
-                                 "city": "x\udc00"}])  # fmt: skip
+    nested = minimal(
+        addresses=[{"type": "billing", "lines": ["a"], "country": "US", "city": "x\udc00"}]
+    )
     refused(send(client, "POST", f"{API}/customers", nested), "addresses[0].city")
     keyed = minimal(metadata={"k\ud800": 1})
     refused(send(client, "POST", f"{API}/customers", keyed), "metadata")
@@ -79,8 +88,9 @@ def test_a_poisoned_create_is_refused_and_leaves_everything_working(
     while True:
         events = client.get(f"{API}/events", params={"limit": 500})
         assert events.status_code == 200
-        submitted = [e for e in events.json()["items"]
-                     if e["type"] == "custmaster.change_request.submitted"]  # fmt: skip
+        submitted = [
+            e for e in events.json()["items"] if e["type"] == "custmaster.change_request.submitted"
+        ]
         if submitted or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -150,9 +160,10 @@ def test_an_import_files_unstorable_cells_fail_their_row_only(
         b"A3,Other Ltd,ap@other.example\n"
     )
     answer = client.post(
-        f"{API}/imports", data={"template": "custmaster", "entity": "US01"},
+        f"{API}/imports",
+        data={"template": "custmaster", "entity": "US01"},
         files=[("file", ("x.csv", csv, "text/csv"))],
-    )  # fmt: skip
+    )
     assert answer.status_code == 202, answer.text
     job_id = answer.json()["id"]
     job = client.get(f"{API}/imports/{job_id}").json()
@@ -166,8 +177,7 @@ def test_an_import_files_unstorable_cells_fail_their_row_only(
 
 def test_an_idempotency_key_is_printable_ascii(client: TestClient) -> None:
     for key in ("caf\xe9".encode("latin-1"), b"a\tb"):
-        answer = client.post(f"{API}/customers", json=minimal(),
-                             headers={"Idempotency-Key": key})  # fmt: skip
+        answer = client.post(f"{API}/customers", json=minimal(), headers={"Idempotency-Key": key})
         assert answer.status_code == 422, answer.text
         assert answer.json()["errors"][0]["field"] == "Idempotency-Key"
     assert client.get(f"{API}/customers").json()["items"] == []
@@ -187,12 +197,15 @@ def test_a_nul_in_an_import_form_field_or_file_name_is_refused_or_cleaned(
 ) -> None:
     monkeypatch.setenv("CUSTMASTER_IMPORT_DIR", str(tmp_path / "uploads"))
     upload = [("file", ("x.csv", b"source_id,name,email\nA1,A,a@a.example\n", "text/csv"))]
-    answer = client.post(f"{API}/imports", files=upload,
-                         data={"template": "custmaster", "entity": "DE\x0001"})  # fmt: skip
+    answer = client.post(
+        f"{API}/imports", files=upload, data={"template": "custmaster", "entity": "DE\x0001"}
+    )
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0] == {
-        "field": "entity", "code": "invalid_text", "message": "contains a NUL character"
-    }  # fmt: skip
+        "field": "entity",
+        "code": "invalid_text",
+        "message": "contains a NUL character",
+    }
     named = [("file", ("../a\x00b\x7f.csv", upload[0][1][1], "text/csv"))]
     answer = client.post(f"{API}/imports", files=named, data={"template": "custmaster"})
     assert answer.status_code == 202, answer.text

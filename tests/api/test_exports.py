@@ -18,8 +18,12 @@ API = "/api/v1/exports/customers"
 
 def _seed(client: TestClient) -> None:
     create(client, acme())
-    create(client, minimal("=HYPERLINK(\"http://evil\")", "ap@evil.example",
-                           notes="@SUM(A1)", customer_type="retail"))  # fmt: skip
+    create(
+        client,
+        minimal(
+            '=HYPERLINK("http://evil")', "ap@evil.example", notes="@SUM(A1)", customer_type="retail"
+        ),
+    )
     create(client, minimal("Initech", "ap@initech.example", customer_type="retail"))
 
 
@@ -34,8 +38,9 @@ def test_csv_is_the_own_layout_with_formulas_neutralised(client: TestClient) -> 
     assert evil["name"] == '\'=HYPERLINK("http://evil")' and evil["notes"] == "'@SUM(A1)"
     assert rows[0]["phone"] == "'+14155550100"  # a leading + is neutralised too
     assert rows[0]["billing_city"] == "San Francisco" and rows[0]["contact_first_name"] == "Dana"
-    retail = list(csv.DictReader(io.StringIO(
-        client.get(API, params={"customer_type": "retail"}).text)))  # fmt: skip
+    retail = list(
+        csv.DictReader(io.StringIO(client.get(API, params={"customer_type": "retail"}).text))
+    )
     assert [r["name"] for r in retail][1] == "Initech"
 
 

@@ -81,14 +81,18 @@ def test_an_unreachable_database_answers_503_with_one_log_line(
         assert answer.status_code == 503, answer.text
         assert answer.headers["content-type"].startswith("application/problem+json")
         assert answer.headers["retry-after"] == "5"
-    records = [r for r in caplog.records
-               if r.levelno >= logging.WARNING and r.name.startswith("custmaster.api")]  # fmt: skip
+    records = [
+        r
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith("custmaster.api")
+    ]
     assert len(records) == 3, [r.getMessage() for r in records]
     assert all(r.exc_info is None and "\n" not in r.getMessage() for r in records)
 
 
-def test_serve_refuses_an_unmigrated_database_in_one_line(empty_engine: Engine,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_serve_refuses_an_unmigrated_database_in_one_line(
+    empty_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CUSTMASTER_AUTO_MIGRATE", "false")
     result = CliRunner().invoke(cli, ["serve", "--database-url", _url(empty_engine)])
     assert result.exit_code == 1, result.output

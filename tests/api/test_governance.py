@@ -65,8 +65,12 @@ def test_only_health_and_docs_answer_without_a_credential(bare_client: TestClien
     assert anonymous.get("/health").status_code == 200
     assert anonymous.get("/docs").status_code == 200
     assert anonymous.get("/openapi.json").status_code == 200
-    for path in ("/api/v1/customers", "/api/v1/events", "/api/v1/legal-entities",
-                 "/api/v1/change-requests"):  # fmt: skip
+    for path in (
+        "/api/v1/customers",
+        "/api/v1/events",
+        "/api/v1/legal-entities",
+        "/api/v1/change-requests",
+    ):
         response = anonymous.get(path)
         assert response.status_code == 401, path
         assert response.headers["www-authenticate"] == "Bearer"
@@ -105,8 +109,14 @@ def test_jwt_bearer_tokens_map_a_claim_to_roles(
     private, verifier = identity_provider(tmp_path)
     saved, container.token_verifier = container.token_verifier, verifier
     try:
-        claims = {"sub": "u-42", "name": "Ola", "groups": ["mdm-readers"], "aud": "custmaster",
-                  "iss": "https://idp.example", "exp": datetime.now(UTC) + timedelta(minutes=5)}  # fmt: skip
+        claims = {
+            "sub": "u-42",
+            "name": "Ola",
+            "groups": ["mdm-readers"],
+            "aud": "custmaster",
+            "iss": "https://idp.example",
+            "exp": datetime.now(UTC) + timedelta(minutes=5),
+        }
         token = jwt.encode(claims, private, algorithm="RS256")
         ola = TestClient(bare_client.app, headers={"Authorization": f"Bearer {token}"})
         assert ola.get(f"{API}/customers").status_code == 200
@@ -119,8 +129,9 @@ def test_jwt_bearer_tokens_map_a_claim_to_roles(
             .status_code
             == 401
         )
-        expired = jwt.encode({**claims, "exp": datetime.now(UTC) - timedelta(minutes=1)},
-                             private, algorithm="RS256")  # fmt: skip
+        expired = jwt.encode(
+            {**claims, "exp": datetime.now(UTC) - timedelta(minutes=1)}, private, algorithm="RS256"
+        )
         assert (
             TestClient(bare_client.app)
             .get(f"{API}/customers", headers={"Authorization": f"Bearer {expired}"})
@@ -143,8 +154,10 @@ def test_yellow_create_needs_ar_manager_then_controller(
     assert team["admin"].get(f"{API}/customers").json()["items"] == []
     waiting = team["ar"].get(f"{API}/change-requests", params={"waiting_for_me": True}).json()
     assert [r["id"] for r in waiting["items"]] == [request["id"]]
-    assert team["ctrl"].get(f"{API}/change-requests",
-                            params={"waiting_for_me": True}).json()["items"] == []  # fmt: skip
+    assert (
+        team["ctrl"].get(f"{API}/change-requests", params={"waiting_for_me": True}).json()["items"]
+        == []
+    )
     # the controller's step is not reached yet
     early = team["ctrl"].post(f"{API}/change-requests/{request['id']}/approve", json={})
     assert early.status_code == 403
@@ -297,8 +310,9 @@ def test_property_and_function_level_authorisation(
 def test_reject_records_the_reason(team: dict[str, TestClient], strict: Callable[[], None]) -> None:
     strict()
     request = team["steward"].post(f"{API}/customers", json=minimal()).json()
-    rejected = team["ar"].post(f"{API}/change-requests/{request['id']}/reject",
-                               json={"reason": "duplicate of C000001"})  # fmt: skip
+    rejected = team["ar"].post(
+        f"{API}/change-requests/{request['id']}/reject", json={"reason": "duplicate of C000001"}
+    )
     assert rejected.json()["status"] == "rejected"
     assert rejected.json()["steps"][0]["comment"] == "duplicate of C000001"
     assert (
@@ -339,12 +353,26 @@ def test_personal_data_export_and_erasure_by_anonymisation(
 ) -> None:
     person = create(
         client,
-        {"kind": "person", "name": "Erika Mustermann", "first_name": "Erika", "owning_entity": "DE01",
-         "last_name": "Mustermann", "email": "erika@mail.example", "phone": "+49 30 1234567",
-         "credit_limit": "2000",
-         "addresses": [{"type": "billing", "lines": ["Hauptstr. 1"], "city": "Berlin",
-                        "postal_code": "10115", "country": "DE"}]},
-    )  # fmt: skip
+        {
+            "kind": "person",
+            "name": "Erika Mustermann",
+            "first_name": "Erika",
+            "owning_entity": "DE01",
+            "last_name": "Mustermann",
+            "email": "erika@mail.example",
+            "phone": "+49 30 1234567",
+            "credit_limit": "2000",
+            "addresses": [
+                {
+                    "type": "billing",
+                    "lines": ["Hauptstr. 1"],
+                    "city": "Berlin",
+                    "postal_code": "10115",
+                    "country": "DE",
+                }
+            ],
+        },
+    )
     url = f"{API}/customers/{person['id']}"
     exported = team["steward"].get(f"{url}/personal-data").json()
     assert exported["customer"]["email"] == "erika@mail.example"
@@ -366,13 +394,26 @@ def test_personal_data_export_and_erasure_by_anonymisation(
 def test_erasure_applied_keeps_financial_history(client: TestClient) -> None:
     person = create(
         client,
-        {"kind": "person", "name": "Max Muster", "first_name": "Max", "last_name": "Muster",
-         "owning_entity": "DE01",
-         "email": "max@mail.example", "credit_limit": "1500",
-         "contacts": [{"first_name": "Max", "last_name": "Muster", "email": "max@work.example"}],
-         "addresses": [{"type": "billing", "lines": ["Weg 2"], "city": "Köln", "postal_code": "50667",
-                        "country": "DE"}]},
-    )  # fmt: skip
+        {
+            "kind": "person",
+            "name": "Max Muster",
+            "first_name": "Max",
+            "last_name": "Muster",
+            "owning_entity": "DE01",
+            "email": "max@mail.example",
+            "credit_limit": "1500",
+            "contacts": [{"first_name": "Max", "last_name": "Muster", "email": "max@work.example"}],
+            "addresses": [
+                {
+                    "type": "billing",
+                    "lines": ["Weg 2"],
+                    "city": "Köln",
+                    "postal_code": "50667",
+                    "country": "DE",
+                }
+            ],
+        },
+    )
     url = f"{API}/customers/{person['id']}"
     erased = client.post(f"{url}/erase")
     assert erased.status_code == 200, erased.text
@@ -392,8 +433,11 @@ def test_erasure_applied_keeps_financial_history(client: TestClient) -> None:
         f"{API}/customers/{organisation['id']}/contacts/{contact_id}/personal-data"
     ).json()
     assert contact_export["contact"]["email"] == "dana.lee@acme.example"
-    assert all(c["field"].startswith(f"contacts[{contact_id}]")
-               for e in contact_export["history"] for c in e["changes"])  # fmt: skip
+    assert all(
+        c["field"].startswith(f"contacts[{contact_id}]")
+        for e in contact_export["history"]
+        for c in e["changes"]
+    )
     done = client.post(f"{API}/customers/{organisation['id']}/contacts/{contact_id}/erase")
     assert done.json()["contacts"][0]["last_name"] == "(erased)"
 

@@ -28,10 +28,15 @@ def test_a_job_is_read_only_within_its_legal_entity(
     client: TestClient, client_as: Callable[..., TestClient]
 ) -> None:
     submitted = client.post(
-        API, files=[("file", ("rhein.csv", ROWS.encode(), "text/csv"))],
-        data={"template": "custmaster", "entity": "DE01", "validate_only": "true",
-              "keep_incomplete_as_drafts": "true"},
-    )  # fmt: skip
+        API,
+        files=[("file", ("rhein.csv", ROWS.encode(), "text/csv"))],
+        data={
+            "template": "custmaster",
+            "entity": "DE01",
+            "validate_only": "true",
+            "keep_incomplete_as_drafts": "true",
+        },
+    )
     assert submitted.status_code == 202, submitted.text
     job = submitted.json()["id"]
     paths = [f"{API}/{job}", f"{API}/{job}/rows", f"{API}/{job}/rows.csv", f"{API}/{job}/drafts"]
@@ -45,9 +50,10 @@ def test_a_job_is_read_only_within_its_legal_entity(
     assert job in {j["id"] for j in de01.get(API).json()["items"]}
     # a GB01 user's job for GB01: theirs, not DE01's
     own = gb01.post(
-        API, files=[("file", ("own.csv", ROWS.encode(), "text/csv"))],
+        API,
+        files=[("file", ("own.csv", ROWS.encode(), "text/csv"))],
         data={"template": "custmaster", "entity": "GB01", "validate_only": "true"},
-    )  # fmt: skip
+    )
     assert own.status_code == 202, own.text
     assert gb01.get(f"{API}/{own.json()['id']}").status_code == 200
     assert de01.get(f"{API}/{own.json()['id']}").status_code == 404

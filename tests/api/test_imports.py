@@ -34,15 +34,19 @@ def manager(client: TestClient, client_as: Callable[..., TestClient]) -> TestCli
     return client_as("manager", roles=["ar_manager"])
 
 
-def submit(client: TestClient, template: str, *files: Path | tuple[str, bytes],
-           **options: Any) -> dict[str, Any]:  # fmt: skip
+def submit(
+    client: TestClient, template: str, *files: Path | tuple[str, bytes], **options: Any
+) -> dict[str, Any]:
     uploads = [
-        ("file", (f.name, f.read_bytes(), "text/csv")) if isinstance(f, Path)
+        ("file", (f.name, f.read_bytes(), "text/csv"))
+        if isinstance(f, Path)
         else ("file", (f[0], f[1], "text/csv"))
         for f in files
-    ]  # fmt: skip
-    data = {"template": template, **{k: str(v).lower() if isinstance(v, bool) else str(v)
-                                     for k, v in options.items()}}  # fmt: skip
+    ]
+    data = {
+        "template": template,
+        **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()},
+    }
     response = client.post(API, files=uploads, data=data)
     assert response.status_code == 202, response.text
     # the validation ran as a background task before the test client returned
@@ -71,21 +75,36 @@ SAMPLE_CASES = [
     ("legacy_erp", ["legacy_erp_kunden.csv"], {"entity": "DE01"}, {"created": 23}),
     ("d365", ["d365_customers_v3.csv"], {}, {"created": 30}),
     # on_invalid_field=drop (the default): 3 rows with an invalid value are drafts without it
-    ("hubspot", ["hubspot_companies.csv"], {"keep_incomplete_as_drafts": True, "entity": "US01"},
-     {"draft": 27}),
-    ("hubspot", ["hubspot_companies.csv"],
-     {"keep_incomplete_as_drafts": True, "entity": "US01", "on_invalid_field": "reject"},
-     {"draft": 24, "failed": 3}),
-    ("salesforce", ["salesforce_accounts.csv", "salesforce_contacts.csv"], {"entity": "US01"},
-     {"created": 35, "failed": 6}),
-]  # fmt: skip
+    (
+        "hubspot",
+        ["hubspot_companies.csv"],
+        {"keep_incomplete_as_drafts": True, "entity": "US01"},
+        {"draft": 27},
+    ),
+    (
+        "hubspot",
+        ["hubspot_companies.csv"],
+        {"keep_incomplete_as_drafts": True, "entity": "US01", "on_invalid_field": "reject"},
+        {"draft": 24, "failed": 3},
+    ),
+    (
+        "salesforce",
+        ["salesforce_accounts.csv", "salesforce_contacts.csv"],
+        {"entity": "US01"},
+        {"created": 35, "failed": 6},
+    ),
+]
 
 
 @pytest.mark.parametrize(("template", "files", "options", "expected"), SAMPLE_CASES)
 def test_each_template_imports_its_sample_after_review(
-    client: TestClient, manager: TestClient, template: str, files: list[str],
-    options: dict[str, Any], expected: dict[str, int],
-) -> None:  # fmt: skip
+    client: TestClient,
+    manager: TestClient,
+    template: str,
+    files: list[str],
+    options: dict[str, Any],
+    expected: dict[str, int],
+) -> None:
     job = submit(client, template, *(SAMPLES / f for f in files), **options)
     assert job["status"] == "awaiting_review", job
     planned = {k: v for k, v in job["summary"]["planned"].items() if k != "with_warnings"}
@@ -114,8 +133,9 @@ def test_each_template_imports_its_sample_after_review(
 
 
 def test_validate_only_writes_nothing(client: TestClient) -> None:
-    job = submit(client, "legacy_erp", SAMPLES / "legacy_erp_kunden.csv", entity="DE01",
-                 validate_only=True)  # fmt: skip
+    job = submit(
+        client, "legacy_erp", SAMPLES / "legacy_erp_kunden.csv", entity="DE01", validate_only=True
+    )
     assert job["status"] == "done"
     assert job["summary"]["planned"]["created"] == 23
     assert count_customers(client) == 0
@@ -132,8 +152,9 @@ def test_reimporting_the_same_file_with_skip_creates_nothing(
     manager.post(f"{API}/{first['id']}/approve")
     again = submit(client, "legacy_erp", SAMPLES / "legacy_erp_kunden.csv", entity="DE01")
     assert {k: v for k, v in again["summary"]["planned"].items()} == {
-        "skipped": 23, "with_warnings": 23,
-    }  # fmt: skip
+        "skipped": 23,
+        "with_warnings": 23,
+    }
     manager.post(f"{API}/{again['id']}/approve")
     assert client.get(f"{API}/{again['id']}").json()["summary"]["final"] == {"skipped": 23}
     assert count_customers(client) == 23
@@ -154,27 +175,39 @@ OWN_LAYOUT = (
 def test_duplicates_in_the_file_errors_and_warnings_are_reported_per_row(
     client: TestClient,
 ) -> None:
-    job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()), batch_size=2,
-                 entity="US01", on_invalid_field="reject")  # fmt: skip
+    job = submit(
+        client,
+        "custmaster",
+        ("own.csv", OWN_LAYOUT.encode()),
+        batch_size=2,
+        entity="US01",
+        on_invalid_field="reject",
+    )
     report = {r["source_id"]: r for r in rows(client, job["id"])}
     assert report["A1"]["outcome"] == "created"
     assert {w["code"] for w in report["A1"]["warnings"]} == {"large_credit_limit"}
     assert report["A3"]["outcome"] == "skipped"  # same e-mail (case-insensitive) as A1
     assert "duplicate_in_file" in {w["code"] for w in report["A3"]["warnings"]}
     assert {e["field"]: e["code"] for e in report["A4"]["errors"]} == {
-        "email": "invalid_email", "credit_limit": "negative",
+        "email": "invalid_email",
+        "credit_limit": "negative",
         "payment_terms": "unknown_reference",
-    }  # fmt: skip
+    }
     text = client.get(f"{API}/{job['id']}/rows.csv").text
     parsed = list(csv.DictReader(io.StringIO(text)))
-    assert [r["outcome"] for r in parsed] == ["created", "created", "skipped", "failed",
-                                              "created"]  # fmt: skip
+    assert [r["outcome"] for r in parsed] == ["created", "created", "skipped", "failed", "created"]
     assert parsed[4]["source_id"] == "'=A5"  # formula injection neutralised
 
 
 def test_stop_on_first_error_fails_the_job_and_writes_nothing(client: TestClient) -> None:
-    job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()),
-                 stop_on_first_error=True, on_duplicate="error", entity="US01")  # fmt: skip
+    job = submit(
+        client,
+        "custmaster",
+        ("own.csv", OWN_LAYOUT.encode()),
+        stop_on_first_error=True,
+        on_duplicate="error",
+        entity="US01",
+    )
     assert job["status"] == "failed" and "stop on first error" in job["error"]
     assert [r["outcome"] for r in rows(client, job["id"])] == ["created", "created", "failed"]
     assert count_customers(client) == 0
@@ -207,11 +240,15 @@ def test_rejecting_and_bad_requests(client: TestClient, manager: TestClient) -> 
     rejected = manager.post(f"{API}/{job['id']}/reject", json={"reason": "wrong file"})
     assert rejected.json()["status"] == "rejected"
     assert manager.post(f"{API}/{job['id']}/approve").status_code == 409
-    unknown = client.post(API, files=[("file", ("x.csv", b"a\n1\n", "text/csv"))],
-                          data={"template": "nope"})  # fmt: skip
+    unknown = client.post(
+        API, files=[("file", ("x.csv", b"a\n1\n", "text/csv"))], data={"template": "nope"}
+    )
     assert unknown.status_code == 422
-    too_big = client.post(API, files=[("file", ("x.csv", b"a\n1\n", "text/csv"))],
-                          data={"template": "custmaster", "batch_size": "1001"})  # fmt: skip
+    too_big = client.post(
+        API,
+        files=[("file", ("x.csv", b"a\n1\n", "text/csv"))],
+        data={"template": "custmaster", "batch_size": "1001"},
+    )
     assert too_big.status_code == 422
     assert client.get(f"{API}/00000000-0000-0000-0000-000000000000").status_code == 404
 

@@ -20,12 +20,22 @@ API = "/api/v1"
 def _org(i: int, dup: bool = False) -> dict[str, Any]:
     name = f"Harbor Clinic {i}" + (" Inc" if dup else "")
     return {
-        "kind": "organization", "owning_entity": "US01", "name": name.upper() if dup else name,
-        "phone": f"+1 212 555 {1000 + i:04d}", "email": f"clinic{i}{'b' if dup else ''}@gmail.com",
-        "addresses": [{"type": "billing", "lines": [f"{100 + i} Harbor Rd"],
-                       "postal_code": f"{10001 + i % 9}", "city": "New York",
-                       "country": "US", "is_primary": True}],
-    }  # fmt: skip
+        "kind": "organization",
+        "owning_entity": "US01",
+        "name": name.upper() if dup else name,
+        "phone": f"+1 212 555 {1000 + i:04d}",
+        "email": f"clinic{i}{'b' if dup else ''}@gmail.com",
+        "addresses": [
+            {
+                "type": "billing",
+                "lines": [f"{100 + i} Harbor Rd"],
+                "postal_code": f"{10001 + i % 9}",
+                "city": "New York",
+                "country": "US",
+                "is_primary": True,
+            }
+        ],
+    }
 
 
 def _seed(client: TestClient, n: int = 40) -> None:
@@ -89,11 +99,25 @@ PHILIPS = [
 
 
 def test_a_name_alone_finds_candidates(client: TestClient) -> None:
-    stored = create(client, {"kind": "organization", "owning_entity": "US01", "name": "Koninklijke Philips N.V.",
-                             "email": "ir@philips.example",
-                             "addresses": [{"type": "billing", "lines": ["Amstelplein 2"],
-                                            "city": "Amsterdam", "postal_code": "1096 BC",
-                                            "country": "NL", "is_primary": True}]})  # fmt: skip
+    stored = create(
+        client,
+        {
+            "kind": "organization",
+            "owning_entity": "US01",
+            "name": "Koninklijke Philips N.V.",
+            "email": "ir@philips.example",
+            "addresses": [
+                {
+                    "type": "billing",
+                    "lines": ["Amstelplein 2"],
+                    "city": "Amsterdam",
+                    "postal_code": "1096 BC",
+                    "country": "NL",
+                    "is_primary": True,
+                }
+            ],
+        },
+    )
     found = client.post(f"{API}/match", json={"name": "Philips NV"}).json()["items"]
     assert [item["customer_id"] for item in found] == [stored["id"]]
     assert found[0]["explanation"][0]["label"] == "identical"
@@ -103,9 +127,24 @@ def test_a_cluster_larger_than_50_is_queued_whole_and_reviewable(
     client: TestClient, container: Container
 ) -> None:
     for i in range(60):
-        create(client, {"kind": "organization", "owning_entity": "US01", "name": PHILIPS[i % len(PHILIPS)],
-                        "email": f"buyer{i}@gmail.com"})  # fmt: skip
-    create(client, {"kind": "organization", "owning_entity": "US01", "name": "Heineken N.V.", "email": "x@gmail.com"})
+        create(
+            client,
+            {
+                "kind": "organization",
+                "owning_entity": "US01",
+                "name": PHILIPS[i % len(PHILIPS)],
+                "email": f"buyer{i}@gmail.com",
+            },
+        )
+    create(
+        client,
+        {
+            "kind": "organization",
+            "owning_entity": "US01",
+            "name": "Heineken N.V.",
+            "email": "x@gmail.com",
+        },
+    )
     # the default prior (2e-6) matches no name-only records; the trained model's does
     assert client.post(f"{API}/match/models", json={}).status_code == 201
     stats = run_batch(container.uow, container.system_principal(), container.service_settings)

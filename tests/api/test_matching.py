@@ -38,10 +38,17 @@ def test_match_returns_the_best_customers_with_score_and_explanation(client: Tes
     target = create(client, acme())
     create(client, minimal("Globex Ltd", "ap@globex.example"))
     candidate = {
-        "name": "ACME Corp.", "email": "AP@acme.example",
-        "addresses": [{"lines": ["100 Market Street"], "postal_code": "94105",
-                       "city": "San Francisco", "country": "US"}],
-    }  # fmt: skip
+        "name": "ACME Corp.",
+        "email": "AP@acme.example",
+        "addresses": [
+            {
+                "lines": ["100 Market Street"],
+                "postal_code": "94105",
+                "city": "San Francisco",
+                "country": "US",
+            }
+        ],
+    }
     response = client.post(f"{API}/match", json=candidate)
     body = response.json()
     assert set(body["thresholds"]) == {"auto_merge", "review"}
@@ -69,8 +76,9 @@ def test_match_scores_with_the_model_of_the_latest_run(
     assert before["thresholds"] == _thresholds(DEFAULT_MODEL.thresholds)
     for thresholds in (Thresholds(0.999, 0.9), Thresholds(0.98, 0.6)):
         model = DEFAULT_MODEL.with_thresholds(thresholds)
-        run_batch(container.uow, container.system_principal(), container.service_settings,
-                  model=model)  # fmt: skip
+        run_batch(
+            container.uow, container.system_principal(), container.service_settings, model=model
+        )
         after = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
         assert after["thresholds"] == _thresholds(thresholds)
 
@@ -84,10 +92,16 @@ def test_a_run_finished_by_another_process_is_used_after_the_ttl(
     thresholds = Thresholds(0.97, 0.55)
     now = datetime.now(UTC)
     with container.engine.begin() as connection:  # as another process would write it
-        connection.execute(insert(match_runs).values(
-            id=uuid4(), started_at=now, finished_at=now, actor_id="elsewhere",
-            model=DEFAULT_MODEL.with_thresholds(thresholds).to_dict(), stats={},
-        ))  # fmt: skip
+        connection.execute(
+            insert(match_runs).values(
+                id=uuid4(),
+                started_at=now,
+                finished_at=now,
+                actor_id="elsewhere",
+                model=DEFAULT_MODEL.with_thresholds(thresholds).to_dict(),
+                stats={},
+            )
+        )
     stale = client.post(f"{API}/match", json={"tax_id": "941234567"}).json()
     assert stale["thresholds"] == _thresholds(DEFAULT_MODEL.thresholds)  # within the TTL
     monkeypatch.setattr(persistence_matching, "LATEST_RUN_TTL_SECONDS", 0.0)
@@ -137,10 +151,21 @@ def test_create_warns_of_a_possible_duplicate_without_blocking(client: TestClien
 
 def _duplicates(client: TestClient) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     a = create(client, acme(overrides=None))
-    b = create(client, acme(name="ACME Corp.", email="AP@acme.example", overrides=None,
-                            pricing_tiers=None, tax_profiles=None, contacts=None))  # fmt: skip
-    c = create(client, minimal("Globex Ltd", "ap@globex.example", phone="+49 30 1234567",
-                               tax_id="DE136695976"))  # fmt: skip
+    b = create(
+        client,
+        acme(
+            name="ACME Corp.",
+            email="AP@acme.example",
+            overrides=None,
+            pricing_tiers=None,
+            tax_profiles=None,
+            contacts=None,
+        ),
+    )
+    c = create(
+        client,
+        minimal("Globex Ltd", "ap@globex.example", phone="+49 30 1234567", tax_id="DE136695976"),
+    )
     create(client, minimal("Globex GmbH", "ap@globex.example", tax_id="DE136695976"))
     return a, b, c
 
@@ -162,9 +187,7 @@ def test_batch_run_fills_the_review_queue_with_scores_and_explanations(
     assert one.status_code == 200 and one.json() == acme_cluster
     first = client.get(f"{API}/duplicates", params={"limit": 1}).json()
     second = client.get(f"{API}/duplicates", params={"cursor": first["next_cursor"]}).json()
-    assert [c["id"] for c in first["items"] + second["items"]] == [
-        c["id"] for c in page["items"]
-    ]
+    assert [c["id"] for c in first["items"] + second["items"]] == [c["id"] for c in page["items"]]
     assert client.get(f"{API}/duplicates/999999").status_code == 404
 
 
@@ -198,8 +221,10 @@ def test_merge_decision_merges_the_cluster_into_the_chosen_survivor(
     url = f"{API}/duplicates/{acme_cluster['id']}/decision"
     missing = client.post(url, json={"decision": "merge"})
     assert missing.status_code == 422
-    decided = client.post(url, json={"decision": "merge", "survivor_id": b["id"],
-                                     "choices": {"name": {"from": a["id"]}}})  # fmt: skip
+    decided = client.post(
+        url,
+        json={"decision": "merge", "survivor_id": b["id"], "choices": {"name": {"from": a["id"]}}},
+    )
     assert decided.status_code == 200, decided.text
     body = decided.json()
     assert body["status"] == "merged" and body["merge_id"] == body["merge"]["merge_id"]

@@ -35,39 +35,93 @@ def refs(*pairs: tuple[str, str]) -> list[dict[str, str]]:
 def five_duplicates(client: TestClient) -> list[dict[str, Any]]:
     """Acme as known by five systems, with overlapping and distinct child records."""
     survivor = create(client, acme(source_refs=refs(("salesforce", "001A"))))
-    same_address = {"type": "billing", "lines": ["100 Market Street"], "city": "san francisco",
-                    "postal_code": "94105", "country": "US", "is_primary": True}  # fmt: skip
-    shipping = {"type": "shipping", "lines": ["1 Dock Rd"], "city": "Oakland",
-                "postal_code": "94607", "country": "US"}  # fmt: skip
-    b = create(client, minimal(
-        "ACME Corp", "AP@acme.example", phone="+1 415 555 0199", addresses=[same_address],
-        contacts=[{"first_name": "Dana", "last_name": "Lee", "email": "DANA.LEE@acme.example",
-                   "is_primary": True},
-                  {"last_name": "Kim", "email": "kim@acme.example", "is_primary": False}],
-        source_refs=refs(("sap", "4711")),
-        overrides={"DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
-                   "US01": {"credit_limit": "1", "payment_method": "ACH"}},
-    ))  # fmt: skip
-    c = create(client, minimal(
-        "Acme Corporation", "orders@acme.example", addresses=[shipping],
-        legal_name="Acme Corporation International Holdings",
-        pricing_tiers=[
-            {"item": "WIDGET-1", "unit_price": "9.50", "currency": "USD", "min_quantity": 100,
-             "max_quantity": 999, "effective_from": "2026-01-01", "effective_to": "2026-12-31"},
-            {"item": "GADGET-2", "unit_price": "3.10", "currency": "USD"}],
-        source_refs=refs(("hubspot", "99"), ("d365", "US01/C-7")),
-    ))  # fmt: skip
-    d = create(client, minimal(
-        "Acme Corp.", "ap@acme.example", notes="Prefers invoices by email; see the contract",
-        tax_profiles=[{"tax_code": "EXEMPT-RESALE", "certificate_number": "ca-rs-1234"},
-                      {"tax_code": "STANDARD"}],
-        metadata={"crm_segment": "B", "legacy_id": "L-17"},
-        pricing_tiers=[{"item": "WIDGET-1", "unit_price": "8.00", "currency": "USD",
-                        "min_quantity": 500, "max_quantity": 2000}],
-        source_refs=refs(("legacy_erp", "K100")),
-    ))  # fmt: skip
-    e = create(client, minimal("ACME Corporation", "billing@acme.example",
-                               source_refs=refs(("netsuite", "55"))))  # fmt: skip
+    same_address = {
+        "type": "billing",
+        "lines": ["100 Market Street"],
+        "city": "san francisco",
+        "postal_code": "94105",
+        "country": "US",
+        "is_primary": True,
+    }
+    shipping = {
+        "type": "shipping",
+        "lines": ["1 Dock Rd"],
+        "city": "Oakland",
+        "postal_code": "94607",
+        "country": "US",
+    }
+    b = create(
+        client,
+        minimal(
+            "ACME Corp",
+            "AP@acme.example",
+            phone="+1 415 555 0199",
+            addresses=[same_address],
+            contacts=[
+                {
+                    "first_name": "Dana",
+                    "last_name": "Lee",
+                    "email": "DANA.LEE@acme.example",
+                    "is_primary": True,
+                },
+                {"last_name": "Kim", "email": "kim@acme.example", "is_primary": False},
+            ],
+            source_refs=refs(("sap", "4711")),
+            overrides={
+                "DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
+                "US01": {"credit_limit": "1", "payment_method": "ACH"},
+            },
+        ),
+    )
+    c = create(
+        client,
+        minimal(
+            "Acme Corporation",
+            "orders@acme.example",
+            addresses=[shipping],
+            legal_name="Acme Corporation International Holdings",
+            pricing_tiers=[
+                {
+                    "item": "WIDGET-1",
+                    "unit_price": "9.50",
+                    "currency": "USD",
+                    "min_quantity": 100,
+                    "max_quantity": 999,
+                    "effective_from": "2026-01-01",
+                    "effective_to": "2026-12-31",
+                },
+                {"item": "GADGET-2", "unit_price": "3.10", "currency": "USD"},
+            ],
+            source_refs=refs(("hubspot", "99"), ("d365", "US01/C-7")),
+        ),
+    )
+    d = create(
+        client,
+        minimal(
+            "Acme Corp.",
+            "ap@acme.example",
+            notes="Prefers invoices by email; see the contract",
+            tax_profiles=[
+                {"tax_code": "EXEMPT-RESALE", "certificate_number": "ca-rs-1234"},
+                {"tax_code": "STANDARD"},
+            ],
+            metadata={"crm_segment": "B", "legacy_id": "L-17"},
+            pricing_tiers=[
+                {
+                    "item": "WIDGET-1",
+                    "unit_price": "8.00",
+                    "currency": "USD",
+                    "min_quantity": 500,
+                    "max_quantity": 2000,
+                }
+            ],
+            source_refs=refs(("legacy_erp", "K100")),
+        ),
+    )
+    e = create(
+        client,
+        minimal("ACME Corporation", "billing@acme.example", source_refs=refs(("netsuite", "55"))),
+    )
     return [survivor, b, c, d, e]
 
 
@@ -77,8 +131,12 @@ def test_merge_of_five_records_applies_survivorship_and_moves_children(
     records = five_duplicates(client)
     survivor, b, c, d, e = records
     absorbed = [r["id"] for r in records[1:]]
-    body = merge(client, survivor["id"], absorbed,
-                 choices={"credit_limit": {"value": "75000"}, "phone": {"from": b["id"]}})  # fmt: skip
+    body = merge(
+        client,
+        survivor["id"],
+        absorbed,
+        choices={"credit_limit": {"value": "75000"}, "phone": {"from": b["id"]}},
+    )
     golden = body["customer"]
     assert golden["id"] == survivor["id"] and golden["number"] == survivor["number"]
     assert golden["version"] == survivor["version"] + 1
@@ -94,9 +152,13 @@ def test_merge_of_five_records_applies_survivorship_and_moves_children(
     assert len(golden["addresses"]) == 2  # the same billing address once, plus shipping
     assert [a["is_primary"] for a in golden["addresses"]] == [True, False]
     assert sorted(c_["email"].lower() for c_ in golden["contacts"]) == [
-        "dana.lee@acme.example", "kim@acme.example"]  # fmt: skip
+        "dana.lee@acme.example",
+        "kim@acme.example",
+    ]
     assert sorted((t["item"], t["min_quantity"]) for t in golden["pricing_tiers"]) == [
-        ("GADGET-2", 1), ("WIDGET-1", 100)]  # fmt: skip
+        ("GADGET-2", 1),
+        ("WIDGET-1", 100),
+    ]
     assert [x["reason"].startswith("overlaps") for x in body["dropped"]] == [True]
     assert sorted(t["tax_code"] for t in golden["tax_profiles"]) == ["EXEMPT-RESALE", "STANDARD"]
     # overrides combined per entity: the survivor wins, the absorbed fill the gaps
@@ -105,8 +167,13 @@ def test_merge_of_five_records_applies_survivorship_and_moves_children(
     assert golden["overrides"]["DE01"]["credit_limit"] == "80000"
     assert golden["overrides"]["DE01"]["payment_terms"] == "NET45"
     assert {(r["source_system"], r["source_id"]) for r in golden["source_refs"]} == {
-        ("salesforce", "001A"), ("sap", "4711"), ("hubspot", "99"), ("d365", "US01/C-7"),
-        ("legacy_erp", "K100"), ("netsuite", "55")}  # fmt: skip
+        ("salesforce", "001A"),
+        ("sap", "4711"),
+        ("hubspot", "99"),
+        ("d365", "US01/C-7"),
+        ("legacy_erp", "K100"),
+        ("netsuite", "55"),
+    }
     assert get(client, survivor["id"]) == {**golden, "warnings": []}
     # absorbed ids answer with a pointer to the survivor
     for record in (b, c, d, e):
@@ -125,10 +192,14 @@ def test_merge_of_five_records_applies_survivorship_and_moves_children(
     assert [c_["id"] for c_ in listed] == [survivor["id"]]
     # events for every record touched
     events = outbox_events(client.app.state.container)  # type: ignore[attr-defined]
-    touched = [(ev["type"], ev["subject"]) for ev in events
-               if ev["type"].split(".")[-1] in ("merged", "absorbed")]  # fmt: skip
+    touched = [
+        (ev["type"], ev["subject"])
+        for ev in events
+        if ev["type"].split(".")[-1] in ("merged", "absorbed")
+    ]
     assert touched == [("custmaster.customer.merged", survivor["id"])] + [
-        ("custmaster.customer.absorbed", i) for i in absorbed]  # fmt: skip
+        ("custmaster.customer.absorbed", i) for i in absorbed
+    ]
     record = client.get(f"{API}/merges/{body['merge_id']}").json()
     assert [s["id"] for s in record["absorbed"]] == absorbed and record["unmerged_at"] is None
 
@@ -140,8 +211,9 @@ def test_merge_refuses_bad_requests(client: TestClient) -> None:
     assert client.post(url, json={"absorbed_ids": []}).status_code == 422
     assert client.post(url, json={"absorbed_ids": [a["id"]]}).status_code == 422
     assert client.post(url, json={"absorbed_ids": [b["id"], b["id"]]}).status_code == 422
-    bad_choice = client.post(url, json={"absorbed_ids": [b["id"]],
-                                        "choices": {"email": {"value": "nope"}}})  # fmt: skip
+    bad_choice = client.post(
+        url, json={"absorbed_ids": [b["id"]], "choices": {"email": {"value": "nope"}}}
+    )
     assert bad_choice.status_code == 422
     assert bad_choice.json()["errors"][0]["field"] == "choices.email.value"
     stale = client.post(url, json={"absorbed_ids": [b["id"]]}, headers={"If-Match": '"9"'})
@@ -157,16 +229,23 @@ def test_unmerge_restores_every_absorbed_record_exactly_and_keeps_later_changes(
     records = five_duplicates(client)
     survivor = records[0]
     before = {r["id"]: get(client, r["id"]) for r in records}
-    body = merge(client, survivor["id"], [r["id"] for r in records[1:]],
-                 choices={"credit_limit": {"value": "75000"}})  # fmt: skip
+    body = merge(
+        client,
+        survivor["id"],
+        [r["id"] for r in records[1:]],
+        choices={"credit_limit": {"value": "75000"}},
+    )
     golden = body["customer"]
     assert client.post(f"{API}/account-tiers", json={"code": "gold", "name": "Gold"}).is_success
     # after the merge: change a field the merge set, a field it did not, add a child
     patched = client.patch(
         f"{API}/customers/{survivor['id']}",
-        json={"legal_name": "Acme Corporation (renamed)", "account_tier": "gold",
-              "contacts": [{"action": "add", "last_name": "New", "email": "new@acme.example"}]},
-    )  # fmt: skip
+        json={
+            "legal_name": "Acme Corporation (renamed)",
+            "account_tier": "gold",
+            "contacts": [{"action": "add", "last_name": "New", "email": "new@acme.example"}],
+        },
+    )
     assert patched.status_code == 200, patched.text
     undone = client.post(f"{API}/merges/{body['merge_id']}/unmerge")
     assert undone.status_code == 200, undone.text
@@ -205,8 +284,11 @@ def test_xrefs_resolve_to_the_golden_record_following_two_merges(client: TestCli
     second = merge(client, c["id"], [b["id"]])["merge_id"]
     resolved = client.get(f"{API}/xrefs/crm/1")
     assert resolved.status_code == 200
-    assert resolved.json() == {"customer_id": c["id"], "number": c["number"],
-                               "followed": [first, second]}  # fmt: skip
+    assert resolved.json() == {
+        "customer_id": c["id"],
+        "number": c["number"],
+        "followed": [first, second],
+    }
     assert client.get(f"{API}/xrefs/erp/2").json()["followed"] == [second]
     assert client.get(f"{API}/xrefs/web/3").json()["followed"] == []
     assert client.get(f"{API}/xrefs/crm/404").status_code == 404
@@ -216,12 +298,18 @@ def test_xrefs_resolve_to_the_golden_record_following_two_merges(client: TestCli
     listed = client.get(f"{API}/customers/{c['id']}/xrefs").json()
     assert listed["customer_id"] == c["id"]
     assert {(x["source_system"], x["source_id"], x["via_merge"]) for x in listed["xrefs"]} == {
-        ("crm", "1", second), ("erp", "2", second), ("web", "3", None)}  # fmt: skip
+        ("crm", "1", second),
+        ("erp", "2", second),
+        ("web", "3", None),
+    }
     # the first merge cannot be undone while its survivor is absorbed; the second can
     assert client.post(f"{API}/merges/{first}/unmerge").status_code == 409
     assert client.post(f"{API}/merges/{second}/unmerge").status_code == 200
     assert client.get(f"{API}/xrefs/crm/1").json() == {
-        "customer_id": b["id"], "number": b["number"], "followed": [first]}  # fmt: skip
+        "customer_id": b["id"],
+        "number": b["number"],
+        "followed": [first],
+    }
     assert client.post(f"{API}/merges/{first}/unmerge").status_code == 200
     assert client.get(f"{API}/xrefs/crm/1").json()["customer_id"] == a["id"]
     assert get(client, a["id"])["source_refs"] == refs(("crm", "1"))

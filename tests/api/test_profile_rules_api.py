@@ -81,8 +81,10 @@ def test_a_rejected_or_outdated_version_never_lands(
     third = propose(ann, DEFAULT_RULES).json()["change_request"]
     rejected = bob.post(f"{API}/change-requests/{first['id']}/reject", json={"reason": "too low"})
     assert rejected.json()["status"] == "rejected"
-    assert bob.post(f"{API}/change-requests/{second['id']}/approve", json={}).json()[
-        "status"] == "applied"  # fmt: skip
+    assert (
+        bob.post(f"{API}/change-requests/{second['id']}/approve", json={}).json()["status"]
+        == "applied"
+    )
     late = bob.post(f"{API}/change-requests/{third['id']}/approve", json={}).json()
     assert late["status"] == "conflicted" and late["conflict_fields"] == ["profile_rules"]
     assert versions(client) == [(1, False), (2, True)]
@@ -112,8 +114,15 @@ def test_scores_follow_the_active_rules_and_changes_are_events(
     client: TestClient, container: Container
 ) -> None:
     customer = UUID(create(client, minimal("Scored Inc", "ap@scored.example"))["id"])
-    put_profile(container.engine, customer, "*", revenue_12m=5000.0, order_frequency_trend=-2.0,
-                open_quality_complaints=1, visits_90d=0)  # fmt: skip
+    put_profile(
+        container.engine,
+        customer,
+        "*",
+        revenue_12m=5000.0,
+        order_frequency_trend=-2.0,
+        open_quality_complaints=1,
+        visits_90d=0,
+    )
     put_profile(container.engine, customer, "US01", revenue_12m=5000.0)
     first = rescore(container.uow(), customer)
     assert {e.data["legal_entity"] for e in first} == {"*", "US01"}

@@ -34,15 +34,20 @@ def test_create_list_read_and_duplicates(bare_client: TestClient) -> None:
 def test_invalid_reference_data_is_a_422_naming_the_field(bare_client: TestClient) -> None:
     bad_entity = {"code": "bad code!", "name": "", "country": "XX", "currency": "EURO"}
     assert errors_of(bare_client.post(f"{API}/legal-entities", json=bad_entity)) == {
-        "code": "invalid_code", "name": "too_short", "country": "invalid_country",
+        "code": "invalid_code",
+        "name": "too_short",
+        "country": "invalid_country",
         "currency": "invalid_currency",
-    }  # fmt: skip
+    }
     terms = {"code": "NET9999", "name": "Long", "net_days": 9999}
     assert errors_of(bare_client.post(f"{API}/payment-terms", json=terms)) == {
         "net_days": "out_of_range"
     }
-    dims = {"code": "region", "name": "Region",
-            "values": [{"code": "N", "name": "North"}, {"code": "N", "name": "Again"}]}  # fmt: skip
+    dims = {
+        "code": "region",
+        "name": "Region",
+        "values": [{"code": "N", "name": "North"}, {"code": "N", "name": "Again"}],
+    }
     assert errors_of(bare_client.post(f"{API}/dimension-types", json=dims)) == {
         "values[1].code": "duplicate"
     }
@@ -64,8 +69,10 @@ def test_update_changes_fields_but_never_the_code(client: TestClient) -> None:
         },
     ).json()
     assert {v["code"]: v["name"] for v in renamed["values"]} == {
-        "LEGAL": "Legal", "SALES": "Field sales", "SERVICE": "Service",
-    }  # fmt: skip
+        "LEGAL": "Legal",
+        "SALES": "Field sales",
+        "SERVICE": "Service",
+    }
     history = outbox_events(client.app.state.container)  # type: ignore[attr-defined]
     assert "custmaster.payment_terms.updated" in {e["type"] for e in history}
 

@@ -14,11 +14,16 @@ API = "/api/v1"
 
 @pytest.mark.parametrize(
     ("path", "body", "field"),
-    [("name-affixes", {"code": "DR", "name": "Dr.", "kind": "title"}, "name"),
-     ("name-affixes", {"code": "DR", "name": "Dr.", "kind": "title"}, "kind"),
-     ("sales-organisations", {"code": "DE10", "name": "Sales Germany", "legal_entity": "DE01",
-                              "currency": "EUR"}, "name")],
-)  # fmt: skip
+    [
+        ("name-affixes", {"code": "DR", "name": "Dr.", "kind": "title"}, "name"),
+        ("name-affixes", {"code": "DR", "name": "Dr.", "kind": "title"}, "kind"),
+        (
+            "sales-organisations",
+            {"code": "DE10", "name": "Sales Germany", "legal_entity": "DE01", "currency": "EUR"},
+            "name",
+        ),
+    ],
+)
 def test_a_required_field_cannot_be_cleared(
     client: TestClient, path: str, body: dict[str, str], field: str
 ) -> None:

@@ -31,8 +31,14 @@ def test_a_customer_needs_an_owning_entity(client: TestClient) -> None:
 
 
 def test_a_name_affix_must_be_a_known_affix(client: TestClient) -> None:
-    person = minimal("Dana Lee", "dana@lee.example", kind="person", first_name="Dana",
-                     last_name="Lee", name_affix="Jr.")  # fmt: skip
+    person = minimal(
+        "Dana Lee",
+        "dana@lee.example",
+        kind="person",
+        first_name="Dana",
+        last_name="Lee",
+        name_affix="Jr.",
+    )
     assert errors_of(client.post(f"{API}/customers", json=person)) == {
         "name_affix": "unknown_reference"
     }
@@ -122,15 +128,43 @@ def test_the_customer_list_filters_by_what_users_expect(client: TestClient) -> N
     for code in ("gold", "silver"):
         client.post(f"{API}/account-tiers", json={"code": code, "name": code})
     client.post(f"{API}/industries", json={"code": "311811", "name": "Retail bakeries"})
-    create(client, minimal("Alpha", "a@alpha.example", industry="423830", account_tier="gold",
-                           relationship_status="active", customer_type="wholesale",
-                           customer_group="KEYACCT"))  # fmt: skip
-    create(client, minimal("Beta", "b@beta.example", industry="311811", account_tier="silver",
-                           relationship_status="prospect", customer_type="retail",
-                           customer_group="RETAIL", owning_entity="DE01"))  # fmt: skip
-    gamma = create(client, minimal("Gamma", "g@gamma.example", industry="423830",
-                                   account_tier="silver", relationship_status="at_risk",
-                                   owning_entity="GB01", overrides={"DE01": {"currency": "EUR"}}))  # fmt: skip
+    create(
+        client,
+        minimal(
+            "Alpha",
+            "a@alpha.example",
+            industry="423830",
+            account_tier="gold",
+            relationship_status="active",
+            customer_type="wholesale",
+            customer_group="KEYACCT",
+        ),
+    )
+    create(
+        client,
+        minimal(
+            "Beta",
+            "b@beta.example",
+            industry="311811",
+            account_tier="silver",
+            relationship_status="prospect",
+            customer_type="retail",
+            customer_group="RETAIL",
+            owning_entity="DE01",
+        ),
+    )
+    gamma = create(
+        client,
+        minimal(
+            "Gamma",
+            "g@gamma.example",
+            industry="423830",
+            account_tier="silver",
+            relationship_status="at_risk",
+            owning_entity="GB01",
+            overrides={"DE01": {"currency": "EUR"}},
+        ),
+    )
     client.post(f"{API}/customers/{gamma['id']}/deactivate")
     assert _numbers(client) == ["Alpha", "Beta"]
     assert _numbers(client, include_inactive=True) == ["Alpha", "Beta", "Gamma"]
@@ -154,8 +188,9 @@ def test_an_import_gives_every_customer_an_owning_entity(client: TestClient) -> 
     upload = [("file", (legacy.name, legacy.read_bytes(), "text/csv"))]
     refused = client.post(f"{API}/imports", files=upload, data={"template": "legacy_erp"})
     assert errors_of(refused) == {"entity": "required"}
-    accepted = client.post(f"{API}/imports", files=upload,
-                           data={"template": "legacy_erp", "entity": "DE01"})  # fmt: skip
+    accepted = client.post(
+        f"{API}/imports", files=upload, data={"template": "legacy_erp", "entity": "DE01"}
+    )
     assert accepted.status_code == 202, accepted.text
     # the own layout maps an owning_entity column: a row that leaves it empty fails
     job = submit(client, "custmaster", ("own.csv", OWN_LAYOUT.encode()))
@@ -163,5 +198,7 @@ def test_an_import_gives_every_customer_an_owning_entity(client: TestClient) -> 
     assert "created" not in {r["outcome"] for r in report}
     failed = [r for r in report if r["outcome"] == "failed"]
     assert len(failed) >= 4
-    assert all(("owning_entity", "required") in {(e["field"], e["code"]) for e in r["errors"]}
-               for r in failed)  # fmt: skip
+    assert all(
+        ("owning_entity", "required") in {(e["field"], e["code"]) for e in r["errors"]}
+        for r in failed
+    )

@@ -17,14 +17,27 @@ SCORES = [0.99, 0.625, 0.875, 0.375, 0.75, 0.25]
 
 
 def _queue(client: TestClient, container: Container) -> list[str]:
-    ids = [create(client, {"kind": "organization", "owning_entity": "US01",
-                           "name": f"Queue Test {i}",
-                           "email": f"q{i}@queue.example"})["id"] for i in range(len(SCORES) + 1)]  # fmt: skip
+    ids = [
+        create(
+            client,
+            {
+                "kind": "organization",
+                "owning_entity": "US01",
+                "name": f"Queue Test {i}",
+                "email": f"q{i}@queue.example",
+            },
+        )["id"]
+        for i in range(len(SCORES) + 1)
+    ]
     clusters = [
-        NewCluster("review", score, [ids[k], ids[k + 1]],
-                   [{"a": ids[k], "b": ids[k + 1], "score": score, "explanation": []}])
+        NewCluster(
+            "review",
+            score,
+            [ids[k], ids[k + 1]],
+            [{"a": ids[k], "b": ids[k + 1], "score": score, "explanation": []}],
+        )
         for k, score in enumerate(SCORES)
-    ]  # fmt: skip
+    ]
     uow = container.uow()
     with uow:
         uow.matching.add_clusters(None, datetime.now(UTC), clusters)
@@ -35,8 +48,9 @@ def _all(client: TestClient, **params: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     for _ in range(20):
-        page = client.get(f"{API}/duplicates", params={**params, "cursor": cursor}
-                          if cursor else params).json()  # fmt: skip
+        page = client.get(
+            f"{API}/duplicates", params={**params, "cursor": cursor} if cursor else params
+        ).json()
         items += page["items"]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -59,13 +73,15 @@ def test_the_most_uncertain_clusters_come_first_and_page_by_cursor(
     assert _all(client, order="id", limit=4) == by_id
     # a decision takes a cluster off the open queue; the next most uncertain leads
     top = first[0]
-    decided = client.post(f"{API}/duplicates/{top['id']}/decision",
-                          json={"decision": "not_duplicate"})  # fmt: skip
+    decided = client.post(
+        f"{API}/duplicates/{top['id']}/decision", json={"decision": "not_duplicate"}
+    )
     assert decided.status_code == 200, decided.text
     after = client.get(f"{API}/duplicates", params={"order": "uncertain"}).json()["items"]
     assert [c["id"] for c in after] == [c["id"] for c in first[1:]]
-    rejected = client.get(f"{API}/duplicates",
-                          params={"order": "uncertain", "status": "not_duplicate"}).json()  # fmt: skip
+    rejected = client.get(
+        f"{API}/duplicates", params={"order": "uncertain", "status": "not_duplicate"}
+    ).json()
     assert [c["id"] for c in rejected["items"]] == [top["id"]]
 
 
@@ -86,15 +102,22 @@ def _clinic(i: int, copy: str = "") -> dict[str, Any]:
     site = copy == "site"
     name = f"Harbor Clinic {i}"
     return {
-        "kind": "organization", "owning_entity": "US01",
+        "kind": "organization",
+        "owning_entity": "US01",
         "name": f"{name.upper()} INC" if copy == "same" else name,
         "phone": f"+1 212 555 {(5000 if site else 1000) + i:04d}",
         "email": f"clinic{i}{copy}@gmail.com",
-        "addresses": [{"type": "billing",
-                       "lines": [f"{(700 if site else 100) + i} {'Elm St' if site else 'Harbor Rd'}"],
-                       "postal_code": f"{10001 + i}", "city": "New York", "country": "US",
-                       "is_primary": True}],
-    }  # fmt: skip
+        "addresses": [
+            {
+                "type": "billing",
+                "lines": [f"{(700 if site else 100) + i} {'Elm St' if site else 'Harbor Rd'}"],
+                "postal_code": f"{10001 + i}",
+                "city": "New York",
+                "country": "US",
+                "is_primary": True,
+            }
+        ],
+    }
 
 
 def test_decisions_taken_in_uncertain_order_teach_the_model(
@@ -112,9 +135,11 @@ def test_decisions_taken_in_uncertain_order_teach_the_model(
     def site_probability() -> float:
         body = {k: site[k] for k in ("kind", "name", "phone", "addresses")}
         found = client.post(f"{API}/match", params={"min_score": "0"}, json=body).json()
-        return max(item["score"] for item in found["items"]  # the clinic's main site
-                   if ("phone", "different") in {(e["field"], e["label"])
-                                                 for e in item["explanation"]})  # fmt: skip
+        return max(
+            item["score"]
+            for item in found["items"]  # the clinic's main site
+            if ("phone", "different") in {(e["field"], e["label"]) for e in item["explanation"]}
+        )
 
     p_before = site_probability()
     queue = _all(client, order="uncertain", limit=100)

@@ -17,16 +17,20 @@ from tests.factories import create, minimal
 from tests.profile_rows import put_profile
 
 API = "/api/v1"
-QUESTION = ('tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
-            "&& open_quality_complaints > 0")  # fmt: skip
+QUESTION = (
+    'tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
+    "&& open_quality_complaints > 0"
+)
 Clients = Callable[..., TestClient]
 
 
 @pytest.fixture
 def world(client: TestClient) -> TestClient:
-    for kind, body in (("industries", {"code": "automotive", "name": "Automotive"}),
-                       ("industries", {"code": "retail", "name": "Retail"}),
-                       ("account-tiers", {"code": "strategic", "name": "Strategic"})):  # fmt: skip
+    for kind, body in (
+        ("industries", {"code": "automotive", "name": "Automotive"}),
+        ("industries", {"code": "retail", "name": "Retail"}),
+        ("account-tiers", {"code": "strategic", "name": "Strategic"}),
+    ):
         assert client.post(f"{API}/{kind}", json=body).status_code == 201
     return client
 
@@ -36,8 +40,7 @@ def customer(client: TestClient, name: str, **extra: Any) -> str:
     return str(create(client, minimal(name, f"ap@{slug}.example", **extra))["id"])
 
 
-def profiled(client: TestClient, name: str, rows: dict[str, dict[str, Any]],
-             **extra: Any) -> str:  # fmt: skip
+def profiled(client: TestClient, name: str, rows: dict[str, dict[str, Any]], **extra: Any) -> str:
     """A customer with these profile rows (entity -> features), scored by the rules."""
     container: Container = client.app.state.container  # type: ignore[attr-defined]
     found = customer(client, name, **extra)
@@ -53,10 +56,16 @@ def ask(client: TestClient, expression: str, **extra: Any) -> Any:
 
 def test_the_seed_question_is_answered(world: TestClient) -> None:
     declining = {"order_frequency_trend": -1.5, "open_quality_complaints": 2}
-    wanted = profiled(world, "Autoparts AG", {"*": declining}, industry="automotive",
-                      account_tier="strategic")  # fmt: skip
-    profiled(world, "Growing Motors", {"*": {**declining, "order_frequency_trend": 1.0}},
-             industry="automotive", account_tier="strategic")  # fmt: skip
+    wanted = profiled(
+        world, "Autoparts AG", {"*": declining}, industry="automotive", account_tier="strategic"
+    )
+    profiled(
+        world,
+        "Growing Motors",
+        {"*": {**declining, "order_frequency_trend": 1.0}},
+        industry="automotive",
+        account_tier="strategic",
+    )
     profiled(world, "Shop Ltd", {"*": declining}, industry="retail", account_tier="strategic")
     profiled(world, "Small Motors", {"*": declining}, industry="automotive")  # tier standard
     response = ask(world, QUESTION)
@@ -111,8 +120,9 @@ def test_scope_limits_the_rows_a_question_reads(world: TestClient, client_as: Cl
     complaint = {"open_quality_complaints": 1}
     in_de = profiled(world, "German Complaint", {"DE01": complaint, "*": complaint})
     profiled(world, "US Complaint", {"US01": complaint, "*": complaint})
-    both = profiled(world, "Both", {"US01": complaint, "DE01": {"open_quality_complaints": 0},
-                                    "*": complaint})  # fmt: skip
+    both = profiled(
+        world, "Both", {"US01": complaint, "DE01": {"open_quality_complaints": 0}, "*": complaint}
+    )
     german = client_as("hans", roles=["viewer"], entities=["DE01"])
     found = ask(german, "open_quality_complaints > 0").json()
     assert [i["id"] for i in found["items"]] == [in_de]
@@ -129,8 +139,9 @@ def test_scope_limits_the_rows_a_question_reads(world: TestClient, client_as: Cl
 
 def test_saved_segments_with_live_counts(world: TestClient, client_as: Clients) -> None:
     profiled(world, "Seg One", {"*": {"visits_90d": 0}})
-    created = world.post(f"{API}/segments", json={"name": "no_visits",
-                                                  "expression": "visits_90d == 0"})  # fmt: skip
+    created = world.post(
+        f"{API}/segments", json={"name": "no_visits", "expression": "visits_90d == 0"}
+    )
     assert created.status_code == 201, created.text
     segment = created.json()
     assert segment["count"] == 1
@@ -139,8 +150,7 @@ def test_saved_segments_with_live_counts(world: TestClient, client_as: Clients) 
     assert [(s["name"], s["count"]) for s in listed] == [("no_visits", 2)]
     members = world.get(f"{API}/segments/{segment['id']}/customers", params={"limit": 1}).json()
     assert members["total"] == 2 and len(members["items"]) == 1 and members["next_cursor"]
-    patched = world.patch(f"{API}/segments/{segment['id']}",
-                          json={"expression": "visits_90d > 0"})  # fmt: skip
+    patched = world.patch(f"{API}/segments/{segment['id']}", json={"expression": "visits_90d > 0"})
     assert patched.status_code == 200 and patched.json()["count"] == 0
     bad = world.patch(f"{API}/segments/{segment['id']}", json={"expression": "visits_90d > 'x'"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["column"] == 14
@@ -154,13 +164,15 @@ def test_saved_segments_with_live_counts(world: TestClient, client_as: Clients) 
 
 
 def test_segments_of_an_entity_stay_in_scope(world: TestClient, client_as: Clients) -> None:
-    us = world.post(f"{API}/segments", json={"name": "us_only", "expression": "true",
-                                             "entity": "US01"}).json()  # fmt: skip
+    us = world.post(
+        f"{API}/segments", json={"name": "us_only", "expression": "true", "entity": "US01"}
+    ).json()
     german = client_as("hans", roles=["viewer"], entities=["DE01"])
     assert german.get(f"{API}/segments/{us['id']}").status_code == 404
     assert german.get(f"{API}/segments").json()["items"] == []
-    refused = german.post(f"{API}/segments", json={"name": "mine", "expression": "true",
-                                                   "entity": "US01"})  # fmt: skip
+    refused = german.post(
+        f"{API}/segments", json={"name": "mine", "expression": "true", "entity": "US01"}
+    )
     assert refused.status_code == 403
     mine = german.post(f"{API}/segments", json={"name": "mine", "expression": "true"})
     assert mine.status_code == 201

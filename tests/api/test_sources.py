@@ -15,8 +15,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 API = "/api/v1/imports"
-COLUMNS = ["source_system", "source_id", "kind", "name", "email", "phone", "tax_id",
-           "billing_street", "billing_city", "billing_postal_code", "billing_country"]  # fmt: skip
+COLUMNS = [
+    "source_system",
+    "source_id",
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "tax_id",
+    "billing_street",
+    "billing_city",
+    "billing_postal_code",
+    "billing_country",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +55,10 @@ def run_import(
     """Submit (as ``client``), approve (as ``manager``): the job and its row report. The
     rows carry no owning legal entity: the job's (DE01 unless given) applies."""
     options.setdefault("entity", "DE01")
-    data = {"template": "custmaster", **{k: str(v).lower() if isinstance(v, bool) else str(v)
-                                         for k, v in options.items()}}  # fmt: skip
+    data = {
+        "template": "custmaster",
+        **{k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in options.items()},
+    }
     response = client.post(API, files=[("file", ("rows.csv", content, "text/csv"))], data=data)
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
@@ -58,10 +71,17 @@ def run_import(
     return job, report
 
 
-SAP = {"source_system": "sap", "source_id": "S-1", "name": "Pacific Packaging GmbH",
-       "email": "ap@pacific-pack.example", "phone": "+49 221 1234567",
-       "billing_street": "Hohe Strasse 1", "billing_city": "Köln",
-       "billing_postal_code": "50667", "billing_country": "DE"}  # fmt: skip
+SAP = {
+    "source_system": "sap",
+    "source_id": "S-1",
+    "name": "Pacific Packaging GmbH",
+    "email": "ap@pacific-pack.example",
+    "phone": "+49 221 1234567",
+    "billing_street": "Hohe Strasse 1",
+    "billing_city": "Köln",
+    "billing_postal_code": "50667",
+    "billing_country": "DE",
+}
 
 
 def winners(client: TestClient, customer_id: str) -> dict[str, dict[str, Any]]:
@@ -78,8 +98,11 @@ def test_every_imported_row_is_kept_with_its_lineage(
     response = client.get(f"/api/v1/customers/{row['customer_id']}/sources")
     assert response.status_code == 200, response.text
     (record,) = response.json()["records"]
-    assert (record["source_system"], record["source_id"], record["origin"]) == ("sap", "S-1",
-                                                                                "import")  # fmt: skip
+    assert (record["source_system"], record["source_id"], record["origin"]) == (
+        "sap",
+        "S-1",
+        "import",
+    )
     assert record["received"]["name"] == "Pacific Packaging GmbH"
     assert record["received"]["phone"] == "+49 221 1234567"  # as received
     assert record["normalised"]["phone"] == "+492211234567"  # normalised (E.164)
@@ -95,9 +118,14 @@ def test_a_golden_record_survives_a_later_lower_ranked_import(
 ) -> None:
     _, (first,) = run_import(client, manager, csv_file(SAP))
     customer_id = first["customer_id"]
-    hubspot = {**SAP, "source_system": "hubspot", "source_id": "H-9",
-               "name": "Pacific Packaging", "phone": "+49 221 7654321",
-               "tax_id": "DE136695976"}  # fmt: skip
+    hubspot = {
+        **SAP,
+        "source_system": "hubspot",
+        "source_id": "H-9",
+        "name": "Pacific Packaging",
+        "phone": "+49 221 7654321",
+        "tax_id": "DE136695976",
+    }
     _, (row,) = run_import(client, manager, csv_file(hubspot), on_duplicate="update")
     assert row["outcome"] == "updated" and row["customer_id"] == customer_id
     kept = {w["field"] for w in row["warnings"] if w["code"] == "value_kept"}
@@ -158,9 +186,13 @@ def test_a_skipped_duplicate_is_kept_as_a_source_record_of_its_golden_record(
 def test_an_api_create_with_a_source_reference_keeps_a_source_record(
     client: TestClient,
 ) -> None:
-    body = {"kind": "organization", "name": "Initech", "email": "ap@initech.example",
-            "owning_entity": "US01",
-            "source_refs": [{"source_system": "netsuite", "source_id": "N-7"}]}  # fmt: skip
+    body = {
+        "kind": "organization",
+        "name": "Initech",
+        "email": "ap@initech.example",
+        "owning_entity": "US01",
+        "source_refs": [{"source_system": "netsuite", "source_id": "N-7"}],
+    }
     created = client.post("/api/v1/customers", json=body)
     assert created.status_code == 201, created.text
     found = client.get(f"/api/v1/customers/{created.json()['id']}/sources").json()
@@ -172,8 +204,13 @@ def test_an_api_create_with_a_source_reference_keeps_a_source_record(
 def test_an_unmerge_restores_the_source_records_exactly(
     client: TestClient, manager: TestClient
 ) -> None:
-    other = {**SAP, "source_system": "salesforce", "source_id": "F-1",
-             "email": "billing@pacific-pack.example", "name": "Pacific Packaging"}  # fmt: skip
+    other = {
+        **SAP,
+        "source_system": "salesforce",
+        "source_id": "F-1",
+        "email": "billing@pacific-pack.example",
+        "name": "Pacific Packaging",
+    }
     _, report = run_import(client, manager, csv_file(SAP, other))
     a, b = (r["customer_id"] for r in report)
     before_a = client.get(f"/api/v1/customers/{a}/sources").json()

@@ -13,10 +13,16 @@ from fastapi.testclient import TestClient
 from tests.api.test_sources import SAP, csv_file, run_import
 
 #: a sister company using the group's accounts-payable mailbox
-SISTER = {**SAP, "source_system": "salesforce", "source_id": "F-77",
-          "name": "Pacific Machine Works GmbH", "phone": "+49 911 555123",
-          "billing_street": "Königstrasse 9", "billing_city": "Nürnberg",
-          "billing_postal_code": "90402"}  # fmt: skip
+SISTER = {
+    **SAP,
+    "source_system": "salesforce",
+    "source_id": "F-77",
+    "name": "Pacific Machine Works GmbH",
+    "phone": "+49 911 555123",
+    "billing_street": "Königstrasse 9",
+    "billing_city": "Nürnberg",
+    "billing_postal_code": "90402",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +57,9 @@ def test_a_shared_mailbox_of_two_companies_is_not_merged(
     (pair,) = cluster["pairs"]
     assert any("dissimilar name" in r for r in pair["reasons"])
     # the steward says: not the same company; it stays that way
-    decided = client.post(f"/api/v1/duplicates/{cluster['id']}/decision",
-                          json={"decision": "not_duplicate"})  # fmt: skip
+    decided = client.post(
+        f"/api/v1/duplicates/{cluster['id']}/decision", json={"decision": "not_duplicate"}
+    )
     assert decided.status_code == 200, decided.text
     assert len(customers(client)) == 2
 
@@ -60,8 +67,14 @@ def test_a_shared_mailbox_of_two_companies_is_not_merged(
 def test_another_country_goes_to_review(client: TestClient, manager: TestClient) -> None:
     _, (first,) = run_import(client, manager, csv_file(SAP))
     assert first["outcome"] == "created"
-    abroad = {**SAP, "source_system": "salesforce", "source_id": "F-2",
-              "billing_city": "Wien", "billing_postal_code": "1010", "billing_country": "AT"}  # fmt: skip
+    abroad = {
+        **SAP,
+        "source_system": "salesforce",
+        "source_id": "F-2",
+        "billing_city": "Wien",
+        "billing_postal_code": "1010",
+        "billing_country": "AT",
+    }
     _, (row,) = run_import(client, manager, csv_file(abroad), on_duplicate="update")
     assert row["outcome"] == "created"
     assert any("another country" in w["message"] for w in row["warnings"])

@@ -22,8 +22,14 @@ from tests.api.test_sources import SAP, csv_file, run_import
 
 runner = CliRunner()
 #: the marketing list's row of the same company: no e-mail, another phone format
-NO_MAIL = {**SAP, "source_system": "hubspot", "source_id": "H-5", "email": "",
-           "name": "Pacific Packaging GmbH", "phone": "0221 1234567"}  # fmt: skip
+NO_MAIL = {
+    **SAP,
+    "source_system": "hubspot",
+    "source_id": "H-5",
+    "email": "",
+    "name": "Pacific Packaging GmbH",
+    "phone": "0221 1234567",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +46,9 @@ def test_a_record_without_email_joins_its_company_at_import(
     client: TestClient, manager: TestClient
 ) -> None:
     _, (first,) = run_import(client, manager, csv_file(SAP))
-    _, (row,) = run_import(client, manager, csv_file({**NO_MAIL, "tax_id": "DE136695976"}),
-                           on_duplicate="update")  # fmt: skip
+    _, (row,) = run_import(
+        client, manager, csv_file({**NO_MAIL, "tax_id": "DE136695976"}), on_duplicate="update"
+    )
     assert row["outcome"] == "updated", row
     assert row["customer_id"] == first["customer_id"]
     customer = client.get(f"/api/v1/customers/{first['customer_id']}").json()
@@ -75,19 +82,23 @@ def test_a_pending_record_joins_its_company_in_a_batch_run(
     assert jsonl.exit_code == 0, jsonl.output
     (exported,) = [json.loads(line) for line in jsonl.output.splitlines()]
     kinds = {m["id"]: (m["kind"], m["source_ids"]) for m in exported["members"]}
-    assert kinds == {created["customer_id"]: ("customer", ["sap/S-1"]),
-                     pending_id: ("source_record", ["hubspot/H-5"])}  # fmt: skip
-    table = runner.invoke(cli, ["match", "clusters", "--format", "csv", "--database-url",
-                                _url(container)])  # fmt: skip
+    assert kinds == {
+        created["customer_id"]: ("customer", ["sap/S-1"]),
+        pending_id: ("source_record", ["hubspot/H-5"]),
+    }
+    table = runner.invoke(
+        cli, ["match", "clusters", "--format", "csv", "--database-url", _url(container)]
+    )
     lines = list(csv.DictReader(io.StringIO(table.output)))
     assert {(r["member_kind"], r["source_ids"]) for r in lines} == {
-        ("customer", "sap/S-1"), ("source_record", "hubspot/H-5")}  # fmt: skip
+        ("customer", "sap/S-1"),
+        ("source_record", "hubspot/H-5"),
+    }
     api = client.get("/api/v1/clusters/export", params={"format": "jsonl"})
     assert api.status_code == 200 and json.loads(api.text.splitlines()[0]) == exported
     api_csv = client.get("/api/v1/clusters/export", params={"format": "csv"})
     assert list(csv.DictReader(io.StringIO(api_csv.text))) == lines
-    result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
-                                 _url(container)])  # fmt: skip
+    result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url", _url(container)])
     assert result.exit_code == 0, result.output
     assert "0 clusters in the review queue" in result.output  # the merged one left it
     assert client.get("/api/v1/duplicates").json()["items"] == []
@@ -112,8 +123,7 @@ def test_a_pending_record_with_an_invalid_value_joins_without_it(
     (pending,) = source_features(container.uow, container.system_principal())
     assert pending.tax_id == "DE136695975"
     _, (created,) = run_import(client, manager, csv_file(SAP))
-    result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
-                                 _url(container)])  # fmt: skip
+    result = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url", _url(container)])
     assert result.exit_code == 0, result.output
     assert "0 clusters in the review queue" in result.output
     body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
@@ -149,17 +159,24 @@ def test_training_reads_the_source_records_duplicates_included(
     other forms their source records gave them (the CRM's record, consolidated at import,
     with its own phone and address)."""
     run_import(client, manager, csv_file(SAP))
-    crm = {**SAP, "source_system": "salesforce", "source_id": "F-1",
-           "phone": "+49 911 7654321", "billing_street": "Königstrasse 5",
-           "billing_city": "Nürnberg", "billing_postal_code": "90402"}  # fmt: skip
+    crm = {
+        **SAP,
+        "source_system": "salesforce",
+        "source_id": "F-1",
+        "phone": "+49 911 7654321",
+        "billing_street": "Königstrasse 5",
+        "billing_city": "Nürnberg",
+        "billing_postal_code": "90402",
+    }
     run_import(client, manager, csv_file(crm), on_duplicate="update")
     run_import(client, manager, csv_file(NO_MAIL), keep_incomplete_as_drafts=True)
     assert len(client.get("/api/v1/customers").json()["items"]) == 1
     found = source_features(container.uow, container.system_principal())
     assert len(found) == 3  # the sap, salesforce and hubspot records
     assert sorted(f.email or "" for f in found) == ["", SAP["email"], SAP["email"]]
-    trained = runner.invoke(cli, ["match", "train", "--no-labels", "--database-url",
-                                  _url(container)])  # fmt: skip
+    trained = runner.invoke(
+        cli, ["match", "train", "--no-labels", "--database-url", _url(container)]
+    )
     assert trained.exit_code == 0, trained.output
     # the golden record and the forms its CRM and marketing records gave it
     assert re.search(r"records\W+3 of 3", trained.output), trained.output
@@ -173,11 +190,16 @@ def test_pending_records_matched_together_settle_as_one_group(
     """Two incomplete records of one company (neither has an e-mail) are one pending
     group after ``match run --auto-merge``; the company's complete record, which only
     resembles one of them, brings in both."""
-    legacy = {"source_system": "legacy_erp", "source_id": "L-1", "name": SAP["name"],
-              "phone": "0221 1234567", "billing_city": "Köln", "billing_country": "DE"}  # fmt: skip
+    legacy = {
+        "source_system": "legacy_erp",
+        "source_id": "L-1",
+        "name": SAP["name"],
+        "phone": "0221 1234567",
+        "billing_city": "Köln",
+        "billing_country": "DE",
+    }
     run_import(client, manager, csv_file(NO_MAIL, legacy), keep_incomplete_as_drafts=True)
-    first = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
-                                _url(container)])  # fmt: skip
+    first = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url", _url(container)])
     assert first.exit_code == 0, first.output
     assert client.get("/api/v1/customers").json()["items"] == []  # still no e-mail
     _, (created,) = run_import(client, manager, csv_file({**SAP, "phone": "+49 221 9999999"}))
@@ -187,10 +209,8 @@ def test_pending_records_matched_together_settle_as_one_group(
     (cluster,) = [json.loads(line) for line in jsonl.output.splitlines()]
     members = {m["kind"]: m["source_ids"] for m in cluster["members"]}
     assert len(cluster["members"]) == 2  # the group counts as one
-    assert members == {"customer": ["sap/S-1"],
-                       "source_record": ["hubspot/H-5", "legacy_erp/L-1"]}  # fmt: skip
-    merged = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url",
-                                 _url(container)])  # fmt: skip
+    assert members == {"customer": ["sap/S-1"], "source_record": ["hubspot/H-5", "legacy_erp/L-1"]}
+    merged = runner.invoke(cli, ["match", "run", "--auto-merge", "--database-url", _url(container)])
     assert merged.exit_code == 0, merged.output
     body = client.get(f"/api/v1/customers/{created['customer_id']}/sources").json()
     assert sorted(r["source_system"] for r in body["records"]) == ["hubspot", "legacy_erp", "sap"]

@@ -47,8 +47,7 @@ def test_an_unassigned_phone_is_dropped_and_the_row_still_matches(
     client: TestClient, manager: TestClient
 ) -> None:
     _, (first,) = run_import(client, manager, csv_file(SAP))
-    unassigned = {**SAP, "source_system": "salesforce", "source_id": "F-1",
-                  "phone": "+49 000 0000"}  # fmt: skip
+    unassigned = {**SAP, "source_system": "salesforce", "source_id": "F-1", "phone": "+49 000 0000"}
     _, (row,) = run_import(client, manager, csv_file(unassigned), on_duplicate="update")
     assert row["outcome"] in ("updated", "skipped")
     assert row["customer_id"] == first["customer_id"]  # matched by its e-mail
@@ -61,11 +60,18 @@ def test_reject_and_draft_keep_the_other_choices(client: TestClient, manager: Te
     _, (rejected,) = run_import(client, manager, csv_file(BAD_TAX_ID), on_invalid_field="reject")
     assert rejected["outcome"] == "failed"
     assert [e["code"] for e in rejected["errors"]] == ["invalid_tax_id"]
-    _, (drafted,) = run_import(client, manager, csv_file(BAD_TAX_ID), on_invalid_field="draft",
-                               keep_incomplete_as_drafts=True)  # fmt: skip
+    _, (drafted,) = run_import(
+        client,
+        manager,
+        csv_file(BAD_TAX_ID),
+        on_invalid_field="draft",
+        keep_incomplete_as_drafts=True,
+    )
     assert drafted["outcome"] == "draft"
     assert "invalid_field_draft" in {w["code"] for w in drafted["warnings"]}
-    bad = client.post("/api/v1/imports", data={"template": "custmaster",
-                                               "on_invalid_field": "ignore"},
-                      files=[("file", ("x.csv", csv_file(SAP), "text/csv"))])  # fmt: skip
+    bad = client.post(
+        "/api/v1/imports",
+        data={"template": "custmaster", "on_invalid_field": "ignore"},
+        files=[("file", ("x.csv", csv_file(SAP), "text/csv"))],
+    )
     assert bad.status_code == 422

@@ -18,13 +18,24 @@ from custmaster.services.approval_policy_loader import load_policy
 
 API = "/api/v1/customers"
 PERSON = {
-    "kind": "person", "name": "Erika Mustermann", "first_name": "Erika",
-    "last_name": "Mustermann", "email": "erika@mail.example", "phone": "+49 30 1234567",
+    "kind": "person",
+    "name": "Erika Mustermann",
+    "first_name": "Erika",
+    "last_name": "Mustermann",
+    "email": "erika@mail.example",
+    "phone": "+49 30 1234567",
     "owning_entity": "DE01",
-    "addresses": [{"type": "billing", "lines": ["Hauptstr. 1"], "city": "Berlin",
-                   "postal_code": "10115", "country": "DE"}],
+    "addresses": [
+        {
+            "type": "billing",
+            "lines": ["Hauptstr. 1"],
+            "city": "Berlin",
+            "postal_code": "10115",
+            "country": "DE",
+        }
+    ],
     "source_refs": [{"source_system": "shop", "source_id": "P-1"}],
-}  # fmt: skip
+}
 
 
 def _count(container: Container, table: Any, customer_id: str) -> int:
@@ -58,12 +69,16 @@ def test_erasing_a_person_scrubs_the_source_records(client: TestClient) -> None:
 
 def test_erasing_a_contact_scrubs_it_from_the_source_records(client: TestClient) -> None:
     organisation = {
-        "kind": "organization", "name": "Initech", "email": "ap@initech.example",
+        "kind": "organization",
+        "name": "Initech",
+        "email": "ap@initech.example",
         "owning_entity": "US01",
-        "contacts": [{"first_name": "Dana", "last_name": "Lee", "email": "dana@initech.example"},
-                     {"first_name": "Sam", "last_name": "Kim", "email": "sam@initech.example"}],
+        "contacts": [
+            {"first_name": "Dana", "last_name": "Lee", "email": "dana@initech.example"},
+            {"first_name": "Sam", "last_name": "Kim", "email": "sam@initech.example"},
+        ],
         "source_refs": [{"source_system": "crm", "source_id": "C-1"}],
-    }  # fmt: skip
+    }
     created = client.post(API, json=organisation).json()
     dana = next(c["id"] for c in created["contacts"] if c["last_name"] == "Lee")
     done = client.post(f"{API}/{created['id']}/contacts/{dana}/erase")
@@ -99,8 +114,10 @@ def test_an_erasure_scrubs_the_source_records_when_its_approval_completes(
     monkeypatch.setattr(container, "policy", load_policy(None))  # the shipped policy
     url = f"{API}/{created.json()['id']}"
     steward = client_as("steward", roles=["data_steward"])
-    approvers = (client_as("steward2", roles=["data_steward"]),
-                 client_as("ctrl", roles=["controller"]))  # fmt: skip
+    approvers = (
+        client_as("steward2", roles=["data_steward"]),
+        client_as("ctrl", roles=["controller"]),
+    )
     request = steward.post(f"{url}/erase")
     assert request.status_code == 202, request.text  # the erase lane waits for approval
     (record,) = client.get(f"{url}/sources").json()["records"]

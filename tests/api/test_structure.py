@@ -34,8 +34,14 @@ def customer(client: TestClient, name: str, **extra: Any) -> str:
     return str(create(client, minimal(name, f"ap@{slug}.example", **extra))["id"])
 
 
-def link(client: TestClient, parent: str, child: str, valid_from: str = "2026-01-01",
-         valid_to: str | None = None, kind: str = "legal") -> Any:  # fmt: skip
+def link(
+    client: TestClient,
+    parent: str,
+    child: str,
+    valid_from: str = "2026-01-01",
+    valid_to: str | None = None,
+    kind: str = "legal",
+) -> Any:
     body = {"parent_id": parent, "child_id": child, "valid_from": valid_from}
     if valid_to:
         body["valid_to"] = valid_to
@@ -138,8 +144,10 @@ def test_reads_as_of_before_and_after_moving_a_subtree(
         ("Head", 3),
     ]
     assert [a["name"] for a in view(client, kiosk, "ancestors", "2026-07-01")["items"]] == [
-        "Store", "South", "Head"
-    ]  # fmt: skip
+        "Store",
+        "South",
+        "Head",
+    ]
     descendants = view(client, south, "descendants", "2026-08-01")["items"]
     assert [(d["name"], d["depth"]) for d in descendants] == [("Store", 1), ("Kiosk", 2)]
     assert view(client, south, "descendants", "2026-06-01")["items"] == []
@@ -185,8 +193,13 @@ def test_a_move_that_would_create_a_cycle_or_change_nothing_is_refused(client: T
 
 
 def test_inherited_fields_flow_down_the_legal_hierarchy_with_provenance(client: TestClient) -> None:
-    group = customer(client, "Group", customer_group="KEYACCT", payment_terms="NET45",
-                     overrides={"DE01": {"payment_terms": "NET60"}})  # fmt: skip
+    group = customer(
+        client,
+        "Group",
+        customer_group="KEYACCT",
+        payment_terms="NET45",
+        overrides={"DE01": {"payment_terms": "NET60"}},
+    )
     division = customer(client, "Division", customer_group="RETAIL")
     shop = customer(client, "Shop")
     assert link(client, group, division, "2026-02-01").status_code == 201
@@ -216,8 +229,9 @@ def test_inherited_fields_flow_down_the_legal_hierarchy_with_provenance(client: 
         f"{API}/customers/{division}", params={"entity": "US01", "as_of": "2026-03-01"}
     )
     assert own.json()["customer_group"] == "RETAIL"
-    assert own.json()["inherited"] == {"payment_terms": {"value": "NET45", "from": group,
-                                                         "hierarchy": "legal"}}  # fmt: skip
+    assert own.json()["inherited"] == {
+        "payment_terms": {"value": "NET45", "from": group, "hierarchy": "legal"}
+    }
     master = client.get(f"{API}/customers/{shop}").json()
     assert master["customer_group"] is None and "inherited" not in master
 
@@ -242,10 +256,21 @@ def test_credit_limits_roll_up_the_subtree_as_of_a_date(client: TestClient) -> N
     assert client.get(url, params={"figure": "revenue"}).status_code == 422
 
 
-def relate(client: TestClient, customer_id: str, related: str, kind: str = "ship_to",
-           valid_from: str = "2026-01-01", **extra: Any) -> Any:  # fmt: skip
-    body = {"customer_id": customer_id, "related_id": related, "relationship_type": kind,
-            "valid_from": valid_from, **extra}  # fmt: skip
+def relate(
+    client: TestClient,
+    customer_id: str,
+    related: str,
+    kind: str = "ship_to",
+    valid_from: str = "2026-01-01",
+    **extra: Any,
+) -> Any:
+    body = {
+        "customer_id": customer_id,
+        "related_id": related,
+        "relationship_type": kind,
+        "valid_from": valid_from,
+        **extra,
+    }
     return client.post(f"{API}/relationships", json=body)
 
 
@@ -284,15 +309,22 @@ def test_ending_and_deleting_relationships(client: TestClient, container: Contai
     rel = relate(client, acct, payer, kind="payer", is_primary=True).json()
     ended = client.post(f"{API}/relationships/{rel['id']}/end", json={"valid_to": "2026-04-01"})
     assert ended.status_code == 200 and ended.json()["valid_to"] == "2026-04-01"
-    assert relate(client, acct, payer, kind="payer", valid_from="2026-04-01",
-                  is_primary=True).status_code == 201  # fmt: skip
+    assert (
+        relate(
+            client, acct, payer, kind="payer", valid_from="2026-04-01", is_primary=True
+        ).status_code
+        == 201
+    )
     bad = client.post(f"{API}/relationships/{rel['id']}/end", json={"valid_to": "2026-01-01"})
     assert errors_of(bad) == {"valid_to": "invalid_period"}
     assert client.delete(f"{API}/relationships/{rel['id']}").status_code == 204
     assert client.get(f"{API}/relationships/{rel['id']}").status_code == 404
     types = {kind for kind, _ in events(container)}
-    assert {"custmaster.customer_relationship.created", "custmaster.customer_relationship.ended",
-            "custmaster.customer_relationship.deleted"} <= types  # fmt: skip
+    assert {
+        "custmaster.customer_relationship.created",
+        "custmaster.customer_relationship.ended",
+        "custmaster.customer_relationship.deleted",
+    } <= types
 
 
 def test_user_defined_relationship_types(client: TestClient) -> None:
@@ -351,11 +383,16 @@ def test_a_hard_delete_records_the_links_and_relationships_it_takes_with_it(
     bill_to = relate(client, parent, middle, kind="bill_to").json()
     unit = {"code": "HQ", "kind": "sales_organisation", "name": "HQ"}
     assert client.post(f"{API}/org-units", json=unit).status_code == 201
-    in_unit = client.post(f"{API}/org-units/HQ/customers",
-                          json={"customer_id": middle, "valid_from": "2026-01-01"}).json()  # fmt: skip
+    in_unit = client.post(
+        f"{API}/org-units/HQ/customers", json={"customer_id": middle, "valid_from": "2026-01-01"}
+    ).json()
     new_user(client.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
-    team = {"user_id": "kim", "role": "key_account_manager", "valid_from": "2026-01-01",
-            "customer_id": middle}  # fmt: skip
+    team = {
+        "user_id": "kim",
+        "role": "key_account_manager",
+        "valid_from": "2026-01-01",
+        "customer_id": middle,
+    }
     in_team = client.post(f"{API}/team-assignments", json=team).json()
     feed = client.get(f"{API}/events").json()
     after = feed["next_cursor"]
@@ -364,8 +401,11 @@ def test_a_hard_delete_records_the_links_and_relationships_it_takes_with_it(
     events = client.get(f"{API}/events", params={"after": after}).json()["items"]
     kinds = [e["type"].split(".")[1] for e in events]
     assert kinds.count("customer") == 1
-    removed = {(kind, e["data"][kind]["id"]) for kind, e in zip(kinds, events, strict=True)
-               if kind != "customer"}  # fmt: skip
+    removed = {
+        (kind, e["data"][kind]["id"])
+        for kind, e in zip(kinds, events, strict=True)
+        if kind != "customer"
+    }
     assert removed == {
         ("hierarchy_link", up["id"]),
         ("hierarchy_link", down["id"]),

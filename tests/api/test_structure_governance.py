@@ -30,9 +30,11 @@ def customer(container: Container, name: str, **extra: Any) -> str:
     """A customer stored directly (the tests are about structure, not customer approvals)."""
     slug = name.lower().replace(" ", "-")
     result = create_customer(
-        container.uow(), container.system_principal(),
-        minimal(name, f"ap@{slug}.example", **extra), container.service_settings,
-    )  # fmt: skip
+        container.uow(),
+        container.system_principal(),
+        minimal(name, f"ap@{slug}.example", **extra),
+        container.service_settings,
+    )
     return str(result.customer.id)
 
 
@@ -44,8 +46,14 @@ def given(container: Container, operation: Operation, **action: Any) -> Any:
 
 
 def given_link(container: Container, parent: str, child: str, kind: str = "legal") -> UUID:
-    stored = given(container, Operation.HIERARCHY_LINK, hierarchy_type=kind, parent_id=parent,
-                   child_id=child, valid_from="2026-01-01")  # fmt: skip
+    stored = given(
+        container,
+        Operation.HIERARCHY_LINK,
+        hierarchy_type=kind,
+        parent_id=parent,
+        child_id=child,
+        valid_from="2026-01-01",
+    )
     return UUID(str(stored.id))
 
 
@@ -80,10 +88,21 @@ def test_every_structure_operation_takes_its_lane(
     a, b, d, e = (customer(c, n) for n in ("Alpha", "Beta", "Delta", "Echo"))
     legal_ad = given_link(c, a, d)
     sales_ae = given_link(c, a, e, "sales")
-    payer = given(c, Operation.RELATIONSHIP_CREATE, customer_id=d, related_id=a,
-                  relationship_type="payer", valid_from="2026-01-01", is_primary=True)  # fmt: skip
-    assert client.post(f"{API}/org-units", json={"code": "EU", "kind": "sales_organisation",
-                                                  "name": "Europe"}).status_code == 201  # fmt: skip
+    payer = given(
+        c,
+        Operation.RELATIONSHIP_CREATE,
+        customer_id=d,
+        related_id=a,
+        relationship_type="payer",
+        valid_from="2026-01-01",
+        is_primary=True,
+    )
+    assert (
+        client.post(
+            f"{API}/org-units", json={"code": "EU", "kind": "sales_organisation", "name": "Europe"}
+        ).status_code
+        == 201
+    )
     s = people["steward"]
 
     def link(kind: str, parent: str, child: str, who: TestClient = s) -> Any:
@@ -93,9 +112,16 @@ def test_every_structure_operation_takes_its_lane(
         )
 
     def relate(kind: str, related: str) -> Any:
-        return s.post(f"{API}/relationships", json={
-            "customer_id": b, "related_id": related, "relationship_type": kind,
-            "valid_from": "2026-02-01", "is_primary": True})  # fmt: skip
+        return s.post(
+            f"{API}/relationships",
+            json={
+                "customer_id": b,
+                "related_id": related,
+                "relationship_type": kind,
+                "valid_from": "2026-02-01",
+                "is_primary": True,
+            },
+        )
 
     # hierarchies: legal yellow (AR manager, then controller), sales (trade) green
     assert lane(link("legal", a, b)) == YELLOW
@@ -119,8 +145,9 @@ def test_every_structure_operation_takes_its_lane(
     assert lane(s.post(f"{API}/relationships/{ship_id}/end", json=end))[0] == 200
     assert lane(s.delete(f"{API}/relationships/{ship_id}"))[0] == 204
     # org-unit and account-team assignments: green for data stewards
-    assigned = s.post(f"{API}/org-units/EU/customers",
-                      json={"customer_id": b, "valid_from": "2026-01-01"})  # fmt: skip
+    assigned = s.post(
+        f"{API}/org-units/EU/customers", json={"customer_id": b, "valid_from": "2026-01-01"}
+    )
     assert lane(assigned)[0] == 201
     new_user(s.app.state.container, "kim", ["sales_rep"])  # type: ignore[attr-defined]
     team = s.post(
@@ -143,9 +170,12 @@ def test_every_structure_operation_takes_its_lane(
     assert [(x["parent_id"], x["valid_to"]) for x in links] == [(a, None)]
     pending = client.get(f"{API}/change-requests", params={"status": "pending"}).json()["items"]
     assert sorted({r["operation"] for r in pending}) == [
-        "hierarchy_end", "hierarchy_link", "hierarchy_move", "relationship_create",
+        "hierarchy_end",
+        "hierarchy_link",
+        "hierarchy_move",
+        "relationship_create",
         "relationship_end",
-    ]  # fmt: skip
+    ]
 
 
 def approve(who: TestClient, request_id: str) -> dict[str, Any]:
@@ -156,8 +186,9 @@ def approve(who: TestClient, request_id: str) -> dict[str, Any]:
 
 
 def parent_on(client: TestClient, node: str, day: str) -> str | None:
-    items = client.get(f"{API}/customers/{node}/hierarchies/legal",
-                       params={"view": "ancestors", "as_of": day}).json()["items"]  # fmt: skip
+    items = client.get(
+        f"{API}/customers/{node}/hierarchies/legal", params={"view": "ancestors", "as_of": day}
+    ).json()["items"]
     return items[0]["name"] if items else None
 
 
@@ -165,13 +196,15 @@ def family(c: Container) -> dict[str, str]:
     """Group One (NET30, KEYACCT, credit 1000) over Sub (300) over Leaf (50); Group Two
     (NET60, RETAIL, credit 2000) stands alone."""
     ids = {
-        "one": customer(c, "Group One", payment_terms="NET30", customer_group="KEYACCT",
-                        credit_limit="1000"),
-        "two": customer(c, "Group Two", payment_terms="NET60", customer_group="RETAIL",
-                        credit_limit="2000"),
+        "one": customer(
+            c, "Group One", payment_terms="NET30", customer_group="KEYACCT", credit_limit="1000"
+        ),
+        "two": customer(
+            c, "Group Two", payment_terms="NET60", customer_group="RETAIL", credit_limit="2000"
+        ),
         "sub": customer(c, "Sub", credit_limit="300"),
         "leaf": customer(c, "Leaf", credit_limit="50"),
-    }  # fmt: skip
+    }
     given_link(c, ids["one"], ids["sub"])
     given_link(c, ids["sub"], ids["leaf"])
     return ids
@@ -191,39 +224,49 @@ def test_a_yellow_move_applies_after_two_approvals_with_its_effect_listed(
     effect = request["change"]["payload"]["effect"]
     assert effect["parent_before"]["name"] == "Group One"
     assert effect["parent_after"]["name"] == "Group Two"
-    inherited = {(i["customer"]["name"], i["field"]): (i["before"], i["after"])
-                 for i in effect["inherited"]}  # fmt: skip
+    inherited = {
+        (i["customer"]["name"], i["field"]): (i["before"], i["after"]) for i in effect["inherited"]
+    }
     assert inherited == {
         ("Sub", "payment_terms"): ("NET30", "NET60"),
         ("Sub", "customer_group"): ("KEYACCT", "RETAIL"),
         ("Leaf", "payment_terms"): ("NET30", "NET60"),
         ("Leaf", "customer_group"): ("KEYACCT", "RETAIL"),
     }
-    rollup = {r["customer"]["name"]: (r["before"], r["after"])
-              for r in effect["rollup"]["changes"]}  # fmt: skip
+    rollup = {r["customer"]["name"]: (r["before"], r["after"]) for r in effect["rollup"]["changes"]}
     assert rollup == {"Group One": ("1350", "1000"), "Group Two": ("2000", "2350")}
     # a field of the new parent changes meanwhile: the request is rebased, not conflicted
-    update_customer(governed.uow(), governed.system_principal(), UUID(ids["two"]),
-                    {"payment_terms": "NET45"}, governed.service_settings)  # fmt: skip
+    update_customer(
+        governed.uow(),
+        governed.system_principal(),
+        UUID(ids["two"]),
+        {"payment_terms": "NET45"},
+        governed.service_settings,
+    )
 
     assert approve(people["bob"], request["id"])["status"] == "pending"
     assert parent_on(client, ids["sub"], "2026-07-01") == "Group One"  # not yet
-    assert people["bob"].post(f"{API}/change-requests/{request['id']}/approve",
-                              json={}).status_code == 403  # one person, one step  # fmt: skip
+    assert (
+        people["bob"].post(f"{API}/change-requests/{request['id']}/approve", json={}).status_code
+        == 403
+    )  # one person, one step
     done = approve(people["carol"], request["id"])
     assert done["status"] == "applied"
     assert parent_on(client, ids["sub"], "2026-06-30") == "Group One"
     assert parent_on(client, ids["sub"], "2026-07-01") == "Group Two"
     recomputed = done["change"]["payload"]["effect"]["inherited"]
-    assert {(i["customer"]["name"], i["after"]) for i in recomputed
-            if i["field"] == "payment_terms"} == {("Sub", "NET45"), ("Leaf", "NET45")}  # fmt: skip
-    view = client.get(f"{API}/customers/{ids['leaf']}",
-                      params={"entity": "US01", "as_of": "2026-07-01"}).json()  # fmt: skip
+    assert {
+        (i["customer"]["name"], i["after"]) for i in recomputed if i["field"] == "payment_terms"
+    } == {("Sub", "NET45"), ("Leaf", "NET45")}
+    view = client.get(
+        f"{API}/customers/{ids['leaf']}", params={"entity": "US01", "as_of": "2026-07-01"}
+    ).json()
     assert view["payment_terms"] == "NET45" and view["customer_group"] == "RETAIL"
     history = client.get(f"{API}/customers/{ids['sub']}/hierarchies/legal/links").json()
     assert [(h["parent_id"], h["valid_to"]) for h in history if h["child_id"] == ids["sub"]] == [
-        (ids["one"], "2026-07-01"), (ids["two"], None),
-    ]  # fmt: skip
+        (ids["one"], "2026-07-01"),
+        (ids["two"], None),
+    ]
 
 
 def test_a_structure_that_moved_meanwhile_conflicts_the_request(
@@ -237,8 +280,14 @@ def test_a_structure_that_moved_meanwhile_conflicts_the_request(
     )
     assert lane(response) == YELLOW
     # meanwhile Sub moves elsewhere (another change, applied)
-    given(governed, Operation.HIERARCHY_MOVE, hierarchy_type="legal", customer_id=ids["sub"],
-          new_parent_id=third, effective_date="2026-05-01")  # fmt: skip
+    given(
+        governed,
+        Operation.HIERARCHY_MOVE,
+        hierarchy_type="legal",
+        customer_id=ids["sub"],
+        new_parent_id=third,
+        effective_date="2026-05-01",
+    )
     approve(people["bob"], response.json()["id"])
     done = approve(people["carol"], response.json()["id"])
     assert done["status"] == "conflicted"
@@ -250,10 +299,22 @@ def test_a_relationship_request_names_the_primary_it_replaces(
     client: TestClient, governed: Container, people: dict[str, TestClient]
 ) -> None:
     buyer, old, new = (customer(governed, n) for n in ("Buyer", "Old Payer", "New Payer"))
-    given(governed, Operation.RELATIONSHIP_CREATE, customer_id=buyer, related_id=old,
-          relationship_type="payer", valid_from="2026-01-01", is_primary=True)  # fmt: skip
-    body = {"customer_id": buyer, "related_id": new, "relationship_type": "payer",
-            "valid_from": "2026-05-01", "is_primary": True}  # fmt: skip
+    given(
+        governed,
+        Operation.RELATIONSHIP_CREATE,
+        customer_id=buyer,
+        related_id=old,
+        relationship_type="payer",
+        valid_from="2026-01-01",
+        is_primary=True,
+    )
+    body = {
+        "customer_id": buyer,
+        "related_id": new,
+        "relationship_type": "payer",
+        "valid_from": "2026-05-01",
+        "is_primary": True,
+    }
     refused = people["steward"].post(f"{API}/relationships", json=body)
     assert refused.status_code == 422  # overlapping primaries, as before
     response = people["steward"].post(
@@ -265,11 +326,13 @@ def test_a_relationship_request_names_the_primary_it_replaces(
     assert effect["current_primary"]["related"]["name"] == "Old Payer"
     approve(people["bob"], response.json()["id"])
     assert approve(people["carol"], response.json()["id"])["status"] == "applied"
-    active = client.get(f"{API}/customers/{buyer}/relationships",
-                        params={"as_of": "2026-05-01"}).json()  # fmt: skip
+    active = client.get(
+        f"{API}/customers/{buyer}/relationships", params={"as_of": "2026-05-01"}
+    ).json()
     assert [(r["related"]["name"], r["is_primary"]) for r in active] == [("New Payer", True)]
-    before = client.get(f"{API}/customers/{buyer}/relationships",
-                        params={"as_of": "2026-04-30"}).json()  # fmt: skip
+    before = client.get(
+        f"{API}/customers/{buyer}/relationships", params={"as_of": "2026-04-30"}
+    ).json()
     assert [r["related"]["name"] for r in before] == ["Old Payer"]
 
 
@@ -292,15 +355,29 @@ def test_entity_scope_binds_structure_submitters_and_approvers(
         ).status_code
         == 403
     )
-    assert scoped.post(f"{API}/relationships", json={
-        **body, "customer_id": de_a, "related_id": us_a, "relationship_type": "ship_to",
-    }).status_code == 403  # fmt: skip
+    assert (
+        scoped.post(
+            f"{API}/relationships",
+            json={
+                **body,
+                "customer_id": de_a,
+                "related_id": us_a,
+                "relationship_type": "ship_to",
+            },
+        ).status_code
+        == 403
+    )
     given_link(governed, us_a, us_b, "sales")
-    assert scoped.post(f"{API}/customers/{us_b}/hierarchies/sales/move",
-                       json={"new_parent_id": de_a, "effective_date": "2026-03-01"}
-                       ).status_code == 403  # fmt: skip
-    inside = scoped.post(f"{API}/hierarchies/sales/links",
-                         json={**body, "parent_id": de_a, "child_id": de_b})  # fmt: skip
+    assert (
+        scoped.post(
+            f"{API}/customers/{us_b}/hierarchies/sales/move",
+            json={"new_parent_id": de_a, "effective_date": "2026-03-01"},
+        ).status_code
+        == 403
+    )
+    inside = scoped.post(
+        f"{API}/hierarchies/sales/links", json={**body, "parent_id": de_a, "child_id": de_b}
+    )
     assert inside.status_code == 201
     # a request about US01 customers: a DE01-scoped AR manager may not approve it
     request = people["steward"].post(

@@ -26,8 +26,9 @@ def unit(client: TestClient, code: str, kind: str, parent: str | None = None) ->
     return response.json()
 
 
-def assign_user(client: TestClient, user: str, role: str, valid_from: str = "2026-01-01",
-                **target: Any) -> Any:  # fmt: skip
+def assign_user(
+    client: TestClient, user: str, role: str, valid_from: str = "2026-01-01", **target: Any
+) -> Any:
     """Assign ``user`` (made a sales_rep user first when it does not exist yet)."""
     container: Container = client.app.state.container  # type: ignore[attr-defined]
     with container.uow().read_only() as uow:
@@ -57,8 +58,9 @@ def test_org_unit_tree_with_paths_and_no_cycles(client: TestClient) -> None:
     )
     bad = client.post(f"{API}/org-units", json={"code": "X", "kind": "planet", "name": "X"})
     assert errors_of(bad) == {"kind": "unknown_org_unit_kind"}
-    orphan = client.post(f"{API}/org-units", json={"code": "Y", "kind": "branch", "name": "Y",
-                                                   "parent_code": "NOPE"})  # fmt: skip
+    orphan = client.post(
+        f"{API}/org-units", json={"code": "Y", "kind": "branch", "name": "Y", "parent_code": "NOPE"}
+    )
     assert errors_of(orphan) == {"parent_id": "unknown_org_unit"}
     cycle = client.patch(f"{API}/org-units/EU", json={"parent_code": "MUC"})
     assert errors_of(cycle) == {"parent_id": "cycle"}
@@ -78,8 +80,9 @@ def test_the_account_team_is_derived_from_direct_and_org_unit_assignments(
     unit(client, "DACH", "region", "EU")
     unit(client, "MUC", "territory", "DACH")
     shop = create(client, minimal("Shop", "ap@shop.example"))["id"]
-    assigned = client.post(f"{API}/org-units/MUC/customers",
-                           json={"customer_id": shop, "valid_from": "2026-01-01"})  # fmt: skip
+    assigned = client.post(
+        f"{API}/org-units/MUC/customers", json={"customer_id": shop, "valid_from": "2026-01-01"}
+    )
     assert assigned.status_code == 201, assigned.text
     assert assign_user(client, "ava", "account_manager", org_unit="EU").status_code == 201
     assert assign_user(client, "ron", "sales_rep", org_unit="DACH").status_code == 201
@@ -88,12 +91,14 @@ def test_the_account_team_is_derived_from_direct_and_org_unit_assignments(
     assert kam.status_code == 201
 
     assert team(client, shop, "2026-02-01") == [
-        ("account_manager", "ava", "EU"), ("sales_rep", "ron", "EU/DACH"),
-    ]  # fmt: skip
+        ("account_manager", "ava", "EU"),
+        ("sales_rep", "ron", "EU/DACH"),
+    ]
     assert team(client, shop, "2026-07-01") == [
-        ("key_account_manager", "kim", "direct"), ("account_manager", "ava", "EU"),
+        ("key_account_manager", "kim", "direct"),
+        ("account_manager", "ava", "EU"),
         ("sales_rep", "tim", "EU/DACH/MUC"),
-    ]  # fmt: skip
+    ]
     direct_rep = assign_user(client, "dan", "sales_rep", "2026-08-01", customer_id=shop)
     assert direct_rep.status_code == 201
     assert ("sales_rep", "dan", "direct") in team(client, shop, "2026-08-01")
@@ -105,8 +110,12 @@ def test_the_account_team_is_derived_from_direct_and_org_unit_assignments(
     ) == {"valid_from": "duplicate_assignment"}
     assert errors_of(assign_user(client, "x", "boss", org_unit="EU")) == {"role": "unknown_role"}
     assert errors_of(assign_user(client, "x", "sales_rep")) == {"org_unit_id": "target_required"}
-    nobody = {"user_id": "nobody", "role": "sales_rep", "valid_from": "2026-01-01",
-              "org_unit": "EU"}  # fmt: skip
+    nobody = {
+        "user_id": "nobody",
+        "role": "sales_rep",
+        "valid_from": "2026-01-01",
+        "org_unit": "EU",
+    }
     unknown = client.post(f"{API}/team-assignments", json=nobody)
     assert errors_of(unknown) == {"user_id": "unknown_reference"}
     assignments = client.get(f"{API}/org-units/MUC/assignments").json()
@@ -120,31 +129,52 @@ def test_the_account_team_is_derived_from_direct_and_org_unit_assignments(
 
 
 def test_templates_crud_and_a_customer_from_a_template(client: TestClient) -> None:
-    body = {"name": "EU wholesale", "description": "German wholesalers",
-            "defaults": {"customer_type": "wholesale", "currency": "EUR", "payment_terms": "NET30",
-                         "customer_group": "RETAIL", "dimensions": {"department": "SALES"}}}  # fmt: skip
+    body = {
+        "name": "EU wholesale",
+        "description": "German wholesalers",
+        "defaults": {
+            "customer_type": "wholesale",
+            "currency": "EUR",
+            "payment_terms": "NET30",
+            "customer_group": "RETAIL",
+            "dimensions": {"department": "SALES"},
+        },
+    }
     assert client.post(f"{API}/customer-templates", json=body).status_code == 201
     assert client.post(f"{API}/customer-templates", json=body).status_code == 409
     bad = client.post(f"{API}/customer-templates", json={"name": "x", "defaults": {"number": "C1"}})
     assert errors_of(bad) == {"defaults.number": "server_owned_field"}
     url = f"{API}/customer-templates/EU wholesale/customers"
-    made = client.post(url, json={"kind": "organization", "name": "Hamburg Handel GmbH",
-                                  "email": "ap@hh.example", "payment_terms": "NET45",
-                                  "owning_entity": "DE01"})  # fmt: skip
+    made = client.post(
+        url,
+        json={
+            "kind": "organization",
+            "name": "Hamburg Handel GmbH",
+            "email": "ap@hh.example",
+            "payment_terms": "NET45",
+            "owning_entity": "DE01",
+        },
+    )
     assert made.status_code == 201, made.text
     customer = made.json()
     assert (customer["customer_type"], customer["currency"], customer["payment_terms"]) == (
-        "wholesale", "EUR", "NET45",
-    )  # fmt: skip
+        "wholesale",
+        "EUR",
+        "NET45",
+    )
     assert customer["dimensions"] == {"department": "SALES"}
     assert sorted(customer["from_template"]) == [
-        "currency", "customer_group", "customer_type", "dimensions",
-    ]  # fmt: skip
+        "currency",
+        "customer_group",
+        "customer_type",
+        "dimensions",
+    ]
     assert made.headers["location"] == f"{API}/customers/{customer['id']}"
     no_mail = {"kind": "organization", "name": "No Mail", "owning_entity": "DE01"}
     assert errors_of(client.post(url, json=no_mail)) == {"email": "required"}
-    patched = client.patch(f"{API}/customer-templates/EU wholesale",
-                           json={"defaults": {"currency": "CHF"}})  # fmt: skip
+    patched = client.patch(
+        f"{API}/customer-templates/EU wholesale", json={"defaults": {"currency": "CHF"}}
+    )
     assert patched.status_code == 200 and patched.json()["defaults"] == {"currency": "CHF"}
     assert [t["name"] for t in client.get(f"{API}/customer-templates").json()["items"]] == [
         "EU wholesale"
@@ -174,45 +204,65 @@ def test_name_affixes_and_sales_organisations_crud(
     assert [a["code"] for a in client.get(affixes).json()["items"]] == ["DR", "MS"]
     changed = client.patch(f"{affixes}/DR", json={"name": "Doctor"})
     assert changed.status_code == 200 and changed.json()["name"] == "Doctor"
-    person = minimal("Dana Doctor", "dana@doc.example", kind="person", first_name="Dana",
-                     last_name="Doctor", name_affix="DR")  # fmt: skip
+    person = minimal(
+        "Dana Doctor",
+        "dana@doc.example",
+        kind="person",
+        first_name="Dana",
+        last_name="Doctor",
+        name_affix="DR",
+    )
     create(client, person)
     assert client.delete(f"{affixes}/DR").status_code == 409  # a customer uses it
     assert client.delete(f"{affixes}/MS").status_code == 204
     assert client.get(f"{affixes}/MS").status_code == 404
 
     orgs = f"{API}/sales-organisations"
-    created = client.post(orgs, json={"code": "DE10", "name": "Sales Germany",
-                                      "legal_entity": "DE01", "currency": "EUR"})  # fmt: skip
+    created = client.post(
+        orgs,
+        json={"code": "DE10", "name": "Sales Germany", "legal_entity": "DE01", "currency": "EUR"},
+    )
     assert created.status_code == 201 and created.json()["legal_entity"] == "DE01"
-    bad = client.post(orgs, json={"code": "XX10", "name": "X", "legal_entity": "XX99",
-                                  "currency": "XYZ"})  # fmt: skip
+    bad = client.post(
+        orgs, json={"code": "XX10", "name": "X", "legal_entity": "XX99", "currency": "XYZ"}
+    )
     assert errors_of(bad) == {"legal_entity": "unknown_reference", "currency": "invalid_currency"}
     assert client.patch(f"{orgs}/DE10", json={"currency": "CHF"}).json()["currency"] == "CHF"
     assert client.delete(f"{orgs}/DE10").status_code == 204
     types = {kind for kind, _ in events(container)}
-    assert {"custmaster.name_affix.created", "custmaster.name_affix.updated",
-            "custmaster.sales_organisation.deleted"} <= types  # fmt: skip
+    assert {
+        "custmaster.name_affix.created",
+        "custmaster.name_affix.updated",
+        "custmaster.sales_organisation.deleted",
+    } <= types
 
 
 def test_payment_schedules_of_payment_terms(client: TestClient) -> None:
     url = f"{API}/payment-terms/NET30/schedule"
     assert client.get(url).json() == {"payment_terms": "NET30", "lines": [], "payment_days": []}
-    schedule = {"lines": [{"percentage": "30", "due_days": 0, "discount_percent": "2"},
-                          {"percentage": "70", "due_days": 30}],
-                "payment_days": [15, 1]}  # fmt: skip
+    schedule = {
+        "lines": [
+            {"percentage": "30", "due_days": 0, "discount_percent": "2"},
+            {"percentage": "70", "due_days": 30},
+        ],
+        "payment_days": [15, 1],
+    }
     stored = client.put(url, json=schedule)
     assert stored.status_code == 200, stored.text
     assert stored.json()["payment_days"] == [1, 15]
     assert [(line["line_no"], line["percentage"]) for line in client.get(url).json()["lines"]] == [
-        (1, "30"), (2, "70"),
-    ]  # fmt: skip
-    wrong = {"lines": [{"percentage": "30", "due_days": 10}, {"percentage": "60", "due_days": 5}],
-             "payment_days": [0, 7, 7]}  # fmt: skip
+        (1, "30"),
+        (2, "70"),
+    ]
+    wrong = {
+        "lines": [{"percentage": "30", "due_days": 10}, {"percentage": "60", "due_days": 5}],
+        "payment_days": [0, 7, 7],
+    }
     assert errors_of(client.put(url, json=wrong)) == {
-        "lines[1].due_days": "not_increasing", "payment_days[0]": "out_of_range",
+        "lines[1].due_days": "not_increasing",
+        "payment_days[0]": "out_of_range",
         "payment_days[2]": "duplicate",
-    }  # fmt: skip
+    }
     short = {"lines": [{"percentage": "30", "due_days": 10}]}
     assert errors_of(client.put(url, json=short)) == {"lines": "percentages_not_100"}
     assert client.put(f"{API}/payment-terms/NOPE/schedule", json=schedule).status_code == 404
@@ -224,9 +274,11 @@ def test_operating_hours_and_visit_settings(client: TestClient, container: Conta
     shop = create(client, minimal("Corner Shop", "ap@corner.example"))["id"]
     hours_url = f"{API}/customers/{shop}/operating-hours"
     assert client.get(hours_url).status_code == 404
-    hours = {"timezone": "Europe/Berlin",
-             "weekly": {"monday": ["13:00-17:00", "08:00-12:00"], "saturday": ["09:00-12:00"]},
-             "exceptions": [{"date": "2026-12-24", "closed": True, "note": "Christmas Eve"}]}  # fmt: skip
+    hours = {
+        "timezone": "Europe/Berlin",
+        "weekly": {"monday": ["13:00-17:00", "08:00-12:00"], "saturday": ["09:00-12:00"]},
+        "exceptions": [{"date": "2026-12-24", "closed": True, "note": "Christmas Eve"}],
+    }
     stored = client.put(hours_url, json=hours)
     assert stored.status_code == 200, stored.text
     assert stored.json()["weekly"]["monday"] == ["08:00-12:00", "13:00-17:00"]
@@ -240,8 +292,9 @@ def test_operating_hours_and_visit_settings(client: TestClient, container: Conta
     }
 
     visits_url = f"{API}/customers/{shop}/visit-settings"
-    visits = client.put(visits_url, json={"frequency": "biweekly",
-                                          "preferred_days": ["Tuesday", "monday"]})  # fmt: skip
+    visits = client.put(
+        visits_url, json={"frequency": "biweekly", "preferred_days": ["Tuesday", "monday"]}
+    )
     assert visits.status_code == 200, visits.text
     assert visits.json()["preferred_days"] == ["monday", "tuesday"]
     assert [w["code"] for w in visits.json()["warnings"]] == ["closed_on_preferred_day"]
@@ -272,8 +325,9 @@ def test_a_contact_becomes_sellable_on_a_quote_or_order_and_stays_so(client: Tes
         {"field": f"contacts[{contact}].sellable", "before": False, "after": True}
     ]
     ghost = "00000000-0000-4000-8000-000000000000"
-    missing = client.post(f"{API}/customers/{customer['id']}/contacts/{ghost}/participations",
-                          json={"kind": "order"})  # fmt: skip
+    missing = client.post(
+        f"{API}/customers/{customer['id']}/contacts/{ghost}/participations", json={"kind": "order"}
+    )
     assert missing.status_code == 404
 
 
@@ -285,9 +339,15 @@ def test_a_customer_from_a_template_waits_for_approval_like_any_other(
     client_as("carl", roles=["controller"])
     body = {"name": "Retail", "defaults": {"customer_group": "RETAIL"}}
     assert client.post(f"{API}/customer-templates", json=body).status_code == 201
-    pending = client.post(f"{API}/customer-templates/Retail/customers",
-                          json={"kind": "organization", "name": "Kiosk", "email": "a@k.example",
-                                "owning_entity": "DE01"})  # fmt: skip
+    pending = client.post(
+        f"{API}/customer-templates/Retail/customers",
+        json={
+            "kind": "organization",
+            "name": "Kiosk",
+            "email": "a@k.example",
+            "owning_entity": "DE01",
+        },
+    )
     assert pending.status_code == 202, pending.text
     assert pending.json()["from_template"] == ["customer_group"]
     assert pending.headers["location"].startswith(f"{API}/change-requests/")

@@ -29,8 +29,16 @@ from custmaster.services.audit_keys import load_key
 from tests.factories import minimal
 
 runner = CliRunner()
-CONTENT = ("occurred_at", "actor_id", "actor_name", "operation", "resource_type",
-           "resource_id", "change_request_id", "changes")  # fmt: skip
+CONTENT = (
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "operation",
+    "resource_type",
+    "resource_id",
+    "change_request_id",
+    "changes",
+)
 
 
 class Audit:
@@ -42,8 +50,10 @@ class Audit:
         self.checkpoints = tmp / "checkpoints.jsonl"
 
     def run(self, *args: str, key: bool = True) -> tuple[int, str]:
-        env = {"CUSTMASTER_AUDIT_KEY_FILE": str(self.key_file) if key else None,
-               "CUSTMASTER_AUDIT_CHECKPOINT_FILE": str(self.checkpoints)}  # fmt: skip
+        env = {
+            "CUSTMASTER_AUDIT_KEY_FILE": str(self.key_file) if key else None,
+            "CUSTMASTER_AUDIT_CHECKPOINT_FILE": str(self.checkpoints),
+        }
         url = self.container.settings.database_url
         result = runner.invoke(
             _cli(), ["audit", *args, "--database-url", url], env=env, terminal_width=400
@@ -141,10 +151,16 @@ def test_entries_removed_from_the_end_are_detected(audit: Audit, client: TestCli
 
 
 def _forge(connection: Connection, **values: Any) -> int:
-    row = {"occurred_at": func.now(), "actor_id": "cfo", "actor_name": "The CFO",
-           "operation": "update", "resource_type": "customer", "resource_id": "x",
-           "changes": [{"field": "credit_limit", "before": "0", "after": "9999999"}],
-           **values}  # fmt: skip
+    row = {
+        "occurred_at": func.now(),
+        "actor_id": "cfo",
+        "actor_name": "The CFO",
+        "operation": "update",
+        "resource_type": "customer",
+        "resource_id": "x",
+        "changes": [{"field": "credit_limit", "before": "0", "after": "9999999"}],
+        **values,
+    }
     return int(
         connection.execute(insert(audit_log).values(row).returning(audit_log.c.id)).scalar_one()
     )
@@ -218,14 +234,18 @@ def test_a_chain_rewritten_before_a_checkpoint_is_detected(
         previous = rows[at - 1]["hash"]
         for seq, row in enumerate(rows[at + 1 :], start=rows[at]["chain_seq"]):
             digest = entry_hash({k: row[k] for k in CONTENT}, previous)
-            connection.execute(update(audit_log).where(audit_log.c.id == row["id"])
-                               .values(chain_seq=seq, prev_hash=previous, hash=digest))  # fmt: skip
+            connection.execute(
+                update(audit_log)
+                .where(audit_log.c.id == row["id"])
+                .values(chain_seq=seq, prev_hash=previous, hash=digest)
+            )
             previous = digest
     code, output = audit.run("verify")
     assert code == 1
     # the entry now at the checkpoint's seq is the one after it, with another hash
-    assert (f"entry is at seq {checkpointed['chain_seq']} but does not have the hash the "
-            "checkpoint") in output  # fmt: skip
+    assert (
+        f"entry is at seq {checkpointed['chain_seq']} but does not have the hash the checkpoint"
+    ) in output
     assert "recorded there (entries before it were removed or inserted" in output
 
 
@@ -265,9 +285,11 @@ def test_a_serving_app_publishes_checkpoints_as_its_chain_grows(
     audit: Audit, container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = container.settings.model_copy(
-        update={"audit_checkpoint_interval_seconds": 0.05,
-                "audit_checkpoint_file": audit.checkpoints}
-    )  # fmt: skip
+        update={
+            "audit_checkpoint_interval_seconds": 0.05,
+            "audit_checkpoint_file": audit.checkpoints,
+        }
+    )
     monkeypatch.setattr(container, "settings", settings)
     with TestClient(create_app(container), raise_server_exceptions=False) as served:
         served.headers["Authorization"] = audit_client_key(container)

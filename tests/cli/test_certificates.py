@@ -39,9 +39,19 @@ def check(container: Container, day: date) -> list[str]:
 
 
 def certified(client: TestClient, name: str, end: date) -> str:
-    body = minimal(name, f"ap@{name.lower()}.example", tax_code="EXEMPT-RESALE", tax_profiles=[
-        {"tax_code": "EXEMPT-RESALE", "certificate_number": f"RS-{name}",
-         "effective_from": "2026-01-01", "effective_to": end.isoformat()}])  # fmt: skip
+    body = minimal(
+        name,
+        f"ap@{name.lower()}.example",
+        tax_code="EXEMPT-RESALE",
+        tax_profiles=[
+            {
+                "tax_code": "EXEMPT-RESALE",
+                "certificate_number": f"RS-{name}",
+                "effective_from": "2026-01-01",
+                "effective_to": end.isoformat(),
+            }
+        ],
+    )
     return str(create(client, body)["id"])
 
 
@@ -56,8 +66,11 @@ def test_notices_fire_once_each_on_their_days(
         found = check(container, day) + check(container, day)  # twice a day: once each
         if found:
             fired[before_end] = found
-    assert fired == {30: [("expiring_30", acme)], 7: [("expiring_7", acme)],
-                     -1: [("expired", acme)]}  # fmt: skip
+    assert fired == {
+        30: [("expiring_30", acme)],
+        7: [("expiring_7", acme)],
+        -1: [("expired", acme)],
+    }
     events = [e for e in outbox_events(container) if "tax_exemption" in e["type"]]
     assert [(e["type"], e["data"]["notice"], e["data"]["days_left"]) for e in events] == [
         ("custmaster.customer.tax_exemption.expiring", "expiring_30", 30),
@@ -68,13 +81,20 @@ def test_notices_fire_once_each_on_their_days(
     assert events[0]["data"]["certificate_number"] == "RS-Acme"
     recorded = sent_notices(container.uow(), container.system_principal())
     assert [(n.notice, n.sent_on) for n in recorded] == [
-        ("expiring_30", END - timedelta(days=30)), ("expiring_7", END - timedelta(days=7)),
+        ("expiring_30", END - timedelta(days=30)),
+        ("expiring_7", END - timedelta(days=7)),
         ("expired", END + timedelta(days=1)),
-    ]  # fmt: skip
+    ]
     # a renewal (a new end date) gets its own notices
     profile = client.get(f"/api/v1/customers/{acme}").json()["tax_profiles"][0]
-    renewed = client.patch(f"/api/v1/customers/{acme}", json={"tax_profiles": [
-        {"action": "update", "id": profile["id"], "effective_to": "2028-03-31"}]})  # fmt: skip
+    renewed = client.patch(
+        f"/api/v1/customers/{acme}",
+        json={
+            "tax_profiles": [
+                {"action": "update", "id": profile["id"], "effective_to": "2028-03-31"}
+            ]
+        },
+    )
     assert renewed.status_code == 200, renewed.text
     assert check(container, date(2028, 3, 1)) == [("expiring_30", acme)]
 

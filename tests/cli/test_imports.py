@@ -41,8 +41,18 @@ def test_import_review_approve_reimport_and_export(
     new_user(db, "manager", ["ar_manager"])
     url = _url(db)
     legacy = str(SAMPLES / "legacy_erp_kunden.csv")
-    args = ["import", legacy, "--template", "legacy_erp", "--entity", "DE01",
-            "--batch-size", "7", "--database-url", url]  # fmt: skip
+    args = [
+        "import",
+        legacy,
+        "--template",
+        "legacy_erp",
+        "--entity",
+        "DE01",
+        "--batch-size",
+        "7",
+        "--database-url",
+        url,
+    ]
     dry = runner.invoke(app, [*args, "--validate-only"])
     assert dry.exit_code == 0, dry.output
     assert "done" in dry.output and "nothing written yet" in dry.output
@@ -51,11 +61,13 @@ def test_import_review_approve_reimport_and_export(
     assert result.exit_code == 0, result.output
     assert "awaiting_review" in result.output
     job_id = result.output.split("import job ", 1)[1].split()[0]
-    own = runner.invoke(app, ["import", "approve", job_id, "--approver", "clerk",
-                              "--database-url", url])  # fmt: skip
+    own = runner.invoke(
+        app, ["import", "approve", job_id, "--approver", "clerk", "--database-url", url]
+    )
     assert own.exit_code == 1 and "cannot approve" in own.output
-    approved = runner.invoke(app, ["import", "approve", job_id, "--approver", "manager",
-                                   "--database-url", url])  # fmt: skip
+    approved = runner.invoke(
+        app, ["import", "approve", job_id, "--approver", "manager", "--database-url", url]
+    )
     assert approved.exit_code == 0, approved.output
     assert "done" in approved.output
     again = runner.invoke(app, [*args, "--approve", "--approver", "manager"])
@@ -79,24 +91,47 @@ def test_an_import_seals_its_audit_entries_as_it_writes_them_and_verify_passes(
     new_user(db, "clerk", ["ar_manager"])
     new_user(db, "manager", ["ar_manager"])
     url = _url(db)
-    late = AuditEntry(occurred_at=datetime(2026, 11, 24, tzinfo=UTC), actor_id="w",
-                      actor_name="Writer", operation="update", resource_type="customer",
-                      resource_id="elsewhere",
-                      changes=[{"field": "credit_limit", "before": None, "after": "1.50"}],
-                      )  # fmt: skip
+    late = AuditEntry(
+        occurred_at=datetime(2026, 11, 24, tzinfo=UTC),
+        actor_id="w",
+        actor_name="Writer",
+        operation="update",
+        resource_type="customer",
+        resource_id="elsewhere",
+        changes=[{"field": "credit_limit", "before": None, "after": "1.50"}],
+    )
     with db.engine.begin() as connection:  # committed, not sealed
         SqlAuditLog(connection).append_many([late])
     monkeypatch.setattr(AuditSealer, "request", lambda self: None)  # no sealing passes
     legacy = str(SAMPLES / "legacy_erp_kunden.csv")
-    result = runner.invoke(app, ["import", legacy, "--template", "legacy_erp", "--entity",
-                                 "DE01", "--batch-size", "7", "--approve", "--approver",
-                                 "manager", "--database-url", url])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            legacy,
+            "--template",
+            "legacy_erp",
+            "--entity",
+            "DE01",
+            "--batch-size",
+            "7",
+            "--approve",
+            "--approver",
+            "manager",
+            "--database-url",
+            url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     with db.engine.connect() as connection:
         rows = connection.execute(
-            select(audit_log.c.resource_type, audit_log.c.resource_id, audit_log.c.chain_seq,
-                   audit_log.c.hash).order_by(audit_log.c.chain_seq)
-        ).all()  # fmt: skip
+            select(
+                audit_log.c.resource_type,
+                audit_log.c.resource_id,
+                audit_log.c.chain_seq,
+                audit_log.c.hash,
+            ).order_by(audit_log.c.chain_seq)
+        ).all()
     created = [r for r in rows if r.resource_type == "customer" and r.resource_id != "elsewhere"]
     assert len(created) == 23 and all(r.hash is not None for r in created)
     order = [r.resource_id for r in rows]
@@ -110,8 +145,9 @@ def test_an_import_seals_its_audit_entries_as_it_writes_them_and_verify_passes(
         assert SqlAuditLog(connection).verify().ok
     with db.engine.begin() as connection, suspended_guard(connection):
         connection.execute(
-            update(audit_log).where(audit_log.c.chain_seq == created[3].chain_seq)
+            update(audit_log)
+            .where(audit_log.c.chain_seq == created[3].chain_seq)
             .values(actor_name="Mallory")
-        )  # fmt: skip
+        )
     broken = runner.invoke(app, ["audit", "verify", "--database-url", url])
     assert broken.exit_code == 1 and "broken" in broken.output

@@ -31,10 +31,17 @@ def test_match_run_fills_the_review_queue_and_reindex_rebuilds_the_index(tmp_pat
     url = f"sqlite:///{tmp_path / 'cm.db'}"
     container = build_container(Settings(database_url=url), migrate=True)
     actor = container.system_principal()
-    create_reference(container.uow(), actor, "legal_entities",
-                     {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"})  # fmt: skip
-    for name, email in [("Acme GmbH", "ap@acme.example"), ("ACME G.m.b.H.", "AP@acme.example"),
-                        ("Globex Ltd", "ap@globex.example")]:  # fmt: skip
+    create_reference(
+        container.uow(),
+        actor,
+        "legal_entities",
+        {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"},
+    )
+    for name, email in [
+        ("Acme GmbH", "ap@acme.example"),
+        ("ACME G.m.b.H.", "AP@acme.example"),
+        ("Globex Ltd", "ap@globex.example"),
+    ]:
         create_customer(container.uow(), actor, minimal(name, email), container.service_settings)
     with container.engine.begin() as connection:
         keys = connection.execute(select(func.count()).select_from(match_keys)).scalar_one()
@@ -58,11 +65,19 @@ def test_match_train_stores_a_version_and_match_run_uses_it(tmp_path: Path) -> N
     url = f"sqlite:///{tmp_path / 'cm.db'}"
     container = build_container(Settings(database_url=url), migrate=True)
     actor = container.system_principal()
-    create_reference(container.uow(), actor, "legal_entities",
-                     {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"})  # fmt: skip
+    create_reference(
+        container.uow(),
+        actor,
+        "legal_entities",
+        {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"},
+    )
     for i in range(12):
-        create_customer(container.uow(), actor, minimal(f"Firm {i} GmbH", f"ap@firm{i}.example"),
-                        container.service_settings)  # fmt: skip
+        create_customer(
+            container.uow(),
+            actor,
+            minimal(f"Firm {i} GmbH", f"ap@firm{i}.example"),
+            container.service_settings,
+        )
     container.engine.dispose()
     result = runner.invoke(app, ["match", "train", "--database-url", url, "--no-labels"])
     assert result.exit_code == 0, result.output

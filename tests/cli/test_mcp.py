@@ -22,8 +22,7 @@ from tests.factories import acme
 SRC = str(Path(custmaster.__file__).resolve().parents[1])
 
 
-def test_mcp_needs_a_valid_key(container: Container, client: TestClient,
-                               monkeypatch: Any) -> None:  # fmt: skip
+def test_mcp_needs_a_valid_key(container: Container, client: TestClient, monkeypatch: Any) -> None:
     monkeypatch.delenv("CUSTMASTER_MCP_API_KEY", raising=False)
     url = container.settings.database_url
     missing = CliRunner().invoke(cli, ["mcp", "--database-url", url])
@@ -35,18 +34,24 @@ def test_mcp_needs_a_valid_key(container: Container, client: TestClient,
 def test_stdio_session_acts_as_the_keys_user(container: Container, client: TestClient) -> None:
     customer_id = client.post("/api/v1/customers", json=acme()).json()["id"]
     key = new_user(container, "desk", ["viewer"], ["DE01"])
-    env = {**os.environ, "PYTHONPATH": SRC, "CUSTMASTER_MCP_API_KEY": key,
-           "CUSTMASTER_DATABASE_URL": container.settings.database_url}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONPATH": SRC,
+        "CUSTMASTER_MCP_API_KEY": key,
+        "CUSTMASTER_DATABASE_URL": container.settings.database_url,
+    }
     command = "from custmaster.cli.app import main; main()"
     server = StdioServerParameters(command=sys.executable, args=["-c", command, "mcp"], env=env)
 
     async def session() -> tuple[Any, Any, Any]:
         async with Client(server, read_timeout_seconds=60) as agent:
             tools = await agent.list_tools()
-            seen = await agent.call_tool("get_customer", {"customer_id": customer_id,
-                                                          "entity": "DE01"})  # fmt: skip
-            other = await agent.call_tool("get_customer", {"customer_id": customer_id,
-                                                           "entity": "US01"})  # fmt: skip
+            seen = await agent.call_tool(
+                "get_customer", {"customer_id": customer_id, "entity": "DE01"}
+            )
+            other = await agent.call_tool(
+                "get_customer", {"customer_id": customer_id, "entity": "US01"}
+            )
             return tools, seen, other
 
     tools, seen, other = anyio.run(session)

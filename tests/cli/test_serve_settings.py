@@ -22,8 +22,11 @@ def pem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(cli_app, "_serve", never)
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = tmp_path / "idp.pem"
-    path.write_bytes(private.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
+    path.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return path
 
 
@@ -44,8 +47,12 @@ def _serve(tmp_path: Path, env: dict[str, str]) -> tuple[int, str]:
 def test_jwt_without_audience_or_issuer_refuses_to_start(
     pem: Path, tmp_path: Path, given: dict[str, str], named: str
 ) -> None:
-    env = {"CUSTMASTER_JWT_PUBLIC_KEY_FILE": str(pem), "CUSTMASTER_JWT_AUDIENCE": "",
-           "CUSTMASTER_JWT_ISSUER": "", **given}  # fmt: skip
+    env = {
+        "CUSTMASTER_JWT_PUBLIC_KEY_FILE": str(pem),
+        "CUSTMASTER_JWT_AUDIENCE": "",
+        "CUSTMASTER_JWT_ISSUER": "",
+        **given,
+    }
     code, output = _serve(tmp_path, env)
     assert code == 2
     assert named in output
@@ -54,22 +61,32 @@ def test_jwt_without_audience_or_issuer_refuses_to_start(
 
 @pytest.mark.parametrize(
     ("algorithms", "named"),
-    [('["HS256"]', "HS256 not accepted"), ('["none", "RS256"]', "none not accepted"),
-     ('["ES256"]', "no configured JWT key verifies")],
-)  # fmt: skip
+    [
+        ('["HS256"]', "HS256 not accepted"),
+        ('["none", "RS256"]', "none not accepted"),
+        ('["ES256"]', "no configured JWT key verifies"),
+    ],
+)
 def test_symmetric_unsigned_or_unfitting_algorithms_refuse_to_start(
     pem: Path, tmp_path: Path, algorithms: str, named: str
 ) -> None:
-    env = {"CUSTMASTER_JWT_PUBLIC_KEY_FILE": str(pem), "CUSTMASTER_JWT_AUDIENCE": "custmaster",
-           "CUSTMASTER_JWT_ISSUER": "https://idp.example", "CUSTMASTER_JWT_ALGORITHMS": algorithms}  # fmt: skip
+    env = {
+        "CUSTMASTER_JWT_PUBLIC_KEY_FILE": str(pem),
+        "CUSTMASTER_JWT_AUDIENCE": "custmaster",
+        "CUSTMASTER_JWT_ISSUER": "https://idp.example",
+        "CUSTMASTER_JWT_ALGORITHMS": algorithms,
+    }
     code, output = _serve(tmp_path, env)
     assert code == 2 and named in output
     assert len(output.strip().splitlines()) == 1, output
 
 
 def test_a_role_map_to_an_unknown_role_refuses_to_start(pem: Path, tmp_path: Path) -> None:
-    env = {"CUSTMASTER_JWT_PUBLIC_KEY_FILE": str(pem), "CUSTMASTER_JWT_AUDIENCE": "custmaster",
-           "CUSTMASTER_JWT_ISSUER": "https://idp.example",
-           "CUSTMASTER_JWT_ROLE_MAP": '{"mdm-admins": "root"}'}  # fmt: skip
+    env = {
+        "CUSTMASTER_JWT_PUBLIC_KEY_FILE": str(pem),
+        "CUSTMASTER_JWT_AUDIENCE": "custmaster",
+        "CUSTMASTER_JWT_ISSUER": "https://idp.example",
+        "CUSTMASTER_JWT_ROLE_MAP": '{"mdm-admins": "root"}',
+    }
     code, output = _serve(tmp_path, env)
     assert code == 2 and "'root', not a custmaster role" in output

@@ -25,9 +25,23 @@ def _url(container: Container) -> str:
 
 
 def _import(db: Container, path: Path, *options: str) -> str:
-    result = runner.invoke(app, ["import", str(path), "--template", "custmaster", "--entity", "DE01", "--approve",
-                                 "--approver", "manager", "--database-url", _url(db),
-                                 *options])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            str(path),
+            "--template",
+            "custmaster",
+            "--entity",
+            "DE01",
+            "--approve",
+            "--approver",
+            "manager",
+            "--database-url",
+            _url(db),
+            *options,
+        ],
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -58,8 +72,17 @@ def test_a_lower_ranked_import_does_not_overwrite_the_golden_record(
     with db.engine.connect() as connection:
         (customer_id,) = connection.exec_driver_sql("SELECT id FROM customers").one()
     later = tmp_path / "hubspot.csv"
-    later.write_bytes(csv_file({**SAP, "source_system": "hubspot", "source_id": "H-1",
-                                "name": "Pacific Pack", "tax_id": "DE136695976"}))  # fmt: skip
+    later.write_bytes(
+        csv_file(
+            {
+                **SAP,
+                "source_system": "hubspot",
+                "source_id": "H-1",
+                "name": "Pacific Pack",
+                "tax_id": "DE136695976",
+            }
+        )
+    )
     _import(db, later, "--on-duplicate", "update")
     found = _sources(db, str(customer_id))
     fields = {f["field"]: f for f in found["fields"]}
@@ -70,8 +93,9 @@ def test_a_lower_ranked_import_does_not_overwrite_the_golden_record(
     assert {r["file"] for r in found["records"]} == {"sap.csv", "hubspot.csv"}
     table = runner.invoke(app, ["sources", "show", str(customer_id), "--database-url", _url(db)])
     assert table.exit_code == 0 and "field winners" in table.output
-    unknown = runner.invoke(app, ["sources", "show", "00000000-0000-0000-0000-000000000009",
-                                  "--database-url", _url(db)])  # fmt: skip
+    unknown = runner.invoke(
+        app, ["sources", "show", "00000000-0000-0000-0000-000000000009", "--database-url", _url(db)]
+    )
     assert unknown.exit_code == 1 and "no customer" in unknown.output
 
 

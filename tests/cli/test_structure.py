@@ -28,13 +28,17 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     container = build_container(Settings(database_url=url), migrate=True)
     actor = container.system_principal()
     create_reference(
-        container.uow(), actor, "legal_entities",
+        container.uow(),
+        actor,
+        "legal_entities",
         {"code": "DE01", "name": "Acme GmbH", "country": "DE", "currency": "EUR"},
-    )  # fmt: skip
+    )
     for name in ("Head Office", "North", "South", "Store"):
         slug = name.lower().replace(" ", "")
         create_customer(
-            container.uow(), actor, minimal(name, f"ap@{slug}.example", owning_entity="DE01"),
+            container.uow(),
+            actor,
+            minimal(name, f"ap@{slug}.example", owning_entity="DE01"),
             container.service_settings,
         )
     container.engine.dispose()
@@ -71,10 +75,30 @@ def test_org_units_and_the_account_team(db: str) -> None:
     cli(db, "org-units", "assign-customer", "NORTH", "C000004", "--from", "2026-01-01")
     for user in ("ava", "kim"):  # team assignments name existing users
         cli(db, "users", "add", user, "--role", "sales_rep")
-    cli(db, "org-units", "assign-user", "ava", "--role", "account_manager", "--unit", "EU",
-        "--from", "2026-01-01")  # fmt: skip
-    cli(db, "org-units", "assign-user", "kim", "--role", "key_account_manager",
-        "--customer", "C000004", "--from", "2026-01-01")  # fmt: skip
+    cli(
+        db,
+        "org-units",
+        "assign-user",
+        "ava",
+        "--role",
+        "account_manager",
+        "--unit",
+        "EU",
+        "--from",
+        "2026-01-01",
+    )
+    cli(
+        db,
+        "org-units",
+        "assign-user",
+        "kim",
+        "--role",
+        "key_account_manager",
+        "--customer",
+        "C000004",
+        "--from",
+        "2026-01-01",
+    )
     team = cli(db, "org-units", "team", "C000004", "--as-of", "2026-02-01")
     assert "kim" in team and "direct" in team and "ava" in team
     assert "EU" in cli(db, "org-units", "list")
@@ -82,8 +106,16 @@ def test_org_units_and_the_account_team(db: str) -> None:
 
 def test_reference_data_list_add_update_delete(db: str) -> None:
     cli(db, "reference", "add", "name-affixes", "DR", "Dr.", "--field", "kind=title")
-    cli(db, "reference", "add", "sales-organisations", "DE10", "Sales DE",
-        "--field", "legal_entity=DE01")  # fmt: skip
+    cli(
+        db,
+        "reference",
+        "add",
+        "sales-organisations",
+        "DE10",
+        "Sales DE",
+        "--field",
+        "legal_entity=DE01",
+    )
     cli(db, "reference", "add", "relationship-types", "franchisee", "Franchisee")
     assert "Dr." in cli(db, "reference", "list", "name-affixes")
     cli(db, "reference", "update", "name-affixes", "DR", "--name", "Doctor")
@@ -94,9 +126,18 @@ def test_reference_data_list_add_update_delete(db: str) -> None:
     assert "DR" not in cli(db, "reference", "list", "name-affixes")
     bad = runner.invoke(
         app,
-        ["reference", "add", "name-affixes", "JR", "Jr.", "--field", "kind=nick",
-         "--database-url", db],
-    )  # fmt: skip
+        [
+            "reference",
+            "add",
+            "name-affixes",
+            "JR",
+            "Jr.",
+            "--field",
+            "kind=nick",
+            "--database-url",
+            db,
+        ],
+    )
     assert bad.exit_code == 1 and "kind" in bad.output
 
 

@@ -31,17 +31,30 @@ def test_the_cli_submits_structure_changes_under_the_shipped_policy(
     app: FastAPI, container: Container, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CUSTMASTER_APPROVAL_POLICY", raising=False)  # the shipped policy
-    keys = {user: new_user(container, user, [role])
-            for user, role in (("bob", "ar_manager"), ("carol", "controller"))}  # fmt: skip
+    keys = {
+        user: new_user(container, user, [role])
+        for user, role in (("bob", "ar_manager"), ("carol", "controller"))
+    }
     actor, settings = container.system_principal(), container.service_settings
-    for name, extra in (("One", {"payment_terms": "NET30", "credit_limit": "100"}),
-                        ("Two", {"payment_terms": "NET60", "credit_limit": "200"}),
-                        ("Sub", {"credit_limit": "7"})):  # fmt: skip
+    for name, extra in (
+        ("One", {"payment_terms": "NET30", "credit_limit": "100"}),
+        ("Two", {"payment_terms": "NET60", "credit_limit": "200"}),
+        ("Sub", {"credit_limit": "7"}),
+    ):
         create_customer(
             container.uow(), actor, minimal(name, f"ap@{name.lower()}.example", **extra), settings
         )
-    assert "link created" in cli(container, "hierarchy", "link", "C000001", "C000003",
-                                 "--from", "2026-01-01", "--type", "sales")  # fmt: skip
+    assert "link created" in cli(
+        container,
+        "hierarchy",
+        "link",
+        "C000001",
+        "C000003",
+        "--from",
+        "2026-01-01",
+        "--type",
+        "sales",
+    )
     pending = cli(container, "hierarchy", "link", "C000001", "C000003", "--from", "2026-01-01")
     assert "waits for approval (yellow: ar_manager, controller)" in pending
     assert "C000003 payment_terms: None -> NET30" in pending
@@ -53,17 +66,28 @@ def test_the_cli_submits_structure_changes_under_the_shipped_policy(
         answer = client.post(f"/api/v1/change-requests/{request_id[1]}/approve", json={})
         assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "applied"
-    moved = cli(container, "hierarchy", "move", "C000003", "--to-parent", "C000002",
-                "--on", "2026-07-01")  # fmt: skip
+    moved = cli(
+        container, "hierarchy", "move", "C000003", "--to-parent", "C000002", "--on", "2026-07-01"
+    )
     assert "C000003 payment_terms: NET30 -> NET60" in moved
     assert "C000002 credit_limit roll-up: 200 -> 207" in moved
-    shown = cli(container, "hierarchy", "show", "C000003", "--view", "ancestors",
-                "--as-of", "2026-07-01")  # fmt: skip
+    shown = cli(
+        container, "hierarchy", "show", "C000003", "--view", "ancestors", "--as-of", "2026-07-01"
+    )
     assert "C000001" in shown and "C000002" not in shown  # waiting, not applied
     new_user(container, "kim", ["sales_rep"])  # team members are existing users
-    assert "user assigned" in cli(container, "org-units", "assign-user", "kim", "--role",
-                                  "account_manager", "--customer", "C000003", "--from",
-                                  "2026-01-01")  # fmt: skip
+    assert "user assigned" in cli(
+        container,
+        "org-units",
+        "assign-user",
+        "kim",
+        "--role",
+        "account_manager",
+        "--customer",
+        "C000003",
+        "--from",
+        "2026-01-01",
+    )
 
 
 @pytest.fixture

@@ -815,14 +815,20 @@ def test_an_agent_acting_for_an_approver_decides_nothing() -> None:
 
 def _typed(operations: list[str], when: dict[str, Any]) -> dict[str, Any]:
     data = copy.deepcopy(POLICY_DATA)
-    data["rules"].append({"name": "typed", "operations": operations, "when": when,
-                          "lane": "yellow", "add_steps": ["ar_manager", "controller"]})  # fmt: skip
+    data["rules"].append(
+        {
+            "name": "typed",
+            "operations": operations,
+            "when": when,
+            "lane": "yellow",
+            "add_steps": ["ar_manager", "controller"],
+        }
+    )
     return data
 
 
 def test_structure_rules_choose_the_lane_by_type() -> None:
-    p = policy(_typed(["hierarchy_move", "relationship_create"],
-                      {"types": ["legal", "payer"]}))  # fmt: skip
+    p = policy(_typed(["hierarchy_move", "relationship_create"], {"types": ["legal", "payer"]}))
     change = [FieldChange("hierarchies.legal.x.parent_id", "a", "b")]
     legal = p.evaluate(Operation.HIERARCHY_MOVE, change, {"type": "legal"}, {"type": "legal"})
     assert (legal.lane, legal.steps) == (Lane.YELLOW, (R.AR_MANAGER, R.CONTROLLER))
@@ -852,7 +858,9 @@ def test_the_shipped_policy_governs_every_structure_operation() -> None:
     assert legal.steps == (R.AR_MANAGER, R.CONTROLLER)
     for kind in ("payer", "bill_to", "sold_to"):
         assert shipped.evaluate(Operation.RELATIONSHIP_END, [], {"type": kind}, None).needs_approval
-    for op, kind in ((Operation.TEAM_ASSIGNMENT, "account_manager"),
-                     (Operation.ORG_UNIT_ASSIGNMENT, "region"),
-                     (Operation.HIERARCHY_MOVE, "sales")):  # fmt: skip
+    for op, kind in (
+        (Operation.TEAM_ASSIGNMENT, "account_manager"),
+        (Operation.ORG_UNIT_ASSIGNMENT, "region"),
+        (Operation.HIERARCHY_MOVE, "sales"),
+    ):
         assert shipped.evaluate(op, [], None, {"type": kind}).lane is Lane.GREEN

@@ -37,8 +37,9 @@ def test_a_signed_chain_with_its_checkpoint_verifies() -> None:
     checkpoint = KEY.checkpoint(3, links[2].link.hash, WHEN, 1)
     report = verify_signed_chain(links, KEY, [checkpoint])
     assert report.ok and report.result.checked == 4 and report.latest == checkpoint
-    assert report.notes == ("1 entries sealed after the latest checkpoint are covered by "
-                            "their signatures only",)  # fmt: skip
+    assert report.notes == (
+        "1 entries sealed after the latest checkpoint are covered by their signatures only",
+    )
 
 
 def test_each_signature_is_unique_and_bound_to_the_content() -> None:

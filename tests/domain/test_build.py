@@ -54,8 +54,12 @@ def test_effective_view_of_an_entity_without_override_is_the_master() -> None:
     assert view.data["credit_limit"] == "50000"
 
 
-@given(st.dictionaries(st.sampled_from(["notes", "website", "account_tier"]),
-                       st.one_of(st.none(), st.text(alphabet="abc.", min_size=1, max_size=8))))  # fmt: skip
+@given(
+    st.dictionaries(
+        st.sampled_from(["notes", "website", "account_tier"]),
+        st.one_of(st.none(), st.text(alphabet="abc.", min_size=1, max_size=8)),
+    )
+)
 def test_diff_lists_exactly_the_changed_master_fields(changes: dict[str, str | None]) -> None:
     customer, _ = _build(acme())
     ctx = ParseContext()

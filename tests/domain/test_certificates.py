@@ -24,9 +24,17 @@ END = date(2027, 3, 31)
 
 @pytest.mark.parametrize(
     ("days_before_end", "notice"),
-    [(31, None), (30, EXPIRING_30), (8, EXPIRING_30), (7, EXPIRING_7), (0, EXPIRING_7),
-     (-1, EXPIRED), (-30, EXPIRED), (-31, None)],
-)  # fmt: skip
+    [
+        (31, None),
+        (30, EXPIRING_30),
+        (8, EXPIRING_30),
+        (7, EXPIRING_7),
+        (0, EXPIRING_7),
+        (-1, EXPIRED),
+        (-30, EXPIRED),
+        (-31, None),
+    ],
+)
 def test_the_notice_due_on_each_day(days_before_end: int, notice: str | None) -> None:
     assert due_notice(END, END - timedelta(days=days_before_end)) == notice
 
@@ -48,10 +56,13 @@ def test_durations() -> None:
 
 
 def test_lapsed_certificates_leave_the_view_with_warnings() -> None:
-    data = {"tax_code": "EXEMPT", "tax_profiles": [
-        {"tax_code": "EXEMPT", "certificate_number": "A", "effective_to": "2027-03-31"},
-        {"tax_code": "OTHER", "certificate_number": "B", "effective_to": None},
-    ]}  # fmt: skip
+    data = {
+        "tax_code": "EXEMPT",
+        "tax_profiles": [
+            {"tax_code": "EXEMPT", "certificate_number": "A", "effective_to": "2027-03-31"},
+            {"tax_code": "OTHER", "certificate_number": "B", "effective_to": None},
+        ],
+    }
     same, none = lapse_exemptions(data, END)
     assert same is data and none == []
     lapsed, warnings = lapse_exemptions(data, END + timedelta(days=1))

@@ -30,8 +30,12 @@ def error(source: str) -> ExpressionError:
 
 def test_the_seed_question_checks_and_evaluates() -> None:
     tree = compile_tree(check(QUESTION, QUERY_SCHEMA, Type.BOOL))
-    row = {"tier": "strategic", "industry": "automotive", "order_frequency_trend": -0.5,
-           "open_quality_complaints": 2}  # fmt: skip
+    row = {
+        "tier": "strategic",
+        "industry": "automotive",
+        "order_frequency_trend": -0.5,
+        "open_quality_complaints": 2,
+    }
     assert holds(tree, row, TODAY)
     assert not holds(tree, {**row, "open_quality_complaints": 0}, TODAY)
     assert not holds(tree, {**row, "order_frequency_trend": None}, TODAY)
@@ -90,8 +94,10 @@ def test_numbers_mix_and_divide_as_doubles() -> None:
 
 
 def test_strings_and_dates() -> None:
-    assert run("name.startsWith('Ac') && name.endsWith('me') && name.contains('cm')",
-               name="Acme") is True  # fmt: skip
+    assert (
+        run("name.startsWith('Ac') && name.endsWith('me') && name.contains('cm')", name="Acme")
+        is True
+    )
     assert run("size(name)", name="Zoë") == 3
     assert run("days_since(last_order_date)", last_order_date=date(2026, 9, 7)) == 90
     assert run('last_order_date < date("2026-01-01")', last_order_date=date(2025, 5, 1)) is True

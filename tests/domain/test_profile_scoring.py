@@ -19,11 +19,18 @@ from tests.domain.test_approvals import POLICY_DATA
 
 TODAY = date(2026, 12, 6)
 HEALTHY: dict[str, Any] = {
-    "account_tier": "strategic", "order_frequency_trend": 0.5, "revenue_yoy": 0.1,
-    "last_order_date": date(2026, 12, 1), "avg_days_late": 2.0, "overdue_over_90": 0.0,
-    "exposure_over_limit": False, "open_quality_complaints": 0, "open_service_cases": 0,
-    "visits_90d": 3, "revenue_12m": 2_000_000.0,
-}  # fmt: skip
+    "account_tier": "strategic",
+    "order_frequency_trend": 0.5,
+    "revenue_yoy": 0.1,
+    "last_order_date": date(2026, 12, 1),
+    "avg_days_late": 2.0,
+    "overdue_over_90": 0.0,
+    "exposure_over_limit": False,
+    "open_quality_complaints": 0,
+    "open_service_cases": 0,
+    "visits_90d": 3,
+    "revenue_12m": 2_000_000.0,
+}
 
 
 def test_defaults_parse() -> None:
@@ -48,36 +55,74 @@ def test_a_healthy_strategic_account() -> None:
 def test_a_declining_account_moves_and_says_why() -> None:
     rules = parse_rule_set(DEFAULT_RULES)
     before = score(rules, 1, HEALTHY, TODAY)
-    worse = {**HEALTHY, "order_frequency_trend": -2.0, "open_quality_complaints": 1,
-             "oldest_open_complaint_date": date(2026, 11, 1), "visits_90d": 0}  # fmt: skip
+    worse = {
+        **HEALTHY,
+        "order_frequency_trend": -2.0,
+        "open_quality_complaints": 1,
+        "oldest_open_complaint_date": date(2026, 11, 1),
+        "visits_90d": 0,
+    }
     after = score(rules, 1, worse, TODAY, before)
     assert after.health_score is not None and after.health_score < before.health_score
     assert after.health_trend == after.health_score - 100
     moved = after.explanation["health"]["moved"]
-    assert moved[0] == {"group": "buying", "measure": "order_trend", "before": 100.0,
-                        "after": 0.0, "delta": -100.0}  # fmt: skip
+    assert moved[0] == {
+        "group": "buying",
+        "measure": "order_trend",
+        "before": 100.0,
+        "after": 0.0,
+        "delta": -100.0,
+    }
     assert {m["measure"] for m in moved} == {"order_trend", "complaints", "visits"}
     assert "complaint_call" in after.actions
     assert [f["name"] for f in after.explanation["churn"]["factors"]] == [
-        "declining_orders", "open_complaints", "no_contact"]  # fmt: skip
+        "declining_orders",
+        "open_complaints",
+        "no_contact",
+    ]
     assert after.churn_risk == 0.6 and after.churn_band == "high"
     assert "at_risk_strategic" in after.segments
 
 
 def test_measures_whose_value_is_missing_are_left_out() -> None:
-    rules = parse_rule_set({"health": {"groups": [
-        {"name": "buying", "weight": 1, "measures": [
-            {"name": "growth", "score": "revenue_yoy * 100.0"},
-            {"name": "complaints", "score": "open_quality_complaints == 0 ? 100 : 0"}]},
-        {"name": "paying", "weight": 3, "measures": [
-            {"name": "late", "score": "100.0 - avg_days_late"}]}]}})  # fmt: skip
+    rules = parse_rule_set(
+        {
+            "health": {
+                "groups": [
+                    {
+                        "name": "buying",
+                        "weight": 1,
+                        "measures": [
+                            {"name": "growth", "score": "revenue_yoy * 100.0"},
+                            {
+                                "name": "complaints",
+                                "score": "open_quality_complaints == 0 ? 100 : 0",
+                            },
+                        ],
+                    },
+                    {
+                        "name": "paying",
+                        "weight": 3,
+                        "measures": [{"name": "late", "score": "100.0 - avg_days_late"}],
+                    },
+                ]
+            }
+        }
+    )
     assert score(rules, 2, {"open_quality_complaints": 0}, TODAY).health_score == 100
     s = score(rules, 2, {"open_quality_complaints": 0, "avg_days_late": 60.0}, TODAY)
     assert s.health_score == round((100 * 1 + 40 * 3) / 4)
     # growth 200 -> 100, complaints missing -> the else branch (0), late -> 0
     assert score(rules, 2, {"revenue_yoy": 2.0, "avg_days_late": 200.0}, TODAY).health_score == 12
-    nothing = parse_rule_set({"health": {"groups": [{"name": "g", "measures": [
-        {"name": "m", "score": "revenue_yoy * 100.0"}]}]}})  # fmt: skip
+    nothing = parse_rule_set(
+        {
+            "health": {
+                "groups": [
+                    {"name": "g", "measures": [{"name": "m", "score": "revenue_yoy * 100.0"}]}
+                ]
+            }
+        }
+    )
     assert score(nothing, 2, {}, TODAY).health_score is None
 
 

@@ -15,9 +15,12 @@ from tests.factories import acme
 def test_a_snapshot_restores_the_same_aggregate() -> None:
     ctx = ParseContext()
     customer = new_customer(
-        acme(), customer_id=uuid4(), number="C000042", now=datetime(2026, 1, 2, tzinfo=UTC),
+        acme(),
+        customer_id=uuid4(),
+        number="C000042",
+        now=datetime(2026, 1, 2, tzinfo=UTC),
         ctx=ctx,
-    )  # fmt: skip
+    )
     assert customer is not None, ctx.errors.errors
     data = snapshot(customer)
     restored = customer_from_snapshot(data)

@@ -23,23 +23,44 @@ from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
 
 
 def _rich() -> Customer:
-    address = Address(uuid4(), AddressType.BILLING, ["1 Main St", "Floor 2"], "Springfield",
-                      "US-IL", "62701", "US", is_primary=True)  # fmt: skip
+    address = Address(
+        uuid4(),
+        AddressType.BILLING,
+        ["1 Main St", "Floor 2"],
+        "Springfield",
+        "US-IL",
+        "62701",
+        "US",
+        is_primary=True,
+    )
     return Customer(
-        id=uuid4(), number="C000042", kind=CustomerKind.ORGANIZATION, name="Acme", email="a@b.c",
-        credit_limit=Decimal("0.0000001"), metadata={"tags": ["a", {"b": Decimal("1.50")}]},
-        dimensions={"department": "SALES"}, addresses=[address],
+        id=uuid4(),
+        number="C000042",
+        kind=CustomerKind.ORGANIZATION,
+        name="Acme",
+        email="a@b.c",
+        credit_limit=Decimal("0.0000001"),
+        metadata={"tags": ["a", {"b": Decimal("1.50")}]},
+        dimensions={"department": "SALES"},
+        addresses=[address],
         contacts=[Contact(uuid4(), first_name="Dana", is_primary=True)],
-        pricing_tiers=[PricingTier(uuid4(), "W-1", Decimal("9.50"), "USD", 1, None,
-                                   date(2026, 1, 1), None)],
+        pricing_tiers=[
+            PricingTier(uuid4(), "W-1", Decimal("9.50"), "USD", 1, None, date(2026, 1, 1), None)
+        ],
         tax_profiles=[TaxProfile(uuid4(), "EXEMPT", "CERT-1", None, date(2027, 12, 31))],
         source_refs=[SourceRef("erp", "42")],
-        overrides={"DE01": EntityOverride("DE01", credit_limit=Decimal("80000"), currency="EUR",
-                                          dimensions={"location": "EAST"},
-                                          addresses=[address])},
+        overrides={
+            "DE01": EntityOverride(
+                "DE01",
+                credit_limit=Decimal("80000"),
+                currency="EUR",
+                dimensions={"location": "EAST"},
+                addresses=[address],
+            )
+        },
         created_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
         updated_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-    )  # fmt: skip
+    )
 
 
 def test_child_records_are_rendered_as_asdict_renders_them() -> None:

@@ -36,12 +36,17 @@ NATS_URL = os.environ.get("CUSTMASTER_TEST_NATS_URL", "nats://127.0.0.1:4222")
 def d365(account: str, **fields: str) -> dict[str, Any]:
     """A Dynamics 365 CustomersV3 record (the shipped d365 import template's columns)."""
     return {
-        "DATAAREAID": "usmf", "CUSTOMERACCOUNT": account, "PARTYTYPE": "Organization",
-        "ORGANIZATIONNAME": f"Contoso {account}", "PRIMARYCONTACTEMAIL": f"ap@{account}.example",
-        "PRIMARYCONTACTPHONE": "+1 415 555 0100", "INVOICEADDRESSSTREET": "1 Main St",
+        "DATAAREAID": "usmf",
+        "CUSTOMERACCOUNT": account,
+        "PARTYTYPE": "Organization",
+        "ORGANIZATIONNAME": f"Contoso {account}",
+        "PRIMARYCONTACTEMAIL": f"ap@{account}.example",
+        "PRIMARYCONTACTPHONE": "+1 415 555 0100",
+        "INVOICEADDRESSSTREET": "1 Main St",
         "INVOICEADDRESSCITY": "Seattle",
-        "INVOICEADDRESSCOUNTRYREGIONISOCODE": "US", **fields,
-    }  # fmt: skip
+        "INVOICEADDRESSCOUNTRYREGIONISOCODE": "US",
+        **fields,
+    }
 
 
 @pytest.fixture
@@ -50,8 +55,7 @@ def integration(client: TestClient, client_as: Any) -> TestClient:
 
 
 def post(client: TestClient, record: dict[str, Any], **envelope: Any) -> Any:
-    return client.post(f"{API}/inbound/d365", json={"record": record, "entity": "US01",
-                                                   **envelope})  # fmt: skip
+    return client.post(f"{API}/inbound/d365", json={"record": record, "entity": "US01", **envelope})
 
 
 def test_a_new_record_is_created_then_recognised(
@@ -85,11 +89,22 @@ def test_an_invalid_record_is_rejected(integration: TestClient) -> None:
 def test_a_new_record_matching_a_customer_is_taken_as_it(
     client: TestClient, integration: TestClient
 ) -> None:
-    existing = create(client, minimal("Fabrikam Industrial Supply", "ap@fabrikam.example",
-                                      tax_id="91-1234567", phone="+1 206 555 0142"))  # fmt: skip
-    record = d365("FAB-7", ORGANIZATIONNAME="Fabrikam Industrial Supply",
-                  PRIMARYCONTACTEMAIL="ap@fabrikam.example", TAXEXEMPTNUMBER="91-1234567",
-                  PRIMARYCONTACTPHONE="+1 206 555 0142")  # fmt: skip
+    existing = create(
+        client,
+        minimal(
+            "Fabrikam Industrial Supply",
+            "ap@fabrikam.example",
+            tax_id="91-1234567",
+            phone="+1 206 555 0142",
+        ),
+    )
+    record = d365(
+        "FAB-7",
+        ORGANIZATIONNAME="Fabrikam Industrial Supply",
+        PRIMARYCONTACTEMAIL="ap@fabrikam.example",
+        TAXEXEMPTNUMBER="91-1234567",
+        PRIMARYCONTACTPHONE="+1 206 555 0142",
+    )
     answer = post(integration, record)
     assert answer.status_code == 200, answer.text
     assert answer.json()["matched"] is True
@@ -101,8 +116,14 @@ def test_a_new_record_matching_a_customer_is_taken_as_it(
 def test_green_applies_and_yellow_waits_for_approval(
     client: TestClient, client_as: Any, integration: TestClient, container: Container
 ) -> None:
-    customer = create(client, minimal("Contoso GOV-2", "ap@gov2.example",
-                      source_refs=[{"source_system": "d365", "source_id": "usmf/GOV-2"}]))  # fmt: skip
+    customer = create(
+        client,
+        minimal(
+            "Contoso GOV-2",
+            "ap@gov2.example",
+            source_refs=[{"source_system": "d365", "source_id": "usmf/GOV-2"}],
+        ),
+    )
     client_as("arm", roles=["ar_manager"])  # approvers exist: requests can be decided
     client_as("ctl", roles=["controller"])
     direct, container.policy = container.policy, load_policy(None)  # the shipped policy
@@ -117,14 +138,22 @@ def _green_and_yellow(client: TestClient, integration: TestClient, customer: Any
     assert created.status_code == 202, created.text  # a create is yellow
     assert created.json()["status"] == "pending" and created.json()["customer_id"] is None
     assert client.get(f"{API}/xrefs/d365/usmf/GOV-1").status_code == 404
-    phone = post(integration, {"DATAAREAID": "usmf", "CUSTOMERACCOUNT": "GOV-2",
-                               "PRIMARYCONTACTPHONE": "+1 415 555 0111"})  # fmt: skip
+    phone = post(
+        integration,
+        {
+            "DATAAREAID": "usmf",
+            "CUSTOMERACCOUNT": "GOV-2",
+            "PRIMARYCONTACTPHONE": "+1 415 555 0111",
+        },
+    )
     assert phone.status_code == 200, phone.text
     assert phone.json()["status"] == "applied"  # only a low-risk field: green
     view = client.get(f"{API}/customers/{customer['id']}").json()
     assert view["phone"].replace(" ", "").endswith("4155550111")
-    renamed = post(integration, {"DATAAREAID": "usmf", "CUSTOMERACCOUNT": "GOV-2",
-                                 "ORGANIZATIONNAME": "Contoso Renamed"})  # fmt: skip
+    renamed = post(
+        integration,
+        {"DATAAREAID": "usmf", "CUSTOMERACCOUNT": "GOV-2", "ORGANIZATIONNAME": "Contoso Renamed"},
+    )
     assert renamed.status_code == 202, renamed.text
     assert renamed.json()["status"] == "pending"
     waiting = client.get(f"{API}/change-requests/{renamed.json()['change_request_id']}")
@@ -133,22 +162,40 @@ def _green_and_yellow(client: TestClient, integration: TestClient, customer: Any
 
 
 def test_echoes_of_what_custmaster_sent_are_not_applied(
-    client: TestClient, integration: TestClient, container: Container, hub_settings: Path,
+    client: TestClient,
+    integration: TestClient,
+    container: Container,
+    hub_settings: Path,
     receiver: Receiver,
-) -> None:  # fmt: skip
-    (hub_settings / "d365.yaml").write_text(yaml.safe_dump({
-        "name": "d365_test", "system": "d365", "object": "CustomersV3",
-        "adapter": {"kind": "http_upsert", "base_url": receiver.url, "method": "PATCH",
-                    "path": "/{object}/{external_id}"},
-        "upsert_key": {"source": "id", "target": "CUSTMASTERID"},
-        "retries": {"attempts": 1},
-        "fields": {"ORGANIZATIONNAME": "name", "PRIMARYCONTACTPHONE": "phone",
-                   "PRIMARYCONTACTEMAIL": "email",
-                   "CREDITLIMIT": {"from": "credit_limit", "direction": "outbound"}},
-    }))  # fmt: skip
+) -> None:
+    (hub_settings / "d365.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "d365_test",
+                "system": "d365",
+                "object": "CustomersV3",
+                "adapter": {
+                    "kind": "http_upsert",
+                    "base_url": receiver.url,
+                    "method": "PATCH",
+                    "path": "/{object}/{external_id}",
+                },
+                "upsert_key": {"source": "id", "target": "CUSTMASTERID"},
+                "retries": {"attempts": 1},
+                "fields": {
+                    "ORGANIZATIONNAME": "name",
+                    "PRIMARYCONTACTPHONE": "phone",
+                    "PRIMARYCONTACTEMAIL": "email",
+                    "CREDITLIMIT": {"from": "credit_limit", "direction": "outbound"},
+                },
+            }
+        )
+    )
     mapping = load_mapping(hub_settings / "d365.yaml")
-    made = create(client, minimal("Echo Corp", "ap@echo.example", phone="+1 415 555 0100",
-                                  credit_limit="5000"))  # fmt: skip
+    made = create(
+        client,
+        minimal("Echo Corp", "ap@echo.example", phone="+1 415 555 0100", credit_limit="5000"),
+    )
 
     def sync() -> int:
         wait_for_outbox(container)
@@ -169,8 +216,9 @@ def test_echoes_of_what_custmaster_sent_are_not_applied(
     marked = post(integration, d365("ECHO-2"), origin="custmaster")
     assert marked.json()["status"] == "echo"
     # a field custmaster masters (direction: outbound) is never taken from the target
-    lowered = post(integration, {**sent, "CREDITLIMIT": "1", "PRIMARYCONTACTPHONE":
-                                 "+1 415 555 0199"})  # fmt: skip
+    lowered = post(
+        integration, {**sent, "CREDITLIMIT": "1", "PRIMARYCONTACTPHONE": "+1 415 555 0199"}
+    )
     assert lowered.json()["status"] == "applied", lowered.text
     view = client.get(f"{API}/customers/{made['id']}").json()
     assert view["credit_limit"] == "5000.00" or view["credit_limit"] == "5000"
@@ -210,28 +258,61 @@ def test_the_jetstream_consumer_applies_and_acknowledges(
     assert user is not None
 
     def handle(record: Any, entity: str | None, origin: str | None) -> InboundResult:
-        return receive_change(container.uow(), user.principal, container.policy,
-                              container.service_settings, context.template, record,
-                              entity=entity or "US01", origin=origin)  # fmt: skip
+        return receive_change(
+            container.uow(),
+            user.principal,
+            container.policy,
+            container.service_settings,
+            context.template,
+            record,
+            entity=entity or "US01",
+            origin=origin,
+        )
 
     async def scenario() -> ConsumeReport:
         # the consumer makes the stream; messages published before it starts still count
-        first = await consume(NATS_URL, "d365", handle, stream=stream, prefix=prefix,
-                              durable=f"d{suffix}", max_messages=1, idle_seconds=1)  # fmt: skip
+        first = await consume(
+            NATS_URL,
+            "d365",
+            handle,
+            stream=stream,
+            prefix=prefix,
+            durable=f"d{suffix}",
+            max_messages=1,
+            idle_seconds=1,
+        )
         assert first.received == 0
-        await _publish(f"{prefix}.d365", [
-            json.dumps(d365("NATS-1")).encode(),
-            json.dumps({"record": d365("NATS-2", ORGANIZATIONNAME="Northwind Traders",
-                                       PRIMARYCONTACTPHONE="+44 20 7946 0958",
-                                       INVOICEADDRESSCITY="London",
-                                       INVOICEADDRESSCOUNTRYREGIONISOCODE="GB"),
-                        "entity": "GB01"}).encode(),
-            b"not json",
-            json.dumps({"record": d365("NATS-3"), "origin": "custmaster"}).encode(),
-            json.dumps(d365("NATS-1", INVOICEADDRESSCITY="Redmond")).encode(),
-        ])  # fmt: skip
-        return await consume(NATS_URL, "d365", handle, stream=stream, prefix=prefix,
-                             durable=f"d{suffix}", max_messages=5, idle_seconds=5)  # fmt: skip
+        await _publish(
+            f"{prefix}.d365",
+            [
+                json.dumps(d365("NATS-1")).encode(),
+                json.dumps(
+                    {
+                        "record": d365(
+                            "NATS-2",
+                            ORGANIZATIONNAME="Northwind Traders",
+                            PRIMARYCONTACTPHONE="+44 20 7946 0958",
+                            INVOICEADDRESSCITY="London",
+                            INVOICEADDRESSCOUNTRYREGIONISOCODE="GB",
+                        ),
+                        "entity": "GB01",
+                    }
+                ).encode(),
+                b"not json",
+                json.dumps({"record": d365("NATS-3"), "origin": "custmaster"}).encode(),
+                json.dumps(d365("NATS-1", INVOICEADDRESSCITY="Redmond")).encode(),
+            ],
+        )
+        return await consume(
+            NATS_URL,
+            "d365",
+            handle,
+            stream=stream,
+            prefix=prefix,
+            durable=f"d{suffix}",
+            max_messages=5,
+            idle_seconds=5,
+        )
 
     try:
         report = asyncio.run(scenario())
@@ -244,8 +325,17 @@ def test_the_jetstream_consumer_applies_and_acknowledges(
         assert client.get(f"{API}/customers/{two}").json()["owning_entity"] == "GB01"
         assert client.get(f"{API}/xrefs/d365/usmf/NATS-3").status_code == 404
         # acknowledged: a consumer started again receives nothing
-        again = asyncio.run(consume(NATS_URL, "d365", handle, stream=stream, prefix=prefix,
-                                    durable=f"d{suffix}", idle_seconds=1))  # fmt: skip
+        again = asyncio.run(
+            consume(
+                NATS_URL,
+                "d365",
+                handle,
+                stream=stream,
+                prefix=prefix,
+                durable=f"d{suffix}",
+                idle_seconds=1,
+            )
+        )
         assert again.received == 0
     finally:
         asyncio.run(_delete_stream(stream))

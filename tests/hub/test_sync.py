@@ -33,9 +33,15 @@ TARGET = "erp_test"
 
 def mapping_data(base_url: str, **extra: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "name": TARGET, "system": "legacy_erp", "object": "customers",
-        "adapter": {"kind": "http_upsert", "base_url": base_url, "method": "PUT",
-                    "path": "/{object}/{external_id}"},
+        "name": TARGET,
+        "system": "legacy_erp",
+        "object": "customers",
+        "adapter": {
+            "kind": "http_upsert",
+            "base_url": base_url,
+            "method": "PUT",
+            "path": "/{object}/{external_id}",
+        },
         "upsert_key": {"source": "id", "target": "custmaster_id"},
         "record_filter": {"status": ["active"]},
         "retries": {"attempts": 3, "backoff_seconds": [0]},
@@ -46,7 +52,7 @@ def mapping_data(base_url: str, **extra: Any) -> dict[str, Any]:
             "billing_city": {"from": "addresses[billing].city", "transform": ["upper"]},
             "notes": {"from": "notes", "conflict": "target"},
         },
-    }  # fmt: skip
+    }
     data.update(extra)
     return data
 
@@ -67,9 +73,21 @@ def sync(container: Container, mapping: SyncMapping, **kwargs: Any) -> SyncRepor
 
 
 def with_address(name: str, email: str, city: str = "Springfield", **extra: Any) -> dict[str, Any]:
-    return minimal(name, email, addresses=[{"type": "billing", "lines": ["1 Main St"],
-                   "city": city, "postal_code": "12345", "country": "US",
-                   "is_primary": True}], **extra)  # fmt: skip
+    return minimal(
+        name,
+        email,
+        addresses=[
+            {
+                "type": "billing",
+                "lines": ["1 Main St"],
+                "city": city,
+                "postal_code": "12345",
+                "country": "US",
+                "is_primary": True,
+            }
+        ],
+        **extra,
+    )
 
 
 def test_changes_are_upserted_by_external_id(
@@ -80,9 +98,13 @@ def test_changes_are_upserted_by_external_id(
     report = sync(container, target)
     assert report.sent == 2 and report.dead_lettered == 0
     assert receiver.records[one["id"]] == {
-        "custmaster_id": one["id"], "number": one["number"], "name": "Sync One Inc",
-        "phone": None, "billing_city": "SPRINGFIELD", "notes": "first",
-    }  # fmt: skip
+        "custmaster_id": one["id"],
+        "number": one["number"],
+        "name": "Sync One Inc",
+        "phone": None,
+        "billing_city": "SPRINGFIELD",
+        "notes": "first",
+    }
     assert receiver.records[two["id"]]["billing_city"] == "SHELBYVILLE"
     assert sync(container, target).sent == 0  # the cursor moved: nothing again
     # a change of a mapped field is sent; of a field the target owns, not
@@ -154,7 +176,9 @@ def test_retries_then_the_dead_letter_list(
     assert len(receiver.requests_to(f"/customers/{down['id']}")) == 3
     letters = client.get(f"{API}/sync/targets/{TARGET}/dead-letters").json()["items"]
     assert {(d["customer_id"], d["attempts"]) for d in letters} == {
-        (refused["id"], 1), (down["id"], 3)}  # fmt: skip
+        (refused["id"], 1),
+        (down["id"], 3),
+    }
     assert "bad record" in next(d for d in letters if d["customer_id"] == refused["id"])["error"]
     # the cursor went on: the next run does not resend them
     assert sync(container, target).sent == 0
@@ -173,9 +197,13 @@ def test_initial_sync_with_filter_and_dry_run(
 ) -> None:
     us = [create(client, with_address(f"Initial US {i}", f"ap@ius{i}.example")) for i in range(5)]
     gb = create(client, with_address("Initial GB", "ap@igb.example", owning_entity="GB01"))
-    mapping = parse_mapping(mapping_data(
-        receiver.url, record_filter={"owning_entity": ["US01"]},
-        initial={"master": "custmaster", "batch_size": 2}))  # fmt: skip
+    mapping = parse_mapping(
+        mapping_data(
+            receiver.url,
+            record_filter={"owning_entity": ["US01"]},
+            initial={"master": "custmaster", "batch_size": 2},
+        )
+    )
     wait_for_outbox(container)
     adapter = HttpUpsertAdapter(mapping)
     try:
@@ -189,8 +217,9 @@ def test_initial_sync_with_filter_and_dry_run(
         # the cursor starts after the events the initial sync covered
         assert run_target(container.uow, mapping, adapter).sent == 0
         # master: target sends nothing
-        target_master = parse_mapping(mapping_data(receiver.url, name="target_master",
-                                                   initial={"master": "target"}))  # fmt: skip
+        target_master = parse_mapping(
+            mapping_data(receiver.url, name="target_master", initial={"master": "target"})
+        )
         assert initial_sync(container.uow, target_master, adapter).sent == 0
         assert len(receiver.seen) == 5
     finally:
@@ -198,9 +227,12 @@ def test_initial_sync_with_filter_and_dry_run(
 
 
 def test_the_cli_runs_and_reports(
-    client: TestClient, container: Container, target: SyncMapping, hub_settings: Path,
+    client: TestClient,
+    container: Container,
+    target: SyncMapping,
+    hub_settings: Path,
     receiver: Receiver,
-) -> None:  # fmt: skip
+) -> None:
     made = create(client, with_address("Cli Sync Co", "ap@clisync.example"))
     wait_for_outbox(container)
     url = str(container.engine.url.render_as_string(hide_password=False))
@@ -227,9 +259,18 @@ def test_the_shipped_examples_are_valid() -> None:
 
 def test_a_bad_mapping_lists_every_problem() -> None:
     with pytest.raises(MappingError) as caught:
-        parse_mapping({"name": "x", "system": "y", "object": "z", "colour": 1,
-                       "fields": {"A": {"from": "nmae"}, "B": {"from": "name",
-                                  "direction": "sideways", "transform": ["shout"]}}})  # fmt: skip
+        parse_mapping(
+            {
+                "name": "x",
+                "system": "y",
+                "object": "z",
+                "colour": 1,
+                "fields": {
+                    "A": {"from": "nmae"},
+                    "B": {"from": "name", "direction": "sideways", "transform": ["shout"]},
+                },
+            }
+        )
     text = str(caught.value)
     for expected in ("colour", "fields.A.from", "fields.B.direction", "shout", "upsert_key"):
         assert expected in text

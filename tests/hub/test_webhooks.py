@@ -67,9 +67,12 @@ def deliveries(client: TestClient, hook: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def test_a_change_arrives_signed_and_verifies_with_the_secret(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     hook = subscribe(client, f"{receiver.url}/hook", event_types=["custmaster.customer.*"])
     assert hook["secret"].startswith("whsec_")
     assert "secret" not in client.get(f"{API}/webhooks/{hook['id']}").json()
@@ -94,9 +97,12 @@ def test_a_change_arrives_signed_and_verifies_with_the_secret(
 
 
 def test_event_type_filter(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     hook = subscribe(client, f"{receiver.url}/created", event_types=["custmaster.customer.created"])
     made = create(client, minimal("Filter Co", "ap@filter.example"))
     changed = client.patch(f"{API}/customers/{made['id']}", json={"notes": "n"})
@@ -108,9 +114,12 @@ def test_event_type_filter(
 
 
 def test_rotation_signs_with_both_secrets_until_the_old_one_expires(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     hook = subscribe(client, f"{receiver.url}/rot")
     rotated = client.post(f"{API}/webhooks/{hook['id']}/rotate-secret", json={"keep_old_hours": 1})
     assert rotated.status_code == 200, rotated.text
@@ -130,9 +139,12 @@ def test_rotation_signs_with_both_secrets_until_the_old_one_expires(
 
 
 def test_the_retry_schedule_with_jitter_then_failed(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     receiver.defaults["/down"] = Answer(500)
     hook = subscribe(client, f"{receiver.url}/down")
     create(client, minimal("Retry Co", "ap@retry.example"))
@@ -167,9 +179,12 @@ def test_the_retry_schedule_with_jitter_then_failed(
 
 
 def test_429_retry_after_is_honoured(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     receiver.script("/busy", Answer(429, {"Retry-After": "120"}))
     hook = subscribe(client, f"{receiver.url}/busy")
     create(client, minimal("Busy Co", "ap@busy.example"))
@@ -186,9 +201,12 @@ def test_429_retry_after_is_honoured(
 
 
 def test_a_timeout_is_retried(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     receiver.script("/slow", Answer(200, delay=1.5))
     hook = subscribe(client, f"{receiver.url}/slow")
     create(client, minimal("Slow Co", "ap@slow.example"))
@@ -201,9 +219,12 @@ def test_a_timeout_is_retried(
 
 
 def test_410_disables_the_endpoint_with_an_event(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     receiver.defaults["/gone"] = Answer(410)
     hook = subscribe(client, f"{receiver.url}/gone")
     watcher = subscribe(client, f"{receiver.url}/watch", event_types=["custmaster.webhook.*"])
@@ -239,9 +260,12 @@ def test_410_disables_the_endpoint_with_an_event(
 
 
 def test_repeated_failure_disables_after_the_configured_time(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     receiver.defaults["/flaky"] = Answer(503)
     hook = subscribe(client, f"{receiver.url}/flaky")
     create(client, minimal("Flaky Co", "ap@flaky.example"))
@@ -259,9 +283,12 @@ def test_repeated_failure_disables_after_the_configured_time(
 
 
 def test_redirects_are_not_followed(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     receiver.defaults["/moved"] = Answer(307, {"Location": f"{receiver.url}/elsewhere"})
     hook = subscribe(client, f"{receiver.url}/moved")
     create(client, minimal("Moved Co", "ap@moved.example"))
@@ -273,9 +300,16 @@ def test_redirects_are_not_followed(
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/x",
-            "ftp://example.com/x", "http://user:pw@example.com/x"],
-)  # fmt: skip
+    "url",
+    [
+        "http://127.0.0.1:9/x",
+        "http://10.1.2.3/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/x",
+        "ftp://example.com/x",
+        "http://user:pw@example.com/x",
+    ],
+)
 def test_private_and_odd_targets_are_refused(client: TestClient, url: str) -> None:
     refused = client.post(f"{API}/webhooks", json={"url": url})
     assert refused.status_code == 422, refused.text
@@ -283,9 +317,12 @@ def test_private_and_odd_targets_are_refused(client: TestClient, url: str) -> No
 
 
 def test_private_targets_are_refused_at_delivery_too(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     hook = subscribe(client, f"{receiver.url}/private")
     create(client, minimal("Private Co", "ap@private.example"))
     run(container, clock, allow_private=False)
@@ -295,9 +332,13 @@ def test_private_targets_are_refused_at_delivery_too(
 
 
 def test_a_scoped_owner_receives_only_its_entities_data(
-    client: TestClient, client_as: Any, container: Container, hub_settings: Path,
-    receiver: Receiver, clock: FakeClock,
-) -> None:  # fmt: skip
+    client: TestClient,
+    client_as: Any,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
+    clock: FakeClock,
+) -> None:
     gb = client_as("gb-viewer", roles=["viewer"], entities=["GB01"])
     gb_hook = subscribe(gb, f"{receiver.url}/gb")
     de_hook = subscribe(client, f"{receiver.url}/de", entities=["DE01"])
@@ -305,12 +346,23 @@ def test_a_scoped_owner_receives_only_its_entities_data(
     assert refused.status_code == 403, refused.text
     overrides = {
         "GB01": {"credit_limit": "1000"},
-        "DE01": {"credit_limit": "4242.42", "addresses": [{
-            "type": "billing", "lines": [f"{MARKER} Strasse 1"], "city": "Berlin",
-            "postal_code": "10115", "country": "DE", "is_primary": True}]},
-    }  # fmt: skip
-    made = create(client, minimal("Scoped Co", "ap@scoped.example", owning_entity="GB01",
-                                  overrides=overrides))  # fmt: skip
+        "DE01": {
+            "credit_limit": "4242.42",
+            "addresses": [
+                {
+                    "type": "billing",
+                    "lines": [f"{MARKER} Strasse 1"],
+                    "city": "Berlin",
+                    "postal_code": "10115",
+                    "country": "DE",
+                    "is_primary": True,
+                }
+            ],
+        },
+    }
+    made = create(
+        client, minimal("Scoped Co", "ap@scoped.example", owning_entity="GB01", overrides=overrides)
+    )
     create(client, minimal("Only US Co", "ap@onlyus.example"))
     run(container, clock)
     gb_seen = receiver.requests_to("/gb")
@@ -341,9 +393,12 @@ def test_a_subscription_is_its_owners_only(
 
 
 def test_concurrent_delivery_of_many_events(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     hook = subscribe(client, f"{receiver.url}/many")
     for i in range(12):
         create(client, minimal(f"Many {i} Ltd", f"ap@many{i}.example"))
@@ -356,19 +411,28 @@ def test_concurrent_delivery_of_many_events(
 
 
 def test_a_failing_receiver_loses_nothing(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     clock: FakeClock,
-) -> None:  # fmt: skip
+) -> None:
     """A receiver that fails, times out and answers 429 in turn still gets every event,
     each attempt on the schedule (or its Retry-After), duplicates only with the same id."""
     hook = subscribe(client, f"{receiver.url}/mixed")
-    faults = [Answer(500), Answer(200, delay=0.6), Answer(429, {"Retry-After": "30"}),
-              Answer(503), Answer(502)]  # fmt: skip
+    faults = [
+        Answer(500),
+        Answer(200, delay=0.6),
+        Answer(429, {"Retry-After": "30"}),
+        Answer(503),
+        Answer(502),
+    ]
     receiver.script("/mixed", *faults * 3)  # then 200
     made = [create(client, minimal(f"Mixed {i} GmbH", f"ap@mixed{i}.example")) for i in range(6)]
     for _ in range(40):
-        report = run(container, clock, timeout_seconds=0.3, concurrency=3,
-                     disable_after=timedelta(days=30))  # fmt: skip
+        report = run(
+            container, clock, timeout_seconds=0.3, concurrency=3, disable_after=timedelta(days=30)
+        )
         pending = [d for d in deliveries(client, hook) if d["status"] == "pending"]
         if not pending and not report.attempted:
             break
@@ -384,7 +448,8 @@ def test_a_failing_receiver_loses_nothing(
         attempts = client.get(f"{API}/webhooks/{hook['id']}/deliveries/{delivery['id']}").json()
         for n, (a, b) in enumerate(itertools.pairwise(attempts["attempt_log"]), start=1):
             gap = clock.now.fromisoformat(b["attempted_at"]) - clock.now.fromisoformat(
-                a["attempted_at"])  # fmt: skip
+                a["attempted_at"]
+            )
             if a["status_code"] == 429:
                 assert gap == timedelta(seconds=30)
             else:
@@ -392,9 +457,12 @@ def test_a_failing_receiver_loses_nothing(
 
 
 def test_the_deliver_command(
-    client: TestClient, container: Container, hub_settings: Path, receiver: Receiver,
+    client: TestClient,
+    container: Container,
+    hub_settings: Path,
+    receiver: Receiver,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     hook = subscribe(client, f"{receiver.url}/cli")
     create(client, minimal("Cli Hook Co", "ap@clihook.example"))
     wait_for_outbox(container)

@@ -32,9 +32,13 @@ class Received:
 def unique_config(nats_url: str, **overrides: Any) -> RelayConfig:
     tag = uuid.uuid4().hex[:10]
     values: dict[str, Any] = {
-        "nats_url": nats_url, "stream": f"RELAYTEST_{tag}", "subject_prefix": f"t{tag}",
-        "lease_seconds": 3.0, "ack_timeout_seconds": 2.0, "poll_seconds": 0.02,
-    }  # fmt: skip
+        "nats_url": nats_url,
+        "stream": f"RELAYTEST_{tag}",
+        "subject_prefix": f"t{tag}",
+        "lease_seconds": 3.0,
+        "ack_timeout_seconds": 2.0,
+        "poll_seconds": 0.02,
+    }
     values.update(overrides)
     return RelayConfig(**values)
 
@@ -46,16 +50,18 @@ async def read_stream(url: str, config: RelayConfig, timeout: float = 30.0) -> l
         js = nc.jetstream()
         total = (await js.stream_info(config.stream)).state.messages
         sub = await js.pull_subscribe(
-            f"{config.subject_prefix}.>", stream=config.stream,
+            f"{config.subject_prefix}.>",
+            stream=config.stream,
             config=ConsumerConfig(ack_policy=AckPolicy.NONE),
-        )  # fmt: skip
+        )
         got: list[Received] = []
         async with asyncio.timeout(timeout):
             while len(got) < total:
                 for msg in await sub.fetch(min(1000, total - len(got)), timeout=5):
                     headers = msg.headers or {}
-                    got.append(Received(msg.subject, headers.get("Nats-Msg-Id", ""),
-                                        json.loads(msg.data)))  # fmt: skip
+                    got.append(
+                        Received(msg.subject, headers.get("Nats-Msg-Id", ""), json.loads(msg.data))
+                    )
         await sub.unsubscribe()
         return got
     finally:
@@ -111,10 +117,15 @@ def write_changes(container: Container, count: int, customers: int, per_commit: 
         for _ in range(min(per_commit, count - written)):
             subject = subjects[written % customers]
             seq[subject] += 1
-            batch.append(CloudEvent(
-                id=uuid.uuid4(), type="custmaster.customer.updated", subject=subject,
-                time=datetime.now(UTC), data={"seq": seq[subject]},
-            ))  # fmt: skip
+            batch.append(
+                CloudEvent(
+                    id=uuid.uuid4(),
+                    type="custmaster.customer.updated",
+                    subject=subject,
+                    time=datetime.now(UTC),
+                    data={"seq": seq[subject]},
+                )
+            )
             written += 1
         uow = container.uow()
         with uow:

@@ -66,8 +66,10 @@ def relay_until_idle(container: Container, config: RelayConfig, timeout: float =
 def test_what_the_api_commits_arrives_in_order_with_its_id(
     client: TestClient, container: Container, config: RelayConfig, nats_url: str
 ) -> None:
-    ids = [client.post("/api/v1/customers", json=minimal(name=f"Relay {n} GmbH")).json()["id"]
-           for n in range(3)]  # fmt: skip
+    ids = [
+        client.post("/api/v1/customers", json=minimal(name=f"Relay {n} GmbH")).json()["id"]
+        for n in range(3)
+    ]
     for n in range(2):
         assert (
             client.patch(f"/api/v1/customers/{ids[0]}", json={"notes": f"n{n}"}).status_code == 200
@@ -83,8 +85,10 @@ def test_what_the_api_commits_arrives_in_order_with_its_id(
     assert [r.envelope for r in received] == [i.envelope for i in items]
     prefix = config.subject_prefix
     assert [r.subject for r in received if r.envelope["subject"] == ids[0]] == [
-        f"{prefix}.customer.created", f"{prefix}.customer.updated", f"{prefix}.customer.updated"
-    ]  # fmt: skip
+        f"{prefix}.customer.created",
+        f"{prefix}.customer.updated",
+        f"{prefix}.customer.updated",
+    ]
     assert f"{prefix}.customer.deactivated" in {r.subject for r in received}
     assert relay.published == len(items)
 
@@ -108,11 +112,17 @@ def test_republishing_the_tail_adds_nothing_to_the_stream(
     # a relay killed before recording its progress: the cursor is back at the start
     uow = container.uow()
     with uow:
-        state = uow.relay.claim(config.stream, 0, "rewinder", datetime.now(UTC),
-                                datetime.now(UTC) + timedelta(seconds=1))  # fmt: skip
+        state = uow.relay.claim(
+            config.stream,
+            0,
+            "rewinder",
+            datetime.now(UTC),
+            datetime.now(UTC) + timedelta(seconds=1),
+        )
         assert state is not None
-        assert uow.relay.advance(config.stream, 0, "rewinder", FeedPosition(), 0, None,
-                                 datetime.now(UTC), 0.0)  # fmt: skip
+        assert uow.relay.advance(
+            config.stream, 0, "rewinder", FeedPosition(), 0, None, datetime.now(UTC), 0.0
+        )
         uow.relay.release(config.stream, 0, "rewinder")
 
     second = relay_until_idle(container, config)
@@ -148,9 +158,22 @@ def test_partitions_split_the_events_by_subject_and_keep_each_ones_order(
     try:
         write_changes(container, 90, customers=9, per_commit=7)
         wait_visible(container, lambda items: len(items) == 90)
-        relays = [Relay(container.uow, unique_config(nats_url, **{
-            **{k: getattr(config, k) for k in ("stream", "subject_prefix", "partitions")},
-            "owned": (p,)})) for p in range(3)]  # fmt: skip
+        relays = [
+            Relay(
+                container.uow,
+                unique_config(
+                    nats_url,
+                    **{
+                        **{
+                            k: getattr(config, k)
+                            for k in ("stream", "subject_prefix", "partitions")
+                        },
+                        "owned": (p,),
+                    },
+                ),
+            )
+            for p in range(3)
+        ]
 
         async def run_all() -> None:
             async with asyncio.timeout(60):
@@ -202,10 +225,20 @@ def test_relay_command_and_status(container: Container, config: RelayConfig, nat
     assert before.exit_code == 0, before.output
     assert "no relay has run" in before.output
 
-    ran = runner.invoke(cli, [
-        "relay", "--database-url", url, "--nats-url", nats_url, "--until-idle",
-        "--lease-seconds", "10",
-    ], env={**env, "CUSTMASTER_RELAY_SUBJECT_PREFIX": config.subject_prefix})  # fmt: skip
+    ran = runner.invoke(
+        cli,
+        [
+            "relay",
+            "--database-url",
+            url,
+            "--nats-url",
+            nats_url,
+            "--until-idle",
+            "--lease-seconds",
+            "10",
+        ],
+        env={**env, "CUSTMASTER_RELAY_SUBJECT_PREFIX": config.subject_prefix},
+    )
     assert ran.exit_code == 0, ran.output
     assert "30 events published" in ran.output
 
@@ -235,9 +268,20 @@ def test_the_example_consumer_receives_a_change_from_the_tour(
     relay_until_idle(container, config)
 
     script = Path(__file__).resolve().parents[2] / "examples" / "relay_consumer.py"
-    command = [sys.executable, str(script), "--url", nats_url, "--stream", config.stream,
-               "--subjects", f"{config.subject_prefix}.customer.>", "--durable", "tour",
-               "--timeout", "2"]  # fmt: skip
+    command = [
+        sys.executable,
+        str(script),
+        "--url",
+        nats_url,
+        "--stream",
+        config.stream,
+        "--subjects",
+        f"{config.subject_prefix}.customer.>",
+        "--durable",
+        "tour",
+        "--timeout",
+        "2",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
@@ -250,17 +294,24 @@ def test_the_relay_runs_inside_serve_when_asked(
     container: Container, config: RelayConfig, nats_url: str
 ) -> None:
     before = container.settings
-    container.settings = before.model_copy(update={
-        "relay_in_serve": True, "nats_url": nats_url, "relay_stream": config.stream,
-        "relay_subject_prefix": config.subject_prefix, "relay_lease_seconds": 3,
-        "relay_ack_timeout_seconds": 1,
-    })  # fmt: skip
+    container.settings = before.model_copy(
+        update={
+            "relay_in_serve": True,
+            "nats_url": nats_url,
+            "relay_stream": config.stream,
+            "relay_subject_prefix": config.subject_prefix,
+            "relay_lease_seconds": 3,
+            "relay_ack_timeout_seconds": 1,
+        }
+    )
     try:
         key = new_user(container, "tester", ["admin"])
         with TestClient(create_app(container)) as served:
             served.headers["Authorization"] = f"Bearer {key}"
-            made = served.post("/api/v1/legal-entities", json={
-                "code": "US01", "name": "Acme US", "country": "US", "currency": "USD"})  # fmt: skip
+            made = served.post(
+                "/api/v1/legal-entities",
+                json={"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"},
+            )
             assert made.status_code == 201, made.text
             deadline = time.monotonic() + 30
             while served.get("/api/v1/relay/status").json()["published_total"] < 2:
@@ -270,5 +321,6 @@ def test_the_relay_runs_inside_serve_when_asked(
         container.settings = before
     received = asyncio.run(read_stream(nats_url, config))
     assert [r.envelope["type"] for r in received] == [
-        "custmaster.user.created", "custmaster.legal_entity.created"
-    ]  # fmt: skip
+        "custmaster.user.created",
+        "custmaster.legal_entity.created",
+    ]

@@ -42,13 +42,27 @@ KILLS = 6
 def start_relay(database_url: str, config: RelayConfig) -> subprocess.Popen[bytes]:
     """``python -m custmaster.cli.app relay`` as a process of its own (SIGKILL is real)."""
     env = {
-        **os.environ, "PYTHONPATH": str(SRC), "CUSTMASTER_RELAY_STREAM": config.stream,
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "CUSTMASTER_RELAY_STREAM": config.stream,
         "CUSTMASTER_RELAY_SUBJECT_PREFIX": config.subject_prefix,
-        "CUSTMASTER_RELAY_ACK_TIMEOUT_SECONDS": "1", "CUSTMASTER_RELAY_POLL_SECONDS": "0.02",
-    }  # fmt: skip
-    command = [sys.executable, "-m", "custmaster.cli.app", "relay", "--database-url",
-               database_url, "--nats-url", config.nats_url, "--lease-seconds",
-               str(config.lease_seconds), "--batch-size", "200"]  # fmt: skip
+        "CUSTMASTER_RELAY_ACK_TIMEOUT_SECONDS": "1",
+        "CUSTMASTER_RELAY_POLL_SECONDS": "0.02",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "custmaster.cli.app",
+        "relay",
+        "--database-url",
+        database_url,
+        "--nats-url",
+        config.nats_url,
+        "--lease-seconds",
+        str(config.lease_seconds),
+        "--batch-size",
+        "200",
+    ]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

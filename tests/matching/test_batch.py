@@ -103,11 +103,19 @@ def test_blocks_up_to_the_full_size_yield_every_pair() -> None:
 
 
 def test_windowed_batch_still_finds_the_duplicate_in_a_large_block() -> None:
-    records = [*_block_of_names(60),
-               MatchRecord("dup", name="Keystone CH Tooling GmbH", city="Berlin", country="DE",
-                           street="Hauptstr. 1")]  # fmt: skip
-    result = batch_match(records, blocking=Blocking(full_block_size=10, window=3),
-                         keep_min_probability=0.0)  # fmt: skip
+    records = [
+        *_block_of_names(60),
+        MatchRecord(
+            "dup",
+            name="Keystone CH Tooling GmbH",
+            city="Berlin",
+            country="DE",
+            street="Hauptstr. 1",
+        ),
+    ]
+    result = batch_match(
+        records, blocking=Blocking(full_block_size=10, window=3), keep_min_probability=0.0
+    )
     dup = next(p for p in result.pairs if "dup" in (p.id_l, p.id_r))  # the best-scored
     assert {dup.id_l, dup.id_r} == {"0", "dup"}
     assert result.stats["candidate_pairs"] < 61 * 60 / 2
@@ -154,10 +162,17 @@ FORMS = ["N.V.", "NV", "B.V.", "Holding N.V.", "AG", "S.p.A.", "& Co", "Group"]
 
 def test_name_only_records_of_one_company_form_one_cluster_of_any_size() -> None:
     recs = [MatchRecord(f"p{i}", name=PHILIPS[i % len(PHILIPS)]) for i in range(120)]
-    recs += [MatchRecord(f"o{i}", name=f"{OTHERS[i % 15]} {['', 'Trading', 'Services'][i // 15 % 3]} "
-                         f"{FORMS[i % 8]}") for i in range(90)]  # fmt: skip
-    recs += [MatchRecord(f"x{i}", name=f"Firm{i} {['Logistics', 'Foods', 'Energy'][i % 3]}")
-             for i in range(400)]  # fmt: skip
+    recs += [
+        MatchRecord(
+            f"o{i}",
+            name=f"{OTHERS[i % 15]} {['', 'Trading', 'Services'][i // 15 % 3]} {FORMS[i % 8]}",
+        )
+        for i in range(90)
+    ]
+    recs += [
+        MatchRecord(f"x{i}", name=f"Firm{i} {['Logistics', 'Foods', 'Energy'][i % 3]}")
+        for i in range(400)
+    ]
     feats = [prepare(r) for r in recs]
     model = train(feats, max_random_pairs=20_000).model
     result = batch_match(feats, model)

@@ -17,8 +17,9 @@ def test_exclusive_values_stop_chaining() -> None:
     edges = [("a", "b", 0.99), ("b", "c", 0.97)]
     assert cluster_pairs(edges, 0.9, exclusive={"a": "X", "c": "Y"}) == [["a", "b"]]
     assert cluster_pairs(edges, 0.9, exclusive={"a": "X", "c": "X"}) == [["a", "b", "c"]]
-    assert cluster_pairs(edges, 0.9, exclusive={"a": "X1", "c": "X2"},
-                         conflict=lambda x, y: x[0] != y[0]) == [["a", "b", "c"]]
+    assert cluster_pairs(
+        edges, 0.9, exclusive={"a": "X1", "c": "X2"}, conflict=lambda x, y: x[0] != y[0]
+    ) == [["a", "b", "c"]]
 
 
 def test_max_cluster_size() -> None:

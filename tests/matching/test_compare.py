@@ -158,8 +158,10 @@ def test_self_comparison_is_top_or_null(a: MatchRecord) -> None:
 
 def test_address_street_type_and_directional_are_optional() -> None:
     def level(s1: str, s2: str, **kw: str) -> int:
-        return compare_address(prepare(MatchRecord("1", street=s1, city="Dayton", **kw)),
-                               prepare(MatchRecord("2", street=s2, city="Dayton")))  # fmt: skip
+        return compare_address(
+            prepare(MatchRecord("1", street=s1, city="Dayton", **kw)),
+            prepare(MatchRecord("2", street=s2, city="Dayton")),
+        )
 
     assert level("12 S. Main", "12 S Main Blvd") == 4
     assert level("12 South Main Street", "12 Main St") == 4
@@ -173,8 +175,12 @@ def test_numbered_streets_keep_their_number() -> None:
     e66 = prepare(MatchRecord("2", street="343 E 66th St", city="New York"))
     assert e65.street == "east 65th street" and e65.house_number == "343"
     assert compare_address(e65, e66) < 3
-    assert compare_address(e65, prepare(MatchRecord("3", street="343 East 65th Street",
-                                                    city="New York"))) == 4  # fmt: skip
+    assert (
+        compare_address(
+            e65, prepare(MatchRecord("3", street="343 East 65th Street", city="New York"))
+        )
+        == 4
+    )
 
 
 def test_a_postal_code_typo_keeps_the_street_and_number() -> None:
@@ -185,12 +191,19 @@ def test_a_postal_code_typo_keeps_the_street_and_number() -> None:
     assert compare_address(a, a) == 4
     assert compare_address(a, other_town) == 0
     swapped = _p(street="15 Coningham St", postal_code="3095", country="AU")
-    assert compare_address(_p(street="15 Coningham St", postal_code="3059", country="AU"),
-                           swapped) == 3  # fmt: skip
+    assert (
+        compare_address(_p(street="15 Coningham St", postal_code="3059", country="AU"), swapped)
+        == 3
+    )
 
 
 def test_names_split_or_joined_by_a_space_are_a_typo_apart() -> None:
     joined = _person("Joel", "McGilchrist")
     assert compare_name(joined, _person("Joel", "Mcgilc Hrist")) == 4
-    assert compare_name(prepare(MatchRecord("1", name="Mc Donald Farms")),
-                        prepare(MatchRecord("2", name="McDonald Farms"))) == 4  # fmt: skip
+    assert (
+        compare_name(
+            prepare(MatchRecord("1", name="Mc Donald Farms")),
+            prepare(MatchRecord("2", name="McDonald Farms")),
+        )
+        == 4
+    )

@@ -17,13 +17,28 @@ SWITCHBOARD = "(212) 639-2000"
 def _agency_sites() -> list[MatchRecord]:
     """One agency's 40 sites, each its own programme, all answering on the switchboard;
     and 60 other organisations with their own lines."""
-    sites = [MatchRecord(f"s{i}", name=f"{kind} Program {i}", phone=SWITCHBOARD,
-                         street=f"{10 + i} W {30 + i}th St", city="New York", country="US")
-             for i, kind in zip(range(40), ["Youth", "Senior", "Family", "Health"] * 10,
-                                strict=True)]  # fmt: skip
-    others = [MatchRecord(f"o{i}", name=f"Other Org {i}", phone=f"(718) 555-{i:04d}",
-                          street=f"{i} Main St", city="Brooklyn", country="US")
-              for i in range(60)]  # fmt: skip
+    sites = [
+        MatchRecord(
+            f"s{i}",
+            name=f"{kind} Program {i}",
+            phone=SWITCHBOARD,
+            street=f"{10 + i} W {30 + i}th St",
+            city="New York",
+            country="US",
+        )
+        for i, kind in zip(range(40), ["Youth", "Senior", "Family", "Health"] * 10, strict=True)
+    ]
+    others = [
+        MatchRecord(
+            f"o{i}",
+            name=f"Other Org {i}",
+            phone=f"(718) 555-{i:04d}",
+            street=f"{i} Main St",
+            city="Brooklyn",
+            country="US",
+        )
+        for i in range(60)
+    ]
     return sites + others
 
 
@@ -37,20 +52,35 @@ def test_a_shared_switchboard_is_weak_evidence() -> None:
     assert phone > 13 and phone_tf < 3  # 40 of 100 records share it
     assert adjusted.decision == "no_match"
     # a private line keeps its full weight
-    private = prepare(MatchRecord("x", name="Other Org 3 Inc", phone="718 555 0003",
-                                  country="US"))  # fmt: skip
+    private = prepare(MatchRecord("x", name="Other Org 3 Inc", phone="718 555 0003", country="US"))
     assert score(private, recs[43], DEFAULT_MODEL.with_tf(tf)).decision != "no_match"
     result = batch_match(recs)
     assert not any(c for c in result.clusters if {"s0", "s1"} <= set(c))
 
 
 def test_a_shared_phone_mailbox_or_domain_with_different_names_never_auto_merges() -> None:
-    a = MatchRecord("1", name="Northside Youth Center", email="info@cityagency.example",
-                    phone="212 639 2000", website="cityagency.example", street="5 Elm St",
-                    postal_code="10001", city="New York", country="US")  # fmt: skip
-    b = MatchRecord("2", name="Harlem Senior Services", email="info@cityagency.example",
-                    phone="212 639 2000", website="cityagency.example", street="5 Elm St",
-                    postal_code="10001", city="New York", country="US")  # fmt: skip
+    a = MatchRecord(
+        "1",
+        name="Northside Youth Center",
+        email="info@cityagency.example",
+        phone="212 639 2000",
+        website="cityagency.example",
+        street="5 Elm St",
+        postal_code="10001",
+        city="New York",
+        country="US",
+    )
+    b = MatchRecord(
+        "2",
+        name="Harlem Senior Services",
+        email="info@cityagency.example",
+        phone="212 639 2000",
+        website="cityagency.example",
+        street="5 Elm St",
+        postal_code="10001",
+        city="New York",
+        country="US",
+    )
     result = score(a, b)
     assert result.decision == "review" and result.probability < DEFAULT_MODEL.thresholds.auto_merge
     # one legal entity under two names (same tax id) may still merge unreviewed

@@ -10,15 +10,24 @@ from custmaster.matching.record import MatchRecord
 
 def _index() -> InMemoryIndex:
     index = InMemoryIndex()
-    index.add(MatchRecord("C1", name="Acme GmbH", email="ap@acme.example", country="DE",
-                          postal_code="10115", street="Hauptstr. 1"))
+    index.add(
+        MatchRecord(
+            "C1",
+            name="Acme GmbH",
+            email="ap@acme.example",
+            country="DE",
+            postal_code="10115",
+            street="Hauptstr. 1",
+        )
+    )
     index.add(MatchRecord("C2", name="Beta AG", email="x@beta.example", country="DE"))
     return index
 
 
 def test_match_returns_best_first_with_explanation() -> None:
-    results = _index().match(MatchRecord("", name="ACME G.m.b.H.", email="AP@acme.example",
-                                         country="DE"))
+    results = _index().match(
+        MatchRecord("", name="ACME G.m.b.H.", email="AP@acme.example", country="DE")
+    )
     assert [r.existing_id for r in results] == ["C1"]
     assert results[0].explanation[0].field == "name"
 

@@ -68,10 +68,21 @@ def test_keys_are_deterministic(name: str, city: str, country: str | None) -> No
 
 
 def test_street_keys_do_not_depend_on_the_postal_code() -> None:
-    with_postal = MatchRecord("1", name="Lenox Hill Senior Center", street="343 E. 65th St",
-                              postal_code="10065", city="New York", country="US")  # fmt: skip
-    without = MatchRecord("2", name="LHNH Older Adults Program", street="343 East 65th Street",
-                          city="New York", country="US")  # fmt: skip
+    with_postal = MatchRecord(
+        "1",
+        name="Lenox Hill Senior Center",
+        street="343 E. 65th St",
+        postal_code="10065",
+        city="New York",
+        country="US",
+    )
+    without = MatchRecord(
+        "2",
+        name="LHNH Older Adults Program",
+        street="343 East 65th Street",
+        city="New York",
+        country="US",
+    )
     shared = set(match_keys(with_postal)) & set(match_keys(without))
     assert ("street", "US|65th|343") in shared
 
@@ -81,6 +92,7 @@ def test_a_name_alone_shares_keys_with_records_that_have_a_country() -> None:
     for name in ("Philips NV", "PHILIPS KONINKLIJKE N.V.", "Philips"):
         assert ("name", "philips") in set(match_keys(MatchRecord("2", name=name)))
     assert ("name", "philips") in set(match_keys(stored))
-    tokens = {v for t, v in match_keys(MatchRecord("3", name="Royal Philips Electronics"))
-              if t == "token"}  # fmt: skip
+    tokens = {
+        v for t, v in match_keys(MatchRecord("3", name="Royal Philips Electronics")) if t == "token"
+    }
     assert "philips" in tokens

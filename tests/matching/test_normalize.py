@@ -51,8 +51,12 @@ def test_company_names(raw: str, core: str, form: str | None) -> None:
 
 
 def test_company_name_variants_agree() -> None:
-    variants = ["Harbor Packaging GmbH & Co. KG", "HARBOR PACKAGING GMBH & CO KG",
-                "Harbor Packaging", "harbor packaging gmbh"]
+    variants = [
+        "Harbor Packaging GmbH & Co. KG",
+        "HARBOR PACKAGING GMBH & CO KG",
+        "Harbor Packaging",
+        "harbor packaging gmbh",
+    ]
     assert len({normalize_company_name(v).core for v in variants}) == 1
 
 
@@ -139,8 +143,7 @@ def test_phones() -> None:
 
 
 def test_emails() -> None:
-    assert normalize_email(" Dana.Lee@ACME.example ") == ("dana.lee@acme.example",
-                                                        "acme.example")
+    assert normalize_email(" Dana.Lee@ACME.example ") == ("dana.lee@acme.example", "acme.example")
     assert normalize_email("x@googlemail.com") == ("x@gmail.com", "gmail.com")
     assert normalize_email("not an email") is None
 

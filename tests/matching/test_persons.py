@@ -15,12 +15,56 @@ from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
 from custmaster.matching.scoring import score
 from custmaster.matching.training import train
 
-GIVEN = ["Hiroshi", "Junyi", "Wei", "Anna", "Peter", "Maria", "Kenji", "Laura", "Omar",
-         "Sofia", "Tetsuya", "Osamu", "Shunji", "David", "Elena", "Jun-Hee", "Bart", "Lisa"]  # fmt: skip
-FAMILY = ["Li", "Watanabe", "Kim", "Neumann", "Garcia", "Choi", "Verlinden", "Cousins",
-          "Srivastava", "Mizuno", "Nakano", "Green", "Patil", "Zhang"]  # fmt: skip
-CITIES = ["Tokyo", "Seoul", "Chester", "Berlin", "Austin", "Lyon", "Osaka", "Leuven",
-          "Toronto", "Pune", "Shenzhen", "Boston"]  # fmt: skip
+GIVEN = [
+    "Hiroshi",
+    "Junyi",
+    "Wei",
+    "Anna",
+    "Peter",
+    "Maria",
+    "Kenji",
+    "Laura",
+    "Omar",
+    "Sofia",
+    "Tetsuya",
+    "Osamu",
+    "Shunji",
+    "David",
+    "Elena",
+    "Jun-Hee",
+    "Bart",
+    "Lisa",
+]
+FAMILY = [
+    "Li",
+    "Watanabe",
+    "Kim",
+    "Neumann",
+    "Garcia",
+    "Choi",
+    "Verlinden",
+    "Cousins",
+    "Srivastava",
+    "Mizuno",
+    "Nakano",
+    "Green",
+    "Patil",
+    "Zhang",
+]
+CITIES = [
+    "Tokyo",
+    "Seoul",
+    "Chester",
+    "Berlin",
+    "Austin",
+    "Lyon",
+    "Osaka",
+    "Leuven",
+    "Toronto",
+    "Pune",
+    "Shenzhen",
+    "Boston",
+]
 
 
 def _inventors(seed: int = 3) -> tuple[list[MatchFeatures], dict[str, str]]:
@@ -32,8 +76,16 @@ def _inventors(seed: int = 3) -> tuple[list[MatchFeatures], dict[str, str]]:
     truth: dict[str, str] = {}
     for k in range(300):
         rid = f"star-{k}"
-        recs.append(MatchRecord(rid, kind="person", first_name="Junyi", last_name="Li",
-                                city=["Chester", "Bedminster", "Matawan"][k % 3], country="US"))  # fmt: skip
+        recs.append(
+            MatchRecord(
+                rid,
+                kind="person",
+                first_name="Junyi",
+                last_name="Li",
+                city=["Chester", "Bedminster", "Matawan"][k % 3],
+                country="US",
+            )
+        )
         truth[rid] = "star"
     people = [(g, f) for g in GIVEN for f in FAMILY if (g, f) != ("Junyi", "Li")]
     for p, (given, family) in enumerate(rng.sample(people, 120)):
@@ -41,8 +93,16 @@ def _inventors(seed: int = 3) -> tuple[list[MatchFeatures], dict[str, str]]:
         for k in range(rng.randint(1, 6)):
             first = f"{given} {'J.' if k % 3 == 2 else ''}".strip()
             rid = f"p{p}-{k}"
-            recs.append(MatchRecord(rid, kind="person", first_name=first, last_name=family,
-                                    city=moved if k == 4 else home, country="US"))  # fmt: skip
+            recs.append(
+                MatchRecord(
+                    rid,
+                    kind="person",
+                    first_name=first,
+                    last_name=family,
+                    city=moved if k == 4 else home,
+                    country="US",
+                )
+            )
             truth[rid] = f"p{p}"
     return [prepare(r) for r in recs], truth
 
@@ -68,8 +128,12 @@ def test_block_pair_sample_estimates_the_distinct_pairs_of_all_blocks() -> None:
     sampled = block_pair_sample(feats, max_pairs=20_000)
     assert exact.exact and not sampled.exact
     assert abs(sampled.total - exact.total) < 0.05 * exact.total
-    windowed = sum(1 for _ in __import__("custmaster.matching.batch").matching.batch
-                   .candidate_pairs(feats, Blocking()))  # fmt: skip
+    windowed = sum(
+        1
+        for _ in __import__("custmaster.matching.batch").matching.batch.candidate_pairs(
+            feats, Blocking()
+        )
+    )
     assert windowed < exact.total / 2
 
 
@@ -77,9 +141,14 @@ def test_one_person_on_many_records_in_a_few_towns_is_not_a_common_name() -> Non
     feats, _ = _inventors()
     tf = TermFrequencies.from_features(feats, own=2.0)
     assert tf.tf("name", "junyi li") == 1.0 / len(feats)  # 3 places, not 300 records
-    everywhere = [prepare(MatchRecord(str(i), kind="person", first_name="John",
-                                      last_name="Smith", city=f"Town {i}"))
-                  for i in range(60)]  # fmt: skip
+    everywhere = [
+        prepare(
+            MatchRecord(
+                str(i), kind="person", first_name="John", last_name="Smith", city=f"Town {i}"
+            )
+        )
+        for i in range(60)
+    ]
     assert TermFrequencies.from_features(everywhere).tf("name", "john smith") > 0.9
 
 
@@ -87,8 +156,9 @@ def test_inventors_cluster_without_joining_namesakes() -> None:
     feats, truth = _inventors()
     model = train(feats, max_random_pairs=20_000).model
     result = batch_match(feats, model, keep_min_probability=0.5)
-    clusters = cluster_pairs(((p.id_l, p.id_r, p.probability) for p in result.pairs),
-                             model.thresholds.review)  # fmt: skip
+    clusters = cluster_pairs(
+        ((p.id_l, p.id_r, p.probability) for p in result.pairs), model.thresholds.review
+    )
     predicted = _pairs(clusters)
     by_entity: dict[str, list[str]] = {}
     for rid, ent in truth.items():
@@ -99,8 +169,7 @@ def test_inventors_cluster_without_joining_namesakes() -> None:
     assert precision >= 0.995 and recall >= 0.95
     star = next(c for c in clusters if "star-0" in c)
     assert len(star) == 300
-    auto = {(p.id_l, p.id_r) for p in result.pairs
-            if p.probability >= model.thresholds.auto_merge}  # fmt: skip
+    auto = {(p.id_l, p.id_r) for p in result.pairs if p.probability >= model.thresholds.auto_merge}
     assert {tuple(sorted(p)) for p in auto} <= gold
 
 
@@ -113,10 +182,22 @@ def test_names_with_other_numbers_are_not_similar() -> None:
 
 
 def test_a_typo_of_a_name_weighs_as_the_more_common_of_the_two() -> None:
-    smiths = [prepare(MatchRecord(str(i), kind="person", first_name="John", last_name="Smith",
-                                  city=f"Town {i}")) for i in range(60)]  # fmt: skip
-    riley = [prepare(MatchRecord(f"r{i}", kind="person", first_name="Riley",
-                                 last_name=f"Family{i}", city=f"Town {i}")) for i in range(60)]  # fmt: skip
+    smiths = [
+        prepare(
+            MatchRecord(
+                str(i), kind="person", first_name="John", last_name="Smith", city=f"Town {i}"
+            )
+        )
+        for i in range(60)
+    ]
+    riley = [
+        prepare(
+            MatchRecord(
+                f"r{i}", kind="person", first_name="Riley", last_name=f"Family{i}", city=f"Town {i}"
+            )
+        )
+        for i in range(60)
+    ]
     typo = prepare(MatchRecord("t", kind="person", first_name="Jon", last_name="Smith"))
     siviur = prepare(MatchRecord("s1", kind="person", first_name="Riley", last_name="Siviur"))
     siviour = prepare(MatchRecord("s2", kind="person", first_name="Riley", last_name="Siviour"))

@@ -14,10 +14,23 @@ CUSTOMER = {
     "website": "https://acme.example",
     "tax_id": "94-1234567",
     "addresses": [
-        {"type": "shipping", "lines": ["1 Dock Rd"], "city": "Oakland", "postal_code": "94607",
-         "country": "US", "is_primary": True},
-        {"type": "billing", "lines": ["100 Market St", "Suite 300"], "city": "San Francisco",
-         "region": "US-CA", "postal_code": "94105", "country": "US", "is_primary": True},
+        {
+            "type": "shipping",
+            "lines": ["1 Dock Rd"],
+            "city": "Oakland",
+            "postal_code": "94607",
+            "country": "US",
+            "is_primary": True,
+        },
+        {
+            "type": "billing",
+            "lines": ["100 Market St", "Suite 300"],
+            "city": "San Francisco",
+            "region": "US-CA",
+            "postal_code": "94105",
+            "country": "US",
+            "is_primary": True,
+        },
     ],
 }
 
@@ -46,8 +59,11 @@ def test_prepare_organization() -> None:
 
 
 def test_prepare_person_and_free_mail() -> None:
-    f = prepare(MatchRecord("p", kind="person", first_name="José", last_name="Núñez",
-                            email="Jose@GMAIL.com"))
+    f = prepare(
+        MatchRecord(
+            "p", kind="person", first_name="José", last_name="Núñez", email="Jose@GMAIL.com"
+        )
+    )
     assert f.name == "jose nunez"
     assert f.email == "jose@gmail.com"
     assert f.domains == frozenset()

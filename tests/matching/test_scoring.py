@@ -10,16 +10,38 @@ from custmaster.matching.model import DEFAULT_MODEL
 from custmaster.matching.record import MatchRecord, prepare
 from custmaster.matching.scoring import match_weight, probability_from_weight, score
 
-A = MatchRecord("new", name="Stonefield Fasteners, LLC", phone="(486) 631-2560",
-                email="ap@stonefieldfasteners.com", country="US", postal_code="72727",
-                street="81590 Benjamin Mews", city="Jonesland")
-B = MatchRecord("C1", name="STONEFIELD FASTENERS LLC", phone="+14866312560",
-                website="http://stonefieldfasteners.com", country="USA",
-                postal_code="72727", street="81590 Benjamin Mews", city="Jonesland",
-                tax_id="273039467")
-SISTER = MatchRecord("C2", name="Stonefield Packaging LLC", phone="+14866319999",
-                     website="stonefieldpackaging.com", country="US", postal_code="72727",
-                     street="81590 Benjamin Mews", city="Jonesland", tax_id="991234567")
+A = MatchRecord(
+    "new",
+    name="Stonefield Fasteners, LLC",
+    phone="(486) 631-2560",
+    email="ap@stonefieldfasteners.com",
+    country="US",
+    postal_code="72727",
+    street="81590 Benjamin Mews",
+    city="Jonesland",
+)
+B = MatchRecord(
+    "C1",
+    name="STONEFIELD FASTENERS LLC",
+    phone="+14866312560",
+    website="http://stonefieldfasteners.com",
+    country="USA",
+    postal_code="72727",
+    street="81590 Benjamin Mews",
+    city="Jonesland",
+    tax_id="273039467",
+)
+SISTER = MatchRecord(
+    "C2",
+    name="Stonefield Packaging LLC",
+    phone="+14866319999",
+    website="stonefieldpackaging.com",
+    country="US",
+    postal_code="72727",
+    street="81590 Benjamin Mews",
+    city="Jonesland",
+    tax_id="991234567",
+)
 
 
 def test_duplicate_scores_high_with_explanation() -> None:
@@ -32,8 +54,9 @@ def test_duplicate_scores_high_with_explanation() -> None:
     assert fields["tax_id"].level == -1 and fields["tax_id"].weight == 0.0
     assert fields["contact"].label == "shared domain"
     assert fields["name"].candidate_value == "stonefield fasteners (llc)"
-    assert sum(e.weight for e in result.explanation) + DEFAULT_MODEL.prior_weight == \
-        pytest.approx(result.match_weight, abs=1e-3)
+    assert sum(e.weight for e in result.explanation) + DEFAULT_MODEL.prior_weight == pytest.approx(
+        result.match_weight, abs=1e-3
+    )
 
 
 def test_sister_company_is_not_a_match() -> None:

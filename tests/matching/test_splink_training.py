@@ -21,12 +21,18 @@ def _records() -> list[MatchRecord]:
     recs = []
     for i in range(150):
         for dup in range(1 + i % 2):
-            recs.append(MatchRecord(
-                f"{i}-{dup}", name=f"Firm{i} {'GmbH' if dup else 'G.m.b.H.'}",
-                email=f"ap@firm{i}.example" if dup == 0 or i % 3 else None,
-                tax_id=f"DE{100000000 + i}" if i % 4 else None,
-                postal_code=f"{10000 + i % 40}", city=f"City{i % 25}",
-                street=f"Weg {i}", country="DE"))
+            recs.append(
+                MatchRecord(
+                    f"{i}-{dup}",
+                    name=f"Firm{i} {'GmbH' if dup else 'G.m.b.H.'}",
+                    email=f"ap@firm{i}.example" if dup == 0 or i % 3 else None,
+                    tax_id=f"DE{100000000 + i}" if i % 4 else None,
+                    postal_code=f"{10000 + i % 40}",
+                    city=f"City{i % 25}",
+                    street=f"Weg {i}",
+                    country="DE",
+                )
+            )
     return recs
 
 
@@ -57,10 +63,19 @@ def test_model_from_splink_settings_floors_probabilities() -> None:
 
 
 def test_splink_training_without_email_or_tax_id_does_not_crash() -> None:
-    recs = [MatchRecord(f"{i}-{d}", name=f"Clinic {i}{' Inc' if d else ''}",
-                        phone=f"+1212555{1000 + i}", postal_code=f"{10001 + i % 30}",
-                        street=f"{i} Elm St", city="New York", country="US")
-            for i in range(150) for d in range(1 + i % 2)]  # fmt: skip
+    recs = [
+        MatchRecord(
+            f"{i}-{d}",
+            name=f"Clinic {i}{' Inc' if d else ''}",
+            phone=f"+1212555{1000 + i}",
+            postal_code=f"{10001 + i % 30}",
+            street=f"{i} Elm St",
+            city="New York",
+            country="US",
+        )
+        for i in range(150)
+        for d in range(1 + i % 2)
+    ]
     model = train_model([prepare(r) for r in recs], max_pairs=2e4)
     assert 0 < model.prior < 1  # used to raise "math domain error"
     for comp in COMPARISONS:

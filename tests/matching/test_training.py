@@ -18,9 +18,14 @@ def _sites() -> list[MatchFeatures]:
     a third of the sites listed twice with typos and format changes."""
     recs = []
     for i in range(240):
-        base = dict(name=f"Riverside Clinic {i}", phone=f"(212) 555-{1000 + i:04d}",
-                    street=f"{100 + i} {STREETS[i % 6]}", postal_code=f"{10001 + i % 60}",
-                    city="New York", country="US")  # fmt: skip
+        base = dict(
+            name=f"Riverside Clinic {i}",
+            phone=f"(212) 555-{1000 + i:04d}",
+            street=f"{100 + i} {STREETS[i % 6]}",
+            postal_code=f"{10001 + i % 60}",
+            city="New York",
+            country="US",
+        )
         recs.append(MatchRecord(f"{i}-a", **base))  # type: ignore[arg-type]
         if i % 3 == 0:
             dup = {**base, "name": f"RIVERSIDE CLINIC {i} INC", "phone": f"212.555.{1000 + i:04d}"}
@@ -62,9 +67,12 @@ def test_thin_data_never_crashes() -> None:
     assert one.model.prior == DEFAULT_MODEL.prior and one.report["warnings"]
     none = train([])
     assert isinstance(none.model, MatchModel)
-    names_only = [prepare(MatchRecord(str(i), name=n)) for i, n in enumerate(
-        ["Koninklijke Philips N.V.", "Philips NV", "Royal Philips", "Shell plc", "Shell"] * 8
-    )]  # fmt: skip
+    names_only = [
+        prepare(MatchRecord(str(i), name=n))
+        for i, n in enumerate(
+            ["Koninklijke Philips N.V.", "Philips NV", "Royal Philips", "Shell plc", "Shell"] * 8
+        )
+    ]
     trained = train(names_only, max_random_pairs=5_000)
     assert 0 < trained.model.prior < 1
     assert trained.model.levels["name"][-1].weight > 0  # identical names stay evidence

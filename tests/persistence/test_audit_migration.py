@@ -19,8 +19,16 @@ from custmaster.persistence.uow import SqlUnitOfWork
 from custmaster.services.audit import verify_audit
 
 ADMIN = Principal(user_id="t", name="T", roles=frozenset({Role.ADMIN}))
-CONTENT = ("occurred_at", "actor_id", "actor_name", "operation", "resource_type",
-           "resource_id", "change_request_id", "changes")  # fmt: skip
+CONTENT = (
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "operation",
+    "resource_type",
+    "resource_id",
+    "change_request_id",
+    "changes",
+)
 
 
 @pytest.fixture
@@ -34,11 +42,15 @@ def _append(engine: Engine, *names: str) -> None:
         for name in names:
             connection.execute(
                 insert(table).values(
-                    occurred_at=datetime(2026, 11, 23, tzinfo=UTC), actor_id="t", actor_name="T",
-                    operation="update", resource_type="customer", resource_id=name,
+                    occurred_at=datetime(2026, 11, 23, tzinfo=UTC),
+                    actor_id="t",
+                    actor_name="T",
+                    operation="update",
+                    resource_type="customer",
+                    resource_id=name,
                     changes=[{"field": "notes", "before": None, "after": name}],
                 )
-            )  # fmt: skip
+            )
 
 
 def _chain_as_0004(engine: Engine) -> None:

@@ -66,9 +66,19 @@ def _check_chain(rows: list[dict[str, Any]]) -> None:
     """``rows`` in chain order form the chain from the genesis hash."""
     previous = GENESIS_HASH
     for row in rows:
-        content = {k: row[k] for k in ("occurred_at", "actor_id", "actor_name", "operation",
-                                       "resource_type", "resource_id", "change_request_id",
-                                       "changes")}  # fmt: skip
+        content = {
+            k: row[k]
+            for k in (
+                "occurred_at",
+                "actor_id",
+                "actor_name",
+                "operation",
+                "resource_type",
+                "resource_id",
+                "change_request_id",
+                "changes",
+            )
+        }
         assert row["prev_hash"] == previous
         assert row["hash"] == entry_hash(content, previous)
         previous = row["hash"]
@@ -183,10 +193,12 @@ def test_verify_seals_first_and_names_an_entry_taken_out_of_the_chain(db: Contai
     middle, last = sorted(_rows(db), key=lambda r: r["chain_seq"])[1:]
     with db.engine.begin() as connection, suspended_guard(connection):
         connection.execute(
-            text("UPDATE audit_log SET chain_seq = NULL, hash = NULL, prev_hash = NULL"
-                 " WHERE id = :id"),
+            text(
+                "UPDATE audit_log SET chain_seq = NULL, hash = NULL, prev_hash = NULL"
+                " WHERE id = :id"
+            ),
             {"id": middle["id"]},
-        )  # fmt: skip
+        )
     broken = verify_audit(db.uow(), db.system_principal())  # re-sealed at the end
     assert not broken.ok and broken.first_bad_id == str(last["id"])
 
@@ -286,17 +298,28 @@ def test_entries_appended_sealed_chain_on_after_the_pending_ones(db: Container, 
     with db.engine.begin() as connection:
         _append(connection, "pending")
     odd = [
-        _entry(f"e{i}") if i % 3 else AuditEntry(
+        _entry(f"e{i}")
+        if i % 3
+        else AuditEntry(
             occurred_at=datetime(2026, 11, 24, 1, 2, 3, 456789, tzinfo=UTC),
-            actor_id="importer", actor_name="Zoë Ümlaut", operation="create",
-            resource_type="customer", resource_id=f"e{i}", change_request_id=uuid4(),
-            changes=[{"field": "name", "before": None, "after": "Société Générale ✓"},
-                     {"field": "credit_limit", "before": None, "after": Decimal("100.50")},
-                     {"field": "addresses", "before": None,
-                      "after": [{"lines": ["a", "b"], "n": 2, "x": 0.1, "ok": True}]}],
+            actor_id="importer",
+            actor_name="Zoë Ümlaut",
+            operation="create",
+            resource_type="customer",
+            resource_id=f"e{i}",
+            change_request_id=uuid4(),
+            changes=[
+                {"field": "name", "before": None, "after": "Société Générale ✓"},
+                {"field": "credit_limit", "before": None, "after": Decimal("100.50")},
+                {
+                    "field": "addresses",
+                    "before": None,
+                    "after": [{"lines": ["a", "b"], "n": 2, "x": 0.1, "ok": True}],
+                },
+            ],
         )
         for i in range(count)
-    ]  # fmt: skip
+    ]
     with db.engine.begin() as connection:
         SqlAuditLog(connection).append_sealed(odd)
     rows = sorted(_rows(db), key=lambda r: r["chain_seq"])
@@ -305,9 +328,19 @@ def test_entries_appended_sealed_chain_on_after_the_pending_ones(db: Container, 
     _check_chain(rows)
     previous = rows[0]["hash"]
     for entry, row in zip(odd, rows[1:], strict=True):
-        content = {k: getattr(entry, k) for k in ("occurred_at", "actor_id", "actor_name",
-                   "operation", "resource_type", "resource_id", "change_request_id",
-                   "changes")}  # fmt: skip
+        content = {
+            k: getattr(entry, k)
+            for k in (
+                "occurred_at",
+                "actor_id",
+                "actor_name",
+                "operation",
+                "resource_type",
+                "resource_id",
+                "change_request_id",
+                "changes",
+            )
+        }
         assert row["hash"] == entry_hash(content, previous)
         previous = row["hash"]
     assert rows[1]["changes"][1]["after"] == "100.5"  # stored as hashed (canonical)

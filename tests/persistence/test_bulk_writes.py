@@ -43,11 +43,21 @@ def _rows(container: Container, table: Table, *order: Any, drop: tuple[str, ...]
 def _events(n: int, offset: int) -> list[Any]:
     at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     return [
-        customer_event("created", UUID(int=offset + i), at,
-                       {"customer": {"name": f"Müller {i}", "credit_limit": "10.50",
-                                     "tags": [i, None, True]}, "n": i})
+        customer_event(
+            "created",
+            UUID(int=offset + i),
+            at,
+            {
+                "customer": {
+                    "name": f"Müller {i}",
+                    "credit_limit": "10.50",
+                    "tags": [i, None, True],
+                },
+                "n": i,
+            },
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("count", [3, 20])
@@ -75,25 +85,29 @@ def test_outbox_add_bulk_writes_the_rows_of_add_many(db: Container, count: int) 
 def _entries(n: int, offset: int) -> list[IndexEntry]:
     return [
         IndexEntry(
-            customer_id=UUID(int=offset + i), number=f"C{offset + i:06d}", name=f"Acme {i}",
+            customer_id=UUID(int=offset + i),
+            number=f"C{offset + i:06d}",
+            name=f"Acme {i}",
             features={"id": str(UUID(int=offset + i)), "name": "acme", "tokens": ["a", i]},
             keys=[("name", f"acme{i}"), ("email", f"x{i}@acme.example"), ("tax", "DE1")],
         )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def _expected(entries: list[IndexEntry]) -> tuple[list[Any], list[Any]]:
     records = [
-        {"customer_id": e.customer_id, "number": e.number, "name": e.name,
-         "features": e.features}
+        {"customer_id": e.customer_id, "number": e.number, "name": e.name, "features": e.features}
         for e in entries
-    ]  # fmt: skip
+    ]
     keys = sorted(
-        ({"key_type": t, "key_value": v, "customer_id": e.customer_id} for e in entries
-         for t, v in e.keys),
+        (
+            {"key_type": t, "key_value": v, "customer_id": e.customer_id}
+            for e in entries
+            for t, v in e.keys
+        ),
         key=lambda k: (k["customer_id"], k["key_type"]),
-    )  # fmt: skip
+    )
     return records, keys
 
 
@@ -115,11 +129,22 @@ def _import_job(db: Container) -> UUID:
     job = uuid4()
     at = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     with db.engine.begin() as connection:
-        connection.execute(import_jobs.insert().values(
-            id=job, status="validating", template="custmaster", files=[], options={},
-            submitted_by="u", submitted_by_name="U", validated_records=0,
-            last_committed_batch=-1, summary={}, created_at=at, updated_at=at,
-        ))  # fmt: skip
+        connection.execute(
+            import_jobs.insert().values(
+                id=job,
+                status="validating",
+                template="custmaster",
+                files=[],
+                options={},
+                submitted_by="u",
+                submitted_by_name="U",
+                validated_records=0,
+                last_committed_batch=-1,
+                summary={},
+                created_at=at,
+                updated_at=at,
+            )
+        )
     return job
 
 
@@ -128,13 +153,19 @@ def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
 
     def rows(start: int) -> list[dict[str, Any]]:
         return [
-            {"job_id": job, "seq": start + i, "row_numbers": [start + i, 7],
-             "source_id": f"S{i}" if i % 2 else None, "outcome": "created",
-             "customer_id": uuid4() if i % 3 else None,
-             "errors": None, "warnings": [{"code": "x", "message": "ä"}] if i % 2 else None,
-             "payload": {"customer": {"n": i, "limit": str(Decimal("1.50"))}}}
+            {
+                "job_id": job,
+                "seq": start + i,
+                "row_numbers": [start + i, 7],
+                "source_id": f"S{i}" if i % 2 else None,
+                "outcome": "created",
+                "customer_id": uuid4() if i % 3 else None,
+                "errors": None,
+                "warnings": [{"code": "x", "message": "ä"}] if i % 2 else None,
+                "payload": {"customer": {"n": i, "limit": str(Decimal("1.50"))}},
+            }
             for i in range(10)
-        ]  # fmt: skip
+        ]
 
     plain, bulk = rows(0), rows(100)
     with db.engine.begin() as connection:
@@ -143,8 +174,12 @@ def test_insert_rows_matches_an_insert_statement(db: Container) -> None:
     stored = _rows(db, import_rows, import_rows.c.seq)
     assert len(stored) == 20
     for a, b in zip(stored[:10], stored[10:], strict=True):
-        assert {**b, "seq": b["seq"] - 100, "row_numbers": [b["row_numbers"][0] - 100, 7],
-                "customer_id": a["customer_id"]} == a  # fmt: skip
+        assert {
+            **b,
+            "seq": b["seq"] - 100,
+            "row_numbers": [b["row_numbers"][0] - 100, 7],
+            "customer_id": a["customer_id"],
+        } == a
     by_seq = {r["seq"]: r for r in stored}
     for row in plain + bulk:
         assert by_seq[row["seq"]]["customer_id"] == row["customer_id"]
@@ -166,18 +201,28 @@ def test_insert_rows_writes_json_text_as_the_document_it_holds(db: Container, co
     """A ``JsonText`` value (a document serialised already) is stored as its document:
     read back equal to the value written as a plain JSON column value."""
     job = _import_job(db)
-    documents = [{"customer": {"name": f"Müller {i}", "n": i, "x": [0.5, None, True]}}
-                 for i in range(count)]  # fmt: skip
+    documents = [
+        {"customer": {"name": f"Müller {i}", "n": i, "x": [0.5, None, True]}} for i in range(count)
+    ]
 
     def row(seq: int, payload: Any) -> dict[str, Any]:
-        return {"job_id": job, "seq": seq, "row_numbers": [seq], "outcome": "created",
-                "payload": payload}  # fmt: skip
+        return {
+            "job_id": job,
+            "seq": seq,
+            "row_numbers": [seq],
+            "outcome": "created",
+            "payload": payload,
+        }
 
     with db.engine.begin() as connection:
-        insert_rows(connection, import_rows, [
-            row(i, JsonText(json.dumps(d, ensure_ascii=False, sort_keys=True)))
-            for i, d in enumerate(documents)
-        ])  # fmt: skip
+        insert_rows(
+            connection,
+            import_rows,
+            [
+                row(i, JsonText(json.dumps(d, ensure_ascii=False, sort_keys=True)))
+                for i, d in enumerate(documents)
+            ],
+        )
         insert_rows(connection, import_rows, [row(100 + i, d) for i, d in enumerate(documents)])
     stored = _rows(db, import_rows, import_rows.c.seq)
     assert [r["payload"] for r in stored] == documents + documents

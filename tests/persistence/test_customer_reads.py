@@ -129,6 +129,10 @@ def test_the_event_loop_read_answers_as_the_repository(
     assert found == expected == again
     assert found[0] is not None and found[0][0].addresses and found[0][0].overrides
     assert [f[1:] if f else None for f in found[: len(cases)]] == [
-        (True, False), (False, False), (True, True), (True, False), None,
-    ]  # fmt: skip
+        (True, False),
+        (False, False),
+        (True, True),
+        (True, False),
+        None,
+    ]
     reads.close()

@@ -89,39 +89,76 @@ def random_world(rng: random.Random, size: int) -> list[dict[str, Any]]:
 
 def store(container: Container, world: list[dict[str, Any]]) -> None:
     with container.engine.begin() as connection:
-        for table in (profile_scores, profile_features, customers, legal_entities, industries,
-                      customer_groups):  # fmt: skip
+        for table in (
+            profile_scores,
+            profile_features,
+            customers,
+            legal_entities,
+            industries,
+            customer_groups,
+        ):
             connection.execute(table.delete())
         for code in ENTITIES:
-            connection.execute(insert(legal_entities).values(
-                code=code, name=code, country=code[:2], currency="EUR", created_at=NOW))  # fmt: skip
-        for table, codes in ((industries, ["automotive", "retail"]),
-                             (customer_groups, ["KEY", "RET"])):  # fmt: skip
+            connection.execute(
+                insert(legal_entities).values(
+                    code=code, name=code, country=code[:2], currency="EUR", created_at=NOW
+                )
+            )
+        for table, codes in (
+            (industries, ["automotive", "retail"]),
+            (customer_groups, ["KEY", "RET"]),
+        ):
             for code in codes:
                 connection.execute(insert(table).values(code=code, name=code, created_at=NOW))
         for c in world:
             m = c["master"]
-            connection.execute(insert(customers).values(
-                id=c["id"], name_key=m["name"].lower(), email="x@y.example", email_key="x@y.example",
-                metadata={}, dimensions={}, version=1, created_at=NOW, updated_at=NOW, **m,
-            ))  # fmt: skip
+            connection.execute(
+                insert(customers).values(
+                    id=c["id"],
+                    name_key=m["name"].lower(),
+                    email="x@y.example",
+                    email_key="x@y.example",
+                    metadata={},
+                    dimensions={},
+                    version=1,
+                    created_at=NOW,
+                    updated_at=NOW,
+                    **m,
+                )
+            )
             for entity, (features, score) in c["rows"].items():
-                connection.execute(insert(profile_features).values(
-                    customer_id=c["id"], legal_entity=entity, updated_at=NOW, **features))  # fmt: skip
+                connection.execute(
+                    insert(profile_features).values(
+                        customer_id=c["id"], legal_entity=entity, updated_at=NOW, **features
+                    )
+                )
                 if score is not None:
-                    connection.execute(insert(profile_scores).values(
-                        customer_id=c["id"], legal_entity=entity, explanation={},
-                        rules_version=1, scored_at=NOW,
-                        **{**score, "segments": encode_list(score["segments"]),
-                           "actions": encode_list(score["actions"])},
-                    ))  # fmt: skip
+                    connection.execute(
+                        insert(profile_scores).values(
+                            customer_id=c["id"],
+                            legal_entity=entity,
+                            explanation={},
+                            rules_version=1,
+                            scored_at=NOW,
+                            **{
+                                **score,
+                                "segments": encode_list(score["segments"]),
+                                "actions": encode_list(score["actions"]),
+                            },
+                        )
+                    )
 
 
 def expected(world: list[dict[str, Any]], source: str, scope: frozenset[str]) -> set[str]:
     """The customer numbers matching ``source``, evaluated in Python row by row."""
     run = compile_tree(check(source, QUERY_SCHEMA, Type.BOOL))
-    empty: dict[str, Any] = {**{n: None for n in FEATURES}, **{n: None for n in SCORE_FIELDS},
-                             "segments": [], "actions": [], "legal_entity": None}  # fmt: skip
+    empty: dict[str, Any] = {
+        **{n: None for n in FEATURES},
+        **{n: None for n in SCORE_FIELDS},
+        "segments": [],
+        "actions": [],
+        "legal_entity": None,
+    }
     found = set()
     for c in world:
         rows = [(e, r) for e, r in c["rows"].items() if e in scope]
@@ -163,8 +200,10 @@ def expressions(draw: st.DrawFn, kind: Type = Type.BOOL, depth: int = 3) -> str:
         return _leaf(draw, kind)
     sub = depth - 1
     if draw(st.integers(0, 9)) == 0:  # a ternary of any type
-        return (f"({draw(expressions(Type.BOOL, sub))} ? {draw(expressions(kind, sub))} "
-                f": {draw(expressions(kind, sub))})")  # fmt: skip
+        return (
+            f"({draw(expressions(Type.BOOL, sub))} ? {draw(expressions(kind, sub))} "
+            f": {draw(expressions(kind, sub))})"
+        )
     if kind is Type.BOOL:
         form = draw(st.sampled_from(["and", "or", "not", "cmp", "cmp", "cmp"]))
         if form == "and":
@@ -266,9 +305,13 @@ def world_db(container: Container) -> Iterator[tuple[World, Query]]:
 
 
 def fast(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow])  # fmt: skip
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
 
 
 @fast(1000)
@@ -310,8 +353,10 @@ def test_the_seed_question_on_a_known_world(container: Container) -> None:
     )
     clean(container)
     store(container, world)
-    question = ('tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
-                "&& open_quality_complaints > 0")  # fmt: skip
+    question = (
+        'tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
+        "&& open_quality_complaints > 0"
+    )
     found = _query(container)(question, frozenset({"*"}))
     assert found == expected(world, question, frozenset({"*"}))
     assert found, "the seeded world has an answer to the question"

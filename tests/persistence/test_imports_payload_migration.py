@@ -16,9 +16,16 @@ from custmaster.persistence.migrate import alembic_config, upgrade
 from custmaster.persistence.tables_imports import import_jobs, import_rows
 
 AT = datetime(2026, 11, 24, tzinfo=UTC)
-PAYLOAD: dict[str, Any] = {"customer": {"name": "Müller GmbH", "credit_limit": "10.50",
-                                        "addresses": [{"lines": ["a", "b"]}]},
-                           "refs": [["industry", "722511", "industry"]], "z": None, "a": 1.5}  # fmt: skip
+PAYLOAD: dict[str, Any] = {
+    "customer": {
+        "name": "Müller GmbH",
+        "credit_limit": "10.50",
+        "addresses": [{"lines": ["a", "b"]}],
+    },
+    "refs": [["industry", "722511", "industry"]],
+    "z": None,
+    "a": 1.5,
+}
 
 
 @pytest.fixture
@@ -48,16 +55,41 @@ def test_0007_keeps_the_payloads_both_ways(engine: Engine) -> None:
     upgrade(engine, "0002")
     job_id = uuid4()
     with engine.begin() as connection:
-        connection.execute(insert(import_jobs).values(
-            id=job_id, status="awaiting_review", template="custmaster", files=[], options={},
-            submitted_by="t", submitted_by_name="T", validated_records=2,
-            last_committed_batch=-1, summary={}, created_at=AT, updated_at=AT,
-        ))  # fmt: skip
-        connection.execute(insert(import_rows), [
-            {"job_id": job_id, "seq": 0, "row_numbers": [2], "outcome": "created",
-             "payload": PAYLOAD},
-            {"job_id": job_id, "seq": 1, "row_numbers": [3], "outcome": "failed", "payload": None},
-        ])  # fmt: skip
+        connection.execute(
+            insert(import_jobs).values(
+                id=job_id,
+                status="awaiting_review",
+                template="custmaster",
+                files=[],
+                options={},
+                submitted_by="t",
+                submitted_by_name="T",
+                validated_records=2,
+                last_committed_batch=-1,
+                summary={},
+                created_at=AT,
+                updated_at=AT,
+            )
+        )
+        connection.execute(
+            insert(import_rows),
+            [
+                {
+                    "job_id": job_id,
+                    "seq": 0,
+                    "row_numbers": [2],
+                    "outcome": "created",
+                    "payload": PAYLOAD,
+                },
+                {
+                    "job_id": job_id,
+                    "seq": 1,
+                    "row_numbers": [3],
+                    "outcome": "failed",
+                    "payload": None,
+                },
+            ],
+        )
     upgrade(engine)
     assert _payloads(engine) == [PAYLOAD, None]
     assert _column_type(engine) in (None, "json")

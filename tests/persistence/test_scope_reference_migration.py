@@ -23,18 +23,34 @@ AT = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def _customer(number: str, **values: object) -> dict[str, object]:
-    return {"id": uuid4(), "number": number, "kind": "organization", "name": number,
-            "name_key": number.lower(), "email": f"{number}@x.example",
-            "email_key": f"{number}@x.example", "status": "active", "metadata": {},
-            "dimensions": {}, "version": 1, "created_at": AT, "updated_at": AT,
-            "owning_entity": "DE01", "account_tier": None, "revenue_account": None,
-            **values}  # fmt: skip
+    return {
+        "id": uuid4(),
+        "number": number,
+        "kind": "organization",
+        "name": number,
+        "name_key": number.lower(),
+        "email": f"{number}@x.example",
+        "email_key": f"{number}@x.example",
+        "status": "active",
+        "metadata": {},
+        "dimensions": {},
+        "version": 1,
+        "created_at": AT,
+        "updated_at": AT,
+        "owning_entity": "DE01",
+        "account_tier": None,
+        "revenue_account": None,
+        **values,
+    }
 
 
 def test_codes_in_use_become_reference_records(empty_engine: Engine) -> None:
     upgrade(empty_engine, "0008_one_head")
-    rows = [_customer("C1", account_tier="gold", revenue_account="4000"),
-            _customer("C2", account_tier="gold"), _customer("C3")]  # fmt: skip
+    rows = [
+        _customer("C1", account_tier="gold", revenue_account="4000"),
+        _customer("C2", account_tier="gold"),
+        _customer("C3"),
+    ]
     with empty_engine.begin() as connection:
         connection.execute(
             insert(legal_entities),
@@ -43,9 +59,15 @@ def test_codes_in_use_become_reference_records(empty_engine: Engine) -> None:
         connection.execute(insert(customers), rows)
         connection.execute(
             insert(customer_overrides),
-            [{"customer_id": rows[2]["id"], "entity_code": "DE01", "revenue_account": "4100-DE",
-              "dimensions": {}}],
-        )  # fmt: skip
+            [
+                {
+                    "customer_id": rows[2]["id"],
+                    "entity_code": "DE01",
+                    "revenue_account": "4100-DE",
+                    "dimensions": {},
+                }
+            ],
+        )
     upgrade(empty_engine)
     with empty_engine.connect() as connection:
         tiers = connection.execute(select(account_tiers.c.code, account_tiers.c.name)).all()

@@ -25,16 +25,33 @@ def _count(container: Container, table: object) -> int:
 @pytest.mark.parametrize("bad", ["Poison \ud800 Ltd", "Nul\x00 Ltd"])
 def test_unstorable_text_rolls_the_whole_change_back(container: Container, bad: str) -> None:
     clean(container)
-    for name, role in (("ar", "ar_manager"), ("ar2", "ar_manager"), ("ctrl", "controller"),
-                       ("ctrl2", "controller")):  # fmt: skip
+    for name, role in (
+        ("ar", "ar_manager"),
+        ("ar2", "ar_manager"),
+        ("ctrl", "controller"),
+        ("ctrl2", "controller"),
+    ):
         new_user(container, name, [role])
-    create_reference(container.uow(), container.system_principal(), "legal_entities",
-                     {"code": "US01", "name": "Acme US", "country": "US",
-                      "currency": "USD"})  # fmt: skip
+    create_reference(
+        container.uow(),
+        container.system_principal(),
+        "legal_entities",
+        {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"},
+    )
     before = (_count(container, change_requests), _count(container, outbox))
-    data = {"kind": "organization", "name": "x", "email": "ap@x.example", "owning_entity": "US01",
-            "metadata": {"note": bad}}  # fmt: skip
+    data = {
+        "kind": "organization",
+        "name": "x",
+        "email": "ap@x.example",
+        "owning_entity": "US01",
+        "metadata": {"note": bad},
+    }
     with pytest.raises(Exception, match=r"cannot store|NUL|surrogate"):
-        submit_create(container.uow(), container.system_principal(), load_policy(None), data,
-                      container.service_settings)  # fmt: skip
+        submit_create(
+            container.uow(),
+            container.system_principal(),
+            load_policy(None),
+            data,
+            container.service_settings,
+        )
     assert (_count(container, change_requests), _count(container, outbox)) == before

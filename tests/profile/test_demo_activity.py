@@ -16,18 +16,21 @@ def test_demo_generates_activity_and_profiles(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     from custmaster.cli.app import app
 
-    result = CliRunner().invoke(app, ["demo", "--database-url", url, "--customers", "60",
-                                      "--no-serve"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["demo", "--database-url", url, "--customers", "60", "--no-serve"]
+    )
     assert result.exit_code == 0, result.output
     assert "activity events" in result.output
     engine = create_engine(url)
     with engine.connect() as connection:
         events = connection.execute(text("SELECT count(*) FROM activity_events")).scalar_one()
-        rows = connection.execute(text(
-            "SELECT count(*), sum(revenue_12m > 0), sum(open_quality_complaints > 0),"
-            " sum(order_frequency_trend < 0), sum(order_frequency_trend > 0),"
-            " sum(overdue_amount > 0) FROM profile_features WHERE legal_entity = '*'"
-        )).one()  # fmt: skip
+        rows = connection.execute(
+            text(
+                "SELECT count(*), sum(revenue_12m > 0), sum(open_quality_complaints > 0),"
+                " sum(order_frequency_trend < 0), sum(order_frequency_trend > 0),"
+                " sum(overdue_amount > 0) FROM profile_features WHERE legal_entity = '*'"
+            )
+        ).one()
     engine.dispose()
     assert events > 60 * 10
     customers, buying, complaints, declining, growing, overdue = rows

@@ -46,10 +46,15 @@ pytestmark = pytest.mark.skipif(not _nats_up(), reason="no NATS server on 127.0.
 def stream() -> Iterator[ConsumerSettings]:
     tag = uuid.uuid4().hex[:10]
     settings = ConsumerSettings(
-        url=NATS_URL, stream=f"TEST_ACTIVITY_{tag}", subjects=(f"t{tag}.custmaster.activity.>",),
-        durable=f"test-{tag}", batch=50, max_deliver=3, fetch_timeout_seconds=0.3,
+        url=NATS_URL,
+        stream=f"TEST_ACTIVITY_{tag}",
+        subjects=(f"t{tag}.custmaster.activity.>",),
+        durable=f"test-{tag}",
+        batch=50,
+        max_deliver=3,
+        fetch_timeout_seconds=0.3,
         retry_delay_seconds=0.05,
-    )  # fmt: skip
+    )
     yield settings
 
     async def drop() -> None:
@@ -107,9 +112,11 @@ def _history(customer_id: str) -> list[dict[str, Any]]:
 
 
 def test_redelivery_duplicates_and_shuffled_order(
-    client: TestClient, container: Container, stream: ConsumerSettings,
+    client: TestClient,
+    container: Container,
+    stream: ConsumerSettings,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     via_api = create(client, minimal("Api Ltd", "ap@api.example"))["id"]
     via_nats = create(client, minimal("Nats Ltd", "ap@nats.example"))["id"]
     assert client.post(f"{API}/activities", json=_history(via_api)).status_code == 200
@@ -159,9 +166,11 @@ def test_poison_and_unknown_customers_go_to_dead_letters_and_replay(
 
 
 def test_a_message_failing_every_time_is_dead_lettered_after_max_deliver(
-    client: TestClient, container: Container, stream: ConsumerSettings,
+    client: TestClient,
+    container: Container,
+    stream: ConsumerSettings,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     customer = create(client, minimal())["id"]
 
     def broken(self: ActivityConsumer, batch: list[Any]) -> None:
@@ -178,15 +187,29 @@ def test_a_message_failing_every_time_is_dead_lettered_after_max_deliver(
     assert "constraint violated" in letter["reason"]
 
 
-def test_the_consume_command(client: TestClient, container: Container,
-                             stream: ConsumerSettings) -> None:  # fmt: skip
+def test_the_consume_command(
+    client: TestClient, container: Container, stream: ConsumerSettings
+) -> None:
     customer = create(client, minimal())["id"]
     _publish(stream, [order(customer, TODAY, 7.5), order(customer, TODAY, 2.5)])
-    result = CliRunner().invoke(app, [
-        "consume", "--database-url", container.settings.database_url, "--nats-url", NATS_URL,
-        "--stream", stream.stream, "--subject", stream.subjects[0], "--durable", stream.durable,
-        "--idle-exit", "1",
-    ])  # fmt: skip
+    result = CliRunner().invoke(
+        app,
+        [
+            "consume",
+            "--database-url",
+            container.settings.database_url,
+            "--nats-url",
+            NATS_URL,
+            "--stream",
+            stream.stream,
+            "--subject",
+            stream.subjects[0],
+            "--durable",
+            stream.durable,
+            "--idle-exit",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert '"applied": 2' in result.output
     assert _features(client, customer)["US01"]["revenue_12m"] == 10.0

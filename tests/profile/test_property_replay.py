@@ -40,46 +40,120 @@ def events(draw: st.DrawFn, customers: list[str]) -> list[dict[str, Any]]:
         day = TODAY - timedelta(days=draw(st.integers(min_value=0, max_value=800)))
         time = BASE + timedelta(seconds=draw(st.integers(min_value=0, max_value=50)))
         amount = draw(st.integers(min_value=0, max_value=10**6)) / 100
-        kind = draw(st.sampled_from(["order", "correction", "invoice", "payment", "return",
-                                     "case", "visit", "contract"]))  # fmt: skip
+        kind = draw(
+            st.sampled_from(
+                ["order", "correction", "invoice", "payment", "return", "case", "visit", "contract"]
+            )
+        )
         common: dict[str, Any] = {"event_id": f"e{n}", "time": time}
         doc = f"D{draw(st.integers(min_value=0, max_value=3))}"
-        line = {"product": "P1", "product_group": draw(st.sampled_from(["a", "b"])),
-                "quantity": 1, "amount": amount}  # fmt: skip
+        line = {
+            "product": "P1",
+            "product_group": draw(st.sampled_from(["a", "b"])),
+            "quantity": 1,
+            "amount": amount,
+        }
         if kind == "order":
-            out.append(envelope("order.placed", customer, entity, **common, order_id=f"O{n}",
-                                order_date=day.isoformat(), currency="USD", lines=[line]))  # fmt: skip
+            out.append(
+                envelope(
+                    "order.placed",
+                    customer,
+                    entity,
+                    **common,
+                    order_id=f"O{n}",
+                    order_date=day.isoformat(),
+                    currency="USD",
+                    lines=[line],
+                )
+            )
         elif kind == "correction":
             negative = {**line, "amount": -amount, "quantity": -1}
-            out.append(envelope("order.corrected", customer, entity, **common, order_id="O0",
-                                order_date=day.isoformat(), currency="USD", lines=[negative],
-                                cancelled=draw(st.booleans())))  # fmt: skip
+            out.append(
+                envelope(
+                    "order.corrected",
+                    customer,
+                    entity,
+                    **common,
+                    order_id="O0",
+                    order_date=day.isoformat(),
+                    currency="USD",
+                    lines=[negative],
+                    cancelled=draw(st.booleans()),
+                )
+            )
         elif kind == "invoice":
-            out.append(envelope("invoice.issued", customer, entity, **common, document_id=doc,
-                                document_date=day.isoformat(), currency="USD", amount=amount,
-                                due_date=(day + timedelta(days=30)).isoformat()))  # fmt: skip
+            out.append(
+                envelope(
+                    "invoice.issued",
+                    customer,
+                    entity,
+                    **common,
+                    document_id=doc,
+                    document_date=day.isoformat(),
+                    currency="USD",
+                    amount=amount,
+                    due_date=(day + timedelta(days=30)).isoformat(),
+                )
+            )
         elif kind == "payment":
-            out.append(envelope("payment.received", customer, entity, **common,
-                                payment_id=f"P{n}", payment_date=day.isoformat(),
-                                currency="USD",
-                                applications=[{"document_id": doc, "amount": amount}]))  # fmt: skip
+            out.append(
+                envelope(
+                    "payment.received",
+                    customer,
+                    entity,
+                    **common,
+                    payment_id=f"P{n}",
+                    payment_date=day.isoformat(),
+                    currency="USD",
+                    applications=[{"document_id": doc, "amount": amount}],
+                )
+            )
         elif kind == "return":
-            out.append(envelope("return.received", customer, entity, **common, return_id=f"R{n}",
-                                product="P1", product_group="a", currency="USD", quantity=1,
-                                amount=amount, return_date=day.isoformat()))  # fmt: skip
+            out.append(
+                envelope(
+                    "return.received",
+                    customer,
+                    entity,
+                    **common,
+                    return_id=f"R{n}",
+                    product="P1",
+                    product_group="a",
+                    currency="USD",
+                    quantity=1,
+                    amount=amount,
+                    return_date=day.isoformat(),
+                )
+            )
         elif kind == "case":
             step = draw(st.sampled_from(["opened", "updated", "closed"]))
             family = draw(st.sampled_from(["complaint", "service_case"]))
-            out.append(envelope(f"{family}.{step}", customer, entity, **common,
-                                case_id=f"C{draw(st.integers(0, 2))}", date=day.isoformat(),
-                                severity=draw(st.sampled_from(["low", "high"]))))  # fmt: skip
+            out.append(
+                envelope(
+                    f"{family}.{step}",
+                    customer,
+                    entity,
+                    **common,
+                    case_id=f"C{draw(st.integers(0, 2))}",
+                    date=day.isoformat(),
+                    severity=draw(st.sampled_from(["low", "high"])),
+                )
+            )
         elif kind == "visit":
             out.append(envelope("visit.logged", customer, entity, **common, date=day.isoformat()))
         else:
             renewal = TODAY + timedelta(days=draw(st.integers(min_value=-10, max_value=200)))
-            out.append(envelope("contract.recorded", customer, entity, **common,
-                                contract_id="K1", start_date=day.isoformat(),
-                                renewal_date=renewal.isoformat(), committed_volume=amount))  # fmt: skip
+            out.append(
+                envelope(
+                    "contract.recorded",
+                    customer,
+                    entity,
+                    **common,
+                    contract_id="K1",
+                    start_date=day.isoformat(),
+                    renewal_date=renewal.isoformat(),
+                    committed_volume=amount,
+                )
+            )
     return out
 
 
@@ -102,8 +176,11 @@ def _wipe_activity(container: Container) -> None:
 
 
 @given(st.data())
-@settings(max_examples=12, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_shuffled_duplicated_intake_ends_equal_to_rebuild(
     client: TestClient, container: Container, data: st.DataObject
 ) -> None:
@@ -124,7 +201,6 @@ def test_shuffled_duplicated_intake_ends_equal_to_rebuild(
         outcomes = apply_events(container.uow(), batch, container.profile, channel="test")
         applied += sum(1 for o in outcomes if o.status == "applied")
     assert applied == len(sequence)
-    report = rebuild(container.uow, container.system_principal(), container.profile,
-                     write=False)  # fmt: skip
+    report = rebuild(container.uow, container.system_principal(), container.profile, write=False)
     assert report.events == len(sequence)
     assert report.drifted == []

@@ -131,15 +131,15 @@ def console_ghost_url(route: Route) -> str:
     """The console route's path with placeholders of the type its function declares
     (console routes are not in the OpenAPI document) that name no object."""
     found = next(
-        c.original_route for c in iter_route_contexts(offline_app().routes)
+        c.original_route
+        for c in iter_route_contexts(offline_app().routes)
         if isinstance(c.original_route, APIRoute) and c.original_route.path == route.path
-    )  # fmt: skip
+    )
     kinds = {p.name: p.field_info.annotation for p in found.dependant.path_params}
     values = {}
     for name in route.path_params:
         kind = kinds.get(name)
-        values[name] = (GHOST_UUID if kind is UUID else "987654321" if kind is int
-                        else "ZZNONE")  # fmt: skip
+        values[name] = GHOST_UUID if kind is UUID else "987654321" if kind is int else "ZZNONE"
     return route.url(values)
 
 
@@ -173,8 +173,7 @@ def route_ids(routes: tuple[Route, ...] | list[Route]) -> list[str]:
 #: Routes of the API's documentation (public by design)
 #: (``/docs-static``: the Swagger UI and ReDoc scripts, api.docs_pages)
 DOCUMENTATION = frozenset(
-    {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc",
-     "/docs-static"}
+    {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs-static"}
 )
 
 

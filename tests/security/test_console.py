@@ -82,8 +82,9 @@ def test_without_a_session_the_browser_is_sent_to_sign_in(
         assert response.headers["location"].startswith("/console/login")
         # an API key in the Authorization header is not a console session
         key = role_clients[Role.ADMIN].headers["Authorization"]
-        keyed = anonymous.request(route.method, console_ghost_url(route),
-                                  headers={"Authorization": key})  # fmt: skip
+        keyed = anonymous.request(
+            route.method, console_ghost_url(route), headers={"Authorization": key}
+        )
         assert keyed.status_code == 303, keyed.text
     with TestClient(sec_app, raise_server_exceptions=False, follow_redirects=False) as forger:
         forger.cookies.set("cm_console", "forged-session-token", path="/console")

@@ -44,9 +44,20 @@ def nasty_text(longest: int = 300_000) -> st.SearchStrategy[str]:
 
 #: Numbers as JSON text: beyond 64 bits, beyond a double, negative zero, exponents.
 EXTREME_NUMBERS = st.sampled_from(
-    [str(2**63), str(-(2**63) - 1), str(2**64), "1" + "0" * 100, "1e400", "-1e400", "-0",
-     "1e-400", "9" * 5000, "0.000000000000000000000000001", "123456789012345678901234.5"]
-)  # fmt: skip
+    [
+        str(2**63),
+        str(-(2**63) - 1),
+        str(2**64),
+        "1" + "0" * 100,
+        "1e400",
+        "-1e400",
+        "-0",
+        "1e-400",
+        "9" * 5000,
+        "0.000000000000000000000000001",
+        "123456789012345678901234.5",
+    ]
+)
 
 
 def deep(depth: int, leaf: str = "1") -> str:
@@ -63,10 +74,12 @@ def hostile_json() -> st.SearchStrategy[str]:
         nasty_text().map(json.dumps),
         EXTREME_NUMBERS,
         st.integers(min_value=20, max_value=3_000).map(deep),
-        st.integers(min_value=1_000, max_value=20_000).map(lambda n: "[" + ",".join(["{}"] * n) + "]"),
+        st.integers(min_value=1_000, max_value=20_000).map(
+            lambda n: "[" + ",".join(["{}"] * n) + "]"
+        ),
         st.just('{"' + "k" * 10_000 + '": 1}'),
         st.sampled_from(["null", "true", "[]", "{}", '""']),
-    )  # fmt: skip
+    )
 
 
 def _body_fields(route: Route) -> list[str]:
@@ -83,15 +96,16 @@ def hostile_body(route: Route) -> st.SearchStrategy[str]:
     as_object = members.map(
         lambda m: "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in m.items()) + "}"
     )
-    return st.one_of(as_object, hostile_json())  # fmt: skip
+    return st.one_of(as_object, hostile_json())
 
 
 # -- the tests ---------------------------------------------------------------------------
 
 JSON_BODIES = tuple(
-    r for r in all_routes() if "application/json" in r.operation.get("requestBody", {}).get(
-        "content", {})
-)  # fmt: skip
+    r
+    for r in all_routes()
+    if "application/json" in r.operation.get("requestBody", {}).get("content", {})
+)
 QUERIES = tuple(r for r in all_routes() if r.query_params)
 
 
@@ -115,9 +129,11 @@ def test_hostile_bodies_never_answer_5xx(admin: TestClient, world: World, route:
     @hypothesis.example(body=f"{{{first}: {2**64}}}")
     def run(body: str) -> None:
         response = admin.request(
-            route.method, url, content=body.encode("utf-8", "surrogatepass"),
+            route.method,
+            url,
+            content=body.encode("utf-8", "surrogatepass"),
             headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+        )
         assert response.status_code < 500, (route.key, body[:300], response.text[:300])
 
     run()

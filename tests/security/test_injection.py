@@ -24,9 +24,15 @@ PAYLOADS = (
     "*)(uid=*))(|(uid=*",
 )
 DATABASE_WORDS = (
-    "sqlalchemy", "psycopg", "sqlite3", "syntax error", "traceback", "operationalerror",
-    "programmingerror", "unterminated",
-)  # fmt: skip
+    "sqlalchemy",
+    "psycopg",
+    "sqlite3",
+    "syntax error",
+    "traceback",
+    "operationalerror",
+    "programmingerror",
+    "unterminated",
+)
 
 READS = tuple(
     r for r in all_routes() if r.method == "GET" and permissions_for(r.method, r.path) is not PUBLIC

@@ -50,9 +50,12 @@ def test_a_500_closes_the_connection(
 
 @pytest.mark.parametrize(
     ("method", "path", "status"),
-    [("GET", "/api/v1/no-such-thing", 404), ("PUT", f"{API}/customers", 405),
-     ("GET", "/api/../../etc/passwd", 404)],
-)  # fmt: skip
+    [
+        ("GET", "/api/v1/no-such-thing", 404),
+        ("PUT", f"{API}/customers", 405),
+        ("GET", "/api/../../etc/passwd", 404),
+    ],
+)
 def test_framework_errors_are_problems(
     admin: TestClient, method: str, path: str, status: int
 ) -> None:
@@ -94,9 +97,10 @@ def test_health_says_no_more_than_it_must(anonymous: TestClient) -> None:
 
 
 LISTS = tuple(
-    r for r in all_routes() if r.method == "GET" and any(
-        p["name"] == "limit" for p in r.query_params)
-)  # fmt: skip
+    r
+    for r in all_routes()
+    if r.method == "GET" and any(p["name"] == "limit" for p in r.query_params)
+)
 
 
 @pytest.mark.parametrize("route", LISTS, ids=route_ids(LISTS))

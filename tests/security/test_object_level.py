@@ -103,15 +103,33 @@ def test_a_gb01_user_never_writes_de01_data(gb01: TestClient, world: World) -> N
     victim = world.values["customer_id"][0]
     before = gb01.get(f"{API}/customers/{victim}").json()["version"]
     attempts = [
-        gb01.patch(f"{API}/customers/{victim}", json={"overrides": [
-            {"action": "update", "entity": "DE01", "credit_limit": "1"}]}),
-        gb01.patch(f"{API}/customers/{victim}", json={"overrides": [
-            {"action": "delete", "entity": "DE01"}]}),
-        gb01.post(f"{API}/customers", json={"kind": "organization", "name": "Sneaky GmbH",
-                                            "email": "ap@sneaky.example", "owning_entity": "DE01"}),
-        gb01.post(f"{API}/customers", json={"kind": "organization", "name": "Sneaky Ltd",
-                                            "email": "ap@sneaky.example", "owning_entity": "GB01",
-                                            "overrides": {"DE01": {"credit_limit": "1"}}}),
-    ]  # fmt: skip
+        gb01.patch(
+            f"{API}/customers/{victim}",
+            json={"overrides": [{"action": "update", "entity": "DE01", "credit_limit": "1"}]},
+        ),
+        gb01.patch(
+            f"{API}/customers/{victim}",
+            json={"overrides": [{"action": "delete", "entity": "DE01"}]},
+        ),
+        gb01.post(
+            f"{API}/customers",
+            json={
+                "kind": "organization",
+                "name": "Sneaky GmbH",
+                "email": "ap@sneaky.example",
+                "owning_entity": "DE01",
+            },
+        ),
+        gb01.post(
+            f"{API}/customers",
+            json={
+                "kind": "organization",
+                "name": "Sneaky Ltd",
+                "email": "ap@sneaky.example",
+                "owning_entity": "GB01",
+                "overrides": {"DE01": {"credit_limit": "1"}},
+            },
+        ),
+    ]
     assert [a.status_code for a in attempts] == [403] * len(attempts), [a.text for a in attempts]
     assert gb01.get(f"{API}/customers/{victim}").json()["version"] == before

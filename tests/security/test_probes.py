@@ -69,10 +69,14 @@ def test_items_3_and_5_unstorable_text_in_a_body_leaves_nothing_behind(
 
 @pytest.mark.parametrize(
     ("path", "params"),
-    [(f"{API}/customers", {"q": "a\x00b"}), (f"{API}/customers", {"cursor": "AAAA\x00"}),
-     (f"{API}/customers", {"entity": "DE\x0001"}), (f"{API}/events", {"after": "0-\x001"}),
-     (f"{API}/exports/customers", {"entity": "DE\x0001"})],
-)  # fmt: skip
+    [
+        (f"{API}/customers", {"q": "a\x00b"}),
+        (f"{API}/customers", {"cursor": "AAAA\x00"}),
+        (f"{API}/customers", {"entity": "DE\x0001"}),
+        (f"{API}/events", {"after": "0-\x001"}),
+        (f"{API}/exports/customers", {"entity": "DE\x0001"}),
+    ],
+)
 def test_item_5_a_nul_in_a_parameter_is_a_clear_422(
     admin: TestClient, world: World, path: str, params: dict[str, str]
 ) -> None:
@@ -85,10 +89,20 @@ def test_item_5_a_nul_in_a_parameter_is_a_clear_422(
 
 
 def test_item_6_a_quantity_beyond_64_bits_is_refused(admin: TestClient, world: World) -> None:
-    tier = {"item": "W-1", "unit_price": "1.00", "currency": "EUR", "min_quantity": 2**63,
-            "effective_from": "2026-01-01"}  # fmt: skip
-    body = {"kind": "organization", "name": "Huge Qty Ltd", "email": "ap@huge.example",
-            "owning_entity": "GB01", "pricing_tiers": [tier]}  # fmt: skip
+    tier = {
+        "item": "W-1",
+        "unit_price": "1.00",
+        "currency": "EUR",
+        "min_quantity": 2**63,
+        "effective_from": "2026-01-01",
+    }
+    body = {
+        "kind": "organization",
+        "name": "Huge Qty Ltd",
+        "email": "ap@huge.example",
+        "owning_entity": "GB01",
+        "pricing_tiers": [tier],
+    }
     response = admin.post(f"{API}/customers", json=body)
     assert response.status_code == 422, response.text
 
@@ -96,7 +110,7 @@ def test_item_6_a_quantity_beyond_64_bits_is_refused(admin: TestClient, world: W
 @pytest.mark.parametrize(
     "after",
     ["0-99999999999999999999", "99999999999999999999-0", "-1--1", "x-y"],
-)  # fmt: skip
+)
 def test_item_6_an_event_cursor_beyond_64_bits_is_refused(
     admin: TestClient, world: World, after: str
 ) -> None:
@@ -111,9 +125,13 @@ DEEP = "[" * 10_000 + "]" * 10_000
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/customers"), ("PATCH", "/customers/{id}"), ("POST", "/match"),
-     ("POST", "/legal-entities")],
-)  # fmt: skip
+    [
+        ("POST", "/customers"),
+        ("PATCH", "/customers/{id}"),
+        ("POST", "/match"),
+        ("POST", "/legal-entities"),
+    ],
+)
 def test_item_8_deep_json_is_refused_alike_on_routes_and_fast_paths(
     sec_app: FastAPI, container: Container, world: World, method: str, path: str
 ) -> None:
@@ -144,16 +162,25 @@ def test_item_9_a_body_beyond_the_limit_is_413(
 ) -> None:
     limit = container.settings.max_request_bytes
     blob = "x" * (limit + 1)
-    body = {"kind": "organization", "name": "Big", "email": "ap@big.example",
-            "metadata": {"blob": blob}}  # fmt: skip
+    body = {
+        "kind": "organization",
+        "name": "Big",
+        "email": "ap@big.example",
+        "metadata": {"blob": blob},
+    }
     assert admin.post(f"{API}/customers", json=body).status_code == 413
     assert admin.post(f"{API}/match", json={"name": "x" * 70_000}).status_code == 413
 
 
 def test_item_9_ten_thousand_addresses_are_refused(admin: TestClient, world: World) -> None:
     address = {"type": "shipping", "lines": ["1 Way"], "city": "Leeds", "country": "GB"}
-    body = {"kind": "organization", "name": "Many Docks Ltd", "email": "ap@docks.example",
-            "owning_entity": "GB01", "addresses": [address] * 10_000}  # fmt: skip
+    body = {
+        "kind": "organization",
+        "name": "Many Docks Ltd",
+        "email": "ap@docks.example",
+        "owning_entity": "GB01",
+        "addresses": [address] * 10_000,
+    }
     response = admin.post(f"{API}/customers", json=body)
     assert response.status_code in (413, 422), response.status_code
 
@@ -189,9 +216,13 @@ def test_item_13_an_unknown_query_parameter_is_refused(
 
 
 def test_item_14_an_xref_id_with_a_slash_resolves(admin: TestClient, world: World) -> None:
-    body = {"kind": "organization", "name": "Slash Id GmbH", "email": "ap@slash.example",
-            "owning_entity": "DE01",
-            "source_refs": [{"source_system": "d365", "source_id": "demf/DE-0042"}]}  # fmt: skip
+    body = {
+        "kind": "organization",
+        "name": "Slash Id GmbH",
+        "email": "ap@slash.example",
+        "owning_entity": "DE01",
+        "source_refs": [{"source_system": "d365", "source_id": "demf/DE-0042"}],
+    }
     created = admin.post(f"{API}/customers", json=body)
     assert created.status_code == 201, created.text
     found = admin.get(f"{API}/xrefs/d365/demf/DE-0042")

@@ -54,8 +54,13 @@ def test_finance_fields_are_refused_to_non_finance_roles(
             json={"overrides": [{"action": "update", "entity": "GB01", field: value}]},
         )
         assert override.status_code == 403, (role, override.text)
-        body = {"kind": "organization", "name": f"Finance Probe {field}",
-                "email": "ap@probe.example", "owning_entity": "GB01", field: value}  # fmt: skip
+        body = {
+            "kind": "organization",
+            "name": f"Finance Probe {field}",
+            "email": "ap@probe.example",
+            "owning_entity": "GB01",
+            field: value,
+        }
         created = client.post(f"{API}/customers", json=body)
         assert created.status_code == 403, (role, created.text)
         templated = client.post(f"{API}/customer-templates/Retail/customers", json=body)

@@ -30,10 +30,16 @@ def _de01_override() -> dict[str, Any]:
         "credit_limit": MARKER_LIMIT,
         "payment_terms": "NET45",
         "addresses": [
-            {"type": "billing", "lines": [f"{MARKER} Strasse 1"], "city": f"{MARKER}stadt",
-             "postal_code": "10115", "country": "DE", "is_primary": True}
+            {
+                "type": "billing",
+                "lines": [f"{MARKER} Strasse 1"],
+                "city": f"{MARKER}stadt",
+                "postal_code": "10115",
+                "country": "DE",
+                "is_primary": True,
+            }
         ],
-    }  # fmt: skip
+    }
 
 
 def _customer(name: str, owning: str, **extra: Any) -> dict[str, Any]:
@@ -101,19 +107,34 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     policy) and a sales rep (whose proposals wait for approval)."""
     seed_reference(admin)
     # a webhook subscription (a public address: nothing is delivered in this suite)
-    hook = admin.post(f"{API}/webhooks", json={"url": "https://93.184.216.34/hook",
-                                               "event_types": ["custmaster.customer.*"]})  # fmt: skip
+    hook = admin.post(
+        f"{API}/webhooks",
+        json={"url": "https://93.184.216.34/hook", "event_types": ["custmaster.customer.*"]},
+    )
     assert hook.status_code == 201, hook.text
     for path, code in (("revenue-accounts", "4000"), ("account-tiers", "GOLD")):
         made = admin.post(f"{API}/{path}", json={"code": code, "name": code})
         assert made.status_code == 201, made.text
-    victim = create(admin, _customer("Victim Holdings Ltd", "GB01", overrides={
-        "GB01": {"credit_limit": "1000"}, "DE01": _de01_override()},
-        contacts=[{"first_name": "Vic", "last_name": "Tim", "email": "vic@victim.example",
-                   "is_primary": True}],
-        source_refs=[{"source_system": "d365", "source_id": "DE-0001"}]))  # fmt: skip
-    de_only = create(admin, _customer("Rhein Maschinen GmbH", "DE01",
-                                      overrides={"DE01": _de01_override()}))  # fmt: skip
+    victim = create(
+        admin,
+        _customer(
+            "Victim Holdings Ltd",
+            "GB01",
+            overrides={"GB01": {"credit_limit": "1000"}, "DE01": _de01_override()},
+            contacts=[
+                {
+                    "first_name": "Vic",
+                    "last_name": "Tim",
+                    "email": "vic@victim.example",
+                    "is_primary": True,
+                }
+            ],
+            source_refs=[{"source_system": "d365", "source_id": "DE-0001"}],
+        ),
+    )
+    de_only = create(
+        admin, _customer("Rhein Maschinen GmbH", "DE01", overrides={"DE01": _de01_override()})
+    )
     other = create(admin, _customer("Thames Trading Ltd", "GB01"))
     # a pending proposal that touches DE01's override
     proposal = copy.deepcopy(_de01_override())
@@ -125,11 +146,13 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     )
     assert proposed.status_code == 202, proposed.text
     # a merge whose snapshots hold DE01's override
-    survivor = create(admin, _customer("Merge Survivor GmbH", "GB01",
-                                       overrides={"DE01": _de01_override()}))  # fmt: skip
+    survivor = create(
+        admin, _customer("Merge Survivor GmbH", "GB01", overrides={"DE01": _de01_override()})
+    )
     absorbed = create(admin, _customer("Merge Absorbed GmbH", "GB01"))
-    merged = admin.post(f"{API}/customers/{survivor['id']}/merge",
-                        json={"absorbed_ids": [absorbed["id"]]})  # fmt: skip
+    merged = admin.post(
+        f"{API}/customers/{survivor['id']}/merge", json={"absorbed_ids": [absorbed["id"]]}
+    )
     assert merged.status_code == 200, merged.text
     # duplicates for the review queue
     create(admin, _customer("Acme Corporation", "GB01", tax_id="GB980780684"))
@@ -139,41 +162,71 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
     trained = admin.post(f"{API}/match/models", json={})
     assert trained.status_code == 201, trained.text
     # structure
-    link = admin.post(f"{API}/hierarchies/legal/links", json={
-        "parent_id": victim["id"], "child_id": other["id"], "valid_from": "2026-01-01"})  # fmt: skip
+    link = admin.post(
+        f"{API}/hierarchies/legal/links",
+        json={"parent_id": victim["id"], "child_id": other["id"], "valid_from": "2026-01-01"},
+    )
     assert link.status_code == 201, link.text
-    related = admin.post(f"{API}/relationships", json={
-        "customer_id": victim["id"], "related_id": other["id"], "relationship_type": "ship_to",
-        "valid_from": "2026-01-01"})  # fmt: skip
+    related = admin.post(
+        f"{API}/relationships",
+        json={
+            "customer_id": victim["id"],
+            "related_id": other["id"],
+            "relationship_type": "ship_to",
+            "valid_from": "2026-01-01",
+        },
+    )
     assert related.status_code == 201, related.text
-    unit = admin.post(f"{API}/org-units", json={"code": "HQ", "kind": "sales_organisation",
-                                                "name": "HQ"})  # fmt: skip
+    unit = admin.post(
+        f"{API}/org-units", json={"code": "HQ", "kind": "sales_organisation", "name": "HQ"}
+    )
     assert unit.status_code == 201, unit.text
-    in_unit = admin.post(f"{API}/org-units/HQ/customers",
-                         json={"customer_id": victim["id"], "valid_from": "2026-01-01"})  # fmt: skip
+    in_unit = admin.post(
+        f"{API}/org-units/HQ/customers",
+        json={"customer_id": victim["id"], "valid_from": "2026-01-01"},
+    )
     assert in_unit.status_code == 201, in_unit.text
-    team = admin.post(f"{API}/team-assignments", json={
-        "user_id": "sec-sales_rep", "role": "key_account_manager", "valid_from": "2026-01-01",
-        "customer_id": victim["id"]})  # fmt: skip
+    team = admin.post(
+        f"{API}/team-assignments",
+        json={
+            "user_id": "sec-sales_rep",
+            "role": "key_account_manager",
+            "valid_from": "2026-01-01",
+            "customer_id": victim["id"],
+        },
+    )
     assert team.status_code == 201, team.text
-    template = admin.post(f"{API}/customer-templates", json={
-        "name": "Retail", "defaults": {"customer_type": "retail"}})  # fmt: skip
+    template = admin.post(
+        f"{API}/customer-templates",
+        json={"name": "Retail", "defaults": {"customer_type": "retail"}},
+    )
     assert template.status_code == 201, template.text
-    hours = admin.put(f"{API}/customers/{victim['id']}/operating-hours",
-                      json={"timezone": "Europe/London", "weekly": {"monday": ["08:00-12:00"]}})  # fmt: skip
+    hours = admin.put(
+        f"{API}/customers/{victim['id']}/operating-hours",
+        json={"timezone": "Europe/London", "weekly": {"monday": ["08:00-12:00"]}},
+    )
     assert hours.status_code == 200, hours.text
-    visits = admin.put(f"{API}/customers/{victim['id']}/visit-settings",
-                       json={"frequency": "weekly"})  # fmt: skip
+    visits = admin.put(
+        f"{API}/customers/{victim['id']}/visit-settings", json={"frequency": "weekly"}
+    )
     assert visits.status_code == 200, visits.text
     affix = admin.post(f"{API}/name-affixes", json={"code": "DR", "name": "Dr.", "kind": "title"})
     assert affix.status_code == 201, affix.text
-    sales_org = admin.post(f"{API}/sales-organisations", json={
-        "code": "DE10", "name": "Sales Germany", "legal_entity": "DE01", "currency": "EUR"})  # fmt: skip
+    sales_org = admin.post(
+        f"{API}/sales-organisations",
+        json={"code": "DE10", "name": "Sales Germany", "legal_entity": "DE01", "currency": "EUR"},
+    )
     assert sales_org.status_code == 201, sales_org.text
     # a saved segment of DE01 (GET /segments/{segment_id}) whose description carries the marker
-    segment = admin.post(f"{API}/segments", json={
-        "name": "de01_complaints", "expression": "open_quality_complaints > 0",
-        "entity": "DE01", "description": f"{MARKER} watch list"})  # fmt: skip
+    segment = admin.post(
+        f"{API}/segments",
+        json={
+            "name": "de01_complaints",
+            "expression": "open_quality_complaints > 0",
+            "entity": "DE01",
+            "description": f"{MARKER} watch list",
+        },
+    )
     assert segment.status_code == 201, segment.text
     # an import for DE01 (validated only) whose rows carry the marker
     csv = (
@@ -190,14 +243,29 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
 
     # activity: a DE01 complaint carrying the marker, and a DE01 dead letter carrying it
     def _complaint(who: dict[str, str], case_id: str) -> dict[str, Any]:
-        return {"specversion": "1.0", "id": f"sec-{case_id}", "source": "/erp/sec",
-                "type": "custmaster.activity.complaint.opened", "time": "2026-12-01T08:00:00Z",
-                "data": {**who, "legal_entity": "DE01", "case_id": case_id, "date": "2026-12-01",
-                         "severity": "high", "subject": f"{MARKER} housing cracked"}}  # fmt: skip
+        return {
+            "specversion": "1.0",
+            "id": f"sec-{case_id}",
+            "source": "/erp/sec",
+            "type": "custmaster.activity.complaint.opened",
+            "time": "2026-12-01T08:00:00Z",
+            "data": {
+                **who,
+                "legal_entity": "DE01",
+                "case_id": case_id,
+                "date": "2026-12-01",
+                "severity": "high",
+                "subject": f"{MARKER} housing cracked",
+            },
+        }
 
-    activity = admin.post(f"{API}/activities", json=[
-        _complaint({"customer_id": victim["id"]}, "Q-DE-1"),
-        _complaint({"source_system": "d365", "source_id": "NOBODY"}, "Q-DE-2")])  # fmt: skip
+    activity = admin.post(
+        f"{API}/activities",
+        json=[
+            _complaint({"customer_id": victim["id"]}, "Q-DE-1"),
+            _complaint({"source_system": "d365", "source_id": "NOBODY"}, "Q-DE-2"),
+        ],
+    )
     assert activity.status_code == 200 and activity.json()["dead_lettered"] == 1, activity.text
     letters = admin.get(f"{API}/activities/dead-letters").json()["items"]
     return World(

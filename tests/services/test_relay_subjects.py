@@ -43,8 +43,9 @@ def test_covers(pattern: str, subject: str, expected: bool) -> None:
 
 def test_the_stream_takes_one_wildcard_per_aggregate() -> None:
     assert subjects_of(RelayConfig(), {"user", "customer"}) == [
-        "custmaster.customer.>", "custmaster.user.>"
-    ]  # fmt: skip
+        "custmaster.customer.>",
+        "custmaster.user.>",
+    ]
 
 
 def test_the_duplicate_window_must_outlast_a_lease() -> None:

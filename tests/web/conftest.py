@@ -24,9 +24,14 @@ from tests.web.world import ConsoleWorld, browser_policy, plant
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 
@@ -53,10 +58,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTMASTER_IMPORT_DIR", str(directory / "imports"))
         settings = Settings(
-            database_url=f"sqlite:///{directory / 'console.db'}", local_principal_id="system",
-            approval_policy=DIRECT_POLICY, auth_cache_seconds=0,
+            database_url=f"sqlite:///{directory / 'console.db'}",
+            local_principal_id="system",
+            approval_policy=DIRECT_POLICY,
+            auth_cache_seconds=0,
             certificate_check_interval_seconds=0,
-        )  # fmt: skip
+        )
         container = build_container(settings, migrate=True)
         app = create_app(container)
         with TestClient(app) as client:
@@ -81,8 +88,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
-        pytest.skip("browser tests need Debian's Chromium at /usr/bin/chromium "
-                    "(apt-get install chromium; .ci/run installs it)")  # fmt: skip
+        pytest.skip(
+            "browser tests need Debian's Chromium at /usr/bin/chromium "
+            "(apt-get install chromium; .ci/run installs it)"
+        )
     if not AXE.exists():
         pytest.skip("browser tests need axe-core: npm ci --prefix tests/web")
     from playwright.sync_api import sync_playwright

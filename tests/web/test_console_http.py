@@ -25,8 +25,9 @@ _LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def sign_in(app: FastAPI, key: str, base_url: str = "http://testserver") -> tuple[TestClient, str]:
-    client = TestClient(app, base_url=base_url, follow_redirects=False,
-                        raise_server_exceptions=False)  # fmt: skip
+    client = TestClient(
+        app, base_url=base_url, follow_redirects=False, raise_server_exceptions=False
+    )
     form = client.get("/console/login")
     token = _LOGIN_TOKEN.search(form.text)
     assert token
@@ -40,11 +41,18 @@ def sign_in(app: FastAPI, key: str, base_url: str = "http://testserver") -> tupl
 @pytest.fixture
 def global_co(client: TestClient) -> dict[str, Any]:
     """Owned by GB01, with overrides for DE01 (credit 70000, NET60) and GB01."""
-    return create(client, minimal(
-        "Global Widgets", "ap@globalwidgets.example", owning_entity="GB01",
-        overrides={"DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
-                   "GB01": {"credit_limit": "5000", "payment_terms": "NET30"}},
-    ))  # fmt: skip
+    return create(
+        client,
+        minimal(
+            "Global Widgets",
+            "ap@globalwidgets.example",
+            owning_entity="GB01",
+            overrides={
+                "DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
+                "GB01": {"credit_limit": "5000", "payment_terms": "NET30"},
+            },
+        ),
+    )
 
 
 def test_session_cookie_flags(app: FastAPI, client: TestClient, container: Container) -> None:
@@ -170,8 +178,10 @@ def test_the_dashboard_shows_only_the_users_entities(
 def test_merge_preview_merge_and_unmerge_through_the_console(
     app: FastAPI, client: TestClient, container: Container
 ) -> None:
-    for name, email in (("Initech Corporation", "ap@initech.example"),
-                        ("INITECH Corp", "ap@initech.example")):  # fmt: skip
+    for name, email in (
+        ("Initech Corporation", "ap@initech.example"),
+        ("INITECH Corp", "ap@initech.example"),
+    ):
         create(client, minimal(name, email, phone="+1 512 555 0110", tax_id="941234567"))
     run_batch(container.uow, container.system_principal(), container.service_settings)
     session, csrf = sign_in(app, new_user(container, "merger", ["data_steward"]))
@@ -184,8 +194,9 @@ def test_merge_preview_merge_and_unmerge_through_the_console(
     data = {"csrf_token": csrf, "survivor_id": survivor[1]}
     preview = session.post(f"/console/duplicates/{cluster[1]}/preview", data=data)
     assert preview.status_code == 200 and 'data-testid="preview"' in preview.text
-    merged = session.post(f"/console/duplicates/{cluster[1]}/decision",
-                          data={**data, "decision": "merge"})  # fmt: skip
+    merged = session.post(
+        f"/console/duplicates/{cluster[1]}/decision", data={**data, "decision": "merge"}
+    )
     assert merged.status_code == 303, merged.text[:300]
     merge_page = merged.headers["location"]
     assert merge_page.startswith("/console/merges/")
@@ -205,18 +216,28 @@ def test_sign_in_with_the_identity_providers_token(
     try:
         expires = datetime.now(UTC) + timedelta(minutes=10)
         token = jwt.encode(
-            {"sub": "oidc-ann", "name": "Ann from the IdP", "groups": ["mdm-readers"],
-             "entities": ["GB01"], "aud": "custmaster", "iss": "https://idp.example",
-             "exp": expires},
-            private, algorithm="RS256",
-        )  # fmt: skip
+            {
+                "sub": "oidc-ann",
+                "name": "Ann from the IdP",
+                "groups": ["mdm-readers"],
+                "entities": ["GB01"],
+                "aud": "custmaster",
+                "iss": "https://idp.example",
+                "exp": expires,
+            },
+            private,
+            algorithm="RS256",
+        )
         session, _ = sign_in(app, token)
         home = session.get("/console")
         assert "Ann from the IdP" in home.text and "viewer" in home.text and "GB01" in home.text
         cookie = next(c for c in session.cookies.jar if c.name == "cm_console")
         assert cookie.expires is not None and cookie.expires <= expires.timestamp() + 5
-        forged = jwt.encode({"sub": "x", "aud": "custmaster", "iss": "https://idp.example",
-                             "exp": expires}, "not-the-key", algorithm="HS256")  # fmt: skip
+        forged = jwt.encode(
+            {"sub": "x", "aud": "custmaster", "iss": "https://idp.example", "exp": expires},
+            "not-the-key",
+            algorithm="HS256",
+        )
         anonymous = TestClient(app, follow_redirects=False)
         form = anonymous.get("/console/login")
         token_field = _LOGIN_TOKEN.search(form.text)
@@ -230,9 +251,12 @@ def test_sign_in_with_the_identity_providers_token(
 
 
 def test_an_import_uploaded_and_approved_by_a_second_person(
-    app: FastAPI, client: TestClient, container: Container, tmp_path: Path,
+    app: FastAPI,
+    client: TestClient,
+    container: Container,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     monkeypatch.setenv("CUSTMASTER_IMPORT_DIR", str(tmp_path / "imports"))
     rows = (
         "source_id,name,email,owning_entity\n"
@@ -243,10 +267,9 @@ def test_an_import_uploaded_and_approved_by_a_second_person(
     submitter, csrf = sign_in(app, new_user(container, "importer", ["data_steward"]))
     upload = submitter.post(
         "/console/imports",
-        data={"csrf_token": csrf, "template": "custmaster", "mode": "run",
-              "keep_drafts": "true"},
+        data={"csrf_token": csrf, "template": "custmaster", "mode": "run", "keep_drafts": "true"},
         files={"file": ("customers.csv", rows.encode(), "text/csv")},
-    )  # fmt: skip
+    )
     assert upload.status_code == 303, upload.text[:500]
     job_url = upload.headers["location"]
     page = submitter.get(job_url)

@@ -59,21 +59,42 @@ def plant(app_client: TestClient, container: Container) -> ConsoleWorld:
             keys[user] = new_user(container, user, roles, entities)
     main = create(app_client, acme(phone="+1 415 555 0100"))
     twins = [
-        create(app_client, minimal("ACME Corp", "ap@acme.example", phone="+1 415 555 0100",
-                                   tax_id=main.get("tax_id"), legal_name="Acme Corporation")),
-        create(app_client, minimal("Acme Corporation Inc", "billing@acme.example",
-                                   phone="+1 415 555 0100", tax_id=main.get("tax_id"))),
-    ]  # fmt: skip
-    global_co = create(app_client, minimal(
-        "Global Widgets", "ap@globalwidgets.example", owning_entity="GB01",
-        overrides={"DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
-                   "GB01": {"credit_limit": "5000", "payment_terms": "NET30"}},
-    ))  # fmt: skip
+        create(
+            app_client,
+            minimal(
+                "ACME Corp",
+                "ap@acme.example",
+                phone="+1 415 555 0100",
+                tax_id=main.get("tax_id"),
+                legal_name="Acme Corporation",
+            ),
+        ),
+        create(
+            app_client,
+            minimal(
+                "Acme Corporation Inc",
+                "billing@acme.example",
+                phone="+1 415 555 0100",
+                tax_id=main.get("tax_id"),
+            ),
+        ),
+    ]
+    global_co = create(
+        app_client,
+        minimal(
+            "Global Widgets",
+            "ap@globalwidgets.example",
+            owning_entity="GB01",
+            overrides={
+                "DE01": {"credit_limit": "70000", "payment_terms": "NET60"},
+                "GB01": {"credit_limit": "5000", "payment_terms": "NET30"},
+            },
+        ),
+    )
     for i in range(5):
         create(app_client, minimal(f"Filler {i} Trading", f"office{i}@filler{i}.example"))
     run_batch(container.uow, container.system_principal(), container.service_settings)
     with container.uow().read_only() as uow:
         clusters = uow.matching.list_clusters("open", None, 10)
     assert clusters, "the matcher found no duplicate cluster in the planted world"
-    return ConsoleWorld(keys, main["id"], [t["id"] for t in twins], global_co["id"],
-                        clusters[0].id)  # fmt: skip
+    return ConsoleWorld(keys, main["id"], [t["id"] for t in twins], global_co["id"], clusters[0].id)

@@ -132,9 +132,13 @@ def refusal(
                 item["allowed"] = allowed
             errors.append(item)
     body: dict[str, Any] = {
-        "status": status, "code": code, "title": exc.title, "detail": exc.detail,
-        "errors": errors, "hint": _HINTS.get(code, "the service refused this call"),
-    }  # fmt: skip
+        "status": status,
+        "code": code,
+        "title": exc.title,
+        "detail": exc.detail,
+        "errors": errors,
+        "hint": _HINTS.get(code, "the service refused this call"),
+    }
     if isinstance(exc, CustomerMerged):
         body["survivor_id"] = str(exc.survivor_id)
     if isinstance(exc, StaleVersion):
@@ -160,30 +164,42 @@ def invalid_arguments(exc: ValidationError) -> dict[str, Any]:
             "field": field_path(loc) if loc else "arguments",
             "code": "unknown_field" if kind == "extra_forbidden" else kind,
             "message": (
-                "is not a field of this record" if kind == "extra_forbidden"
+                "is not a field of this record"
+                if kind == "extra_forbidden"
                 else str(error.get("msg", "invalid"))
             ),
-        }  # fmt: skip
+        }
         allowed = _expected(error.get("ctx"))
         if allowed is not None:
             item["allowed"] = allowed
         errors.append(item)
     body = {
-        "status": 422, "code": "invalid_input", "title": "Invalid arguments",
+        "status": 422,
+        "code": "invalid_input",
+        "title": "Invalid arguments",
         "detail": "the arguments do not fit the tool's input schema",
-        "errors": errors, "hint": _HINTS["invalid_input"],
-    }  # fmt: skip
+        "errors": errors,
+        "hint": _HINTS["invalid_input"],
+    }
     return {"error": body}
 
 
 def unknown_tool(name: str, known: list[str]) -> dict[str, Any]:
     """The refusal of a call to a tool this server does not have (approving, for one)."""
     body = {
-        "status": 404, "code": "unknown_tool", "title": "Unknown tool",
+        "status": 404,
+        "code": "unknown_tool",
+        "title": "Unknown tool",
         "detail": f"Unknown tool: {name}",
-        "errors": [{"field": "name", "code": "unknown_tool",
-                    "message": f"no tool '{name}' on this server", "allowed": known}],
+        "errors": [
+            {
+                "field": "name",
+                "code": "unknown_tool",
+                "message": f"no tool '{name}' on this server",
+                "allowed": known,
+            }
+        ],
         "hint": "call one of the listed tools; change requests are decided by people, "
-                "never through a tool",
-    }  # fmt: skip
+        "never through a tool",
+    }
     return {"error": body}

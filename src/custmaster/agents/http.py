@@ -34,11 +34,19 @@ MAX_BODY = 8 * 1024 * 1024
 
 
 async def _problem(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "/problems/unauthenticated" if status == 401 else
-                       "/problems/unavailable", "title": title, "status": status,
-                       "detail": detail, "instance": MCP_PATH}).encode()  # fmt: skip
-    headers = [(b"content-type", b"application/problem+json"),
-               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    body = json.dumps(
+        {
+            "type": "/problems/unauthenticated" if status == 401 else "/problems/unavailable",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": MCP_PATH,
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     if status == 401:
         headers.append((b"www-authenticate", b"Bearer"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -59,17 +67,21 @@ class McpEndpoint:
         # every request needs a bearer token; the Host/Origin check guards a local server
         # from DNS rebinding when the operator lists the names it is reached by
         return TransportSecuritySettings(
-            enable_dns_rebinding_protection=bool(hosts), allowed_hosts=hosts,
+            enable_dns_rebinding_protection=bool(hosts),
+            allowed_hosts=hosts,
             allowed_origins=self.container.settings.mcp_allowed_origins,
-        )  # fmt: skip
+        )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run a session manager (one per lifespan: the SDK runs each once)."""
         app = self.server.streamable_http_app(
-            streamable_http_path=MCP_PATH, stateless_http=True, json_response=True,
-            transport_security=self._transport_security(), max_request_body_size=MAX_BODY,
-        )  # fmt: skip
+            streamable_http_path=MCP_PATH,
+            stateless_http=True,
+            json_response=True,
+            transport_security=self._transport_security(),
+            max_request_body_size=MAX_BODY,
+        )
         async with self.server.session_manager.run():
             self.handler = app
             try:
@@ -84,8 +96,9 @@ class McpEndpoint:
             return
         scheme, token = get_authorization_scheme_param(Headers(scope=scope).get("authorization"))
         if not token or scheme.lower() != "bearer":
-            await _problem(send, 401, "Unauthenticated",
-                           "send Authorization: Bearer <API key or token>")  # fmt: skip
+            await _problem(
+                send, 401, "Unauthenticated", "send Authorization: Bearer <API key or token>"
+            )
             return
         try:
             principal = cached_bearer(self.container, token) or await to_thread.run_sync(

@@ -41,18 +41,26 @@ from custmaster.services.ports import UnitOfWork
 from custmaster.services.structure import hierarchies
 from custmaster.services.structure.governed import submit as submit_structure
 
-PROPOSE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
-                          open_world_hint=False)  # fmt: skip
+PROPOSE = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 IdempotencyKey = Annotated[
     str,
-    Field(min_length=1, max_length=255, description="a new unique value (e.g. a UUID) for "
-          "each intended change; send the same value again only to retry this very call"),
-]  # fmt: skip
+    Field(
+        min_length=1,
+        max_length=255,
+        description="a new unique value (e.g. a UUID) for "
+        "each intended change; send the same value again only to retry this very call",
+    ),
+]
 ExpectedVersion = Annotated[
     int | None,
-    Field(ge=1, description="the version get_customer returned; the change is refused if "
-          "the record changed since (omit to skip the check)"),
-]  # fmt: skip
+    Field(
+        ge=1,
+        description="the version get_customer returned; the change is refused if "
+        "the record changed since (omit to skip the check)",
+    ),
+]
 #: how many failed rows of an import validation are returned
 ROW_SAMPLE = 50
 
@@ -66,8 +74,10 @@ def pending(request: ChangeRequest, warnings: list[ChangeWarning]) -> dict[str, 
     data = request.as_dict()
     proposed: Mapping[str, Any] = data["change"]["payload"].get("proposed", {})
     base = data["change"]["base_values"]
-    diff = [{"field": f, "before": base.get(f), "after": proposed.get(f)}
-            for f in data["change"]["fields"]]  # fmt: skip
+    diff = [
+        {"field": f, "before": base.get(f), "after": proposed.get(f)}
+        for f in data["change"]["fields"]
+    ]
     roles = " then ".join(step["role"] for step in data["steps"])
     request_body = {
         key: data[key]
@@ -82,13 +92,15 @@ def pending(request: ChangeRequest, warnings: list[ChangeWarning]) -> dict[str, 
             "steps",
         )
     }
-    return json_body({
-        "outcome": "pending_approval",
-        "change_request": {**request_body, "diff": diff},
-        "warnings": _warnings(warnings),
-        "next": f"waiting for approval by {roles}; people decide it in custmaster (this agent "
-                "cannot). Follow it with get_change_request.",
-    })  # fmt: skip
+    return json_body(
+        {
+            "outcome": "pending_approval",
+            "change_request": {**request_body, "diff": diff},
+            "warnings": _warnings(warnings),
+            "next": f"waiting for approval by {roles}; people decide it in custmaster (this agent "
+            "cannot). Follow it with get_change_request.",
+        }
+    )
 
 
 def outcome_body(outcome: Outcome) -> dict[str, Any]:
@@ -97,8 +109,11 @@ def outcome_body(outcome: Outcome) -> dict[str, Any]:
     if outcome.result is None:
         return {"outcome": "applied"}
     customer = outcome.result.snapshot or snapshot(outcome.result.customer)
-    return {"outcome": "applied", "customer": jsonable(customer),
-            "warnings": _warnings(outcome.result.warnings)}  # fmt: skip
+    return {
+        "outcome": "applied",
+        "customer": jsonable(customer),
+        "warnings": _warnings(outcome.result.warnings),
+    }
 
 
 def register(server: MCPServer[Any], runtime: Runtime) -> None:
@@ -129,8 +144,14 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             return outcome_body(submit_create(uow, actor, container.policy, data, settings))
 
-        return await runtime.propose(ctx, "propose_create_customer", {"customer": data},
-                                     idempotency_key, work, argument="customer")  # fmt: skip
+        return await runtime.propose(
+            ctx,
+            "propose_create_customer",
+            {"customer": data},
+            idempotency_key,
+            work,
+            argument="customer",
+        )
 
     @server.tool(annotations=PROPOSE)
     async def propose_update_customer(
@@ -156,15 +177,26 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         data = changes.model_dump(mode="json", exclude_unset=True)
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            return outcome_body(submit_update(
-                uow, actor, container.policy, customer_id, data, settings,
-                expected_version=expected_version,
-            ))  # fmt: skip
+            return outcome_body(
+                submit_update(
+                    uow,
+                    actor,
+                    container.policy,
+                    customer_id,
+                    data,
+                    settings,
+                    expected_version=expected_version,
+                )
+            )
 
-        arguments = {"customer_id": str(customer_id), "changes": data,
-                     "expected_version": expected_version}  # fmt: skip
-        return await runtime.propose(ctx, "propose_update_customer", arguments,
-                                     idempotency_key, work, argument="changes")  # fmt: skip
+        arguments = {
+            "customer_id": str(customer_id),
+            "changes": data,
+            "expected_version": expected_version,
+        }
+        return await runtime.propose(
+            ctx, "propose_update_customer", arguments, idempotency_key, work, argument="changes"
+        )
 
     def lifecycle(name: str, operation: Operation, summary: str) -> None:
         async def propose_status(
@@ -174,10 +206,16 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             expected_version: ExpectedVersion = None,
         ) -> CallToolResult:
             def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-                return outcome_body(submit_lifecycle(
-                    uow, actor, container.policy, operation, customer_id,
-                    expected_version=expected_version,
-                ))  # fmt: skip
+                return outcome_body(
+                    submit_lifecycle(
+                        uow,
+                        actor,
+                        container.policy,
+                        operation,
+                        customer_id,
+                        expected_version=expected_version,
+                    )
+                )
 
             arguments = {"customer_id": str(customer_id), "expected_version": expected_version}
             return await runtime.propose(ctx, name, arguments, idempotency_key, work)
@@ -185,16 +223,18 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         server.tool(name=name, description=summary, annotations=PROPOSE)(propose_status)
 
     lifecycle(
-        "propose_deactivate_customer", Operation.DEACTIVATE,
+        "propose_deactivate_customer",
+        Operation.DEACTIVATE,
         "Propose to deactivate a customer (a soft delete: hidden from default searches, "
         "everything kept, reversible with propose_reactivate_customer). Answers applied or "
         "pending_approval with the change request.",
-    )  # fmt: skip
+    )
     lifecycle(
-        "propose_reactivate_customer", Operation.REACTIVATE,
+        "propose_reactivate_customer",
+        Operation.REACTIVATE,
         "Propose to reactivate a deactivated customer. Answers applied or pending_approval "
         "with the change request.",
-    )  # fmt: skip
+    )
 
     @server.tool(annotations=PROPOSE)
     async def propose_merge(
@@ -222,22 +262,38 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             outcome = submit_merge(
-                uow, actor, container.policy, survivor_id, absorbed_ids, picked, settings,
+                uow,
+                actor,
+                container.policy,
+                survivor_id,
+                absorbed_ids,
+                picked,
+                settings,
                 expected_version=expected_version,
-            )  # fmt: skip
+            )
             if outcome.request is not None:
                 return pending(outcome.request, [])
             assert outcome.merge is not None
             merge = outcome.merge
-            return json_body({"outcome": "applied", "merge_id": merge.merge_id,
-                             "customer": snapshot(merge.customer),
-                             "absorbed_ids": merge.absorbed_ids,
-                             "warnings": _warnings(merge.warnings)})  # fmt: skip
+            return json_body(
+                {
+                    "outcome": "applied",
+                    "merge_id": merge.merge_id,
+                    "customer": snapshot(merge.customer),
+                    "absorbed_ids": merge.absorbed_ids,
+                    "warnings": _warnings(merge.warnings),
+                }
+            )
 
-        arguments = {"survivor_id": str(survivor_id), "absorbed_ids": jsonable(absorbed_ids),
-                     "choices": picked, "expected_version": expected_version}  # fmt: skip
-        return await runtime.propose(ctx, "propose_merge", arguments, idempotency_key, work,
-                                     argument="choices")  # fmt: skip
+        arguments = {
+            "survivor_id": str(survivor_id),
+            "absorbed_ids": jsonable(absorbed_ids),
+            "choices": picked,
+            "expected_version": expected_version,
+        }
+        return await runtime.propose(
+            ctx, "propose_merge", arguments, idempotency_key, work, argument="choices"
+        )
 
     @server.tool(annotations=PROPOSE)
     async def propose_unmerge(
@@ -254,17 +310,27 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 return pending(outcome.request, [])
             assert outcome.unmerge is not None
             done = outcome.unmerge
-            return json_body({"outcome": "applied", "merge_id": done.merge_id,
-                             "customer": snapshot(done.customer),
-                             "restored": [snapshot(c) for c in done.restored]})  # fmt: skip
+            return json_body(
+                {
+                    "outcome": "applied",
+                    "merge_id": done.merge_id,
+                    "customer": snapshot(done.customer),
+                    "restored": [snapshot(c) for c in done.restored],
+                }
+            )
 
-        return await runtime.propose(ctx, "propose_unmerge", {"merge_id": str(merge_id)},
-                                     idempotency_key, work)  # fmt: skip
+        return await runtime.propose(
+            ctx, "propose_unmerge", {"merge_id": str(merge_id)}, idempotency_key, work
+        )
 
     def structure_change(
-        actor: Principal, uow: UnitOfWork, operation: Operation, action: dict[str, Any],
-        key: str, shape: Callable[[Any], dict[str, Any]],
-    ) -> dict[str, Any]:  # fmt: skip
+        actor: Principal,
+        uow: UnitOfWork,
+        operation: Operation,
+        action: dict[str, Any],
+        key: str,
+        shape: Callable[[Any], dict[str, Any]],
+    ) -> dict[str, Any]:
         """Submit a structure change under the approval policy, as the REST routes do:
         the pending change request, or what the change made (``key``: ``shape(result)``)."""
         outcome = submit_structure(uow, actor, container.policy, operation, action)
@@ -289,17 +355,29 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         answers with the link it made."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            action = {"hierarchy_type": hierarchy_type, "parent_id": str(parent_id),
-                      "child_id": str(child_id), "valid_from": valid_from.isoformat(),
-                      "valid_to": valid_to.isoformat() if valid_to else None}  # fmt: skip
-            return structure_change(actor, uow, Operation.HIERARCHY_LINK, action,
-                                    "link", hierarchies.link_dict)  # fmt: skip
+            action = {
+                "hierarchy_type": hierarchy_type,
+                "parent_id": str(parent_id),
+                "child_id": str(child_id),
+                "valid_from": valid_from.isoformat(),
+                "valid_to": valid_to.isoformat() if valid_to else None,
+            }
+            return structure_change(
+                actor, uow, Operation.HIERARCHY_LINK, action, "link", hierarchies.link_dict
+            )
 
-        arguments = jsonable({"parent_id": parent_id, "child_id": child_id,
-                              "valid_from": valid_from, "valid_to": valid_to,
-                              "hierarchy_type": hierarchy_type})  # fmt: skip
-        return await runtime.propose(ctx, "propose_hierarchy_link", arguments, idempotency_key,
-                                     work)  # fmt: skip
+        arguments = jsonable(
+            {
+                "parent_id": parent_id,
+                "child_id": child_id,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+                "hierarchy_type": hierarchy_type,
+            }
+        )
+        return await runtime.propose(
+            ctx, "propose_hierarchy_link", arguments, idempotency_key, work
+        )
 
     @server.tool(annotations=PROPOSE)
     async def propose_hierarchy_move(
@@ -316,23 +394,37 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         that date keep the old structure). Answers with the link changes made."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            action = {"hierarchy_type": hierarchy_type, "customer_id": str(customer_id),
-                      "new_parent_id": str(new_parent_id) if new_parent_id else None,
-                      "effective_date": effective_date.isoformat()}  # fmt: skip
-            return structure_change(actor, uow, Operation.HIERARCHY_MOVE, action,
-                                    "move", hierarchies.move_dict)  # fmt: skip
+            action = {
+                "hierarchy_type": hierarchy_type,
+                "customer_id": str(customer_id),
+                "new_parent_id": str(new_parent_id) if new_parent_id else None,
+                "effective_date": effective_date.isoformat(),
+            }
+            return structure_change(
+                actor, uow, Operation.HIERARCHY_MOVE, action, "move", hierarchies.move_dict
+            )
 
-        arguments = jsonable({"customer_id": customer_id, "effective_date": effective_date,
-                              "new_parent_id": new_parent_id,
-                              "hierarchy_type": hierarchy_type})  # fmt: skip
-        return await runtime.propose(ctx, "propose_hierarchy_move", arguments, idempotency_key,
-                                     work)  # fmt: skip
+        arguments = jsonable(
+            {
+                "customer_id": customer_id,
+                "effective_date": effective_date,
+                "new_parent_id": new_parent_id,
+                "hierarchy_type": hierarchy_type,
+            }
+        )
+        return await runtime.propose(
+            ctx, "propose_hierarchy_move", arguments, idempotency_key, work
+        )
 
     templates = ", ".join(sorted(shipped_templates()))
 
     @server.tool(
-        annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False,
-                                    idempotent_hint=False, open_world_hint=False),
+        annotations=ToolAnnotations(
+            read_only_hint=False,
+            destructive_hint=False,
+            idempotent_hint=False,
+            open_world_hint=False,
+        ),
         description=(
             "Validate an import file without importing anything: every record is read "
             "through the template, validated like a proposal and checked for duplicates; "
@@ -340,7 +432,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
             f"errors. Templates shipped: {templates}. Nothing in the master changes (the "
             "validation report is kept as a validate-only import job)."
         ),
-    )  # fmt: skip
+    )
     async def validate_import_file(
         template: Annotated[
             str,
@@ -372,16 +464,40 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             options = ImportOptions(validate_only=True, entity=entity)
-            job = submit_job(uow, actor, template=template,
-                             uploads=[Upload(filename, io.BytesIO(raw))], options=options,
-                             files=runtime.files)  # fmt: skip
+            job = submit_job(
+                uow,
+                actor,
+                template=template,
+                uploads=[Upload(filename, io.BytesIO(raw))],
+                options=options,
+                files=runtime.files,
+            )
             done = run_job(runtime.container.uow, job.id, settings, files=runtime.files)
-            failed = job_rows(runtime.container.uow(), actor, job.id, limit=ROW_SAMPLE,
-                              outcomes=[RowOutcome.FAILED])  # fmt: skip
-            rows = [{"record": r.seq, "rows": r.row_numbers, "source_id": r.source_id,
-                     "errors": r.errors, "warnings": r.warnings} for r in failed]  # fmt: skip
-            return json_body({"job_id": done.id, "status": done.status,
-                             "summary": done.summary, "failed_rows": rows,
-                             "failed_rows_shown": len(rows)})  # fmt: skip
+            failed = job_rows(
+                runtime.container.uow(),
+                actor,
+                job.id,
+                limit=ROW_SAMPLE,
+                outcomes=[RowOutcome.FAILED],
+            )
+            rows = [
+                {
+                    "record": r.seq,
+                    "rows": r.row_numbers,
+                    "source_id": r.source_id,
+                    "errors": r.errors,
+                    "warnings": r.warnings,
+                }
+                for r in failed
+            ]
+            return json_body(
+                {
+                    "job_id": done.id,
+                    "status": done.status,
+                    "summary": done.summary,
+                    "failed_rows": rows,
+                    "failed_rows_shown": len(rows),
+                }
+            )
 
         return await runtime.run(ctx, work)

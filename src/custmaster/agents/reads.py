@@ -37,21 +37,43 @@ from custmaster.services.ports import UnitOfWork
 from custmaster.services.reference import get_reference, list_reference
 from custmaster.services.structure import hierarchies, org_units, relationships
 
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                       open_world_hint=False)  # fmt: skip
+READ = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 #: the fields of a customer in a search result (the full record: get_customer)
-SUMMARY_FIELDS = ("id", "number", "name", "kind", "status", "owning_entity",
-                  "customer_type", "customer_group", "relationship_status", "email", "tax_id",
-                  "version")  # fmt: skip
-ReferenceKind = Literal["legal_entities", "payment_terms", "payment_methods", "customer_groups",
-                        "tax_codes", "industries", "dimension_types"]  # fmt: skip
+SUMMARY_FIELDS = (
+    "id",
+    "number",
+    "name",
+    "kind",
+    "status",
+    "owning_entity",
+    "customer_type",
+    "customer_group",
+    "relationship_status",
+    "email",
+    "tax_id",
+    "version",
+)
+ReferenceKind = Literal[
+    "legal_entities",
+    "payment_terms",
+    "payment_methods",
+    "customer_groups",
+    "tax_codes",
+    "industries",
+    "dimension_types",
+]
 
 CustomerId = Annotated[UUID, Field(description="the customer's id (a UUID from search_customers)")]
 Entity = Annotated[
     str | None,
-    Field(max_length=64, description="legal entity code, e.g. US01 (lookup_reference "
-          "kind=legal_entities lists them)"),
-]  # fmt: skip
+    Field(
+        max_length=64,
+        description="legal entity code, e.g. US01 (lookup_reference "
+        "kind=legal_entities lists them)",
+    ),
+]
 AsOf = Annotated[date | None, Field(description="ISO date (YYYY-MM-DD); default today")]
 Cursor = Annotated[
     str | None, Field(max_length=512, description="next_cursor of the previous page")
@@ -71,8 +93,9 @@ def _offset(cursor: str | None) -> int | None:
     if decoded is None:
         return None
     if not decoded.isdigit() or len(decoded) > 18:
-        raise ValidationFailed([FieldError("cursor", "invalid_cursor", "is not a cursor "
-                                           "this server returned")])  # fmt: skip
+        raise ValidationFailed(
+            [FieldError("cursor", "invalid_cursor", "is not a cursor this server returned")]
+        )
     return int(decoded)
 
 
@@ -113,12 +136,14 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 text=text or None,
                 status=None if include_inactive else CustomerStatus.ACTIVE,
                 customer_type=customer_type.value if customer_type else None,
-                country=country, customer_group=customer_group, entity=entity,
-                after_number=decode_cursor(cursor), limit=limit,
-            )  # fmt: skip
+                country=country,
+                customer_group=customer_group,
+                entity=entity,
+                after_number=decode_cursor(cursor),
+                limit=limit,
+            )
             found = search_customers(uow, actor, query)
-            items = [{k: v for k, v in snapshot(c).items() if k in SUMMARY_FIELDS}
-                     for c in found]  # fmt: skip
+            items = [{k: v for k, v in snapshot(c).items() if k in SUMMARY_FIELDS} for c in found]
             return page(items, limit, found[-1].number if found else None)
 
         return await runtime.run(ctx, work)
@@ -161,10 +186,20 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             after = _offset(cursor)
             entries = customer_history(uow, actor, customer_id, after_id=after, limit=limit)
-            items = [jsonable({"id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id,
-                               "actor_name": e.actor_name, "operation": e.operation,
-                               "change_request_id": e.change_request_id, "changes": e.changes})
-                     for e in entries]  # fmt: skip
+            items = [
+                jsonable(
+                    {
+                        "id": e.id,
+                        "occurred_at": e.occurred_at,
+                        "actor_id": e.actor_id,
+                        "actor_name": e.actor_name,
+                        "operation": e.operation,
+                        "change_request_id": e.change_request_id,
+                        "changes": e.changes,
+                    }
+                )
+                for e in entries
+            ]
             return page(items, limit, str(entries[-1].id) if entries else None)
 
         return await runtime.run(ctx, work)
@@ -216,9 +251,13 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             found = relationships.customer_relationships(
-                uow, actor, customer_id, as_of=as_of, relationship_type=relationship_type,
+                uow,
+                actor,
+                customer_id,
+                as_of=as_of,
+                relationship_type=relationship_type,
                 incoming=direction == "incoming",
-            )  # fmt: skip
+            )
             return {"items": jsonable(found)}
 
         return await runtime.run(ctx, work)
@@ -231,8 +270,9 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         direct assignment or the nearest org unit above the customer's units."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            body: dict[str, Any] = jsonable(org_units.account_team(uow, actor, customer_id,
-                                                                   as_of=as_of))  # fmt: skip
+            body: dict[str, Any] = jsonable(
+                org_units.account_team(uow, actor, customer_id, as_of=as_of)
+            )
             return body
 
         return await runtime.run(ctx, work)
@@ -272,12 +312,28 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         survivor. Merge a cluster with propose_merge."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            found = list_clusters(uow, actor, status=None if status == "all" else status,
-                                  after_id=_offset(cursor), limit=limit)  # fmt: skip
-            items = [jsonable({"id": c.id, "status": c.status, "proposal": c.proposal,
-                               "score": c.score, "members": c.members, "pairs": c.pairs,
-                               "created_at": c.created_at, "merge_id": c.merge_id})
-                     for c in found]  # fmt: skip
+            found = list_clusters(
+                uow,
+                actor,
+                status=None if status == "all" else status,
+                after_id=_offset(cursor),
+                limit=limit,
+            )
+            items = [
+                jsonable(
+                    {
+                        "id": c.id,
+                        "status": c.status,
+                        "proposal": c.proposal,
+                        "score": c.score,
+                        "members": c.members,
+                        "pairs": c.pairs,
+                        "created_at": c.created_at,
+                        "merge_id": c.merge_id,
+                    }
+                )
+                for c in found
+            ]
             return page(items, limit, str(found[-1].id) if found else None)
 
         return await runtime.run(ctx, work)

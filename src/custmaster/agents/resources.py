@@ -28,8 +28,15 @@ from custmaster.services.ports import UnitOfWork
 from custmaster.services.reference import list_reference
 
 JSON = "application/json"
-REFERENCE_KINDS = ("legal_entities", "payment_terms", "payment_methods", "customer_groups",
-                   "tax_codes", "industries", "dimension_types")  # fmt: skip
+REFERENCE_KINDS = (
+    "legal_entities",
+    "payment_terms",
+    "payment_methods",
+    "customer_groups",
+    "tax_codes",
+    "industries",
+    "dimension_types",
+)
 #: at most this many records of a reference kind are in its resource (lookup_reference pages)
 REFERENCE_LIMIT = 500
 
@@ -97,46 +104,77 @@ async def read_as(runtime: Runtime, ctx: Context | None, work: Work) -> str:
 def register(server: MCPServer[Any], runtime: Runtime) -> None:
     """Add the resources to ``server``."""
 
-    @server.resource("customer://{customer_id}", name="customer", mime_type=JSON,
-                     description="A customer's master record with its child records and "
-                     "the legal-entity overrides the user may see")  # fmt: skip
+    @server.resource(
+        "customer://{customer_id}",
+        name="customer",
+        mime_type=JSON,
+        description="A customer's master record with its child records and "
+        "the legal-entity overrides the user may see",
+    )
     async def customer(customer_id: str, ctx: Context) -> str:
         try:
             wanted = UUID(customer_id)
         except ValueError:
-            raise ResourceNotFoundError(json.dumps(refusal(ValidationFailed(
-                [FieldError("customer_id", "invalid_uuid", "is not a customer id (a UUID)")]
-            ), lambda kind, dim: None))) from None  # fmt: skip
+            raise ResourceNotFoundError(
+                json.dumps(
+                    refusal(
+                        ValidationFailed(
+                            [
+                                FieldError(
+                                    "customer_id", "invalid_uuid", "is not a customer id (a UUID)"
+                                )
+                            ]
+                        ),
+                        lambda kind, dim: None,
+                    )
+                )
+            ) from None
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             return visible_snapshot(actor, snapshot(get_customer(uow, actor, wanted)))
 
         return await read_as(runtime, ctx, work)
 
-    @server.resource("custmaster://reference/{kind}", name="reference_data", mime_type=JSON,
-                     description="Reference data of one kind (legal_entities, payment_terms, "
-                     "payment_methods, customer_groups, tax_codes, industries, "
-                     "dimension_types): the codes customer fields may name")  # fmt: skip
+    @server.resource(
+        "custmaster://reference/{kind}",
+        name="reference_data",
+        mime_type=JSON,
+        description="Reference data of one kind (legal_entities, payment_terms, "
+        "payment_methods, customer_groups, tax_codes, industries, "
+        "dimension_types): the codes customer fields may name",
+    )
     async def reference(kind: str, ctx: Context) -> str:
         if kind not in REFERENCE_KINDS:
-            raise ResourceNotFoundError(f"no reference data '{kind}'; one of: "
-                                        f"{', '.join(REFERENCE_KINDS)}")  # fmt: skip
+            raise ResourceNotFoundError(
+                f"no reference data '{kind}'; one of: {', '.join(REFERENCE_KINDS)}"
+            )
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             records = list_reference(uow, actor, kind, after=None, limit=REFERENCE_LIMIT)
-            return {"kind": kind, "items": jsonable(records),
-                    "truncated": len(records) == REFERENCE_LIMIT}  # fmt: skip
+            return {
+                "kind": kind,
+                "items": jsonable(records),
+                "truncated": len(records) == REFERENCE_LIMIT,
+            }
 
         return await read_as(runtime, ctx, work)
 
-    @server.resource("custmaster://schema/customer", name="customer_schema", mime_type=JSON,
-                     description="JSON Schemas of a new customer and of a partial update "
-                     "(action lists for child records and overrides)")  # fmt: skip
+    @server.resource(
+        "custmaster://schema/customer",
+        name="customer_schema",
+        mime_type=JSON,
+        description="JSON Schemas of a new customer and of a partial update "
+        "(action lists for child records and overrides)",
+    )
     def customer_schema() -> str:
         return json.dumps(schema_document())
 
-    @server.resource("custmaster://approval-policy", name="approval_policy", mime_type=JSON,
-                     description="The approval policy in force: which changes apply at once "
-                     "and which wait for whose approval")  # fmt: skip
+    @server.resource(
+        "custmaster://approval-policy",
+        name="approval_policy",
+        mime_type=JSON,
+        description="The approval policy in force: which changes apply at once "
+        "and which wait for whose approval",
+    )
     def approval_policy() -> str:
         return json.dumps(policy_document(runtime.container.policy))

@@ -103,9 +103,12 @@ def build_server(
     acts for (stdio, tests); ``None``: each HTTP request's authenticated user.
     ``reads``: point reads for the event loop (PostgreSQL), as the API has them."""
     server = AgentServer(
-        "custmaster", title="custmaster customer master", version=__version__,
-        instructions=INSTRUCTIONS, log_level="WARNING",
-    )  # fmt: skip
+        "custmaster",
+        title="custmaster customer master",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+    )
     runtime = Runtime(container, Caller(principal), reads=reads)
     server.caller = runtime.caller
     for register in groups:

@@ -60,8 +60,11 @@ async def seal_periodically(container: Container, interval: float) -> None:
         try:
             sealed = await run_in_threadpool(seal_audit, container.uow(), actor)
         except Exception:
-            _LOG.warning("catch-up sealing of the audit log failed; retrying in %s s",
-                         interval, exc_info=True)  # fmt: skip
+            _LOG.warning(
+                "catch-up sealing of the audit log failed; retrying in %s s",
+                interval,
+                exc_info=True,
+            )
         else:
             if sealed:
                 _LOG.info("catch-up sealing: %d audit entries sealed", sealed)
@@ -79,11 +82,15 @@ async def checkpoint_periodically(container: Container, interval: float) -> None
         try:
             made = await run_in_threadpool(
                 functools.partial(publish_checkpoint, unless_at=last),
-                container.uow(), actor, key, target,
-            )  # fmt: skip
+                container.uow(),
+                actor,
+                key,
+                target,
+            )
         except Exception:
-            _LOG.warning("publishing an audit checkpoint failed; retrying in %s s", interval,
-                         exc_info=True)  # fmt: skip
+            _LOG.warning(
+                "publishing an audit checkpoint failed; retrying in %s s", interval, exc_info=True
+            )
         else:
             if made is not None:
                 last = made.seq
@@ -97,8 +104,9 @@ async def check_certificates_periodically(container: Container, interval: float)
         try:
             sent = await run_in_threadpool(check_certificates, container.uow(), actor)
         except Exception:
-            _LOG.warning("the certificate expiry check failed; retrying in %s s", interval,
-                         exc_info=True)  # fmt: skip
+            _LOG.warning(
+                "the certificate expiry check failed; retrying in %s s", interval, exc_info=True
+            )
         else:
             if sent:
                 _LOG.info("certificate expiry check: %d notices sent", len(sent))
@@ -125,8 +133,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if container.audit_key is not None and every:
             tasks.append(asyncio.create_task(checkpoint_periodically(container, every)))
         if settings.certificate_check_interval_seconds:
-            tasks.append(asyncio.create_task(check_certificates_periodically(
-                container, settings.certificate_check_interval_seconds)))  # fmt: skip
+            tasks.append(
+                asyncio.create_task(
+                    check_certificates_periodically(
+                        container, settings.certificate_check_interval_seconds
+                    )
+                )
+            )
         if settings.relay_in_serve:  # the outbox relay (docs/integration.md)
             tasks.append(asyncio.create_task(Relay(container.uow, container.relay_config()).run()))
         mcp = getattr(app.state, "mcp", None)  # the MCP endpoint (agents.http), when mounted

@@ -103,9 +103,12 @@ def query_problem(raw: bytes, where: str = "query") -> tuple[str, str] | None:
 
 def _invalid(scope: Scope, field: str, code: str, message: str) -> JSONResponse:
     return problem(
-        422, "Validation failed", "the request is not valid", instance=_instance(scope),
+        422,
+        "Validation failed",
+        "the request is not valid",
+        instance=_instance(scope),
         errors=[{"field": field, "code": code, "message": message}],
-    )  # fmt: skip
+    )
 
 
 def _instance(scope: Scope) -> str:
@@ -114,16 +117,21 @@ def _instance(scope: Scope) -> str:
 
 def _unavailable(scope: Scope) -> JSONResponse:
     return problem(
-        503, "Service unavailable", "the database cannot be used now; retry later",
-        instance=_instance(scope), headers={"Retry-After": "5"},
-    )  # fmt: skip
+        503,
+        "Service unavailable",
+        "the database cannot be used now; retry later",
+        instance=_instance(scope),
+        headers={"Retry-After": "5"},
+    )
 
 
 def _too_large(scope: Scope, limit: int) -> JSONResponse:
     return problem(
-        413, "Request body too large", f"the body may have at most {limit:,} bytes",
+        413,
+        "Request body too large",
+        f"the body may have at most {limit:,} bytes",
         instance=_instance(scope),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +209,12 @@ class EdgeGuard:
             if started or not is_unavailable(error):
                 raise
             # one line, not a traceback per request, while the database is away
-            log.warning("%s %s: the database cannot be used: %s", scope["method"],
-                        _instance(scope), describe_unavailable(error))  # fmt: skip
+            log.warning(
+                "%s %s: the database cannot be used: %s",
+                scope["method"],
+                _instance(scope),
+                describe_unavailable(error),
+            )
             await _unavailable(scope)(scope, receive, send)
 
     @staticmethod
@@ -253,9 +265,11 @@ class EdgeGuard:
 def _check_json(scope: Scope, body: bytes) -> JSONResponse | None:
     if too_deep(body):
         return _invalid(
-            scope, "body", "too_deep",
+            scope,
+            "body",
+            "too_deep",
             f"JSON may nest arrays and objects at most {MAX_JSON_DEPTH} levels deep",
-        )  # fmt: skip
+        )
     suspect_text = b"\\u" in body and _SUSPECT_ESCAPE.search(body) is not None
     suspect_number = _LONG_NUMBER in body.translate(_DIGITS)
     if not (suspect_text or suspect_number):
@@ -270,9 +284,11 @@ def _check_json(scope: Scope, body: bytes) -> JSONResponse | None:
     number = first_huge_integer(value) if suspect_number else None
     if number:
         return _invalid(
-            scope, number, "out_of_range",
+            scope,
+            number,
+            "out_of_range",
             f"integers must lie within -2^63..2^63-1 ({INT64_MIN}..{INT64_MAX})",
-        )  # fmt: skip
+        )
     return None
 
 

@@ -103,9 +103,13 @@ def idempotent(
         answer = produce()
     else:
         if not (1 <= len(key) <= 255 and key.isascii() and key.isprintable()):
-            raise ValidationFailed([FieldError(
-                "Idempotency-Key", "invalid", "must have 1-255 printable ASCII characters"
-            )])  # fmt: skip
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "Idempotency-Key", "invalid", "must have 1-255 printable ASCII characters"
+                    )
+                ]
+            )
         print_ = fingerprint(request.method, request.url.path, body)
         answer = run_idempotent(uow, actor, key, print_, produce)
     return json_response(answer.status_code, answer.body, answer.headers)

@@ -45,8 +45,7 @@ def stored(result: CustomerResult, status: int) -> StoredResponse:
 def answer(outcome: Outcome, status: int) -> StoredResponse:
     """The applied change (``status``), or 202 with the change request it opened."""
     if outcome.request is not None:
-        body = {**outcome.request.as_dict(),
-                "warnings": [w.as_dict() for w in outcome.warnings]}  # fmt: skip
+        body = {**outcome.request.as_dict(), "warnings": [w.as_dict() for w in outcome.warnings]}
         location = f"/api/v1/change-requests/{outcome.request.id}"
         return StoredResponse(202, body, {"Location": location})
     if outcome.result is None:

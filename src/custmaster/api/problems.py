@@ -88,9 +88,13 @@ async def domain_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, RequestInFlight):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     return problem(
-        _status_of(exc), exc.title, exc.detail, instance=request.url.path, errors=errors,
+        _status_of(exc),
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        errors=errors,
         headers=headers,
-    )  # fmt: skip
+    )
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -117,20 +121,29 @@ async def request_validation_error(request: Request, exc: Exception) -> JSONResp
             name = path.rsplit(".", 1)[-1]
             if name in SERVER_OWNED and "." not in path:
                 errors.append(
-                    {"field": path, "code": "read_only",
-                     "message": "is set by the server and cannot be given"}
-                )  # fmt: skip
+                    {
+                        "field": path,
+                        "code": "read_only",
+                        "message": "is set by the server and cannot be given",
+                    }
+                )
             else:
                 errors.append(
-                    {"field": path, "code": "unknown_field",
-                     "message": "is not a field of this record"}
-                )  # fmt: skip
+                    {
+                        "field": path,
+                        "code": "unknown_field",
+                        "message": "is not a field of this record",
+                    }
+                )
             continue
         errors.append({"field": path, "code": kind, "message": str(error.get("msg", "invalid"))})
     return problem(
-        422, "Validation failed", "the request is not valid", instance=request.url.path,
+        422,
+        "Validation failed",
+        "the request is not valid",
+        instance=request.url.path,
         errors=errors,
-    )  # fmt: skip
+    )
 
 
 def allowed_methods(request: Request) -> str:
@@ -152,18 +165,24 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 405:
         headers["Allow"] = allowed_methods(request)
     return problem(
-        exc.status_code, title, str(exc.detail), instance=request.url.path,
+        exc.status_code,
+        title,
+        str(exc.detail),
+        instance=request.url.path,
         headers=headers or None,
-    )  # fmt: skip
+    )
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     # the server's state after an unexpected error is unknown: the client reconnects
     return problem(
-        500, "Internal error", "the error was logged", instance=request.url.path,
+        500,
+        "Internal error",
+        "the error was logged",
+        instance=request.url.path,
         headers={"Connection": "close"},
-    )  # fmt: skip
+    )
 
 
 def install(app: FastAPI) -> None:

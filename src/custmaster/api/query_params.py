@@ -32,10 +32,13 @@ class UnknownQueryParameter(DomainError):
         known = ", ".join(sorted(allowed)) or "none"
         super().__init__(f"unknown query parameter(s): {', '.join(names)} (known: {known})")
         self.errors = [
-            FieldError(name, "unknown_parameter", f"is not a query parameter of this route "
-                       f"(known: {known})")
+            FieldError(
+                name,
+                "unknown_parameter",
+                f"is not a query parameter of this route (known: {known})",
+            )
             for name in names
-        ]  # fmt: skip
+        ]
 
 
 def declared_query(dependant: Dependant) -> frozenset[str]:

@@ -48,8 +48,9 @@ _O = Operation
 _IMPORT_SEE = frozenset({_P.IMPORT_SUBMIT, _P.IMPORT_APPROVE})
 
 
-def _crud(prefix: str, read: frozenset[Permission], manage: frozenset[Permission],
-          key: str = "code") -> dict[str, frozenset[Permission]]:  # fmt: skip
+def _crud(
+    prefix: str, read: frozenset[Permission], manage: frozenset[Permission], key: str = "code"
+) -> dict[str, frozenset[Permission]]:
     """A collection with create, list, read, change and delete."""
     return {
         f"POST {prefix}": manage,
@@ -61,10 +62,18 @@ def _crud(prefix: str, read: frozenset[Permission], manage: frozenset[Permission
 
 
 _REFERENCE_COLLECTIONS = (
-    "legal-entities", "payment-terms", "payment-methods", "customer-groups", "tax-codes",
-    "industries", "dimension-types", "name-affixes", "sales-organisations", "revenue-accounts",
+    "legal-entities",
+    "payment-terms",
+    "payment-methods",
+    "customer-groups",
+    "tax-codes",
+    "industries",
+    "dimension-types",
+    "name-affixes",
+    "sales-organisations",
+    "revenue-accounts",
     "account-tiers",
-)  # fmt: skip
+)
 
 _V1 = "/api/v1"
 _CUSTOMER = f"{_V1}/customers/{{customer_id}}"

@@ -146,19 +146,29 @@ def demo(
     if has_customers(container.uow()):
         console.print("the demo database has customers already; serving it as it is")
     else:
-        columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn())  # fmt: skip
+        columns = (
+            *Progress.get_default_columns()[:1],
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("creating demo customers", total=customers)
             created = load_demo(
-                container.uow, actor, container.service_settings, customers=customers,
-                seed=seed, progress=lambda done: progress.update(task, completed=done),
-            )  # fmt: skip
+                container.uow,
+                actor,
+                container.service_settings,
+                customers=customers,
+                seed=seed,
+                progress=lambda done: progress.update(task, completed=done),
+            )
         console.print(f"[green]created {created} customers[/green] in {settings.database_url}")
         with console.status("generating 24 months of activity"):
             events = load_demo_activity(container.uow, container.profile, seed=seed)
-        console.print(f"[green]applied {events} activity events[/green] (orders, invoices, "
-                      "payments, cases, visits, contracts)")  # fmt: skip
+        console.print(
+            f"[green]applied {events} activity events[/green] (orders, invoices, "
+            "payments, cases, visits, contracts)"
+        )
     users = create_demo_users(container.uow(), actor)
     policy, service_settings = container.policy, container.service_settings
     if users and open_showcase_request(container.uow, actor, policy, service_settings):
@@ -168,8 +178,10 @@ def demo(
         console.print("API keys of the demo users (shown once):")
         for user_id, role, key in users:
             print(f"  {user_id:<16} {role:<14} {key}")
-        console.print("Send a key as [bold]Authorization: Bearer <key>[/bold]; on the docs page "
-                      "use Authorize.")  # fmt: skip
+        console.print(
+            "Send a key as [bold]Authorization: Bearer <key>[/bold]; on the docs page "
+            "use Authorize."
+        )
     else:
         console.print("demo users exist; issue a new key with `custmaster users key NAME`")
     container.engine.dispose()

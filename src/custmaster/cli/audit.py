@@ -47,8 +47,9 @@ def verify(
     container = _container(database_url)
     checkpoint_file = checkpoints or container.settings.audit_checkpoint_file
     try:
-        report = check_audit(container.uow(), container.system_principal(),
-                             container.audit_key, checkpoint_file)  # fmt: skip
+        report = check_audit(
+            container.uow(), container.system_principal(), container.audit_key, checkpoint_file
+        )
     except AuditFileError as exc:
         typer.echo(f"custmaster audit verify: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -59,12 +60,16 @@ def verify(
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
     if not result.ok:
         where = f" at entry {result.first_bad_id}" if result.first_bad_id else ""
-        console.print(f"[red]audit trail broken{where}: {escape(result.reason or '')}[/red] "
-                      f"({result.checked} entries checked)")  # fmt: skip
+        console.print(
+            f"[red]audit trail broken{where}: {escape(result.reason or '')}[/red] "
+            f"({result.checked} entries checked)"
+        )
         raise typer.Exit(1)
     if not report.signed:
-        console.print(f"[green]audit chain intact: {result.checked} entries[/green] "
-                      "(hash chain only: no signatures, no checkpoints)")  # fmt: skip
+        console.print(
+            f"[green]audit chain intact: {result.checked} entries[/green] "
+            "(hash chain only: no signatures, no checkpoints)"
+        )
         return
     latest = report.latest
     reached = f"; reaches the latest checkpoint (seq {latest.seq}, {latest.time})" if latest else ""
@@ -84,8 +89,11 @@ def checkpoint(database_url: DatabaseUrl = None) -> None:
     key, target = container.audit_key, container.settings.audit_checkpoint_file
     if key is None:
         container.engine.dispose()
-        typer.echo("custmaster audit checkpoint: no audit key: set CUSTMASTER_AUDIT_KEY_FILE "
-                   "(make one with `custmaster audit keygen FILE`)", err=True)  # fmt: skip
+        typer.echo(
+            "custmaster audit checkpoint: no audit key: set CUSTMASTER_AUDIT_KEY_FILE "
+            "(make one with `custmaster audit keygen FILE`)",
+            err=True,
+        )
         raise typer.Exit(1)
     try:
         made = publish_checkpoint(container.uow(), container.system_principal(), key, target)
@@ -95,8 +103,9 @@ def checkpoint(database_url: DatabaseUrl = None) -> None:
     where = (
         f"the outbox and {target}" if target else "the outbox (no CUSTMASTER_AUDIT_CHECKPOINT_FILE)"
     )
-    console.print(f"checkpoint seq {made.seq} hash {made.hash} at {made.time} published to "
-                  f"{escape(where)}")  # fmt: skip
+    console.print(
+        f"checkpoint seq {made.seq} hash {made.hash} at {made.time} published to {escape(where)}"
+    )
 
 
 @app.command("keygen")

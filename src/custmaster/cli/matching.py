@@ -33,8 +33,12 @@ def _container(database_url: str | None) -> Container:
 
 
 def _progress() -> Progress:
-    columns = (*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     return Progress(*columns, console=console)
 
 
@@ -49,12 +53,18 @@ def _print_version(version: ModelVersion) -> None:
         )
         table.add_row(f"EM {session['rule']}", done)
     calibration = report.get("calibration", {})
-    table.add_row("labelled pairs", f"{calibration.get('matches', 0)} merged, "
-                  f"{calibration.get('non_matches', 0)} not duplicate")  # fmt: skip
+    table.add_row(
+        "labelled pairs",
+        f"{calibration.get('matches', 0)} merged, "
+        f"{calibration.get('non_matches', 0)} not duplicate",
+    )
     thresholds = version.model["thresholds"]
     calibrated = " (calibrated on labels)" if calibration.get("calibrated") else ""
-    table.add_row("thresholds", f"auto-merge >= {thresholds['auto_merge']:.6g}, review >= "
-                  f"{thresholds['review']:.6g}{calibrated}")  # fmt: skip
+    table.add_row(
+        "thresholds",
+        f"auto-merge >= {thresholds['auto_merge']:.6g}, review >= "
+        f"{thresholds['review']:.6g}{calibrated}",
+    )
     for name, how in report.get("levels", {}).items():
         if any(h != "em" for h in how):
             table.add_row(f"level source {name}", ", ".join(how))
@@ -78,9 +88,12 @@ def train_command(
     container = _container(database_url)
     with console.status("training") as status:
         version = train_version(
-            container.uow, container.system_principal(), sample=sample, use_labels=labels,
+            container.uow,
+            container.system_principal(),
+            sample=sample,
+            use_labels=labels,
             progress=lambda phase: status.update(phase),
-        )  # fmt: skip
+        )
     container.engine.dispose()
     _print_version(version)
     console.print(f"[green]model version {version.version} is current[/green]")
@@ -122,17 +135,25 @@ def run(
             progress.update(tasks[phase], completed=done, total=total or None)
 
         result = run_batch(
-            container.uow, container.system_principal(), container.service_settings,
-            auto_merge=auto_merge, workers=workers, progress=report,
-        )  # fmt: skip
+            container.uow,
+            container.system_principal(),
+            container.service_settings,
+            auto_merge=auto_merge,
+            workers=workers,
+            progress=report,
+        )
         for task in tasks.values():
             progress.update(task, completed=progress.tasks[task].total or 1)
     container.engine.dispose()
     table = Table(title=f"match run {result.run_id}", show_header=False)
     for key, value in result.stats.items():
-        text = ", ".join(f"{k} {v}s" for k, v in value.items()) if isinstance(value, dict) else (
-            f"{value:,}" if isinstance(value, int) else "none" if value is None else str(value)
-        )  # fmt: skip
+        text = (
+            ", ".join(f"{k} {v}s" for k, v in value.items())
+            if isinstance(value, dict)
+            else (
+                f"{value:,}" if isinstance(value, int) else "none" if value is None else str(value)
+            )
+        )
         table.add_row(key.replace("_", " "), text)
     if result.model is not None:
         t = result.model.thresholds
@@ -152,9 +173,10 @@ def reindex_command(database_url: DatabaseUrl = None) -> None:
     with _progress() as progress:
         task = progress.add_task("indexing", total=None)
         done = reindex(
-            container.uow, container.system_principal(),
+            container.uow,
+            container.system_principal(),
             progress=lambda n, total: progress.update(task, completed=n, total=total),
-        )  # fmt: skip
+        )
     container.engine.dispose()
     seconds = time.perf_counter() - started
     console.print(f"[green]indexed {done:,} customers[/green] in {seconds:.1f}s")

@@ -79,9 +79,13 @@ def run(
     container = build_container(_settings(database_url))
     try:
         config = container.relay_config(
-            nats_url=nats_url, stream=stream, batch_size=batch_size, lease_seconds=lease_seconds,
-            partitions=partitions, owned=_owned(own),
-        )  # fmt: skip
+            nats_url=nats_url,
+            stream=stream,
+            batch_size=batch_size,
+            lease_seconds=lease_seconds,
+            partitions=partitions,
+            owned=_owned(own),
+        )
     except ValueError as exc:
         typer.echo(f"custmaster relay: {exc}", err=True)
         raise typer.Exit(2) from None

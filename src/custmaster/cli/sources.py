@@ -62,18 +62,33 @@ def show(
         body = {
             "customer_id": found.customer.id,
             "records": [
-                {"id": r.id, "source_system": r.source_system, "source_id": r.source_id,
-                 "origin": r.origin, "received": r.received, "normalised": r.normalised,
-                 "warnings": r.warnings, "job_id": r.job_id, "file": r.file, "rows": r.rows,
-                 "received_at": r.received_at}
+                {
+                    "id": r.id,
+                    "source_system": r.source_system,
+                    "source_id": r.source_id,
+                    "origin": r.origin,
+                    "received": r.received,
+                    "normalised": r.normalised,
+                    "warnings": r.warnings,
+                    "job_id": r.job_id,
+                    "file": r.file,
+                    "rows": r.rows,
+                    "received_at": r.received_at,
+                }
                 for r in found.records
             ],
             "fields": [
-                {"field": f.field, "value": f.value, "source_system": f.source_system,
-                 "source_id": f.source_id, "rule": f.rule, "why": f.why}
+                {
+                    "field": f.field,
+                    "value": f.value,
+                    "source_system": f.source_system,
+                    "source_id": f.source_id,
+                    "rule": f.rule,
+                    "why": f.why,
+                }
                 for f in found.fields
             ],
-        }  # fmt: skip
+        }
         typer.echo(json.dumps(jsonable(body), ensure_ascii=False, indent=2))
         return
     records = Table(title=f"source records of {found.customer.number}")
@@ -81,9 +96,13 @@ def show(
         records.add_column(column)
     for r in found.records:
         records.add_row(
-            f"{r.source_system}/{r.source_id or '-'}", r.origin, str(r.job_id or "-"),
-            r.file or "-", ",".join(map(str, r.rows)), r.received_at.isoformat(),
-        )  # fmt: skip
+            f"{r.source_system}/{r.source_id or '-'}",
+            r.origin,
+            str(r.job_id or "-"),
+            r.file or "-",
+            ",".join(map(str, r.rows)),
+            r.received_at.isoformat(),
+        )
     console.print(records)
     fields = Table(title="field winners")
     for column in ("field", "value", "source", "rule"):
@@ -113,8 +132,9 @@ def clusters(
         raise typer.BadParameter(f"unknown status {status!r}")
     container = _container(database_url)
     try:
-        found = export_clusters(container.uow, container.system_principal(),
-                                status=None if status == "all" else status)  # fmt: skip
+        found = export_clusters(
+            container.uow, container.system_principal(), status=None if status == "all" else status
+        )
         if output is ClusterFormat.JSONL:
             for cluster in found:
                 typer.echo(json.dumps(cluster, ensure_ascii=False))

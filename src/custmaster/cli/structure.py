@@ -90,9 +90,10 @@ def _customer(container: Container, ref: str) -> UUID:
     except ValueError:
         pass
     found = search_customers(
-        container.uow(), container.system_principal(),
+        container.uow(),
+        container.system_principal(),
         CustomerQuery(text=ref, status=None, limit=5),
-    )  # fmt: skip
+    )
     for customer in found:
         if customer.number == ref.upper():
             return customer.id
@@ -134,20 +135,23 @@ def _submit(c: Container, operation: Operation, action: dict[str, Any], done: st
 
 @hierarchy_app.command("link")
 def link(
-    parent: Customer, child: Customer,
+    parent: Customer,
+    child: Customer,
     valid_from: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
     valid_to: Annotated[str | None, typer.Option("--to", help="exclusive end")] = None,
-    hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+    hierarchy_type: HierarchyType = "legal",
+    database_url: DatabaseUrl = None,
+) -> None:
     """Put CHILD under PARENT for a period (under the approval policy)."""
 
     def act(c: Container) -> None:
         action = {
-            "hierarchy_type": hierarchy_type, "parent_id": str(_customer(c, parent)),
+            "hierarchy_type": hierarchy_type,
+            "parent_id": str(_customer(c, parent)),
             "child_id": str(_customer(c, child)),
             "valid_from": (_day(valid_from, "--from") or date.today()).isoformat(),
             "valid_to": _iso(_day(valid_to, "--to")),
-        }  # fmt: skip
+        }
         _submit(c, Operation.HIERARCHY_LINK, action, "link created")
 
     _run(database_url, act)
@@ -158,17 +162,19 @@ def move(
     customer: Customer,
     on: Annotated[str, typer.Option("--on", help="effective date YYYY-MM-DD")],
     new_parent: Annotated[str | None, typer.Option("--to-parent", help="omit to detach")] = None,
-    hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+    hierarchy_type: HierarchyType = "legal",
+    database_url: DatabaseUrl = None,
+) -> None:
     """Move CUSTOMER (and its subtree) under a new parent from a date (under the approval
     policy)."""
 
     def act(c: Container) -> None:
         action = {
-            "hierarchy_type": hierarchy_type, "customer_id": str(_customer(c, customer)),
+            "hierarchy_type": hierarchy_type,
+            "customer_id": str(_customer(c, customer)),
             "new_parent_id": str(_customer(c, new_parent)) if new_parent else None,
             "effective_date": (_day(on, "--on") or date.today()).isoformat(),
-        }  # fmt: skip
+        }
         _submit(c, Operation.HIERARCHY_MOVE, action, f"moved on {on}")
 
     _run(database_url, act)
@@ -178,11 +184,15 @@ def move(
 def end(
     link_id: str,
     on: Annotated[str, typer.Option("--on", help="end date YYYY-MM-DD (exclusive)")],
-    hierarchy_type: HierarchyType = "legal", database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+    hierarchy_type: HierarchyType = "legal",
+    database_url: DatabaseUrl = None,
+) -> None:
     """End a link on a date (under the approval policy)."""
-    action = {"hierarchy_type": hierarchy_type, "link_id": link_id,
-              "valid_to": _iso(_day(on, "--on"))}  # fmt: skip
+    action = {
+        "hierarchy_type": hierarchy_type,
+        "link_id": link_id,
+        "valid_to": _iso(_day(on, "--on")),
+    }
     _run(database_url, lambda c: _submit(c, Operation.HIERARCHY_END, action, "link ended"))
 
 
@@ -201,19 +211,25 @@ def _iso(day: date | None) -> str | None:
 
 @hierarchy_app.command("show")
 def show(
-    customer: Customer, hierarchy_type: HierarchyType = "legal", as_of: AsOf = None,
+    customer: Customer,
+    hierarchy_type: HierarchyType = "legal",
+    as_of: AsOf = None,
     view: Annotated[str, typer.Option(help="tree, subtree, ancestors, descendants")] = "tree",
     database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Print the customer's tree, subtree, ancestors or descendants as of a date."""
     if view not in ("tree", "subtree", "ancestors", "descendants"):
         raise typer.BadParameter("tree, subtree, ancestors or descendants", param_hint="--view")
 
     def act(c: Container) -> dict[str, Any]:
         return h.read_hierarchy(
-            c.uow(), c.system_principal(), hierarchy_type, _customer(c, customer),
-            view=cast(h.View, view), as_of=_day(as_of),
-        )  # fmt: skip
+            c.uow(),
+            c.system_principal(),
+            hierarchy_type,
+            _customer(c, customer),
+            view=cast(h.View, view),
+            as_of=_day(as_of),
+        )
 
     body = jsonable(_run(database_url, act))
     if "tree" in body:
@@ -235,17 +251,22 @@ def _label(node: dict[str, Any]) -> str:
 
 @hierarchy_app.command("flat")
 def flat(
-    hierarchy_type: HierarchyType = "legal", as_of: AsOf = None,
+    hierarchy_type: HierarchyType = "legal",
+    as_of: AsOf = None,
     root: Annotated[str | None, typer.Option(help="only this customer's subtree")] = None,
     database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Print the flattened hierarchy as of a date (level, customer, root)."""
 
     def act(c: Container) -> list[dict[str, Any]]:
         rows, _ = h.flatten(
-            c.uow(), c.system_principal(), hierarchy_type, as_of=_day(as_of),
-            root=_customer(c, root) if root else None, limit=1_000_000,
-        )  # fmt: skip
+            c.uow(),
+            c.system_principal(),
+            hierarchy_type,
+            as_of=_day(as_of),
+            root=_customer(c, root) if root else None,
+            limit=1_000_000,
+        )
         return rows
 
     table = Table("level", "number", "name", "root")
@@ -274,13 +295,22 @@ def list_units(database_url: DatabaseUrl = None) -> None:
 def add_unit(
     code: str,
     kind: Annotated[str, typer.Option(help="sales_organisation, region, territory, branch")],
-    name: Annotated[str, typer.Option()], parent: Annotated[str | None, typer.Option()] = None,
+    name: Annotated[str, typer.Option()],
+    parent: Annotated[str | None, typer.Option()] = None,
     database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Create an org unit."""
-    _run(database_url, lambda c: o.create_unit(
-        c.uow(), c.system_principal(), code=code, kind=kind, name=name, parent_code=parent,
-    ))  # fmt: skip
+    _run(
+        database_url,
+        lambda c: o.create_unit(
+            c.uow(),
+            c.system_principal(),
+            code=code,
+            kind=kind,
+            name=name,
+            parent_code=parent,
+        ),
+    )
     console.print(f"org unit [bold]{code}[/bold] created")
 
 
@@ -293,19 +323,21 @@ def delete_unit(code: str, database_url: DatabaseUrl = None) -> None:
 
 @org_app.command("assign-customer")
 def assign_customer(
-    code: str, customer: Customer,
+    code: str,
+    customer: Customer,
     valid_from: Annotated[str, typer.Option("--from")],
     valid_to: Annotated[str | None, typer.Option("--to")] = None,
     database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Assign CUSTOMER to org unit CODE for a period (under the approval policy)."""
 
     def act(c: Container) -> None:
         action = {
-            "org_unit": code, "customer_id": str(_customer(c, customer)),
+            "org_unit": code,
+            "customer_id": str(_customer(c, customer)),
             "valid_from": (_day(valid_from, "--from") or date.today()).isoformat(),
             "valid_to": _iso(_day(valid_to, "--to")),
-        }  # fmt: skip
+        }
         _submit(c, Operation.ORG_UNIT_ASSIGNMENT, action, "customer assigned")
 
     _run(database_url, act)
@@ -320,17 +352,19 @@ def assign_user(
     customer: Annotated[str | None, typer.Option(help="... a customer (direct)")] = None,
     valid_to: Annotated[str | None, typer.Option("--to")] = None,
     database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+) -> None:
     """Assign a user in a role to an org unit or directly to a customer (under the approval
     policy)."""
 
     def act(c: Container) -> None:
         action = {
-            "user_id": user_id, "role": role,
+            "user_id": user_id,
+            "role": role,
             "valid_from": (_day(valid_from, "--from") or date.today()).isoformat(),
             "valid_to": _iso(_day(valid_to, "--to")),
-            "customer_id": str(_customer(c, customer)) if customer else None, "org_unit": unit,
-        }  # fmt: skip
+            "customer_id": str(_customer(c, customer)) if customer else None,
+            "org_unit": unit,
+        }
         _submit(c, Operation.TEAM_ASSIGNMENT, action, "user assigned")
 
     _run(database_url, act)
@@ -339,9 +373,15 @@ def assign_user(
 @org_app.command("team")
 def team(customer: Customer, as_of: AsOf = None, database_url: DatabaseUrl = None) -> None:
     """Print the customer's effective account team as of a date."""
-    body = _run(database_url, lambda c: o.account_team(
-        c.uow(), c.system_principal(), _customer(c, customer), as_of=_day(as_of),
-    ))  # fmt: skip
+    body = _run(
+        database_url,
+        lambda c: o.account_team(
+            c.uow(),
+            c.system_principal(),
+            _customer(c, customer),
+            as_of=_day(as_of),
+        ),
+    )
     table = Table("role", "user", "from")
     for member in body["members"]:
         table.add_row(member["role"], member["user_id"], member["source"])
@@ -372,8 +412,9 @@ def _fields(values: list[str] | None) -> dict[str, Any]:
 
 def _kind(kind: str) -> str:
     if kind not in (*CORE_KINDS, *RECORD_KINDS, "relationship-types"):
-        raise typer.BadParameter(", ".join([*CORE_KINDS, *RECORD_KINDS, "relationship-types"]),
-                                 param_hint="KIND")  # fmt: skip
+        raise typer.BadParameter(
+            ", ".join([*CORE_KINDS, *RECORD_KINDS, "relationship-types"]), param_hint="KIND"
+        )
     return kind
 
 
@@ -422,9 +463,12 @@ def reference_add(
 
 @reference_app.command("update")
 def reference_update(
-    kind: Kind, code: str, name: Annotated[str | None, typer.Option()] = None,
-    field: Field = None, database_url: DatabaseUrl = None,
-) -> None:  # fmt: skip
+    kind: Kind,
+    code: str,
+    name: Annotated[str | None, typer.Option()] = None,
+    field: Field = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Change a record's name or fields (name-affixes, sales-organisations)."""
     if _kind(kind) == "relationship-types":
         raise typer.BadParameter("relationship types cannot be changed", param_hint="KIND")

@@ -80,8 +80,9 @@ def canonical_json(content: Any) -> str:
 def canonical_text(plain: Any) -> str:
     """The canonical JSON text of a value that is JSON-native already (what
     ``canonical_json`` writes once ``content`` is made plain)."""
-    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)  # fmt: skip
+    return json.dumps(
+        plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def entry_hash(content: Mapping[str, Any], previous_hash: str) -> str:

@@ -116,8 +116,9 @@ class AuditKey:
     def checkpoint_problem(self, checkpoint: Checkpoint) -> str | None:
         if checkpoint.key_id != self.key_id:
             return f"is signed with another key (id {checkpoint.key_id[:16]})"
-        expected = self._checkpoint_mac(checkpoint.seq, checkpoint.hash, checkpoint.time,
-                                        checkpoint.signed_from)  # fmt: skip
+        expected = self._checkpoint_mac(
+            checkpoint.seq, checkpoint.hash, checkpoint.time, checkpoint.signed_from
+        )
         if not hmac.compare_digest(checkpoint.signature, expected):
             return "has a signature that does not match (forged or altered)"
         return None
@@ -137,8 +138,14 @@ class Checkpoint:
     signed_from: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "hash": self.hash, "time": self.time, "key_id": self.key_id,
-                "signature": self.signature, "signed_from": self.signed_from}  # fmt: skip
+        return {
+            "seq": self.seq,
+            "hash": self.hash,
+            "time": self.time,
+            "key_id": self.key_id,
+            "signature": self.signature,
+            "signed_from": self.signed_from,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
@@ -194,8 +201,9 @@ class _Walk:
 
 
 def _fail(checked: int, entry_id: Any, reason: str, last_hash: str) -> VerifyResult:
-    return VerifyResult(False, checked, None if entry_id is None else str(entry_id), reason,
-                        last_hash)  # fmt: skip
+    return VerifyResult(
+        False, checked, None if entry_id is None else str(entry_id), reason, last_hash
+    )
 
 
 def verify_signed_chain(
@@ -234,9 +242,11 @@ def verify_signed_chain(
                 walk.signed_seen = True
             checkpoint = expected.get(signed.seq)
             if issue is None and checkpoint is not None and entry.hash != checkpoint.hash:
-                issue = (f"is at seq {signed.seq} but does not have the hash the checkpoint "
-                         f"of {checkpoint.time} recorded there (entries before it were "
-                         "removed or inserted, or the chain rewritten)")  # fmt: skip
+                issue = (
+                    f"is at seq {signed.seq} but does not have the hash the checkpoint "
+                    f"of {checkpoint.time} recorded there (entries before it were "
+                    "removed or inserted, or the chain rewritten)"
+                )
             if issue is not None:
                 walk.problem = _fail(walk.count, entry.id, f"entry {issue}", entry.previous_hash)
                 return
@@ -248,16 +258,21 @@ def verify_signed_chain(
         result = walk.problem
     elif result.ok and latest is not None and walk.last_seq < latest.seq:
         result = _fail(
-            result.checked, None,
+            result.checked,
+            None,
             f"the chain ends at seq {walk.last_seq} but the checkpoint of {latest.time} "
             f"recorded seq {latest.seq}: entries were removed from the end (truncation)",
             result.last_hash,
-        )  # fmt: skip
+        )
     notes: list[str] = []
     if not checkpoints:
-        notes.append("no checkpoint found: entries removed from the end are not detected "
-                     "(publish one with `custmaster audit checkpoint`)")  # fmt: skip
+        notes.append(
+            "no checkpoint found: entries removed from the end are not detected "
+            "(publish one with `custmaster audit checkpoint`)"
+        )
     elif result.ok and latest is not None and walk.last_seq > latest.seq:
-        notes.append(f"{walk.last_seq - latest.seq} entries sealed after the latest "
-                     "checkpoint are covered by their signatures only")  # fmt: skip
+        notes.append(
+            f"{walk.last_seq - latest.seq} entries sealed after the latest "
+            "checkpoint are covered by their signatures only"
+        )
     return AuditReport(result, True, walk.unsigned, len(checkpoints), latest, tuple(notes))

@@ -42,9 +42,14 @@ def parse_within(value: str, field: str = "certificate_expiring_within") -> int:
     found = _WITHIN.match(value.strip())
     if found is None or int(found[1]) > MAX_WITHIN_DAYS:
         raise ValidationFailed(
-            [FieldError(field, "invalid_duration",
-                        f"a number of days such as 30d (at most {MAX_WITHIN_DAYS}d)")]
-        )  # fmt: skip
+            [
+                FieldError(
+                    field,
+                    "invalid_duration",
+                    f"a number of days such as 30d (at most {MAX_WITHIN_DAYS}d)",
+                )
+            ]
+        )
     return int(found[1])
 
 
@@ -84,12 +89,13 @@ def lapse_exemptions(
     kept = [p for p in profiles if p not in expired]
     warnings = [
         ChangeWarning(
-            "tax_profiles", "tax_exemption_expired",
+            "tax_profiles",
+            "tax_exemption_expired",
             f"certificate {p.get('certificate_number') or '(no number)'} ({p['tax_code']}) "
             f"ended on {_as_date(p['effective_to'])}; the exemption no longer applies",
         )
         for p in expired
-    ]  # fmt: skip
+    ]
     result = {**data, "tax_profiles": kept}
     code = data.get("tax_code")
     if (
@@ -99,7 +105,10 @@ def lapse_exemptions(
     ):
         result["tax_code"] = None
         warnings.append(
-            ChangeWarning("tax_code", "tax_exemption_expired",
-                          f"tax code {code} came from an expired certificate and is not applied")
-        )  # fmt: skip
+            ChangeWarning(
+                "tax_code",
+                "tax_exemption_expired",
+                f"tax code {code} came from an expired certificate and is not applied",
+            )
+        )
     return result, warnings

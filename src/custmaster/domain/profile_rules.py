@@ -150,8 +150,9 @@ class _Reader:
             return low
         return float(value)
 
-    def rule(self, value: Any, path: str, schema: Mapping[str, Type],
-             expect: Type | tuple[Type, ...]) -> Rule:  # fmt: skip
+    def rule(
+        self, value: Any, path: str, schema: Mapping[str, Type], expect: Type | tuple[Type, ...]
+    ) -> Rule:
         if not isinstance(value, str):
             self.errors.add(path, "type", "must be an expression (text)")
             value = "true" if expect is Type.BOOL else "0"
@@ -179,11 +180,13 @@ def parse_rule_set(definition: Any) -> RuleSet:
     for key in sorted(set(root) - known):
         r.errors.add(key, "unknown_field", "is not a part of a rule set")
     tiers = tuple(
-        TierRule(r.name(t.get("tier"), f"tiers[{i}].tier"),
-                 r.rule(t.get("when"), f"tiers[{i}].when", BASE_SCHEMA, Type.BOOL))
+        TierRule(
+            r.name(t.get("tier"), f"tiers[{i}].tier"),
+            r.rule(t.get("when"), f"tiers[{i}].when", BASE_SCHEMA, Type.BOOL),
+        )
         for i, raw in enumerate(r.items(root.get("tiers", []), "tiers"))
         for t in [r.obj(raw, f"tiers[{i}]")]
-    )  # fmt: skip
+    )
     default_tier = r.name(root.get("default_tier", "standard"), "default_tier")
     health = r.obj(root.get("health", {}), "health")
     groups: list[MeasureGroup] = []
@@ -191,18 +194,24 @@ def parse_rule_set(definition: Any) -> RuleSet:
         path = f"health.groups[{i}]"
         group = r.obj(raw, path)
         measures = tuple(
-            Measure(r.name(m.get("name"), f"{path}.measures[{j}].name"),
-                    r.number(m.get("weight", 1), f"{path}.measures[{j}].weight", 0, 100),
-                    r.rule(m.get("score"), f"{path}.measures[{j}].score", BASE_SCHEMA, _NUMBER))
+            Measure(
+                r.name(m.get("name"), f"{path}.measures[{j}].name"),
+                r.number(m.get("weight", 1), f"{path}.measures[{j}].weight", 0, 100),
+                r.rule(m.get("score"), f"{path}.measures[{j}].score", BASE_SCHEMA, _NUMBER),
+            )
             for j, mraw in enumerate(r.items(group.get("measures"), f"{path}.measures"))
             for m in [r.obj(mraw, f"{path}.measures[{j}]")]
-        )  # fmt: skip
+        )
         if not measures:
             r.errors.add(f"{path}.measures", "empty", "a group needs at least one measure")
         r.unique([m.name for m in measures], f"{path}.measures")
-        groups.append(MeasureGroup(r.name(group.get("name"), f"{path}.name"),
-                                   r.number(group.get("weight", 1), f"{path}.weight", 0, 100),
-                                   measures))  # fmt: skip
+        groups.append(
+            MeasureGroup(
+                r.name(group.get("name"), f"{path}.name"),
+                r.number(group.get("weight", 1), f"{path}.weight", 0, 100),
+                measures,
+            )
+        )
     r.unique([g.name for g in groups], "health.groups")
     raw_bands = r.obj(health.get("bands", {}), "health.bands")
     yellow = int(r.number(raw_bands.get("yellow_from", 51), "health.bands.yellow_from", 1, 100))
@@ -211,12 +220,14 @@ def parse_rule_set(definition: Any) -> RuleSet:
         r.errors.add("health.bands.green_from", "range", "must be above yellow_from")
     churn = r.obj(root.get("churn", {}), "churn")
     factors = tuple(
-        ChurnFactor(r.name(f.get("name"), f"churn.factors[{i}].name"),
-                    r.number(f.get("weight"), f"churn.factors[{i}].weight", 0, 1),
-                    r.rule(f.get("when"), f"churn.factors[{i}].when", BASE_SCHEMA, Type.BOOL))
+        ChurnFactor(
+            r.name(f.get("name"), f"churn.factors[{i}].name"),
+            r.number(f.get("weight"), f"churn.factors[{i}].weight", 0, 1),
+            r.rule(f.get("when"), f"churn.factors[{i}].when", BASE_SCHEMA, Type.BOOL),
+        )
         for i, raw in enumerate(r.items(churn.get("factors", []), "churn.factors"))
         for f in [r.obj(raw, f"churn.factors[{i}]")]
-    )  # fmt: skip
+    )
     r.unique([f.name for f in factors], "churn.factors")
     raw_churn_bands = r.obj(churn.get("bands", {"high": 0.6, "medium": 0.3}), "churn.bands")
     churn_bands = {
@@ -226,19 +237,30 @@ def parse_rule_set(definition: Any) -> RuleSet:
     segments = tuple(_named(r, root.get("segments", []), "segments"))
     actions = tuple(_named(r, root.get("actions", []), "actions", action=True))
     r.errors.raise_if_any()
-    return RuleSet(tiers, default_tier, tuple(groups), Bands(yellow, green), factors,
-                   churn_bands, segments, actions, dict(root))  # fmt: skip
+    return RuleSet(
+        tiers,
+        default_tier,
+        tuple(groups),
+        Bands(yellow, green),
+        factors,
+        churn_bands,
+        segments,
+        actions,
+        dict(root),
+    )
 
 
 def _named(r: _Reader, value: Any, part: str, action: bool = False) -> list[NamedRule]:
     found: list[NamedRule] = []
     for i, raw in enumerate(r.items(value, part)):
         item = r.obj(raw, f"{part}[{i}]")
-        found.append(NamedRule(
-            r.name(item.get("name"), f"{part}[{i}].name"),
-            r.rule(item.get("when"), f"{part}[{i}].when", DERIVED_SCHEMA, Type.BOOL),
-            r.text(item.get("text"), f"{part}[{i}].text", required=action),
-            int(r.number(item.get("priority", 0), f"{part}[{i}].priority", 0, 1000)),
-        ))  # fmt: skip
+        found.append(
+            NamedRule(
+                r.name(item.get("name"), f"{part}[{i}].name"),
+                r.rule(item.get("when"), f"{part}[{i}].when", DERIVED_SCHEMA, Type.BOOL),
+                r.text(item.get("text"), f"{part}[{i}].text", required=action),
+                int(r.number(item.get("priority", 0), f"{part}[{i}].priority", 0, 1000)),
+            )
+        )
     r.unique([n.name for n in found], part)
     return found

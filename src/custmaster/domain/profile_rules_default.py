@@ -12,10 +12,15 @@ DEFAULT_RULES: dict[str, Any] = {
     "description": "custmaster defaults: health in four groups, RFM-style churn factors",
     "tiers": [
         # the master account tier counts (the sample reference data's platinum and gold)
-        {"tier": "strategic", "when": 'account_tier == "strategic" || account_tier == "platinum"'
-                                      " || revenue_12m >= 1000000.0"},
-        {"tier": "key", "when": 'account_tier == "key" || account_tier == "gold"'
-                                " || revenue_12m >= 250000.0"},
+        {
+            "tier": "strategic",
+            "when": 'account_tier == "strategic" || account_tier == "platinum"'
+            " || revenue_12m >= 1000000.0",
+        },
+        {
+            "tier": "key",
+            "when": 'account_tier == "key" || account_tier == "gold" || revenue_12m >= 250000.0',
+        },
         {"tier": "growth", "when": "revenue_yoy > 0.2 && revenue_12m >= 50000.0"},
     ],
     "default_tier": "standard",

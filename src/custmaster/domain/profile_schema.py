@@ -19,10 +19,22 @@ _FEATURE_TYPES = {
 #: master fields (columns of ``customers`` of the same name)
 MASTER_FIELDS: Mapping[str, Type] = {
     name: Type.STRING
-    for name in ("name", "number", "kind", "customer_type", "country", "industry",
-                 "customer_group", "account_tier", "relationship_status", "status",
-                 "owning_entity", "currency", "payment_terms")
-}  # fmt: skip
+    for name in (
+        "name",
+        "number",
+        "kind",
+        "customer_type",
+        "country",
+        "industry",
+        "customer_group",
+        "account_tier",
+        "relationship_status",
+        "status",
+        "owning_entity",
+        "currency",
+        "payment_terms",
+    )
+}
 
 #: the legal entity of the profile row ("*" for the row over every entity)
 ROW_FIELDS: Mapping[str, Type] = {"legal_entity": Type.STRING}

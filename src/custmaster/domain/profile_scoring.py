@@ -26,9 +26,13 @@ class Score:
 
     def outcome(self) -> dict[str, Any]:
         """What a change of is an event: band, tier, churn band, segments, actions."""
-        return {"tier": self.tier, "health_band": self.health_band,
-                "churn_band": self.churn_band, "segments": list(self.segments),
-                "actions": list(self.actions)}  # fmt: skip
+        return {
+            "tier": self.tier,
+            "health_band": self.health_band,
+            "churn_band": self.churn_band,
+            "segments": list(self.segments),
+            "actions": list(self.actions),
+        }
 
 
 def _clamp(value: float) -> float:
@@ -57,14 +61,21 @@ def score(
         for measure in group.measures:
             raw = measure.score.run(values, today)
             value = None if raw is None else _clamp(float(raw))
-            measures.append({"name": measure.name, "value": value, "weight": measure.weight,
-                             "rule": measure.score.source})  # fmt: skip
+            measures.append(
+                {
+                    "name": measure.name,
+                    "value": value,
+                    "weight": measure.weight,
+                    "rule": measure.score.source,
+                }
+            )
             if value is not None and measure.weight > 0:
                 g_total += value * measure.weight
                 g_weights += measure.weight
         g_value = g_total / g_weights if g_weights else None
-        groups.append({"name": group.name, "weight": group.weight, "value": g_value,
-                       "measures": measures})  # fmt: skip
+        groups.append(
+            {"name": group.name, "weight": group.weight, "value": g_value, "measures": measures}
+        )
         if g_value is not None and group.weight > 0:
             total += g_value * group.weight
             weights += group.weight
@@ -80,26 +91,57 @@ def score(
         if risk >= low:
             churn_band = name
             break
-    derived = {**values, "tier": tier, "health_score": health, "health_band": band,
-               "health_trend": trend, "churn_risk": risk, "churn_band": churn_band}  # fmt: skip
+    derived = {
+        **values,
+        "tier": tier,
+        "health_score": health,
+        "health_band": band,
+        "health_trend": trend,
+        "churn_risk": risk,
+        "churn_band": churn_band,
+    }
     segments = tuple(s.name for s in rules.segments if s.when.run(derived, today) is True)
-    actions = sorted((a for a in rules.actions if a.when.run(derived, today) is True),
-                     key=lambda a: (a.priority, a.name))  # fmt: skip
+    actions = sorted(
+        (a for a in rules.actions if a.when.run(derived, today) is True),
+        key=lambda a: (a.priority, a.name),
+    )
     explanation = {
         "rules_version": version,
         "tier": {"tier": tier, "rule": tier_rule},
-        "health": {"score": health, "band": band, "trend": trend, "groups": groups,
-                   "moved": _moved(groups, previous)},
-        "churn": {"risk": risk, "band": churn_band,
-                  "factors": [{"name": f.name, "weight": f.weight, "rule": f.when.source}
-                              for f in factors]},
-        "segments": [{"name": s.name, "rule": s.when.source} for s in rules.segments
-                     if s.name in segments],
-        "actions": [{"name": a.name, "text": a.text, "priority": a.priority,
-                     "rule": a.when.source} for a in actions],
-    }  # fmt: skip
-    return Score(tier, health, band, trend, risk, churn_band, segments,
-                 tuple(a.name for a in actions), version, explanation)  # fmt: skip
+        "health": {
+            "score": health,
+            "band": band,
+            "trend": trend,
+            "groups": groups,
+            "moved": _moved(groups, previous),
+        },
+        "churn": {
+            "risk": risk,
+            "band": churn_band,
+            "factors": [
+                {"name": f.name, "weight": f.weight, "rule": f.when.source} for f in factors
+            ],
+        },
+        "segments": [
+            {"name": s.name, "rule": s.when.source} for s in rules.segments if s.name in segments
+        ],
+        "actions": [
+            {"name": a.name, "text": a.text, "priority": a.priority, "rule": a.when.source}
+            for a in actions
+        ],
+    }
+    return Score(
+        tier,
+        health,
+        band,
+        trend,
+        risk,
+        churn_band,
+        segments,
+        tuple(a.name for a in actions),
+        version,
+        explanation,
+    )
 
 
 def _moved(groups: list[dict[str, Any]], previous: Score | None) -> list[dict[str, Any]]:
@@ -116,6 +158,13 @@ def _moved(groups: list[dict[str, Any]], previous: Score | None) -> list[dict[st
             old, new = before.get((group["name"], measure["name"])), measure["value"]
             if old != new:
                 delta = (new or 0.0) - (old or 0.0)
-                moved.append({"group": group["name"], "measure": measure["name"],
-                              "before": old, "after": new, "delta": delta})  # fmt: skip
+                moved.append(
+                    {
+                        "group": group["name"],
+                        "measure": measure["name"],
+                        "before": old,
+                        "after": new,
+                        "delta": delta,
+                    }
+                )
     return sorted(moved, key=lambda m: -abs(m["delta"]))

@@ -33,9 +33,20 @@ _ENUMS: dict[str, Any] = {
     "status": CustomerStatus,
 }
 _SPECIAL = frozenset(
-    {"id", "created_at", "updated_at", "addresses", "contacts", "pricing_tiers",
-     "tax_profiles", "source_refs", "overrides", "metadata", "dimensions"}
-)  # fmt: skip
+    {
+        "id",
+        "created_at",
+        "updated_at",
+        "addresses",
+        "contacts",
+        "pricing_tiers",
+        "tax_profiles",
+        "source_refs",
+        "overrides",
+        "metadata",
+        "dimensions",
+    }
+)
 
 
 def _date(value: str | None) -> date | None:
@@ -52,10 +63,15 @@ def _decimal(value: str | None) -> Decimal | None:
 
 def address_from_snapshot(data: Mapping[str, Any]) -> Address:
     return Address(
-        id=UUID(data["id"]), type=AddressType(data["type"]), lines=list(data["lines"]),
-        city=data.get("city"), region=data.get("region"), postal_code=data.get("postal_code"),
-        country=data.get("country"), is_primary=bool(data.get("is_primary")),
-    )  # fmt: skip
+        id=UUID(data["id"]),
+        type=AddressType(data["type"]),
+        lines=list(data["lines"]),
+        city=data.get("city"),
+        region=data.get("region"),
+        postal_code=data.get("postal_code"),
+        country=data.get("country"),
+        is_primary=bool(data.get("is_primary")),
+    )
 
 
 def contact_from_snapshot(data: Mapping[str, Any]) -> Contact:
@@ -65,20 +81,25 @@ def contact_from_snapshot(data: Mapping[str, Any]) -> Contact:
 
 def tier_from_snapshot(data: Mapping[str, Any]) -> PricingTier:
     return PricingTier(
-        id=UUID(data["id"]), item=data["item"], unit_price=Decimal(data["unit_price"]),
-        currency=data["currency"], min_quantity=data["min_quantity"],
-        max_quantity=data.get("max_quantity"), effective_from=_date(data.get("effective_from")),
+        id=UUID(data["id"]),
+        item=data["item"],
+        unit_price=Decimal(data["unit_price"]),
+        currency=data["currency"],
+        min_quantity=data["min_quantity"],
+        max_quantity=data.get("max_quantity"),
+        effective_from=_date(data.get("effective_from")),
         effective_to=_date(data.get("effective_to")),
-    )  # fmt: skip
+    )
 
 
 def tax_profile_from_snapshot(data: Mapping[str, Any]) -> TaxProfile:
     return TaxProfile(
-        id=UUID(data["id"]), tax_code=data["tax_code"],
+        id=UUID(data["id"]),
+        tax_code=data["tax_code"],
         certificate_number=data.get("certificate_number"),
         effective_from=_date(data.get("effective_from")),
         effective_to=_date(data.get("effective_to")),
-    )  # fmt: skip
+    )
 
 
 def override_from_snapshot(entity: str, data: Mapping[str, Any]) -> EntityOverride:

@@ -42,9 +42,10 @@ def check_limits(customer: Customer, ctx: ParseContext) -> None:
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_METADATA_BYTES:
             ctx.errors.add(
-                "metadata", "too_large",
+                "metadata",
+                "too_large",
                 f"at most {MAX_METADATA_BYTES:,} bytes as JSON ({size:,} given)",
-            )  # fmt: skip
+            )
 
 
 def check_aggregate(customer: Customer, ctx: ParseContext) -> None:

@@ -78,6 +78,7 @@ def _primary_address(addresses: Any) -> Mapping[str, Any]:
     maps = [a for a in addresses if isinstance(a, Mapping)]
     if not maps:
         return {}
+
     def rank(addr: Mapping[str, Any]) -> int:
         billing = addr.get("type") == "billing"
         primary = bool(addr.get("is_primary"))

@@ -214,8 +214,12 @@ def match_weight_filter(
         (True, None)
     """
     names = [c.name for c in COMPARISONS]
-    order = sorted(range(len(COMPARISONS)), key=lambda k: _FILTER_ORDER.index(names[k])
-                   if names[k] in _FILTER_ORDER else len(_FILTER_ORDER))  # fmt: skip
+    order = sorted(
+        range(len(COMPARISONS)),
+        key=lambda k: (
+            _FILTER_ORDER.index(names[k]) if names[k] in _FILTER_ORDER else len(_FILTER_ORDER)
+        ),
+    )
     weights = model.weights
     # the most the comparisons after step s can still add (null adds 0)
     rest = [0.0] * (len(order) + 1)

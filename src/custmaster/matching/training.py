@@ -126,8 +126,9 @@ def _random_pairs(n: int, count: int, rng: random.Random) -> Iterable[tuple[int,
 def _random_patterns(
     features: Sequence[MatchFeatures], max_pairs: int, rng: random.Random
 ) -> Counter[Vector]:
-    return Counter(_vector(features[i], features[j])
-                   for i, j in _random_pairs(len(features), max_pairs, rng))  # fmt: skip
+    return Counter(
+        _vector(features[i], features[j]) for i, j in _random_pairs(len(features), max_pairs, rng)
+    )
 
 
 def _estimate_u(
@@ -466,8 +467,10 @@ def estimate_prior(
         return fallback, {"fallback": "fewer than two records: the base prior is kept"}
     sample = block_pair_sample(features, blocking, max_pairs, rng)
     if not sample.pairs:
-        return fallback, {"candidate_pairs": 0,
-                          "fallback": "no candidate pairs: the base prior is kept"}  # fmt: skip
+        return fallback, {
+            "candidate_pairs": 0,
+            "fallback": "no candidate pairs: the base prior is kept",
+        }
     patterns: dict[Vector, float] = {}
     for i, j, w in sample.pairs:
         vec = _vector(features[i], features[j])
@@ -476,15 +479,20 @@ def estimate_prior(
     m = [[p.m for p in model.levels[name]] for name in _NAMES]
     u = [[p.u for p in model.levels[name]] for name in _NAMES]
     active = list(range(len(COMPARISONS)))
-    _, lam, iterations, _ = _em(patterns, Counter(), m, u, active, 0.1, fix_m=True,
-                                max_iterations=200, tol=1e-7)  # fmt: skip
+    _, lam, iterations, _ = _em(
+        patterns, Counter(), m, u, active, 0.1, fix_m=True, max_iterations=200, tol=1e-7
+    )
     expected = lam * seen / max(recall, 1e-6)
     prior = min(max(expected / total_pairs, 1e-12), 0.5)
     return prior, {
-        "candidate_pairs": round(seen), "sampled": len(sample.pairs), "iterations": iterations,
-        "match_share": round(lam, 6), "expected_matches": round(expected, 1),
-        "blocking_recall": recall, "value": prior,
-    }  # fmt: skip
+        "candidate_pairs": round(seen),
+        "sampled": len(sample.pairs),
+        "iterations": iterations,
+        "match_share": round(lam, 6),
+        "expected_matches": round(expected, 1),
+        "blocking_recall": recall,
+        "value": prior,
+    }
 
 
 def _weight(model: MatchModel, levels: Vector) -> float:

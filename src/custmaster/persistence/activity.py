@@ -311,11 +311,15 @@ class SqlActivityRepository:
     def move_event(self, event_id: str, to_id: UUID) -> int:
         """Re-point one stored event (and its order lines) to ``to_id``."""
         moved = self._connection.execute(
-            update(activity_events).where(activity_events.c.event_id == event_id)
-            .values(customer_id=to_id)).rowcount  # fmt: skip
+            update(activity_events)
+            .where(activity_events.c.event_id == event_id)
+            .values(customer_id=to_id)
+        ).rowcount
         self._connection.execute(
-            update(activity_order_lines).where(activity_order_lines.c.event_id == event_id)
-            .values(customer_id=to_id))  # fmt: skip
+            update(activity_order_lines)
+            .where(activity_order_lines.c.event_id == event_id)
+            .values(customer_id=to_id)
+        )
         return int(moved or 0)
 
     def redirects(self) -> dict[UUID, UUID]:

@@ -22,12 +22,18 @@ class SqlAffinityRepository:
 
     def add(self, results: Mapping[UUID, list[AffinityItem]], at: datetime) -> int:
         rows = [
-            {"customer_id": customer_id, "kind": item.kind, "rank": item.rank,
-             "product": item.product, "product_group": item.product_group,
-             "score": item.score, "computed_at": at}
+            {
+                "customer_id": customer_id,
+                "kind": item.kind,
+                "rank": item.rank,
+                "product": item.product,
+                "product_group": item.product_group,
+                "score": item.score,
+                "computed_at": at,
+            }
             for customer_id, items in results.items()
             for item in items
-        ]  # fmt: skip
+        ]
         if rows:
             insert_rows(self._connection, customer_affinity, rows)
         return len(rows)

@@ -29,12 +29,18 @@ class SqlOrderLineSource:
         t = self._lines.c
         query = select(t.customer_id, t.product, t.product_group, t.quantity, t.amount)
         with self._engine.connect() as connection:
-            result = connection.execution_options(stream_results=True,
-                                                  yield_per=self._batch).execute(query)  # fmt: skip
+            result = connection.execution_options(
+                stream_results=True, yield_per=self._batch
+            ).execute(query)
             for row in result:
                 customer: UUID = row.customer_id
-                yield OrderLine(customer, str(row.product), row.product_group,
-                                float(row.quantity or 0), float(row.amount or 0))  # fmt: skip
+                yield OrderLine(
+                    customer,
+                    str(row.product),
+                    row.product_group,
+                    float(row.quantity or 0),
+                    float(row.amount or 0),
+                )
 
 
 def stored_order_lines(engine: Engine) -> SqlOrderLineSource | None:

@@ -72,9 +72,15 @@ _CHAIN_LOCK = 0x637573746D617374  # "custmast": one advisory lock for the audit 
 
 #: what an entry's hash covers: its content columns (an ``AuditEntry``'s fields but the id)
 _CONTENT_FIELDS = (
-    "occurred_at", "actor_id", "actor_name", "operation", "resource_type", "resource_id",
-    "change_request_id", "changes",
-)  # fmt: skip
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "operation",
+    "resource_type",
+    "resource_id",
+    "change_request_id",
+    "changes",
+)
 
 
 def _content(values: Mapping[Any, Any]) -> dict[str, Any]:
@@ -115,10 +121,14 @@ def _sealed_values(
     around it, as ``json.dumps`` with sorted keys writes it) and for the row."""
     values = _values(entry)
     changes = canonical_text(_fast_plain(values["changes"]))
-    text = "{" + ",".join(
-        _KEY_TEXTS[key] + (changes if key == "changes" else canonical_text(_plain(values[key])))
-        for key in _CONTENT_KEYS
-    ) + "}"  # fmt: skip
+    text = (
+        "{"
+        + ",".join(
+            _KEY_TEXTS[key] + (changes if key == "changes" else canonical_text(_plain(values[key])))
+            for key in _CONTENT_KEYS
+        )
+        + "}"
+    )
     digest = text_hash(text, previous_hash)
     values.update(changes=JsonText(changes), prev_hash=previous_hash, hash=digest)
     if key is not None:
@@ -129,9 +139,16 @@ def _sealed_values(
 _LOG = logging.getLogger(__name__)
 _a = audit_log.c
 _CONTENT_COLUMNS = (
-    _a.id, _a.occurred_at, _a.actor_id, _a.actor_name, _a.operation, _a.resource_type,
-    _a.resource_id, _a.change_request_id, _a.changes,
-)  # fmt: skip
+    _a.id,
+    _a.occurred_at,
+    _a.actor_id,
+    _a.actor_name,
+    _a.operation,
+    _a.resource_type,
+    _a.resource_id,
+    _a.change_request_id,
+    _a.changes,
+)
 _INSERT = insert(audit_log)
 _tail = audit_log.alias("tail")
 #: the chain's tail: the sealed entry with the highest chain_seq
@@ -193,9 +210,8 @@ def _seal_locked(connection: Connection, batch: int) -> tuple[int, tuple[int, st
             seq += 1
             digest = _hash(_content(row._mapping), previous)
             seals.append(
-                {"entry_id": row.id, "new_seq": seq, "new_prev_hash": previous,
-                 "new_hash": digest}
-            )  # fmt: skip
+                {"entry_id": row.id, "new_seq": seq, "new_prev_hash": previous, "new_hash": digest}
+            )
             previous = digest
         connection.execute(_SEAL, seals[0] if len(seals) == 1 else seals)
         sealed += len(rows)
@@ -206,8 +222,10 @@ def _seal_locked(connection: Connection, batch: int) -> tuple[int, tuple[int, st
 
 def _checked_tail(tail_seq: Any, tail_hash: Any) -> tuple[str, int]:
     if tail_hash is None:  # written around the guard: do not chain on
-        raise ValueError(f"the audit chain's tail (chain_seq {tail_seq}) has no hash; run "
-                         "custmaster audit verify")  # fmt: skip
+        raise ValueError(
+            f"the audit chain's tail (chain_seq {tail_seq}) has no hash; run "
+            "custmaster audit verify"
+        )
     return str(tail_hash), int(tail_seq)
 
 
@@ -272,8 +290,10 @@ class AuditSealer:
                         break
         except Exception as error:
             if is_unavailable(error):  # one line while the database is away
-                _LOG.warning("sealing the audit log failed; the next pass retries: %s",
-                             describe_unavailable(error))  # fmt: skip
+                _LOG.warning(
+                    "sealing the audit log failed; the next pass retries: %s",
+                    describe_unavailable(error),
+                )
             else:
                 _LOG.warning("sealing the audit log failed; the next pass retries", exc_info=True)
         finally:
@@ -290,9 +310,11 @@ class AuditSealer:
             if self._background is None:
                 wake, stop = threading.Event(), threading.Event()
                 thread = threading.Thread(
-                    target=self._seal_deferred, args=(wake, stop, delay),
-                    name="custmaster-audit-sealer", daemon=True,
-                )  # fmt: skip
+                    target=self._seal_deferred,
+                    args=(wake, stop, delay),
+                    name="custmaster-audit-sealer",
+                    daemon=True,
+                )
                 thread.start()
                 self._background = (thread, wake, stop)
                 self._wake = wake
@@ -473,12 +495,21 @@ class SqlAuditLog:
             .limit(1)
         ).first()
         if twice is not None:
-            reason = (f"entry {twice[2]} carries the signature of entry {twice[1]} (a copied "
-                      "entry: a replay)")  # fmt: skip
-            result = VerifyResult(False, report.result.checked, str(twice[2]), reason,
-                                  report.result.last_hash)  # fmt: skip
-            return AuditReport(result, True, report.unsigned_before_signing,
-                               report.checkpoints, report.latest, report.notes)  # fmt: skip
+            reason = (
+                f"entry {twice[2]} carries the signature of entry {twice[1]} (a copied "
+                "entry: a replay)"
+            )
+            result = VerifyResult(
+                False, report.result.checked, str(twice[2]), reason, report.result.last_hash
+            )
+            return AuditReport(
+                result,
+                True,
+                report.unsigned_before_signing,
+                report.checkpoints,
+                report.latest,
+                report.notes,
+            )
         return report
 
 

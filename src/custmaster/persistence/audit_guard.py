@@ -55,9 +55,16 @@ $$ LANGUAGE plpgsql
 SEALING_COLUMNS = ("chain_seq", "hash", "prev_hash")
 #: the other columns of audit_log as migration 0006 knew them
 SEALED_COLUMNS_0006 = (
-    "id", "occurred_at", "actor_id", "actor_name", "operation", "resource_type",
-    "resource_id", "change_request_id", "changes",
-)  # fmt: skip
+    "id",
+    "occurred_at",
+    "actor_id",
+    "actor_name",
+    "operation",
+    "resource_type",
+    "resource_id",
+    "change_request_id",
+    "changes",
+)
 #: every other column of audit_log (tests check the list is complete; 0009: signature)
 SEALED_COLUMNS = (*SEALED_COLUMNS_0006, "signature")
 

@@ -57,10 +57,11 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
         table.c[name].type._cached_bind_processor(dialect) for name in names
     ]
     processors = [
-        _as_is_for_text(process) if process is not None and type(rows[0][name]) is JsonText
+        _as_is_for_text(process)
+        if process is not None and type(rows[0][name]) is JsonText
         else process
         for name, process in zip(names, processors, strict=True)
-    ]  # fmt: skip
+    ]
 
     # the values in column order (one C call a row), then the processors of the columns
     # that have one (most have none: text, numbers, native UUIDs and timestamps)

@@ -29,18 +29,35 @@ class SqlCertificateRepository:
     def ending_between(self, first: date, last: date) -> list[EndingCertificate]:
         t, c = customer_tax_profiles.c, customers.c
         rows = self._connection.execute(
-            select(t.id, t.customer_id, c.number, c.name, c.owning_entity, t.tax_code,
-                   t.certificate_number, t.effective_from, t.effective_to)
+            select(
+                t.id,
+                t.customer_id,
+                c.number,
+                c.name,
+                c.owning_entity,
+                t.tax_code,
+                t.certificate_number,
+                t.effective_from,
+                t.effective_to,
+            )
             .join(customers, customers.c.id == t.customer_id)
             .where(t.effective_to >= first, t.effective_to <= last)
             .order_by(t.effective_to, c.number, t.id)
-        )  # fmt: skip
+        )
         return [
-            EndingCertificate(r.id, r.customer_id, r.number, r.name, r.owning_entity,
-                              r.tax_code, r.certificate_number, r.effective_from,
-                              r.effective_to)
+            EndingCertificate(
+                r.id,
+                r.customer_id,
+                r.number,
+                r.name,
+                r.owning_entity,
+                r.tax_code,
+                r.certificate_number,
+                r.effective_from,
+                r.effective_to,
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     def sent(self, tax_profile_ids: list[UUID]) -> set[tuple[UUID, date, str]]:
         n = tax_exemption_notices.c
@@ -58,11 +75,15 @@ class SqlCertificateRepository:
     def add_sent(self, notice: SentNotice) -> None:
         self._connection.execute(
             insert(tax_exemption_notices).values(
-                tax_profile_id=notice.tax_profile_id, effective_to=notice.effective_to,
-                notice=notice.notice, customer_id=notice.customer_id, sent_on=notice.sent_on,
-                event_id=notice.event_id, created_at=notice.created_at,
+                tax_profile_id=notice.tax_profile_id,
+                effective_to=notice.effective_to,
+                notice=notice.notice,
+                customer_id=notice.customer_id,
+                sent_on=notice.sent_on,
+                event_id=notice.event_id,
+                created_at=notice.created_at,
             )
-        )  # fmt: skip
+        )
 
     def all_sent(self) -> list[SentNotice]:
         n = tax_exemption_notices.c
@@ -70,7 +91,14 @@ class SqlCertificateRepository:
             select(tax_exemption_notices).order_by(n.created_at, n.sent_on, n.notice)
         )
         return [
-            SentNotice(r.tax_profile_id, r.customer_id, r.effective_to, r.notice, r.sent_on,
-                       r.event_id, r.created_at)
+            SentNotice(
+                r.tax_profile_id,
+                r.customer_id,
+                r.effective_to,
+                r.notice,
+                r.sent_on,
+                r.event_id,
+                r.created_at,
+            )
             for r in rows
-        ]  # fmt: skip
+        ]

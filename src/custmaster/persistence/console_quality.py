@@ -48,11 +48,12 @@ class SqlQualityReads:
             data = row._mapping
             found.append(
                 EntityCompleteness(
-                    entity=data["owning_entity"], total=int(data["total"]),
+                    entity=data["owning_entity"],
+                    total=int(data["total"]),
                     filled={n: int(data[f"f_{n}"]) for n in fields},
                     invalid={n: int(data[f"i_{n}"]) for n in fields if n in _IMPLAUSIBLE},
                 )
-            )  # fmt: skip
+            )
         return found
 
     def cluster_counts(self) -> dict[str, int]:

@@ -17,12 +17,17 @@ class SqlConsoleSessionStore:
     def add(self, record: SessionRecord) -> None:
         self._connection.execute(
             console_sessions.insert().values(
-                token_hash=record.token_hash, user_id=record.user_id, method=record.method,
-                key_prefix=record.key_prefix, principal=record.principal,
-                csrf_token=record.csrf_token, created_at=record.created_at,
-                expires_at=record.expires_at, ended_at=record.ended_at,
+                token_hash=record.token_hash,
+                user_id=record.user_id,
+                method=record.method,
+                key_prefix=record.key_prefix,
+                principal=record.principal,
+                csrf_token=record.csrf_token,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+                ended_at=record.ended_at,
             )
-        )  # fmt: skip
+        )
 
     def get(self, token_hash: str) -> SessionRecord | None:
         row = self._connection.execute(
@@ -31,9 +36,16 @@ class SqlConsoleSessionStore:
         if row is None:
             return None
         return SessionRecord(
-            row.token_hash, row.user_id, row.method, row.key_prefix, dict(row.principal),
-            row.csrf_token, row.created_at, row.expires_at, row.ended_at,
-        )  # fmt: skip
+            row.token_hash,
+            row.user_id,
+            row.method,
+            row.key_prefix,
+            dict(row.principal),
+            row.csrf_token,
+            row.created_at,
+            row.expires_at,
+            row.ended_at,
+        )
 
     def end(self, token_hash: str, at: datetime) -> None:
         self._connection.execute(

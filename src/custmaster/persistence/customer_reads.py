@@ -64,10 +64,12 @@ class _Statement:
             columns = self._columns = [
                 (name, t.dialect_impl(self._dialect).result_processor(self._dialect, oid))
                 for name, t, oid in zip(
-                    names, self._types, [result.ftype(i) for i in range(result.nfields)],
+                    names,
+                    self._types,
+                    [result.ftype(i) for i in range(result.nfields)],
                     strict=True,
                 )
-            ]  # fmt: skip
+            ]
         return {
             name: value if p is None or value is None else p(value)
             for (name, p), value in zip(columns, values, strict=True)

@@ -27,11 +27,26 @@ from custmaster.domain.model import (
 from custmaster.matching.normalize import normalize_company_name
 
 _MASTER_COLUMNS = (
-    "legal_name", "first_name", "last_name", "name_affix", "billing_email", "phone",
-    "website", "tax_id", "industry", "customer_group", "account_tier", "owning_entity",
-    "credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-    "revenue_account", "notes",
-)  # fmt: skip
+    "legal_name",
+    "first_name",
+    "last_name",
+    "name_affix",
+    "billing_email",
+    "phone",
+    "website",
+    "tax_id",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "owning_entity",
+    "credit_limit",
+    "payment_terms",
+    "payment_method",
+    "currency",
+    "tax_code",
+    "revenue_account",
+    "notes",
+)
 
 
 def _mapping(row: Row[Any] | Mapping[Any, Any]) -> Mapping[Any, Any]:
@@ -161,10 +176,25 @@ def address_from_row(row: Row[Any] | Mapping[Any, Any]) -> Address:
     )
 
 
-_CONTACT = ("first_name", "last_name", "job_title", "role", "email", "phone", "is_primary",
-            "sellable")  # fmt: skip
-_TIER = ("item", "unit_price", "currency", "min_quantity", "max_quantity", "effective_from",
-         "effective_to")  # fmt: skip
+_CONTACT = (
+    "first_name",
+    "last_name",
+    "job_title",
+    "role",
+    "email",
+    "phone",
+    "is_primary",
+    "sellable",
+)
+_TIER = (
+    "item",
+    "unit_price",
+    "currency",
+    "min_quantity",
+    "max_quantity",
+    "effective_from",
+    "effective_to",
+)
 _TAX_PROFILE = ("tax_code", "certificate_number", "effective_from", "effective_to")
 CHILD_FIELDS: dict[str, tuple[str, ...]] = {
     "contacts": _CONTACT,

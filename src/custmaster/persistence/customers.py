@@ -258,11 +258,15 @@ class SqlCustomerRepository:
                 continue  # the very same records in the same order: nothing to write
             self._sync_rows(
                 table,
-                {c.id: child_values(kind, c, before.id, i)
-                 for i, c in enumerate(getattr(before, kind))},
-                {c.id: child_values(kind, c, after.id, i)
-                 for i, c in enumerate(getattr(after, kind))},
-            )  # fmt: skip
+                {
+                    c.id: child_values(kind, c, before.id, i)
+                    for i, c in enumerate(getattr(before, kind))
+                },
+                {
+                    c.id: child_values(kind, c, after.id, i)
+                    for i, c in enumerate(getattr(after, kind))
+                },
+            )
         self._sync_overrides(before, after)
         self._sync_source_refs(before, after)
 
@@ -327,9 +331,12 @@ class SqlCustomerRepository:
         """Remove the customer and (by cascade, and explicitly for SQLite without
         foreign keys) its child records."""
         for table in (
-            customer_addresses, customer_contacts, customer_pricing_tiers,
-            customer_tax_profiles, customer_source_refs,
-        ):  # fmt: skip
+            customer_addresses,
+            customer_contacts,
+            customer_pricing_tiers,
+            customer_tax_profiles,
+            customer_source_refs,
+        ):
             self._connection.execute(delete(table).where(table.c.customer_id == customer_id))
         self._connection.execute(
             delete(customer_overrides).where(customer_overrides.c.customer_id == customer_id)
@@ -364,15 +371,14 @@ def _aggregate(table: Table, label: str, *order: ColumnElement[Any]) -> Any:
 _CHILD_AGGREGATES = (
     _aggregate(customer_overrides, "_overrides", customer_overrides.c.entity_code),
     _aggregate(customer_addresses, "_addresses", customer_addresses.c.position),
-    *(
-        _aggregate(table, f"_{kind}", table.c.position)
-        for kind, table in CHILD_TABLES.items()
-    ),
+    *(_aggregate(table, f"_{kind}", table.c.position) for kind, table in CHILD_TABLES.items()),
     _aggregate(
-        customer_source_refs, "_source_refs",
-        customer_source_refs.c.source_system, customer_source_refs.c.source_id,
+        customer_source_refs,
+        "_source_refs",
+        customer_source_refs.c.source_system,
+        customer_source_refs.c.source_id,
     ),
-)  # fmt: skip
+)
 
 
 # Built once: executing the same statement object skips SQLAlchemy's per-call
@@ -500,9 +506,14 @@ def aggregate_rows(batch: Iterable[Customer]) -> list[tuple[Table, list[dict[str
     """The rows of whole aggregates per table, parents first (the child tables reference
     customers and the overrides' entities); tables without rows are left out."""
     rows: dict[str, list[dict[str, Any]]] = {
-        "customers": [], "addresses": [], "contacts": [], "pricing_tiers": [],
-        "tax_profiles": [], "overrides": [], "source_refs": [],
-    }  # fmt: skip
+        "customers": [],
+        "addresses": [],
+        "contacts": [],
+        "pricing_tiers": [],
+        "tax_profiles": [],
+        "overrides": [],
+        "source_refs": [],
+    }
     for customer in batch:
         rows["customers"].append(customer_values(customer))
         rows["addresses"].extend(_address_rows(customer))
@@ -515,14 +526,15 @@ def aggregate_rows(batch: Iterable[Customer]) -> list[tuple[Table, list[dict[str
             override_values(o, customer.id) for o in customer.overrides.values()
         )
         rows["source_refs"].extend(
-            {"customer_id": customer.id, "source_system": r.source_system,
-             "source_id": r.source_id}
+            {"customer_id": customer.id, "source_system": r.source_system, "source_id": r.source_id}
             for r in customer.source_refs
-        )  # fmt: skip
+        )
     tables = {
-        "customers": customers, "addresses": customer_addresses,
-        "overrides": customer_overrides, "source_refs": customer_source_refs,
+        "customers": customers,
+        "addresses": customer_addresses,
+        "overrides": customer_overrides,
+        "source_refs": customer_source_refs,
         **CHILD_TABLES,
-    }  # fmt: skip
+    }
     order = ("customers", "overrides", "addresses", *CHILD_TABLES, "source_refs")
     return [(tables[name], rows[name]) for name in order if rows[name]]

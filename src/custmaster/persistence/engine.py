@@ -83,9 +83,13 @@ def _make_engine(url: str, *, pool_size: int, echo: bool) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
         json_serializer=storable_json,
-    )  # fmt: skip
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

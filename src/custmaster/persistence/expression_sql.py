@@ -111,11 +111,16 @@ class _Translator:
         if op == "/":
             return cast(left, _DOUBLE) / cast(right, _DOUBLE)
         operators: dict[str, Callable[[Any, Any], ColumnElement[Any]]] = {
-            "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-            "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-            ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-            "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-        }  # fmt: skip
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b,
+            "+": lambda a, b: a + b,
+            "-": lambda a, b: a - b,
+            "*": lambda a, b: a * b,
+        }
         return operators[op](left, right)
 
     def call(self, node: Call) -> ColumnElement[Any]:
@@ -126,8 +131,9 @@ class _Translator:
                 return func.substr(target, 1, func.length(arg)) == arg
             if node.name == "endsWith":
                 start = func.length(target) - func.length(arg) + 1
-                return and_(func.length(arg) <= func.length(target),
-                            func.substr(target, start) == arg)  # fmt: skip
+                return and_(
+                    func.length(arg) <= func.length(target), func.substr(target, start) == arg
+                )
             return self.find(target, arg) > 0
         if node.name == "size":
             return type_coerce(func.length(arg), BigInteger())

@@ -45,9 +45,14 @@ class SqlIdempotencyStore:
         """Take ``key`` for this transaction (None) or return the answer a twin stored;
         ``RequestInFlight`` when a twin holds it longer than ``IN_FLIGHT_WAIT_MS``."""
         values = {
-            "principal_id": principal_id, "key": key, "fingerprint": fingerprint,
-            "status_code": 0, "body": {}, "headers": {}, "created_at": datetime.now(UTC),
-        }  # fmt: skip
+            "principal_id": principal_id,
+            "key": key,
+            "fingerprint": fingerprint,
+            "status_code": 0,
+            "body": {},
+            "headers": {},
+            "created_at": datetime.now(UTC),
+        }
         insert = postgres_insert if self._postgres else sqlite_insert
         statement = (
             insert(idempotency_keys)

@@ -302,8 +302,13 @@ class SqlImportRepository:
     def seen_keys(self, job_id: UUID, keys: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}
         for chunk in _chunks(sorted(set(keys))):
-            rows = _lookup(self._connection, (import_keys.c.key,), chunk, (import_keys.c.seq,),
-                           where=import_keys.c.job_id == job_id)  # fmt: skip
+            rows = _lookup(
+                self._connection,
+                (import_keys.c.key,),
+                chunk,
+                (import_keys.c.seq,),
+                where=import_keys.c.job_id == job_id,
+            )
             found.update({row.key: row.seq for row in rows})
         return found
 
@@ -336,17 +341,28 @@ class SqlImportRepository:
         matches = ExistingMatches()
         number = customers.c.number
         for chunk in _chunks(sorted(set(emails))):
-            for row in _lookup(self._connection, (customers.c.email_key,), chunk,
-                               (customers.c.id, number), order_by=number):  # fmt: skip
+            for row in _lookup(
+                self._connection,
+                (customers.c.email_key,),
+                chunk,
+                (customers.c.id, number),
+                order_by=number,
+            ):
                 matches.by_email.setdefault(row.email_key, row.id)
         for chunk in _chunks(sorted(set(tax_ids))):
-            for row in _lookup(self._connection, (customers.c.tax_id,), chunk,
-                               (customers.c.id, number), order_by=number):  # fmt: skip
+            for row in _lookup(
+                self._connection,
+                (customers.c.tax_id,),
+                chunk,
+                (customers.c.id, number),
+                order_by=number,
+            ):
                 matches.by_tax_id.setdefault(row.tax_id, row.id)
         refs_key = (customer_source_refs.c.source_system, customer_source_refs.c.source_id)
         for chunk in _chunks(sorted(set(refs))):
-            for row in _lookup(self._connection, refs_key, chunk,
-                               (customer_source_refs.c.customer_id,)):  # fmt: skip
+            for row in _lookup(
+                self._connection, refs_key, chunk, (customer_source_refs.c.customer_id,)
+            ):
                 matches.by_source_ref[(row.source_system, row.source_id)] = row.customer_id
         return matches
 
@@ -362,9 +378,14 @@ class SqlImportRepository:
             by_key[(name_key(name) if key is None else key)[:255]].append(name)
         found: dict[str, list[SimilarCustomer]] = {}
         for chunk in _chunks(sorted(by_key)):
-            rows = _lookup(self._connection, (customers.c.name_key,), chunk,
-                           (customers.c.id, customers.c.number, customers.c.name),
-                           order_by=customers.c.number, limit=3)  # fmt: skip
+            rows = _lookup(
+                self._connection,
+                (customers.c.name_key,),
+                chunk,
+                (customers.c.id, customers.c.number, customers.c.name),
+                order_by=customers.c.number,
+                limit=3,
+            )
             for row in rows:
                 for name in by_key[row.name_key]:
                     similar = found.setdefault(name, [])
@@ -382,9 +403,13 @@ class SqlImportRepository:
         found: dict[tuple[str, str], UUID] = {}
         key = (import_drafts.c.source_system, import_drafts.c.source_id)
         for chunk in _chunks(sorted(set(refs))):
-            rows = _lookup(self._connection, key, chunk,
-                           (import_drafts.c.id, import_drafts.c.created_at),
-                           order_by=import_drafts.c.created_at)  # fmt: skip
+            rows = _lookup(
+                self._connection,
+                key,
+                chunk,
+                (import_drafts.c.id, import_drafts.c.created_at),
+                order_by=import_drafts.c.created_at,
+            )
             for row in rows:
                 found.setdefault((row.source_system, row.source_id), row.id)
         return found

@@ -94,10 +94,14 @@ class SqlMatchingRepository:
             return
         self.remove_entries([e.customer_id for e in entries])
         records = [
-            {"customer_id": e.customer_id, "number": e.number, "name": e.name,
-             "features": e.features}
+            {
+                "customer_id": e.customer_id,
+                "number": e.number,
+                "name": e.name,
+                "features": e.features,
+            }
             for e in entries
-        ]  # fmt: skip
+        ]
         keys = [
             {"key_type": t, "key_value": v, "customer_id": e.customer_id}
             for e in entries
@@ -111,16 +115,28 @@ class SqlMatchingRepository:
     def add_entries(self, entries: Sequence[IndexEntry]) -> None:
         """Index customers that have no index rows yet (new ones): the rows
         :meth:`replace_entries` writes, without its delete, in bulk (COPY on PostgreSQL)."""
-        insert_rows(self._connection, match_records, [
-            {"customer_id": e.customer_id, "number": e.number, "name": e.name,
-             "features": e.features}
-            for e in entries
-        ])  # fmt: skip
-        insert_rows(self._connection, match_keys, [
-            {"key_type": t, "key_value": v, "customer_id": e.customer_id}
-            for e in entries
-            for t, v in e.keys
-        ])  # fmt: skip
+        insert_rows(
+            self._connection,
+            match_records,
+            [
+                {
+                    "customer_id": e.customer_id,
+                    "number": e.number,
+                    "name": e.name,
+                    "features": e.features,
+                }
+                for e in entries
+            ],
+        )
+        insert_rows(
+            self._connection,
+            match_keys,
+            [
+                {"key_type": t, "key_value": v, "customer_id": e.customer_id}
+                for e in entries
+                for t, v in e.keys
+            ],
+        )
 
     def remove_entries(self, customer_ids: Sequence[UUID]) -> None:
         ids = list(customer_ids)
@@ -255,12 +271,20 @@ class SqlMatchingRepository:
         return dict(model)
 
     def start_run(
-        self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any],
+        self,
+        run_id: UUID,
+        actor_id: str,
+        at: datetime,
+        model: dict[str, Any],
         model_version: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._connection.execute(
             insert(match_runs).values(
-                id=run_id, started_at=at, actor_id=actor_id, model=model, stats={},
+                id=run_id,
+                started_at=at,
+                actor_id=actor_id,
+                model=model,
+                stats={},
                 model_version=model_version,
             )
         )
@@ -333,17 +357,27 @@ class SqlMatchingRepository:
     def add_clusters(self, run_id: UUID | None, at: datetime, clusters: list[NewCluster]) -> None:
         for start in range(0, len(clusters), 1000):
             chunk = clusters[start : start + 1000]
-            ids = self._connection.execute(
-                insert(duplicate_clusters).returning(
-                    duplicate_clusters.c.id, sort_by_parameter_order=True
-                ),
-                [
-                    {"run_id": run_id, "status": "open", "proposal": c.proposal,
-                     "score": c.score, "members": c.members, "pairs": c.pairs,
-                     "created_at": at}
-                    for c in chunk
-                ],
-            ).scalars().all()  # fmt: skip
+            ids = (
+                self._connection.execute(
+                    insert(duplicate_clusters).returning(
+                        duplicate_clusters.c.id, sort_by_parameter_order=True
+                    ),
+                    [
+                        {
+                            "run_id": run_id,
+                            "status": "open",
+                            "proposal": c.proposal,
+                            "score": c.score,
+                            "members": c.members,
+                            "pairs": c.pairs,
+                            "created_at": at,
+                        }
+                        for c in chunk
+                    ],
+                )
+                .scalars()
+                .all()
+            )
             members = [
                 {"cluster_id": cluster_id, "customer_id": UUID(member)}
                 for cluster_id, cluster in zip(ids, chunk, strict=True)
@@ -428,10 +462,15 @@ class SqlMatchingRepository:
             )
         }
         rows = [
-            {"customer_a": a, "customer_b": b, "decided_at": at, "decided_by": by,
-             "cluster_id": cluster_id}
+            {
+                "customer_a": a,
+                "customer_b": b,
+                "decided_at": at,
+                "decided_by": by,
+                "cluster_id": cluster_id,
+            }
             for a, b in sorted(wanted - existing, key=str)
-        ]  # fmt: skip
+        ]
         if rows:
             self._connection.execute(insert(not_duplicates), rows)
 
@@ -464,11 +503,15 @@ class SqlMatchingRepository:
             self._connection.execute(
                 insert(merge_source_refs),
                 [
-                    {"merge_id": merge.id, "source_system": system, "source_id": source_id,
-                     "from_customer_id": owner}
+                    {
+                        "merge_id": merge.id,
+                        "source_system": system,
+                        "source_id": source_id,
+                        "from_customer_id": owner,
+                    }
                     for system, source_id, owner in merge.moved_refs
                 ],
-            )  # fmt: skip
+            )
 
     def get_merge(self, merge_id: UUID, *, for_update: bool = False) -> MergeRecord | None:
         query = select(merges).where(merges.c.id == merge_id)
@@ -519,11 +562,15 @@ class SqlMatchingRepository:
             self._connection.execute(
                 insert(customer_redirects),
                 [
-                    {"absorbed_id": r.absorbed_id, "survivor_id": r.survivor_id,
-                     "merge_id": r.merge_id, "created_at": at}
+                    {
+                        "absorbed_id": r.absorbed_id,
+                        "survivor_id": r.survivor_id,
+                        "merge_id": r.merge_id,
+                        "created_at": at,
+                    }
                     for r in redirects
                 ],
-            )  # fmt: skip
+            )
 
     def remove_redirects(self, merge_id: UUID) -> None:
         self._connection.execute(
@@ -582,9 +629,12 @@ def _ordered(a: UUID, b: UUID) -> tuple[UUID, UUID]:
 
 def _model_version(row: Row[Any]) -> ModelVersion:
     return ModelVersion(
-        version=int(row.version), created_at=row.created_at, created_by=row.created_by,
-        model=dict(row.model), report=dict(row.report),
-    )  # fmt: skip
+        version=int(row.version),
+        created_at=row.created_at,
+        created_by=row.created_by,
+        model=dict(row.model),
+        report=dict(row.report),
+    )
 
 
 def _indexed(row: Row[Any]) -> IndexedRecord:
@@ -593,8 +643,15 @@ def _indexed(row: Row[Any]) -> IndexedRecord:
 
 def _cluster(row: Row[Any]) -> ClusterRecord:
     return ClusterRecord(
-        id=row.id, status=row.status, proposal=row.proposal, score=row.score,
-        members=list(row.members), pairs=list(row.pairs), created_at=row.created_at,
-        run_id=row.run_id, decided_at=row.decided_at, decided_by=row.decided_by,
+        id=row.id,
+        status=row.status,
+        proposal=row.proposal,
+        score=row.score,
+        members=list(row.members),
+        pairs=list(row.pairs),
+        created_at=row.created_at,
+        run_id=row.run_id,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
         merge_id=row.merge_id,
-    )  # fmt: skip
+    )

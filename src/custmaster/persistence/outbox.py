@@ -31,8 +31,13 @@ _INSERT = insert(outbox)
 
 def _row(event: CloudEvent) -> dict[str, Any]:
     """The outbox row of an event."""
-    return {"event_id": event.id, "type": event.type, "subject": event.subject,
-            "time": event.time, "envelope": event.envelope()}  # fmt: skip
+    return {
+        "event_id": event.id,
+        "type": event.type,
+        "subject": event.subject,
+        "time": event.time,
+        "envelope": event.envelope(),
+    }
 
 
 class SqlOutbox:

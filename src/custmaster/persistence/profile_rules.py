@@ -29,25 +29,42 @@ def decode_list(text: str | None) -> tuple[str, ...]:
 
 
 def _rule_set(row: Row[Any]) -> StoredRuleSet:
-    return StoredRuleSet(row.version, row.definition, row.created_by, row.created_at,
-                         row.change_request_id)  # fmt: skip
+    return StoredRuleSet(
+        row.version, row.definition, row.created_by, row.created_at, row.change_request_id
+    )
 
 
 def score_row(customer_id: UUID, entity: str, score: Score, at: datetime) -> dict[str, Any]:
     return {
-        "customer_id": customer_id, "legal_entity": entity, "tier": score.tier,
-        "health_score": score.health_score, "health_band": score.health_band,
-        "health_trend": score.health_trend, "churn_risk": score.churn_risk,
-        "churn_band": score.churn_band, "segments": encode_list(score.segments),
-        "actions": encode_list(score.actions), "explanation": dict(score.explanation),
-        "rules_version": score.rules_version, "scored_at": at,
-    }  # fmt: skip
+        "customer_id": customer_id,
+        "legal_entity": entity,
+        "tier": score.tier,
+        "health_score": score.health_score,
+        "health_band": score.health_band,
+        "health_trend": score.health_trend,
+        "churn_risk": score.churn_risk,
+        "churn_band": score.churn_band,
+        "segments": encode_list(score.segments),
+        "actions": encode_list(score.actions),
+        "explanation": dict(score.explanation),
+        "rules_version": score.rules_version,
+        "scored_at": at,
+    }
 
 
 def score_of(row: Row[Any]) -> Score:
-    return Score(row.tier, row.health_score, row.health_band, row.health_trend, row.churn_risk,
-                 row.churn_band, decode_list(row.segments), decode_list(row.actions),
-                 row.rules_version, row.explanation)  # fmt: skip
+    return Score(
+        row.tier,
+        row.health_score,
+        row.health_band,
+        row.health_trend,
+        row.churn_risk,
+        row.churn_band,
+        decode_list(row.segments),
+        decode_list(row.actions),
+        row.rules_version,
+        row.explanation,
+    )
 
 
 _ROWS = select(
@@ -76,11 +93,15 @@ class SqlProfileRulesRepository:
         return [_rule_set(row) for row in self._connection.execute(query)]
 
     def add(self, rule_set: StoredRuleSet) -> None:
-        self._connection.execute(insert(profile_rule_sets).values(
-            version=rule_set.version, definition=dict(rule_set.definition),
-            created_by=rule_set.created_by, change_request_id=rule_set.change_request_id,
-            created_at=rule_set.created_at,
-        ))  # fmt: skip
+        self._connection.execute(
+            insert(profile_rule_sets).values(
+                version=rule_set.version,
+                definition=dict(rule_set.definition),
+                created_by=rule_set.created_by,
+                change_request_id=rule_set.change_request_id,
+                created_at=rule_set.created_at,
+            )
+        )
 
     def rows(self, customer_id: UUID) -> list[ProfileRow]:
         query = _ROWS.where(profile_features.c.customer_id == customer_id).order_by(

@@ -18,10 +18,16 @@ from custmaster.services.relay.ports import Backlog, OutboxEvent, PartitionState
 
 def _state(row: Row[Any]) -> PartitionState:
     return PartitionState(
-        name=row.name, partition=row.partition, holder=row.holder, lease_until=row.lease_until,
-        cursor=FeedPosition(row.cursor_txid, row.cursor_id), published_total=row.published_total,
-        last_event_id=row.last_event_id, last_published_at=row.last_published_at, rate=row.rate,
-    )  # fmt: skip
+        name=row.name,
+        partition=row.partition,
+        holder=row.holder,
+        lease_until=row.lease_until,
+        cursor=FeedPosition(row.cursor_txid, row.cursor_id),
+        published_total=row.published_total,
+        last_event_id=row.last_event_id,
+        last_published_at=row.last_published_at,
+        rate=row.rate,
+    )
 
 
 class SqlRelayStore:
@@ -46,10 +52,16 @@ class SqlRelayStore:
 
     def ensure(self, name: str, partitions: int) -> None:
         rows = [
-            {"name": name, "partition": p, "cursor_txid": 0, "cursor_id": 0,
-             "published_total": 0, "rate": 0.0}
+            {
+                "name": name,
+                "partition": p,
+                "cursor_txid": 0,
+                "cursor_id": 0,
+                "published_total": 0,
+                "rate": 0.0,
+            }
             for p in range(partitions)
-        ]  # fmt: skip
+        ]
         dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(rp).on_conflict_do_nothing(index_elements=["name", "partition"])
         self._connection.execute(statement, rows)
@@ -83,8 +95,11 @@ class SqlRelayStore:
     ) -> bool:
         values: dict[str, Any] = {"cursor_txid": cursor.txid, "cursor_id": cursor.id, "rate": rate}
         if published:
-            values.update(published_total=rp.c.published_total + published,
-                          last_event_id=last_event_id, last_published_at=at)  # fmt: skip
+            values.update(
+                published_total=rp.c.published_total + published,
+                last_event_id=last_event_id,
+                last_published_at=at,
+            )
         moved = self._connection.execute(
             update(rp)
             .where(rp.c.name == name, rp.c.partition == partition, rp.c.holder == holder)

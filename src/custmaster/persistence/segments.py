@@ -39,8 +39,18 @@ from custmaster.persistence.tables_profile import profile_features
 from custmaster.persistence.tables_profile_rules import profile_scores, segments
 from custmaster.services.profile.rule_ports import QueryScope, SavedSegment
 
-_SUMMARY = ("id", "number", "name", "kind", "country", "industry", "customer_group",
-            "account_tier", "owning_entity", "status")  # fmt: skip
+_SUMMARY = (
+    "id",
+    "number",
+    "name",
+    "kind",
+    "country",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "owning_entity",
+    "status",
+)
 
 
 def _matching(
@@ -120,10 +130,16 @@ class SqlSegmentRepository:
 
 
 def _row(segment: SavedSegment) -> dict[str, Any]:
-    return {"id": segment.id, "name": segment.name, "description": segment.description,
-            "expression": segment.expression, "entity": segment.entity,
-            "created_by": segment.created_by, "created_at": segment.created_at,
-            "updated_at": segment.updated_at}  # fmt: skip
+    return {
+        "id": segment.id,
+        "name": segment.name,
+        "description": segment.description,
+        "expression": segment.expression,
+        "entity": segment.entity,
+        "created_by": segment.created_by,
+        "created_at": segment.created_at,
+        "updated_at": segment.updated_at,
+    }
 
 
 def _segment(row: Row[Any]) -> SavedSegment:

@@ -19,26 +19,43 @@ _CHUNK = 1000
 
 def _values(record: SourceRecord) -> dict[str, Any]:
     return {
-        "id": record.id, "source_system": record.source_system[:64],
+        "id": record.id,
+        "source_system": record.source_system[:64],
         "source_id": None if record.source_id is None else record.source_id[:255],
-        "golden_id": record.golden_id, "origin": record.origin, "received": record.received,
-        "normalised": record.normalised, "features": record.features,
-        "missing": record.missing, "warnings": record.warnings, "job_id": record.job_id,
-        "file": None if record.file is None else record.file[:255], "rows": record.rows,
-        "received_at": record.received_at, "pending_group": record.pending_group,
-    }  # fmt: skip
+        "golden_id": record.golden_id,
+        "origin": record.origin,
+        "received": record.received,
+        "normalised": record.normalised,
+        "features": record.features,
+        "missing": record.missing,
+        "warnings": record.warnings,
+        "job_id": record.job_id,
+        "file": None if record.file is None else record.file[:255],
+        "rows": record.rows,
+        "received_at": record.received_at,
+        "pending_group": record.pending_group,
+    }
 
 
 def _record(row: Row[Any]) -> SourceRecord:
     m = row._mapping
     return SourceRecord(
-        id=m["id"], source_system=m["source_system"], source_id=m["source_id"],
-        golden_id=m["golden_id"], origin=m["origin"], received=m["received"],
-        normalised=m["normalised"], received_at=m["received_at"], features=m["features"],
-        missing=list(m["missing"] or []), warnings=list(m["warnings"] or []),
-        job_id=m["job_id"], file=m["file"], rows=list(m["rows"] or []),
+        id=m["id"],
+        source_system=m["source_system"],
+        source_id=m["source_id"],
+        golden_id=m["golden_id"],
+        origin=m["origin"],
+        received=m["received"],
+        normalised=m["normalised"],
+        received_at=m["received_at"],
+        features=m["features"],
+        missing=list(m["missing"] or []),
+        warnings=list(m["warnings"] or []),
+        job_id=m["job_id"],
+        file=m["file"],
+        rows=list(m["rows"] or []),
         pending_group=m["pending_group"],
-    )  # fmt: skip
+    )
 
 
 class SqlSourceRepository:

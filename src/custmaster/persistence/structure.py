@@ -61,8 +61,10 @@ _RECORD_TABLES: dict[str, Table] = {
     "sales_organisations": sales_organisations,
 }
 _OVERRIDABLE = frozenset(c.name for c in customer_overrides.columns) - {
-    "customer_id", "entity_code", "dimensions",
-}  # fmt: skip
+    "customer_id",
+    "entity_code",
+    "dimensions",
+}
 
 
 class SqlStructureRepository:
@@ -165,11 +167,15 @@ class SqlStructureRepository:
         link = stored.link
         self._connection.execute(
             insert(hierarchy_links).values(
-                id=stored.id, hierarchy_type=link.hierarchy_type, parent_id=link.parent_id,
-                child_id=link.child_id, valid_from=link.valid_from, valid_to=link.valid_to,
+                id=stored.id,
+                hierarchy_type=link.hierarchy_type,
+                parent_id=link.parent_id,
+                child_id=link.child_id,
+                valid_from=link.valid_from,
+                valid_to=link.valid_to,
                 created_at=created_at,
             )
-        )  # fmt: skip
+        )
 
     def set_link_end(self, link_id: UUID, valid_to: date | None) -> None:
         self._connection.execute(
@@ -227,11 +233,16 @@ class SqlStructureRepository:
         rel = stored.relationship
         self._connection.execute(
             insert(customer_relationships).values(
-                id=stored.id, customer_id=rel.customer_id, related_id=rel.related_id,
-                relationship_type=rel.relationship_type, valid_from=rel.valid_from,
-                valid_to=rel.valid_to, is_primary=rel.is_primary, created_at=created_at,
+                id=stored.id,
+                customer_id=rel.customer_id,
+                related_id=rel.related_id,
+                relationship_type=rel.relationship_type,
+                valid_from=rel.valid_from,
+                valid_to=rel.valid_to,
+                is_primary=rel.is_primary,
+                created_at=created_at,
             )
-        )  # fmt: skip
+        )
 
     def set_relationship_end(self, relationship_id: UUID, valid_to: date) -> None:
         self._connection.execute(
@@ -254,10 +265,13 @@ class SqlStructureRepository:
     def add_org_unit(self, unit: OrgUnit, created_at: datetime) -> None:
         self._connection.execute(
             insert(org_units).values(
-                code=unit.id, kind=unit.kind, name=unit.name, parent_code=unit.parent_id,
+                code=unit.id,
+                kind=unit.kind,
+                name=unit.name,
+                parent_code=unit.parent_id,
                 created_at=created_at,
             )
-        )  # fmt: skip
+        )
 
     def update_org_unit(self, unit: OrgUnit) -> None:
         self._connection.execute(
@@ -303,10 +317,14 @@ class SqlStructureRepository:
         a = stored.assignment
         self._connection.execute(
             insert(org_unit_customers).values(
-                id=stored.id, customer_id=a.customer_id, org_unit=a.org_unit_id,
-                valid_from=a.valid_from, valid_to=a.valid_to, created_at=created_at,
+                id=stored.id,
+                customer_id=a.customer_id,
+                org_unit=a.org_unit_id,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
+                created_at=created_at,
             )
-        )  # fmt: skip
+        )
 
     def delete_customer_assignment(self, assignment_id: UUID) -> None:
         self._connection.execute(
@@ -314,9 +332,12 @@ class SqlStructureRepository:
         )
 
     def team_assignments(
-        self, *, customer_id: UUID | None = None, org_unit: str | None = None,
+        self,
+        *,
+        customer_id: UUID | None = None,
+        org_unit: str | None = None,
         unit_level: bool = False,
-    ) -> list[StoredTeamAssignment]:  # fmt: skip
+    ) -> list[StoredTeamAssignment]:
         """Filter by customer, by unit, or ``unit_level``: every assignment to a unit."""
         t = team_assignments.c
         conditions: list[ColumnElement[bool]] = []
@@ -333,22 +354,31 @@ class SqlStructureRepository:
             StoredTeamAssignment(
                 row.id,
                 TeamAssignment(
-                    row.user_id, row.role, row.valid_from, row.valid_to,
-                    customer_id=row.customer_id, org_unit_id=row.org_unit,
+                    row.user_id,
+                    row.role,
+                    row.valid_from,
+                    row.valid_to,
+                    customer_id=row.customer_id,
+                    org_unit_id=row.org_unit,
                 ),
             )
             for row in rows
-        ]  # fmt: skip
+        ]
 
     def add_team_assignment(self, stored: StoredTeamAssignment, created_at: datetime) -> None:
         a = stored.assignment
         self._connection.execute(
             insert(team_assignments).values(
-                id=stored.id, user_id=a.user_id, role=a.role, customer_id=a.customer_id,
-                org_unit=a.org_unit_id, valid_from=a.valid_from, valid_to=a.valid_to,
+                id=stored.id,
+                user_id=a.user_id,
+                role=a.role,
+                customer_id=a.customer_id,
+                org_unit=a.org_unit_id,
+                valid_from=a.valid_from,
+                valid_to=a.valid_to,
                 created_at=created_at,
             )
-        )  # fmt: skip
+        )
 
     def delete_team_assignment(self, assignment_id: UUID) -> None:
         self._connection.execute(
@@ -423,12 +453,16 @@ class SqlStructureRepository:
             self._connection.execute(
                 insert(payment_schedule_lines),
                 [
-                    {"payment_terms": payment_terms, "line_no": i + 1,
-                     "percentage": line.percentage, "due_days": line.due_days,
-                     "discount_percent": line.discount_percent}
+                    {
+                        "payment_terms": payment_terms,
+                        "line_no": i + 1,
+                        "percentage": line.percentage,
+                        "due_days": line.due_days,
+                        "discount_percent": line.discount_percent,
+                    }
                     for i, line in enumerate(lines)
                 ],
-            )  # fmt: skip
+            )
         if days:
             self._connection.execute(
                 insert(payment_days),
@@ -486,10 +520,14 @@ def _relationship(row: Row[Any]) -> StoredRelationship:
     return StoredRelationship(
         row.id,
         Relationship(
-            row.customer_id, row.related_id, row.relationship_type, row.valid_from,
-            row.valid_to, row.is_primary,
+            row.customer_id,
+            row.related_id,
+            row.relationship_type,
+            row.valid_from,
+            row.valid_to,
+            row.is_primary,
         ),
-    )  # fmt: skip
+    )
 
 
 def _chunks(ids: list[UUID], size: int = 1000) -> Iterable[list[UUID]]:

@@ -63,11 +63,19 @@ def check_audit(
         checkpoints += uow.audit.published_checkpoints()
         report = uow.audit.verify_signed(key, checkpoints)
     if checkpoint_file is None:
-        note = ("no checkpoint file (CUSTMASTER_AUDIT_CHECKPOINT_FILE): only the checkpoints "
-                "still in the outbox were checked, and whoever can write to the database can "
-                "delete those")  # fmt: skip
-        return AuditReport(report.result, True, report.unsigned_before_signing,
-                           report.checkpoints, report.latest, (*report.notes, note))  # fmt: skip
+        note = (
+            "no checkpoint file (CUSTMASTER_AUDIT_CHECKPOINT_FILE): only the checkpoints "
+            "still in the outbox were checked, and whoever can write to the database can "
+            "delete those"
+        )
+        return AuditReport(
+            report.result,
+            True,
+            report.unsigned_before_signing,
+            report.checkpoints,
+            report.latest,
+            (*report.notes, note),
+        )
     return report
 
 

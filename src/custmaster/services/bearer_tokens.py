@@ -111,8 +111,15 @@ def load_jwks(path: Path, configured: frozenset[str] | None) -> list[Verificatio
             key = jwt.PyJWK(entry).key
         except jwt.PyJWTError as exc:
             raise ConfigurationError(f"{source}: {exc}") from None
-        keys.append(_pinned(key, kid if isinstance(kid, str) else None, configured,
-                            alg if isinstance(alg, str) else None, source))  # fmt: skip
+        keys.append(
+            _pinned(
+                key,
+                kid if isinstance(kid, str) else None,
+                configured,
+                alg if isinstance(alg, str) else None,
+                source,
+            )
+        )
     return keys
 
 

@@ -91,10 +91,14 @@ def update_reference(
         assert after is not None
         old, new = jsonable(before), jsonable(after)
         record_change(
-            uow, actor, operation="update", resource_type=EVENT_NAMES[kind], resource_id=code,
+            uow,
+            actor,
+            operation="update",
+            resource_type=EVENT_NAMES[kind],
+            resource_id=code,
             changes=diff(old, new),
             event=reference_event(EVENT_NAMES[kind], "updated", code, utcnow(), new),
-        )  # fmt: skip
+        )
         return after
 
 
@@ -108,7 +112,11 @@ def delete_reference(uow: UnitOfWork, actor: Principal, kind: str, code: str) ->
         uow.reference.delete(kind, code)
         old = jsonable(before)
         record_change(
-            uow, actor, operation="delete", resource_type=EVENT_NAMES[kind], resource_id=code,
+            uow,
+            actor,
+            operation="delete",
+            resource_type=EVENT_NAMES[kind],
+            resource_id=code,
             changes=[{"field": EVENT_NAMES[kind], "before": old, "after": None}],
             event=reference_event(EVENT_NAMES[kind], "deleted", code, utcnow(), {"code": code}),
-        )  # fmt: skip
+        )

@@ -38,8 +38,7 @@ def is_tls(request: Request) -> bool:
 
 def cookie_options(request: Request) -> dict[str, object]:
     """HttpOnly, SameSite=Strict, Secure when served over TLS, only under /console."""
-    return {"httponly": True, "samesite": "strict", "secure": is_tls(request),
-            "path": "/console"}  # fmt: skip
+    return {"httponly": True, "samesite": "strict", "secure": is_tls(request), "path": "/console"}
 
 
 def new_login_token() -> str:

@@ -54,9 +54,12 @@ def environment() -> Environment:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200,
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
     headers: dict[str, str] | None = None,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     """The page ``template`` with the signed-in user (if any) and the CSRF token."""
     session = getattr(request.state, "console_session", None)
     base = {

@@ -34,8 +34,20 @@ def refreshes(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         ({"notes": "met the buyer"}, False),
         ({"credit_limit": "60000"}, False),
         ({"overrides": [{"action": "add", "entity": "GB01", "payment_terms": "NET60"}]}, False),
-        ({"addresses": [{"action": "add", "type": "shipping", "lines": ["1 Dock Rd"],
-                         "city": "Oakland", "country": "US"}]}, False),
+        (
+            {
+                "addresses": [
+                    {
+                        "action": "add",
+                        "type": "shipping",
+                        "lines": ["1 Dock Rd"],
+                        "city": "Oakland",
+                        "country": "US",
+                    }
+                ]
+            },
+            False,
+        ),
         ({"name": "Acme Corp International"}, True),
         ({"email": "billing@acme.example"}, True),
         ({"phone": "+1 415 555 0199"}, True),

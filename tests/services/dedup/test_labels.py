@@ -18,8 +18,10 @@ def _cluster(status: str, explanation: list[dict[str, object]]) -> ClusterRecord
 
 def test_levels_are_read_by_label_so_older_explanations_keep_their_meaning() -> None:
     # scored when "words contained" was name level 2 (a level was added below it since)
-    old = [{"field": "name", "level": 2, "label": "words contained (token-set >= 92)"},
-           {"field": "country", "level": 1, "label": "identical"}]  # fmt: skip
+    old = [
+        {"field": "name", "level": 2, "label": "words contained (token-set >= 92)"},
+        {"field": "country", "level": 1, "label": "identical"},
+    ]
     (pair,) = labelled_pairs([_cluster("merged", old)])
     assert COMPARISONS[_NAME].labels[pair.levels[_NAME]] == "words contained (token-set >= 92)"
     assert pair.is_match

@@ -8,9 +8,17 @@ from sqlalchemy import inspect
 from custmaster.bootstrap import Container
 from custmaster.persistence.migrate import alembic_config, upgrade
 
-TABLES = {"match_records", "match_keys", "match_runs", "duplicate_clusters",
-          "duplicate_cluster_members", "not_duplicates", "merges", "merge_source_refs",
-          "customer_redirects"}  # fmt: skip
+TABLES = {
+    "match_records",
+    "match_keys",
+    "match_runs",
+    "duplicate_clusters",
+    "duplicate_cluster_members",
+    "not_duplicates",
+    "merges",
+    "merge_source_refs",
+    "customer_redirects",
+}
 
 
 def test_matching_branch_downgrades_and_upgrades(container: Container) -> None:

@@ -42,9 +42,13 @@ def test_new_customers_are_indexed_as_index_entry_says(
     store = FileStore(tmp_path / "files")
     with LEGACY.open("rb") as handle:
         job = submit_job(
-            db.uow(), SUBMITTER, template="legacy_erp", uploads=[Upload(LEGACY.name, handle)],
-            options=ImportOptions(entity="DE01", batch_size=10), files=store,
-        )  # fmt: skip
+            db.uow(),
+            SUBMITTER,
+            template="legacy_erp",
+            uploads=[Upload(LEGACY.name, handle)],
+            options=ImportOptions(entity="DE01", batch_size=10),
+            files=store,
+        )
     job = run_job(db.uow, job.id, db.service_settings, files=store)
     with db.engine.connect() as connection:
         payloads = [p for (p,) in connection.execute(select(import_rows.c.payload)) if p]

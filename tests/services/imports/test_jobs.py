@@ -32,16 +32,20 @@ LEGACY = SAMPLES / "legacy_erp_kunden.csv"  # 23 customers
 def _submit(db: Container, store: FileStore, **options: Any) -> ImportJob:
     with LEGACY.open("rb") as handle:
         return submit_job(
-            db.uow(), SUBMITTER, template="legacy_erp",
+            db.uow(),
+            SUBMITTER,
+            template="legacy_erp",
             uploads=[Upload(LEGACY.name, handle)],
-            options=ImportOptions(entity="DE01", **options), files=store,
-        )  # fmt: skip
+            options=ImportOptions(entity="DE01", **options),
+            files=store,
+        )
 
 
 def _count(db: Container, table: Any, *where: Any) -> int:
     with db.engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(table).where(*where))
-                   .scalar_one())  # fmt: skip
+        return int(
+            connection.execute(select(func.count()).select_from(table).where(*where)).scalar_one()
+        )
 
 
 def _validated(db: Container, tmp_path: Path, **options: Any) -> ImportJob:
@@ -71,9 +75,14 @@ def test_the_submitter_never_approves_their_own_job(db: Container, tmp_path: Pat
 
 def _submit_as(db: Container, tmp_path: Path, actor: Principal) -> ImportJob:
     with LEGACY.open("rb") as handle:
-        return submit_job(db.uow(), actor, template="legacy_erp",
-                          uploads=[Upload(LEGACY.name, handle)], options=ImportOptions(),
-                          files=FileStore(tmp_path))  # fmt: skip
+        return submit_job(
+            db.uow(),
+            actor,
+            template="legacy_erp",
+            uploads=[Upload(LEGACY.name, handle)],
+            options=ImportOptions(),
+            files=FileStore(tmp_path),
+        )
 
 
 class Crash(Exception):
@@ -189,8 +198,13 @@ def test_the_collector_is_paused_while_a_batch_runs_and_restored_after(
     monkeypatch.setattr(jobs, "validate_batch", validating)
     monkeypatch.setattr(jobs, "write_batch", writing)
     store = FileStore(tmp_path / "files")
-    job = run_job(db.uow, _submit(db, store, batch_size=10).id, db.service_settings,
-                  files=store, progress=between)  # fmt: skip
+    job = run_job(
+        db.uow,
+        _submit(db, store, batch_size=10).id,
+        db.service_settings,
+        files=store,
+        progress=between,
+    )
     approve_job(db.uow(), APPROVER, job.id)
     done = run_job(db.uow, job.id, db.service_settings, files=store, progress=between)
     assert done.status is JobStatus.DONE and done.summary["final"] == {"created": 23}

@@ -20,9 +20,18 @@ from custmaster.services.imports.reader import assign_roles
 from custmaster.services.imports.templates import load_template
 
 LEGACY_HEADER = [
-    "Kundennr", "Name1", "Strasse", "PLZ", "Ort", "Land", "USt-IdNr", "Kreditlimit",
-    "Zahlungsbedingung", "Angelegt am", "E-Mail",
-]  # fmt: skip
+    "Kundennr",
+    "Name1",
+    "Strasse",
+    "PLZ",
+    "Ort",
+    "Land",
+    "USt-IdNr",
+    "Kreditlimit",
+    "Zahlungsbedingung",
+    "Angelegt am",
+    "E-Mail",
+]
 
 
 def test_xlsx_through_a_template_uses_typed_cells(tmp_path: Path) -> None:
@@ -31,10 +40,36 @@ def test_xlsx_through_a_template_uses_typed_cells(tmp_path: Path) -> None:
     sheet = book.active
     assert sheet is not None
     sheet.append(LEGACY_HEADER)
-    sheet.append([82660, "Müller GmbH", "Weg 1", "50667", "Köln", "DE", "DE1", 100000.5,
-                  "30 Tage netto", date(2023, 6, 30), "ap@mueller.example"])  # fmt: skip
-    sheet.append([82661, "Text GmbH", "Weg 2", "50667", "Köln", "DE", "DE2", "1.500,00",
-                  "45 Tage netto", "01.02.2019", "ap@text.example"])  # fmt: skip
+    sheet.append(
+        [
+            82660,
+            "Müller GmbH",
+            "Weg 1",
+            "50667",
+            "Köln",
+            "DE",
+            "DE1",
+            100000.5,
+            "30 Tage netto",
+            date(2023, 6, 30),
+            "ap@mueller.example",
+        ]
+    )
+    sheet.append(
+        [
+            82661,
+            "Text GmbH",
+            "Weg 2",
+            "50667",
+            "Köln",
+            "DE",
+            "DE2",
+            "1.500,00",
+            "45 Tage netto",
+            "01.02.2019",
+            "ap@text.example",
+        ]
+    )
     book.save(path)
     with read_records(path, "legacy_erp") as records:
         first, second = records

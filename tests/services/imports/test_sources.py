@@ -180,8 +180,12 @@ def test_xlsx_rows_are_typed_and_canonical(tmp_path: Path) -> None:
     assert reader.info.kind == "xlsx"
     assert [r.row_number for r in rows] == [1, 3]
     assert rows[0].values == {
-        "Id": "A1", "Name": "Acme", "Limit": "1500.5", "Since": "2023-06-30", "Flag": "true"
-    }  # fmt: skip
+        "Id": "A1",
+        "Name": "Acme",
+        "Limit": "1500.5",
+        "Since": "2023-06-30",
+        "Flag": "true",
+    }
     assert rows[0].native == {"Limit", "Since", "Flag"}
     assert rows[1].values["Id"] == "7"
     assert rows[1].values["Since"] == "2024-01-02T03:04:00"

@@ -19,8 +19,9 @@ HEADER = "Kundennr;Name1;Strasse;PLZ;Ort;Land;USt-IdNr;Kreditlimit;Zahlungsbedin
 
 def _file(tmp_path: Path, name: str, rows: list[tuple[str, str, str]]) -> Path:
     path = tmp_path / name
-    lines = [f"{n};{company};Hauptstr. 1;10115;Berlin;DE;;0,00;;;{email}\n"
-             for n, company, email in rows]  # fmt: skip
+    lines = [
+        f"{n};{company};Hauptstr. 1;10115;Berlin;DE;;0,00;;;{email}\n" for n, company, email in rows
+    ]
     path.write_text(HEADER + "".join(lines), encoding="utf-8")
     return path
 
@@ -28,9 +29,13 @@ def _file(tmp_path: Path, name: str, rows: list[tuple[str, str, str]]) -> Path:
 def _run(db: Container, store: FileStore, path: Path, **options: Any) -> Any:
     with path.open("rb") as handle:
         job = submit_job(
-            db.uow(), SUBMITTER, template="legacy_erp", uploads=[Upload(path.name, handle)],
-            options=ImportOptions(entity="DE01", **options), files=store,
-        )  # fmt: skip
+            db.uow(),
+            SUBMITTER,
+            template="legacy_erp",
+            uploads=[Upload(path.name, handle)],
+            options=ImportOptions(entity="DE01", **options),
+            files=store,
+        )
     return run_job(db.uow, job.id, db.service_settings, files=store)
 
 
@@ -44,11 +49,21 @@ def test_similar_names_are_warned_against_the_master_and_in_the_file(
     first = _run(db, store, _file(tmp_path, "a.csv", [("1", "Globex AG", "a@globex.example")]))
     approve_job(db.uow(), APPROVER, first.id)
     assert run_job(db.uow, first.id, db.service_settings, files=store).status is JobStatus.DONE
-    second = _run(db, store, _file(tmp_path, "b.csv", [
-        ("2", "GLOBEX A.G.", "b@globex.example"),
-        ("3", "Initech GmbH", "c@initech.example"),
-        ("4", "Initech G.m.b.H.", "d@initech.example"),
-    ]), validate_only=True, batch_size=2)  # fmt: skip
+    second = _run(
+        db,
+        store,
+        _file(
+            tmp_path,
+            "b.csv",
+            [
+                ("2", "GLOBEX A.G.", "b@globex.example"),
+                ("3", "Initech GmbH", "c@initech.example"),
+                ("4", "Initech G.m.b.H.", "d@initech.example"),
+            ],
+        ),
+        validate_only=True,
+        batch_size=2,
+    )
     codes = {
         r.seq: sorted(w["code"] for w in r.warnings)
         for r in jobs.job_rows(db.uow(), SUBMITTER, second.id)

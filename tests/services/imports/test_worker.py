@@ -25,8 +25,9 @@ LEGACY = SAMPLES / "legacy_erp_kunden.csv"  # 23 customers
 def _fixed(value: Any) -> Any:
     """A snapshot without what each parse draws afresh (ids, the parse time)."""
     if isinstance(value, dict):
-        return {k: _fixed(v) for k, v in value.items()
-                if k not in ("id", "created_at", "updated_at")}  # fmt: skip
+        return {
+            k: _fixed(v) for k, v in value.items() if k not in ("id", "created_at", "updated_at")
+        }
     if isinstance(value, list):
         return [_fixed(v) for v in value]
     return value
@@ -35,14 +36,23 @@ def _fixed(value: Any) -> Any:
 def _view(batches: list[list[PreparedRecord]]) -> list[list[Any]]:
     return [
         [
-            (e.seq, e.record.row_numbers, e.record.command, e.errors, e.warnings, e.keys,
-             [(r.kind, r.code, r.path) for r in e.ctx.refs],
-             None if e.customer is None else _fixed(snapshot(e.customer)),
-             _fixed(e.snapshot), _fixed(e.match), e.name_key)
+            (
+                e.seq,
+                e.record.row_numbers,
+                e.record.command,
+                e.errors,
+                e.warnings,
+                e.keys,
+                [(r.kind, r.code, r.path) for r in e.ctx.refs],
+                None if e.customer is None else _fixed(snapshot(e.customer)),
+                _fixed(e.snapshot),
+                _fixed(e.match),
+                e.name_key,
+            )
             for e in batch
         ]
         for batch in batches
-    ]  # fmt: skip
+    ]
 
 
 @pytest.mark.parametrize("start", [0, 7])
@@ -68,9 +78,13 @@ def test_an_unreadable_file_fails_in_the_worker_as_here(tmp_path: Path) -> None:
 def _job(db: Container, store: FileStore, **options: Any) -> Any:
     with LEGACY.open("rb") as handle:
         return submit_job(
-            db.uow(), SUBMITTER, template="legacy_erp", uploads=[Upload(LEGACY.name, handle)],
-            options=ImportOptions(entity="DE01", **options), files=store,
-        )  # fmt: skip
+            db.uow(),
+            SUBMITTER,
+            template="legacy_erp",
+            uploads=[Upload(LEGACY.name, handle)],
+            options=ImportOptions(entity="DE01", **options),
+            files=store,
+        )
 
 
 def _report(db: Container, job_id: Any) -> list[Any]:
@@ -82,12 +96,20 @@ def test_a_job_validated_through_the_worker_plans_as_one_validated_here(
     db: Container, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = FileStore(tmp_path / "files")
-    here = run_job(db.uow, _job(db, store, batch_size=6, validate_only=True).id,
-                   db.service_settings, files=store)  # fmt: skip
+    here = run_job(
+        db.uow,
+        _job(db, store, batch_size=6, validate_only=True).id,
+        db.service_settings,
+        files=store,
+    )
     monkeypatch.setattr(jobs, "PARALLEL_FROM", 0)
     monkeypatch.setattr(jobs, "spare_core", lambda: True)
-    there = run_job(db.uow, _job(db, store, batch_size=6, validate_only=True).id,
-                    db.service_settings, files=store)  # fmt: skip
+    there = run_job(
+        db.uow,
+        _job(db, store, batch_size=6, validate_only=True).id,
+        db.service_settings,
+        files=store,
+    )
     assert here.status is there.status is JobStatus.DONE
     assert there.summary == here.summary and there.record_count == here.record_count == 23
     assert _report(db, there.id) == _report(db, here.id)

@@ -16,11 +16,20 @@ from custmaster.persistence.migrate import (
 from custmaster.persistence.tables_structure import metadata
 
 STRUCTURE_TABLES = {
-    "hierarchy_links", "relationship_types", "customer_relationships", "org_units",
-    "org_unit_customers", "team_assignments", "customer_templates", "name_affixes",
-    "sales_organisations", "payment_schedule_lines", "payment_days", "operating_hours",
+    "hierarchy_links",
+    "relationship_types",
+    "customer_relationships",
+    "org_units",
+    "org_unit_customers",
+    "team_assignments",
+    "customer_templates",
+    "name_affixes",
+    "sales_organisations",
+    "payment_schedule_lines",
+    "payment_days",
+    "operating_hours",
     "visit_settings",
-}  # fmt: skip
+}
 
 
 @pytest.fixture

@@ -45,8 +45,12 @@ def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
         ) from None
 
 
-@router.get("", response_model=Page[ChangeRequestOut], responses=problems(),
-            summary="Change requests, oldest first")  # fmt: skip
+@router.get(
+    "",
+    response_model=Page[ChangeRequestOut],
+    responses=problems(),
+    summary="Change requests, oldest first",
+)
 def list_all(
     actor: PrincipalDep,
     uow: UowDep,
@@ -58,9 +62,13 @@ def list_all(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> Response:
     found = list_requests(
-        uow, actor, statuses=[s.value for s in status] if status else None,
-        waiting_for_me=waiting_for_me, after=_after(cursor), limit=limit,
-    )  # fmt: skip
+        uow,
+        actor,
+        statuses=[s.value for s in status] if status else None,
+        waiting_for_me=waiting_for_me,
+        after=_after(cursor),
+        limit=limit,
+    )
     next_cursor = None
     if len(found) == limit:
         next_cursor = encode_cursor(f"{found[-1].created_at.isoformat()}|{found[-1].id}")
@@ -74,25 +82,34 @@ def read(request_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     return _one(get_request(uow, actor, request_id), actor)
 
 
-@router.post("/{request_id}/approve", response_model=ChangeRequestOut,
-             responses=problems(404, 409),
-             summary="Approve the current step; the last approval applies the change")  # fmt: skip
+@router.post(
+    "/{request_id}/approve",
+    response_model=ChangeRequestOut,
+    responses=problems(404, 409),
+    summary="Approve the current step; the last approval applies the change",
+)
 def approve_step(
-    request_id: UUID, body: ApproveIn, container: ContainerDep, actor: PrincipalDep,
+    request_id: UUID,
+    body: ApproveIn,
+    container: ContainerDep,
+    actor: PrincipalDep,
     uow: UowDep,
-) -> Response:  # fmt: skip
+) -> Response:
     return _one(
         approve(uow, actor, request_id, container.service_settings, comment=body.comment), actor
     )
 
 
-@router.post("/{request_id}/reject", response_model=ChangeRequestOut,
-             responses=problems(404, 409))  # fmt: skip
+@router.post("/{request_id}/reject", response_model=ChangeRequestOut, responses=problems(404, 409))
 def reject_step(request_id: UUID, body: RejectIn, actor: PrincipalDep, uow: UowDep) -> Response:
     return _one(reject(uow, actor, request_id, body.reason), actor)
 
 
-@router.post("/{request_id}/withdraw", response_model=ChangeRequestOut,
-             responses=problems(404, 409), summary="Withdraw (the submitter only)")  # fmt: skip
+@router.post(
+    "/{request_id}/withdraw",
+    response_model=ChangeRequestOut,
+    responses=problems(404, 409),
+    summary="Withdraw (the submitter only)",
+)
 def withdraw_request(request_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     return _one(withdraw(uow, actor, request_id), actor)

@@ -177,8 +177,12 @@ async def read(
 def view_response(customer: Customer, view: EffectiveView) -> Response:
     """The answer of an effective view (the route and ``api.fast_path`` use this)."""
     warnings = [w.as_dict() for w in view.warnings]
-    body = {**view.data, "warnings": warnings, "entity": view.entity,
-            "overridden_fields": view.overridden_fields}  # fmt: skip
+    body = {
+        **view.data,
+        "warnings": warnings,
+        "entity": view.entity,
+        "overridden_fields": view.overridden_fields,
+    }
     return json_response(200, body, {"ETag": etag(customer.version)})
 
 
@@ -206,15 +210,24 @@ def patch(
 
 
 def patch_response(
-    container: Container, actor: Principal, uow: UnitOfWork, customer_id: UUID,
-    payload: CustomerPatch, if_match: str | None,
-) -> Response:  # fmt: skip
+    container: Container,
+    actor: Principal,
+    uow: UnitOfWork,
+    customer_id: UUID,
+    payload: CustomerPatch,
+    if_match: str | None,
+) -> Response:
     """The answer of a PATCH (the route and ``api.fast_path`` use this)."""
     data = payload.model_dump(mode="json", exclude_unset=True)
     outcome = submit_update(
-        uow, actor, container.policy, customer_id, data, container.service_settings,
+        uow,
+        actor,
+        container.policy,
+        customer_id,
+        data,
+        container.service_settings,
         expected_version=expected_version(if_match),
-    )  # fmt: skip
+    )
     return customer_response(answer(outcome, 200))
 
 
@@ -232,19 +245,28 @@ def _status_route(operation: Operation, path: str, summary: str) -> None:
     ) -> Response:
         version = expected_version(if_match)
         return idempotent(
-            request, uow, actor, None,
+            request,
+            uow,
+            actor,
+            None,
             lambda: answer(
-                submit_lifecycle(uow, actor, container.policy, operation, customer_id,
-                                 expected_version=version),
+                submit_lifecycle(
+                    uow, actor, container.policy, operation, customer_id, expected_version=version
+                ),
                 200,
             ),
-        )  # fmt: skip
+        )
 
     router.add_api_route(
-        f"/{{customer_id}}/{path}", change_status, methods=["POST"], response_model=CustomerOut,
-        responses={**problems(404, 409, 412), **PENDING}, summary=summary, name=path,
+        f"/{{customer_id}}/{path}",
+        change_status,
+        methods=["POST"],
+        response_model=CustomerOut,
+        responses={**problems(404, 409, 412), **PENDING},
+        summary=summary,
+        name=path,
         operation_id=f"{path}_customer",
-    )  # fmt: skip
+    )
 
 
 _status_route(
@@ -269,9 +291,13 @@ def hard_delete(
     if_match: IfMatch = None,
 ) -> Response:
     outcome = submit_lifecycle(
-        uow, actor, container.policy, Operation.HARD_DELETE, customer_id,
+        uow,
+        actor,
+        container.policy,
+        Operation.HARD_DELETE,
+        customer_id,
         expected_version=expected_version(if_match),
-    )  # fmt: skip
+    )
     return customer_response(answer(outcome, 204))
 
 
@@ -294,12 +320,16 @@ def history(
     items = [
         jsonable(
             {
-                "id": e.id, "occurred_at": e.occurred_at, "actor_id": e.actor_id,
-                "actor_name": e.actor_name, "operation": e.operation,
-                "change_request_id": e.change_request_id, "changes": e.changes,
+                "id": e.id,
+                "occurred_at": e.occurred_at,
+                "actor_id": e.actor_id,
+                "actor_name": e.actor_name,
+                "operation": e.operation,
+                "change_request_id": e.change_request_id,
+                "changes": e.changes,
             }
         )
         for e in entries
-    ]  # fmt: skip
+    ]
     next_cursor = encode_cursor(str(entries[-1].id)) if len(entries) == limit else None
     return json_response(200, {"items": items, "next_cursor": next_cursor})

@@ -42,12 +42,17 @@ class Unhealthy(BaseModel):
 
 def _unavailable(database: str, detail: str, revision: str | None = None) -> Response:
     body = {
-        "type": "/problems/service-unavailable", "title": "Service unavailable",
-        "status": 503, "detail": detail, "instance": "/health",
-        "database": database, "schema_revision": revision,
-    }  # fmt: skip
-    return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON,
-                        headers={"Retry-After": "5"})  # fmt: skip
+        "type": "/problems/service-unavailable",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": detail,
+        "instance": "/health",
+        "database": database,
+        "schema_revision": revision,
+    }
+    return JSONResponse(
+        body, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": "5"}
+    )
 
 
 @router.get(

@@ -151,14 +151,21 @@ def _one(uow: UnitOfWork, actor: Principal, cluster: ClusterRecord) -> dict[str,
 
 def _cluster(cluster: ClusterRecord, pending: set[str]) -> dict[str, Any]:
     data: dict[str, Any] = jsonable(
-        {"id": cluster.id, "status": cluster.status, "proposal": cluster.proposal,
-         "score": cluster.score, "members": cluster.members,
-         "pending_members": [m for m in cluster.members if m in pending],
-         "pairs": cluster.pairs,
-         "created_at": cluster.created_at, "run_id": cluster.run_id,
-         "decided_at": cluster.decided_at, "decided_by": cluster.decided_by,
-         "merge_id": cluster.merge_id}
-    )  # fmt: skip
+        {
+            "id": cluster.id,
+            "status": cluster.status,
+            "proposal": cluster.proposal,
+            "score": cluster.score,
+            "members": cluster.members,
+            "pending_members": [m for m in cluster.members if m in pending],
+            "pairs": cluster.pairs,
+            "created_at": cluster.created_at,
+            "run_id": cluster.run_id,
+            "decided_at": cluster.decided_at,
+            "decided_by": cluster.decided_by,
+            "merge_id": cluster.merge_id,
+        }
+    )
     return data
 
 
@@ -194,9 +201,14 @@ def duplicates(
     elif after:
         after_id = int_cursor(after)
     found = list_clusters(
-        uow, actor, status=None if status == "all" else status, after_id=after_id,
-        limit=limit, uncertain_first=uncertain, after_uncertainty=after_uncertainty,
-    )  # fmt: skip
+        uow,
+        actor,
+        status=None if status == "all" else status,
+        after_id=after_id,
+        limit=limit,
+        uncertain_first=uncertain,
+        after_uncertainty=after_uncertainty,
+    )
     next_cursor = None
     if len(found) == limit:
         last = found[-1]
@@ -229,11 +241,14 @@ def duplicate(cluster_id: ClusterId, actor: PrincipalDep, uow: UowDep) -> Respon
 
 def _merge_body(result: MergeResult) -> dict[str, Any]:
     return {
-        "merge_id": str(result.merge_id), "customer": _customer(result.customer),
-        "absorbed_ids": [str(i) for i in result.absorbed_ids], "rules": result.rules,
-        "sources": result.sources, "dropped": result.dropped,
+        "merge_id": str(result.merge_id),
+        "customer": _customer(result.customer),
+        "absorbed_ids": [str(i) for i in result.absorbed_ids],
+        "rules": result.rules,
+        "sources": result.sources,
+        "dropped": result.dropped,
         "warnings": [w.as_dict() for w in result.warnings],
-    }  # fmt: skip
+    }
 
 
 @router.post(
@@ -250,9 +265,15 @@ def decision(
     uow: UowDep,
 ) -> Response:
     outcome = submit_cluster_decision(
-        uow, actor, container.policy, cluster_id, payload.decision, container.service_settings,
-        survivor_id=payload.survivor_id, choices=payload.choices,
-    )  # fmt: skip
+        uow,
+        actor,
+        container.policy,
+        cluster_id,
+        payload.decision,
+        container.service_settings,
+        survivor_id=payload.survivor_id,
+        choices=payload.choices,
+    )
     if outcome.request is not None:  # the merge waits for approval (202)
         return _pending(outcome.request)
     assert outcome.cluster is not None
@@ -288,9 +309,15 @@ def merge(
 
     def produce() -> StoredResponse:
         outcome = submit_merge(
-            uow, actor, container.policy, customer_id, payload.absorbed_ids,
-            payload.choices or {}, container.service_settings, expected_version=version,
-        )  # fmt: skip
+            uow,
+            actor,
+            container.policy,
+            customer_id,
+            payload.absorbed_ids,
+            payload.choices or {},
+            container.service_settings,
+            expected_version=version,
+        )
         if outcome.request is not None:
             location = f"/api/v1/change-requests/{outcome.request.id}"
             return StoredResponse(202, outcome.request.as_dict(), {"Location": location})
@@ -310,13 +337,21 @@ def merge(
 def merge_record(merge_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     found = get_merge(uow, actor, merge_id)
     data = jsonable(
-        {"id": found.id, "survivor_id": found.survivor_id, "absorbed_ids": found.absorbed_ids,
-         "merged_at": found.merged_at, "merged_by": found.merged_by,
-         "unmerged_at": found.unmerged_at, "unmerged_by": found.unmerged_by,
-         "rules": found.rules, "choices": found.choices,
-         "survivor_before": found.survivor_before, "survivor_after": found.survivor_after,
-         "absorbed": found.absorbed}
-    )  # fmt: skip
+        {
+            "id": found.id,
+            "survivor_id": found.survivor_id,
+            "absorbed_ids": found.absorbed_ids,
+            "merged_at": found.merged_at,
+            "merged_by": found.merged_by,
+            "unmerged_at": found.unmerged_at,
+            "unmerged_by": found.unmerged_by,
+            "rules": found.rules,
+            "choices": found.choices,
+            "survivor_before": found.survivor_before,
+            "survivor_after": found.survivor_after,
+            "absorbed": found.absorbed,
+        }
+    )
     return json_response(200, data)
 
 
@@ -335,9 +370,10 @@ def unmerge_merge(
     result = outcome.unmerge
     assert result is not None
     body = {
-        "merge_id": str(result.merge_id), "customer": _customer(result.customer),
+        "merge_id": str(result.merge_id),
+        "customer": _customer(result.customer),
         "restored": [_customer(c) for c in result.restored],
-    }  # fmt: skip
+    }
     return json_response(200, body, {"ETag": etag(result.customer.version)})
 
 
@@ -351,8 +387,11 @@ def unmerge_merge(
 )
 def xref(source_system: str, source_id: str, actor: PrincipalDep, uow: UowDep) -> Response:
     found = resolve_xref(uow, actor, source_system, source_id)
-    body = {"customer_id": str(found.customer_id), "number": found.number,
-            "followed": [str(m) for m in found.followed]}  # fmt: skip
+    body = {
+        "customer_id": str(found.customer_id),
+        "number": found.number,
+        "followed": [str(m) for m in found.followed],
+    }
     return json_response(200, body)
 
 
@@ -365,12 +404,14 @@ def xref(source_system: str, source_id: str, actor: PrincipalDep, uow: UowDep) -
 def xrefs(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     found = customer_xrefs(uow, actor, customer_id)
     items = [
-        {"source_system": r.source_system, "source_id": r.source_id,
-         "via_merge": str(found.via_merge[r]) if r in found.via_merge else None}
+        {
+            "source_system": r.source_system,
+            "source_id": r.source_id,
+            "via_merge": str(found.via_merge[r]) if r in found.via_merge else None,
+        }
         for r in found.customer.source_refs
-    ]  # fmt: skip
-    body = {"customer_id": str(found.customer.id), "number": found.customer.number,
-            "xrefs": items}  # fmt: skip
+    ]
+    body = {"customer_id": str(found.customer.id), "number": found.customer.number, "xrefs": items}
     return json_response(200, body)
 
 
@@ -380,12 +421,17 @@ async def customer_merged(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CustomerMerged)
     location = f"/api/v1/customers/{exc.survivor_id}"
     body = {
-        "type": "/problems/customer-merged", "title": exc.title, "status": 410,
-        "detail": exc.detail, "instance": request.url.path,
-        "survivor_id": str(exc.survivor_id), "merge_ids": [str(m) for m in exc.merge_ids],
-    }  # fmt: skip
-    return JSONResponse(body, status_code=410, media_type=PROBLEM_JSON,
-                        headers={"Location": location})  # fmt: skip
+        "type": "/problems/customer-merged",
+        "title": exc.title,
+        "status": 410,
+        "detail": exc.detail,
+        "instance": request.url.path,
+        "survivor_id": str(exc.survivor_id),
+        "merge_ids": [str(m) for m in exc.merge_ids],
+    }
+    return JSONResponse(
+        body, status_code=410, media_type=PROBLEM_JSON, headers={"Location": location}
+    )
 
 
 def install(app: FastAPI) -> None:

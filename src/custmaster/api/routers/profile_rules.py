@@ -19,17 +19,23 @@ from custmaster.services.profile.affinity import customer_affinity
 router = APIRouter(prefix="/api/v1", tags=["profile"])
 
 
-@router.post("/customers/query", responses=problems(),
-             summary="Customers matching an expression (cursor pages and the total)")  # fmt: skip
+@router.post(
+    "/customers/query",
+    responses=problems(),
+    summary="Customers matching an expression (cursor pages and the total)",
+)
 def query(body: QueryIn, actor: PrincipalDep, uow: UowDep) -> Response:
-    found = segments.query_customers(uow, actor, body.expression, entity=body.entity,
-                                     limit=body.limit, cursor=body.cursor)  # fmt: skip
+    found = segments.query_customers(
+        uow, actor, body.expression, entity=body.entity, limit=body.limit, cursor=body.cursor
+    )
     return json_response(200, found)
 
 
-@router.get("/customers/{customer_id}/affinity", responses=problems(404),
-            summary="Products the customer buys more than expected; products similar "
-                    "customers buy")  # fmt: skip
+@router.get(
+    "/customers/{customer_id}/affinity",
+    responses=problems(404),
+    summary="Products the customer buys more than expected; products similar customers buy",
+)
 def affinity(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     return json_response(200, customer_affinity(uow, actor, customer_id))
 
@@ -50,10 +56,12 @@ def get_segment(segment_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     return json_response(200, segments.get_segment(uow, actor, segment_id))
 
 
-@router.patch("/segments/{segment_id}", responses=problems(404, 409),
-              summary="Change a saved segment")  # fmt: skip
-def update_segment(segment_id: UUID, body: SegmentPatch, actor: PrincipalDep,
-                   uow: UowDep) -> Response:  # fmt: skip
+@router.patch(
+    "/segments/{segment_id}", responses=problems(404, 409), summary="Change a saved segment"
+)
+def update_segment(
+    segment_id: UUID, body: SegmentPatch, actor: PrincipalDep, uow: UowDep
+) -> Response:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     for required in ("name", "expression"):
         if required in changes and changes[required] is None:
@@ -61,15 +69,22 @@ def update_segment(segment_id: UUID, body: SegmentPatch, actor: PrincipalDep,
     return json_response(200, segments.update_segment(uow, actor, segment_id, changes))
 
 
-@router.delete("/segments/{segment_id}", status_code=204, responses=problems(404),
-               summary="Delete a saved segment")  # fmt: skip
+@router.delete(
+    "/segments/{segment_id}",
+    status_code=204,
+    responses=problems(404),
+    summary="Delete a saved segment",
+)
 def delete_segment(segment_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     segments.delete_segment(uow, actor, segment_id)
     return Response(status_code=204)
 
 
-@router.get("/segments/{segment_id}/customers", responses=problems(404),
-            summary="The customers of a saved segment")  # fmt: skip
+@router.get(
+    "/segments/{segment_id}/customers",
+    responses=problems(404),
+    summary="The customers of a saved segment",
+)
 def segment_customers(
     segment_id: UUID,
     actor: PrincipalDep,
@@ -86,8 +101,9 @@ def list_rules(actor: PrincipalDep, uow: UowDep) -> Response:
     return json_response(200, {"items": rules.list_versions(uow, actor)})
 
 
-@router.get("/profile-rules/{version}", responses=problems(404),
-            summary="One version of the profile rules")  # fmt: skip
+@router.get(
+    "/profile-rules/{version}", responses=problems(404), summary="One version of the profile rules"
+)
 def get_rules(version: int, actor: PrincipalDep, uow: UowDep) -> Response:
     return json_response(200, rules.get_version(uow, actor, version))
 
@@ -95,10 +111,15 @@ def get_rules(version: int, actor: PrincipalDep, uow: UowDep) -> Response:
 _WAITS: dict[int | str, dict[str, Any]] = {202: {"description": "waits for approval"}}
 
 
-@router.post("/profile-rules", status_code=201, responses={**problems(409), **_WAITS},
-             summary="Propose a new version of the profile rules (approval policy)")  # fmt: skip
-def propose_rules(body: RulesIn, actor: PrincipalDep, uow: UowDep,
-                  container: ContainerDep) -> Response:  # fmt: skip
+@router.post(
+    "/profile-rules",
+    status_code=201,
+    responses={**problems(409), **_WAITS},
+    summary="Propose a new version of the profile rules (approval policy)",
+)
+def propose_rules(
+    body: RulesIn, actor: PrincipalDep, uow: UowDep, container: ContainerDep
+) -> Response:
     proposal = rules.propose(uow, actor, container.policy, body.definition)
     if proposal.request is not None:
         return json_response(202, {"change_request": visible_request(actor, proposal.request)})

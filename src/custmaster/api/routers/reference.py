@@ -55,8 +55,9 @@ RESOURCES: dict[str, tuple[str, type[BaseModel], type[BaseModel], str]] = {
 }
 
 
-def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type[BaseModel],
-              label: str) -> None:  # fmt: skip
+def _register(
+    path: str, kind: str, schema_in: type[BaseModel], schema_out: type[BaseModel], label: str
+) -> None:
     def create(payload: Any, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
         data = payload.model_dump(mode="json", exclude_unset=True)
 
@@ -94,27 +95,51 @@ def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type
         return Response(status_code=204)
 
     router.add_api_route(
-        f"/{path}", create, methods=["POST"], status_code=201, response_model=schema_out,
-        responses=problems(409), summary=f"Create a {label}", operation_id=f"create_{kind}",
-    )  # fmt: skip
+        f"/{path}",
+        create,
+        methods=["POST"],
+        status_code=201,
+        response_model=schema_out,
+        responses=problems(409),
+        summary=f"Create a {label}",
+        operation_id=f"create_{kind}",
+    )
     router.add_api_route(
-        f"/{path}", list_all, methods=["GET"], response_model=Page[schema_out],  # type: ignore[valid-type]
-        responses=problems(), summary=f"List {label} records", operation_id=f"list_{kind}",
-    )  # fmt: skip
+        f"/{path}",
+        list_all,
+        methods=["GET"],
+        response_model=Page[schema_out],  # type: ignore[valid-type]
+        responses=problems(),
+        summary=f"List {label} records",
+        operation_id=f"list_{kind}",
+    )
     router.add_api_route(
-        f"/{path}/{{code}}", read, methods=["GET"], response_model=schema_out,
-        responses=problems(404), summary=f"Read a {label}", operation_id=f"read_{kind}",
-    )  # fmt: skip
+        f"/{path}/{{code}}",
+        read,
+        methods=["GET"],
+        response_model=schema_out,
+        responses=problems(404),
+        summary=f"Read a {label}",
+        operation_id=f"read_{kind}",
+    )
     router.add_api_route(
-        f"/{path}/{{code}}", change, methods=["PATCH"], response_model=schema_out,
-        responses=problems(404), summary=f"Change a {label} (the code stays)",
+        f"/{path}/{{code}}",
+        change,
+        methods=["PATCH"],
+        response_model=schema_out,
+        responses=problems(404),
+        summary=f"Change a {label} (the code stays)",
         operation_id=f"update_{kind}",
-    )  # fmt: skip
+    )
     router.add_api_route(
-        f"/{path}/{{code}}", remove, methods=["DELETE"], status_code=204,
-        responses=problems(404, 409), summary=f"Delete a {label} no customer uses",
+        f"/{path}/{{code}}",
+        remove,
+        methods=["DELETE"],
+        status_code=204,
+        responses=problems(404, 409),
+        summary=f"Delete a {label} no customer uses",
         operation_id=f"delete_{kind}",
-    )  # fmt: skip
+    )
 
 
 def _partial(schema: type[BaseModel]) -> type[BaseModel]:

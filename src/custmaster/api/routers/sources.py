@@ -67,23 +67,36 @@ def sources(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
         "customer_id": found.customer.id,
         "records": [
             {
-                "id": r.id, "source_system": r.source_system, "source_id": r.source_id,
-                "origin": r.origin, "received": r.received, "normalised": r.normalised,
-                "missing": r.missing, "warnings": r.warnings,
-                "lineage": {"job_id": r.job_id, "file": r.file, "rows": r.rows,
-                            "received_at": r.received_at},
+                "id": r.id,
+                "source_system": r.source_system,
+                "source_id": r.source_id,
+                "origin": r.origin,
+                "received": r.received,
+                "normalised": r.normalised,
+                "missing": r.missing,
+                "warnings": r.warnings,
+                "lineage": {
+                    "job_id": r.job_id,
+                    "file": r.file,
+                    "rows": r.rows,
+                    "received_at": r.received_at,
+                },
             }
             for r in found.records
         ],
         "fields": [
             {
-                "field": f.field, "value": f.value, "source_record_id": f.source_record_id,
-                "source_system": f.source_system, "source_id": f.source_id, "rule": f.rule,
+                "field": f.field,
+                "value": f.value,
+                "source_record_id": f.source_record_id,
+                "source_system": f.source_system,
+                "source_id": f.source_id,
+                "rule": f.rule,
                 "why": f.why,
             }
             for f in found.fields
         ],
-    }  # fmt: skip
+    }
     return json_response(200, jsonable(body))
 
 

@@ -29,15 +29,24 @@ router = APIRouter(prefix="/api/v1/customers/{customer_id}", tags=["account sett
 
 #: path -> (kind, request schema, response schema, label)
 SETTINGS: dict[str, tuple[str, type[BaseModel], type[BaseModel], str]] = {
-    "operating-hours": ("operating_hours", OperatingHoursIn, OperatingHoursOut,
-                        "operating hours (weekly opening times with exceptions)"),
-    "visit-settings": ("visit_settings", VisitSettingsIn, VisitSettingsOut,
-                       "visit settings (frequency, preferred days)"),
-}  # fmt: skip
+    "operating-hours": (
+        "operating_hours",
+        OperatingHoursIn,
+        OperatingHoursOut,
+        "operating hours (weekly opening times with exceptions)",
+    ),
+    "visit-settings": (
+        "visit_settings",
+        VisitSettingsIn,
+        VisitSettingsOut,
+        "visit settings (frequency, preferred days)",
+    ),
+}
 
 
-def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type[BaseModel],
-              label: str) -> None:  # fmt: skip
+def _register(
+    path: str, kind: str, schema_in: type[BaseModel], schema_out: type[BaseModel], label: str
+) -> None:
     def read(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
         return ok({**a.get_setting(uow, actor, kind, customer_id), "warnings": []})
 
@@ -58,10 +67,15 @@ def _register(path: str, kind: str, schema_in: type[BaseModel], schema_out: type
         (delete, "DELETE", 204, None, problems(404), "Remove the"),
     ):
         router.add_api_route(
-            f"/{path}", endpoint, methods=[method], status_code=status, response_model=model,
-            responses=responses, summary=f"{verb} customer's {label}",
+            f"/{path}",
+            endpoint,
+            methods=[method],
+            status_code=status,
+            response_model=model,
+            responses=responses,
+            summary=f"{verb} customer's {label}",
             operation_id=f"{method.lower()}_{kind}",
-        )  # fmt: skip
+        )
 
 
 for _path, (_kind, _in, _out, _label) in SETTINGS.items():
@@ -69,18 +83,28 @@ for _path, (_kind, _in, _out, _label) in SETTINGS.items():
 
 
 @router.post(
-    "/contacts/{contact_id}/participations", response_model=ParticipationOut,
+    "/contacts/{contact_id}/participations",
+    response_model=ParticipationOut,
     responses={**problems(404, 409), **PENDING},
     summary="The contact took part in a quote or an order: it becomes sellable for good",
-)  # fmt: skip
+)
 def participation(
-    customer_id: UUID, contact_id: UUID, payload: ParticipationIn, container: ContainerDep,
-    actor: PrincipalDep, uow: UowDep,
-) -> Response:  # fmt: skip
+    customer_id: UUID,
+    contact_id: UUID,
+    payload: ParticipationIn,
+    container: ContainerDep,
+    actor: PrincipalDep,
+    uow: UowDep,
+) -> Response:
     done = a.record_participation(
-        uow, actor, customer_id, contact_id, payload.kind, container.policy,
+        uow,
+        actor,
+        customer_id,
+        contact_id,
+        payload.kind,
+        container.policy,
         container.service_settings,
-    )  # fmt: skip
+    )
     if done.outcome is not None and done.outcome.request is not None:
         return customer_response(answer(done.outcome, 200))  # 202: waiting for approval
     body = {"contact": jsonable(asdict(done.contact)), "changed": done.outcome is not None}

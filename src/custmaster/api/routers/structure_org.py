@@ -43,21 +43,29 @@ UnitCode = Annotated[str, Path(max_length=64)]
 
 
 @router.post(
-    "/org-units", status_code=201, response_model=OrgUnitOut, responses=problems(409),
+    "/org-units",
+    status_code=201,
+    response_model=OrgUnitOut,
+    responses=problems(409),
     summary="Create an org unit (under a parent, or as a root)",
-)  # fmt: skip
+)
 def create_unit(payload: OrgUnitIn, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
     return created(
-        request, uow, actor, payload.model_dump(mode="json"),
+        request,
+        uow,
+        actor,
+        payload.model_dump(mode="json"),
         lambda: o.create_unit(uow, actor, **payload.model_dump()),
         lambda unit: f"/api/v1/org-units/{unit['code']}",
-    )  # fmt: skip
+    )
 
 
 @router.get(
-    "/org-units", response_model=Page[OrgUnitOut], responses=problems(),
+    "/org-units",
+    response_model=Page[OrgUnitOut],
+    responses=problems(),
     summary="List org units with their paths",
-)  # fmt: skip
+)
 def list_units(
     actor: PrincipalDep, uow: UowDep, cursor: Cursor = None, limit: Limit = 100
 ) -> Response:
@@ -66,17 +74,21 @@ def list_units(
 
 
 @router.get(
-    "/org-units/{code}", response_model=OrgUnitOut, responses=problems(404),
+    "/org-units/{code}",
+    response_model=OrgUnitOut,
+    responses=problems(404),
     summary="Read an org unit",
-)  # fmt: skip
+)
 def read_unit(code: UnitCode, actor: PrincipalDep, uow: UowDep) -> Response:
     return ok(o.get_unit(uow, actor, code))
 
 
 @router.patch(
-    "/org-units/{code}", response_model=OrgUnitOut, responses=problems(404),
+    "/org-units/{code}",
+    response_model=OrgUnitOut,
+    responses=problems(404),
     summary="Rename an org unit, change its kind or move it under another parent",
-)  # fmt: skip
+)
 def update_unit(
     code: UnitCode, payload: OrgUnitPatch, actor: PrincipalDep, uow: UowDep
 ) -> Response:
@@ -84,45 +96,56 @@ def update_unit(
 
 
 @router.delete(
-    "/org-units/{code}", status_code=204, responses=problems(404, 409),
+    "/org-units/{code}",
+    status_code=204,
+    responses=problems(404, 409),
     summary="Delete an org unit without children or assignments",
-)  # fmt: skip
+)
 def delete_unit(code: UnitCode, actor: PrincipalDep, uow: UowDep) -> Response:
     o.delete_unit(uow, actor, code)
     return no_content()
 
 
 @router.post(
-    "/org-units/{code}/customers", status_code=201, response_model=CustomerAssignmentOut,
+    "/org-units/{code}/customers",
+    status_code=201,
+    response_model=CustomerAssignmentOut,
     responses={**problems(403, 404), **GOVERNED},
-    summary="Assign a customer to the org unit for a period (approval policy: "
-    "org_unit_assignment)",
-)  # fmt: skip
+    summary="Assign a customer to the org unit for a period (approval policy: org_unit_assignment)",
+)
 def assign_customer(
-    code: UnitCode, payload: CustomerAssignmentIn, request: Request, actor: PrincipalDep,
+    code: UnitCode,
+    payload: CustomerAssignmentIn,
+    request: Request,
+    actor: PrincipalDep,
     uow: UowDep,
-) -> Response:  # fmt: skip
+) -> Response:
     return governed(
-        request, uow, actor, Operation.ORG_UNIT_ASSIGNMENT,
+        request,
+        uow,
+        actor,
+        Operation.ORG_UNIT_ASSIGNMENT,
         {"org_unit": code, **payload.model_dump(mode="json")},
-        made(201, lambda a: f"/api/v1/org-unit-assignments/{a['id']}",
-             o.customer_assignment_dict),
-    )  # fmt: skip
+        made(201, lambda a: f"/api/v1/org-unit-assignments/{a['id']}", o.customer_assignment_dict),
+    )
 
 
 @router.get(
-    "/org-units/{code}/assignments", response_model=UnitAssignmentsOut,
-    responses=problems(404), summary="The customers and users assigned to the org unit",
-)  # fmt: skip
+    "/org-units/{code}/assignments",
+    response_model=UnitAssignmentsOut,
+    responses=problems(404),
+    summary="The customers and users assigned to the org unit",
+)
 def unit_assignments(code: UnitCode, actor: PrincipalDep, uow: UowDep) -> Response:
     return ok(o.unit_assignments(uow, actor, code))
 
 
 @router.delete(
-    "/org-unit-assignments/{assignment_id}", status_code=204,
+    "/org-unit-assignments/{assignment_id}",
+    status_code=204,
     responses={**problems(403, 404), **GOVERNED},
     summary="Remove a customer's org unit assignment (approval policy: org_unit_assignment)",
-)  # fmt: skip
+)
 def delete_customer_assignment(
     assignment_id: UUID, request: Request, actor: PrincipalDep, uow: UowDep
 ) -> Response:
@@ -131,25 +154,32 @@ def delete_customer_assignment(
 
 
 @router.post(
-    "/team-assignments", status_code=201, response_model=TeamAssignmentOut,
+    "/team-assignments",
+    status_code=201,
+    response_model=TeamAssignmentOut,
     responses={**problems(403), **GOVERNED},
     summary="Assign a user in a role to a customer (direct) or to an org unit, for a period "
     "(approval policy: team_assignment)",
-)  # fmt: skip
+)
 def assign_user(
     payload: TeamAssignmentIn, request: Request, actor: PrincipalDep, uow: UowDep
 ) -> Response:
     return governed(
-        request, uow, actor, Operation.TEAM_ASSIGNMENT, payload.model_dump(mode="json"),
+        request,
+        uow,
+        actor,
+        Operation.TEAM_ASSIGNMENT,
+        payload.model_dump(mode="json"),
         made(201, lambda a: f"/api/v1/team-assignments/{a['id']}", o.team_assignment_dict),
-    )  # fmt: skip
+    )
 
 
 @router.delete(
-    "/team-assignments/{assignment_id}", status_code=204,
+    "/team-assignments/{assignment_id}",
+    status_code=204,
     responses={**problems(403, 404), **GOVERNED},
     summary="Remove a user's team assignment (approval policy: team_assignment)",
-)  # fmt: skip
+)
 def delete_team_assignment(
     assignment_id: UUID, request: Request, actor: PrincipalDep, uow: UowDep
 ) -> Response:
@@ -158,18 +188,21 @@ def delete_team_assignment(
 
 
 @router.get(
-    "/customers/{customer_id}/org-assignments", response_model=CustomerOrgAssignmentsOut,
-    responses=problems(404), summary="The customer's org units and direct team assignments",
-)  # fmt: skip
+    "/customers/{customer_id}/org-assignments",
+    response_model=CustomerOrgAssignmentsOut,
+    responses=problems(404),
+    summary="The customer's org units and direct team assignments",
+)
 def customer_assignments(customer_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     return ok(o.customer_org_assignments(uow, actor, customer_id))
 
 
 @router.get(
-    "/customers/{customer_id}/account-team", response_model=AccountTeamOut,
+    "/customers/{customer_id}/account-team",
+    response_model=AccountTeamOut,
     responses=problems(404),
     summary="The effective account team as of a date, from direct and org unit assignments",
-)  # fmt: skip
+)
 def account_team(
     customer_id: UUID, actor: PrincipalDep, uow: UowDep, as_of: AsOf = None
 ) -> Response:

@@ -33,98 +33,130 @@ TypeCode = Annotated[str, Path(max_length=50)]
 
 
 @router.get(
-    "/relationship-types", response_model=list[RelationshipTypeOut], responses=problems(),
+    "/relationship-types",
+    response_model=list[RelationshipTypeOut],
+    responses=problems(),
     summary="The relationship types: built-in, then user-defined",
-)  # fmt: skip
+)
 def list_types(actor: PrincipalDep, uow: UowDep) -> Response:
     return ok([r.type_dict(t) for t in r.list_types(uow, actor)])
 
 
 @router.post(
-    "/relationship-types", status_code=201, response_model=RelationshipTypeOut,
-    responses=problems(409), summary="Register a user-defined relationship type",
-)  # fmt: skip
+    "/relationship-types",
+    status_code=201,
+    response_model=RelationshipTypeOut,
+    responses=problems(409),
+    summary="Register a user-defined relationship type",
+)
 def create_type(
     payload: RelationshipTypeIn, request: Request, actor: PrincipalDep, uow: UowDep
 ) -> Response:
     return created(
-        request, uow, actor, payload.model_dump(mode="json"),
+        request,
+        uow,
+        actor,
+        payload.model_dump(mode="json"),
         lambda: r.type_dict(r.create_type(uow, actor, payload.code, payload.name)),
         lambda t: f"/api/v1/relationship-types/{t['code']}",
-    )  # fmt: skip
+    )
 
 
 @router.delete(
-    "/relationship-types/{code}", status_code=204, responses=problems(404, 409),
+    "/relationship-types/{code}",
+    status_code=204,
+    responses=problems(404, 409),
     summary="Delete a user-defined relationship type that no relationship uses",
-)  # fmt: skip
+)
 def delete_type(code: TypeCode, actor: PrincipalDep, uow: UowDep) -> Response:
     r.delete_type(uow, actor, code)
     return no_content()
 
 
 @router.post(
-    "/relationships", status_code=201, response_model=RelationshipOut,
+    "/relationships",
+    status_code=201,
+    response_model=RelationshipOut,
     responses={**problems(403), **GOVERNED},
     summary="Relate two customers for a period (at most one primary of a type at a time; "
     "approval policy: relationship_create)",
-)  # fmt: skip
+)
 def create(payload: RelationshipIn, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
     return governed(
-        request, uow, actor, Operation.RELATIONSHIP_CREATE, payload.model_dump(mode="json"),
+        request,
+        uow,
+        actor,
+        Operation.RELATIONSHIP_CREATE,
+        payload.model_dump(mode="json"),
         made(201, lambda rel: f"/api/v1/relationships/{rel['id']}", r.relationship_dict),
-    )  # fmt: skip
+    )
 
 
 @router.get(
-    "/relationships/{relationship_id}", response_model=RelationshipOut,
-    responses=problems(404), summary="Read a relationship",
-)  # fmt: skip
+    "/relationships/{relationship_id}",
+    response_model=RelationshipOut,
+    responses=problems(404),
+    summary="Read a relationship",
+)
 def read(relationship_id: UUID, actor: PrincipalDep, uow: UowDep) -> Response:
     return ok(r.relationship_dict(r.get_relationship(uow, actor, relationship_id)))
 
 
 @router.post(
-    "/relationships/{relationship_id}/end", response_model=RelationshipOut,
+    "/relationships/{relationship_id}/end",
+    response_model=RelationshipOut,
     responses={**problems(403, 404), **GOVERNED},
     summary="End a relationship on a date (exclusive; approval policy: relationship_end)",
-)  # fmt: skip
+)
 def end(
     relationship_id: UUID, payload: EndIn, request: Request, actor: PrincipalDep, uow: UowDep
 ) -> Response:
     action = {"relationship_id": str(relationship_id), "valid_to": payload.valid_to.isoformat()}
     return governed(
-        request, uow, actor, Operation.RELATIONSHIP_END, action,
+        request,
+        uow,
+        actor,
+        Operation.RELATIONSHIP_END,
+        action,
         made(200, None, r.relationship_dict),
-    )  # fmt: skip
+    )
 
 
 @router.delete(
-    "/relationships/{relationship_id}", status_code=204,
+    "/relationships/{relationship_id}",
+    status_code=204,
     responses={**problems(403, 404), **GOVERNED},
     summary="Delete a relationship (a correction; to stop one from a date, end it; "
     "approval policy: relationship_end)",
-)  # fmt: skip
+)
 def delete(relationship_id: UUID, request: Request, actor: PrincipalDep, uow: UowDep) -> Response:
     action = {"relationship_id": str(relationship_id), "valid_to": None}
     return governed(request, uow, actor, Operation.RELATIONSHIP_END, action, made(204))
 
 
 @router.get(
-    "/customers/{customer_id}/relationships", response_model=list[RelationshipOut],
+    "/customers/{customer_id}/relationships",
+    response_model=list[RelationshipOut],
     responses=problems(404),
     summary="The customer's relationships: every period, or those active on ?as_of=",
-)  # fmt: skip
+)
 def of_customer(
-    customer_id: UUID, actor: PrincipalDep, uow: UowDep, as_of: AsOf = None,
+    customer_id: UUID,
+    actor: PrincipalDep,
+    uow: UowDep,
+    as_of: AsOf = None,
     relationship_type: Annotated[str | None, Query(alias="type", max_length=50)] = None,
     direction: Annotated[
         Literal["outgoing", "incoming"],
         Query(description="incoming: where the customer is the related one"),
     ] = "outgoing",
-) -> Response:  # fmt: skip
+) -> Response:
     found = r.customer_relationships(
-        uow, actor, customer_id, as_of=as_of, relationship_type=relationship_type,
+        uow,
+        actor,
+        customer_id,
+        as_of=as_of,
+        relationship_type=relationship_type,
         incoming=direction == "incoming",
-    )  # fmt: skip
+    )
     return ok(found)

@@ -75,8 +75,15 @@ class _Checker:
 
     def literal(self, node: Literal) -> Node:
         value = node.value
-        kind = (Type.BOOL if isinstance(value, bool) else Type.INT if isinstance(value, int)
-                else Type.DOUBLE if isinstance(value, float) else Type.STRING)  # fmt: skip
+        kind = (
+            Type.BOOL
+            if isinstance(value, bool)
+            else Type.INT
+            if isinstance(value, int)
+            else Type.DOUBLE
+            if isinstance(value, float)
+            else Type.STRING
+        )
         return replace(node, type=kind)
 
     def ident(self, node: Ident) -> Node:
@@ -114,8 +121,10 @@ class _Checker:
             result = Type.BOOL
         elif op in _ORDER:
             if not (_comparable(a, b) and (a.is_numeric or a is Type.DATE)):
-                raise self.fail(right if a.is_numeric or a is Type.DATE else left,
-                                f"'{op}' orders numbers or dates, not {a} and {b}")  # fmt: skip
+                raise self.fail(
+                    right if a.is_numeric or a is Type.DATE else left,
+                    f"'{op}' orders numbers or dates, not {a} and {b}",
+                )
             result = Type.BOOL
         elif op == "in":
             if not b.is_list:
@@ -148,8 +157,11 @@ class _Checker:
         if kinds <= {Type.INT, Type.DOUBLE}:
             element = Type.INT if kinds == {Type.INT} else Type.DOUBLE
             if element is Type.DOUBLE:
-                items = tuple(replace(i, value=float(i.value), type=Type.DOUBLE)
-                              for i in items if isinstance(i, Literal))  # fmt: skip
+                items = tuple(
+                    replace(i, value=float(i.value), type=Type.DOUBLE)
+                    for i in items
+                    if isinstance(i, Literal)
+                )
         elif len(kinds) == 1 and (kinds <= {Type.STRING, Type.DATE}):
             element = items[0].type or Type.STRING
         else:
@@ -161,8 +173,9 @@ class _Checker:
         if node.target is not None:
             target = self.check(node.target)
             if node.name not in _STRING_METHODS:
-                raise self.fail(node, f"unknown method {node.name!r} "
-                                      f"(known: {', '.join(_STRING_METHODS)})")  # fmt: skip
+                raise self.fail(
+                    node, f"unknown method {node.name!r} (known: {', '.join(_STRING_METHODS)})"
+                )
             if target.type is not Type.STRING:
                 raise self.fail(target, f"{node.name} is a method of strings, not {target.type}")
             self.arity(node, args, Type.STRING)
@@ -211,6 +224,7 @@ def check(source: str, schema: Schema, expect: Type | tuple[Type, ...] | None = 
         wanted = expect if isinstance(expect, tuple) else (expect,)
         if tree.type not in wanted:
             names = " or ".join(w.value for w in wanted)
-            raise ExpressionError(source, tree.pos, f"the expression is a {tree.type}, "
-                                                    f"it must be a {names}")  # fmt: skip
+            raise ExpressionError(
+                source, tree.pos, f"the expression is a {tree.type}, it must be a {names}"
+            )
     return tree

@@ -37,15 +37,23 @@ Values = Mapping[str, Any]
 Compiled = Callable[[Values, date], Any]
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
-    ">": operator.gt, ">=": operator.ge,
-}  # fmt: skip
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul,
-}  # fmt: skip
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+}
 _METHODS: dict[str, Callable[[str, str], bool]] = {
-    "startsWith": str.startswith, "endsWith": str.endswith, "contains": operator.contains,
-}  # fmt: skip
+    "startsWith": str.startswith,
+    "endsWith": str.endswith,
+    "contains": operator.contains,
+}
 
 
 def compile_tree(node: Node) -> Compiled:

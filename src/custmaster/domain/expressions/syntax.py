@@ -92,9 +92,29 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'"}
 _RELATIONS = ("==", "!=", "<", "<=", ">", ">=", "in")
 _KEYWORDS = {"true": True, "false": False}
-_RESERVED = frozenset({"null", "in", "as", "break", "const", "continue", "else", "for",
-                       "function", "if", "import", "let", "loop", "package", "namespace",
-                       "return", "var", "void", "while"})  # fmt: skip
+_RESERVED = frozenset(
+    {
+        "null",
+        "in",
+        "as",
+        "break",
+        "const",
+        "continue",
+        "else",
+        "for",
+        "function",
+        "if",
+        "import",
+        "let",
+        "loop",
+        "package",
+        "namespace",
+        "return",
+        "var",
+        "void",
+        "while",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,8 +308,9 @@ class _Parser:
         if tok.kind == "op" and tok.text == "[":
             return ListLit(tok.pos, self.args("]"))
         self.i -= 1
-        raise self.fail("unexpected end of expression" if tok.kind == "end"
-                        else f"unexpected {tok.text!r}")  # fmt: skip
+        raise self.fail(
+            "unexpected end of expression" if tok.kind == "end" else f"unexpected {tok.text!r}"
+        )
 
 
 def parse(source: str) -> Node:

@@ -28,14 +28,20 @@ def _event(cert: EndingCertificate, notice: str, today: date) -> CloudEvent:
         subject=str(cert.customer_id),
         time=utcnow(),
         data={
-            "customer_id": str(cert.customer_id), "number": cert.number, "name": cert.name,
-            "owning_entity": cert.owning_entity, "tax_profile_id": str(cert.tax_profile_id),
-            "tax_code": cert.tax_code, "certificate_number": cert.certificate_number,
+            "customer_id": str(cert.customer_id),
+            "number": cert.number,
+            "name": cert.name,
+            "owning_entity": cert.owning_entity,
+            "tax_profile_id": str(cert.tax_profile_id),
+            "tax_code": cert.tax_code,
+            "certificate_number": cert.certificate_number,
             "effective_from": cert.effective_from.isoformat() if cert.effective_from else None,
-            "effective_to": cert.effective_to.isoformat(), "notice": notice,
-            "days_left": (cert.effective_to - today).days, "checked_on": today.isoformat(),
+            "effective_to": cert.effective_to.isoformat(),
+            "notice": notice,
+            "days_left": (cert.effective_to - today).days,
+            "checked_on": today.isoformat(),
         },
-    )  # fmt: skip
+    )
 
 
 def check_certificates(
@@ -57,8 +63,15 @@ def check_certificates(
             if notice is None or (cert.tax_profile_id, cert.effective_to, notice) in done:
                 continue
             event = _event(cert, notice, day)
-            record = SentNotice(cert.tax_profile_id, cert.customer_id, cert.effective_to,
-                                notice, day, event.id, event.time)  # fmt: skip
+            record = SentNotice(
+                cert.tax_profile_id,
+                cert.customer_id,
+                cert.effective_to,
+                notice,
+                day,
+                event.id,
+                event.time,
+            )
             uow.outbox.add(event)
             uow.certificates.add_sent(record)
             sent.append(record)

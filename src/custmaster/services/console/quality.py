@@ -19,9 +19,19 @@ from custmaster.services.ports import UnitOfWork
 
 #: the fields whose completeness is measured
 MEASURED = (
-    "legal_name", "billing_email", "phone", "website", "tax_id", "customer_type", "industry",
-    "customer_group", "account_tier", "payment_terms", "currency", "credit_limit",
-)  # fmt: skip
+    "legal_name",
+    "billing_email",
+    "phone",
+    "website",
+    "tax_id",
+    "customer_type",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "payment_terms",
+    "currency",
+    "credit_limit",
+)
 #: the first ages of a pending request's bucket, in hours
 AGE_BUCKETS = ((0, "under 1 day"), (24, "1-3 days"), (72, "3-7 days"), (168, "over 7 days"))
 
@@ -58,13 +68,17 @@ def quality_report(
         entities = [r for r in entities if r.entity is not None]
     pending: list[dict[str, Any]] = []
     if actor.has(Permission.CHANGEREQUEST_READ):
-        found = list_requests(uow, actor, statuses=["pending"], waiting_for_me=False,
-                              after=None, limit=500)  # fmt: skip
+        found = list_requests(
+            uow, actor, statuses=["pending"], waiting_for_me=False, after=None, limit=500
+        )
         pending = [
-            {"id": r.id, "operation": r.operation.value,
-             "age_hours": (now - r.created_at).total_seconds() / 3600}
+            {
+                "id": r.id,
+                "operation": r.operation.value,
+                "age_hours": (now - r.created_at).total_seconds() / 3600,
+            }
             for r in found
-        ]  # fmt: skip
+        ]
     ages = Counter(_bucket(p["age_hours"]) for p in pending)
     imports: list[tuple[str, int, int]] = []
     if actor.has(Permission.IMPORT_SUBMIT) or actor.has(Permission.IMPORT_APPROVE):
@@ -75,8 +89,11 @@ def quality_report(
             day[1] += job.record_count or 0
         imports = sorted((d, n, r) for d, (n, r) in days.items())[-30:]
     return QualityReport(
-        fields=MEASURED, entities=entities, total=sum(r.total for r in entities),
-        clusters=clusters if actor.entities is None else {}, pending=pending,
+        fields=MEASURED,
+        entities=entities,
+        total=sum(r.total for r in entities),
+        clusters=clusters if actor.entities is None else {},
+        pending=pending,
         pending_ages=[(name, ages.get(name, 0)) for _, name in AGE_BUCKETS],
         imports_by_day=imports,
-    )  # fmt: skip
+    )

@@ -97,9 +97,16 @@ def sign_in(
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     record = SessionRecord(
-        token_hash(token), principal.user_id, method, prefix, _principal_data(principal),
-        csrf, now, expires, None,
-    )  # fmt: skip
+        token_hash(token),
+        principal.user_id,
+        method,
+        prefix,
+        _principal_data(principal),
+        csrf,
+        now,
+        expires,
+        None,
+    )
     with uow:
         uow.console_sessions.purge(now - SESSION_LIFETIME)
         uow.console_sessions.add(record)

@@ -45,9 +45,14 @@ def create_customer(
         if customer is None or ctx.errors:
             raise ValidationFailed(ctx.errors.errors)
         return write_new(
-            uow, actor, customer, settings, warnings=ctx.warnings,
-            change_request_id=change_request_id, received=data,
-        )  # fmt: skip
+            uow,
+            actor,
+            customer,
+            settings,
+            warnings=ctx.warnings,
+            change_request_id=change_request_id,
+            received=data,
+        )
 
 
 def write_new(

@@ -41,9 +41,14 @@ def update_customer(
     with uow:
         current, updated, ctx = prepare_update(uow, customer_id, patch, expected_version)
         return write_update(
-            uow, actor, current, updated, settings, warnings=ctx.warnings,
+            uow,
+            actor,
+            current,
+            updated,
+            settings,
+            warnings=ctx.warnings,
             change_request_id=change_request_id,
-        )  # fmt: skip
+        )
 
 
 def prepare_update(

@@ -75,11 +75,15 @@ def auto_merge(
 
     def settle(members: Sequence[str]) -> UUID | None:
         return settle_cluster(
-            new_uow, actor, settings, members, numbers,
+            new_uow,
+            actor,
+            settings,
+            members,
+            numbers,
             lambda survivor, absorbed: merge_customers(
                 new_uow(), actor, survivor, absorbed, {}, settings
             ),
-        )  # fmt: skip
+        )
 
     counts = {"auto_merged": 0, "auto_merged_groups": 0, "requeued": 0, "queued": 0}
     requeue: list[NewCluster] = []

@@ -136,9 +136,9 @@ def run_batch(
     if model is None and trainer is not None and len(feats) > 1:
         if progress:
             progress("training", 0, 1)
-        sample = feats if len(feats) <= train_sample else random.Random(7).sample(
-            feats, train_sample
-        )  # fmt: skip
+        sample = (
+            feats if len(feats) <= train_sample else random.Random(7).sample(feats, train_sample)
+        )
         model = trainer(sample, len(feats))
     if model is None:
         uow = new_uow()
@@ -193,17 +193,25 @@ def run_batch(
             "superseded_clusters": superseded,
             "workers": workers,
             "seconds": {
-                "read": round(t_read - started, 2), "train": round(t_train - t_read, 2),
+                "read": round(t_read - started, 2),
+                "train": round(t_train - t_read, 2),
                 "block_score": round(t_score - t_train, 2),
                 "cluster": round(t_cluster - t_score, 2),
             },
-        }  # fmt: skip
+        }
         uow.matching.finish_run(run.run_id, utcnow(), run.stats)
     if auto_merge:
         run.stats.update(
-            merge_automatically(new_uow, actor, settings, run.run_id, new_clusters, numbers,
-                                model.thresholds.auto_merge)
-        )  # fmt: skip
+            merge_automatically(
+                new_uow,
+                actor,
+                settings,
+                run.run_id,
+                new_clusters,
+                numbers,
+                model.thresholds.auto_merge,
+            )
+        )
     run.stats["seconds"]["total"] = round(time.perf_counter() - started, 2)
     return run
 
@@ -275,9 +283,12 @@ def _new_cluster(
         ra, rb = records or (a, b)
         result = score(by_id[ra], by_id[rb], model)
         pair: dict[str, Any] = {
-            "a": a, "b": b, "score": result.probability,
-            "match_weight": round(result.match_weight, 4), "explanation": explain(result),
-        }  # fmt: skip
+            "a": a,
+            "b": b,
+            "score": result.probability,
+            "match_weight": round(result.match_weight, 4),
+            "explanation": explain(result),
+        }
         if records is not None:  # linked through a source record's form of a or b
             pair["source_records"] = [ra, rb]
         pairs.append(pair)

@@ -119,16 +119,22 @@ def merge_customers(
                 survivor_before=before,
                 survivor_after=after,
                 absorbed=absorbed_snapshots,
-                rules={"config": rules_config.to_dict(), "applied": plan.rules,
-                       "sources": plan.sources, "dropped": plan.dropped,
-                       "source_records": kept_sources},
+                rules={
+                    "config": rules_config.to_dict(),
+                    "applied": plan.rules,
+                    "sources": plan.sources,
+                    "dropped": plan.dropped,
+                    "source_records": kept_sources,
+                },
                 choices=dict(choices),
                 merged_at=now,
                 merged_by=actor.user_id,
-                moved_refs=[(r.source_system, r.source_id, owner)
-                            for r, owner in refs_of(absorbed_snapshots)],
+                moved_refs=[
+                    (r.source_system, r.source_id, owner)
+                    for r, owner in refs_of(absorbed_snapshots)
+                ],
             )
-        )  # fmt: skip
+        )
         uow.matching.add_redirects([Redirect(c.id, survivor.id, merge_id) for c in absorbed], now)
         profile_merges.absorb(uow, survivor.id, list(absorbed_ids))  # activity follows
         remove_match_keys(uow, list(absorbed_ids))
@@ -140,30 +146,58 @@ def merge_customers(
             {"field": "merged_from", "before": None, "after": absorbed_text},
         ]
         record_change(
-            uow, actor, operation="merge", resource_type="customer",
-            resource_id=str(survivor.id), changes=changes,
+            uow,
+            actor,
+            operation="merge",
+            resource_type="customer",
+            resource_id=str(survivor.id),
+            changes=changes,
             change_request_id=change_request_id,
-            event=customer_event("merged", survivor.id, now, {
-                "merge_id": str(merge_id), "absorbed_ids": absorbed_text, "changes": changes,
-                "customer": after,
-            }),
-        )  # fmt: skip
+            event=customer_event(
+                "merged",
+                survivor.id,
+                now,
+                {
+                    "merge_id": str(merge_id),
+                    "absorbed_ids": absorbed_text,
+                    "changes": changes,
+                    "customer": after,
+                },
+            ),
+        )
         for customer, snap in zip(absorbed, absorbed_snapshots, strict=True):
             record_change(
-                uow, actor, operation="absorb", resource_type="customer",
+                uow,
+                actor,
+                operation="absorb",
+                resource_type="customer",
                 resource_id=str(customer.id),
-                changes=[{"field": "customer", "before": snap, "after": None},
-                         {"field": "merged_into", "before": None, "after": str(survivor.id)}],
+                changes=[
+                    {"field": "customer", "before": snap, "after": None},
+                    {"field": "merged_into", "before": None, "after": str(survivor.id)},
+                ],
                 change_request_id=change_request_id,
-                event=customer_event("absorbed", customer.id, now, {
-                    "merge_id": str(merge_id), "survivor_id": str(survivor.id),
-                    "number": customer.number, "customer": snap,
-                }),
-            )  # fmt: skip
+                event=customer_event(
+                    "absorbed",
+                    customer.id,
+                    now,
+                    {
+                        "merge_id": str(merge_id),
+                        "survivor_id": str(survivor.id),
+                        "number": customer.number,
+                        "customer": snap,
+                    },
+                ),
+            )
         return MergeResult(
-            merge_id, plan.customer, list(absorbed_ids), plan.rules, plan.sources,
-            plan.dropped, ctx.warnings,
-        )  # fmt: skip
+            merge_id,
+            plan.customer,
+            list(absorbed_ids),
+            plan.rules,
+            plan.sources,
+            plan.dropped,
+            ctx.warnings,
+        )
 
 
 def _close_clusters(
@@ -177,6 +211,9 @@ def _close_clusters(
             continue
         settled = {UUID(m) for m in cluster.members} <= merged
         uow.matching.decide_cluster(
-            cluster_id, "merged" if settled else "superseded", now, actor.user_id,
+            cluster_id,
+            "merged" if settled else "superseded",
+            now,
+            actor.user_id,
             merge_id if settled else None,
-        )  # fmt: skip
+        )

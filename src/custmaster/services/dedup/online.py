@@ -87,16 +87,24 @@ def weight_of(probability: float) -> float:
 
 
 def match_record_in(
-    uow: UnitOfWork, record: MatchRecord, *, limit: int = 10, min_probability: float = 0.0,
+    uow: UnitOfWork,
+    record: MatchRecord,
+    *,
+    limit: int = 10,
+    min_probability: float = 0.0,
     exclude: Collection[UUID] = (),
-) -> list[MatchCandidate]:  # fmt: skip
+) -> list[MatchCandidate]:
     """:func:`match_features` for a raw record, with the current model (no transaction
     of its own: the caller's unit of work is open)."""
     model = current_model(uow)
     return match_features(
-        uow, prepare(record), model=model, limit=limit, min_probability=min_probability,
+        uow,
+        prepare(record),
+        model=model,
+        limit=limit,
+        min_probability=min_probability,
         exclude=exclude,
-    )  # fmt: skip
+    )
 
 
 def find_matches(
@@ -114,19 +122,28 @@ def find_matches(
     with uow.read_only(autocommit=True):  # two independent reads: no transaction needed
         model = current_model(uow)
         found = match_features(
-            uow, prepare(record), model=model, limit=min(limit, MAX_RESULTS),
+            uow,
+            prepare(record),
+            model=model,
+            limit=min(limit, MAX_RESULTS),
             min_probability=min_probability,
-        )  # fmt: skip
+        )
         return found, model
 
 
 def explain(result: MatchResult) -> list[dict[str, Any]]:
     """The per-field explanation as JSON."""
     return [
-        {"field": e.field, "level": e.level, "label": e.label, "weight": e.weight,
-         "candidate_value": e.candidate_value, "existing_value": e.existing_value}
+        {
+            "field": e.field,
+            "level": e.level,
+            "label": e.label,
+            "weight": e.weight,
+            "candidate_value": e.candidate_value,
+            "existing_value": e.existing_value,
+        }
         for e in result.explanation
-    ]  # fmt: skip
+    ]
 
 
 def match_answer(

@@ -136,7 +136,11 @@ class MatchingRepository(Protocol):
         ...
 
     def start_run(
-        self, run_id: UUID, actor_id: str, at: datetime, model: dict[str, Any],
+        self,
+        run_id: UUID,
+        actor_id: str,
+        at: datetime,
+        model: dict[str, Any],
         model_version: int | None = None,
     ) -> None: ...
 
@@ -181,6 +185,7 @@ class MatchingRepository(Protocol):
         """Clusters by id, or with ``uncertain_first`` by ``|score - 0.5|`` then id (the
         keyset after ``(after_uncertainty, after_id)``)."""
         ...
+
     def decide_cluster(
         self, cluster_id: int, status: str, at: datetime, by: str, merge_id: UUID | None
     ) -> None: ...

@@ -41,22 +41,40 @@ def match_record(customer: Customer) -> MatchRecord:
 
 def features_to_json(f: MatchFeatures) -> dict[str, Any]:
     return {
-        "id": f.id, "kind": f.kind, "name": f.name, "name_tokens": list(f.name_tokens),
-        "legal_form": f.legal_form, "email": f.email, "domains": sorted(f.domains),
-        "phone": f.phone, "tax_id": f.tax_id, "street": f.street,
-        "house_number": f.house_number, "postal_code": f.postal_code, "city": f.city,
+        "id": f.id,
+        "kind": f.kind,
+        "name": f.name,
+        "name_tokens": list(f.name_tokens),
+        "legal_form": f.legal_form,
+        "email": f.email,
+        "domains": sorted(f.domains),
+        "phone": f.phone,
+        "tax_id": f.tax_id,
+        "street": f.street,
+        "house_number": f.house_number,
+        "postal_code": f.postal_code,
+        "city": f.city,
         "country": f.country,
-    }  # fmt: skip
+    }
 
 
 def features_from_json(data: Mapping[str, Any]) -> MatchFeatures:
     return MatchFeatures(
-        id=data["id"], kind=data["kind"], name=data["name"],
-        name_tokens=tuple(data["name_tokens"]), legal_form=data["legal_form"],
-        email=data["email"], domains=frozenset(data["domains"]), phone=data["phone"],
-        tax_id=data["tax_id"], street=data["street"], house_number=data["house_number"],
-        postal_code=data["postal_code"], city=data["city"], country=data["country"],
-    )  # fmt: skip
+        id=data["id"],
+        kind=data["kind"],
+        name=data["name"],
+        name_tokens=tuple(data["name_tokens"]),
+        legal_form=data["legal_form"],
+        email=data["email"],
+        domains=frozenset(data["domains"]),
+        phone=data["phone"],
+        tax_id=data["tax_id"],
+        street=data["street"],
+        house_number=data["house_number"],
+        postal_code=data["postal_code"],
+        city=data["city"],
+        country=data["country"],
+    )
 
 
 def index_keys(features: MatchFeatures) -> list[tuple[str, str]]:

@@ -37,9 +37,12 @@ def list_clusters(
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
         return uow.matching.list_clusters(
-            status, after_id, limit,
-            uncertain_first=uncertain_first, after_uncertainty=after_uncertainty,
-        )  # fmt: skip
+            status,
+            after_id,
+            limit,
+            uncertain_first=uncertain_first,
+            after_uncertainty=after_uncertainty,
+        )
 
 
 def uncertainty(cluster: ClusterRecord) -> float:

@@ -241,8 +241,14 @@ def _parse_choice(name: str, value: Any, golden: Customer, ctx: ParseContext) ->
 def address_key(a: Address) -> tuple[Any, ...]:
     """Addresses equal after normalisation (type, street, number, postal code, city)."""
     street = normalize_street(a.lines)
-    return (a.type.value, street.name, street.number,
-            normalize_postal_code(a.postal_code, a.country), fold(a.city), a.country)  # fmt: skip
+    return (
+        a.type.value,
+        street.name,
+        street.number,
+        normalize_postal_code(a.postal_code, a.country),
+        fold(a.city),
+        a.country,
+    )
 
 
 def contact_key(c: Contact) -> tuple[Any, ...]:
@@ -292,9 +298,13 @@ def _absorb_children(golden: Customer, other: Customer, dropped: list[dict[str, 
         )
         if clash is not None:
             dropped.append(
-                {"record": "pricing_tiers", "id": str(tier.id), "from": str(other.id),
-                 "reason": f"overlaps pricing tier {clash.id} of the golden record"}
-            )  # fmt: skip
+                {
+                    "record": "pricing_tiers",
+                    "id": str(tier.id),
+                    "from": str(other.id),
+                    "reason": f"overlaps pricing tier {clash.id} of the golden record",
+                }
+            )
             continue
         golden.pricing_tiers.append(dataclasses.replace(tier))
         tier_keys.add(tier_key(tier))
@@ -315,8 +325,15 @@ def _absorb_children(golden: Customer, other: Customer, dropped: list[dict[str, 
 
 def _combine_override(mine: EntityOverride, other: EntityOverride) -> None:
     """The survivor's override wins per field; the absorbed one fills the gaps."""
-    for name in ("credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-                 "revenue_account", "customer_group"):  # fmt: skip
+    for name in (
+        "credit_limit",
+        "payment_terms",
+        "payment_method",
+        "currency",
+        "tax_code",
+        "revenue_account",
+        "customer_group",
+    ):
         if getattr(mine, name) is None and getattr(other, name) is not None:
             setattr(mine, name, getattr(other, name))
     for dim_type, value in other.dimensions.items():

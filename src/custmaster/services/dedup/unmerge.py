@@ -45,9 +45,20 @@ from custmaster.services.recording import record_change, utcnow
 from custmaster.services.sources.merging import unmerge_sources
 
 _FIXED = frozenset(
-    {"id", "number", "status", "version", "created_at", "updated_at", "source_refs",
-     "overrides", "dimensions", "metadata", *CHILD_COLLECTIONS}
-)  # fmt: skip
+    {
+        "id",
+        "number",
+        "status",
+        "version",
+        "created_at",
+        "updated_at",
+        "source_refs",
+        "overrides",
+        "dimensions",
+        "metadata",
+        *CHILD_COLLECTIONS,
+    }
+)
 _MISSING = object()
 
 
@@ -93,17 +104,19 @@ def unmerged_snapshot(
         result[kind] = [r for r in current.get(kind) or [] if r["id"] not in moved_children]
     moved = {(s, i) for s, i, _ in merge.moved_refs}
     result["source_refs"] = [
-        r for r in current.get("source_refs") or []
+        r
+        for r in current.get("source_refs") or []
         if (r["source_system"], r["source_id"]) not in moved
-    ]  # fmt: skip
+    ]
     overrides: dict[str, Any] = {}
     empty: dict[str, Any] = {name: None for name in OVERRIDABLE_FIELDS}
     empty.update(dimensions={}, addresses=[])
     for entity, now in (current.get("overrides") or {}).items():
         b = (before.get("overrides") or {}).get(entity, empty)
         a = (after.get("overrides") or {}).get(entity, empty)
-        o = {name: _three_way(b.get(name), a.get(name), now.get(name))
-             for name in OVERRIDABLE_FIELDS}  # fmt: skip
+        o = {
+            name: _three_way(b.get(name), a.get(name), now.get(name)) for name in OVERRIDABLE_FIELDS
+        }
         o["dimensions"] = _mapping_three_way(
             b.get("dimensions") or {}, a.get("dimensions") or {}, now.get("dimensions") or {}
         )
@@ -185,25 +198,51 @@ def _record(
 ) -> None:
     after = snapshot(survivor)
     restored_ids = [str(c.id) for c in restored]
-    changes = [*diff(before, after), {"field": "merged_from", "before": restored_ids,
-                                      "after": None}]  # fmt: skip
+    changes = [
+        *diff(before, after),
+        {"field": "merged_from", "before": restored_ids, "after": None},
+    ]
     record_change(
-        uow, actor, operation="unmerge", resource_type="customer",
-        resource_id=str(survivor.id), changes=changes,
-        event=customer_event("unmerged", survivor.id, now, {
-            "merge_id": str(merge.id), "role": "survivor", "restored_ids": restored_ids,
-            "changes": changes, "customer": after,
-        }),
-    )  # fmt: skip
+        uow,
+        actor,
+        operation="unmerge",
+        resource_type="customer",
+        resource_id=str(survivor.id),
+        changes=changes,
+        event=customer_event(
+            "unmerged",
+            survivor.id,
+            now,
+            {
+                "merge_id": str(merge.id),
+                "role": "survivor",
+                "restored_ids": restored_ids,
+                "changes": changes,
+                "customer": after,
+            },
+        ),
+    )
     for customer in restored:
         snap = snapshot(customer)
         record_change(
-            uow, actor, operation="unmerge", resource_type="customer",
+            uow,
+            actor,
+            operation="unmerge",
+            resource_type="customer",
             resource_id=str(customer.id),
-            changes=[*diff(None, snap),
-                     {"field": "merged_into", "before": str(survivor.id), "after": None}],
-            event=customer_event("unmerged", customer.id, now, {
-                "merge_id": str(merge.id), "role": "restored",
-                "survivor_id": str(survivor.id), "customer": snap,
-            }),
-        )  # fmt: skip
+            changes=[
+                *diff(None, snap),
+                {"field": "merged_into", "before": str(survivor.id), "after": None},
+            ],
+            event=customer_event(
+                "unmerged",
+                customer.id,
+                now,
+                {
+                    "merge_id": str(merge.id),
+                    "role": "restored",
+                    "survivor_id": str(survivor.id),
+                    "customer": snap,
+                },
+            ),
+        )

@@ -19,9 +19,13 @@ def possible_duplicates(uow: UnitOfWork, customer: Customer) -> dict[UUID, Chang
     ``similar_customer`` warnings (the code the exact-name check used before)."""
     model = current_model(uow)
     found = match_features(
-        uow, prepare(match_record(customer)), model=model, limit=MAX_WARNINGS,
-        min_probability=model.thresholds.review, exclude={customer.id},
-    )  # fmt: skip
+        uow,
+        prepare(match_record(customer)),
+        model=model,
+        limit=MAX_WARNINGS,
+        min_probability=model.thresholds.review,
+        exclude={customer.id},
+    )
     return {
         c.customer_id: ChangeWarning(
             None,

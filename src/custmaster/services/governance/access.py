@@ -37,11 +37,11 @@ from custmaster.domain.permissions import Permission, PermissionDenied, Principa
 
 #: Fields that move money: only finance roles (and integrations syncing an ERP) set them.
 FINANCE_FIELDS = frozenset(
-    {"credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-     "revenue_account"}
-)  # fmt: skip
-FINANCE_ROLES = frozenset({Role.AR_MANAGER, Role.CONTROLLER, Role.CFO, Role.ADMIN,
-                           Role.INTEGRATION})  # fmt: skip
+    {"credit_limit", "payment_terms", "payment_method", "currency", "tax_code", "revenue_account"}
+)
+FINANCE_ROLES = frozenset(
+    {Role.AR_MANAGER, Role.CONTROLLER, Role.CFO, Role.ADMIN, Role.INTEGRATION}
+)
 
 
 def require_entity(actor: Principal, entity: str) -> None:

@@ -42,8 +42,9 @@ def submit_cluster_decision(
     choices: Mapping[str, Any] | None = None,
 ) -> ClusterOutcome:
     if decision != "merge":
-        decided = decide(uow, actor, cluster_id, decision, settings, survivor_id=survivor_id,
-                         choices=choices)  # fmt: skip
+        decided = decide(
+            uow, actor, cluster_id, decision, settings, survivor_id=survivor_id, choices=choices
+        )
         return ClusterOutcome(decided.cluster)
     # a merge goes through the approval policy (a change request, or applied at once)
     cluster = open_cluster(uow, actor, cluster_id)

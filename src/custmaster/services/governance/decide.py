@@ -39,8 +39,13 @@ def _load(uow: UnitOfWork, request_id: UUID) -> ChangeRequest:
     return request
 
 
-def _record(uow: UnitOfWork, actor: Principal, request: ChangeRequest, operation: str,
-            before: dict[str, Any]) -> None:  # fmt: skip
+def _record(
+    uow: UnitOfWork,
+    actor: Principal,
+    request: ChangeRequest,
+    operation: str,
+    before: dict[str, Any],
+) -> None:
     uow.change_requests.save(request)
     record_change(
         uow,
@@ -111,17 +116,28 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 request.mark_conflicted(outcome.conflicts, utcnow())
                 _record(uow, submitter, request, "conflicted", before)
                 return
-            update_customer(uow, submitter, request.customer_id, payload["patch"], settings,
-                            change_request_id=request.id)  # fmt: skip
+            update_customer(
+                uow,
+                submitter,
+                request.customer_id,
+                payload["patch"],
+                settings,
+                change_request_id=request.id,
+            )
             if request.operation is Operation.ERASE_PERSONAL_DATA:
                 scrub_sources(uow, request.customer_id, payload["patch"], current)
         elif request.operation is Operation.MERGE:
             assert request.customer_id is not None
             apply_merge(
-                uow, submitter, request.customer_id,
-                [UUID(i) for i in payload["absorbed_ids"]], payload["choices"], settings,
-                cluster_id=payload.get("cluster_id"), change_request_id=request.id,
-            )  # fmt: skip
+                uow,
+                submitter,
+                request.customer_id,
+                [UUID(i) for i in payload["absorbed_ids"]],
+                payload["choices"],
+                settings,
+                cluster_id=payload.get("cluster_id"),
+                change_request_id=request.id,
+            )
         elif request.operation is Operation.UNMERGE:
             unmerge(uow, submitter, UUID(payload["merge_id"]))
         elif request.operation is Operation.PROFILE_RULES_CHANGE:
@@ -139,8 +155,14 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 return
         else:
             assert request.customer_id is not None
-            apply_lifecycle(uow, submitter, request.operation, request.customer_id,
-                            request.change.base_version, request.id)  # fmt: skip
+            apply_lifecycle(
+                uow,
+                submitter,
+                request.operation,
+                request.customer_id,
+                request.change.base_version,
+                request.id,
+            )
     except DomainError as error:  # e.g. the record changed so the change no longer applies
         failed = [e.field for e in error.errors] if isinstance(error, ValidationFailed) else []
         request.mark_conflicted(failed or list(request.change.fields), utcnow())

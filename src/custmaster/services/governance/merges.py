@@ -65,18 +65,31 @@ def submit_merge(
         absorbed = [load(uow, customer_id) for customer_id in absorbed_ids]
         ids = [str(customer_id) for customer_id in absorbed_ids]
         request = open_request(
-            uow, actor, policy, Operation.MERGE, customer_id=survivor_id,
+            uow,
+            actor,
+            policy,
+            Operation.MERGE,
+            customer_id=survivor_id,
             changes=[{"field": "merge", "before": None, "after": ids}],
             payload={"absorbed_ids": ids, "choices": dict(choices), "cluster_id": cluster_id},
-            before=None, after=None, base_version=survivor.version,
-            entities=_entities([survivor, *absorbed]), direct=direct,
-        )  # fmt: skip
+            before=None,
+            after=None,
+            base_version=survivor.version,
+            entities=_entities([survivor, *absorbed]),
+            direct=direct,
+        )
         if request is not None:
             return MergeOutcome(request=request)
         merged = apply_merge(
-            uow, actor, survivor_id, absorbed_ids, choices, settings,
-            expected_version=expected_version, cluster_id=cluster_id,
-        )  # fmt: skip
+            uow,
+            actor,
+            survivor_id,
+            absorbed_ids,
+            choices,
+            settings,
+            expected_version=expected_version,
+            cluster_id=cluster_id,
+        )
         return MergeOutcome(merge=visible_merge(actor, merged))
 
 
@@ -105,9 +118,15 @@ def apply_merge(
 ) -> MergeResult:
     with uow:
         result = merge_customers(
-            uow, actor, survivor_id, absorbed_ids, choices, settings,
-            expected_version=expected_version, change_request_id=change_request_id,
-        )  # fmt: skip
+            uow,
+            actor,
+            survivor_id,
+            absorbed_ids,
+            choices,
+            settings,
+            expected_version=expected_version,
+            change_request_id=change_request_id,
+        )
         if cluster_id is not None:
             uow.matching.decide_cluster(
                 cluster_id, "merged", utcnow(), actor.user_id, result.merge_id
@@ -127,13 +146,21 @@ def submit_unmerge(
             raise Conflict(f"merge {merge_id} was undone already")
         survivor = uow.customers.get(merge.survivor_id)
         request = open_request(
-            uow, actor, policy, Operation.UNMERGE, customer_id=merge.survivor_id,
-            changes=[{"field": "merge", "before": [str(a) for a in merge.absorbed_ids],
-                      "after": None}],
-            payload={"merge_id": str(merge_id)}, before=None, after=None,
+            uow,
+            actor,
+            policy,
+            Operation.UNMERGE,
+            customer_id=merge.survivor_id,
+            changes=[
+                {"field": "merge", "before": [str(a) for a in merge.absorbed_ids], "after": None}
+            ],
+            payload={"merge_id": str(merge_id)},
+            before=None,
+            after=None,
             base_version=survivor.version if survivor else None,
-            entities=_entities([survivor] if survivor else []), direct=direct,
-        )  # fmt: skip
+            entities=_entities([survivor] if survivor else []),
+            direct=direct,
+        )
         if request is not None:
             return MergeOutcome(request=request)
         result = unmerge(uow, actor, merge_id)

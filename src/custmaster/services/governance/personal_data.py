@@ -95,9 +95,14 @@ def erase_customer(
         )
         before = snapshot(customer)
         outcome = submit_update(
-            uow, actor, policy, customer_id, patch, settings,
+            uow,
+            actor,
+            policy,
+            customer_id,
+            patch,
+            settings,
             operation=Operation.ERASE_PERSONAL_DATA,
-        )  # fmt: skip
+        )
         if outcome.applied:  # else when its approval completes (governance.decide)
             scrub_sources(uow, customer_id, patch, before)
         return outcome

@@ -160,12 +160,23 @@ def submit_create(
         changes = diff(None, after)
         check_change_access(actor, data, [c["field"] for c in changes])
         request = open_request(
-            uow, actor, policy, Operation.CREATE, customer_id=None, changes=changes,
-            payload={"request": dict(data)}, before=None, after=after, base_version=None,
-            entities=touched_entities(data), direct=direct,
-            warnings=lambda: [*ctx.warnings,
-                              *change_warnings(uow, draft, settings, name_changed=True)],
-        )  # fmt: skip
+            uow,
+            actor,
+            policy,
+            Operation.CREATE,
+            customer_id=None,
+            changes=changes,
+            payload={"request": dict(data)},
+            before=None,
+            after=after,
+            base_version=None,
+            entities=touched_entities(data),
+            direct=direct,
+            warnings=lambda: [
+                *ctx.warnings,
+                *change_warnings(uow, draft, settings, name_changed=True),
+            ],
+        )
         if request is None:
             # green: store what was validated above (no second parse)
             result = write_new(uow, actor, draft, settings, warnings=ctx.warnings, received=data)
@@ -194,18 +205,36 @@ def submit_update(
         request = None
         if changes:
             request = open_request(
-                uow, actor, policy, operation, customer_id=customer_id, changes=changes,
-                payload={"patch": dict(patch)}, before=before, after=after,
+                uow,
+                actor,
+                policy,
+                operation,
+                customer_id=customer_id,
+                changes=changes,
+                payload={"patch": dict(patch)},
+                before=before,
+                after=after,
                 base_version=current.version,
-                entities=touched_entities(patch, current), direct=direct,
-                warnings=lambda: ctx.warnings + change_warnings(
-                    uow, updated, settings, name_changed=updated.name != current.name
+                entities=touched_entities(patch, current),
+                direct=direct,
+                warnings=lambda: (
+                    ctx.warnings
+                    + change_warnings(
+                        uow, updated, settings, name_changed=updated.name != current.name
+                    )
                 ),
-            )  # fmt: skip
+            )
         if request is None:
             # green: store what was validated above (no second load and parse)
-            result = write_update(uow, actor, current, updated, settings, warnings=ctx.warnings,
-                                  compared=(before, after, changes))  # fmt: skip
+            result = write_update(
+                uow,
+                actor,
+                current,
+                updated,
+                settings,
+                warnings=ctx.warnings,
+                compared=(before, after, changes),
+            )
             return applied(actor, result)
         return pending(request)
 
@@ -238,10 +267,19 @@ def submit_lifecycle(
             name, old, new = _STATUS_CHANGES[operation]
             changes = [{"field": name, "before": old, "after": new}]
         request = open_request(
-            uow, actor, policy, operation, customer_id=customer_id, changes=changes,
-            payload={}, before=snapshot(current), after=None, base_version=current.version,
-            entities=touched_entities({}, current), direct=direct,
-        )  # fmt: skip
+            uow,
+            actor,
+            policy,
+            operation,
+            customer_id=customer_id,
+            changes=changes,
+            payload={},
+            before=snapshot(current),
+            after=None,
+            base_version=current.version,
+            entities=touched_entities({}, current),
+            direct=direct,
+        )
         if request is not None:
             return Outcome(False, request=request)
         return applied(actor, apply_lifecycle(uow, actor, operation, customer_id, None, None))
@@ -256,11 +294,26 @@ def apply_lifecycle(
     change_request_id: UUID | None,
 ) -> CustomerResult | None:
     if operation is Operation.DEACTIVATE:
-        return deactivate_customer(uow, actor, customer_id, expected_version=expected_version,
-                                   change_request_id=change_request_id)  # fmt: skip
+        return deactivate_customer(
+            uow,
+            actor,
+            customer_id,
+            expected_version=expected_version,
+            change_request_id=change_request_id,
+        )
     if operation is Operation.REACTIVATE:
-        return reactivate_customer(uow, actor, customer_id, expected_version=expected_version,
-                                   change_request_id=change_request_id)  # fmt: skip
-    delete_customer(uow, actor, customer_id, expected_version=expected_version,
-                    change_request_id=change_request_id)  # fmt: skip
+        return reactivate_customer(
+            uow,
+            actor,
+            customer_id,
+            expected_version=expected_version,
+            change_request_id=change_request_id,
+        )
+    delete_customer(
+        uow,
+        actor,
+        customer_id,
+        expected_version=expected_version,
+        change_request_id=change_request_id,
+    )
     return None

@@ -118,14 +118,21 @@ class _BatchWriter:
         part = row.payload.get("source")
         if part is None:
             return None
-        record = import_source(part, golden_id=golden_id, normalised=normalised,
-                               features=features, job_id=self.job.id, at=self.now)  # fmt: skip
+        record = import_source(
+            part,
+            golden_id=golden_id,
+            normalised=normalised,
+            features=features,
+            job_id=self.job.id,
+            at=self.now,
+        )
         self.sources.append(record)
         self.known.append(bool(part.get("known")))
         return record
 
-    def _record(self, operation: str, customer_id: UUID, changes: list[dict[str, Any]],
-                event: CloudEvent) -> None:  # fmt: skip
+    def _record(
+        self, operation: str, customer_id: UUID, changes: list[dict[str, Any]], event: CloudEvent
+    ) -> None:
         self.audit.append(
             AuditEntry(
                 occurred_at=self.now,
@@ -172,11 +179,18 @@ class _BatchWriter:
         for row, customer, data in built:
             unknown = [c for c in checks[row.seq] if c in missing]
             if unknown:
-                self._fail(row, Outcome.FAILED, [
-                    _issue(c.path, "unknown_reference",
-                           f"no {c.kind.value.replace('_', ' ')} '{c.code}' exists (any more)")
-                    for c in unknown
-                ])  # fmt: skip
+                self._fail(
+                    row,
+                    Outcome.FAILED,
+                    [
+                        _issue(
+                            c.path,
+                            "unknown_reference",
+                            f"no {c.kind.value.replace('_', ' ')} '{c.code}' exists (any more)",
+                        )
+                        for c in unknown
+                    ],
+                )
                 continue
             taken = [
                 (r.source_system, r.source_id) in existing.by_source_ref
@@ -184,10 +198,13 @@ class _BatchWriter:
             ]
             # a record queued for review shares its keys on purpose (keys are evidence)
             queued = row.payload is not None and "review" in row.payload
-            if any(taken) or (not queued and (
-                customer.email.casefold() in existing.by_email
-                or (customer.tax_id and customer.tax_id in existing.by_tax_id)
-            )):  # fmt: skip
+            if any(taken) or (
+                not queued
+                and (
+                    customer.email.casefold() in existing.by_email
+                    or (customer.tax_id and customer.tax_id in existing.by_tax_id)
+                )
+            ):
                 problem = [_issue("source_refs", "duplicate", _DUPLICATE_SINCE)]
                 skip = self.job.options.on_duplicate is OnDuplicate.SKIP
                 self._fail(row, Outcome.SKIPPED if skip else Outcome.FAILED, problem)
@@ -203,13 +220,20 @@ class _BatchWriter:
             self._keep(row, customer.id, data, features)
             customer.number = self.settings.customer_number(value)
             customer.created_at = customer.updated_at = self.now
-            after = dict(data, number=customer.number, created_at=stamp, updated_at=stamp,
-                         version=1)  # fmt: skip
+            after = dict(
+                data, number=customer.number, created_at=stamp, updated_at=stamp, version=1
+            )
             self._record(
-                "create", customer.id, diff(None, after),
-                customer_event("created", customer.id, self.now,
-                               {"customer": after, "import_job": str(self.job.id)}),
-            )  # fmt: skip
+                "create",
+                customer.id,
+                diff(None, after),
+                customer_event(
+                    "created",
+                    customer.id,
+                    self.now,
+                    {"customer": after, "import_job": str(self.job.id)},
+                ),
+            )
             self.result.add(Outcome.CREATED)
         created = [c for _, c, _ in ready]
         self.uow.imports.add_customers(created)
@@ -245,18 +269,31 @@ class _BatchWriter:
                 part = row.payload.get("source")
                 if part is None:  # a job validated before source records existed
                     source = import_source(
-                        {"record_id": str(uuid4()), "system": "import", "source_id": None,
-                         "received": command}, golden_id=current.id,
-                        normalised=snapshot(parsed), features=None, job_id=self.job.id,
+                        {
+                            "record_id": str(uuid4()),
+                            "system": "import",
+                            "source_id": None,
+                            "received": command,
+                        },
+                        golden_id=current.id,
+                        normalised=snapshot(parsed),
+                        features=None,
+                        job_id=self.job.id,
                         at=self.now,
-                    )  # fmt: skip
+                    )
                 else:
                     normalised = None if part.get("missing") else snapshot(parsed)
-                    source = import_source(part, golden_id=current.id, normalised=normalised,
-                                           features=None, job_id=self.job.id,
-                                           at=self.now)  # fmt: skip
-                consolidation = consolidate_source(self.uow, current, parsed, command, source,
-                                                   now=self.now, ctx=ctx)  # fmt: skip
+                    source = import_source(
+                        part,
+                        golden_id=current.id,
+                        normalised=normalised,
+                        features=None,
+                        job_id=self.job.id,
+                        at=self.now,
+                    )
+                consolidation = consolidate_source(
+                    self.uow, current, parsed, command, source, now=self.now, ctx=ctx
+                )
                 merged = None if consolidation is None else consolidation.customer
             if merged is not None:
                 for ref in set(merged.source_refs) - set(current.source_refs):
@@ -281,11 +318,16 @@ class _BatchWriter:
             self.uow.customers.update(current, merged)
             refresh_match_keys(self.uow, merged)
             self._record(
-                "update", current.id, changes,
-                customer_event("updated", current.id, self.now,
-                               {"changes": changes, "customer": after,
-                                "import_job": str(self.job.id)}),
-            )  # fmt: skip
+                "update",
+                current.id,
+                changes,
+                customer_event(
+                    "updated",
+                    current.id,
+                    self.now,
+                    {"changes": changes, "customer": after, "import_job": str(self.job.id)},
+                ),
+            )
             self.result.add(Outcome.UPDATED)
 
     def links(self, rows: list[RowReport]) -> None:
@@ -303,14 +345,19 @@ class _BatchWriter:
             command = row.payload["command"]
             refs = command.get("source_refs") or []
             draft = Draft(
-                id=uuid4(), job_id=self.job.id, seq=row.seq,
+                id=uuid4(),
+                job_id=self.job.id,
+                seq=row.seq,
                 source_system=refs[0]["source_system"] if refs else None,
                 source_id=refs[0]["source_id"] if refs else None,
                 name=command.get("name") if isinstance(command.get("name"), str) else None,
-                command=jsonable(command), missing=list(row.payload["missing"]),
-                warnings=row.warnings, created_by=self.job.submitted_by,
-                created_at=self.now, updated_at=self.now,
-            )  # fmt: skip
+                command=jsonable(command),
+                missing=list(row.payload["missing"]),
+                warnings=row.warnings,
+                created_by=self.job.submitted_by,
+                created_at=self.now,
+                updated_at=self.now,
+            )
             if "replace" in row.payload:
                 self.uow.imports.replace_draft(UUID(row.payload["replace"]), draft)
             else:
@@ -333,8 +380,11 @@ class _BatchWriter:
         store(self.uow, self.sources, self.known)
         # a pending (incomplete) record that arrived again and joined a golden record
         # leaves the match index (a no-op for records that were never pending)
-        joined = [r.id for r, seen in zip(self.sources, self.known, strict=True)
-                  if seen and r.golden_id is not None]  # fmt: skip
+        joined = [
+            r.id
+            for r, seen in zip(self.sources, self.known, strict=True)
+            if seen and r.golden_id is not None
+        ]
         if joined:
             self.uow.matching.remove_entries(joined)
         self.uow.audit.append_sealed(self.audit)

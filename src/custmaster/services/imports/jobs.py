@@ -106,15 +106,24 @@ class Upload:
     content: BinaryIO
 
 
-def _audit_job(uow: UnitOfWork, actor: Principal, job: ImportJob, operation: str,
-               changes: list[dict[str, object]]) -> None:  # fmt: skip
+def _audit_job(
+    uow: UnitOfWork,
+    actor: Principal,
+    job: ImportJob,
+    operation: str,
+    changes: list[dict[str, object]],
+) -> None:
     uow.audit.append(
         AuditEntry(
-            occurred_at=utcnow(), actor_id=actor.user_id, actor_name=actor.name,
-            operation=operation, resource_type="import_job", resource_id=str(job.id),
+            occurred_at=utcnow(),
+            actor_id=actor.user_id,
+            actor_name=actor.name,
+            operation=operation,
+            resource_type="import_job",
+            resource_id=str(job.id),
             changes=changes,
         )
-    )  # fmt: skip
+    )
 
 
 def storable_name(name: str) -> str:
@@ -154,10 +163,15 @@ def _require_entity_source(template: Template, options: ImportOptions) -> None:
     """Every customer needs an owning legal entity: a template that gives none needs the
     job's ``entity`` option (CLI ``--entity``, API form field ``entity``)."""
     if options.entity is None and not template.sets_owning_entity:
-        raise ValidationFailed([FieldError(
-            "entity", "required",
-            f"template {template.name} gives no owning legal entity: name the job's entity",
-        )])  # fmt: skip
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "entity",
+                    "required",
+                    f"template {template.name} gives no owning legal entity: name the job's entity",
+                )
+            ]
+        )
 
 
 def submit_job(
@@ -180,15 +194,25 @@ def submit_job(
     if not uploads:
         raise ValidationFailed([FieldError("file", "required", "upload at least one file")])
     if len(uploads) > len(loaded.roles):
-        raise ValidationFailed([FieldError(
-            "file", "too_many_files", f"template {template} reads {list(loaded.roles)}"
-        )])  # fmt: skip
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "file", "too_many_files", f"template {template} reads {list(loaded.roles)}"
+                )
+            ]
+        )
     now = utcnow()
     job = ImportJob(
-        id=uuid4(), status=JobStatus.VALIDATING, template=template, files=[],
-        options=options, submitted_by=actor.user_id, submitted_by_name=actor.name,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        id=uuid4(),
+        status=JobStatus.VALIDATING,
+        template=template,
+        files=[],
+        options=options,
+        submitted_by=actor.user_id,
+        submitted_by_name=actor.name,
+        created_at=now,
+        updated_at=now,
+    )
     if options.entity is not None and bad_text(options.entity):
         why = bad_text(options.entity) or ""
         raise ValidationFailed([FieldError("entity", "invalid_text", why)])
@@ -196,19 +220,31 @@ def submit_job(
         if options.entity is not None:
             check = RefCheck(RefKind.LEGAL_ENTITY, options.entity, "entity")
             if uow.reference.missing([check]):
-                raise ValidationFailed([FieldError(
-                    "entity", "unknown_reference", f"no legal entity '{options.entity}' exists"
-                )])  # fmt: skip
+                raise ValidationFailed(
+                    [
+                        FieldError(
+                            "entity",
+                            "unknown_reference",
+                            f"no legal entity '{options.entity}' exists",
+                        )
+                    ]
+                )
         for role, upload in zip(loaded.roles, uploads, strict=False):
             name = storable_name(upload.name)
             path = files.save(job.id, name, upload.content)
             job.files.append({"role": role, "name": name, "path": str(path)})
         uow.imports.add_job(job)
-        _audit_job(uow, actor, job, "submit", [
-            {"field": "template", "before": None, "after": template},
-            {"field": "options", "before": None, "after": options.as_dict()},
-            {"field": "files", "before": None, "after": [f["name"] for f in job.files]},
-        ])  # fmt: skip
+        _audit_job(
+            uow,
+            actor,
+            job,
+            "submit",
+            [
+                {"field": "template", "before": None, "after": template},
+                {"field": "options", "before": None, "after": options.as_dict()},
+                {"field": "files", "before": None, "after": [f["name"] for f in job.files]},
+            ],
+        )
     return job
 
 
@@ -247,9 +283,13 @@ def approve_job(uow: UnitOfWork, actor: Principal, job_id: UUID) -> ImportJob:
             raise Conflict(f"import job {job.id} is {job.status.value}, not awaiting review")
         _decide(job, actor, JobStatus.IMPORTING)
         uow.imports.save_job(job)
-        _audit_job(uow, actor, job, "approve", [
-            {"field": "status", "before": "awaiting_review", "after": "importing"}
-        ])  # fmt: skip
+        _audit_job(
+            uow,
+            actor,
+            job,
+            "approve",
+            [{"field": "status", "before": "awaiting_review", "after": "importing"}],
+        )
         return job
 
 
@@ -272,10 +312,16 @@ def reject_job(
         uow.imports.save_job(job)
         uow.imports.drop_keys(job.id)
         uow.imports.drop_payloads(job.id)
-        _audit_job(uow, actor, job, "reject", [
-            {"field": "status", "before": "awaiting_review", "after": "rejected"},
-            {"field": "reason", "before": None, "after": reason},
-        ])  # fmt: skip
+        _audit_job(
+            uow,
+            actor,
+            job,
+            "reject",
+            [
+                {"field": "status", "before": "awaiting_review", "after": "rejected"},
+                {"field": "reason", "before": None, "after": reason},
+            ],
+        )
     files.remove(job.id)
     return job
 
@@ -312,8 +358,7 @@ def _prepared(job: ImportJob, template: Template) -> Generator[list[PreparedReco
     """The job's records from ``validated_records`` on, prepared batch by batch: in a
     worker process for a large job (the planning and the writes stay here)."""
     files = {f["role"]: Path(f["path"]) for f in job.files}
-    args = (files, template, job.options.entity, job.validated_records,
-            job.options.batch_size)  # fmt: skip
+    args = (files, template, job.options.entity, job.validated_records, job.options.batch_size)
     remaining = (job.total_rows or 0) - job.validated_records
     on_invalid = job.options.on_invalid_field
     if remaining >= PARALLEL_FROM and can_use_worker() and spare_core():
@@ -321,8 +366,9 @@ def _prepared(job: ImportJob, template: Template) -> Generator[list[PreparedReco
     return prepared_batches(*args, on_invalid=on_invalid)
 
 
-def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
-              progress: Progress) -> ImportJob:  # fmt: skip
+def _validate(
+    new_uow: NewUow, job: ImportJob, settings: ServiceSettings, progress: Progress
+) -> ImportJob:
     template = job_template(job.template, settings.import_template_dir)
     if job.total_rows is None:
         files = {f["role"]: Path(f["path"]) for f in job.files}
@@ -388,8 +434,9 @@ def _validate(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
     return job
 
 
-def _import(new_uow: NewUow, job: ImportJob, settings: ServiceSettings,
-            progress: Progress) -> ImportJob:  # fmt: skip
+def _import(
+    new_uow: NewUow, job: ImportJob, settings: ServiceSettings, progress: Progress
+) -> ImportJob:
     for batch in range(job.last_committed_batch + 1, job.batch_count):
         with collector_paused(), new_uow() as uow:
             current = _load_for_update(uow, job.id)

@@ -18,23 +18,49 @@ from typing import Any
 
 MASTER_FIELDS = frozenset(
     {
-        "kind", "name", "legal_name", "first_name", "last_name", "name_affix", "email",
-        "billing_email", "phone", "website", "tax_id", "customer_type", "industry",
-        "customer_group", "account_tier", "relationship_status", "owning_entity",
-        "credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-        "revenue_account", "notes",
+        "kind",
+        "name",
+        "legal_name",
+        "first_name",
+        "last_name",
+        "name_affix",
+        "email",
+        "billing_email",
+        "phone",
+        "website",
+        "tax_id",
+        "customer_type",
+        "industry",
+        "customer_group",
+        "account_tier",
+        "relationship_status",
+        "owning_entity",
+        "credit_limit",
+        "payment_terms",
+        "payment_method",
+        "currency",
+        "tax_code",
+        "revenue_account",
+        "notes",
     }
-)  # fmt: skip
+)
 FREE_OBJECTS = frozenset({"metadata", "dimensions"})
 ADDRESS_FIELDS = frozenset({"lines", "city", "region", "postal_code", "country", "is_primary"})
 ADDRESS_TYPES = frozenset({"billing", "shipping"})
 CONTACT_FIELDS = frozenset(
     {"first_name", "last_name", "job_title", "role", "email", "phone", "is_primary", "sellable"}
-)  # fmt: skip
+)
 TIER_FIELDS = frozenset(
-    {"item", "unit_price", "currency", "min_quantity", "max_quantity", "effective_from",
-     "effective_to"}
-)  # fmt: skip
+    {
+        "item",
+        "unit_price",
+        "currency",
+        "min_quantity",
+        "max_quantity",
+        "effective_from",
+        "effective_to",
+    }
+)
 TAX_PROFILE_FIELDS = frozenset({"tax_code", "certificate_number", "effective_from", "effective_to"})
 INDEXED_LISTS = {
     "contacts": CONTACT_FIELDS,
@@ -43,9 +69,18 @@ INDEXED_LISTS = {
 }
 #: Fields a legal entity may override (DESIGN.md §3).
 OVERRIDABLE_FIELDS = frozenset(
-    {"credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-     "revenue_account", "customer_group", "dimensions", "addresses"}
-)  # fmt: skip
+    {
+        "credit_limit",
+        "payment_terms",
+        "payment_method",
+        "currency",
+        "tax_code",
+        "revenue_account",
+        "customer_group",
+        "dimensions",
+        "addresses",
+    }
+)
 
 _SEGMENT = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[([^\[\]]+)\])?$")
 

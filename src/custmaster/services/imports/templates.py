@@ -32,20 +32,50 @@ DEFAULT_REQUIRED = ("kind", "name", "email")
 #: Fields a grouped row contributes to ``overrides[entity]`` unless the template says otherwise.
 DEFAULT_ENTITY_FIELDS = tuple(sorted(OVERRIDABLE_FIELDS - {"addresses"}))
 _TOP_KEYS = frozenset(
-    {"name", "source_system", "description", "format", "source_id", "source_id_separator",
-     "required", "defaults", "fields", "value_maps", "group_by", "related", "primary_role",
-     "source_system_column"}
-)  # fmt: skip
+    {
+        "name",
+        "source_system",
+        "description",
+        "format",
+        "source_id",
+        "source_id_separator",
+        "required",
+        "defaults",
+        "fields",
+        "value_maps",
+        "group_by",
+        "related",
+        "primary_role",
+        "source_system_column",
+    }
+)
 _FORMAT_KEYS = frozenset(
-    {"encoding", "delimiter", "sheet", "decimal_separator", "thousands_separator",
-     "date_formats", "datetime_formats", "unneutralise"}
-)  # fmt: skip
+    {
+        "encoding",
+        "delimiter",
+        "sheet",
+        "decimal_separator",
+        "thousands_separator",
+        "date_formats",
+        "datetime_formats",
+        "unneutralise",
+    }
+)
 _FIELD_KEYS = frozenset({"column", "columns", "join", "transforms", "value_map"})
 _GROUP_KEYS = frozenset({"columns", "entity_column", "entity_map", "strategy", "entity_fields"})
 _RELATED_KEYS = frozenset(
-    {"target", "join_column", "references", "source_id", "source_id_separator", "primary",
-     "email_to_master", "format", "fields"}
-)  # fmt: skip
+    {
+        "target",
+        "join_column",
+        "references",
+        "source_id",
+        "source_id_separator",
+        "primary",
+        "email_to_master",
+        "format",
+        "fields",
+    }
+)
 _MAP_KEYS = frozenset({"values", "on_unknown"})
 
 

@@ -209,8 +209,12 @@ def _match_payload(customer: Customer, received: dict[str, Any] | None = None) -
         return {"entry": None}
     if received is not None:
         features = prepare(from_customer_dict({**received, "id": str(customer.id)}))
-        return {"entry": {"features": features_to_json(features),
-                          "keys": [list(k) for k in index_keys(features)]}}  # fmt: skip
+        return {
+            "entry": {
+                "features": features_to_json(features),
+                "keys": [list(k) for k in index_keys(features)],
+            }
+        }
     return {"entry": {"features": entry.features, "keys": [list(k) for k in entry.keys]}}
 
 
@@ -295,11 +299,15 @@ class _Planner:
         match features when the row does not carry them already)."""
         record = entry.record
         part = source_payload(
-            system=record.source_system, source_id=record.source_id,
+            system=record.source_system,
+            source_id=record.source_id,
             received=record.command if entry.received is None else entry.received,
-            rows=record.row_numbers, file=self.file, missing=missing or [],
-            warnings=entry.warnings, known=self._known(entry),
-        )  # fmt: skip
+            rows=record.row_numbers,
+            file=self.file,
+            missing=missing or [],
+            warnings=entry.warnings,
+            known=self._known(entry),
+        )
         if features:
             match = (entry.match or {}).get("entry")
             if match is not None:
@@ -399,9 +407,11 @@ class _Planner:
             return self._duplicate(entry, "duplicate", message, "source_refs", owner, missing)
         if owners:
             return self._duplicate(
-                entry, "ambiguous_duplicate",
-                f"matches {len(owners)} existing customers ({what}, ...)", "source_refs",
-            )  # fmt: skip
+                entry,
+                "ambiguous_duplicate",
+                f"matches {len(owners)} existing customers ({what}, ...)",
+                "source_refs",
+            )
         if not self.options.keep_incomplete_as_drafts:
             entry.errors.extend(
                 _issue(name, "required", "is required and missing in the source")
@@ -414,9 +424,11 @@ class _Planner:
         if known is not None:
             if self.options.on_duplicate is not OnDuplicate.UPDATE:
                 return self._duplicate(
-                    entry, "duplicate_draft", f"draft {known} already holds this record",
+                    entry,
+                    "duplicate_draft",
+                    f"draft {known} already holds this record",
                     "source_refs",
-                )  # fmt: skip
+                )
             payload["replace"] = str(known)
         entry.warnings.append(
             _issue(None, "incomplete", f"kept as a draft: {', '.join(missing)} missing")
@@ -429,8 +441,9 @@ class _Planner:
         (online matching on the match index), with the probability."""
         model = current_model(self.uow)
         features = prepare(from_customer_dict(dict(entry.record.command)))
-        found = match_features(self.uow, features, model=model, limit=3,
-                               min_probability=model.thresholds.auto_merge)  # fmt: skip
+        found = match_features(
+            self.uow, features, model=model, limit=3, min_probability=model.thresholds.auto_merge
+        )
         for candidate in found:
             if not candidate.number.startswith(PENDING_PREFIX):
                 return candidate.customer_id, candidate.result.probability
@@ -449,12 +462,14 @@ class _Planner:
             return self._matched(entry, owner, f"customer {owner} has the {hits[owner][0]}")
         if hits and self.options.on_duplicate is OnDuplicate.ERROR:
             owner, (what, _) = next(iter(hits.items()))
-            return self._duplicate(entry, "duplicate", f"customer {owner} has the {what}",
-                                   "source_refs")  # fmt: skip
+            return self._duplicate(
+                entry, "duplicate", f"customer {owner} has the {what}", "source_refs"
+            )
         if len(hits) > 1:
             what = ", ".join(f"customer {o} the {w}" for o, (w, _) in hits.items())
-            return self._review(entry, list(hits), {}, f"its keys point at {len(hits)} "
-                                f"customers ({what})")  # fmt: skip
+            return self._review(
+                entry, list(hits), {}, f"its keys point at {len(hits)} customers ({what})"
+            )
         if hits:
             ((owner, (what, _)),) = hits.items()
             message = f"customer {owner} has the {what}"
@@ -527,14 +542,20 @@ class _Planner:
         mine = self._features(entry)
         model = current_model(self.uow)
         golden = self._owner_features(others)
-        pairs = [review_pair(mine, golden[o], model, reasons.get(o, []), message)
-                 for o in others if o in golden]  # fmt: skip
+        pairs = [
+            review_pair(mine, golden[o], model, reasons.get(o, []), message)
+            for o in others
+            if o in golden
+        ]
         why = sorted({r for rs in reasons.values() for r in rs})
-        entry.warnings.append(_issue(
-            "source_refs", "review",
-            f"{message}{': ' + '; '.join(why) if why else ''}; created as its own record and "
-            "queued for review",
-        ))  # fmt: skip
+        entry.warnings.append(
+            _issue(
+                "source_refs",
+                "review",
+                f"{message}{': ' + '; '.join(why) if why else ''}; created as its own record and "
+                "queued for review",
+            )
+        )
         payload = self._create_payload(entry)
         payload["review"] = {"members": [str(o) for o in others], "pairs": pairs}
         return self._row(entry, Outcome.CREATED, customer.id, payload)
@@ -543,8 +564,9 @@ class _Planner:
         """The golden record an earlier record of this file became, with its features."""
         if seq in self.planned:
             return self.planned[seq]
-        rows = self.uow.imports.rows(self.job.id, after_seq=seq - 1, until_seq=seq,
-                                     with_payload=True)  # fmt: skip
+        rows = self.uow.imports.rows(
+            self.job.id, after_seq=seq - 1, until_seq=seq, with_payload=True
+        )
         if not rows or rows[0].customer_id is None:
             return None, None
         entry = ((rows[0].payload or {}).get("match") or {}).get("entry")
@@ -595,21 +617,29 @@ class _Planner:
                 entry.errors.extend(e.as_dict() for e in ctx.errors.errors)
                 return self._row(entry, Outcome.FAILED, owner)
         source = import_source(
-            self._source(entry, missing), golden_id=owner, normalised=entry.snapshot,
-            features=None, job_id=self.job.id, at=self.now,
-        )  # fmt: skip
-        result = consolidate_source(self.uow, current, parsed, entry.record.command,
-                                    source, now=self.now, ctx=ctx)  # fmt: skip
+            self._source(entry, missing),
+            golden_id=owner,
+            normalised=entry.snapshot,
+            features=None,
+            job_id=self.job.id,
+            at=self.now,
+        )
+        result = consolidate_source(
+            self.uow, current, parsed, entry.record.command, source, now=self.now, ctx=ctx
+        )
         if result is None:
             entry.errors.extend(e.as_dict() for e in ctx.errors.errors)
             return self._row(entry, Outcome.FAILED, owner)
         for decision in result.decisions:
             if not decision["taken"]:
                 held = decision["held_by"] or "a steward"
-                entry.warnings.append(_issue(
-                    decision["field"], "value_kept",
-                    f"kept the value {held} set ({decision['rule']})",
-                ))  # fmt: skip
+                entry.warnings.append(
+                    _issue(
+                        decision["field"],
+                        "value_kept",
+                        f"kept the value {held} set ({decision['rule']})",
+                    )
+                )
         if not diff(snapshot(current), snapshot(result.customer)):
             entry.warnings.append(_issue(None, "unchanged", f"{message}; nothing to change"))
             return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner, missing))
@@ -630,9 +660,12 @@ class _Planner:
             assert entry.customer is not None
             for other in similar.get(entry.customer.name, []):
                 entry.warnings.append(
-                    _issue("name", "similar_customer",
-                           f"{other.number} '{other.name}' has a very similar name")
-                )  # fmt: skip
+                    _issue(
+                        "name",
+                        "similar_customer",
+                        f"{other.number} '{other.name}' has a very similar name",
+                    )
+                )
             entry.warnings.extend(
                 _warning(w)
                 for w in credit_limit_warnings(entry.customer, self.settings.credit_limit_warning)
@@ -680,9 +713,12 @@ class _Planner:
             first = earlier.get(key)
             if first is not None and first != entry.seq:
                 entry.warnings.append(
-                    _issue("name", "similar_in_file",
-                           f"record {first + 1} of this file has a very similar name")
-                )  # fmt: skip
+                    _issue(
+                        "name",
+                        "similar_in_file",
+                        f"record {first + 1} of this file has a very similar name",
+                    )
+                )
             else:
                 earlier[key] = entry.seq
                 self.new_keys[key] = entry.seq

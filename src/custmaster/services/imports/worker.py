@@ -124,9 +124,11 @@ def prepared_batches_in_worker(
     out = context.Queue(maxsize=_AHEAD)
     args = ({role: str(path) for role, path in files.items()}, template, entity, start, size, out)
     worker = context.Process(
-        target=_produce, args=args, kwargs={"on_invalid": on_invalid},
+        target=_produce,
+        args=args,
+        kwargs={"on_invalid": on_invalid},
         name="custmaster-import-prepare",
-    )  # fmt: skip
+    )
     worker.daemon = True
     worker.start()
     heard = False

@@ -116,9 +116,14 @@ def _drop_echoed(
 
 
 def _remember(
-    uow: UnitOfWork, customer_id: UUID, values: dict[str, str],
-    mappings: Sequence[SyncMapping], now: datetime, *, applied: bool,
-) -> None:  # fmt: skip
+    uow: UnitOfWork,
+    customer_id: UUID,
+    values: dict[str, str],
+    mappings: Sequence[SyncMapping],
+    now: datetime,
+    *,
+    applied: bool,
+) -> None:
     """The target holds ``values`` now: the outbound sync must not send them back. When
     the change applied, what the target holds is what custmaster now sends for those
     fields (custmaster may have normalised them: a phone number's format)."""
@@ -132,8 +137,11 @@ def _remember(
             if current is not None:
                 ours = outgoing(mapping, snapshot(current), creating=False)
                 fresh = {k: ours.get(k, v) for k, v in fresh.items()}
-            uow.sync.save_link(Link(mapping.name, customer_id, link.external_id,
-                                    {**link.known_values, **fresh}, now))  # fmt: skip
+            uow.sync.save_link(
+                Link(
+                    mapping.name, customer_id, link.external_id, {**link.known_values, **fresh}, now
+                )
+            )
 
 
 def _outcome(result: InboundResult, outcome: Outcome, before_version: int | None) -> None:

@@ -85,10 +85,12 @@ def _load(lines: Iterable[OrderLine]) -> _Matrix:
         amounts.append(max(line.amount, 0.0))
     shape = (len(customer_index), len(product_index))
     spend = sparse.csr_matrix(
-        (np.asarray(amounts, dtype=np.float64),
-         (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64))),
+        (
+            np.asarray(amounts, dtype=np.float64),
+            (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
+        ),
         shape=shape,
-    )  # fmt: skip
+    )
     spend.sum_duplicates()
     return _Matrix(list(customer_index), list(product_index), groups, spend)
 
@@ -133,8 +135,15 @@ def affinity(
             yield m.customers[start + k], items
 
 
-def _over(spend: sparse.csr_matrix, k: int, total: float, share: np.ndarray, pseudo: float,
-          m: _Matrix, top: int) -> list[AffinityItem]:  # fmt: skip
+def _over(
+    spend: sparse.csr_matrix,
+    k: int,
+    total: float,
+    share: np.ndarray,
+    pseudo: float,
+    m: _Matrix,
+    top: int,
+) -> list[AffinityItem]:
     lo, hi = spend.indptr[k], spend.indptr[k + 1]
     products, amounts = spend.indices[lo:hi], spend.data[lo:hi]
     if total <= 0 or not len(products):
@@ -142,22 +151,34 @@ def _over(spend: sparse.csr_matrix, k: int, total: float, share: np.ndarray, pse
     s = share[products]
     ratio = ((amounts + pseudo * s) / (total + pseudo)) / s
     order = np.argsort(-ratio, kind="stable")[:top]
-    return [AffinityItem("over", r + 1, m.products[products[o]], m.groups[products[o]],
-                         round(float(ratio[o]), 4))
-            for r, o in enumerate(order) if ratio[o] > 1.0]  # fmt: skip
+    return [
+        AffinityItem(
+            "over", r + 1, m.products[products[o]], m.groups[products[o]], round(float(ratio[o]), 4)
+        )
+        for r, o in enumerate(order)
+        if ratio[o] > 1.0
+    ]
 
 
-def _similar(scores: sparse.csr_matrix, bought: sparse.csr_matrix, row: int, k: int,
-             m: _Matrix, top: int) -> list[AffinityItem]:  # fmt: skip
+def _similar(
+    scores: sparse.csr_matrix, bought: sparse.csr_matrix, row: int, k: int, m: _Matrix, top: int
+) -> list[AffinityItem]:
     lo, hi = scores.indptr[k], scores.indptr[k + 1]
     products, values = scores.indices[lo:hi], scores.data[lo:hi]
     owned = bought.indices[bought.indptr[row] : bought.indptr[row + 1]]
     fresh = ~np.isin(products, owned)
     products, values = products[fresh], values[fresh]
     order = np.lexsort((products, -values))[:top]
-    return [AffinityItem("similar", r + 1, m.products[products[o]], m.groups[products[o]],
-                         round(float(values[o]), 4))
-            for r, o in enumerate(order)]  # fmt: skip
+    return [
+        AffinityItem(
+            "similar",
+            r + 1,
+            m.products[products[o]],
+            m.groups[products[o]],
+            round(float(values[o]), 4),
+        )
+        for r, o in enumerate(order)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,9 +225,20 @@ def customer_affinity(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> d
         computed = uow.affinity.computed_at(customer_id)
 
     def render(kind: str) -> list[dict[str, object]]:
-        return [{"rank": i.rank, "product": i.product, "product_group": i.product_group,
-                 "score": i.score} for i in items if i.kind == kind]  # fmt: skip
+        return [
+            {
+                "rank": i.rank,
+                "product": i.product,
+                "product_group": i.product_group,
+                "score": i.score,
+            }
+            for i in items
+            if i.kind == kind
+        ]
 
-    return {"customer_id": str(customer_id),
-            "computed_at": computed.isoformat() if computed else None,
-            "over": render("over"), "similar": render("similar")}  # fmt: skip
+    return {
+        "customer_id": str(customer_id),
+        "computed_at": computed.isoformat() if computed else None,
+        "over": render("over"),
+        "similar": render("similar"),
+    }

@@ -24,9 +24,11 @@ def _rebuild(uow: UnitOfWork, customer_ids: list[UUID], config: ProfileConfig) -
 
 
 def absorb(
-    uow: UnitOfWork, survivor_id: UUID, absorbed_ids: list[UUID],
+    uow: UnitOfWork,
+    survivor_id: UUID,
+    absorbed_ids: list[UUID],
     config: ProfileConfig | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Move the absorbed customers' events to the survivor; how many moved."""
     moved = sum(uow.activity.move_events(a, survivor_id) for a in absorbed_ids)
     if moved:
@@ -35,9 +37,11 @@ def absorb(
 
 
 def release(
-    uow: UnitOfWork, survivor_id: UUID, restored_ids: list[UUID],
+    uow: UnitOfWork,
+    survivor_id: UUID,
+    restored_ids: list[UUID],
     config: ProfileConfig | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Give the restored customers back the survivor's events that name them (by id, or
     by a source reference they own again); how many moved."""
     restored = set(restored_ids)

@@ -28,11 +28,14 @@ from custmaster.services.recording import record_change, utcnow
 
 
 def render(stored: StoredRuleSet, active_version: int) -> dict[str, Any]:
-    return {"version": stored.version, "active": stored.version == active_version,
-            "created_by": stored.created_by, "created_at": stored.created_at.isoformat(),
-            "change_request_id": str(stored.change_request_id)
-            if stored.change_request_id else None,
-            "definition": dict(stored.definition)}  # fmt: skip
+    return {
+        "version": stored.version,
+        "active": stored.version == active_version,
+        "created_by": stored.created_by,
+        "created_at": stored.created_at.isoformat(),
+        "change_request_id": str(stored.change_request_id) if stored.change_request_id else None,
+        "definition": dict(stored.definition),
+    }
 
 
 def list_versions(uow: UnitOfWork, actor: Principal) -> list[dict[str, Any]]:
@@ -80,35 +83,59 @@ def propose(
         base = active(uow).version
         change = {"field": "profile_rules", "before": base, "after": base + 1}
         request = open_request(
-            uow, actor, policy, Operation.PROFILE_RULES_CHANGE, customer_id=None,
-            changes=[change], payload={"definition": dict(definition), "base_version": base},
-            before={"version": base}, after={"version": base + 1}, base_version=base,
-            entities=frozenset(), direct=direct,
-        )  # fmt: skip
+            uow,
+            actor,
+            policy,
+            Operation.PROFILE_RULES_CHANGE,
+            customer_id=None,
+            changes=[change],
+            payload={"definition": dict(definition), "base_version": base},
+            before={"version": base},
+            after={"version": base + 1},
+            base_version=base,
+            entities=frozenset(),
+            direct=direct,
+        )
         if request is not None:
             return Proposal(request=request)
         return Proposal(version=_store(uow, actor, dict(definition), base, None))
 
 
-def _store(uow: UnitOfWork, actor: Principal, definition: dict[str, Any], base: int,
-           request: ChangeRequest | None) -> int:  # fmt: skip
+def _store(
+    uow: UnitOfWork,
+    actor: Principal,
+    definition: dict[str, Any],
+    base: int,
+    request: ChangeRequest | None,
+) -> int:
     parse_rule_set(definition)
     version = base + 1
     at = utcnow()
     if base == DEFAULT.version and uow.profile_rules.get(base) is None:
         uow.profile_rules.add(DEFAULT)  # the shipped rules were never stored (emptied)
-    uow.profile_rules.add(StoredRuleSet(version, definition, actor.user_id, at,
-                                        request.id if request else None))  # fmt: skip
+    uow.profile_rules.add(
+        StoredRuleSet(version, definition, actor.user_id, at, request.id if request else None)
+    )
     record_change(
-        uow, actor, operation="activate", resource_type="profile_rules",
+        uow,
+        actor,
+        operation="activate",
+        resource_type="profile_rules",
         resource_id=str(version),
         changes=[{"field": "profile_rules", "before": base, "after": version}],
-        event=CloudEvent(id=uuid4(), type="custmaster.profile_rules.activated",
-                         subject=str(version), time=at,
-                         data={"version": version, "previous": base,
-                               "change_request_id": str(request.id) if request else None}),
+        event=CloudEvent(
+            id=uuid4(),
+            type="custmaster.profile_rules.activated",
+            subject=str(version),
+            time=at,
+            data={
+                "version": version,
+                "previous": base,
+                "change_request_id": str(request.id) if request else None,
+            },
+        ),
         change_request_id=request.id if request else None,
-    )  # fmt: skip
+    )
     return version
 
 

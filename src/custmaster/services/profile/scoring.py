@@ -27,11 +27,21 @@ def _event(customer_id: UUID, entity: str, before: Score | None, after: Score) -
     new = after.outcome()
     changed = sorted(k for k in new if old.get(k) != new[k])
     return CloudEvent(
-        id=uuid4(), type=EVENT_TYPE, subject=str(customer_id), time=utcnow(),
-        data={"customer_id": str(customer_id), "legal_entity": entity, "changed": changed,
-              "before": old or None, "after": new, "health_score": after.health_score,
-              "health_trend": after.health_trend, "rules_version": after.rules_version},
-    )  # fmt: skip
+        id=uuid4(),
+        type=EVENT_TYPE,
+        subject=str(customer_id),
+        time=utcnow(),
+        data={
+            "customer_id": str(customer_id),
+            "legal_entity": entity,
+            "changed": changed,
+            "before": old or None,
+            "after": new,
+            "health_score": after.health_score,
+            "health_trend": after.health_trend,
+            "rules_version": after.rules_version,
+        },
+    )
 
 
 def score_customer(

@@ -89,8 +89,11 @@ def query_customers(
         total = uow.segments.count(tree, scope, day)
     more = len(rows) > size
     page = rows[:size]
-    return {"items": [_item(r) for r in page], "total": total,
-            "next_cursor": _cursor(page[-1]["number"]) if more else None}  # fmt: skip
+    return {
+        "items": [_item(r) for r in page],
+        "total": total,
+        "next_cursor": _cursor(page[-1]["number"]) if more else None,
+    }
 
 
 # saved segments ------------------------------------------------------------------------
@@ -109,12 +112,20 @@ def _visible(actor: Principal, segment: SavedSegment) -> bool:
 
 
 def _render(uow: UnitOfWork, actor: Principal, segment: SavedSegment, day: date) -> dict[str, Any]:
-    count = uow.segments.count(compile_query(segment.expression), scope_of(actor, segment.entity),
-                               day)  # fmt: skip
-    return {"id": str(segment.id), "name": segment.name, "expression": segment.expression,
-            "description": segment.description, "entity": segment.entity, "count": count,
-            "created_by": segment.created_by, "created_at": segment.created_at.isoformat(),
-            "updated_at": segment.updated_at.isoformat()}  # fmt: skip
+    count = uow.segments.count(
+        compile_query(segment.expression), scope_of(actor, segment.entity), day
+    )
+    return {
+        "id": str(segment.id),
+        "name": segment.name,
+        "expression": segment.expression,
+        "description": segment.description,
+        "entity": segment.entity,
+        "count": count,
+        "created_by": segment.created_by,
+        "created_at": segment.created_at.isoformat(),
+        "updated_at": segment.updated_at.isoformat(),
+    }
 
 
 def _load(uow: UnitOfWork, actor: Principal, segment_id: UUID) -> SavedSegment:
@@ -134,8 +145,9 @@ def create_segment(uow: UnitOfWork, actor: Principal, data: SegmentInput) -> dic
     scope_of(actor, data.entity)
     compile_query(data.expression)
     now = utcnow()
-    segment = SavedSegment(uuid4(), data.name, data.expression, data.description, data.entity,
-                           actor.user_id, now, now)  # fmt: skip
+    segment = SavedSegment(
+        uuid4(), data.name, data.expression, data.description, data.entity, actor.user_id, now, now
+    )
     with uow:
         if uow.segments.by_name(data.name) is not None:
             raise Conflict(f"a segment named {data.name!r} exists")
@@ -156,8 +168,9 @@ def get_segment(uow: UnitOfWork, actor: Principal, segment_id: UUID) -> dict[str
         return _render(uow, actor, _load(uow, actor, segment_id), utcnow().date())
 
 
-def update_segment(uow: UnitOfWork, actor: Principal, segment_id: UUID,
-                   changes: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def update_segment(
+    uow: UnitOfWork, actor: Principal, segment_id: UUID, changes: dict[str, Any]
+) -> dict[str, Any]:
     """Change a segment's name, expression, description or entity."""
     require(actor, Permission.CUSTOMER_READ)
     with uow:
@@ -180,10 +193,17 @@ def delete_segment(uow: UnitOfWork, actor: Principal, segment_id: UUID) -> None:
         uow.segments.delete(segment_id)
 
 
-def segment_members(uow: UnitOfWork, actor: Principal, segment_id: UUID, *, limit: int = 50,
-                    cursor: str | None = None) -> dict[str, Any]:  # fmt: skip
+def segment_members(
+    uow: UnitOfWork,
+    actor: Principal,
+    segment_id: UUID,
+    *,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     """The customers of a saved segment (a page, as :func:`query_customers`)."""
     with uow.read_only():
         segment = _load(uow, actor, segment_id)
-    return query_customers(uow, actor, segment.expression, entity=segment.entity, limit=limit,
-                           cursor=cursor)  # fmt: skip
+    return query_customers(
+        uow, actor, segment.expression, entity=segment.entity, limit=limit, cursor=cursor
+    )

@@ -64,14 +64,22 @@ def _data(required: Mapping[str, Schema], optional: Mapping[str, Schema] | None 
 
 
 _CUSTOMER_CHANGE = _data({"changes": _CHANGES, "customer": _CUSTOMER})
-_CERTIFICATE = _data({
-    "customer_id": _UUID, "number": _TEXT, "name": _TEXT, "owning_entity": _NTEXT,
-    "tax_profile_id": _UUID, "tax_code": _NTEXT, "certificate_number": _NTEXT,
-    "effective_from": {"type": ["string", "null"], "format": "date"},
-    "effective_to": {"type": "string", "format": "date"},
-    "notice": {"enum": ["expiring_30", "expiring_7", "expired"]},
-    "days_left": {"type": "integer"}, "checked_on": {"type": "string", "format": "date"},
-})  # fmt: skip
+_CERTIFICATE = _data(
+    {
+        "customer_id": _UUID,
+        "number": _TEXT,
+        "name": _TEXT,
+        "owning_entity": _NTEXT,
+        "tax_profile_id": _UUID,
+        "tax_code": _NTEXT,
+        "certificate_number": _NTEXT,
+        "effective_from": {"type": ["string", "null"], "format": "date"},
+        "effective_to": {"type": "string", "format": "date"},
+        "notice": {"enum": ["expiring_30", "expiring_7", "expired"]},
+        "days_left": {"type": "integer"},
+        "checked_on": {"type": "string", "format": "date"},
+    }
+)
 
 CUSTOMER_EVENTS: dict[str, tuple[str, Schema]] = {
     "customer.created": (
@@ -127,11 +135,16 @@ CUSTOMER_EVENTS: dict[str, tuple[str, Schema]] = {
 
 #: keyed reference data: (event name, label)
 REFERENCE_KINDS: tuple[tuple[str, str], ...] = (
-    ("legal_entity", "legal entity"), ("payment_terms", "payment terms"),
-    ("payment_method", "payment method"), ("customer_group", "customer group"),
-    ("tax_code", "tax code"), ("industry", "industry"), ("dimension_type", "dimension type"),
-    ("account_tier", "account tier"), ("revenue_account", "revenue account"),
-)  # fmt: skip
+    ("legal_entity", "legal entity"),
+    ("payment_terms", "payment terms"),
+    ("payment_method", "payment method"),
+    ("customer_group", "customer group"),
+    ("tax_code", "tax code"),
+    ("industry", "industry"),
+    ("dimension_type", "dimension type"),
+    ("account_tier", "account tier"),
+    ("revenue_account", "revenue account"),
+)
 
 #: structure and keyed records recorded with ``{"changes", <resource>}``
 STRUCTURE_EVENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -153,11 +166,15 @@ _REQUEST: Schema = {
     "description": "the change request as GET /change-requests/{id} shows it",
     "required": ["id", "operation", "status", "lane", "steps", "submitted_by"],
     "properties": {
-        "id": _UUID, "operation": _TEXT, "status": _TEXT, "lane": _TEXT,
-        "customer_id": {"type": ["string", "null"]}, "submitted_by": _TEXT,
+        "id": _UUID,
+        "operation": _TEXT,
+        "status": _TEXT,
+        "lane": _TEXT,
+        "customer_id": {"type": ["string", "null"]},
+        "submitted_by": _TEXT,
         "steps": {"type": "array"},
     },
-}  # fmt: skip
+}
 REQUEST_EVENTS: dict[str, str] = {
     "submitted": "A change waits for approval.",
     "approved_step": "An approval step was approved (more may follow).",
@@ -181,9 +198,18 @@ def _catalogue() -> dict[str, tuple[str, Schema]]:
             events[f"{name}.{operation}"] = (f"A {label}: {operation}.", schema)
     for operation, text in REQUEST_EVENTS.items():
         events[f"change_request.{operation}"] = (text, _REQUEST)
-    events["user.created"] = ("A user was created (with a first API key).", _data({
-        "id": _TEXT, "name": _TEXT, "roles": {"type": "array", "items": _TEXT},
-        "entities": {"type": ["array", "null"], "items": _TEXT}, "key_prefix": _TEXT}))  # fmt: skip
+    events["user.created"] = (
+        "A user was created (with a first API key).",
+        _data(
+            {
+                "id": _TEXT,
+                "name": _TEXT,
+                "roles": {"type": "array", "items": _TEXT},
+                "entities": {"type": ["array", "null"], "items": _TEXT},
+                "key_prefix": _TEXT,
+            }
+        ),
+    )
     events["user.key_added"] = ("A user got another API key.", _KEY)
     events["user.key_revoked"] = ("An API key was revoked.", _KEY)
     events["webhook.disabled"] = (
@@ -197,22 +223,36 @@ def _catalogue() -> dict[str, tuple[str, Schema]]:
     events["profile.scores_changed"] = (
         "A customer's profile row (one legal entity, or * for all) was re-scored and its tier, "
         "health band, churn band, segments or next-best actions changed (docs/profile-rules.md).",
-        _data({"customer_id": _UUID, "legal_entity": _TEXT,
-               "changed": {"type": "array", "items": _TEXT},
-               "before": {"anyOf": [outcome, {"type": "null"}]}, "after": outcome,
-               "health_score": {"type": ["integer", "null"]},
-               "health_trend": {"type": ["integer", "null"]},
-               "rules_version": {"type": "integer"}}),
-    )  # fmt: skip
+        _data(
+            {
+                "customer_id": _UUID,
+                "legal_entity": _TEXT,
+                "changed": {"type": "array", "items": _TEXT},
+                "before": {"anyOf": [outcome, {"type": "null"}]},
+                "after": outcome,
+                "health_score": {"type": ["integer", "null"]},
+                "health_trend": {"type": ["integer", "null"]},
+                "rules_version": {"type": "integer"},
+            }
+        ),
+    )
     events["profile_rules.activated"] = (
         "An approved version of the profile rules became the active one.",
         {"type": "object"},
     )
     events["audit.checkpoint"] = (
         "A signed checkpoint of the audit chain's head (docs/audit.md).",
-        _data({"seq": {"type": "integer"}, "hash": _TEXT, "time": _TEXT, "key_id": _TEXT,
-               "signature": _TEXT, "signed_from": {"type": ["integer", "null"]}}),
-    )  # fmt: skip
+        _data(
+            {
+                "seq": {"type": "integer"},
+                "hash": _TEXT,
+                "time": _TEXT,
+                "key_id": _TEXT,
+                "signature": _TEXT,
+                "signed_from": {"type": ["integer", "null"]},
+            }
+        ),
+    )
     return {f"custmaster.{name}": entry for name, entry in events.items()}
 
 

@@ -129,8 +129,12 @@ class Relay:
                 self._held.pop(partition, None)
             else:
                 if held is None:
-                    _LOG.info("relay %s holds partition %d from %s", self.holder, partition,
-                              state.cursor.encode())  # fmt: skip
+                    _LOG.info(
+                        "relay %s holds partition %d from %s",
+                        self.holder,
+                        partition,
+                        state.cursor.encode(),
+                    )
                 self._held[partition] = _Held(state.cursor, now + lease)
         if taking:
             self._next_claim = time.monotonic() + self.config.lease_seconds / 3
@@ -146,8 +150,9 @@ class Relay:
         rate = self._rate.add(published)
         self._reported_rate = rate
         with self._uow() as uow:
-            kept = uow.relay.advance(self.config.stream, partition, self.holder, cursor,
-                                     published, last, utcnow(), rate)  # fmt: skip
+            kept = uow.relay.advance(
+                self.config.stream, partition, self.holder, cursor, published, last, utcnow(), rate
+            )
         if kept:
             self._held[partition].cursor = cursor
         else:
@@ -193,10 +198,15 @@ class Relay:
         try:
             for item in mine:
                 subject, body, headers = message_of(item, config)
-                futures.append(await js.publish_async(
-                    subject, body, headers=headers, stream=config.stream,
-                    wait_stall=config.ack_timeout_seconds,
-                ))  # fmt: skip
+                futures.append(
+                    await js.publish_async(
+                        subject,
+                        body,
+                        headers=headers,
+                        stream=config.stream,
+                        wait_stall=config.ack_timeout_seconds,
+                    )
+                )
             if futures:
                 await asyncio.wait(futures, timeout=config.ack_timeout_seconds)
         finally:
@@ -258,8 +268,12 @@ class Relay:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    _LOG.warning("relay round failed (%s: %s); retrying in %.1f s",
-                                 type(exc).__name__, exc, backoff)  # fmt: skip
+                    _LOG.warning(
+                        "relay round failed (%s: %s); retrying in %.1f s",
+                        type(exc).__name__,
+                        exc,
+                        backoff,
+                    )
                     await _wait(stop, backoff)
                     backoff = min(backoff * 2, 2.0)
                     continue

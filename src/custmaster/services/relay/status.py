@@ -35,15 +35,19 @@ class PartitionStatus:
             return moment.isoformat() if moment else None
 
         return {
-            "partition": s.partition, "holder": s.holder, "active": self.active,
-            "lease_until": iso(s.lease_until), "cursor": s.cursor.encode(),
+            "partition": s.partition,
+            "holder": s.holder,
+            "active": self.active,
+            "lease_until": iso(s.lease_until),
+            "cursor": s.cursor.encode(),
             "published_total": s.published_total,
             "last_event_id": str(s.last_event_id) if s.last_event_id else None,
             "last_published_at": iso(s.last_published_at),
             "events_per_second": round(s.rate, 1) if self.active else 0.0,
-            "waiting": self.waiting, "waiting_capped": self.waiting_capped,
+            "waiting": self.waiting,
+            "waiting_capped": self.waiting_capped,
             "lag_seconds": round(self.lag_seconds, 3),
-        }  # fmt: skip
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,17 @@ from custmaster.services.sources.ports import SourceRecord
 
 PAGE = 500
 #: The columns of the CSV export: one line per member of a cluster.
-CSV_COLUMNS = ("cluster_id", "status", "proposal", "score", "member_id", "member_kind",
-               "number", "name", "source_ids")  # fmt: skip
+CSV_COLUMNS = (
+    "cluster_id",
+    "status",
+    "proposal",
+    "score",
+    "member_id",
+    "member_kind",
+    "number",
+    "name",
+    "source_ids",
+)
 
 
 def export_clusters(
@@ -54,19 +63,26 @@ def export_clusters(
                 key = UUID(member)
                 record = pending.get(key)
                 index = indexed.get(key)
-                members.append({
-                    "id": member,
-                    "kind": "source_record" if record is not None else "customer",
-                    "number": None if record is not None or index is None else index.number,
-                    "name": index.name if index is not None else None,
-                    "source_ids": _pending_refs(record, group_refs)
-                    if record is not None else sorted(set(sources.get(key, []))),
-                })  # fmt: skip
+                members.append(
+                    {
+                        "id": member,
+                        "kind": "source_record" if record is not None else "customer",
+                        "number": None if record is not None or index is None else index.number,
+                        "name": index.name if index is not None else None,
+                        "source_ids": _pending_refs(record, group_refs)
+                        if record is not None
+                        else sorted(set(sources.get(key, []))),
+                    }
+                )
             yield {
-                "id": cluster.id, "status": cluster.status, "proposal": cluster.proposal,
-                "score": cluster.score, "run_id": None if cluster.run_id is None else str(
-                    cluster.run_id), "members": members, "pairs": cluster.pairs,
-            }  # fmt: skip
+                "id": cluster.id,
+                "status": cluster.status,
+                "proposal": cluster.proposal,
+                "score": cluster.score,
+                "run_id": None if cluster.run_id is None else str(cluster.run_id),
+                "members": members,
+                "pairs": cluster.pairs,
+            }
         if len(clusters) < PAGE:
             return
         after = clusters[-1].id
@@ -98,9 +114,13 @@ def csv_rows(cluster: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The CSV lines of one exported cluster (one per member)."""
     for member in cluster["members"]:
         yield {
-            "cluster_id": cluster["id"], "status": cluster["status"],
-            "proposal": cluster["proposal"], "score": round(cluster["score"], 6),
-            "member_id": member["id"], "member_kind": member["kind"],
-            "number": member["number"] or "", "name": member["name"] or "",
+            "cluster_id": cluster["id"],
+            "status": cluster["status"],
+            "proposal": cluster["proposal"],
+            "score": round(cluster["score"], 6),
+            "member_id": member["id"],
+            "member_kind": member["kind"],
+            "number": member["number"] or "",
+            "name": member["name"] or "",
             "source_ids": " ".join(member["source_ids"]),
-        }  # fmt: skip
+        }

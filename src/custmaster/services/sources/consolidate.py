@@ -194,12 +194,19 @@ def consolidate(
             continue
         held = provenance.get(name)
         base = name.split("[", 1)[0]
-        taken, why = decide(name, field_value(before, name), value, held, source,
-                            config.rule_for(base), rank)  # fmt: skip
+        taken, why = decide(
+            name, field_value(before, name), value, held, source, config.rule_for(base), rank
+        )
         if not taken:
             blocked.add(name)
-        decisions.append({"field": name, "taken": taken, "rule": why,
-                          "held_by": None if held is None else held.get("system")})  # fmt: skip
+        decisions.append(
+            {
+                "field": name,
+                "taken": taken,
+                "rule": why,
+                "held_by": None if held is None else held.get("system"),
+            }
+        )
     filtered = {k: v for k, v in command.items() if k not in blocked}
     kept_types = {t for t in _ADDRESS_TYPES if f"addresses[{t}]" in blocked}
     narrowed = dataclasses.replace(

@@ -86,8 +86,9 @@ def scrub_sources(
                 _scrub_contact(record, contact)
         record.warnings = [
             {**w, "message": ERASED}
-            if whole or str(w.get("field") or "").startswith("contacts") else w
+            if whole or str(w.get("field") or "").startswith("contacts")
+            else w
             for w in record.warnings
-        ]  # fmt: skip
+        ]
         uow.sources.replace(record)
     return len(records)

@@ -37,7 +37,11 @@ def review_pair(
     """A review-cluster pair with the matcher's explanation and why it is queued."""
     result = score(a, b, model)
     return {
-        "a": a.id, "b": b.id, "score": result.probability,
-        "match_weight": round(result.match_weight, 4), "explanation": explain(result),
-        "key": key, "reasons": reasons,
-    }  # fmt: skip
+        "a": a.id,
+        "b": b.id,
+        "score": result.probability,
+        "match_weight": round(result.match_weight, 4),
+        "explanation": explain(result),
+        "key": key,
+        "reasons": reasons,
+    }

@@ -30,14 +30,21 @@ def import_source(
     """The source record of an import row, from the ``source`` part of its payload
     (see :func:`source_payload`)."""
     return SourceRecord(
-        id=UUID(payload["record_id"]), source_system=payload["system"],
-        source_id=payload["source_id"], golden_id=golden_id, origin=Origin.IMPORT,
-        received=payload["received"], normalised=normalised, received_at=at,
+        id=UUID(payload["record_id"]),
+        source_system=payload["system"],
+        source_id=payload["source_id"],
+        golden_id=golden_id,
+        origin=Origin.IMPORT,
+        received=payload["received"],
+        normalised=normalised,
+        received_at=at,
         features=features if features is not None else payload.get("features"),
         missing=list(payload.get("missing") or []),
-        warnings=list(payload.get("warnings") or []), job_id=job_id, file=payload.get("file"),
+        warnings=list(payload.get("warnings") or []),
+        job_id=job_id,
+        file=payload.get("file"),
         rows=list(payload.get("rows") or []),
-    )  # fmt: skip
+    )
 
 
 def source_payload(
@@ -115,6 +122,12 @@ def consolidate_source(
 ) -> Consolidation | None:
     """``current`` with what ``source`` may change of it (``services.sources.consolidate``)."""
     return consolidate(
-        current, parsed, command, source, provenance=provenance_of(uow, current),
-        config=config or load_survivorship(), now=now, ctx=ctx,
-    )  # fmt: skip
+        current,
+        parsed,
+        command,
+        source,
+        provenance=provenance_of(uow, current),
+        config=config or load_survivorship(),
+        now=now,
+        ctx=ctx,
+    )

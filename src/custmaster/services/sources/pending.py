@@ -58,10 +58,12 @@ def pending_entry(record: SourceRecord) -> IndexEntry | None:
     label = f"{PENDING_PREFIX}{record.source_system[:12]}/{(record.source_id or '')[:18]}"
     name = record.received.get("name")
     return IndexEntry(
-        customer_id=record.id, number=label[:32],
+        customer_id=record.id,
+        number=label[:32],
         name=(name if isinstance(name, str) and name else label)[:255],
-        features=record.features, keys=index_keys(features),
-    )  # fmt: skip
+        features=record.features,
+        keys=index_keys(features),
+    )
 
 
 #: Warning codes of a value the import set aside as invalid (``on_invalid_field``).
@@ -127,11 +129,19 @@ def join(
     refresh_match_keys(uow, result.customer)
     source = f"{record.source_system}/{record.source_id or record.id}"
     record_change(
-        uow, actor, operation="update", resource_type="customer", resource_id=str(golden.id),
+        uow,
+        actor,
+        operation="update",
+        resource_type="customer",
+        resource_id=str(golden.id),
         changes=[*changes, {"field": "source_record", "before": None, "after": source}],
-        event=customer_event("updated", golden.id, now, {"changes": changes, "customer": after,
-                                                         "source_record": str(record.id)}),
-    )  # fmt: skip
+        event=customer_event(
+            "updated",
+            golden.id,
+            now,
+            {"changes": changes, "customer": after, "source_record": str(record.id)},
+        ),
+    )
     return result.customer
 
 
@@ -146,8 +156,11 @@ def combined_command(records: Sequence[SourceRecord]) -> dict[str, Any]:
             if name == "source_refs" or value in (None, "", [], {}):
                 continue
             command.setdefault(name, value)
-    refs = [{"source_system": r.source_system, "source_id": r.source_id}
-            for r in ordered if r.source_id is not None]  # fmt: skip
+    refs = [
+        {"source_system": r.source_system, "source_id": r.source_id}
+        for r in ordered
+        if r.source_id is not None
+    ]
     if refs:
         command["source_refs"] = refs
     return command

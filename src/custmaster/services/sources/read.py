@@ -80,12 +80,15 @@ def customer_sources(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Cu
         record = by_id.get(held["source"] or "")
         fields.append(
             FieldWinner(
-                field=name, value=held["value"], source_record_id=held["source"],
+                field=name,
+                value=held["value"],
+                source_record_id=held["source"],
                 source_system=held["system"],
                 source_id=record.source_id if record is not None else None,
-                rule=held["rule"], why=_WHY.get(held["rule"], held["rule"]),
+                rule=held["rule"],
+                why=_WHY.get(held["rule"], held["rule"]),
             )
-        )  # fmt: skip
+        )
     for record in records:  # the one read rule: nothing of another entity's overrides
         record.received = visible_data(actor, record.received)
         record.normalised = visible_data(actor, record.normalised)

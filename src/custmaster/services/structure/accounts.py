@@ -48,10 +48,13 @@ def _warnings(
         return []
     closed = closed_preferred_days(VisitSettings.from_dict(visits), OperatingHours.from_dict(hours))
     return [
-        ChangeWarning("visit_settings.preferred_days", "closed_on_preferred_day",
-                      f"the account has no opening hours on {day}")
+        ChangeWarning(
+            "visit_settings.preferred_days",
+            "closed_on_preferred_day",
+            f"the account has no opening hours on {day}",
+        )
         for day in closed
-    ]  # fmt: skip
+    ]
 
 
 def get_setting(uow: UnitOfWork, actor: Principal, kind: str, customer_id: UUID) -> dict[str, Any]:
@@ -75,8 +78,15 @@ def put_setting(
         before = uow.structure.account_setting(kind, customer_id)
         uow.structure.put_account_setting(kind, customer_id, value, utcnow())
         if before != value:
-            record(uow, actor, resource_type=_RESOURCE[kind], resource_id=str(customer_id),
-                   operation="update", before=before, after=value)  # fmt: skip
+            record(
+                uow,
+                actor,
+                resource_type=_RESOURCE[kind],
+                resource_id=str(customer_id),
+                operation="update",
+                before=before,
+                after=value,
+            )
         return SettingResult(value, _warnings(uow, customer_id, kind, value))
 
 
@@ -88,8 +98,15 @@ def delete_setting(uow: UnitOfWork, actor: Principal, kind: str, customer_id: UU
         if before is None:
             raise NotFound(f"customer {customer_id} has no {kind.replace('_', ' ')}")
         uow.structure.delete_account_setting(kind, customer_id)
-        record(uow, actor, resource_type=_RESOURCE[kind], resource_id=str(customer_id),
-               operation="delete", before=before, after=None)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type=_RESOURCE[kind],
+            resource_id=str(customer_id),
+            operation="delete",
+            before=before,
+            after=None,
+        )
 
 
 @dataclass(frozen=True, slots=True)

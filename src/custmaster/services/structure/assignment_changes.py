@@ -33,8 +33,10 @@ from custmaster.services.structure.ports import StoredCustomerAssignment, Stored
 
 
 def _customer_base(uow: UnitOfWork, customer_id: UUID) -> dict[str, Any]:
-    rows = [jsonable(customer_assignment_dict(s))
-            for s in uow.structure.customer_assignments(customer_id=customer_id)]  # fmt: skip
+    rows = [
+        jsonable(customer_assignment_dict(s))
+        for s in uow.structure.customer_assignments(customer_id=customer_id)
+    ]
     return {f"org_units.{customer_id}": sorted(rows, key=lambda r: r["id"])}
 
 
@@ -68,20 +70,36 @@ def plan_org_unit(
     ) -> StoredCustomerAssignment:
         stored = StoredCustomerAssignment(uuid4(), assignment)
         uow.structure.add_customer_assignment(stored, utcnow())
-        record(uow, actor, resource_type="org_unit_assignment", resource_id=str(stored.id),
-               operation="create", before=None, after=customer_assignment_dict(stored),
-               subject=str(customer_id), change_request_id=request_id)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="org_unit_assignment",
+            resource_id=str(stored.id),
+            operation="create",
+            before=None,
+            after=customer_assignment_dict(stored),
+            subject=str(customer_id),
+            change_request_id=request_id,
+        )
         return stored
 
     units = [str(u) for u in structure.units_of(customer_id, valid_from)]
     return Plan(
-        Operation.ORG_UNIT_ASSIGNMENT, str(unit.kind), customer_id,
+        Operation.ORG_UNIT_ASSIGNMENT,
+        str(unit.kind),
+        customer_id,
         {"field": f"org_units.{customer_id}", "before": None, "after": code},
         _customer_base(uow, customer_id),
-        {"customer": brief_dict(brief, customer_id), "org_unit": code, "kind": unit.kind,
-         "as_of": valid_from.isoformat(), "org_units_after": units},
-        apply, named=(customer_id,),
-    )  # fmt: skip
+        {
+            "customer": brief_dict(brief, customer_id),
+            "org_unit": code,
+            "kind": unit.kind,
+            "as_of": valid_from.isoformat(),
+            "org_units_after": units,
+        },
+        apply,
+        named=(customer_id,),
+    )
 
 
 def _remove_org_unit(uow: UnitOfWork, assignment_id: UUID) -> Plan[StoredCustomerAssignment | None]:
@@ -97,25 +115,43 @@ def _remove_org_unit(uow: UnitOfWork, assignment_id: UUID) -> Plan[StoredCustome
 
     def apply(uow: UnitOfWork, actor: Principal, request_id: UUID | None) -> None:
         uow.structure.delete_customer_assignment(assignment_id)
-        record(uow, actor, resource_type="org_unit_assignment", resource_id=str(assignment_id),
-               operation="delete", before=customer_assignment_dict(stored), after=None,
-               subject=str(customer_id), change_request_id=request_id)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="org_unit_assignment",
+            resource_id=str(assignment_id),
+            operation="delete",
+            before=customer_assignment_dict(stored),
+            after=None,
+            subject=str(customer_id),
+            change_request_id=request_id,
+        )
         return None
 
     return Plan(
-        Operation.ORG_UNIT_ASSIGNMENT, str(kind), customer_id,
-        {"field": f"org_units.{customer_id}", "before": str(stored.assignment.org_unit_id),
-         "after": None},
+        Operation.ORG_UNIT_ASSIGNMENT,
+        str(kind),
+        customer_id,
+        {
+            "field": f"org_units.{customer_id}",
+            "before": str(stored.assignment.org_unit_id),
+            "after": None,
+        },
         _customer_base(uow, customer_id),
-        {"customer": brief_dict(brief, customer_id), "removes": jsonable(
-            customer_assignment_dict(stored))},
-        apply, named=(customer_id,),
-    )  # fmt: skip
+        {
+            "customer": brief_dict(brief, customer_id),
+            "removes": jsonable(customer_assignment_dict(stored)),
+        },
+        apply,
+        named=(customer_id,),
+    )
 
 
 def _team_base(uow: UnitOfWork, customer_id: UUID | None, org_unit: str | None) -> dict[str, Any]:
-    rows = [jsonable(team_assignment_dict(s)) for s in
-            uow.structure.team_assignments(customer_id=customer_id, org_unit=org_unit)]  # fmt: skip
+    rows = [
+        jsonable(team_assignment_dict(s))
+        for s in uow.structure.team_assignments(customer_id=customer_id, org_unit=org_unit)
+    ]
     return {f"team.{customer_id or org_unit}": sorted(rows, key=lambda r: r["id"])}
 
 
@@ -141,29 +177,47 @@ def plan_team(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredTeamAssi
         for st in uow.structure.team_assignments(customer_id=customer_id, org_unit=org_unit):
             structure.assign_user(st.assignment)
     assignment = TeamAssignment(
-        user_id, role, required_date(action, "valid_from"),
-        date_of(action, "valid_to", optional=True), customer_id=customer_id,
+        user_id,
+        role,
+        required_date(action, "valid_from"),
+        date_of(action, "valid_to", optional=True),
+        customer_id=customer_id,
         org_unit_id=org_unit,
-    )  # fmt: skip
+    )
     structure.assign_user(assignment)
     target = str(customer_id or org_unit)
 
     def apply(uow: UnitOfWork, actor: Principal, request_id: UUID | None) -> StoredTeamAssignment:
         stored = StoredTeamAssignment(uuid4(), assignment)
         uow.structure.add_team_assignment(stored, utcnow())
-        record(uow, actor, resource_type="team_assignment", resource_id=str(stored.id),
-               operation="create", before=None, after=team_assignment_dict(stored),
-               subject=target, change_request_id=request_id)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="team_assignment",
+            resource_id=str(stored.id),
+            operation="create",
+            before=None,
+            after=team_assignment_dict(stored),
+            subject=target,
+            change_request_id=request_id,
+        )
         return stored
 
     return Plan(
-        Operation.TEAM_ASSIGNMENT, role, customer_id,
+        Operation.TEAM_ASSIGNMENT,
+        role,
+        customer_id,
         {"field": f"team.{target}.{role}", "before": None, "after": assignment.user_id},
         _team_base(uow, customer_id, org_unit),
-        {"target": target, "user_id": assignment.user_id, "role": role,
-         "as_of": assignment.valid_from.isoformat()},
-        apply, named=(customer_id,) if customer_id else (),
-    )  # fmt: skip
+        {
+            "target": target,
+            "user_id": assignment.user_id,
+            "role": role,
+            "as_of": assignment.valid_from.isoformat(),
+        },
+        apply,
+        named=(customer_id,) if customer_id else (),
+    )
 
 
 def _remove_team(uow: UnitOfWork, assignment_id: UUID) -> Plan[StoredTeamAssignment | None]:
@@ -178,15 +232,26 @@ def _remove_team(uow: UnitOfWork, assignment_id: UUID) -> Plan[StoredTeamAssignm
 
     def apply(uow: UnitOfWork, actor: Principal, request_id: UUID | None) -> None:
         uow.structure.delete_team_assignment(assignment_id)
-        record(uow, actor, resource_type="team_assignment", resource_id=str(assignment_id),
-               operation="delete", before=team_assignment_dict(stored), after=None,
-               subject=target, change_request_id=request_id)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="team_assignment",
+            resource_id=str(assignment_id),
+            operation="delete",
+            before=team_assignment_dict(stored),
+            after=None,
+            subject=target,
+            change_request_id=request_id,
+        )
         return None
 
     return Plan(
-        Operation.TEAM_ASSIGNMENT, a.role, customer_id,
+        Operation.TEAM_ASSIGNMENT,
+        a.role,
+        customer_id,
         {"field": f"team.{target}.{a.role}", "before": str(a.user_id), "after": None},
         _team_base(uow, customer_id, org_unit),
         {"target": target, "removes": jsonable(team_assignment_dict(stored))},
-        apply, named=(customer_id,) if customer_id else (),
-    )  # fmt: skip
+        apply,
+        named=(customer_id,) if customer_id else (),
+    )

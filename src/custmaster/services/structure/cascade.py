@@ -26,21 +26,39 @@ def record_removed_with(uow: UnitOfWork, actor: Principal, customer_id: UUID) ->
     structure = uow.structure
     relationships = {
         r.id: r
-        for r in (*structure.relationships_of(customer_id),
-                  *structure.relationships_of(customer_id, incoming=True))
-    }  # fmt: skip
+        for r in (
+            *structure.relationships_of(customer_id),
+            *structure.relationships_of(customer_id, incoming=True),
+        )
+    }
     # (resource type, id, record as its own delete records it, event subject)
     removed: list[tuple[str, UUID, dict[str, Any], UUID]] = [
-        *(("hierarchy_link", link.id, link_dict(link), link.link.child_id)
-          for link in structure.links_of(customer_id)),
-        *(("customer_relationship", rel.id, relationship_dict(rel), rel.relationship.customer_id)
-          for rel in relationships.values()),
-        *(("org_unit_assignment", a.id, customer_assignment_dict(a), customer_id)
-          for a in structure.customer_assignments(customer_id=customer_id)),
-        *(("team_assignment", t.id, team_assignment_dict(t), customer_id)
-          for t in structure.team_assignments(customer_id=customer_id)),
-    ]  # fmt: skip
+        *(
+            ("hierarchy_link", link.id, link_dict(link), link.link.child_id)
+            for link in structure.links_of(customer_id)
+        ),
+        *(
+            ("customer_relationship", rel.id, relationship_dict(rel), rel.relationship.customer_id)
+            for rel in relationships.values()
+        ),
+        *(
+            ("org_unit_assignment", a.id, customer_assignment_dict(a), customer_id)
+            for a in structure.customer_assignments(customer_id=customer_id)
+        ),
+        *(
+            ("team_assignment", t.id, team_assignment_dict(t), customer_id)
+            for t in structure.team_assignments(customer_id=customer_id)
+        ),
+    ]
     for resource_type, resource_id, before, subject in removed:
-        record(uow, actor, resource_type=resource_type, resource_id=str(resource_id),
-               operation="delete", before=before, after=None, subject=str(subject))  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type=resource_type,
+            resource_id=str(resource_id),
+            operation="delete",
+            before=before,
+            after=None,
+            subject=str(subject),
+        )
     return len(removed)

@@ -19,11 +19,27 @@ from custmaster.services.structure.ports import CustomerBrief
 
 #: master fields that may be declared inheritable (the commercial and classification ones)
 INHERITABLE_CANDIDATES: frozenset[str] = frozenset(
-    {"customer_group", "payment_terms", "payment_method", "currency", "tax_code",
-     "revenue_account", "credit_limit", "industry", "customer_type", "account_tier"}
-)  # fmt: skip
-_PAST = {"create": "created", "update": "updated", "delete": "deleted", "end": "ended",
-         "move": "moved", "replace": "replaced"}  # fmt: skip
+    {
+        "customer_group",
+        "payment_terms",
+        "payment_method",
+        "currency",
+        "tax_code",
+        "revenue_account",
+        "credit_limit",
+        "industry",
+        "customer_type",
+        "account_tier",
+    }
+)
+_PAST = {
+    "create": "created",
+    "update": "updated",
+    "delete": "deleted",
+    "end": "ended",
+    "move": "moved",
+    "replace": "replaced",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +123,12 @@ def record(
         data=data,
     )
     record_change(
-        uow, actor, operation=operation, resource_type=resource_type, resource_id=resource_id,
-        changes=changes, event=event, change_request_id=change_request_id,
-    )  # fmt: skip
+        uow,
+        actor,
+        operation=operation,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        changes=changes,
+        event=event,
+        change_request_id=change_request_id,
+    )

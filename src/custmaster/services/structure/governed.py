@@ -88,12 +88,19 @@ def submit(
         check_scope(actor, entities)
         change = dict(plan.change)
         request = open_request(
-            uow, actor, policy, operation, customer_id=plan.customer_id, changes=[change],
-            payload={"action": dict(action), "base": dict(plan.base),
-                     "effect": dict(plan.effect)},
-            before={"type": plan.type}, after={"type": plan.type}, base_version=None,
-            entities=entities, direct=direct,
-        )  # fmt: skip
+            uow,
+            actor,
+            policy,
+            operation,
+            customer_id=plan.customer_id,
+            changes=[change],
+            payload={"action": dict(action), "base": dict(plan.base), "effect": dict(plan.effect)},
+            before={"type": plan.type},
+            after={"type": plan.type},
+            base_version=None,
+            entities=entities,
+            direct=direct,
+        )
         if request is not None:
             return StructureOutcome(False, request=request)
         return StructureOutcome(True, result=plan.apply(uow, actor, None))

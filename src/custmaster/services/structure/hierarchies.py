@@ -59,18 +59,24 @@ def load(
     check_type(hierarchy_type, settings)
     stored = uow.structure.links(hierarchy_type)
     graph = HierarchyGraph.from_links(
-        hierarchy_type, (s.link for s in stored), allowed_types=settings.hierarchy_types,
+        hierarchy_type,
+        (s.link for s in stored),
+        allowed_types=settings.hierarchy_types,
         trusted=True,
-    )  # fmt: skip
+    )
     return LoadedHierarchy(graph, {s.link: s.id for s in stored})
 
 
 def link_dict(stored: StoredLink) -> dict[str, Any]:
     link = stored.link
     return {
-        "id": stored.id, "hierarchy_type": link.hierarchy_type, "parent_id": link.parent_id,
-        "child_id": link.child_id, "valid_from": link.valid_from, "valid_to": link.valid_to,
-    }  # fmt: skip
+        "id": stored.id,
+        "hierarchy_type": link.hierarchy_type,
+        "parent_id": link.parent_id,
+        "child_id": link.child_id,
+        "valid_from": link.valid_from,
+        "valid_to": link.valid_to,
+    }
 
 
 # --- changes ---------------------------------------------------------------------------
@@ -82,18 +88,24 @@ def _change_dict(
     def one(link: HierarchyLink[UUID] | None) -> dict[str, Any] | None:
         if link is None:
             return None
-        return {"parent_id": link.parent_id, "child_id": link.child_id,
-                "valid_from": link.valid_from, "valid_to": link.valid_to}  # fmt: skip
+        return {
+            "parent_id": link.parent_id,
+            "child_id": link.child_id,
+            "valid_from": link.valid_from,
+            "valid_to": link.valid_to,
+        }
 
     return {"before": one(before), "after": one(after)}
 
 
 def move_dict(move: SubtreeMove[UUID]) -> dict[str, Any]:
     return {
-        "customer_id": move.node, "from_parent_id": move.from_parent,
-        "to_parent_id": move.to_parent, "effective_date": move.effective_date,
+        "customer_id": move.node,
+        "from_parent_id": move.from_parent,
+        "to_parent_id": move.to_parent,
+        "effective_date": move.effective_date,
         "changes": [{"action": c.action, **_change_dict(c.before, c.after)} for c in move.changes],
-    }  # fmt: skip
+    }
 
 
 # --- reads -----------------------------------------------------------------------------
@@ -112,9 +124,10 @@ def customer_links(
         check_type(hierarchy_type, settings)
         require_customer(uow, customer_id)
         return [
-            s for s in uow.structure.links(hierarchy_type)
+            s
+            for s in uow.structure.links(hierarchy_type)
             if customer_id in (s.link.parent_id, s.link.child_id)
-        ]  # fmt: skip
+        ]
 
 
 def read_hierarchy(
@@ -139,8 +152,11 @@ def read_hierarchy(
         check_type(hierarchy_type, settings)
         require_customer(uow, customer_id)
         graph = load(uow, hierarchy_type, settings).graph
-        body: dict[str, Any] = {"hierarchy_type": hierarchy_type, "as_of": day,
-                                "customer_id": customer_id}  # fmt: skip
+        body: dict[str, Any] = {
+            "hierarchy_type": hierarchy_type,
+            "as_of": day,
+            "customer_id": customer_id,
+        }
         if view in ("tree", "subtree"):
             root = graph.root_of(customer_id, day) if view == "tree" else customer_id
             tree = graph.tree(root, day)
@@ -186,10 +202,15 @@ def flatten(
         page = rows[offset : offset + limit]
         briefs = uow.structure.briefs(r.node for r in page)
         items = [
-            {**brief_dict(briefs.get(r.node), r.node), "root_id": r.root, "parent_id": r.parent,
-             "level": r.level, "path": list(r.path)}
+            {
+                **brief_dict(briefs.get(r.node), r.node),
+                "root_id": r.root,
+                "parent_id": r.parent,
+                "level": r.level,
+                "path": list(r.path),
+            }
             for r in page
-        ]  # fmt: skip
+        ]
         return items, offset + limit < len(rows)
 
 
@@ -221,15 +242,19 @@ def rollup(
         children = graph.children_of(customer_id, day)
         currencies = sorted({b.currency for b in briefs.values() if b.currency})
         return {
-            "customer_id": customer_id, "hierarchy_type": hierarchy_type, "as_of": day,
-            "figure": figure, "own": figures.get(customer_id, Decimal(0)),
+            "customer_id": customer_id,
+            "hierarchy_type": hierarchy_type,
+            "as_of": day,
+            "figure": figure,
+            "own": figures.get(customer_id, Decimal(0)),
             "total": totals.get(customer_id, figures.get(customer_id, Decimal(0))),
-            "nodes": len(subtree), "currencies": currencies,
+            "nodes": len(subtree),
+            "currencies": currencies,
             "children": [
                 {**brief_dict(briefs.get(c), c), "total": totals.get(c, Decimal(0))}
                 for c in children
             ],
-        }  # fmt: skip
+        }
 
 
 def inherited_fields(
@@ -273,11 +298,14 @@ def inherited_fields(
     }
     resolved = graph.resolve_inherited(customer_id, day, own_fields, frozenset(fields))
     return {
-        name: {"value": jsonable(value.value), "from": str(value.source_node),
-               "hierarchy": hierarchy_type}
+        name: {
+            "value": jsonable(value.value),
+            "from": str(value.source_node),
+            "hierarchy": hierarchy_type,
+        }
         for name, value in sorted(resolved.items())
         if value.via == "inherited"
-    }  # fmt: skip
+    }
 
 
 # --- helpers ---------------------------------------------------------------------------

@@ -58,19 +58,24 @@ def _after(
     loaded: LoadedHierarchy, changes: Iterable[LinkChange[UUID]], settings: StructureSettings
 ) -> HierarchyGraph[UUID]:
     graph = HierarchyGraph.from_links(
-        loaded.graph.hierarchy_type, loaded.graph.links(),
-        allowed_types=settings.hierarchy_types, trusted=True,
-    )  # fmt: skip
+        loaded.graph.hierarchy_type,
+        loaded.graph.links(),
+        allowed_types=settings.hierarchy_types,
+        trusted=True,
+    )
     graph.apply_changes(changes)
     return graph
 
 
 def _links_of(graph: HierarchyGraph[UUID], node: UUID) -> list[dict[str, Any]]:
     return [
-        {"parent_id": str(link.parent_id), "valid_from": link.valid_from.isoformat(),
-         "valid_to": link.valid_to.isoformat() if link.valid_to else None}
+        {
+            "parent_id": str(link.parent_id),
+            "valid_from": link.valid_from.isoformat(),
+            "valid_to": link.valid_to.isoformat() if link.valid_to else None,
+        }
         for link in graph.links_of(node)
-    ]  # fmt: skip
+    ]
 
 
 def _base(
@@ -135,31 +140,42 @@ def effect(
                 now_value = now.value if now else None
                 if same_value(was_value, now_value):
                     continue
-                inherited.append({
-                    "customer": brief_dict(briefs.get(current), current), "field": name,
-                    "before": jsonable(was_value), "after": jsonable(now_value),
-                    "from_before": str(was.source_node) if was and was_value is not None else None,
-                    "from_after": str(now.source_node) if now and now_value is not None else None,
-                })  # fmt: skip
+                inherited.append(
+                    {
+                        "customer": brief_dict(briefs.get(current), current),
+                        "field": name,
+                        "before": jsonable(was_value),
+                        "after": jsonable(now_value),
+                        "from_before": str(was.source_node)
+                        if was and was_value is not None
+                        else None,
+                        "from_after": str(now.source_node)
+                        if now and now_value is not None
+                        else None,
+                    }
+                )
                 if current not in affected:
                     affected.append(current)
     figures = {n: b.credit_limit for n, b in briefs.items() if b.credit_limit is not None}
     totals_before, totals_after = before.roll_up(day, figures), after.roll_up(day, figures)
     rollup = [
-        {"customer": brief_dict(briefs.get(up), up),
-         "before": str(totals_before.get(up, Decimal(0))),
-         "after": str(totals_after.get(up, Decimal(0)))}
+        {
+            "customer": brief_dict(briefs.get(up), up),
+            "before": str(totals_before.get(up, Decimal(0))),
+            "after": str(totals_after.get(up, Decimal(0))),
+        }
         for up in ups
         if totals_before.get(up, Decimal(0)) != totals_after.get(up, Decimal(0))
-    ]  # fmt: skip
+    ]
     body = {
-        "hierarchy_type": before.hierarchy_type, "as_of": day.isoformat(),
+        "hierarchy_type": before.hierarchy_type,
+        "as_of": day.isoformat(),
         "customer": brief_dict(briefs.get(node), node),
         "parent_before": _parent(before, node, day, briefs),
         "parent_after": _parent(after, node, day, briefs),
         "inherited": inherited,
         "rollup": {"figure": "credit_limit", "changes": rollup},
-    }  # fmt: skip
+    }
     return body, affected
 
 
@@ -198,19 +214,33 @@ def plan_link(
     def apply(uow: UnitOfWork, actor: Principal, request_id: UUID | None) -> StoredLink:
         stored = _store(uow, loaded, changes)[0]
         record(
-            uow, actor, resource_type="hierarchy_link", resource_id=str(stored.id),
-            operation="create", before=None, after=link_dict(stored), subject=str(child),
+            uow,
+            actor,
+            resource_type="hierarchy_link",
+            resource_id=str(stored.id),
+            operation="create",
+            before=None,
+            after=link_dict(stored),
+            subject=str(child),
             change_request_id=request_id,
-        )  # fmt: skip
+        )
         return stored
 
     return Plan(
-        Operation.HIERARCHY_LINK, hierarchy_type, child,
-        {"field": _field(hierarchy_type, child),
-         "before": _str(loaded.graph.parent_of(child, valid_from)), "after": str(parent)},
-        _base(loaded.graph, child, parent, valid_from), body, apply,
-        named=(parent, child), affected=tuple(affected),
-    )  # fmt: skip
+        Operation.HIERARCHY_LINK,
+        hierarchy_type,
+        child,
+        {
+            "field": _field(hierarchy_type, child),
+            "before": _str(loaded.graph.parent_of(child, valid_from)),
+            "after": str(parent),
+        },
+        _base(loaded.graph, child, parent, valid_from),
+        body,
+        apply,
+        named=(parent, child),
+        affected=tuple(affected),
+    )
 
 
 def plan_move(
@@ -232,22 +262,38 @@ def plan_move(
     def apply(uow: UnitOfWork, actor: Principal, request_id: UUID | None) -> SubtreeMove[UUID]:
         _store(uow, loaded, move.changes)
         record(
-            uow, actor, resource_type="hierarchy", resource_id=f"{hierarchy_type}:{node}",
-            operation="move", subject=str(node), change_request_id=request_id,
+            uow,
+            actor,
+            resource_type="hierarchy",
+            resource_id=f"{hierarchy_type}:{node}",
+            operation="move",
+            subject=str(node),
+            change_request_id=request_id,
             before={"parent_id": move.from_parent},
-            after={"parent_id": move.to_parent, "effective_date": day,
-                   "link_changes": move_dict(move)["changes"]},
-        )  # fmt: skip
+            after={
+                "parent_id": move.to_parent,
+                "effective_date": day,
+                "link_changes": move_dict(move)["changes"],
+            },
+        )
         return move
 
     named = tuple(n for n in (node, new_parent, move.from_parent) if n is not None)
     return Plan(
-        Operation.HIERARCHY_MOVE, hierarchy_type, node,
-        {"field": _field(hierarchy_type, node), "before": _str(move.from_parent),
-         "after": _str(new_parent)},
-        _base(loaded.graph, node, new_parent, day), body, apply,
-        named=named, affected=tuple(affected),
-    )  # fmt: skip
+        Operation.HIERARCHY_MOVE,
+        hierarchy_type,
+        node,
+        {
+            "field": _field(hierarchy_type, node),
+            "before": _str(move.from_parent),
+            "after": _str(new_parent),
+        },
+        _base(loaded.graph, node, new_parent, day),
+        body,
+        apply,
+        named=named,
+        affected=tuple(affected),
+    )
 
 
 def plan_end(
@@ -278,26 +324,46 @@ def plan_end(
         _store(uow, loaded, [change])
         if change.after is None:
             record(
-                uow, actor, resource_type="hierarchy_link", resource_id=str(link_id),
-                operation="delete", before=link_dict(stored), after=None,
-                subject=str(old.child_id), change_request_id=request_id,
-            )  # fmt: skip
+                uow,
+                actor,
+                resource_type="hierarchy_link",
+                resource_id=str(link_id),
+                operation="delete",
+                before=link_dict(stored),
+                after=None,
+                subject=str(old.child_id),
+                change_request_id=request_id,
+            )
             return None
         ended = StoredLink(link_id, change.after)
         record(
-            uow, actor, resource_type="hierarchy_link", resource_id=str(link_id),
-            operation="end", before=link_dict(stored), after=link_dict(ended),
-            subject=str(old.child_id), change_request_id=request_id,
-        )  # fmt: skip
+            uow,
+            actor,
+            resource_type="hierarchy_link",
+            resource_id=str(link_id),
+            operation="end",
+            before=link_dict(stored),
+            after=link_dict(ended),
+            subject=str(old.child_id),
+            change_request_id=request_id,
+        )
         return ended
 
     return Plan(
-        Operation.HIERARCHY_END, hierarchy_type, old.child_id,
-        {"field": _field(hierarchy_type, old.child_id), "before": str(old.parent_id),
-         "after": None},
-        _base(loaded.graph, old.child_id, None, day), body, apply,
-        named=(old.parent_id, old.child_id), affected=tuple(affected),
-    )  # fmt: skip
+        Operation.HIERARCHY_END,
+        hierarchy_type,
+        old.child_id,
+        {
+            "field": _field(hierarchy_type, old.child_id),
+            "before": str(old.parent_id),
+            "after": None,
+        },
+        _base(loaded.graph, old.child_id, None, day),
+        body,
+        apply,
+        named=(old.parent_id, old.child_id),
+        affected=tuple(affected),
+    )
 
 
 def _check_end(link: HierarchyLink[UUID], valid_to: date) -> None:

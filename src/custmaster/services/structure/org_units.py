@@ -52,8 +52,12 @@ def structure_of(uow: UnitOfWork, customer_id: UUID | None = None) -> OrgStructu
 
 
 def unit_dict(unit: OrgUnit, structure: OrgStructure | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"code": unit.id, "kind": unit.kind, "name": unit.name,
-                            "parent_code": unit.parent_id}  # fmt: skip
+    data: dict[str, Any] = {
+        "code": unit.id,
+        "kind": unit.kind,
+        "name": unit.name,
+        "parent_code": unit.parent_id,
+    }
     if structure is not None:
         data["path"] = [str(u) for u in structure.path(unit.id)]
         data["children"] = [str(u) for u in structure.children(unit.id)]
@@ -64,9 +68,14 @@ def unit_dict(unit: OrgUnit, structure: OrgStructure | None = None) -> dict[str,
 
 
 def create_unit(
-    uow: UnitOfWork, actor: Principal, *, code: str, kind: str, name: str,
+    uow: UnitOfWork,
+    actor: Principal,
+    *,
+    code: str,
+    kind: str,
+    name: str,
     parent_code: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     require(actor, Permission.REFERENCE_MANAGE)
     if not _CODE.match(code):
         raise ValidationFailed(
@@ -85,8 +94,15 @@ def create_unit(
         structure.add_unit(unit)
         uow.structure.add_org_unit(unit, utcnow())
         after = unit_dict(unit, structure)
-        record(uow, actor, resource_type="org_unit", resource_id=code, operation="create",
-               before=None, after=after)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="org_unit",
+            resource_id=code,
+            operation="create",
+            before=None,
+            after=after,
+        )
         return after
 
 
@@ -119,8 +135,15 @@ def update_unit(
         uow.structure.update_org_unit(updated)
         structure = structure_of(uow)
         after = unit_dict(updated, structure)
-        record(uow, actor, resource_type="org_unit", resource_id=code, operation="update",
-               before=before, after=after)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="org_unit",
+            resource_id=code,
+            operation="update",
+            before=before,
+            after=after,
+        )
         return after
 
 
@@ -133,8 +156,15 @@ def delete_unit(uow: UnitOfWork, actor: Principal, code: str) -> None:
         if uow.structure.org_unit_in_use(code):
             raise Conflict(f"org unit '{code}' has child units or assignments; remove them first")
         uow.structure.delete_org_unit(code)
-        record(uow, actor, resource_type="org_unit", resource_id=code, operation="delete",
-               before=before, after=None)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="org_unit",
+            resource_id=code,
+            operation="delete",
+            before=before,
+            after=None,
+        )
 
 
 def list_units(
@@ -160,15 +190,26 @@ def get_unit(uow: UnitOfWork, actor: Principal, code: str) -> dict[str, Any]:
 
 def customer_assignment_dict(stored: StoredCustomerAssignment) -> dict[str, Any]:
     a = stored.assignment
-    return {"id": stored.id, "customer_id": a.customer_id, "org_unit": a.org_unit_id,
-            "valid_from": a.valid_from, "valid_to": a.valid_to}  # fmt: skip
+    return {
+        "id": stored.id,
+        "customer_id": a.customer_id,
+        "org_unit": a.org_unit_id,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+    }
 
 
 def team_assignment_dict(stored: StoredTeamAssignment) -> dict[str, Any]:
     a = stored.assignment
-    return {"id": stored.id, "user_id": a.user_id, "role": a.role,
-            "customer_id": a.customer_id, "org_unit": a.org_unit_id,
-            "valid_from": a.valid_from, "valid_to": a.valid_to}  # fmt: skip
+    return {
+        "id": stored.id,
+        "user_id": a.user_id,
+        "role": a.role,
+        "customer_id": a.customer_id,
+        "org_unit": a.org_unit_id,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+    }
 
 
 def unit_assignments(uow: UnitOfWork, actor: Principal, code: str) -> dict[str, Any]:
@@ -205,11 +246,15 @@ def customer_org_assignments(
         require_customer(uow, customer_id)
         return {
             "customer_id": customer_id,
-            "org_units": [customer_assignment_dict(s)
-                          for s in uow.structure.customer_assignments(customer_id=customer_id)],
-            "users": [team_assignment_dict(s)
-                      for s in uow.structure.team_assignments(customer_id=customer_id)],
-        }  # fmt: skip
+            "org_units": [
+                customer_assignment_dict(s)
+                for s in uow.structure.customer_assignments(customer_id=customer_id)
+            ],
+            "users": [
+                team_assignment_dict(s)
+                for s in uow.structure.team_assignments(customer_id=customer_id)
+            ],
+        }
 
 
 def account_team(
@@ -224,12 +269,17 @@ def account_team(
         structure = structure_of(uow, customer_id)
         members = structure.effective_account_team(customer_id, day)
         return {
-            "customer_id": customer_id, "as_of": day,
+            "customer_id": customer_id,
+            "as_of": day,
             "org_units": [str(u) for u in structure.units_of(customer_id, day)],
             "members": [_member(m) for m in members],
-        }  # fmt: skip
+        }
 
 
 def _member(member: TeamMember) -> dict[str, Any]:
-    return {"user_id": str(member.user_id), "role": member.role, "source": member.source,
-            "org_unit_path": [str(u) for u in member.org_unit_path]}  # fmt: skip
+    return {
+        "user_id": str(member.user_id),
+        "role": member.role,
+        "source": member.source,
+        "org_unit_path": [str(u) for u in member.org_unit_path],
+    }

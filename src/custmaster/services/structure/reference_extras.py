@@ -62,10 +62,12 @@ def _sales_org(uow: UnitOfWork, data: Mapping[str, Any], errors: ErrorCollector)
 KINDS: dict[str, Kind] = {
     "name_affixes": Kind("name_affix", "name affix", frozenset({"kind"}), _affix),
     "sales_organisations": Kind(
-        "sales_organisation", "sales organisation", frozenset({"legal_entity", "currency"}),
+        "sales_organisation",
+        "sales organisation",
+        frozenset({"legal_entity", "currency"}),
         _sales_org,
     ),
-}  # fmt: skip
+}
 #: fields a create request must give besides code and name
 _REQUIRED = {"name_affixes": ("kind",), "sales_organisations": ()}
 
@@ -97,9 +99,12 @@ def _parse(
 
 
 def _public(kind: str, stored: Mapping[str, Any]) -> dict[str, Any]:
-    return {"code": stored["code"], "name": stored["name"],
-            **{k: stored.get(k) for k in sorted(KINDS[kind].fields)},
-            "created_at": stored["created_at"]}  # fmt: skip
+    return {
+        "code": stored["code"],
+        "name": stored["name"],
+        **{k: stored.get(k) for k in sorted(KINDS[kind].fields)},
+        "created_at": stored["created_at"],
+    }
 
 
 def _load(uow: UnitOfWork, kind: str, code: str) -> dict[str, Any]:
@@ -120,8 +125,15 @@ def create_record(
         stored = {**{k: None for k in KINDS[kind].fields}, **values, "created_at": utcnow()}
         uow.structure.add_record(kind, stored)
         after = _public(kind, stored)
-        record(uow, actor, resource_type=KINDS[kind].event_name, resource_id=values["code"],
-               operation="create", before=None, after=after)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type=KINDS[kind].event_name,
+            resource_id=values["code"],
+            operation="create",
+            before=None,
+            after=after,
+        )
         return after
 
 
@@ -135,8 +147,15 @@ def update_record(
         before, after = _public(kind, current), _public(kind, {**current, **values})
         if values:
             uow.structure.update_record(kind, code, values)
-            record(uow, actor, resource_type=KINDS[kind].event_name, resource_id=code,
-                   operation="update", before=before, after=after)  # fmt: skip
+            record(
+                uow,
+                actor,
+                resource_type=KINDS[kind].event_name,
+                resource_id=code,
+                operation="update",
+                before=before,
+                after=after,
+            )
         return after
 
 
@@ -147,8 +166,15 @@ def delete_record(uow: UnitOfWork, actor: Principal, kind: str, code: str) -> No
         if uow.structure.record_in_use(kind, code):
             raise Conflict(f"{KINDS[kind].label} '{code}' is in use by customers")
         uow.structure.delete_record(kind, code)
-        record(uow, actor, resource_type=KINDS[kind].event_name, resource_id=code,
-               operation="delete", before=_public(kind, current), after=None)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type=KINDS[kind].event_name,
+            resource_id=code,
+            operation="delete",
+            before=_public(kind, current),
+            after=None,
+        )
 
 
 def get_record(uow: UnitOfWork, actor: Principal, kind: str, code: str) -> dict[str, Any]:
@@ -223,10 +249,17 @@ def _percent(
 def schedule_dict(code: str, lines: Sequence[ScheduleLine], days: Sequence[int]) -> dict[str, Any]:
     return {
         "payment_terms": code,
-        "lines": [{"line_no": i + 1, "percentage": line.percentage, "due_days": line.due_days,
-                   "discount_percent": line.discount_percent} for i, line in enumerate(lines)],
+        "lines": [
+            {
+                "line_no": i + 1,
+                "percentage": line.percentage,
+                "due_days": line.due_days,
+                "discount_percent": line.discount_percent,
+            }
+            for i, line in enumerate(lines)
+        ],
         "payment_days": list(days),
-    }  # fmt: skip
+    }
 
 
 def _require_terms(uow: UnitOfWork, code: str) -> None:
@@ -256,6 +289,13 @@ def put_schedule(
         before = schedule_dict(code, *uow.structure.schedule(code))
         uow.structure.replace_schedule(code, parsed, payment_days)
         after = schedule_dict(code, parsed, payment_days)
-        record(uow, actor, resource_type="payment_schedule", resource_id=code,
-               operation="replace", before=before, after=after)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="payment_schedule",
+            resource_id=code,
+            operation="replace",
+            before=before,
+            after=after,
+        )
         return after

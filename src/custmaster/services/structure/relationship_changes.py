@@ -35,10 +35,13 @@ def _base(stored: list[StoredRelationship], customer_id: UUID, kind: str) -> dic
     """The customer's relationships of the type (every period): when they differ at
     approval, the structure moved meanwhile."""
     rows = sorted(
-        (jsonable(relationship_dict(s)) for s in stored
-         if s.relationship.relationship_type == kind),
+        (
+            jsonable(relationship_dict(s))
+            for s in stored
+            if s.relationship.relationship_type == kind
+        ),
         key=lambda row: (row["valid_from"], row["id"]),
-    )  # fmt: skip
+    )
     return {f"relationships.{customer_id}.{kind}": rows}
 
 
@@ -77,46 +80,68 @@ def plan_create(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredRelati
     current = _primary_on(stored, kind, valid_from)
     replaced: StoredRelationship | None = None
     if (
-        is_primary and action.get("replace_primary") and current is not None
+        is_primary
+        and action.get("replace_primary")
+        and current is not None
         and current.relationship.valid_from < valid_from
-    ):  # fmt: skip
+    ):
         replaced = replace(current, relationship=book.end(current.relationship, valid_from))
     rel = Relationship(customer_id, related_id, kind, valid_from, valid_to, is_primary)
     book.add(rel)
     briefs = uow.structure.briefs([customer_id, related_id])
     effect = {
-        "relationship_type": kind, "as_of": valid_from.isoformat(),
+        "relationship_type": kind,
+        "as_of": valid_from.isoformat(),
         "customer": brief_dict(briefs.get(customer_id), customer_id),
-        "related": brief_dict(briefs.get(related_id), related_id), "is_primary": is_primary,
+        "related": brief_dict(briefs.get(related_id), related_id),
+        "is_primary": is_primary,
         "current_primary": _described(uow, current),
         "replaces": _described(uow, current) if replaced is not None else None,
-    }  # fmt: skip
+    }
 
     def apply(uow: UnitOfWork, actor: Principal, request_id: UUID | None) -> StoredRelationship:
         if replaced is not None and current is not None:
             uow.structure.set_relationship_end(current.id, valid_from)
             record(
-                uow, actor, resource_type="customer_relationship", resource_id=str(current.id),
-                operation="end", before=relationship_dict(current),
-                after=relationship_dict(replaced), subject=str(customer_id),
+                uow,
+                actor,
+                resource_type="customer_relationship",
+                resource_id=str(current.id),
+                operation="end",
+                before=relationship_dict(current),
+                after=relationship_dict(replaced),
+                subject=str(customer_id),
                 change_request_id=request_id,
-            )  # fmt: skip
+            )
         new = StoredRelationship(uuid4(), rel)
         uow.structure.add_relationship(new, utcnow())
         record(
-            uow, actor, resource_type="customer_relationship", resource_id=str(new.id),
-            operation="create", before=None, after=relationship_dict(new),
-            subject=str(customer_id), change_request_id=request_id,
-        )  # fmt: skip
+            uow,
+            actor,
+            resource_type="customer_relationship",
+            resource_id=str(new.id),
+            operation="create",
+            before=None,
+            after=relationship_dict(new),
+            subject=str(customer_id),
+            change_request_id=request_id,
+        )
         return new
 
     return Plan(
-        Operation.RELATIONSHIP_CREATE, kind, customer_id,
-        {"field": f"relationships.{customer_id}.{kind}",
-         "before": str(current.relationship.related_id) if current else None,
-         "after": str(related_id)},
-        _base(stored, customer_id, kind), effect, apply, named=(customer_id, related_id),
-    )  # fmt: skip
+        Operation.RELATIONSHIP_CREATE,
+        kind,
+        customer_id,
+        {
+            "field": f"relationships.{customer_id}.{kind}",
+            "before": str(current.relationship.related_id) if current else None,
+            "after": str(related_id),
+        },
+        _base(stored, customer_id, kind),
+        effect,
+        apply,
+        named=(customer_id, related_id),
+    )
 
 
 def plan_end(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredRelationship | None]:
@@ -137,11 +162,13 @@ def plan_end(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredRelations
         ended = replace(found, relationship=book.end(found.relationship, valid_to))
     day = valid_to or found.relationship.valid_from
     effect = {
-        "relationship_type": kind, "as_of": day.isoformat(),
-        "relationship": _described(uow, found), "deleted": valid_to is None,
+        "relationship_type": kind,
+        "as_of": day.isoformat(),
+        "relationship": _described(uow, found),
+        "deleted": valid_to is None,
         "current_primary": _described(uow, _primary_on(stored, kind, day)),
         "leaves_without_primary": found.relationship.is_primary,
-    }  # fmt: skip
+    }
 
     def apply(
         uow: UnitOfWork, actor: Principal, request_id: UUID | None
@@ -149,19 +176,28 @@ def plan_end(uow: UnitOfWork, action: Mapping[str, Any]) -> Plan[StoredRelations
         if ended is None:
             uow.structure.delete_relationship(relationship_id)
         else:
-            uow.structure.set_relationship_end(relationship_id, ended.relationship.valid_to
-                                               or day)  # fmt: skip
+            uow.structure.set_relationship_end(relationship_id, ended.relationship.valid_to or day)
         record(
-            uow, actor, resource_type="customer_relationship", resource_id=str(relationship_id),
-            operation="delete" if ended is None else "end", before=relationship_dict(found),
+            uow,
+            actor,
+            resource_type="customer_relationship",
+            resource_id=str(relationship_id),
+            operation="delete" if ended is None else "end",
+            before=relationship_dict(found),
             after=None if ended is None else relationship_dict(ended),
-            subject=str(customer_id), change_request_id=request_id,
-        )  # fmt: skip
+            subject=str(customer_id),
+            change_request_id=request_id,
+        )
         return ended
 
     related = found.relationship.related_id
     return Plan(
-        Operation.RELATIONSHIP_END, kind, customer_id,
+        Operation.RELATIONSHIP_END,
+        kind,
+        customer_id,
         {"field": f"relationships.{customer_id}.{kind}", "before": str(related), "after": None},
-        _base(stored, customer_id, kind), effect, apply, named=(customer_id, related),
-    )  # fmt: skip
+        _base(stored, customer_id, kind),
+        effect,
+        apply,
+        named=(customer_id, related),
+    )

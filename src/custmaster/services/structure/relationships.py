@@ -54,9 +54,14 @@ def create_type(
         rel_type = known.register(code, name)
         uow.structure.add_relationship_type(rel_type, utcnow())
         record(
-            uow, actor, resource_type="relationship_type", resource_id=code, operation="create",
-            before=None, after=type_dict(rel_type),
-        )  # fmt: skip
+            uow,
+            actor,
+            resource_type="relationship_type",
+            resource_id=code,
+            operation="create",
+            before=None,
+            after=type_dict(rel_type),
+        )
         return rel_type
 
 
@@ -71,18 +76,27 @@ def delete_type(uow: UnitOfWork, actor: Principal, code: str) -> None:
             raise Conflict(f"relationships of type '{code}' exist; delete them first")
         uow.structure.delete_relationship_type(code)
         record(
-            uow, actor, resource_type="relationship_type", resource_id=code, operation="delete",
-            before=type_dict(rel_type), after=None,
-        )  # fmt: skip
+            uow,
+            actor,
+            resource_type="relationship_type",
+            resource_id=code,
+            operation="delete",
+            before=type_dict(rel_type),
+            after=None,
+        )
 
 
 def relationship_dict(stored: StoredRelationship) -> dict[str, Any]:
     rel = stored.relationship
     return {
-        "id": stored.id, "customer_id": rel.customer_id, "related_id": rel.related_id,
-        "relationship_type": rel.relationship_type, "valid_from": rel.valid_from,
-        "valid_to": rel.valid_to, "is_primary": rel.is_primary,
-    }  # fmt: skip
+        "id": stored.id,
+        "customer_id": rel.customer_id,
+        "related_id": rel.related_id,
+        "relationship_type": rel.relationship_type,
+        "valid_from": rel.valid_from,
+        "valid_to": rel.valid_to,
+        "is_primary": rel.is_primary,
+    }
 
 
 def _load(uow: UnitOfWork, relationship_id: UUID) -> StoredRelationship:
@@ -115,14 +129,21 @@ def customer_relationships(
     with uow.read_only():
         require_customer(uow, customer_id)
         found = [
-            s for s in uow.structure.relationships_of(customer_id, incoming=incoming)
+            s
+            for s in uow.structure.relationships_of(customer_id, incoming=incoming)
             if (as_of is None or s.relationship.active_on(as_of))
             and relationship_type in (None, s.relationship.relationship_type)
-        ]  # fmt: skip
-        found.sort(key=lambda s: (s.relationship.relationship_type, not s.relationship.is_primary,
-                                  s.relationship.valid_from))  # fmt: skip
-        other = [s.relationship.customer_id if incoming else s.relationship.related_id
-                 for s in found]  # fmt: skip
+        ]
+        found.sort(
+            key=lambda s: (
+                s.relationship.relationship_type,
+                not s.relationship.is_primary,
+                s.relationship.valid_from,
+            )
+        )
+        other = [
+            s.relationship.customer_id if incoming else s.relationship.related_id for s in found
+        ]
         briefs = uow.structure.briefs(other)
         return [
             {**relationship_dict(s), "related": brief_dict(briefs.get(o), o)}

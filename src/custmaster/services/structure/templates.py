@@ -60,8 +60,15 @@ def create_template(
         now = utcnow()
         stored = {**template.to_dict(), "created_at": now, "updated_at": now}
         uow.structure.add_record(KIND, stored)
-        record(uow, actor, resource_type="customer_template", resource_id=name,
-               operation="create", before=None, after=template.to_dict())  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="customer_template",
+            resource_id=name,
+            operation="create",
+            before=None,
+            after=template.to_dict(),
+        )
         return stored
 
 
@@ -77,12 +84,22 @@ def update_template(
             changes.get("defaults", current["defaults"]),
             changes["description"] if "description" in changes else current["description"],
         )
-        values = {"defaults": template.to_dict()["defaults"],
-                  "description": template.description, "updated_at": utcnow()}  # fmt: skip
+        values = {
+            "defaults": template.to_dict()["defaults"],
+            "description": template.description,
+            "updated_at": utcnow(),
+        }
         uow.structure.update_record(KIND, name, values)
         before = {k: current[k] for k in ("name", "description", "defaults")}
-        record(uow, actor, resource_type="customer_template", resource_id=name,
-               operation="update", before=before, after=template.to_dict())  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="customer_template",
+            resource_id=name,
+            operation="update",
+            before=before,
+            after=template.to_dict(),
+        )
         return {**current, **values}
 
 
@@ -92,8 +109,15 @@ def delete_template(uow: UnitOfWork, actor: Principal, name: str) -> None:
         current = _load(uow, name)
         uow.structure.delete_record(KIND, name)
         before = {k: current[k] for k in ("name", "description", "defaults")}
-        record(uow, actor, resource_type="customer_template", resource_id=name,
-               operation="delete", before=before, after=None)  # fmt: skip
+        record(
+            uow,
+            actor,
+            resource_type="customer_template",
+            resource_id=name,
+            operation="delete",
+            before=before,
+            after=None,
+        )
 
 
 def get_template(uow: UnitOfWork, actor: Principal, name: str) -> dict[str, Any]:

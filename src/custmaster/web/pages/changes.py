@@ -44,10 +44,14 @@ def diff_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
     base = change.get("base_values", {}) or {}
     conflicts = set(body.get("conflict_fields", []))
     return [
-        {"field": path, "before": base.get(path), "after": proposed.get(path),
-         "conflict": path in conflicts}
+        {
+            "field": path,
+            "before": base.get(path),
+            "after": proposed.get(path),
+            "conflict": path in conflicts,
+        }
         for path in change.get("fields", [])
-    ]  # fmt: skip
+    ]
 
 
 def _summaries(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -59,14 +63,19 @@ def inbox(request: Request) -> Response:
     container, me = _container(request), actor(request)
     waiting: list[dict[str, Any]] = []
     if me.has(Permission.CHANGEREQUEST_APPROVE):
-        found = list_requests(container.uow(), me, statuses=["pending"], waiting_for_me=True,
-                              after=None, limit=100)  # fmt: skip
+        found = list_requests(
+            container.uow(), me, statuses=["pending"], waiting_for_me=True, after=None, limit=100
+        )
         waiting = [visible_request(me, r) for r in found]
-    recent = list_requests(container.uow(), me, statuses=None, waiting_for_me=False,
-                           after=None, limit=500)  # fmt: skip
+    recent = list_requests(
+        container.uow(), me, statuses=None, waiting_for_me=False, after=None, limit=500
+    )
     mine = [visible_request(me, r) for r in recent if r.submitted_by == me.user_id]
-    context = {"title": "Inbox", "waiting": _summaries(waiting),
-               "mine": _summaries(list(reversed(mine))[:50])}  # fmt: skip
+    context = {
+        "title": "Inbox",
+        "waiting": _summaries(waiting),
+        "mine": _summaries(list(reversed(mine))[:50]),
+    }
     return render(request, "inbox.html", context)
 
 
@@ -79,19 +88,24 @@ def change_request_page(
     container, me = _container(request), actor(request)
     found = get_request(container.uow(), me, request_id)
     body = visible_request(me, found)
-    context = {"title": "Change request", "cr": body, "diff": diff_rows(body), "flash": flash,
-               "age": _age(body.get("created_at")),
-               "may_decide": found.status.value == "pending" and found.can_decide(me),
-               "may_withdraw": found.status.value == "pending"
-               and found.submitted_by == me.user_id}  # fmt: skip
+    context = {
+        "title": "Change request",
+        "cr": body,
+        "diff": diff_rows(body),
+        "flash": flash,
+        "age": _age(body.get("created_at")),
+        "may_decide": found.status.value == "pending" and found.can_decide(me),
+        "may_withdraw": found.status.value == "pending" and found.submitted_by == me.user_id,
+    }
     return render(request, "change_request.html", context)
 
 
 @router.post("/change-requests/{request_id}/approve")
 def approve_request(
-    request: Request, request_id: UUID,
+    request: Request,
+    request_id: UUID,
     comment: Annotated[str, Form(max_length=2000)] = "",
-) -> Response:  # fmt: skip
+) -> Response:
     container, me = _container(request), actor(request)
     approve(container.uow(), me, request_id, container.service_settings, comment=comment or None)
     return redirect(f"/console/change-requests/{request_id}?flash=approved")
@@ -99,9 +113,10 @@ def approve_request(
 
 @router.post("/change-requests/{request_id}/reject")
 def reject_request(
-    request: Request, request_id: UUID,
+    request: Request,
+    request_id: UUID,
     reason: Annotated[str, Form(min_length=1, max_length=2000)],
-) -> Response:  # fmt: skip
+) -> Response:
     container, me = _container(request), actor(request)
     reject(container.uow(), me, request_id, reason)
     return redirect(f"/console/change-requests/{request_id}?flash=rejected")

@@ -40,24 +40,64 @@ from custmaster.web.routing import redirect, router
 
 #: master fields shown on the customer page, in this order
 MASTER_FIELDS = (
-    "number", "kind", "name", "legal_name", "first_name", "last_name", "email",
-    "billing_email", "phone", "website", "tax_id", "customer_type", "industry",
-    "customer_group", "account_tier", "relationship_status", "status", "owning_entity",
-    "credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-    "revenue_account", "notes",
-)  # fmt: skip
+    "number",
+    "kind",
+    "name",
+    "legal_name",
+    "first_name",
+    "last_name",
+    "email",
+    "billing_email",
+    "phone",
+    "website",
+    "tax_id",
+    "customer_type",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "relationship_status",
+    "status",
+    "owning_entity",
+    "credit_limit",
+    "payment_terms",
+    "payment_method",
+    "currency",
+    "tax_code",
+    "revenue_account",
+    "notes",
+)
 #: the master fields the edit form offers
 EDITABLE = (
-    "name", "legal_name", "email", "billing_email", "phone", "website", "tax_id",
-    "customer_type", "industry", "customer_group", "account_tier", "relationship_status",
-    "credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-    "revenue_account", "notes",
-)  # fmt: skip
+    "name",
+    "legal_name",
+    "email",
+    "billing_email",
+    "phone",
+    "website",
+    "tax_id",
+    "customer_type",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "relationship_status",
+    "credit_limit",
+    "payment_terms",
+    "payment_method",
+    "currency",
+    "tax_code",
+    "revenue_account",
+    "notes",
+)
 #: the fields a legal entity may override
 OVERRIDABLE = (
-    "credit_limit", "payment_terms", "payment_method", "currency", "tax_code",
-    "revenue_account", "customer_group",
-)  # fmt: skip
+    "credit_limit",
+    "payment_terms",
+    "payment_method",
+    "currency",
+    "tax_code",
+    "revenue_account",
+    "customer_group",
+)
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,}$")
 Text = Annotated[str | None, Query(max_length=255)]
 Code = Annotated[str | None, Query(max_length=64)]
@@ -95,9 +135,11 @@ def search(
         text=text or None,
         status=None if status == "any" else CustomerStatus(status or "active"),
         customer_type=customer_type.value if customer_type else None,
-        entity=entity or None, customer_group=customer_group or None,
-        account_tier=account_tier or None, limit=50,
-    )  # fmt: skip
+        entity=entity or None,
+        customer_group=customer_group or None,
+        account_tier=account_tier or None,
+        limit=50,
+    )
     found = search_customers(container.uow(), me, query)
     similar: list[dict[str, Any]] = []
     source: dict[str, Any] | None = None
@@ -105,25 +147,47 @@ def search(
         system, _, source_id = text.partition(":")
         try:
             hit = resolve_xref(container.uow(), me, system.strip(), source_id.strip())
-            source = {"customer_id": hit.customer_id, "number": hit.number,
-                      "system": system.strip(), "source_id": source_id.strip()}  # fmt: skip
+            source = {
+                "customer_id": hit.customer_id,
+                "number": hit.number,
+                "system": system.strip(),
+                "source_id": source_id.strip(),
+            }
         except NotFound:
             source = None
     if text and fuzzy:
         shown = {c.id for c in found}
         matches, _ = find_matches(container.uow(), me, _fuzzy_candidate(text), limit=10)
         similar = [
-            {"customer_id": m.customer_id, "number": m.number, "name": m.name,
-             "score": m.result.probability, "explanation": explain(m.result)}
-            for m in matches if m.customer_id not in shown
-        ]  # fmt: skip
-    filters = {"q": text, "status": status, "customer_type": customer_type.value if customer_type
-               else "", "entity": entity or "", "customer_group": customer_group or "",
-               "account_tier": account_tier or "", "fuzzy": fuzzy}  # fmt: skip
-    context = {"title": "Customers", "results": found, "similar": similar, "source": source,
-               "filters": filters, "types": [t.value for t in CustomerType],
-               "searched": bool(text) or any(v for k, v in filters.items() if k not in
-                                             ("q", "status", "fuzzy"))}  # fmt: skip
+            {
+                "customer_id": m.customer_id,
+                "number": m.number,
+                "name": m.name,
+                "score": m.result.probability,
+                "explanation": explain(m.result),
+            }
+            for m in matches
+            if m.customer_id not in shown
+        ]
+    filters = {
+        "q": text,
+        "status": status,
+        "customer_type": customer_type.value if customer_type else "",
+        "entity": entity or "",
+        "customer_group": customer_group or "",
+        "account_tier": account_tier or "",
+        "fuzzy": fuzzy,
+    }
+    context = {
+        "title": "Customers",
+        "results": found,
+        "similar": similar,
+        "source": source,
+        "filters": filters,
+        "types": [t.value for t in CustomerType],
+        "searched": bool(text)
+        or any(v for k, v in filters.items() if k not in ("q", "status", "fuzzy")),
+    }
     return render(request, "search.html", context)
 
 
@@ -137,10 +201,14 @@ def _tabs(me: Principal, customer: Customer) -> list[str]:
 
 def _fields(data: dict[str, Any], overridden: list[str]) -> list[dict[str, Any]]:
     return [
-        {"name": name, "label": name.replace("_", " "), "value": data.get(name),
-         "overridden": name in overridden}
+        {
+            "name": name,
+            "label": name.replace("_", " "),
+            "value": data.get(name),
+            "overridden": name in overridden,
+        }
         for name in MASTER_FIELDS
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/customers/{customer_id}")
@@ -159,13 +227,20 @@ def customer_page(
         data, overridden = {**data, **view.data}, view.overridden_fields
         warnings = [w.as_dict() for w in view.warnings]
     context = {
-        "title": f"{customer.name} ({customer.number})", "customer": customer, "data": data,
-        "fields": _fields(data, overridden), "overridden": overridden, "entity": entity,
-        "tabs": _tabs(me, customer), "warnings": warnings, "as_of": as_of, "flash": flash,
+        "title": f"{customer.name} ({customer.number})",
+        "customer": customer,
+        "data": data,
+        "fields": _fields(data, overridden),
+        "overridden": overridden,
+        "entity": entity,
+        "tabs": _tabs(me, customer),
+        "warnings": warnings,
+        "as_of": as_of,
+        "flash": flash,
         "profile": profile_panel(container.uow(), me, customer_id, entity),
         "may_edit": me.has(Permission.CUSTOMER_UPDATE) or me.has(Permission.CUSTOMER_PROPOSE),
         "may_history": me.has(Permission.AUDIT_READ),
-    }  # fmt: skip
+    }
     return render(request, "customer.html", context)
 
 
@@ -186,10 +261,15 @@ def structure_page(
     team = org_units.account_team(container.uow(), me, customer_id, as_of=as_of)
     xrefs = customer_xrefs(container.uow(), me, customer_id)
     context = {
-        "title": f"Structure of {customer.name}", "customer": customer, "as_of": as_of,
-        "trees": [jsonable(t) for t in trees], "outgoing": jsonable(outgoing),
-        "incoming": jsonable(incoming), "team": jsonable(team), "xrefs": xrefs,
-    }  # fmt: skip
+        "title": f"Structure of {customer.name}",
+        "customer": customer,
+        "as_of": as_of,
+        "trees": [jsonable(t) for t in trees],
+        "outgoing": jsonable(outgoing),
+        "incoming": jsonable(incoming),
+        "team": jsonable(team),
+        "xrefs": xrefs,
+    }
     return render(request, "structure.html", context)
 
 
@@ -202,8 +282,12 @@ def history_page(request: Request, customer_id: UUID) -> Response:
         customer = get_customer(container.uow(), me, customer_id)
     except NotFound:
         customer = None  # hard-deleted: the history stays
-    context = {"title": "History", "customer": customer, "customer_id": customer_id,
-               "entries": sorted(entries, key=lambda e: e.id or 0, reverse=True)}  # fmt: skip
+    context = {
+        "title": "History",
+        "customer": customer,
+        "customer_id": customer_id,
+        "entries": sorted(entries, key=lambda e: e.id or 0, reverse=True),
+    }
     return render(request, "history.html", context)
 
 
@@ -220,15 +304,25 @@ def _form_values(customer: Customer, entity: str | None) -> dict[str, str]:
 
 
 def _edit_page(
-    request: Request, customer: Customer, entity: str | None, values: dict[str, str],
-    errors: dict[str, list[str]], general: list[str], status: int = 200,
-) -> Response:  # fmt: skip
+    request: Request,
+    customer: Customer,
+    entity: str | None,
+    values: dict[str, str],
+    errors: dict[str, list[str]],
+    general: list[str],
+    status: int = 200,
+) -> Response:
     names = OVERRIDABLE if entity else EDITABLE
     context = {
-        "title": f"Edit {customer.name}", "customer": customer, "entity": entity,
-        "names": names, "values": values, "errors": errors, "general": general,
+        "title": f"Edit {customer.name}",
+        "customer": customer,
+        "entity": entity,
+        "names": names,
+        "values": values,
+        "errors": errors,
+        "general": general,
         "types": [t.value for t in CustomerType],
-    }  # fmt: skip
+    }
     return render(request, "customer_edit.html", context, status)
 
 
@@ -270,12 +364,18 @@ async def edit(request: Request, customer_id: UUID, entity: Code = None) -> Resp
 
 
 def _edit(
-    request: Request, container: Container, me: Principal, customer_id: UUID, entity: str | None,
+    request: Request,
+    container: Container,
+    me: Principal,
+    customer_id: UUID,
+    entity: str | None,
     submitted: dict[str, str],
-) -> Response:  # fmt: skip
+) -> Response:
     customer = get_customer(container.uow(), me, customer_id)
-    values = {**_form_values(customer, entity), **{k: submitted.get(k, "") for k in
-              (OVERRIDABLE if entity else EDITABLE)}}  # fmt: skip
+    values = {
+        **_form_values(customer, entity),
+        **{k: submitted.get(k, "") for k in (OVERRIDABLE if entity else EDITABLE)},
+    }
     data = _patch(customer, entity, submitted)
     if not data:
         return _edit_page(request, customer, entity, values, {}, ["Nothing changed."], 422)
@@ -283,14 +383,18 @@ def _edit(
         parsed = CustomerPatch.model_validate(data).model_dump(mode="json", exclude_unset=True)
     except ValidationError as exc:
         errors = [(field_path(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
-        return _edit_page(request, customer, entity, values, _field_errors(errors, entity),
-                          [], 422)  # fmt: skip
+        return _edit_page(request, customer, entity, values, _field_errors(errors, entity), [], 422)
     version = int(submitted["version"]) if submitted.get("version", "").isdigit() else None
     try:
         outcome = submit_update(
-            container.uow(), me, container.policy, customer_id, parsed,
-            container.service_settings, expected_version=version,
-        )  # fmt: skip
+            container.uow(),
+            me,
+            container.policy,
+            customer_id,
+            parsed,
+            container.service_settings,
+            expected_version=version,
+        )
     except ValidationFailed as exc:
         errors = [(e.field, e.message) for e in exc.errors]
         by_field = _field_errors(errors, entity)

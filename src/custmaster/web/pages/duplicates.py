@@ -28,10 +28,23 @@ from custmaster.web.routing import redirect, router
 ClusterId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: the attributes compared side by side (a steward may choose each one's value)
 COMPARED = (
-    "name", "legal_name", "email", "billing_email", "phone", "website", "tax_id",
-    "customer_type", "industry", "customer_group", "account_tier", "owning_entity",
-    "credit_limit", "payment_terms", "currency", "notes",
-)  # fmt: skip
+    "name",
+    "legal_name",
+    "email",
+    "billing_email",
+    "phone",
+    "website",
+    "tax_id",
+    "customer_type",
+    "industry",
+    "customer_group",
+    "account_tier",
+    "owning_entity",
+    "credit_limit",
+    "payment_terms",
+    "currency",
+    "notes",
+)
 
 
 def _container(request: Request) -> Container:
@@ -45,10 +58,12 @@ def queue(
     status: Annotated[str, Query(pattern="^(open|merged|not_duplicate|superseded|all)$")] = "open",
 ) -> Response:
     container, me = _container(request), actor(request)
-    found = list_clusters(container.uow(), me, status=None if status == "all" else status,
-                          after_id=None, limit=100)  # fmt: skip
-    return render(request, "duplicates.html", {"title": "Duplicates", "clusters": found,
-                                               "status": status})  # fmt: skip
+    found = list_clusters(
+        container.uow(), me, status=None if status == "all" else status, after_id=None, limit=100
+    )
+    return render(
+        request, "duplicates.html", {"title": "Duplicates", "clusters": found, "status": status}
+    )
 
 
 def _members(container: Container, me: Principal, ids: list[str]) -> list[dict[str, Any]]:
@@ -84,21 +99,29 @@ def _choices(form: FormData, members: list[dict[str, Any]]) -> dict[str, dict[st
 
 
 def _cluster_page(
-    request: Request, cluster_id: int, form: FormData | None, status: int = 200,
-    preview: dict[str, Any] | None = None, errors: list[str] | None = None,
-) -> Response:  # fmt: skip
+    request: Request,
+    cluster_id: int,
+    form: FormData | None,
+    status: int = 200,
+    preview: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+) -> Response:
     container, me = _container(request), actor(request)
     cluster = get_cluster(container.uow(), me, cluster_id)
     members = _members(container, me, cluster.members)
     survivor = form.get("survivor_id") if form else None
     context = {
-        "title": f"Duplicate cluster {cluster_id}", "cluster": cluster, "members": members,
-        "rows": _rows(members), "survivor": survivor or (members[0]["id"] if members else ""),
+        "title": f"Duplicate cluster {cluster_id}",
+        "cluster": cluster,
+        "members": members,
+        "rows": _rows(members),
+        "survivor": survivor or (members[0]["id"] if members else ""),
         "chosen": {k: v["from"] for k, v in _choices(form, members).items()} if form else {},
-        "preview": preview, "errors": errors or [],
+        "preview": preview,
+        "errors": errors or [],
         "numbers": {str(m["id"]): m["number"] for m in members},
         "may_decide": me.has(Permission.MERGE_PROPOSE) and cluster.status == "open",
-    }  # fmt: skip
+    }
     return render(request, "cluster.html", context, status)
 
 
@@ -134,8 +157,9 @@ def _preview(request: Request, cluster_id: int, form: FormData) -> Response:
     except ValidationFailed as exc:
         return _cluster_page(request, cluster_id, form, 422, errors=[exc.detail])
     golden = plan["customer"]
-    shown = [{"name": n, "value": golden.get(n), "rule": plan["rules"].get(n, "")}
-             for n in COMPARED]  # fmt: skip
+    shown = [
+        {"name": n, "value": golden.get(n), "rule": plan["rules"].get(n, "")} for n in COMPARED
+    ]
     return _cluster_page(request, cluster_id, form, preview={"fields": shown})
 
 
@@ -149,8 +173,14 @@ def _decide(request: Request, cluster_id: int, form: FormData) -> Response:
     container, me = _container(request), actor(request)
     choice = form.get("decision")
     if choice == "not_duplicate":
-        submit_cluster_decision(container.uow(), me, container.policy, cluster_id,
-                                "not_duplicate", container.service_settings)  # fmt: skip
+        submit_cluster_decision(
+            container.uow(),
+            me,
+            container.policy,
+            cluster_id,
+            "not_duplicate",
+            container.service_settings,
+        )
         return redirect(f"/console/duplicates/{cluster_id}")
     if choice != "merge":
         raise ValidationFailed([FieldError("decision", "invalid_choice", "merge or not_duplicate")])
@@ -158,10 +188,15 @@ def _decide(request: Request, cluster_id: int, form: FormData) -> Response:
     members = _members(container, me, cluster.members)
     try:
         outcome = submit_cluster_decision(
-            container.uow(), me, container.policy, cluster_id, "merge",
-            container.service_settings, survivor_id=_survivor(form),
+            container.uow(),
+            me,
+            container.policy,
+            cluster_id,
+            "merge",
+            container.service_settings,
+            survivor_id=_survivor(form),
             choices=_choices(form, members),
-        )  # fmt: skip
+        )
     except ValidationFailed as exc:
         return _cluster_page(request, cluster_id, form, 422, errors=[exc.detail])
     if outcome.request is not None:
@@ -173,18 +208,31 @@ def _decide(request: Request, cluster_id: int, form: FormData) -> Response:
 
 @router.get("/merges/{merge_id}")
 def merge_page(
-    request: Request, merge_id: UUID,
+    request: Request,
+    merge_id: UUID,
     flash: Annotated[str | None, Query(pattern="^(unmerged)$")] = None,
-) -> Response:  # fmt: skip
+) -> Response:
     container, me = _container(request), actor(request)
     merge = get_merge(container.uow(), me, merge_id)
     after = merge.survivor_after or {}
     before = merge.survivor_before or {}
-    rows = [{"name": n, "before": before.get(n), "after": after.get(n),
-             "absorbed": [a.get(n) for a in merge.absorbed]} for n in COMPARED]  # fmt: skip
+    rows = [
+        {
+            "name": n,
+            "before": before.get(n),
+            "after": after.get(n),
+            "absorbed": [a.get(n) for a in merge.absorbed],
+        }
+        for n in COMPARED
+    ]
     may_unmerge = merge.unmerged_at is None and me.has(Permission.MERGE_PROPOSE)
-    context = {"title": "Merge", "merge": merge, "rows": rows, "flash": flash,
-               "may_unmerge": may_unmerge}  # fmt: skip
+    context = {
+        "title": "Merge",
+        "merge": merge,
+        "rows": rows,
+        "flash": flash,
+        "may_unmerge": may_unmerge,
+    }
     return render(request, "merge.html", context)
 
 

@@ -51,17 +51,25 @@ def progress_of(body: dict[str, Any]) -> dict[str, Any]:
     else:
         value = progress["validated_records"]
         maximum = max(progress["record_count"] or progress["total_rows"] or 0, value, 1)
-    return {"value": value, "max": maximum, "running": running,
-            "percent": round(100 * value / maximum) if maximum else 0}  # fmt: skip
+    return {
+        "value": value,
+        "max": maximum,
+        "running": running,
+        "percent": round(100 * value / maximum) if maximum else 0,
+    }
 
 
 @router.get("/imports")
 def imports_page(request: Request) -> Response:
     container, me = _container(request), actor(request)
     jobs = [job_body(j) for j in list_jobs(container.uow(), me, before=None, limit=50)]
-    context = {"title": "Imports", "jobs": jobs, "templates": _templates(container),
-               "may_submit": me.has(Permission.IMPORT_SUBMIT),
-               "on_duplicate": [o.value for o in OnDuplicate]}  # fmt: skip
+    context = {
+        "title": "Imports",
+        "jobs": jobs,
+        "templates": _templates(container),
+        "may_submit": me.has(Permission.IMPORT_SUBMIT),
+        "on_duplicate": [o.value for o in OnDuplicate],
+    }
     return render(request, "imports.html", context)
 
 
@@ -77,14 +85,21 @@ def upload(
     keep_drafts: Annotated[bool, Form()] = False,
 ) -> Response:
     container, me = _container(request), actor(request)
-    options = ImportOptions(on_duplicate=on_duplicate, validate_only=mode == "validate",
-                            entity=entity.strip() or None,
-                            keep_incomplete_as_drafts=keep_drafts)  # fmt: skip
+    options = ImportOptions(
+        on_duplicate=on_duplicate,
+        validate_only=mode == "validate",
+        entity=entity.strip() or None,
+        keep_incomplete_as_drafts=keep_drafts,
+    )
     job = submit_job(
-        container.uow(), me, template=template,
-        uploads=[Upload(file.filename or "upload", file.file)], options=options,
-        files=default_file_store(), template_dir=container.service_settings.import_template_dir,
-    )  # fmt: skip
+        container.uow(),
+        me,
+        template=template,
+        uploads=[Upload(file.filename or "upload", file.file)],
+        options=options,
+        files=default_file_store(),
+        template_dir=container.service_settings.import_template_dir,
+    )
     background.add_task(_run_in_background, container, job.id)
     return redirect(f"/console/imports/{job.id}")
 
@@ -93,9 +108,13 @@ def _job_context(request: Request, job_id: UUID) -> dict[str, Any]:
     container, me = _container(request), actor(request)
     job = get_job(container.uow(), me, job_id)
     body = job_body(job)
-    return {"job": body, "bar": progress_of(body),
-            "may_decide": job.status is JobStatus.AWAITING_REVIEW
-            and me.has(Permission.IMPORT_APPROVE) and job.submitted_by != me.user_id}  # fmt: skip
+    return {
+        "job": body,
+        "bar": progress_of(body),
+        "may_decide": job.status is JobStatus.AWAITING_REVIEW
+        and me.has(Permission.IMPORT_APPROVE)
+        and job.submitted_by != me.user_id,
+    }
 
 
 @router.get("/imports/{job_id}")
@@ -104,10 +123,17 @@ def job_page(request: Request, job_id: UUID) -> Response:
     context = _job_context(request, job_id)
     failed = job_rows(container.uow(), me, job_id, limit=200, outcomes=[Outcome.FAILED])
     errors = [
-        {"record": r.seq + 1, "rows": r.row_numbers, "source_id": r.source_id,
-         "field": e.get("field"), "message": e.get("message"), "code": e.get("code")}
-        for r in failed for e in r.errors
-    ]  # fmt: skip
+        {
+            "record": r.seq + 1,
+            "rows": r.row_numbers,
+            "source_id": r.source_id,
+            "field": e.get("field"),
+            "message": e.get("message"),
+            "code": e.get("code"),
+        }
+        for r in failed
+        for e in r.errors
+    ]
     drafts = job_drafts(container.uow(), me, job_id, after_seq=-1, limit=200)
     context = {**context, "title": "Import job", "errors": errors, "drafts": drafts}
     return render(request, "import_job.html", context)
@@ -126,10 +152,13 @@ def errors_csv(request: Request, job_id: UUID) -> Response:
     container, me = _container(request), actor(request)
     job = get_job(container.uow(), me, job_id)
     return StreamingResponse(
-        _csv_lines(container, job, me), media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="import-{job.id}.csv"',
-                 "Cache-Control": "no-store"},
-    )  # fmt: skip
+        _csv_lines(container, job, me),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="import-{job.id}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/imports/{job_id}/approve")

@@ -29,13 +29,18 @@ def bars(items: list[tuple[str, float, str]], maximum: float, width: int = 420) 
 def _charts(report: QualityReport) -> dict[str, Any]:
     total = report.total or 1
     completeness = [
-        (name.replace("_", " "), 100 * sum(e.filled[name] for e in report.entities) / total,
-         f"{100 * sum(e.filled[name] for e in report.entities) / total:.0f}%")
+        (
+            name.replace("_", " "),
+            100 * sum(e.filled[name] for e in report.entities) / total,
+            f"{100 * sum(e.filled[name] for e in report.entities) / total:.0f}%",
+        )
         for name in report.fields
-    ]  # fmt: skip
+    ]
     ages = [(label, float(n), str(n)) for label, n in report.pending_ages]
-    imports = [(day, float(records), f"{records} ({jobs} jobs)")
-               for day, jobs, records in report.imports_by_day]  # fmt: skip
+    imports = [
+        (day, float(records), f"{records} ({jobs} jobs)")
+        for day, jobs, records in report.imports_by_day
+    ]
     return {
         "completeness": bars(completeness, 100.0),
         "ages": bars(ages, max((a[1] for a in ages), default=0) or 1),
@@ -49,6 +54,11 @@ def quality(request: Request) -> Response:
     report = quality_report(container.uow(), actor(request))
     members = report.clusters.get("members_open", 0)
     rate = 100 * members / report.total if report.total else 0.0
-    context = {"title": "Data quality", "report": report, "charts": _charts(report),
-               "duplicate_rate": rate, "members_open": members}  # fmt: skip
+    context = {
+        "title": "Data quality",
+        "report": report,
+        "charts": _charts(report),
+        "duplicate_rate": rate,
+        "members_open": members,
+    }
     return render(request, "quality.html", context)

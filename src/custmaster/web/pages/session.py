@@ -65,8 +65,13 @@ def _safe_next(target: str | None) -> str:
 def _login_page(request: Request, next_url: str, error: str | None, status: int) -> Response:
     token = new_login_token()
     container: Container = request.app.state.container
-    context = {"login_csrf": token, "next_url": _safe_next(next_url), "error": error,
-               "oidc": container.token_verifier is not None, "title": "Sign in"}  # fmt: skip
+    context = {
+        "login_csrf": token,
+        "next_url": _safe_next(next_url),
+        "error": error,
+        "oidc": container.token_verifier is not None,
+        "title": "Sign in",
+    }
     response = render(request, "login.html", context, status)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **cookie_options(request))  # type: ignore[arg-type]
     return response
@@ -116,11 +121,13 @@ def home(request: Request) -> Response:
     me = actor(request)
     waiting = None
     if me.has(Permission.CHANGEREQUEST_APPROVE):
-        found = list_requests(container.uow(), me, statuses=["pending"], waiting_for_me=True,
-                              after=None, limit=200)  # fmt: skip
+        found = list_requests(
+            container.uow(), me, statuses=["pending"], waiting_for_me=True, after=None, limit=200
+        )
         waiting = len(found)
     clusters = []
     if me.has(Permission.CUSTOMER_READ):
         clusters = list_clusters(container.uow(), me, status="open", after_id=None, limit=50)
-    return render(request, "home.html", {"title": "Home", "waiting": waiting,
-                                         "open_clusters": len(clusters)})  # fmt: skip
+    return render(
+        request, "home.html", {"title": "Home", "waiting": waiting, "open_clusters": len(clusters)}
+    )

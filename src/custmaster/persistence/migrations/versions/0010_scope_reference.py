@@ -27,9 +27,11 @@ depends_on = None
 
 _TABLES = {
     "account_tiers": (("customers", "account_tier"),),
-    "revenue_accounts": (("customers", "revenue_account"),
-                         ("customer_overrides", "revenue_account")),
-}  # fmt: skip
+    "revenue_accounts": (
+        ("customers", "revenue_account"),
+        ("customer_overrides", "revenue_account"),
+    ),
+}
 _TIMESTAMP = custmaster.persistence.types.UtcDateTime(timezone=True)
 
 

@@ -96,9 +96,18 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("customer_id", "kind", "rank", name=op.f("pk_customer_affinity")),
     )
-    op.bulk_insert(rule_sets, [{"version": 1, "definition": DEFAULT_RULES,
-                                "created_by": "system", "change_request_id": None,
-                                "created_at": datetime.now(UTC)}])  # fmt: skip
+    op.bulk_insert(
+        rule_sets,
+        [
+            {
+                "version": 1,
+                "definition": DEFAULT_RULES,
+                "created_by": "system",
+                "change_request_id": None,
+                "created_at": datetime.now(UTC),
+            }
+        ],
+    )
 
 
 def downgrade() -> None:
