@@ -12,7 +12,8 @@ from tests.agents.conftest import Agent
 
 READS = {"search_customers", "get_customer", "customer_history", "customer_hierarchy",
          "customer_relationships", "account_team", "match_record", "list_duplicates",
-         "lookup_reference", "get_change_request"}  # fmt: skip
+         "lookup_reference", "get_change_request", "query_customers", "get_customer_profile",
+         "get_customer_affinity"}  # fmt: skip
 PROPOSALS = {"propose_create_customer", "propose_update_customer", "propose_deactivate_customer",
              "propose_reactivate_customer", "propose_merge", "propose_unmerge",
              "propose_hierarchy_link", "propose_hierarchy_move"}  # fmt: skip
