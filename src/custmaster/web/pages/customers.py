@@ -162,7 +162,7 @@ def customer_page(
         "title": f"{customer.name} ({customer.number})", "customer": customer, "data": data,
         "fields": _fields(data, overridden), "overridden": overridden, "entity": entity,
         "tabs": _tabs(me, customer), "warnings": warnings, "as_of": as_of, "flash": flash,
-        "profile": profile_panel(container.uow(), me, customer_id, entity),
+        "profile": profile_panel(container.uow(), me, customer_id, entity, container.profile),
         "may_edit": me.has(Permission.CUSTOMER_UPDATE) or me.has(Permission.CUSTOMER_PROPOSE),
         "may_history": me.has(Permission.AUDIT_READ),
     }  # fmt: skip
