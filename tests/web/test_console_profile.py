@@ -6,8 +6,6 @@ GB01's figures only, never DE01's."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -15,38 +13,20 @@ from fastapi.testclient import TestClient
 from custmaster.bootstrap import Container
 from tests.conftest import new_user
 from tests.factories import create, minimal
-from tests.profile.events import complaint, envelope, invoice, order
 from tests.web.test_console_http import sign_in
+from tests.web.world import profile_activity
 
 API = "/api/v1"
-TODAY = date.today()
-
-
-def _post(client: TestClient, events: list[dict[str, Any]]) -> None:
-    response = client.post(f"{API}/activities", json=events)
-    assert response.status_code == 200, response.text
-    assert response.json()["applied"] == len(events)
 
 
 def plant(client: TestClient) -> str:
-    """A GB01 customer with orders, an overdue invoice, a complaint and a contract in
-    GB01 (small figures) and DE01 (large, distinctive figures)."""
+    """A GB01 customer with GB01 (small) and DE01 (large, distinctive) activity."""
     customer_id: str = create(client, minimal("Panel Works", "ap@panel.example",
                                               owning_entity="GB01"))["id"]  # fmt: skip
-    for entity, currency, amount, tag in (("GB01", "GBP", 4321.0, "GB"),
-                                          ("DE01", "EUR", 987654.0, "DE")):  # fmt: skip
-        days = (150, 140, 130, 120, 20)
-        events = [order(customer_id, TODAY - timedelta(days=d), amount, entity=entity,
-                        currency=currency) for d in days]  # fmt: skip
-        events.append(invoice(customer_id, TODAY - timedelta(days=75), TODAY - timedelta(days=45),
-                              amount, f"INV-{tag}", entity=entity, currency=currency))  # fmt: skip
-        events.append(complaint(customer_id, TODAY - timedelta(days=20), f"CASE-{tag}",
-                                entity=entity))  # fmt: skip
-        renewal = (TODAY + timedelta(days=30)).isoformat()
-        events.append(envelope("contract.recorded", customer_id, entity, contract_id=f"K-{tag}",
-                               start_date=(TODAY - timedelta(days=335)).isoformat(),
-                               end_date=renewal, renewal_date=renewal))  # fmt: skip
-        _post(client, events)
+    for events in profile_activity(customer_id):
+        response = client.post(f"{API}/activities", json=events)
+        assert response.status_code == 200, response.text
+        assert response.json()["applied"] == len(events)
     return customer_id
 
 
@@ -76,6 +56,11 @@ def test_the_panel_shows_the_planted_figures(
     assert re.search(r'<span class="band band-(red|yellow|green)">(red|yellow|green)</span>',
                      shown)  # fmt: skip
     assert " in 5 orders" in shown  # 12-month sales
+    row = re.search(r'<th scope="row">GB01</th>\s*<td><strong>(\d+)</strong> <span class="band '
+                    r'band-(\w+)">\2</span>.*?<span class="sr-only">([^<]+)</span></td>\s*'
+                    r"<td>(\w+)</td>", shown, re.S)  # fmt: skip
+    assert row and 0 <= int(row[1]) <= 100 and row[4] == "standard"
+    assert row[3].endswith("since the last score") or row[3] == "no earlier score"
     # over every entity the signed-in (unscoped) user sees both entities' figures
     everything = panel(session.get(f"/console/customers/{customer_id}").text)
     assert "CASE-DE" in everything and "CASE-GB" in everything

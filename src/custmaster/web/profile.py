@@ -28,9 +28,9 @@ def _trend(value: int | None) -> dict[str, str]:
     if value is None:
         return {"symbol": "", "text": "no earlier score"}
     if value > 0:
-        return {"symbol": "▲", "text": f"up {value} since the last score"}
+        return {"symbol": f"▲ {value}", "text": f"up {value} since the last score"}
     if value < 0:
-        return {"symbol": "▼", "text": f"down {-value} since the last score"}
+        return {"symbol": f"▼ {-value}", "text": f"down {-value} since the last score"}
     return {"symbol": "▬", "text": "unchanged since the last score"}
 
 
