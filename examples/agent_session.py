@@ -17,6 +17,7 @@ import json
 import tempfile
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def setup(folder: Path) -> tuple[Container, dict[str, str]]:
         user: add_user(container.uow(), admin, user, roles=[role], name=name)
         for user, role, name in (("ann", "ar_manager", "Ann Example"),
                                  ("bob", "ar_manager", "Bob Example"),
-                                 ("carol", "controller", "Carol Example"))
+                                 ("carol", "controller", "Carol Example"),
+                                 ("erp", "integration", "ERP connector"))
     }  # fmt: skip
     return container, keys
 
@@ -128,9 +130,13 @@ async def agent_session(url: str, key: str, people: dict[str, str]) -> None:
             {op: policy["operations"][op] for op in ("create", "update")},
         )
 
-        async def call(title: str, tool: str, arguments: dict[str, Any]) -> Any:
+        async def call(
+            title: str, tool: str, arguments: dict[str, Any], keep: tuple[str, ...] = ()
+        ) -> Any:
             result = await agent.call_tool(tool, arguments)
             body = result.structured_content or [getattr(c, "text", c) for c in result.content]
+            if keep and isinstance(body, dict):
+                body = {k: body[k] for k in keep if k in body}
             shown = json.dumps(arguments, ensure_ascii=False)
             show(
                 title,
@@ -196,6 +202,47 @@ async def agent_session(url: str, key: str, people: dict[str, str]) -> None:
             f'tools/call customer_history {{"customer_id": "{customer_id}"}}',
             {"items": entries},
         )
+        await profile_steps(url, people, customer_id, call)
+
+
+def _activity(customer_id: str, kind: str, days_ago: int, **data: Any) -> dict[str, Any]:
+    day = (date.today() - timedelta(days=days_ago)).isoformat()
+    return {"specversion": "1.0", "id": f"{kind}-{days_ago}", "source": "/erp/example",
+            "type": f"custmaster.activity.{kind}", "time": f"{day}T09:00:00Z",
+            "data": {"customer_id": customer_id, "legal_entity": "US01", **data}}  # fmt: skip
+
+
+async def profile_steps(url: str, people: dict[str, str], customer_id: str, call: Any) -> None:
+    """The living profile: the ERP posts orders and a complaint, the agent asks."""
+    orders = [_activity(customer_id, "order.placed", d, order_id=f"SO-{d}",
+                        order_date=(date.today() - timedelta(days=d)).isoformat(),
+                        currency="USD", lines=[{"product": "P-1", "product_group": "pumps",
+                                                "quantity": 2, "amount": 1200.0}])
+              for d in (150, 140, 130, 120, 20)]  # fmt: skip
+    complaint = _activity(customer_id, "complaint.opened", 5, case_id="Q-1",
+                          date=(date.today() - timedelta(days=5)).isoformat(),
+                          severity="high", subject="scratched housings")  # fmt: skip
+    response = httpx.post(f"{url}/api/v1/activities", json=[*orders, complaint], timeout=60,
+                          headers={"Authorization": f"Bearer {people['erp']}"})  # fmt: skip
+    print("**The ERP posts five orders and a complaint (REST API)**\n\n```text")
+    print(f"POST /api/v1/activities -> {response.status_code} "
+          f"applied={response.json().get('applied')}\n```\n")  # fmt: skip
+    await call(
+        "ask a segment question (with a type error)",
+        "query_customers",
+        {"expression": 'order_frequency_trend < 0 && open_quality_complaints > "x"'},
+    )
+    await call(
+        "ask it again, corrected from the position",
+        "query_customers",
+        {"expression": "order_frequency_trend < 0 && open_quality_complaints > 0"},
+    )
+    await call(
+        "read the customer's 360 profile",
+        "get_customer_profile",
+        {"customer_id": customer_id},
+        ("name", "entities", "open_cases", "scores", "actions"),
+    )
 
 
 def main() -> None:

@@ -21,6 +21,9 @@ READS = {
     "list_duplicates",
     "lookup_reference",
     "get_change_request",
+    "query_customers",
+    "get_customer_profile",
+    "get_customer_affinity",
 }
 PROPOSALS = {
     "propose_create_customer",

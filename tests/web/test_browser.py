@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.web.browser import check_page, sign_in, sign_out
-from tests.web.conftest import Served
+from tests.web.conftest import SCREENSHOTS, Served
 
 TIMEOUT_MS = 15_000
 
@@ -56,6 +56,9 @@ def test_search_open_a_customer_with_entity_tabs(page: Any, served: Served) -> N
     page.wait_for_url(re.compile(r".*/console/customers/[0-9a-f-]{36}$"))
     assert "ap@globalwidgets.example" in page.get_by_test_id("master-fields").inner_text()
     check_page(page, "customer")
+    profile = page.get_by_test_id("profile-panel")  # the living profile, checked with the page
+    assert "CASE-GB" in profile.inner_text()
+    profile.screenshot(path=str(SCREENSHOTS / "customer-profile.png"))
     page.get_by_role("link", name="Entity DE01").click()
     credit = page.locator('dd[data-field="credit_limit"]')
     assert "70000" in credit.inner_text() and "overridden" in credit.inner_text()

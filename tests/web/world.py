@@ -5,7 +5,9 @@ services (the console itself is what the tests exercise)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 from fastapi.testclient import TestClient
@@ -15,6 +17,7 @@ from custmaster.services.approval_policy_loader import default_policy_text
 from custmaster.services.dedup.batch import run_batch
 from tests.conftest import new_user
 from tests.factories import acme, create, minimal, seed_reference
+from tests.profile.events import complaint, envelope, invoice, order
 
 #: the users of the console tests: user id -> (roles, entities)
 USERS: dict[str, tuple[list[str], list[str] | None]] = {
@@ -47,6 +50,51 @@ def browser_policy(directory: Path) -> Path:
     path = directory / "console_policy.yaml"
     path.write_text(yaml.safe_dump(policy))
     return path
+
+
+def profile_activity(customer_id: str) -> list[list[dict[str, Any]]]:
+    """Activity for the living profile's panel, a batch per legal entity: five orders
+    (four of them four to five months ago: the order trend falls), an invoice 45 days
+    overdue, an open quality complaint and a contract renewing in 30 days; GB01's
+    figures are small (4321 GBP), DE01's large and distinctive (987654 EUR)."""
+    today = date.today()
+    batches = []
+    for entity, currency, amount, tag in (
+        ("GB01", "GBP", 4321.0, "GB"),
+        ("DE01", "EUR", 987654.0, "DE"),
+    ):
+        events = [
+            order(customer_id, today - timedelta(days=d), amount, entity=entity, currency=currency)
+            for d in (150, 140, 130, 120, 20)
+        ]
+        events.append(
+            invoice(
+                customer_id,
+                today - timedelta(days=75),
+                today - timedelta(days=45),
+                amount,
+                f"INV-{tag}",
+                entity=entity,
+                currency=currency,
+            )
+        )
+        events.append(
+            complaint(customer_id, today - timedelta(days=20), f"CASE-{tag}", entity=entity)
+        )
+        renewal = (today + timedelta(days=30)).isoformat()
+        events.append(
+            envelope(
+                "contract.recorded",
+                customer_id,
+                entity,
+                contract_id=f"K-{tag}",
+                start_date=(today - timedelta(days=335)).isoformat(),
+                end_date=renewal,
+                renewal_date=renewal,
+            )
+        )
+        batches.append(events)
+    return batches
 
 
 def plant(app_client: TestClient, container: Container) -> ConsoleWorld:
@@ -91,6 +139,9 @@ def plant(app_client: TestClient, container: Container) -> ConsoleWorld:
             },
         ),
     )
+    for events in profile_activity(global_co["id"]):  # the customer page's profile panel
+        response = app_client.post("/api/v1/activities", json=events)
+        assert response.status_code == 200, response.text
     for i in range(5):
         create(app_client, minimal(f"Filler {i} Trading", f"office{i}@filler{i}.example"))
     run_batch(container.uow, container.system_principal(), container.service_settings)

@@ -6,12 +6,10 @@ or ``runtime.propose`` (changes, under the approval policy and an idempotency ke
 authentication, the acting principal (marked as an agent), entity scopes, structured
 refusals and paging work the same for every group.
 
-The living profile (issue 19) registers its group here once its services exist, e.g.
-``custmaster.agents.profile.register`` with: a query tool over the segment expression
-language whose type errors come back as refusals (``errors[].field = "expression"``, the
-position in the message); the 360 profile of a customer; scores with their explanations;
-next-best actions. Nothing is registered for it before then: an agent sees only tools
-that work.
+The living profile (issue 19) is ``custmaster.agents.profile.register``: a query tool
+over the segment expression language whose type errors come back as refusals
+(``errors[].field = "expression"``, the position in the message); the 360 profile of a
+customer (scores with their explanations and next-best actions included); affinity.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from custmaster.agents import prompts, proposals, reads, resources
+from custmaster.agents import profile, prompts, proposals, reads, resources
 from custmaster.agents.runtime import Runtime
 
 ToolGroup = Callable[[MCPServer[Any], Runtime], None]
@@ -30,6 +28,7 @@ ToolGroup = Callable[[MCPServer[Any], Runtime], None]
 DEFAULT_GROUPS: tuple[ToolGroup, ...] = (
     reads.register,
     proposals.register,
+    profile.register,
     resources.register,
     prompts.register,
 )

@@ -237,7 +237,7 @@ def customer_page(
         "warnings": warnings,
         "as_of": as_of,
         "flash": flash,
-        "profile": profile_panel(container.uow(), me, customer_id, entity),
+        "profile": profile_panel(container.uow(), me, customer_id, entity, container.profile),
         "may_edit": me.has(Permission.CUSTOMER_UPDATE) or me.has(Permission.CUSTOMER_PROPOSE),
         "may_history": me.has(Permission.AUDIT_READ),
     }
