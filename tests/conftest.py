@@ -160,7 +160,15 @@ def client(bare_client: TestClient) -> TestClient:
 
 @pytest.fixture
 def samples_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "shared" / "samples"
+    """The import-format samples: CUSTMASTER_TEST_SAMPLES, else ``../shared/samples`` beside
+    the checkout (the project's workspace layout); a test needing them skips without them."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "samples"
+    if not default.is_dir():  # a clone elsewhere on the project's machine
+        default = Path("/work/shared/samples")
+    found = Path(os.environ.get("CUSTMASTER_TEST_SAMPLES", default))
+    if not found.is_dir():
+        pytest.skip(f"no import-format samples at {found} (set CUSTMASTER_TEST_SAMPLES)")
+    return found
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
