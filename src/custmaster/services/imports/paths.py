@@ -16,34 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-MASTER_FIELDS = frozenset(
-    {
-        "kind",
-        "name",
-        "legal_name",
-        "first_name",
-        "last_name",
-        "name_affix",
-        "email",
-        "billing_email",
-        "phone",
-        "website",
-        "tax_id",
-        "customer_type",
-        "industry",
-        "customer_group",
-        "account_tier",
-        "relationship_status",
-        "owning_entity",
-        "credit_limit",
-        "payment_terms",
-        "payment_method",
-        "currency",
-        "tax_code",
-        "revenue_account",
-        "notes",
-    }
-)
+from custmaster.domain.model import MASTER_FIELDS as SETTABLE_FIELDS
+
+#: the master fields a path may name: those a request may set, metadata aside
+MASTER_FIELDS = frozenset(SETTABLE_FIELDS) - {"metadata"}
 FREE_OBJECTS = frozenset({"metadata", "dimensions"})
 ADDRESS_FIELDS = frozenset({"lines", "city", "region", "postal_code", "country", "is_primary"})
 ADDRESS_TYPES = frozenset({"billing", "shipping"})

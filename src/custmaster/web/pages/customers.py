@@ -17,6 +17,7 @@ from custmaster.api.problems import field_path
 from custmaster.api.schemas.customers import CustomerPatch
 from custmaster.bootstrap import Container
 from custmaster.domain.errors import DomainError, NotFound, ValidationFailed
+from custmaster.domain.model import MASTER_FIELDS as SETTABLE_FIELDS
 from custmaster.domain.model import Customer, CustomerStatus, CustomerType
 from custmaster.domain.permissions import Permission, Principal
 from custmaster.domain.snapshot import jsonable, snapshot
@@ -38,33 +39,12 @@ from custmaster.web.profile import profile_panel
 from custmaster.web.rendering import render
 from custmaster.web.routing import redirect, router
 
-#: master fields shown on the customer page, in this order
+#: master fields shown on the customer page, in this order: the number, the fields a
+#: request may set (``domain.model.MASTER_FIELDS``; name affix and metadata aside), the status
 MASTER_FIELDS = (
     "number",
-    "kind",
-    "name",
-    "legal_name",
-    "first_name",
-    "last_name",
-    "email",
-    "billing_email",
-    "phone",
-    "website",
-    "tax_id",
-    "customer_type",
-    "industry",
-    "customer_group",
-    "account_tier",
-    "relationship_status",
+    *(f for f in SETTABLE_FIELDS if f not in {"name_affix", "metadata"}),
     "status",
-    "owning_entity",
-    "credit_limit",
-    "payment_terms",
-    "payment_method",
-    "currency",
-    "tax_code",
-    "revenue_account",
-    "notes",
 )
 #: the master fields the edit form offers
 EDITABLE = (
