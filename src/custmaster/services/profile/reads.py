@@ -165,22 +165,22 @@ def _renewals(loaded: _Loaded) -> list[dict[str, Any]]:
 
 def _features(uow: UnitOfWork, actor: Principal, loaded: _Loaded) -> dict[str, Any]:
     rows = uow.activity.read_profiles([loaded.customer.id]).get(loaded.customer.id, {})
-    wanted = set(loaded.entities)
-    return {
-        e: row
-        for e, row in sorted(rows.items())
-        if e in wanted or (e == ALL_ENTITIES and actor.entities is None)
-    }
+    return {e: row for e, row in sorted(rows.items()) if _shown(actor, loaded, e)}
+
+
+def _shown(actor: Principal, loaded: _Loaded, entity: str) -> bool:
+    """Whether the profile row of ``entity`` is shown: one of the entities read, or the
+    all-entities row for a user who sees every entity."""
+    return entity in loaded.entities or (entity == ALL_ENTITIES and actor.entities is None)
 
 
 def _scores(uow: UnitOfWork, actor: Principal, loaded: _Loaded) -> dict[str, Any]:
     """The scores of the rows :func:`_features` shows (the same entities), explained."""
     stored = uow.profile_rules.scores(loaded.customer.id)
-    wanted = set(loaded.entities)
     return {
         e: {**asdict(s), "segments": list(s.segments), "actions": list(s.actions)}
         for e, s in sorted(stored.items())
-        if e in wanted or (e == ALL_ENTITIES and actor.entities is None)
+        if _shown(actor, loaded, e)
     }
 
 
