@@ -393,7 +393,10 @@ def _rule_columns(rule: object) -> list[str]:
     parts = getattr(rule, "blocking_rules", None) or [rule]
     cols = []
     for part in parts:
-        text = str(getattr(getattr(part, "col_expression", None), "sql_expression", ""))
+        expr = getattr(part, "col_expression", None)
+        # Splink 5 builds keep the column in raw_sql_expression (sql_expression needs
+        # a dialect in some builds)
+        text = str(getattr(expr, "raw_sql_expression", None) or getattr(expr, "sql_expression", ""))
         cols.append(re.sub(r"^substr\((\w+).*$", r"\1", text))
     return cols
 

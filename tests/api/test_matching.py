@@ -19,7 +19,16 @@ from custmaster.services.dedup.batch import run_batch
 from tests.factories import acme, create, minimal
 
 API = "/api/v1"
-FIELDS = {"name", "tax_id", "contact", "phone", "address", "country"}
+FIELDS = {
+    "name",
+    "given_name",
+    "family_name",
+    "tax_id",
+    "contact",
+    "phone",
+    "address",
+    "country",
+}
 
 
 def match(client: TestClient, candidate: dict[str, Any], **params: Any) -> list[dict[str, Any]]:

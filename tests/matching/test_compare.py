@@ -35,7 +35,9 @@ def test_name_levels() -> None:
 
 
 def _person(first: str, last: str) -> MatchFeatures:
-    return prepare(MatchRecord("p", kind="person", first_name=first, last_name=last))
+    """A person known by one name field (persons with given and family names of their
+    own are compared part by part: tests/matching/test_name_parts.py)."""
+    return prepare(MatchRecord("p", kind="person", name=f"{first} {last}"))
 
 
 def test_persons_with_the_same_family_name() -> None:

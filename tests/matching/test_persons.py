@@ -8,7 +8,7 @@ from itertools import combinations
 
 from custmaster.matching.batch import Blocking, batch_match, block_pair_sample
 from custmaster.matching.cluster import cluster_pairs
-from custmaster.matching.compare import compare_name
+from custmaster.matching.compare import COMPARISONS, NULL_LEVEL, compare_name
 from custmaster.matching.frequencies import TermFrequencies
 from custmaster.matching.model import DEFAULT_MODEL
 from custmaster.matching.record import MatchFeatures, MatchRecord, prepare
@@ -202,8 +202,25 @@ def test_a_typo_of_a_name_weighs_as_the_more_common_of_the_two() -> None:
     siviur = prepare(MatchRecord("s1", kind="person", first_name="Riley", last_name="Siviur"))
     siviour = prepare(MatchRecord("s2", kind="person", first_name="Riley", last_name="Siviour"))
     model = DEFAULT_MODEL.with_tf(TermFrequencies.from_features(smiths + riley + [typo]))
-    weight = {e.field: e.weight for e in score(typo, smiths[0], model).explanation}["name"]
-    assert weight < 3  # "jon smith" is as common as "john smith"
+    # persons with given and family names of their own are compared part by part
+    common = {e.field: e.weight for e in score(typo, smiths[0], model).explanation}
+    assert common["given_name"] + common["family_name"] < 3  # "jon" is as common as "john"
     # a rare surname with a typo keeps its weight, however common the shared given name
-    rare = {e.field: e.weight for e in score(siviur, siviour, model).explanation}["name"]
-    assert compare_name(siviur, siviour) == 4 and rare > 7
+    rare = {e.field: (e.level, e.weight) for e in score(siviur, siviour, model).explanation}
+    family_typo = model.weights[[c.name for c in COMPARISONS].index("family_name")][3]
+    assert rare["family_name"] == (3, round(family_typo, 4)) and family_typo > 4
+    assert rare["given_name"][1] < 1  # Riley is everywhere
+    assert compare_name(siviur, siviour) == NULL_LEVEL
+    # the same for persons known by one name field
+    full = [prepare(MatchRecord(f.id, kind="person", name=f.name, city=f.city)) for f in smiths]
+    full_riley = [
+        prepare(MatchRecord(f.id, kind="person", name=f.name, city=f.city)) for f in riley
+    ]
+    one_typo = prepare(MatchRecord("t", kind="person", name="Jon Smith"))
+    one_a = prepare(MatchRecord("s1", kind="person", name="Riley Siviur"))
+    one_b = prepare(MatchRecord("s2", kind="person", name="Riley Siviour"))
+    model = DEFAULT_MODEL.with_tf(TermFrequencies.from_features(full + full_riley + [one_typo]))
+    weight = {e.field: e.weight for e in score(one_typo, full[0], model).explanation}["name"]
+    assert weight < 3  # "jon smith" is as common as "john smith"
+    rare_name = {e.field: e.weight for e in score(one_a, one_b, model).explanation}["name"]
+    assert compare_name(one_a, one_b) == 4 and rare_name > 7

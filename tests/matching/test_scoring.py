@@ -49,7 +49,16 @@ def test_duplicate_scores_high_with_explanation() -> None:
     assert result.existing_id == "C1"
     assert result.decision == "auto_merge"
     fields = {e.field: e for e in result.explanation}
-    assert list(fields) == ["name", "tax_id", "contact", "phone", "address", "country"]
+    assert list(fields) == [
+        "name",
+        "given_name",
+        "family_name",
+        "tax_id",
+        "contact",
+        "phone",
+        "address",
+        "country",
+    ]
     assert fields["name"].label == "identical"
     assert fields["tax_id"].level == -1 and fields["tax_id"].weight == 0.0
     assert fields["contact"].label == "shared domain"

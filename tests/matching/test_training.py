@@ -82,9 +82,9 @@ def test_labels_change_m_and_calibrate_the_auto_merge_threshold() -> None:
     feats = _sites()
     plain = train(feats, max_random_pairs=20_000)
     top = tuple(c.num_levels - 1 for c in COMPARISONS)
-    same_phone_other_name = (0, -1, -1, 2, 1, 1)  # a shared switchboard
+    same_phone_other_name = (0, -1, -1, -1, -1, 2, 1, 1)  # a shared switchboard
     labels = [LabelledPair(top, True)] * 30 + [LabelledPair(same_phone_other_name, False)] * 30
-    labels += [LabelledPair((3, -1, -1, 0, 4, 1), True)] * 30  # new phone, same site
+    labels += [LabelledPair((3, -1, -1, -1, -1, 0, 4, 1), True)] * 30  # new phone, same site
     taught = train(feats, labels=labels, max_random_pairs=20_000)
     assert taught.model.levels["phone"][0].m > plain.model.levels["phone"][0].m
     calibration = taught.report["calibration"]
@@ -94,7 +94,7 @@ def test_labels_change_m_and_calibrate_the_auto_merge_threshold() -> None:
 
 def test_calibration_raises_the_threshold_above_labelled_non_matches() -> None:
     top = tuple(c.num_levels - 1 for c in COMPARISONS)
-    weak = (5, -1, -1, -1, -1, 1)  # identical name only
+    weak = (5, -1, -1, -1, -1, -1, -1, 1)  # identical name only
     labels = [LabelledPair(top, True)] * 50 + [LabelledPair(weak, False)] * 5
     threshold, precision = calibrate_auto_merge(DEFAULT_MODEL, labels)
     weak_p = score(

@@ -3,10 +3,10 @@
 Like Splink's term-frequency adjustments: when two records agree on a value, the chance
 that two *non-matching* records agree on that very value is about its frequency among
 the records (``tf``), not the average chance of agreeing (the level's u). The scorer uses
-``max(u, tf)`` in place of u for the agreeing levels of names, name tokens, phones,
-e-mail addresses, domains and streets: a switchboard phone shared by 30 sites, a common
-company name or a business-centre address adds less, a rare value never more than its
-level's u allows (the adjustment only weakens).
+``max(u, tf)`` in place of u for the agreeing levels of names, name tokens, persons'
+given and family names, phones, e-mail addresses, domains and streets: a switchboard
+phone shared by 30 sites, a common company name or a business-centre address adds less,
+a rare value never more than its level's u allows (the adjustment only weakens).
 
 A person's name (and a name word) is counted once per place it is seen in (postal code,
 else city): one inventor on a thousand patents from a few towns, or one customer
@@ -30,9 +30,9 @@ __all__ = ["KINDS", "TermFrequencies", "street_value", "values_of"]
 #: no estimate of how common a value is).
 MIN_POPULATION = 50
 #: The kinds of values counted.
-KINDS = ("name", "token", "phone", "email", "domain", "street")
+KINDS = ("name", "token", "given", "family", "phone", "email", "domain", "street")
 #: Kinds counted once per (value, place) rather than once per record.
-_BY_PLACE = frozenset({"name", "token"})
+_BY_PLACE = frozenset({"name", "token", "given", "family"})
 
 
 def street_value(f: MatchFeatures) -> str | None:
@@ -48,6 +48,10 @@ def values_of(f: MatchFeatures) -> Iterable[tuple[str, str]]:
         yield "name", f.name
         for token in set(f.name_tokens):
             yield "token", token
+    if f.given:
+        yield "given", f.given
+    if f.family:
+        yield "family", f.family
     if f.phone:
         yield "phone", f.phone
     if f.email:

@@ -105,6 +105,8 @@ class MatchModel:
                 raise ValueError(
                     f"model needs {comp.num_levels} levels for comparison {comp.name!r}"
                 )
+            if comp.name == "given_name":
+                params = _swap_capped(params)
             table.append(tuple(p.weight for p in params))
             us.append(tuple(max(p.u, _MIN_PROB) for p in params))
         object.__setattr__(self, "weights", tuple(table))
@@ -153,9 +155,12 @@ class MatchModel:
             name: tuple(LevelParams(str(p["label"]), float(p["m"]), float(p["u"])) for p in params)
             for name, params in data["comparisons"].items()
         }
+        # a comparison added after the model was stored takes the default m and u
+        levels = {c.name: DEFAULT_MODEL.levels[c.name] for c in COMPARISONS}
+        levels.update({name: _upgraded(name, params) for name, params in stored.items()})
         return cls(
             prior=float(data["prior"]),
-            levels={name: _upgraded(name, params) for name, params in stored.items()},
+            levels=levels,
             thresholds=Thresholds(
                 float(thr.get("auto_merge", _DEFAULT_THRESHOLDS.auto_merge)),
                 float(thr.get("review", _DEFAULT_THRESHOLDS.review)),
@@ -170,6 +175,24 @@ class MatchModel:
     def with_tf(self, tf: TermFrequencies | None) -> MatchModel:
         """A copy with other term frequencies."""
         return MatchModel(self.prior, self.levels, self.thresholds, tf)
+
+
+#: Level of ``given_name`` for names swapped on one side, and of identical given names.
+_SWAPPED, _IDENTICAL = 5, 6
+
+
+def _swap_capped(params: tuple[LevelParams, ...]) -> tuple[LevelParams, ...]:
+    """Given and family name swapped never weigh more than an identical given name
+    (random pairs almost never show a swap, so its u alone would make it the strongest
+    name evidence): its u is raised to ``m x u / m`` of the identical level when
+    lower (term frequencies then weaken a swap of common names as they weaken the
+    identical name)."""
+    swapped, identical = params[_SWAPPED], params[_IDENTICAL]
+    if swapped.weight <= identical.weight:
+        return params
+    u = max(swapped.m, _MIN_PROB) * max(identical.u, _MIN_PROB) / max(identical.m, _MIN_PROB)
+    capped = LevelParams(swapped.label, swapped.m, u)
+    return (*params[:_SWAPPED], capped, *params[_SWAPPED + 1 :])
 
 
 def _upgraded(name: str, params: tuple[LevelParams, ...]) -> tuple[LevelParams, ...]:
@@ -195,6 +218,18 @@ DEFAULT_MODEL = MatchModel(
             "name",
             [0.03, 0.005, 0.04, 0.08, 0.15, 0.03, 0.665],
             [0.97, 0.005, 0.02, 0.004, 0.0008, 0.00005, 0.0002],
+        ),
+        # persons with given and family names of their own (the two together weigh
+        # about as much as an identical full name)
+        "given_name": _levels(
+            "given_name",
+            [0.03, 0.04, 0.02, 0.01, 0.08, 0.01, 0.81],
+            [0.95, 0.02, 0.01, 0.002, 0.004, 0.0001, 0.02],
+        ),
+        "family_name": _levels(
+            "family_name",
+            [0.03, 0.02, 0.02, 0.08, 0.85],
+            [0.985, 0.003, 0.004, 0.003, 0.005],
         ),
         "tax_id": _levels("tax_id", [0.03, 0.05, 0.92], [0.99998, 0.00001, 0.00001]),
         "contact": _levels("contact", [0.06, 0.04, 0.55, 0.35], [0.9, 0.0999, 0.0001, 0.00001]),

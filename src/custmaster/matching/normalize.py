@@ -343,6 +343,21 @@ def normalize_person_name(first: str | None, last: str | None) -> str:
     return " ".join(tokens)
 
 
+def normalize_name_part(part: str | None) -> str | None:
+    """Normalise one part of a person's name (given names or family name) like
+    :func:`normalize_person_name`.
+
+    Returns:
+        The folded part without titles, or None when nothing is left.
+
+    Example:
+        >>> normalize_name_part("Dr. José"), normalize_name_part(" Mr. ")
+        ('jose', None)
+    """
+    tokens = [t for t in fold(part).split() if t not in _TITLES]
+    return " ".join(tokens) or None
+
+
 # --- addresses -----------------------------------------------------------------------
 
 _STREET_WORDS: dict[str, str] = {

@@ -18,6 +18,7 @@ from custmaster.matching.normalize import (
     normalize_company_name,
     normalize_country,
     normalize_email,
+    normalize_name_part,
     normalize_person_name,
     normalize_phone,
     normalize_postal_code,
@@ -140,7 +141,10 @@ class MatchFeatures:
 
     ``name`` is the company core name (legal form removed) or the person's
     ``"first last"``; ``domains`` holds the website domain and the email domain when it is
-    not a free-mail provider.
+    not a free-mail provider. ``given`` and ``family`` are a person's given names and
+    family name when the record carries them as separate fields (``first_name`` /
+    ``last_name``); a person compared with another that has a family name too is
+    compared part by part (see :func:`~custmaster.matching.compare.compare_given_name`).
     """
 
     id: str
@@ -157,6 +161,8 @@ class MatchFeatures:
     postal_code: str | None
     city: str
     country: str | None
+    given: str | None = None
+    family: str | None = None
 
 
 def prepare(record: MatchRecord) -> MatchFeatures:
@@ -177,7 +183,10 @@ def prepare(record: MatchRecord) -> MatchFeatures:
     country = normalize_country(record.country)
     kind = "person" if record.kind == "person" else "organization"
     legal_form: str | None = None
+    given = family = None
     if kind == "person":
+        given = normalize_name_part(record.first_name)
+        family = normalize_name_part(record.last_name)
         pname = normalize_person_name(record.first_name, record.last_name)
         name = pname or normalize_person_name(record.name, None)
         tokens = tuple(name.split())
@@ -207,4 +216,6 @@ def prepare(record: MatchRecord) -> MatchFeatures:
         postal_code=normalize_postal_code(record.postal_code, country),
         city=fold(record.city),
         country=country,
+        given=given,
+        family=family,
     )

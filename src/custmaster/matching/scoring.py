@@ -26,8 +26,8 @@ class FieldExplanation:
     """How one comparison contributed to a score.
 
     Attributes:
-        field: Comparison name (``name``, ``tax_id``, ``contact``, ``phone``,
-            ``address``, ``country``).
+        field: Comparison name (``name``, ``given_name``, ``family_name``, ``tax_id``,
+            ``contact``, ``phone``, ``address``, ``country``).
         level: Comparison level, -1 when a value is missing on either side.
         label: Human description of the level (``"null"`` for -1).
         weight: log2 Bayes factor added to the match weight (0 for null).
@@ -76,8 +76,10 @@ def probability_from_weight(weight: float) -> float:
 
 
 _K = {c.name: k for k, c in enumerate(COMPARISONS)}
-_NAME, _TAX, _CONTACT, _PHONE, _ADDRESS = (
+_NAME, _GIVEN, _FAMILY, _TAX, _CONTACT, _PHONE, _ADDRESS = (
     _K["name"],
+    _K["given_name"],
+    _K["family_name"],
     _K["tax_id"],
     _K["contact"],
     _K["phone"],
@@ -117,6 +119,14 @@ def tf_adjustment(
             freq = max(tf.tf("name", a.name), tf.tf("name", b.name)) if a.kind == "person" else 0.0
         elif level == 3:
             freq = _shared_tf(model, "token", set(a.name_tokens) & set(b.name_tokens))
+    elif k == _GIVEN:
+        # identical or a typo apart: the more common of the two given names
+        # (swapped: one of the two is the given name both records share)
+        if level >= 4 and a.given and b.given:
+            freq = max(tf.tf("given", a.given), tf.tf("given", b.given))
+    elif k == _FAMILY:
+        if level >= 3 and a.family and b.family:
+            freq = max(tf.tf("family", a.family), tf.tf("family", b.family))
     elif k == _PHONE:
         if level == 2 and a.phone:
             freq = tf.tf("phone", a.phone)
@@ -133,11 +143,14 @@ def tf_adjustment(
 
 
 def _total(model: MatchModel, levels: list[int], weights: list[float]) -> float:
-    """Prior plus the field weights; a pair whose names differ (both present) and whose
-    tax ids are not identical stays below the auto-merge threshold: a shared phone,
-    mailbox, domain or address is never enough to merge different names unreviewed."""
+    """Prior plus the field weights; a pair whose names differ (both present; for two
+    persons compared by name part: the family names differ and the given names differ
+    or one is missing) and whose tax ids are not identical stays below the auto-merge
+    threshold: a shared phone, mailbox, domain or address is never enough to merge
+    different names unreviewed."""
     total = model.prior_weight + sum(weights)
-    if levels[_NAME] == 0 and levels[_TAX] != 2:
+    differ = levels[_NAME] == 0 or (levels[_FAMILY] == 0 and levels[_GIVEN] <= 0)
+    if differ and levels[_TAX] != 2:
         total = min(total, model.review_cap)
     return total
 
@@ -181,7 +194,16 @@ def match_weight(a: MatchFeatures, b: MatchFeatures, model: MatchModel = DEFAULT
 
 #: Comparisons evaluated first by :func:`match_weight_filter` (cheap ones first; the
 #: rapidfuzz-based name and address comparisons last).
-_FILTER_ORDER = ("contact", "phone", "tax_id", "country", "name", "address")
+_FILTER_ORDER = (
+    "contact",
+    "phone",
+    "tax_id",
+    "country",
+    "family_name",
+    "given_name",
+    "name",
+    "address",
+)
 #: Slack for the rounding of the bound (summed in another order than the weight).
 _BOUND_SLACK = 1e-6
 
@@ -277,7 +299,8 @@ def score(
         >>> b = MatchRecord("C1", name="STONEFIELD FASTENERS LLC", phone="+14866312560",
         ...                 country="USA", postal_code="72727", street="81590 Benjamin Mews")
         >>> result = score(a, b)
-        >>> result.decision, [(e.field, e.label) for e in result.explanation][:2]
+        >>> result.decision, [(e.field, e.label) for e in result.explanation
+        ...                   if e.field in ("name", "tax_id")]
         ('auto_merge', [('name', 'identical'), ('tax_id', 'null')])
     """
     a = _features(candidate)

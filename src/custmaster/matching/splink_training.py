@@ -39,6 +39,8 @@ __all__ = ["train_model"]
 # Raw columns each comparison depends on (for Splink's EM bookkeeping).
 _COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("name",),
+    "given_name": ("name",),
+    "family_name": ("name",),
     "tax_id": ("tax_id",),
     "contact": ("email", "domain"),
     "phone": ("phone",),

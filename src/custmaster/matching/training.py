@@ -85,11 +85,11 @@ def _city_name_key(f: MatchFeatures) -> str | None:
 
 
 TRAINING_RULES: tuple[TrainingRule, ...] = (
-    TrainingRule("same name", lambda f: f.name or None, ("name",)),
+    TrainingRule("same name", lambda f: f.name or None, ("name", "given_name", "family_name")),
     TrainingRule("same phone", lambda f: f.phone, ("phone",)),
     TrainingRule("same postal code", lambda f: f.postal_code, ("address",)),
     TrainingRule("same street and number", _street_key, ("address",)),
-    TrainingRule("same city and name prefix", _city_name_key, ("address", "name")),
+    TrainingRule("same city and name prefix", _city_name_key, ("address", "name", "given_name")),
 )
 
 

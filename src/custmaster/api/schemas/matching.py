@@ -47,7 +47,10 @@ class MatchRequest(_MasterFields):
 
 
 class FieldExplanationOut(BaseModel):
-    field: str = Field(description="comparison: name, tax_id, contact, phone, address, country")
+    field: str = Field(
+        description="comparison: name, given_name, family_name (persons with separate name"
+        " fields), tax_id, contact, phone, address, country"
+    )
     level: int = Field(description="comparison level; -1 when either side has no value")
     label: str
     weight: float = Field(description="log2 Bayes factor this field adds")

@@ -55,6 +55,8 @@ def features_to_json(f: MatchFeatures) -> dict[str, Any]:
         "postal_code": f.postal_code,
         "city": f.city,
         "country": f.country,
+        "given": f.given,
+        "family": f.family,
     }
 
 
@@ -74,6 +76,9 @@ def features_from_json(data: Mapping[str, Any]) -> MatchFeatures:
         postal_code=data["postal_code"],
         city=data["city"],
         country=data["country"],
+        # features stored before persons' name parts were kept: compared by full name
+        given=data.get("given"),
+        family=data.get("family"),
     )
 
 
