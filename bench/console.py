@@ -206,7 +206,11 @@ def console_client(base: str, key: str) -> httpx.Client:
 
 
 def pairs(
-    ids: list[str], cluster: int | None, words: list[str]
+    ids: list[str],
+    cluster: int | None,
+    words: list[str],
+    requests: list[str] = [],  # noqa: B006 (read only)
+    job: str | None = None,
 ) -> list[tuple[str, Callable[[], str], Callable[[], tuple[str, str, dict[str, object] | None]]]]:
     """(page name, console path, (method, API path, JSON body))."""
     pick = lambda: random.choice(ids)  # noqa: E731
@@ -228,6 +232,11 @@ def pairs(
             "customer",
             lambda: f"/console/customers/{pick()}",
             lambda: ("GET", f"/api/v1/customers/{pick()}", None),
+        ),
+        (
+            "customer + profile",
+            lambda: f"/console/customers/{pick()}",
+            lambda: ("GET", f"/api/v1/customers/{pick()}/profile", None),
         ),
         (
             "customer, entity tab",
@@ -262,6 +271,22 @@ def pairs(
             lambda: ("GET", "/api/v1/customers?limit=50", None),
         ),
     ]
+    if requests:
+        found.append(
+            (
+                "change request",
+                lambda: f"/console/change-requests/{random.choice(requests)}",
+                lambda: ("GET", f"/api/v1/change-requests/{random.choice(requests)}", None),
+            )
+        )
+    if job is not None:
+        found.append(
+            (
+                "import job",
+                lambda: f"/console/imports/{job}",
+                lambda: ("GET", f"/api/v1/imports/{job}", None),
+            )
+        )
     if cluster is not None:
         found.append(
             (
@@ -322,7 +347,15 @@ def main() -> None:
         listed = api.get("/api/v1/customers?limit=50").json()["items"]
         words = sorted({c["name"].split()[0] for c in listed if c["name"].split()}) or ["Acme"]
         clusters = api.get("/api/v1/duplicates?limit=1").json()["items"]
-        table = pairs(ids, clusters[0]["id"] if clusters else None, words)
+        waiting = api.get("/api/v1/change-requests?waiting_for_me=true&limit=50").json()
+        jobs = api.get("/api/v1/imports?limit=1").json()["items"]
+        table = pairs(
+            ids,
+            clusters[0]["id"] if clusters else None,
+            words,
+            [r["id"] for r in waiting["items"]],
+            jobs[0]["id"] if jobs else None,
+        )
         results: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n, _, _ in table}
         for _ in range(3):  # warm up
             for _, page, call in table:
@@ -348,14 +381,16 @@ def main() -> None:
         "(sequential, one server process)"
     )
     head = f"{'p50 ms':>8} {'p95 ms':>8}"
-    print(f"{'page':24} {head}   {'API behind it':44} {head}")
+    print(f"{'page':24} {head}   {'API behind it':44} {head}   {'p95 page/API':>12}")
     for name, _, call in table:
         pages, apis = results[name]
         method, path, _ = call()
         api_name = f"{method} {re.sub(r'[0-9a-f-]{36}', '{id}', path)}"[:44]
+        ratio = percentile(pages, 0.95) / max(percentile(apis, 0.95), 0.001)
         print(
             f"{name:24} {percentile(pages, 0.5):8.1f} {percentile(pages, 0.95):8.1f}   "
-            f"{api_name:44} {percentile(apis, 0.5):8.1f} {percentile(apis, 0.95):8.1f}"
+            f"{api_name:44} {percentile(apis, 0.5):8.1f} {percentile(apis, 0.95):8.1f}   "
+            f"{ratio:12.2f}"
         )
     container.engine.dispose()
     if args.postgres and not args.keep:
