@@ -2,8 +2,9 @@
 call behind it, measured in the same run against the same server and data.
 
 Builds a database with the demo data set (``load_demo``: reference data and N generated
-customers, default 2,000 = the demo database), a duplicate run (review queue), a pending
-change request and an import job; serves the app with uvicorn in this process on a
+customers, default 2,000 = the demo database), a duplicate run (review queue) and 30
+pending change requests (an import job's page is measured when the database has a job);
+serves the app with uvicorn in this process on a
 loopback port; signs in to the console (session cookie) and calls the API with the same
 user's key; then requests every page and its API call alternately, ``--rounds`` times
 over random customers, one at a time (latency, not throughput).
@@ -11,7 +12,11 @@ over random customers, one at a time (latency, not throughput).
 Usage (from the project root):
     .venv/bin/python bench/console.py                          # SQLite, 2,000 customers
     .venv/bin/python bench/console.py --postgres               # scratch PostgreSQL database
-    .venv/bin/python bench/console.py --postgres --customers 100000
+    .venv/bin/python bench/console.py --postgres --customers 2000 --extra 998000 --keep
+    .venv/bin/python bench/console.py --postgres --reuse --rounds 50   # measure it again
+
+``--extra`` COPYs more customers in after the demo set and its duplicate run (see
+``add_bulk``): 1,000,000 in about 11 minutes on the shared 2-core machine.
 
 ``--postgres`` creates ``bench_consolescale`` on 127.0.0.1 (never the ``test``
 database) and drops it afterwards unless ``--keep``. Figures are printed, never asserted;
