@@ -2,8 +2,9 @@
 call behind it, measured in the same run against the same server and data.
 
 Builds a database with the demo data set (``load_demo``: reference data and N generated
-customers, default 2,000 = the demo database), a duplicate run (review queue), a pending
-change request and an import job; serves the app with uvicorn in this process on a
+customers, default 2,000 = the demo database), a duplicate run (review queue) and 30
+pending change requests (an import job's page is measured when the database has a job);
+serves the app with uvicorn in this process on a
 loopback port; signs in to the console (session cookie) and calls the API with the same
 user's key; then requests every page and its API call alternately, ``--rounds`` times
 over random customers, one at a time (latency, not throughput).
@@ -11,9 +12,13 @@ over random customers, one at a time (latency, not throughput).
 Usage (from the project root):
     .venv/bin/python bench/console.py                          # SQLite, 2,000 customers
     .venv/bin/python bench/console.py --postgres               # scratch PostgreSQL database
-    .venv/bin/python bench/console.py --postgres --customers 100000
+    .venv/bin/python bench/console.py --postgres --customers 2000 --extra 998000 --keep
+    .venv/bin/python bench/console.py --postgres --reuse --rounds 50   # measure it again
 
-``--postgres`` creates ``custmaster_bench_console`` on 127.0.0.1 (never the ``test``
+``--extra`` COPYs more customers in after the demo set and its duplicate run (see
+``add_bulk``): 1,000,000 in about 11 minutes on the shared 2-core machine.
+
+``--postgres`` creates ``bench_consolescale`` on 127.0.0.1 (never the ``test``
 database) and drops it afterwards unless ``--keep``. Figures are printed, never asserted;
 the target is <= 200 ms p95 for every page.
 """
@@ -51,7 +56,7 @@ from custmaster.services.demo import load_demo  # noqa: E402
 from custmaster.services.governance.submit import submit_update  # noqa: E402
 from custmaster.services.ports import CustomerQuery  # noqa: E402
 
-PG_DATABASE = "custmaster_bench_console"
+PG_DATABASE = "bench_consolescale"
 _LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -76,29 +81,65 @@ def _postgres(action: str) -> None:
     )
 
 
-def add_bulk(container: Container, count: int, batch: int = 5000) -> None:
-    """``count`` more generated customers written straight through the repository's bulk
-    insert (parsed by the domain, no audit entries, not in the match index): the volume
-    behind the pages, at a load rate a benchmark can afford."""
+def add_bulk(container: Container, count: int, base_size: int = 20000) -> None:
+    """``count`` more customers COPYed straight into the customer and address tables (no
+    audit entries, not in the match index): the volume behind the pages, loaded in
+    minutes. ``base_size`` generated customers are built once through the domain (so
+    every row is one the domain accepts); the rest are variants of them with their own
+    id, number, name (words of two base names), e-mail and tax id."""
+    from dataclasses import replace
     from datetime import UTC, datetime
 
     from custmaster.domain.build import new_customer
     from custmaster.domain.context import ParseContext
+    from custmaster.persistence.bulk import insert_rows
+    from custmaster.persistence.customers import aggregate_rows
     from custmaster.services.sample_data import generate_customers
 
-    started, done, built = time.perf_counter(), 0, []
+    started = time.perf_counter()
     now = datetime.now(UTC)
-    for i, data in enumerate(generate_customers(count, seed=7, profile="lean")):
-        customer = new_customer(
+    base = []
+    for i, data in enumerate(generate_customers(min(base_size, count), seed=7, profile="lean")):
+        built = new_customer(
             data, customer_id=uuid4(), number=f"B{i:08d}", now=now, ctx=ParseContext()
         )
-        if customer is not None:
-            built.append(customer)
-        if len(built) >= batch or i == count - 1:
-            with container.uow() as uow:
-                uow.customers.add_many(built)  # type: ignore[attr-defined]
-            done += len(built)
-            built = []
+        if built is not None:
+            base.append(built)
+    words = [w for c in base for w in c.name.split()[:1]]
+    tails = [" ".join(c.name.split()[1:]) or "Trading" for c in base]
+    rng = random.Random(7)
+    print(f"built {len(base):,} base customers in {time.perf_counter() - started:.0f} s")
+    done, chunk = 0, 50_000
+    while done < count:
+        variants = []
+        for n in range(done, min(count, done + chunk)):
+            model = base[n % len(base)]
+            if n < len(base):
+                variants.append(model)
+                continue
+            name = f"{rng.choice(words)} {rng.choice(tails)}"
+            slug = re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-")
+            tax_id = model.tax_id and model.tax_id[:3] + f"{rng.randrange(10**8):08d}"
+            variants.append(
+                replace(
+                    model,
+                    id=uuid4(),
+                    number=f"B{n:08d}",
+                    name=name,
+                    legal_name=model.legal_name and f"{name} {model.legal_name.split()[-1]}",
+                    email=f"info{n}@{slug}.example",
+                    tax_id=tax_id,
+                    addresses=[replace(a, id=uuid4()) for a in model.addresses],
+                )
+            )
+        with container.engine.begin() as connection:
+            for table, rows in aggregate_rows(variants):
+                insert_rows(connection, table, rows)
+        done += len(variants)
+        print(f"  {done:,} copied ({time.perf_counter() - started:.0f} s)", flush=True)
+    with container.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE")
     print(f"bulk-loaded {done:,} customers in {time.perf_counter() - started:.0f} s")
 
 
@@ -170,7 +211,11 @@ def console_client(base: str, key: str) -> httpx.Client:
 
 
 def pairs(
-    ids: list[str], cluster: int | None, words: list[str]
+    ids: list[str],
+    cluster: int | None,
+    words: list[str],
+    requests: list[str] = [],  # noqa: B006 (read only)
+    job: str | None = None,
 ) -> list[tuple[str, Callable[[], str], Callable[[], tuple[str, str, dict[str, object] | None]]]]:
     """(page name, console path, (method, API path, JSON body))."""
     pick = lambda: random.choice(ids)  # noqa: E731
@@ -192,6 +237,11 @@ def pairs(
             "customer",
             lambda: f"/console/customers/{pick()}",
             lambda: ("GET", f"/api/v1/customers/{pick()}", None),
+        ),
+        (
+            "customer + profile",
+            lambda: f"/console/customers/{pick()}",
+            lambda: ("GET", f"/api/v1/customers/{pick()}/profile", None),
         ),
         (
             "customer, entity tab",
@@ -226,6 +276,22 @@ def pairs(
             lambda: ("GET", "/api/v1/customers?limit=50", None),
         ),
     ]
+    if requests:
+        found.append(
+            (
+                "change request",
+                lambda: f"/console/change-requests/{random.choice(requests)}",
+                lambda: ("GET", f"/api/v1/change-requests/{random.choice(requests)}", None),
+            )
+        )
+    if job is not None:
+        found.append(
+            (
+                "import job",
+                lambda: f"/console/imports/{job}",
+                lambda: ("GET", f"/api/v1/imports/{job}", None),
+            )
+        )
     if cluster is not None:
         found.append(
             (
@@ -286,7 +352,15 @@ def main() -> None:
         listed = api.get("/api/v1/customers?limit=50").json()["items"]
         words = sorted({c["name"].split()[0] for c in listed if c["name"].split()}) or ["Acme"]
         clusters = api.get("/api/v1/duplicates?limit=1").json()["items"]
-        table = pairs(ids, clusters[0]["id"] if clusters else None, words)
+        waiting = api.get("/api/v1/change-requests?waiting_for_me=true&limit=50").json()
+        jobs = api.get("/api/v1/imports?limit=1").json()["items"]
+        table = pairs(
+            ids,
+            clusters[0]["id"] if clusters else None,
+            words,
+            [r["id"] for r in waiting["items"]],
+            jobs[0]["id"] if jobs else None,
+        )
         results: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n, _, _ in table}
         for _ in range(3):  # warm up
             for _, page, call in table:
@@ -312,14 +386,16 @@ def main() -> None:
         "(sequential, one server process)"
     )
     head = f"{'p50 ms':>8} {'p95 ms':>8}"
-    print(f"{'page':24} {head}   {'API behind it':44} {head}")
+    print(f"{'page':24} {head}   {'API behind it':44} {head}   {'p95 page/API':>12}")
     for name, _, call in table:
         pages, apis = results[name]
         method, path, _ = call()
         api_name = f"{method} {re.sub(r'[0-9a-f-]{36}', '{id}', path)}"[:44]
+        ratio = percentile(pages, 0.95) / max(percentile(apis, 0.95), 0.001)
         print(
             f"{name:24} {percentile(pages, 0.5):8.1f} {percentile(pages, 0.95):8.1f}   "
-            f"{api_name:44} {percentile(apis, 0.5):8.1f} {percentile(apis, 0.95):8.1f}"
+            f"{api_name:44} {percentile(apis, 0.5):8.1f} {percentile(apis, 0.95):8.1f}   "
+            f"{ratio:12.2f}"
         )
     container.engine.dispose()
     if args.postgres and not args.keep:
