@@ -130,3 +130,74 @@ def test_an_erasure_scrubs_the_source_records_when_its_approval_completes(
     )
     (record,) = client.get(f"{url}/sources").json()["records"]
     assert "erika" not in repr(record).casefold() and record["normalised"] is None
+
+
+def test_erasing_a_person_scrubs_the_merge_records_too(client: TestClient) -> None:
+    """A person merged with a duplicate of theirs: the erasure anonymises the merge
+    record's snapshots (survivor before and after, the absorbed duplicate), so an unmerge
+    afterwards restores an anonymised duplicate, not the erased values."""
+    survivor = client.post(API, json=PERSON)
+    assert survivor.status_code == 201, survivor.text
+    duplicate = client.post(
+        API,
+        json={
+            **PERSON,
+            "name": "Erika M. Mustermann",
+            "email": "e.mustermann@work.example",
+            "phone": "+49 30 7654321",
+            "contacts": [
+                {"first_name": "Erika", "last_name": "Mustermann", "email": "erika@mail.example"}
+            ],
+            "source_refs": [{"source_system": "crm", "source_id": "C-9"}],
+        },
+    )
+    assert duplicate.status_code == 201, duplicate.text
+    url = f"{API}/{survivor.json()['id']}"
+    merged = client.post(f"{url}/merge", json={"absorbed_ids": [duplicate.json()["id"]]})
+    assert merged.status_code == 200, merged.text
+    record_url = f"/api/v1/merges/{merged.json()['merge_id']}"
+    personal = ("Erika", "Mustermann", "erika@mail", "e.mustermann@work", "1234567", "7654321")
+    personal += ("Hauptstr", "10115")
+    before = client.get(record_url)
+    assert before.status_code == 200 and all(v in before.text for v in personal), before.text
+    erased = client.post(f"{url}/erase")
+    assert erased.status_code == 200, erased.text
+    record = client.get(record_url)
+    assert record.status_code == 200, record.text
+    for value in personal:
+        assert value not in record.text, value
+    assert erased.json()["email"] in record.text  # the survivor's anonymised e-mail
+    undone = client.post(f"{record_url}/unmerge")
+    assert undone.status_code == 200, undone.text
+    restored = client.get(f"{API}/{duplicate.json()['id']}")
+    assert restored.status_code == 200, restored.text
+    for value in personal:
+        assert value not in restored.text, value
+    assert restored.json()["addresses"][0]["city"] == "Berlin"  # not personal: kept
+
+
+def test_erasing_a_contact_scrubs_it_from_the_merge_records(client: TestClient) -> None:
+    company = {
+        "kind": "organization",
+        "name": "Rhein Logistik GmbH",
+        "email": "ap@rhein.example",
+        "owning_entity": "DE01",
+        "contacts": [
+            {"first_name": "Dana", "last_name": "Scully", "email": "dana@rhein.example"},
+            {"first_name": "Fox", "last_name": "Mulder", "email": "fox@rhein.example"},
+        ],
+    }
+    survivor = client.post(API, json=company)
+    duplicate = client.post(
+        API, json={**company, "name": "Rhein Logistik", "email": "info@rhein.example"}
+    )
+    assert survivor.status_code == 201 and duplicate.status_code == 201, duplicate.text
+    url = f"{API}/{survivor.json()['id']}"
+    merged = client.post(f"{url}/merge", json={"absorbed_ids": [duplicate.json()["id"]]})
+    assert merged.status_code == 200, merged.text
+    dana = next(c["id"] for c in survivor.json()["contacts"] if c["first_name"] == "Dana")
+    erased = client.post(f"{url}/contacts/{dana}/erase")
+    assert erased.status_code == 200, erased.text
+    record = client.get(f"/api/v1/merges/{merged.json()['merge_id']}").text
+    assert "Scully" not in record and "dana@rhein.example" not in record
+    assert "Mulder" in record and "fox@rhein.example" in record  # another person: kept

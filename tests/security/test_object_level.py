@@ -133,3 +133,23 @@ def test_a_gb01_user_never_writes_de01_data(gb01: TestClient, world: World) -> N
     ]
     assert [a.status_code for a in attempts] == [403] * len(attempts), [a.text for a in attempts]
     assert gb01.get(f"{API}/customers/{victim}").json()["version"] == before
+
+
+def test_a_gb01_user_never_decides_an_import_that_writes_de01_data(
+    gb01: TestClient, admin: TestClient, world: World
+) -> None:
+    """The planted job names GB01 as its entity but writes a DE01 customer: a GB01 admin
+    (every permission) neither approves, rejects nor resumes it: 404, and it stays as it
+    was (the marker never reaches them)."""
+    job = world.values["job_id"][1]
+    before = admin.get(f"{API}/imports/{job}").json()
+    assert before["status"] == "awaiting_review" and "DE01" in before["summary"]["entities"]
+    attempts = [
+        gb01.post(f"{API}/imports/{job}/approve"),
+        gb01.post(f"{API}/imports/{job}/reject", json={"reason": "mine"}),
+        gb01.post(f"{API}/imports/{job}/resume"),
+    ]
+    assert [a.status_code for a in attempts] == [404] * 3, [a.text for a in attempts]
+    assert not any(MARKER in a.text for a in attempts)
+    assert admin.get(f"{API}/imports/{job}").json()["status"] == "awaiting_review"
+    assert job not in {j["id"] for j in gb01.get(f"{API}/imports").json()["items"]}

@@ -239,6 +239,19 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
         data={"template": "custmaster", "entity": "DE01", "validate_only": "true"},
     )
     assert job.status_code == 202, job.text
+    # an import for GB01 (the job's entity) whose second row writes a DE01 customer with
+    # the marker: it awaits review, out of a GB01 user's sight and decision
+    mixed_csv = (
+        "source_id,kind,name,email,owning_entity,billing_street,billing_city,billing_country\n"
+        "X-1,organization,Import Thames Ltd,ap@importthames.example,GB01,1 Strand,London,GB\n"
+        f"X-2,organization,Import Main GmbH,ap@importmain.example,DE01,{MARKER} Ufer 3,Mainz,DE\n"
+    )
+    mixed = admin.post(
+        f"{API}/imports",
+        files=[("file", ("mixed.csv", mixed_csv.encode(), "text/csv"))],
+        data={"template": "custmaster", "entity": "GB01"},
+    )
+    assert mixed.status_code == 202, mixed.text
     delivery_id = _a_delivery(admin, container, hook.json()["id"])
 
     # activity: a DE01 complaint carrying the marker, and a DE01 dead letter carrying it
@@ -286,7 +299,7 @@ def plant(admin: TestClient, proposer: TestClient, container: Container) -> Worl
             "source_system": ["d365"],
             "source_id": ["DE-0001"],
             "segment_id": [segment.json()["id"]],
-            "job_id": [job.json()["id"]],
+            "job_id": [job.json()["id"], mixed.json()["id"]],
         },
         codes={
             f"{API}/legal-entities": "DE01",

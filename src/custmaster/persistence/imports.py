@@ -366,6 +366,16 @@ class SqlImportRepository:
                 matches.by_source_ref[(row.source_system, row.source_id)] = row.customer_id
         return matches
 
+    def owning_entities(self, customer_ids: list[UUID]) -> dict[UUID, str | None]:
+        """The owning legal entity of each of these customers (one query per chunk)."""
+        found: dict[UUID, str | None] = {}
+        for chunk in _chunks(sorted(set(customer_ids))):
+            query = select(customers.c.id, customers.c.owning_entity).where(
+                customers.c.id.in_(chunk)
+            )
+            found.update((row.id, row.owning_entity) for row in self._connection.execute(query))
+        return found
+
     def similar_names(
         self, names: list[str], *, keys: Mapping[str, str] | None = None
     ) -> dict[str, list[SimilarCustomer]]:

@@ -557,6 +557,38 @@ class SqlMatchingRepository:
         )
         return [self._merge(row) for row in rows]
 
+    def merges_involving(self, customer_id: UUID) -> list[MergeRecord]:
+        """As survivor, or among the absorbed (their ids as text inside ``absorbed_ids``:
+        the same test on both databases)."""
+        absorbed = cast(merges.c.absorbed_ids, Text).like(f"%{customer_id}%")
+        rows = self._connection.execute(
+            select(merges)
+            .where(or_(merges.c.survivor_id == customer_id, absorbed))
+            .order_by(merges.c.merged_at)
+        )
+        return [self._merge(row) for row in rows]
+
+    def replace_merge_snapshots(
+        self,
+        merge_id: UUID,
+        survivor_before: dict[str, Any],
+        survivor_after: dict[str, Any],
+        absorbed: list[dict[str, Any]],
+        rules: dict[str, Any],
+        choices: dict[str, Any],
+    ) -> None:
+        self._connection.execute(
+            update(merges)
+            .where(merges.c.id == merge_id)
+            .values(
+                survivor_before=survivor_before,
+                survivor_after=survivor_after,
+                absorbed=absorbed,
+                rules=rules,
+                choices=choices,
+            )
+        )
+
     def add_redirects(self, redirects: Sequence[Redirect], at: datetime) -> None:
         if redirects:
             self._connection.execute(

@@ -8,7 +8,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, delete, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    String,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.tables_sources import golden_fields, source_records
@@ -97,11 +109,27 @@ class SqlSourceRepository:
         found: dict[tuple[str, str], SourceRecord] = {}
         c = source_records.c
         for i in range(0, len(wanted), _CHUNK):
-            rows = self._connection.execute(
-                select(source_records)
-                .where(tuple_(c.source_system, c.source_id).in_(wanted[i : i + _CHUNK]))
-                .order_by(c.received_at, c.id)
-            )
+            chunk = wanted[i : i + _CHUNK]
+            if self._connection.dialect.name == "postgresql":
+                # two array parameters, unnested and joined: an index probe per pair; a
+                # row-value IN list of a thousand pairs costs PostgreSQL far more to plan
+                given = select(
+                    func.unnest(bindparam("systems", [s for s, _ in chunk], ARRAY(String))).label(
+                        "system"
+                    ),
+                    func.unnest(bindparam("ids", [r for _, r in chunk], ARRAY(String))).label(
+                        "source_id"
+                    ),
+                ).subquery("given")
+                query = select(source_records).join(
+                    given,
+                    (c.source_system == given.c.system) & (c.source_id == given.c.source_id),
+                )
+            else:
+                query = select(source_records).where(
+                    tuple_(c.source_system, c.source_id).in_(chunk)
+                )
+            rows = self._connection.execute(query.order_by(c.received_at, c.id))
             for row in rows:
                 record = _record(row)
                 assert record.ref is not None

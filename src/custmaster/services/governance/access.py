@@ -17,8 +17,9 @@ returns through this module:
   ``customer.read`` (:func:`require_history`).
 - Change requests need ``changerequest.read`` and are visible only when every entity
   they concern is in scope (:func:`may_see_request`); their diffs are redacted too.
-- Import jobs (status, report rows, drafts) are visible to their submitter and to users
-  scoped to the job's legal entity (:func:`may_see_job`); others get 404.
+- Import jobs (status, report rows, drafts, and approving, rejecting, resuming them)
+  are visible only when every legal entity the job touches is in scope
+  (:func:`may_see_job`); others get 404 and do not find them in lists.
 
 **Writes.** :func:`check_change_access`: a scoped user changes only their entities'
 overrides (creates only for one of them); finance fields need a finance role.
@@ -65,13 +66,24 @@ def may_see_entity(actor: Principal, entity: str) -> bool:
     return actor.entities is None or entity in actor.entities
 
 
-def may_see_job(actor: Principal, entity: str | None, submitted_by: str) -> bool:
-    """An import job (its status, report rows and drafts) is visible to unscoped users,
-    to its submitter and to users scoped to the job's legal entity; a job without one
-    (its rows name their owning entities) only to the first two."""
-    if actor.entities is None or actor.user_id == submitted_by:
+def may_see_job(actor: Principal, entities: Iterable[str], submitted_by: str) -> bool:
+    """Whether ``actor`` may see an import job (its status, report rows and drafts) and
+    act on it (approve, reject, resume). ``entities``: every legal entity the job touches
+    (``ImportJob.entities``: the job's entity, the entities its records name and those of
+    the existing customers they update or join, as far as validation has got).
+
+    Unscoped users see every job. A scoped user sees a job only when every entity it
+    touches is in scope (a GB01 user never sees, approves, rejects or resumes a job that
+    writes DE01 data, whoever submitted it); a job that touches no entity yet (still
+    validating, no job entity) only its submitter sees. A job still validating may go out
+    of sight when a later batch names another entity; approving needs validation done,
+    so its entities are complete by then."""
+    if actor.entities is None:
         return True
-    return entity is not None and entity in actor.entities
+    touched = frozenset(entities)
+    if not touched:
+        return actor.user_id == submitted_by
+    return touched <= actor.entities
 
 
 def may_see_request(actor: Principal, entities: Iterable[str]) -> bool:

@@ -256,13 +256,17 @@ def get_job(uow: UnitOfWork, actor: Principal, job_id: UUID) -> ImportJob:
 
 def _visible_job(actor: Principal, job: ImportJob | None, job_id: UUID) -> ImportJob:
     """``job`` when ``actor`` may see it (``governance.access.may_see_job``), else 404."""
-    if job is None or not may_see_job(actor, job.options.entity, job.submitted_by):
+    if job is None or not may_see_job(actor, job.entities, job.submitted_by):
         raise NotFound(f"no import job {job_id}")
     return job
 
 
-def _load_for_update(uow: UnitOfWork, job_id: UUID) -> ImportJob:
+def _load_for_update(uow: UnitOfWork, job_id: UUID, actor: Principal | None = None) -> ImportJob:
+    """The job, locked; with ``actor``: only when they may see it (else 404, as if it
+    did not exist)."""
     job = uow.imports.get_job(job_id, for_update=True)
+    if actor is not None:
+        return _visible_job(actor, job, job_id)
     if job is None:
         raise NotFound(f"no import job {job_id}")
     return job
@@ -273,7 +277,7 @@ def approve_job(uow: UnitOfWork, actor: Principal, job_id: UUID) -> ImportJob:
     submitter lets the job write (run :func:`run_job` next)."""
     require(actor, Permission.IMPORT_APPROVE)
     with uow:
-        job = _load_for_update(uow, job_id)
+        job = _load_for_update(uow, job_id, actor)
         if job.submitted_by == actor.user_id:
             raise SegregationOfDuties(
                 f"{actor.name} ({actor.user_id}) submitted import job {job.id} and cannot "
@@ -298,7 +302,7 @@ def reject_job(
 ) -> ImportJob:
     require(actor, Permission.IMPORT_APPROVE)
     with uow:
-        job = _load_for_update(uow, job_id)
+        job = _load_for_update(uow, job_id, actor)
         if job.submitted_by == actor.user_id:
             raise SegregationOfDuties(
                 f"{actor.name} ({actor.user_id}) submitted import job {job.id} and cannot "
@@ -399,6 +403,8 @@ def _validate(
                     kinds[warning["code"]] = kinds.get(warning["code"], 0) + 1
             _bump(current.summary, "planned", counts)
             _bump(current.summary, "warnings", kinds)  # by kind
+            if not result.entities <= current.entities:
+                current.summary["entities"] = sorted(current.entities | result.entities)
             current.validated_records = result.rows[-1].seq + 1
             current.updated_at = utcnow()
             if result.stopped:
@@ -534,7 +540,7 @@ def resume_job(
     record error) after its last committed batch."""
     require(actor, Permission.IMPORT_SUBMIT)
     with new_uow() as uow:
-        job = _load_for_update(uow, job_id)
+        job = _load_for_update(uow, job_id, actor)
         if resumable(job) and job.failed_stage is not None:
             job.status = JobStatus(job.failed_stage)
             job.failed_stage = job.error = job.finished_at = None
@@ -557,7 +563,7 @@ def list_jobs(
     get_permission(actor)
     with uow.read_only():
         jobs = uow.imports.list_jobs(before=before, limit=limit)
-    return [j for j in jobs if may_see_job(actor, j.options.entity, j.submitted_by)]
+    return [j for j in jobs if may_see_job(actor, j.entities, j.submitted_by)]
 
 
 def get_permission(actor: Principal) -> None:

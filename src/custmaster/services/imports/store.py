@@ -119,6 +119,18 @@ class ImportJob:
     finished_at: datetime | None = None
 
     @property
+    def entities(self) -> frozenset[str]:
+        """Every legal entity the job touches, as far as validation has seen: the job's
+        entity, the owning entities and overrides its records name, the owning entities of
+        the existing customers they update or join (``summary["entities"]``, kept batch by
+        batch). Who may see and act on the job follows from it
+        (``governance.access.may_see_job``)."""
+        found = {str(e) for e in self.summary.get("entities") or ()}
+        if self.options.entity:
+            found.add(self.options.entity)
+        return frozenset(found)
+
+    @property
     def batch_count(self) -> int:
         if self.record_count is None:
             return 0
@@ -198,6 +210,7 @@ class ImportRepository(Protocol):
     def existing(
         self, emails: list[str], tax_ids: list[str], refs: list[tuple[str, str]]
     ) -> ExistingMatches: ...
+    def owning_entities(self, customer_ids: list[UUID]) -> dict[UUID, str | None]: ...
     def similar_names(
         self, names: list[str], *, keys: Mapping[str, str] | None = None
     ) -> dict[str, list[SimilarCustomer]]:

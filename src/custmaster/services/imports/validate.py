@@ -30,6 +30,7 @@ from custmaster.services.dedup.records import (
     index_keys,
     match_record,
 )
+from custmaster.services.governance.access import touched_entities
 from custmaster.services.imports.records import ImportRecord
 from custmaster.services.imports.store import (
     ExistingMatches,
@@ -274,6 +275,46 @@ class BatchResult:
     rows: list[RowReport]
     keys: dict[str, int]
     stopped: bool = False
+    #: every legal entity the batch touches (see :func:`batch_entities`)
+    entities: set[str] = field(default_factory=set)
+
+
+def _named_entities(entry: PreparedRecord) -> set[str]:
+    """The legal entities a record names: its owning entity and overrides (as parsed, or
+    as received when it did not parse)."""
+    if entry.customer is not None:
+        named = set(entry.customer.overrides)
+        if entry.customer.owning_entity:
+            named.add(entry.customer.owning_entity)
+        return named
+    command = entry.record.command if entry.received is None else entry.received
+    return set(touched_entities(command))
+
+
+def batch_entities(
+    uow: UnitOfWork, entries: list[PreparedRecord], rows: list[RowReport]
+) -> set[str]:
+    """Every legal entity a batch touches: those its records name (failed ones too: the
+    report shows what they hold) and the owning entities of the existing customers its
+    records update, join or are queued for review with (one query)."""
+    found: set[str] = set()
+    made: set[UUID] = set()
+    for entry in entries:
+        found |= _named_entities(entry)
+        if entry.customer is not None:
+            made.add(entry.customer.id)
+    others: set[UUID] = set()
+    for row in rows:
+        if row.customer_id is not None and row.customer_id not in made:
+            others.add(row.customer_id)
+        review = (row.payload or {}).get("review") or {}
+        others.update(UUID(m) for m in review.get("members", ()))
+        if (row.payload or {}).get("link"):
+            others.add(UUID(row.payload["link"]))  # type: ignore[index]
+    others -= made
+    if others:
+        found.update(e for e in uow.imports.owning_entities(sorted(others)).values() if e)
+    return found
 
 
 class _Planner:
@@ -699,8 +740,9 @@ class _Planner:
                 row = self._complete(entry, existing)
             rows.append(row)
             if row.outcome is Outcome.FAILED and self.options.stop_on_first_error:
-                return BatchResult(rows, self.new_keys, stopped=True)
-        return BatchResult(rows, self.new_keys)
+                touched = batch_entities(self.uow, entries[: len(rows)], rows)
+                return BatchResult(rows, self.new_keys, stopped=True, entities=touched)
+        return BatchResult(rows, self.new_keys, entities=batch_entities(self.uow, entries, rows))
 
     def _warn_names_in_file(self, entries: list[PreparedRecord]) -> None:
         keyed = [
