@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from custmaster.domain.activity_state import (
@@ -178,13 +177,40 @@ def _add_row(state: ActivityState, table: Table, r: Any) -> None:
 
 
 def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE of many rows: on PostgreSQL one statement
+    per :data:`_UPSERT_CHUNK` rows (the columns as arrays, ``unnest``), elsewhere an
+    executemany."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
-    make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = make(table)
+    if connection.dialect.name == "postgresql":
+        _upsert_unnest(connection, table, keys, rows)
+        return
+    statement = sqlite_insert(table)
     values = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
     connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=values), rows)
+
+
+_UPSERT_CHUNK = 5000
+
+
+def _upsert_unnest(
+    connection: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]
+) -> None:
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = [c.name for c in table.c]
+    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    updates = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in names if n not in keys)
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    )
+    for start in range(0, len(rows), _UPSERT_CHUNK):
+        chunk = rows[start : start + _UPSERT_CHUNK]
+        columns = tuple([row[n] for row in chunk] for n in names)
+        connection.exec_driver_sql(statement, columns)
 
 
 class SqlActivityRepository:
