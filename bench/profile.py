@@ -160,7 +160,10 @@ def baseline_inserts(container: Container, events: list[dict[str, Any]]) -> floa
 
 def through_api(container: Container, events: list[dict[str, Any]]) -> float:
     key = add_user(
-        container.uow(), container.system_principal(), "bench-erp", roles=["integration"]
+        container.uow(),
+        container.system_principal(),
+        f"bench-erp-{uuid.uuid4().hex[:6]}",
+        roles=["integration"],
     )
     with TestClient(create_app(container)) as client:
         client.headers["Authorization"] = f"Bearer {key}"

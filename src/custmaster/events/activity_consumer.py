@@ -87,6 +87,22 @@ def _decode(msg: Msg) -> tuple[a.ActivityEvent | None, Any, str | None]:
         return None, envelope, f"invalid activity event: {reasons}"
 
 
+def _decode_all(
+    msgs: list[Msg],
+) -> tuple[list[tuple[Msg, a.ActivityEvent, Any]], list[tuple[Msg, Any, str]]]:
+    """The good messages (message, event, envelope) and the poison (message, envelope,
+    reason)."""
+    good: list[tuple[Msg, a.ActivityEvent, Any]] = []
+    poison: list[tuple[Msg, Any, str]] = []
+    for msg in msgs:
+        event, envelope, reason = _decode(msg)
+        if reason is not None or event is None:
+            poison.append((msg, envelope, reason or "invalid"))
+        else:
+            good.append((msg, event, envelope))
+    return good, poison
+
+
 class ActivityConsumer:
     def __init__(
         self,
@@ -141,14 +157,7 @@ class ActivityConsumer:
         """Apply one fetched batch and acknowledge it (see the module's docstring)."""
         self.stats.received += len(msgs)
         self.stats.batches += 1
-        good: list[tuple[Msg, a.ActivityEvent, Any]] = []
-        poison: list[tuple[Msg, Any, str]] = []
-        for msg in msgs:
-            event, envelope, reason = _decode(msg)
-            if reason is not None or event is None:
-                poison.append((msg, envelope, reason or "invalid"))
-            else:
-                good.append((msg, event, envelope))
+        good, poison = await asyncio.to_thread(_decode_all, msgs)  # off the event loop
         if poison:
             letters = [(envelope, reason, 1) for _, envelope, reason in poison]
             await asyncio.to_thread(self._dead_letter_many, letters)

@@ -22,6 +22,7 @@ from custmaster.domain.activity_state import (
     Touches,
 )
 from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.members import member_of
 from custmaster.persistence.tables import customer_overrides, customers, legal_entities
 from custmaster.persistence.tables_activity import (
     AGGREGATE_TABLES,
@@ -228,7 +229,7 @@ class SqlActivityRepository:
         for chunk in _chunks(ids):
             query = (
                 select(customers.c.id)
-                .where(customers.c.id.in_(chunk))
+                .where(member_of(self._connection, customers.c.id, chunk))
                 .order_by(customers.c.id)
                 .with_for_update()
             )
@@ -238,7 +239,7 @@ class SqlActivityRepository:
         found: set[UUID] = set()
         ids = list(set(customer_ids))
         for chunk in _chunks(ids):
-            query = select(customers.c.id).where(customers.c.id.in_(chunk))
+            query = select(customers.c.id).where(member_of(self._connection, customers.c.id, chunk))
             found.update(self._connection.execute(query).scalars())
         return found
 
@@ -250,7 +251,9 @@ class SqlActivityRepository:
         master: dict[UUID, float | None] = {}
         for chunk in _chunks(ids):
             query = select(customers.c.id, customers.c.owning_entity, customers.c.credit_limit)
-            for row in self._connection.execute(query.where(customers.c.id.in_(chunk))):
+            for row in self._connection.execute(
+                query.where(member_of(self._connection, customers.c.id, chunk))
+            ):
                 limit = None if row.credit_limit is None else float(row.credit_limit)
                 master[row.id] = limit
                 if row.owning_entity and limit is not None:
@@ -261,7 +264,7 @@ class SqlActivityRepository:
                 customer_overrides.c.credit_limit,
             )
             for row in self._connection.execute(
-                query.where(customer_overrides.c.customer_id.in_(chunk))
+                query.where(member_of(self._connection, customer_overrides.c.customer_id, chunk))
             ):
                 limit = (
                     row.credit_limit
@@ -282,7 +285,9 @@ class SqlActivityRepository:
         found: set[str] = set()
         ids = list(set(event_ids))
         for chunk in _chunks(ids):
-            query = select(activity_events.c.event_id).where(activity_events.c.event_id.in_(chunk))
+            query = select(activity_events.c.event_id).where(
+                member_of(self._connection, activity_events.c.event_id, chunk)
+            )
             found.update(self._connection.execute(query).scalars())
         return found
 
@@ -312,7 +317,7 @@ class SqlActivityRepository:
                 activity_events.c.event_id,
                 activity_events.c.customer_id,
                 activity_events.c.envelope,
-            ).where(activity_events.c.customer_id.in_(chunk))
+            ).where(member_of(self._connection, activity_events.c.customer_id, chunk))
             out.extend(
                 StoredEvent(r.event_id, r.customer_id, r.envelope)
                 for r in self._connection.execute(query)
@@ -358,7 +363,9 @@ class SqlActivityRepository:
         out: dict[UUID, UUID] = {}
         for chunk in _chunks(list(set(customer_ids))):
             query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
-            query = query.where(customer_redirects.c.absorbed_id.in_(chunk))
+            query = query.where(
+                member_of(self._connection, customer_redirects.c.absorbed_id, chunk)
+            )
             out.update({r.absorbed_id: r.survivor_id for r in self._connection.execute(query)})
         return out
 
@@ -376,7 +383,7 @@ class SqlActivityRepository:
         for chunk in _chunks(ids):
             for table in AGGREGATE_TABLES:
                 for row in self._connection.execute(
-                    select(table).where(table.c.customer_id.in_(chunk))
+                    select(table).where(member_of(self._connection, table.c.customer_id, chunk))
                 ):
                     _add_row(states[row.customer_id], table, row)
         return states
@@ -395,7 +402,9 @@ class SqlActivityRepository:
         ids = list(states)
         for chunk in _chunks(ids):
             for table in AGGREGATE_TABLES:
-                self._connection.execute(delete(table).where(table.c.customer_id.in_(chunk)))
+                self._connection.execute(
+                    delete(table).where(member_of(self._connection, table.c.customer_id, chunk))
+                )
         batched: dict[Table, list[dict[str, Any]]] = {t: [] for t in AGGREGATE_TABLES}
         for customer_id, state in states.items():
             for table, rows in _rows_of(customer_id, state).items():
@@ -422,7 +431,9 @@ class SqlActivityRepository:
     def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
         out: dict[UUID, dict[str, dict[str, Any]]] = {}
         for chunk in _chunks(list(set(customer_ids))):
-            query = select(profile_features).where(profile_features.c.customer_id.in_(chunk))
+            query = select(profile_features).where(
+                member_of(self._connection, profile_features.c.customer_id, chunk)
+            )
             for row in self._connection.execute(query):
                 values = dict(row._mapping)
                 customer_id = values.pop("customer_id")

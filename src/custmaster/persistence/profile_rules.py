@@ -13,6 +13,7 @@ from custmaster.domain.profile import PROFILE_FEATURES
 from custmaster.domain.profile_schema import MASTER_FIELDS
 from custmaster.domain.profile_scoring import Score
 from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.members import member_of
 from custmaster.persistence.tables import customers
 from custmaster.persistence.tables_profile import profile_features
 from custmaster.persistence.tables_profile_rules import profile_rule_sets, profile_scores
@@ -127,7 +128,13 @@ class SqlProfileRulesRepository:
         for start in range(0, len(ids), _CHUNK):
             query = (
                 _ROWS.add_columns(owner)
-                .where(profile_features.c.customer_id.in_(ids[start : start + _CHUNK]))
+                .where(
+                    member_of(
+                        self._connection,
+                        profile_features.c.customer_id,
+                        ids[start : start + _CHUNK],
+                    )
+                )
                 .order_by(profile_features.c.customer_id, profile_features.c.legal_entity)
             )
             for row in self._connection.execute(query):
@@ -140,8 +147,9 @@ class SqlProfileRulesRepository:
         ids = sorted(set(customer_ids))
         out: dict[UUID, dict[str, Score]] = {c: {} for c in ids}
         for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
             query = select(profile_scores).where(
-                profile_scores.c.customer_id.in_(ids[start : start + _CHUNK])
+                member_of(self._connection, profile_scores.c.customer_id, chunk)
             )
             for row in self._connection.execute(query):
                 out[row.customer_id][row.legal_entity] = score_of(row)
@@ -157,7 +165,9 @@ class SqlProfileRulesRepository:
         for start in range(0, len(ids), _CHUNK):
             self._connection.execute(
                 delete(profile_scores).where(
-                    profile_scores.c.customer_id.in_(ids[start : start + _CHUNK])
+                    member_of(
+                        self._connection, profile_scores.c.customer_id, ids[start : start + _CHUNK]
+                    )
                 )
             )
         rows = [score_row(c, e, s, at) for c in ids for e, s in scores_of[c].items()]

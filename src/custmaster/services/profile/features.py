@@ -43,5 +43,7 @@ def write_rows(uow: UnitOfWork, rows: dict[UUID, dict[str, dict[str, Any]]], now
     events go to the outbox in the same transaction."""
     uow.activity.write_profiles(rows, now)
     events = hooks.features_changed(uow, rows)
-    if events:
+    if len(events) > 1:
+        uow.outbox.add_bulk(events)  # an intake batch's: COPY on PostgreSQL
+    elif events:
         uow.outbox.add_many(events)
