@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.js.errors
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
@@ -312,7 +313,17 @@ def freshness(
 
     async def publish() -> None:
         nc = await nats.connect(nats_url)
-        await asyncio.sleep(2.0)  # the consumer process starts and subscribes
+        js = nc.jetstream()
+        waited = time.perf_counter()
+        while True:  # the consumer process has started and made its durable consumer
+            try:
+                await js.consumer_info(stream, durable)
+                break
+            except nats.js.errors.NotFoundError:
+                if time.perf_counter() - waited > 120:
+                    raise RuntimeError("the consumer process did not start") from None
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # its first fetch is out
         started = time.perf_counter()
         n = 0
         while (elapsed := time.perf_counter() - started) < seconds:
