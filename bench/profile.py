@@ -5,6 +5,11 @@ baseline of the database alone:
   ASGI client) and through NATS JetStream (``custmaster consume``'s consumer, batches of
   1,000) beside the database alone inserting the same event and order-line rows (COPY,
   one transaction per 1,000);
+- freshness under load: ``custmaster consume`` (its own process) consuming a stream that
+  receives ``--fresh-rate`` events/s for ``--fresh-seconds``; every ``--probe-every``-th
+  event is a probe, and its latency is from its publication to the moment its customer's
+  re-scored profile is visible to another connection (the event recorded and the
+  customer's scores written at or after the publication): p50/p99/max;
 - profile read p95 (GET /customers/{id}/profile) beside the database alone reading the
   same customer's aggregate and feature rows;
 - rebuild time;
@@ -15,6 +20,10 @@ Uses a scratch database (created and dropped). Nothing here asserts a timing.
 
     PYTHONPATH=src:. python -m bench.profile --events 100000 --customers 1000
 
+``--repeat N`` runs the baseline, API and NATS intake N times interleaved (A B C A B C)
+and reports each run and the medians; ``--stages`` picks the stages
+(intake,freshness,reads,replay).
+
 (run as a module: a script's folder on sys.path would shadow ``mcp`` and ``profile``)
 """
 
@@ -24,15 +33,21 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
+import statistics
+import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import nats
+import nats.js.errors
 import psycopg
 from fastapi.testclient import TestClient
 from psycopg import sql
@@ -49,6 +64,7 @@ from custmaster.persistence.tables_activity import (
     activity_order_lines,
 )
 from custmaster.persistence.tables_profile import profile_features
+from custmaster.persistence.tables_profile_rules import profile_scores
 from custmaster.services.auth import add_user
 from custmaster.services.customers.create import create_customer
 from custmaster.services.demo import demo_customers
@@ -121,7 +137,7 @@ def make_events(container: Container, total: int) -> list[dict[str, Any]]:
 
 def wipe(container: Container) -> None:
     with container.engine.begin() as connection:
-        for table in (*reversed(ACTIVITY_TABLES), profile_features):
+        for table in (*reversed(ACTIVITY_TABLES), profile_features, profile_scores):
             connection.execute(table.delete())
 
 
@@ -145,7 +161,10 @@ def baseline_inserts(container: Container, events: list[dict[str, Any]]) -> floa
 
 def through_api(container: Container, events: list[dict[str, Any]]) -> float:
     key = add_user(
-        container.uow(), container.system_principal(), "bench-erp", roles=["integration"]
+        container.uow(),
+        container.system_principal(),
+        f"bench-erp-{uuid.uuid4().hex[:6]}",
+        roles=["integration"],
     )
     with TestClient(create_app(container)) as client:
         client.headers["Authorization"] = f"Bearer {key}"
@@ -201,6 +220,164 @@ def through_nats(container: Container, events: list[dict[str, Any]], url: str) -
     return len(events) / seconds
 
 
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+def freshness(
+    url: str,
+    events: list[dict[str, Any]],
+    nats_url: str,
+    *,
+    rate: int,
+    seconds: float,
+    probe_every: int,
+    batch: int,
+) -> dict[str, Any]:
+    """Publish → re-scored profile visible, with ``custmaster consume`` in its own process
+    consuming a stream fed at ``rate`` events/s (core NATS publishes, stored by the
+    stream); probes polled every 10 ms on a connection of their own."""
+    tag = uuid.uuid4().hex[:8]
+    stream, durable = f"BENCH_FRESH_{tag}", f"fresh-{tag}"
+    subject = f"fresh{tag}.custmaster.activity.>"
+    prefix = subject.removesuffix(">")
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
+
+    async def make_stream() -> None:
+        nc = await nats.connect(nats_url)
+        await nc.jetstream().add_stream(name=stream, subjects=[subject])
+        await nc.close()
+
+    asyncio.run(make_stream())
+    consumer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from custmaster.cli.app import app; app()",
+            "consume",
+            "--database-url",
+            url,
+            "--nats-url",
+            nats_url,
+            "--stream",
+            stream,
+            "--subject",
+            subject,
+            "--durable",
+            durable,
+            "--batch",
+            str(batch),
+            "--idle-exit",
+            "3",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    published: dict[str, float] = {}  # probe id -> wall-clock publication time
+    seen: dict[str, float] = {}
+    lock = threading.Lock()
+    done = threading.Event()
+
+    def poll() -> None:
+        query = (
+            "SELECT e.event_id, min(s.scored_at) FROM activity_events e"
+            " JOIN profile_scores s ON s.customer_id = e.customer_id"
+            " WHERE e.event_id = ANY(%s) GROUP BY e.event_id"
+        )
+        with psycopg.connect(url, autocommit=True) as conn:
+            while not done.is_set():
+                now = time.time()
+                with lock:
+                    pending = {k: v for k, v in published.items() if k not in seen}
+                if pending:
+                    for event_id, scored_at in conn.execute(query, [list(pending)]):
+                        if scored_at.timestamp() >= pending[event_id]:
+                            seen[event_id] = now - pending[event_id]
+                time.sleep(0.01)
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    sent: dict[str, float] = {"n": 0, "seconds": 1.0}
+
+    # each event's JSON once, split around its id (a publication only splices a new id in)
+    templates = []
+    for source in events:
+        kind = source["type"].removeprefix("custmaster.activity.")
+        head, tail = json.dumps({**source, "id": "@@ID@@"}).split('"@@ID@@"')
+        templates.append((f"{prefix}{kind}", head, tail, source["id"]))
+
+    async def publish() -> None:
+        nc = await nats.connect(nats_url)
+        js = nc.jetstream()
+        waited = time.perf_counter()
+        while True:  # the consumer process has started and made its durable consumer
+            try:
+                await js.consumer_info(stream, durable)
+                break
+            except nats.js.errors.NotFoundError:
+                if time.perf_counter() - waited > 120:
+                    raise RuntimeError("the consumer process did not start") from None
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # its first fetch is out
+        started = time.perf_counter()
+        n = 0
+        while (elapsed := time.perf_counter() - started) < seconds:
+            due = int(elapsed * rate) + 1
+            while n < due:
+                subject_, head, tail, source_id = templates[n % len(templates)]
+                event_id = f"{source_id}-f{n}"
+                if n % probe_every == 0:
+                    await nc.flush()
+                    with lock:
+                        published[event_id] = time.time()
+                await nc.publish(subject_, f"{head}{json.dumps(event_id)}{tail}".encode())
+                n += 1
+            await nc.flush()
+            await asyncio.sleep(0.005)
+        sent["n"] = n
+        sent["seconds"] = time.perf_counter() - started
+        await nc.close()
+
+    asyncio.run(publish())
+    deadline = time.time() + 60
+    while len(seen) < len(published) and time.time() < deadline:
+        time.sleep(0.05)
+    done.set()
+    poller.join()
+    _, err = consumer.communicate(timeout=120)
+    stats = json.loads(err.strip().splitlines()[-1]) if err.strip() else {}
+
+    async def drop() -> None:
+        nc = await nats.connect(nats_url)
+        await nc.jetstream().delete_stream(stream)
+        await nc.close()
+
+    asyncio.run(drop())
+    # a probe not seen within 60 s counts as infinitely late (its percentile reads None)
+    latencies = [seen[k] * 1000 if k in seen else float("inf") for k in published]
+
+    def ms(value: float) -> float | None:
+        return round(value, 1) if value != float("inf") else None
+
+    return {
+        "target_rate": rate,
+        "published": int(sent["n"]),
+        "published_per_s": round(sent["n"] / sent["seconds"]),
+        "consumer_applied": stats.get("applied"),
+        "consumer_batches": stats.get("batches"),
+        "probes": len(published),
+        "probes_unseen_after_60s": len(published) - len(seen),
+        "p50_ms": ms(_percentile(latencies, 0.50)),
+        "p99_ms": ms(_percentile(latencies, 0.99)),
+        "max_ms": ms(max(latencies)) if latencies else None,
+    }
+
+
 def reads(container: Container, count: int) -> tuple[float, float]:
     key = add_user(container.uow(), container.system_principal(), "bench-reader", roles=["viewer"])
     ids = [c.id for c in demo_customers(container.uow())]
@@ -249,33 +426,81 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--reads", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=1, help="interleaved intake runs")
+    parser.add_argument(
+        "--shuffle", action="store_true", help="intake events in random order (not by customer)"
+    )
+    parser.add_argument("--stages", default="intake,freshness,reads,replay")
+    parser.add_argument(
+        "--fresh-rate", default="5000", help="events/s published (a comma list: one run each)"
+    )
+    parser.add_argument("--fresh-seconds", type=float, default=20.0)
+    parser.add_argument("--probe-every", type=int, default=50)
     args = parser.parse_args()
+    stages = set(args.stages.split(","))
     figures: dict[str, Any] = {"customers": args.customers, "events": args.events}
     with scratch(args.server, args.database) as url:
         container = build_container(Settings(database_url=url), migrate=True)
         log("seeding customers")
         seed(container, args.customers)
         events = make_events(container, args.events)
-        log(f"baseline: the database alone inserting {len(events)} events")
-        figures["baseline_db_inserts_events_per_s"] = round(baseline_inserts(container, events))
-        log("intake through the API")
-        figures["api_events_per_s"] = round(through_api(container, events))
-        started = time.perf_counter()
-        report = rebuild(container.uow, container.system_principal(), container.profile)
-        figures["rebuild_s"] = round(time.perf_counter() - started, 2)
-        figures["rebuild_drift_after_api"] = len(report.drifted)
-        log("profile reads")
-        api_p95, db_p95 = reads(container, args.reads)
-        figures["profile_read_p95_ms"] = round(api_p95, 2)
-        figures["baseline_db_read_p95_ms"] = round(db_p95, 2)
-        wipe(container)
-        log(f"so far: {figures}")
-        log("intake through NATS")
-        figures["nats_events_per_s"] = round(through_nats(container, events, args.nats_url))
-        wipe(container)
-        log(f"so far: {figures}")
-        log("replay with 10 % duplicates, shuffled")
-        figures["replay"] = replay_equals_rebuild(container, events)
+        if args.shuffle:
+            random.Random(17).shuffle(events)
+            figures["shuffled"] = True
+        if "intake" in stages:
+            runs: dict[str, list[float]] = {"baseline": [], "api": [], "nats": []}
+            for i in range(args.repeat):
+                log(f"run {i + 1}: baseline, the database alone inserting {len(events)} events")
+                runs["baseline"].append(baseline_inserts(container, events))
+                log(f"run {i + 1}: intake through the API")
+                runs["api"].append(through_api(container, events))
+                wipe(container)
+                log(f"run {i + 1}: intake through NATS")
+                runs["nats"].append(through_nats(container, events, args.nats_url))
+                if i + 1 < args.repeat:
+                    wipe(container)
+                log(f"  { ({k: round(v[-1]) for k, v in runs.items()}) }")
+            base = statistics.median(runs["baseline"])
+            figures["baseline_db_inserts_events_per_s"] = round(base)
+            figures["api_events_per_s"] = round(statistics.median(runs["api"]))
+            figures["nats_events_per_s"] = round(statistics.median(runs["nats"]))
+            figures["api_over_baseline"] = round(statistics.median(runs["api"]) / base, 3)
+            figures["nats_over_baseline"] = round(statistics.median(runs["nats"]) / base, 3)
+            if args.repeat > 1:
+                figures["runs"] = {k: [round(x) for x in v] for k, v in runs.items()}
+            started = time.perf_counter()
+            report = rebuild(container.uow, container.system_principal(), container.profile)
+            figures["rebuild_s"] = round(time.perf_counter() - started, 2)
+            figures["rebuild_drift_after_nats"] = len(report.drifted)
+            log(f"so far: {figures}")
+        if "reads" in stages:
+            if "intake" not in stages:
+                through_api(container, events)
+            log("profile reads")
+            api_p95, db_p95 = reads(container, args.reads)
+            figures["profile_read_p95_ms"] = round(api_p95, 2)
+            figures["baseline_db_read_p95_ms"] = round(db_p95, 2)
+        if "freshness" in stages:
+            figures["freshness"] = []
+            for rate in (int(r) for r in args.fresh_rate.split(",")):
+                wipe(container)
+                log(f"freshness: {rate} events/s for {args.fresh_seconds} s")
+                figures["freshness"].append(
+                    freshness(
+                        url,
+                        events,
+                        args.nats_url,
+                        rate=rate,
+                        seconds=args.fresh_seconds,
+                        probe_every=args.probe_every,
+                        batch=BATCH,
+                    )
+                )
+                log(f"so far: {figures}")
+        if "replay" in stages:
+            wipe(container)
+            log("replay with 10 % duplicates, shuffled")
+            figures["replay"] = replay_equals_rebuild(container, events)
         container.engine.dispose()
     print(json.dumps(figures, indent=2))
 

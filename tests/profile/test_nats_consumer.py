@@ -213,3 +213,55 @@ def test_the_consume_command(
     assert result.exit_code == 0, result.output
     assert '"applied": 2' in result.output
     assert _features(client, customer)["US01"]["revenue_12m"] == 10.0
+
+
+def test_bad_events_do_not_poison_their_batch_and_a_replay_changes_nothing(
+    client: TestClient,
+    container: Container,
+    stream: ConsumerSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One fetched batch holding poison (not JSON, an invalid event) and an event the
+    database refuses every time: the good events apply in a few transactions (the failing
+    part is split in halves, not retried message by message), the bad ones are
+    dead-lettered, and publishing the good ones again changes nothing."""
+    import custmaster.events.activity_consumer as consumer_module
+
+    customer = create(client, minimal("Split Ltd", "ap@split.example"))["id"]
+    good = [order(customer, TODAY - timedelta(days=3 * i), 10.0 + i) for i in range(20)]
+    refused = order(customer, TODAY, 99.0)
+    invalid = order(customer, TODAY, 1.0)
+    invalid["data"]["lines"][0]["amount"] = "ten"
+    published: list[Any] = [*good[:7], "{not json", refused, *good[7:15], invalid, *good[15:]]
+    _publish(stream, published)
+    transactions: list[int] = []
+    apply_events = consumer_module.apply_events
+
+    def database(uow: Any, events: list[Any], *args: Any, **kwargs: Any) -> Any:
+        transactions.append(len(events))
+        if any(e.id == refused["id"] for e in events):
+            raise RuntimeError("value violates a constraint")
+        return apply_events(uow, events, *args, **kwargs)
+
+    monkeypatch.setattr(consumer_module, "apply_events", database)
+    stats = _consume(container, stream).stats
+    assert stats.applied == len(good)
+    assert stats.dead_lettered == 3
+    assert transactions[0] == len(good) + 1  # the batch, without the two poison messages
+    first_delivery = transactions[: len(transactions) - (stream.max_deliver - 1)]
+    assert len(first_delivery) < len(good)  # not one transaction per message
+    letters = {
+        d["event_id"]: d for d in client.get(f"{API}/activities/dead-letters").json()["items"]
+    }
+    assert "value violates a constraint" in letters[refused["id"]]["reason"]
+    assert letters[refused["id"]]["attempts"] == stream.max_deliver
+    assert letters[invalid["id"]]["reason"].startswith("invalid activity event")
+    assert len(letters) == 3
+    before = _features(client, customer)
+    assert before["US01"]["orders_12m"] == len(good)
+    updated_at = client.get(f"{API}/customers/{customer}/profile").json()["features"]
+
+    _publish(stream, list(reversed(good)))
+    again = _consume(container, stream).stats
+    assert again.applied == 0 and again.duplicates == len(good)
+    assert client.get(f"{API}/customers/{customer}/profile").json()["features"] == updated_at

@@ -10,14 +10,20 @@ ids are recorded in that transaction.
   with the reason, and is acknowledged.
 - An event whose customer is unknown goes to the dead-letter list (replayable through the
   API) and is acknowledged.
-- When a batch fails (e.g. the database is unreachable), its messages are tried one by
-  one; a failing message is negatively acknowledged (redelivered after a delay) until it
-  has been delivered ``max_deliver`` times, then dead-lettered with the reason.
+- When a batch fails (e.g. the database is unreachable, or one event breaks a constraint),
+  it is split in halves, each applied in a transaction of its own, down to the failing
+  messages: the good ones of the batch still apply (in about log2(batch) transactions
+  more), and a failing message is negatively acknowledged (redelivered after a delay)
+  until it has been delivered ``max_deliver`` times, then dead-lettered with the reason.
+- The next batch is fetched while the current one is being applied (its messages are
+  acknowledged only after its transaction commits), so the broker's round trips overlap
+  the database's work.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -81,6 +87,22 @@ def _decode(msg: Msg) -> tuple[a.ActivityEvent | None, Any, str | None]:
         return None, envelope, f"invalid activity event: {reasons}"
 
 
+def _decode_all(
+    msgs: list[Msg],
+) -> tuple[list[tuple[Msg, a.ActivityEvent, Any]], list[tuple[Msg, Any, str]]]:
+    """The good messages (message, event, envelope) and the poison (message, envelope,
+    reason)."""
+    good: list[tuple[Msg, a.ActivityEvent, Any]] = []
+    poison: list[tuple[Msg, Any, str]] = []
+    for msg in msgs:
+        event, envelope, reason = _decode(msg)
+        if reason is not None or event is None:
+            poison.append((msg, envelope, reason or "invalid"))
+        else:
+            good.append((msg, event, envelope))
+    return good, poison
+
+
 class ActivityConsumer:
     def __init__(
         self,
@@ -110,44 +132,54 @@ class ActivityConsumer:
                 self.stats.dead_lettered += 1
 
     def _dead_letter(self, envelope: Any, reason: str, attempts: int) -> None:
-        event_id = envelope.get("id") if isinstance(envelope, dict) else None
-        data = envelope.get("data") if isinstance(envelope, dict) else None
-        entity = data.get("legal_entity") if isinstance(data, dict) else None
+        self._dead_letter_many([(envelope, reason, attempts)])
+
+    def _dead_letter_many(self, letters: list[tuple[Any, str, int]]) -> None:
+        """Dead-letter these (envelope, reason, attempts) in one transaction."""
         uow = self._new_uow()
         with uow:
-            dead_letter(
-                uow,
-                envelope,
-                reason,
-                channel=CHANNEL,
-                attempts=attempts,
-                event_id=event_id if isinstance(event_id, str) else None,
-                legal_entity=entity if isinstance(entity, str) else None,
-            )
-        self.stats.dead_lettered += 1
+            for envelope, reason, attempts in letters:
+                event_id = envelope.get("id") if isinstance(envelope, dict) else None
+                data = envelope.get("data") if isinstance(envelope, dict) else None
+                entity = data.get("legal_entity") if isinstance(data, dict) else None
+                dead_letter(
+                    uow,
+                    envelope,
+                    reason,
+                    channel=CHANNEL,
+                    attempts=attempts,
+                    event_id=event_id if isinstance(event_id, str) else None,
+                    legal_entity=entity if isinstance(entity, str) else None,
+                )
+        self.stats.dead_lettered += len(letters)
 
     async def handle(self, msgs: list[Msg]) -> None:
         """Apply one fetched batch and acknowledge it (see the module's docstring)."""
         self.stats.received += len(msgs)
         self.stats.batches += 1
-        good: list[tuple[Msg, a.ActivityEvent, Any]] = []
-        for msg in msgs:
-            event, envelope, poison = _decode(msg)
-            if poison is not None or event is None:
-                await asyncio.to_thread(self._dead_letter, envelope, poison or "invalid", 1)
+        good, poison = await asyncio.to_thread(_decode_all, msgs)  # off the event loop
+        if poison:
+            letters = [(envelope, reason, 1) for _, envelope, reason in poison]
+            await asyncio.to_thread(self._dead_letter_many, letters)
+            for msg, _, _ in poison:
                 await msg.ack()
-            else:
-                good.append((msg, event, envelope))
-        if not good:
+        if good:
+            await self._apply_split(good)
+
+    async def _apply_split(self, part: list[tuple[Msg, a.ActivityEvent, Any]]) -> None:
+        """Apply ``part`` in one transaction and ack it; when that fails, its halves."""
+        if len(part) == 1:
+            await self._one(*part[0])
             return
         try:
-            await asyncio.to_thread(self._apply, [e for _, e, _ in good])
+            await asyncio.to_thread(self._apply, [e for _, e, _ in part])
         except Exception as exc:
-            _log.warning("activity batch failed (%s); trying its messages one by one", exc)
-            for msg, event, envelope in good:
-                await self._one(msg, event, envelope)
+            _log.warning("activity batch of %d failed (%s); splitting it", len(part), exc)
+            middle = len(part) // 2
+            await self._apply_split(part[:middle])
+            await self._apply_split(part[middle:])
             return
-        for msg, _, _ in good:
+        for msg, _, _ in part:
             await msg.ack()
 
     async def _one(self, msg: Msg, event: a.ActivityEvent, envelope: Any) -> None:
@@ -196,19 +228,34 @@ class ActivityConsumer:
                 subject, durable=s.durable, stream=s.stream, config=consumer
             )
             idle_since = time.monotonic()
-            while stop is None or not stop.is_set():
+
+            async def fetch() -> list[Msg]:
                 try:
-                    msgs = await sub.fetch(s.batch, timeout=s.fetch_timeout_seconds)
+                    return list(await sub.fetch(s.batch, timeout=s.fetch_timeout_seconds))
                 except (NatsTimeout, TimeoutError):  # nothing within the timeout
-                    msgs = []
-                if msgs:
-                    await self.handle(msgs)
-                    idle_since = time.monotonic()
-                elif (
-                    idle_exit_seconds is not None
-                    and time.monotonic() - idle_since >= idle_exit_seconds
-                ):
-                    break
+                    return []
+
+            ahead: asyncio.Task[list[Msg]] | None = None
+            try:
+                while stop is None or not stop.is_set():
+                    msgs = await (ahead or fetch())
+                    ahead = None
+                    if msgs:
+                        # fetch the next batch while this one is applied (acked after commit)
+                        ahead = asyncio.create_task(fetch())
+                        await self.handle(msgs)
+                        idle_since = time.monotonic()
+                    elif (
+                        idle_exit_seconds is not None
+                        and time.monotonic() - idle_since >= idle_exit_seconds
+                    ):
+                        break
+            finally:
+                if ahead is not None:  # stopping: messages fetched ahead are redelivered
+                    ahead.cancel()
+                    with contextlib.suppress(BaseException):
+                        for msg in await ahead:
+                            await msg.nak()
         finally:
             await nc.close()  # every fetched message was acked or nak'ed: nothing to drain
         self.stats.seconds = time.monotonic() - started

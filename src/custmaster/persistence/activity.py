@@ -9,7 +9,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from custmaster.domain.activity_state import (
@@ -23,6 +22,7 @@ from custmaster.domain.activity_state import (
     Touches,
 )
 from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.members import member_of
 from custmaster.persistence.tables import customer_overrides, customers, legal_entities
 from custmaster.persistence.tables_activity import (
     AGGREGATE_TABLES,
@@ -178,13 +178,40 @@ def _add_row(state: ActivityState, table: Table, r: Any) -> None:
 
 
 def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE of many rows: on PostgreSQL one statement
+    per :data:`_UPSERT_CHUNK` rows (the columns as arrays, ``unnest``), elsewhere an
+    executemany."""
     if not rows:
         return
     keys = [c.name for c in table.primary_key.columns]
-    make = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = make(table)
+    if connection.dialect.name == "postgresql":
+        _upsert_unnest(connection, table, keys, rows)
+        return
+    statement = sqlite_insert(table)
     values = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
     connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=values), rows)
+
+
+_UPSERT_CHUNK = 5000
+
+
+def _upsert_unnest(
+    connection: Connection, table: Table, keys: list[str], rows: list[dict[str, Any]]
+) -> None:
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = [c.name for c in table.c]
+    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    updates = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in names if n not in keys)
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {updates}"
+    )
+    for start in range(0, len(rows), _UPSERT_CHUNK):
+        chunk = rows[start : start + _UPSERT_CHUNK]
+        columns = tuple([row[n] for row in chunk] for n in names)
+        connection.exec_driver_sql(statement, columns)
 
 
 class SqlActivityRepository:
@@ -202,7 +229,7 @@ class SqlActivityRepository:
         for chunk in _chunks(ids):
             query = (
                 select(customers.c.id)
-                .where(customers.c.id.in_(chunk))
+                .where(member_of(self._connection, customers.c.id, chunk))
                 .order_by(customers.c.id)
                 .with_for_update()
             )
@@ -212,7 +239,7 @@ class SqlActivityRepository:
         found: set[UUID] = set()
         ids = list(set(customer_ids))
         for chunk in _chunks(ids):
-            query = select(customers.c.id).where(customers.c.id.in_(chunk))
+            query = select(customers.c.id).where(member_of(self._connection, customers.c.id, chunk))
             found.update(self._connection.execute(query).scalars())
         return found
 
@@ -224,7 +251,9 @@ class SqlActivityRepository:
         master: dict[UUID, float | None] = {}
         for chunk in _chunks(ids):
             query = select(customers.c.id, customers.c.owning_entity, customers.c.credit_limit)
-            for row in self._connection.execute(query.where(customers.c.id.in_(chunk))):
+            for row in self._connection.execute(
+                query.where(member_of(self._connection, customers.c.id, chunk))
+            ):
                 limit = None if row.credit_limit is None else float(row.credit_limit)
                 master[row.id] = limit
                 if row.owning_entity and limit is not None:
@@ -235,7 +264,7 @@ class SqlActivityRepository:
                 customer_overrides.c.credit_limit,
             )
             for row in self._connection.execute(
-                query.where(customer_overrides.c.customer_id.in_(chunk))
+                query.where(member_of(self._connection, customer_overrides.c.customer_id, chunk))
             ):
                 limit = (
                     row.credit_limit
@@ -256,7 +285,9 @@ class SqlActivityRepository:
         found: set[str] = set()
         ids = list(set(event_ids))
         for chunk in _chunks(ids):
-            query = select(activity_events.c.event_id).where(activity_events.c.event_id.in_(chunk))
+            query = select(activity_events.c.event_id).where(
+                member_of(self._connection, activity_events.c.event_id, chunk)
+            )
             found.update(self._connection.execute(query).scalars())
         return found
 
@@ -286,7 +317,7 @@ class SqlActivityRepository:
                 activity_events.c.event_id,
                 activity_events.c.customer_id,
                 activity_events.c.envelope,
-            ).where(activity_events.c.customer_id.in_(chunk))
+            ).where(member_of(self._connection, activity_events.c.customer_id, chunk))
             out.extend(
                 StoredEvent(r.event_id, r.customer_id, r.envelope)
                 for r in self._connection.execute(query)
@@ -332,7 +363,9 @@ class SqlActivityRepository:
         out: dict[UUID, UUID] = {}
         for chunk in _chunks(list(set(customer_ids))):
             query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
-            query = query.where(customer_redirects.c.absorbed_id.in_(chunk))
+            query = query.where(
+                member_of(self._connection, customer_redirects.c.absorbed_id, chunk)
+            )
             out.update({r.absorbed_id: r.survivor_id for r in self._connection.execute(query)})
         return out
 
@@ -350,7 +383,7 @@ class SqlActivityRepository:
         for chunk in _chunks(ids):
             for table in AGGREGATE_TABLES:
                 for row in self._connection.execute(
-                    select(table).where(table.c.customer_id.in_(chunk))
+                    select(table).where(member_of(self._connection, table.c.customer_id, chunk))
                 ):
                     _add_row(states[row.customer_id], table, row)
         return states
@@ -369,7 +402,9 @@ class SqlActivityRepository:
         ids = list(states)
         for chunk in _chunks(ids):
             for table in AGGREGATE_TABLES:
-                self._connection.execute(delete(table).where(table.c.customer_id.in_(chunk)))
+                self._connection.execute(
+                    delete(table).where(member_of(self._connection, table.c.customer_id, chunk))
+                )
         batched: dict[Table, list[dict[str, Any]]] = {t: [] for t in AGGREGATE_TABLES}
         for customer_id, state in states.items():
             for table, rows in _rows_of(customer_id, state).items():
@@ -396,7 +431,9 @@ class SqlActivityRepository:
     def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
         out: dict[UUID, dict[str, dict[str, Any]]] = {}
         for chunk in _chunks(list(set(customer_ids))):
-            query = select(profile_features).where(profile_features.c.customer_id.in_(chunk))
+            query = select(profile_features).where(
+                member_of(self._connection, profile_features.c.customer_id, chunk)
+            )
             for row in self._connection.execute(query):
                 values = dict(row._mapping)
                 customer_id = values.pop("customer_id")

@@ -42,6 +42,8 @@ def write_rows(uow: UnitOfWork, rows: dict[UUID, dict[str, dict[str, Any]]], now
     """Store the rows and let the readers react (``hooks.features_changed``): their
     events go to the outbox in the same transaction."""
     uow.activity.write_profiles(rows, now)
-    events = [e for customer_id in sorted(rows) for e in hooks.features_changed(uow, customer_id)]
-    if events:
+    events = hooks.features_changed(uow, rows)
+    if len(events) > 1:
+        uow.outbox.add_bulk(events)  # an intake batch's: COPY on PostgreSQL
+    elif events:
         uow.outbox.add_many(events)

@@ -1,8 +1,9 @@
 """The seam between the profile's writers and its readers.
 
 Every writer of ``profile_features`` (activity intake, dead-letter replay, rebuild) calls
-:func:`features_changed` for each customer whose rows it has just written, inside the
-same unit of work, and adds the events it returns to the outbox. Re-scoring (health,
+:func:`features_changed` with the customers whose rows it has just written (all of a
+batch at once), inside the same unit of work, and adds the events it returns to the
+outbox. Re-scoring (health,
 churn, tier, segments, next-best actions) plugs in here: it reads the customer's fresh
 rows through ``uow`` and returns the events of what changed (a band, a tier, an action),
 so scores commit together with the activity that moved them.
@@ -10,15 +11,17 @@ so scores commit together with the activity that moved them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from custmaster.domain.events import CloudEvent
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile.scoring import score_customer
+from custmaster.services.profile.scoring import score_customers
 
 
-def features_changed(uow: UnitOfWork, customer_id: UUID) -> list[CloudEvent]:
-    """Called after ``customer_id``'s profile rows were written in ``uow``'s transaction;
+def features_changed(uow: UnitOfWork, customer_ids: Iterable[UUID]) -> list[CloudEvent]:
+    """Called after the profile rows of ``customer_ids`` were written in ``uow``'s
+    transaction (once per customer per write: a batch passes all its customers at once);
     returns the events to add to the outbox: the re-scoring's (a changed health band,
     churn band, tier, segment or next-best action), with the active profile rules."""
-    return score_customer(uow, customer_id)
+    return score_customers(uow, customer_ids)

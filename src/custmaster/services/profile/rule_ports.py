@@ -3,7 +3,7 @@ them: ``profile_rules.py``, ``segments.py``, ``affinity.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -38,8 +38,20 @@ class ProfileRulesRepository(Protocol):
     def add(self, rule_set: StoredRuleSet) -> None: ...
     def rows(self, customer_id: UUID) -> list[ProfileRow]: ...
     def scores(self, customer_id: UUID) -> dict[str, Score]: ...
+    def rows_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, list[ProfileRow]]:
+        """:meth:`rows` of several customers (every id a key)."""
+        ...
+
+    def scores_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, Score]]:
+        """:meth:`scores` of several customers (every id a key)."""
+        ...
+
     def save_scores(self, customer_id: UUID, scores: Mapping[str, Score], at: datetime) -> None:
         """Replace the customer's score rows with these (legal entity -> score)."""
+        ...
+
+    def save_scores_of(self, scores_of: Mapping[UUID, Mapping[str, Score]], at: datetime) -> None:
+        """:meth:`save_scores` of several customers (customer -> legal entity -> score)."""
         ...
 
     def profiled_customers(self, after: UUID | None, limit: int) -> list[UUID]:

@@ -8,6 +8,7 @@ features (``services/profile/hooks.py``), so the profile and its scores commit t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,20 +51,37 @@ def score_customer(
     """Score the customer's profile rows with the active rules and save the scores in
     ``uow``'s transaction; the events of the rows whose outcome changed, for the caller to
     add to the outbox (``services.profile.hooks`` does, with the activity that moved them)."""
+    return score_customers(uow, [customer_id], today)
+
+
+def score_customers(
+    uow: UnitOfWork, customer_ids: Iterable[UUID], today: date | None = None
+) -> list[CloudEvent]:
+    """:func:`score_customer` of several customers at once, as an intake batch needs it:
+    the active rules read once, the customers' rows and previous scores in one query each,
+    then each customer scored, and all their scores saved at once."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return []
     day = today or utcnow().date()
     with uow:
         stored = active(uow)
         rules = compiled(stored)
-        previous = uow.profile_rules.scores(customer_id)
-        scores: dict[str, Score] = {}
+        previous = uow.profile_rules.scores_of(ids)
+        rows = uow.profile_rules.rows_of(ids)
+        at = utcnow()
         events: list[CloudEvent] = []
-        for row in uow.profile_rules.rows(customer_id):
-            before = previous.get(row.legal_entity)
-            after = score(rules, stored.version, row.values, day, before)
-            scores[row.legal_entity] = after
-            if before is None or before.outcome() != after.outcome():
-                events.append(_event(customer_id, row.legal_entity, before, after))
-        uow.profile_rules.save_scores(customer_id, scores, utcnow())
+        scores_of: dict[UUID, dict[str, Score]] = {}
+        for customer_id in ids:
+            before_of = previous[customer_id]
+            scores = scores_of[customer_id] = {}
+            for row in rows[customer_id]:
+                before = before_of.get(row.legal_entity)
+                after = score(rules, stored.version, row.values, day, before)
+                scores[row.legal_entity] = after
+                if before is None or before.outcome() != after.outcome():
+                    events.append(_event(customer_id, row.legal_entity, before, after))
+        uow.profile_rules.save_scores_of(scores_of, at)
     return events
 
 
