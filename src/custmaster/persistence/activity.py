@@ -22,7 +22,9 @@ from custmaster.domain.activity_state import (
     Sales,
     Touches,
 )
+from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.profile_rules import decode_list
 from custmaster.persistence.tables import customer_overrides, customers, legal_entities
 from custmaster.persistence.tables_activity import (
     AGGREGATE_TABLES,
@@ -380,7 +382,8 @@ class SqlActivityRepository:
     # profile rows --------------------------------------------------------------------
 
     def write_profiles(self, rows: dict[UUID, dict[str, dict[str, Any]]], at: datetime) -> None:
-        """Replace the feature rows of these customers (entity -> features)."""
+        """Replace the feature rows of these customers (entity -> features), and their read
+        rows (``profile_wide``) in the same transaction."""
         ids = list(rows)
         for chunk in _chunks(ids):
             self._connection.execute(
@@ -392,6 +395,23 @@ class SqlActivityRepository:
             for entity, features in by_entity.items()
         ]
         insert_rows(self._connection, profile_features, values)
+        profile_wide.refresh(self._connection, ids)
+
+    def profile_snapshot(
+        self, customer_id: UUID
+    ) -> tuple[ActivityState, dict[str, dict[str, Any]]]:
+        """What the 360 view reads of one customer: its activity state and its read rows
+        (``profile_wide``: master fields, features and scores) by legal entity; one round
+        trip on PostgreSQL."""
+        tables, wide = profile_wide.snapshot(self._connection, customer_id)
+        state = ActivityState()
+        for table, rows in tables.items():
+            for row in rows:
+                _add_row(state, table, row)
+        for row in wide:  # list scores as lists (stored as ``|a|b|``)
+            for name in ("segments", "actions"):
+                row[name] = None if row["tier"] is None else list(decode_list(row[name]))
+        return state, {row["legal_entity"]: row for row in wide}
 
     def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
         out: dict[UUID, dict[str, dict[str, Any]]] = {}

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, delete, insert, select
 from custmaster.domain.profile import PROFILE_FEATURES
 from custmaster.domain.profile_schema import MASTER_FIELDS
 from custmaster.domain.profile_scoring import Score
+from custmaster.persistence import profile_wide
 from custmaster.persistence.tables import customers
 from custmaster.persistence.tables_profile import profile_features
 from custmaster.persistence.tables_profile_rules import profile_rule_sets, profile_scores
@@ -123,6 +124,7 @@ class SqlProfileRulesRepository:
         if scores:
             rows = [score_row(customer_id, e, s, at) for e, s in scores.items()]
             self._connection.execute(insert(profile_scores), rows)
+        profile_wide.refresh(self._connection, [customer_id])
 
     def profiled_customers(self, after: UUID | None, limit: int) -> list[UUID]:
         query = (

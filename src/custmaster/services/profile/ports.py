@@ -68,6 +68,13 @@ class ActivityRepository(Protocol):
     def read_profiles(
         self, customer_ids: Iterable[UUID]
     ) -> dict[UUID, dict[str, dict[str, Any]]]: ...
+    def profile_snapshot(
+        self, customer_id: UUID
+    ) -> tuple[ActivityState, dict[str, dict[str, Any]]]:
+        """One customer's activity state and its read rows (``profile_wide``: master
+        fields, features and scores) by legal entity, in one round trip where possible."""
+        ...
+
     def add_dead_letter(self, letter: DeadLetter) -> None: ...
     def open_dead_letter(self, event_id: str) -> DeadLetter | None: ...
     def get_dead_letter(
