@@ -137,13 +137,13 @@ def _rows(table: Table, values: list[dict[str, Any]]) -> list[SimpleNamespace]:
     ]
 
 
-_SNAPSHOT_TABLES: tuple[Table, ...] = (*AGGREGATE_TABLES, profile_wide)
-_SNAPSHOT = text(
+SNAPSHOT_TABLES: tuple[Table, ...] = (*AGGREGATE_TABLES, profile_wide)
+SNAPSHOT = text(
     "SELECT "
     + ", ".join(
         f"(SELECT coalesce(json_agg(t), '[]'::json) FROM {t.name} t "
         f"WHERE t.customer_id = :customer_id) AS {t.name}"
-        for t in _SNAPSHOT_TABLES
+        for t in SNAPSHOT_TABLES
     )
 )
 
@@ -155,7 +155,7 @@ def snapshot(
     (``profile_wide``, as dicts): on PostgreSQL in one round trip (each table's rows
     aggregated as JSON, converted back to the columns' types), else a query per table."""
     if connection.dialect.name == "postgresql":
-        found = connection.execute(_SNAPSHOT, {"customer_id": customer_id}).one()._mapping
+        found = connection.execute(SNAPSHOT, {"customer_id": customer_id}).one()._mapping
         rows: dict[Table, list[Any]] = {t: _rows(t, found[t.name]) for t in AGGREGATE_TABLES}
         wide = [vars(r) for r in _rows(profile_wide, found[profile_wide.name])]
         return rows, wide
