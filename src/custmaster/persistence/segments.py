@@ -133,6 +133,28 @@ class SqlSegmentRepository:
         query = select(page).order_by(page.c.number).limit(limit)
         return [dict(row._mapping) for row in self._connection.execute(query)]
 
+    def page(
+        self, tree: Node, scope: QueryScope, today: date, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page (after number ``after``) and the total, in one statement: the matching
+        rows are found once (PostgreSQL materialises a CTE read twice) and both counted
+        and cut into the page."""
+        parts = _parts(tree, scope, self._dialect, today, None, _SUMMARY)
+        if not parts:
+            return [], 0
+        found = _union(parts).cte("found")
+        total = select(func.count()).select_from(found).scalar_subquery().label("total")
+        query = select(found, total).order_by(found.c.number).limit(limit)
+        if after is not None:
+            query = query.where(found.c.number > after)
+        rows = [dict(row._mapping) for row in self._connection.execute(query)]
+        if not rows:  # past the last page: no row to carry the total
+            return [], self.count(tree, scope, today)
+        count = int(rows[0]["total"])
+        for row in rows:
+            del row["total"]
+        return rows, count
+
     def count(self, tree: Node, scope: QueryScope, today: date) -> int:
         parts = _parts(tree, scope, self._dialect, today, None, ("id",))
         if not parts:

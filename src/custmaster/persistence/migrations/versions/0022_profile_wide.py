@@ -19,7 +19,11 @@ import custmaster.persistence.types
 from custmaster.domain.profile import PROFILE_FEATURES
 from custmaster.persistence.profile_wide import drop_trigger_ddl, master_trigger_ddl, refresh_all
 from custmaster.persistence.tables_profile import feature_column_type
-from custmaster.persistence.tables_profile_wide import WIDE_INDEXES, master_column_types
+from custmaster.persistence.tables_profile_wide import (
+    AXES_WHERE,
+    WIDE_INDEXES,
+    master_column_types,
+)
 
 revision = "0022_profile_wide"
 down_revision = "0016_activity"
@@ -62,8 +66,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("customer_id", "legal_entity", name=op.f("pk_profile_wide")),
     )
+    op.create_index("ix_profile_wide_number", "profile_wide", ["legal_entity", "number"])
     for name in WIDE_INDEXES:
-        op.create_index(f"ix_profile_wide_{name}", "profile_wide", ["legal_entity", name])
+        op.create_index(f"ix_profile_wide_{name}", "profile_wide", [name])
+    op.create_index(
+        "ix_profile_wide_axes",
+        "profile_wide",
+        ["industry", "tier", "open_quality_complaints"],
+        postgresql_where=sa.text(AXES_WHERE),
+        sqlite_where=sa.text(AXES_WHERE),
+    )
     bind = op.get_bind()
     for statement in master_trigger_ddl(bind.dialect.name):
         op.execute(statement)
@@ -73,6 +85,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in drop_trigger_ddl(op.get_bind().dialect.name):
         op.execute(statement)
-    for name in WIDE_INDEXES:
+    for name in ("number", "axes", *WIDE_INDEXES):
         op.drop_index(f"ix_profile_wide_{name}", table_name="profile_wide")
     op.drop_table("profile_wide")
