@@ -286,8 +286,13 @@ def _query(container: Container) -> Query:
         with container.uow().read_only() as uow:
             rows = uow.segments.query(tree, QueryScope(scope), TODAY, None, 10_000)
             total = uow.segments.count(tree, QueryScope(scope), TODAY)
+            # the API's one statement: the first page of 3, then the rest after its last
+            first, first_total = uow.segments.page(tree, QueryScope(scope), TODAY, None, 3)
+            after = first[-1]["number"] if first else None
+            rest, rest_total = uow.segments.page(tree, QueryScope(scope), TODAY, after, 10_000)
         numbers = {r["number"] for r in rows}
-        assert total == len(numbers) == len(rows)
+        assert total == len(numbers) == len(rows) == first_total == rest_total
+        assert first + (rest if first else []) == sorted(rows, key=lambda r: r["number"])
         return numbers
 
     return run

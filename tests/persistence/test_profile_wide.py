@@ -107,11 +107,23 @@ def test_read_rows_follow_intake_scores_master_changes_and_rebuild(
 def test_the_profile_read_is_the_read_rows_and_the_state(
     client: TestClient, container: Container
 ) -> None:
-    customer = create(client, minimal("Snapshot Ltd", "ap@snapshot.example"))["id"]
+    customer = create(
+        client,
+        minimal(
+            "Snapshot Ltd",
+            "ap@snapshot.example",
+            credit_limit="1500",
+            overrides={"DE01": {"credit_limit": "800"}},
+        ),
+    )["id"]
     assert client.post(f"{API}/activities", json=_events(customer)).status_code == 200
     with container.uow().read_only() as uow:
-        state, rows = uow.activity.profile_snapshot(UUID(customer))
+        snapshot = uow.activity.profile_snapshot(UUID(customer))
+        state, rows = snapshot.state, snapshot.rows
         assert state == uow.activity.load_states([UUID(customer)])[UUID(customer)]
+        assert snapshot.limits == uow.activity.credit_limits([UUID(customer)])[UUID(customer)]
+        assert snapshot.limits == {"US01": 1500.0, "DE01": 800.0}
+        assert snapshot.currencies == uow.activity.entity_currencies()
         features = uow.activity.read_profiles([UUID(customer)])[UUID(customer)]
         scores = uow.profile_rules.scores(UUID(customer))
     assert set(rows) == set(features) == set(scores)

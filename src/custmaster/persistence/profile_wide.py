@@ -10,6 +10,7 @@ copies a changed master field (migration 0022_profile_wide creates it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -145,20 +146,48 @@ SNAPSHOT = text(
         f"WHERE t.customer_id = :customer_id) AS {t.name}"
         for t in SNAPSHOT_TABLES
     )
+    + ", (SELECT json_build_object('owning_entity', c.owning_entity, 'credit_limit', "
+    "c.credit_limit) FROM customers c WHERE c.id = :customer_id) AS master"
+    + ", (SELECT coalesce(json_agg(json_build_array(o.entity_code, o.credit_limit)), "
+    "'[]'::json) FROM customer_overrides o WHERE o.customer_id = :customer_id) AS overrides"
+    + ", (SELECT coalesce(json_object_agg(e.code, e.currency), '{}'::json) "
+    "FROM legal_entities e) AS currencies"
 )
 
 
-def snapshot(
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    tables: dict[Table, list[Any]]  # aggregate table -> rows (attribute access)
+    wide: list[dict[str, Any]]  # the read rows
+    owning_entity: str | None
+    credit_limit: Any
+    overrides: list[tuple[str, Any]]  # (legal entity, credit limit or None)
+    currencies: dict[str, str]
+
+
+def snapshot(connection: Connection, customer_id: UUID) -> Snapshot | None:
+    """On PostgreSQL, what the 360 view reads of a customer in one round trip: each
+    table's rows aggregated as JSON (converted back to the columns' types), the master's
+    owning entity and credit limit, the overrides' limits and every entity's currency;
+    ``None`` elsewhere (:func:`snapshot_parts`)."""
+    if connection.dialect.name != "postgresql":
+        return None
+    found = connection.execute(SNAPSHOT, {"customer_id": customer_id}).one()._mapping
+    master = found["master"] or {}
+    return Snapshot(
+        {t: _rows(t, found[t.name]) for t in AGGREGATE_TABLES},
+        [vars(r) for r in _rows(profile_wide, found[profile_wide.name])],
+        master.get("owning_entity"),
+        master.get("credit_limit"),
+        [(entity, limit) for entity, limit in found["overrides"]],
+        dict(found["currencies"]),
+    )
+
+
+def snapshot_parts(
     connection: Connection, customer_id: UUID
 ) -> tuple[dict[Table, list[Any]], list[dict[str, Any]]]:
-    """A customer's aggregate rows (table -> rows with attribute access) and its read rows
-    (``profile_wide``, as dicts): on PostgreSQL in one round trip (each table's rows
-    aggregated as JSON, converted back to the columns' types), else a query per table."""
-    if connection.dialect.name == "postgresql":
-        found = connection.execute(SNAPSHOT, {"customer_id": customer_id}).one()._mapping
-        rows: dict[Table, list[Any]] = {t: _rows(t, found[t.name]) for t in AGGREGATE_TABLES}
-        wide = [vars(r) for r in _rows(profile_wide, found[profile_wide.name])]
-        return rows, wide
+    """A customer's aggregate rows and read rows, a statement per table."""
     tables: dict[Table, list[Any]] = {
         t: list(connection.execute(select(t).where(t.c.customer_id == customer_id)))
         for t in AGGREGATE_TABLES

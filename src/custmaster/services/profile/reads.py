@@ -24,7 +24,7 @@ from custmaster.services.governance.access import (
 )
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
-from custmaster.services.profile.features import money_of, today
+from custmaster.services.profile.features import today
 from custmaster.services.structure import hierarchies
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 
@@ -92,14 +92,15 @@ def _load(
     require_permission(actor, Permission.CUSTOMER_READ)
     if entity is not None:
         require_entity(actor, entity)
-    state, rows = uow.activity.profile_snapshot(customer_id)
+    snapshot = uow.activity.profile_snapshot(customer_id)
+    state, rows = snapshot.state, snapshot.rows
     customer = _header(uow, customer_id, rows)
     present = sorted(
         state.entities() | ({customer.owning_entity} if customer.owning_entity else set())
     )
     entities = [entity] if entity is not None else [e for e in present if may_see_entity(actor, e)]
-    limits = uow.activity.credit_limits([customer.id]).get(customer.id, {})
-    return _Loaded(customer, state, rows, entities, money_of(uow, config), limits, today())
+    money = Money(config.rates, snapshot.currencies)
+    return _Loaded(customer, state, rows, entities, money, snapshot.limits, today())
 
 
 def _subtree(uow: UnitOfWork, customer_id: UUID, as_of: date) -> list[UUID]:
