@@ -10,12 +10,14 @@
    every entity (``*``) and one for the owning entity, and their scores (tier by the
    shipped tier rules, computed in SQL for the bulk; ``--rescore`` customers are scored by
    the real ``rescore`` to report its cost).
-2. Asks the seed question ``tier == "strategic" && industry == "automotive" &&
-   order_frequency_trend < 0 && open_quality_complaints > 0`` through the HTTP API (a
-   ``custmaster serve`` process, one worker; page of 50 and the total) and, as the same
-   run's baseline, runs the very statements the API runs (page and count) directly on
-   the database. Prints p50/p95 of both.
-3. Runs the affinity batch over synthetic order lines (customers in taste clusters, Zipf
+2. Builds the read rows (``profile_wide``) from them with the writers' set-based refresh.
+3. Asks the seed question ``tier == "strategic" && industry == "automotive" &&
+   order_frequency_trend < 0 && open_quality_complaints > 0`` and two others through the
+   HTTP API (a ``custmaster serve`` process, one worker; page of 50 and the total) and, as
+   the same run's baseline, runs the very statements the API runs (page and count)
+   directly on the database, alternately (A B A B). Prints p50/p95 of both and the ratio,
+   and the seed question over the three tables of before (``--before-runs`` times).
+4. Runs the affinity batch over synthetic order lines (customers in taste clusters, Zipf
    product popularity) in a child process: time, peak resident memory and the hit rate@5
    of the ``similar`` suggestions on a held-out product against the popularity baseline.
 
@@ -46,6 +48,7 @@ from custmaster.bootstrap import build_container
 from custmaster.config import Settings
 from custmaster.domain.expressions import Type, check
 from custmaster.domain.profile_schema import QUERY_SCHEMA
+from custmaster.persistence.profile_wide import refresh_all
 from custmaster.services.auth import add_user
 from custmaster.services.profile.affinity import AffinityOptions, OrderLine, affinity
 from custmaster.services.profile.rule_ports import QueryScope
@@ -55,6 +58,11 @@ QUESTION = (
     'tier == "strategic" && industry == "automotive" && order_frequency_trend < 0 '
     "&& open_quality_complaints > 0"
 )
+QUESTIONS = [
+    QUESTION,
+    'industry == "automotive" && owning_entity == "DE01"',  # master fields only
+    'churn_band == "high" || (health_score < 60 && revenue_12m > 1500000.0)',
+]
 
 LOAD = [
     "INSERT INTO legal_entities (code, name, country, currency, created_at) VALUES "
@@ -93,11 +101,29 @@ LOAD = [
        SELECT f.customer_id, f.legal_entity,
         CASE WHEN c.account_tier = 'strategic' OR f.revenue_12m >= 1000000 THEN 'strategic'
              WHEN f.revenue_12m >= 250000 THEN 'key' ELSE 'standard' END,
-        70, 'yellow', NULL, 0.2, 'low', '|', '|', '{}', 1, now()
+        (random() * 100)::int, 'yellow', NULL, 0.2,
+        CASE WHEN random() < 0.03 THEN 'high' WHEN random() < 0.2 THEN 'medium' ELSE 'low' END,
+        '|', '|', '{}', 1, now()
        FROM profile_features f JOIN customers c ON c.id = f.customer_id""",
     "ANALYZE customers",
     "ANALYZE profile_features",
     "ANALYZE profile_scores",
+]
+
+#: the question as the three-table join of before the read rows (``profile_wide``), for
+#: the record: the same page and total as the API's
+BEFORE = [
+    """SELECT c.id, c.number FROM customers c
+       LEFT JOIN profile_features f ON f.customer_id = c.id AND f.legal_entity = '*'
+       LEFT JOIN profile_scores s ON s.customer_id = c.id AND s.legal_entity = f.legal_entity
+       WHERE s.tier = 'strategic' AND c.industry = 'automotive'
+         AND f.order_frequency_trend < 0 AND f.open_quality_complaints > 0
+       ORDER BY c.number LIMIT 51""",
+    """SELECT count(*) FROM customers c
+       LEFT JOIN profile_features f ON f.customer_id = c.id AND f.legal_entity = '*'
+       LEFT JOIN profile_scores s ON s.customer_id = c.id AND s.legal_entity = f.legal_entity
+       WHERE s.tier = 'strategic' AND c.industry = 'automotive'
+         AND f.order_frequency_trend < 0 AND f.open_quality_complaints > 0""",
 ]
 
 
@@ -113,8 +139,42 @@ def load(url: str, n: int) -> float:
             connection.execute(text("DELETE FROM customers WHERE number LIKE 'B%'"))
         for statement in LOAD:
             connection.execute(text(statement), {"n": n} if ":n" in statement else {})
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return seconds
+
+
+def build_read_rows(url: str) -> float:
+    """The read rows (``profile_wide``) from the loaded features, customers and scores:
+    the set-based refresh the writers run per customer, over everything."""
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        counts = [
+            connection.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in ("profile_features", "profile_wide")
+        ]
+        if counts[0] == counts[1]:  # built by an earlier run
+            return 0.0
+        refresh_all(connection)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE profile_wide"))
     engine.dispose()
     return time.perf_counter() - started
+
+
+def before(url: str, runs: int) -> list[float]:
+    """The question over the three tables of before (page + total), run directly."""
+    engine = create_engine(url)
+    laps = []
+    with engine.connect() as connection:
+        for _ in range(runs):
+            started = time.perf_counter()
+            for statement in BEFORE:
+                connection.execute(text(statement)).all()
+            laps.append(time.perf_counter() - started)
+    engine.dispose()
+    return laps
 
 
 def stats(label: str, laps: list[float]) -> str:
@@ -125,24 +185,12 @@ def stats(label: str, laps: list[float]) -> str:
     )
 
 
-def direct_baseline(url: str, runs: int) -> tuple[list[float], int]:
-    """The statements the API runs (page of 50 + total), compiled once, run directly."""
-    container = build_container(Settings(database_url=url), migrate=False)
-    tree = check(QUESTION, QUERY_SCHEMA, Type.BOOL)
-    scope = QueryScope(frozenset({"*"}))
-    laps: list[float] = []
-    total = 0
-    with container.uow().read_only(autocommit=True) as uow:
-        for _ in range(runs):
-            started = time.perf_counter()
-            uow.segments.query(tree, scope, date.today(), None, 51)
-            total = uow.segments.count(tree, scope, date.today())
-            laps.append(time.perf_counter() - started)
-    container.engine.dispose()
-    return laps, total
-
-
-def through_api(url: str, runs: int, port: int) -> tuple[list[float], int]:
+def interleaved(
+    url: str, question: str, runs: int, port: int
+) -> tuple[list[float], list[float], int, int]:
+    """The question through the HTTP API (a ``custmaster serve`` process, one worker; page
+    of 50 and the total) and, as the same run's baseline, the very statement the API runs
+    (page and total in one) directly on the database: alternately, A B A B."""
     container = build_container(Settings(database_url=url), migrate=False)
     key = add_user(
         container.uow(),
@@ -150,7 +198,8 @@ def through_api(url: str, runs: int, port: int) -> tuple[list[float], int]:
         f"bench-{uuid.uuid4().hex[:8]}",
         roles=["viewer"],
     )
-    container.engine.dispose()
+    tree = check(question, QUERY_SCHEMA, Type.BOOL)
+    scope = QueryScope(frozenset({"*"}))
     command, _ = serve_command("127.0.0.1", port, 1)
     env = {
         "CUSTMASTER_DATABASE_URL": url,
@@ -159,24 +208,31 @@ def through_api(url: str, runs: int, port: int) -> tuple[list[float], int]:
         "CUSTMASTER_PORT": str(port),
     }
     base = f"http://127.0.0.1:{port}"
-    laps: list[float] = []
-    total = 0
+    direct: list[float] = []
+    api: list[float] = []
+    total = api_total = 0
     with (
         tempfile.TemporaryDirectory() as tmp,
         running_server(command, env, f"{base}/health", Path(tmp) / "server.log"),
         httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client,
+        container.uow().read_only(autocommit=True) as uow,
     ):
         for i in range(runs + 5):
             started = time.perf_counter()
+            total = uow.segments.page(tree, scope, date.today(), None, 51)[1]
+            lap_direct = time.perf_counter() - started
+            started = time.perf_counter()
             response = client.post(
-                "/api/v1/customers/query", json={"expression": QUESTION, "limit": 50}
+                "/api/v1/customers/query", json={"expression": question, "limit": 50}
             )
-            elapsed = time.perf_counter() - started
+            lap_api = time.perf_counter() - started
             response.raise_for_status()
-            total = response.json()["total"]
+            api_total = response.json()["total"]
             if i >= 5:  # warm-up
-                laps.append(elapsed)
-    return laps, total
+                direct.append(lap_direct)
+                api.append(lap_api)
+    container.engine.dispose()
+    return direct, api, total, api_total
 
 
 def rescore_cost(url: str, count: int) -> float:
@@ -273,6 +329,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--port", type=int, default=18719)
     parser.add_argument("--rescore", type=int, default=500)
+    parser.add_argument("--before-runs", type=int, default=5)
     parser.add_argument("--affinity-customers", type=int, default=100_000)
     parser.add_argument("--affinity-products", type=int, default=20_000)
     parser.add_argument("--lines-per-customer", type=int, default=20)
@@ -288,20 +345,24 @@ def main() -> None:
         f"customers: {args.customers:,} with 2 profile rows each "
         f"(loaded in {seconds:.0f} s{'; reused' if not seconds else ''})"
     )
-    print(f"question: {QUESTION}")
-    direct, total = direct_baseline(url, args.runs)
-    api, api_total = through_api(url, args.runs, args.port)
-    assert total == api_total, (total, api_total)
-    print(f"matches: {total:,}")
-    print(stats("baseline: the same SQL, direct", direct))
-    print(stats("through the API (HTTP, 1 worker)", api))
+    print(f"read rows (profile_wide) built from them in {build_read_rows(url):.0f} s")
+    for question in QUESTIONS:
+        print(f"question: {question}")
+        direct, api, total, api_total = interleaved(url, question, args.runs, args.port)
+        assert total == api_total, (total, api_total)
+        print(f"  matches: {total:,}")
+        print("  " + stats("baseline: the same SQL, direct", direct))
+        print("  " + stats("through the API (HTTP, 1 worker)", api))
+        ratio = statistics.median(api) / statistics.median(direct)
+        print(f"  API / direct (p50): {ratio:.2f}")
+    laps = before(url, args.before_runs)
+    print(stats("before: the 3-table join, direct", laps) + " (seed question)")
     print(
         f"rescore (rules on one customer's rows, write, events): "
         f"{rescore_cost(url, args.rescore):.2f} ms per customer"
     )
     if args.affinity_customers:
         report_affinity(args)
-    print(f"(median of direct {statistics.median(direct) * 1000:.1f} ms)")
 
 
 def report_affinity(args: argparse.Namespace) -> None:

@@ -10,13 +10,14 @@ from uuid import UUID
 from sqlalchemy import Engine, insert
 
 from custmaster.domain.profile import PROFILE_FEATURES
+from custmaster.persistence.profile_wide import refresh
 from custmaster.persistence.tables_profile import profile_features
 
 
 def put_profile(
     engine: Engine, customer_id: UUID | str, entity: str = "*", **features: Any
 ) -> None:
-    """One profile row (features not given are missing)."""
+    """One profile row (features not given are missing), and its read row."""
     unknown = set(features) - set(PROFILE_FEATURES)
     assert not unknown, f"not features: {unknown}"
     row = {name: features.get(name) for name in PROFILE_FEATURES}
@@ -29,3 +30,4 @@ def put_profile(
                 **row,
             )
         )
+        refresh(connection, [UUID(str(customer_id))])

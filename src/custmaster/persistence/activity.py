@@ -21,8 +21,10 @@ from custmaster.domain.activity_state import (
     Sales,
     Touches,
 )
+from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.members import member_of
+from custmaster.persistence.profile_rules import decode_list
 from custmaster.persistence.tables import customer_overrides, customers, legal_entities
 from custmaster.persistence.tables_activity import (
     AGGREGATE_TABLES,
@@ -39,7 +41,7 @@ from custmaster.persistence.tables_activity import (
 )
 from custmaster.persistence.tables_matching import customer_redirects
 from custmaster.persistence.tables_profile import profile_features
-from custmaster.services.profile.ports import DeadLetter, StoredEvent
+from custmaster.services.profile.ports import DeadLetter, ProfileSnapshot, StoredEvent
 
 _CHUNK = 500
 
@@ -177,6 +179,22 @@ def _add_row(state: ActivityState, table: Table, r: Any) -> None:
         state.touches[(e, r.day, r.kind)] = Touches(r.count)
 
 
+def effective_limits(
+    owning_entity: str | None, master: Any, overrides: Iterable[tuple[str, Any]]
+) -> dict[str, float]:
+    """legal entity -> effective credit limit: an override's, else the master's, for the
+    owning entity and every entity with an override."""
+    limit = None if master is None else float(master)
+    out: dict[str, float] = {}
+    if owning_entity and limit is not None:
+        out[owning_entity] = limit
+    for entity, own in overrides:
+        chosen = own if own is not None else limit
+        if chosen is not None:
+            out[entity] = float(chosen)
+    return out
+
+
 def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT ... ON CONFLICT (key) DO UPDATE of many rows: on PostgreSQL one statement
     per :data:`_UPSERT_CHUNK` rows (the columns as arrays, ``unnest``), elsewhere an
@@ -247,17 +265,14 @@ class SqlActivityRepository:
         """customer -> legal entity -> effective credit limit (the override's, else the
         master's for its owning entity and every entity with an override)."""
         ids = list(set(customer_ids))
-        out: dict[UUID, dict[str, float]] = {i: {} for i in ids}
-        master: dict[UUID, float | None] = {}
+        masters: dict[UUID, tuple[str | None, Any]] = {}
+        overrides: dict[UUID, list[tuple[str, Any]]] = {i: [] for i in ids}
         for chunk in _chunks(ids):
             query = select(customers.c.id, customers.c.owning_entity, customers.c.credit_limit)
             for row in self._connection.execute(
                 query.where(member_of(self._connection, customers.c.id, chunk))
             ):
-                limit = None if row.credit_limit is None else float(row.credit_limit)
-                master[row.id] = limit
-                if row.owning_entity and limit is not None:
-                    out[row.id][row.owning_entity] = limit
+                masters[row.id] = (row.owning_entity, row.credit_limit)
             query = select(
                 customer_overrides.c.customer_id,
                 customer_overrides.c.entity_code,
@@ -266,14 +281,8 @@ class SqlActivityRepository:
             for row in self._connection.execute(
                 query.where(member_of(self._connection, customer_overrides.c.customer_id, chunk))
             ):
-                limit = (
-                    row.credit_limit
-                    if row.credit_limit is not None
-                    else master.get(row.customer_id)
-                )
-                if limit is not None:
-                    out[row.customer_id][row.entity_code] = float(limit)
-        return out
+                overrides[row.customer_id].append((row.entity_code, row.credit_limit))
+        return {i: effective_limits(*masters.get(i, (None, None)), overrides[i]) for i in ids}
 
     def entity_currencies(self) -> dict[str, str]:
         query = select(legal_entities.c.code, legal_entities.c.currency)
@@ -415,7 +424,8 @@ class SqlActivityRepository:
     # profile rows --------------------------------------------------------------------
 
     def write_profiles(self, rows: dict[UUID, dict[str, dict[str, Any]]], at: datetime) -> None:
-        """Replace the feature rows of these customers (entity -> features)."""
+        """Replace the feature rows of these customers (entity -> features), and their read
+        rows (``profile_wide``) in the same transaction."""
         ids = list(rows)
         for chunk in _chunks(ids):
             self._connection.execute(
@@ -427,6 +437,30 @@ class SqlActivityRepository:
             for entity, features in by_entity.items()
         ]
         insert_rows(self._connection, profile_features, values)
+        profile_wide.refresh(self._connection, ids)
+
+    def profile_snapshot(self, customer_id: UUID) -> ProfileSnapshot:
+        """What the 360 view reads of one customer: its activity state, its read rows
+        (``profile_wide``: master fields, features and scores) by legal entity, its
+        credit limits and the entities' currencies; one round trip on PostgreSQL."""
+        found = profile_wide.snapshot(self._connection, customer_id)
+        if found is None:  # not PostgreSQL: a statement per part
+            tables, wide = profile_wide.snapshot_parts(self._connection, customer_id)
+            limits = self.credit_limits([customer_id])[customer_id]
+            currencies = self.entity_currencies()
+        else:
+            tables, wide = found.tables, found.wide
+            limits = effective_limits(found.owning_entity, found.credit_limit, found.overrides)
+            currencies = found.currencies
+        state = ActivityState()
+        for table, found_rows in tables.items():
+            for found_row in found_rows:
+                _add_row(state, table, found_row)
+        for row in wide:  # list scores as lists (stored as ``|a|b|``)
+            for name in ("segments", "actions"):
+                row[name] = None if row["tier"] is None else list(decode_list(row[name]))
+        by_entity = {row["legal_entity"]: row for row in wide}
+        return ProfileSnapshot(state, by_entity, limits, currencies)
 
     def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
         out: dict[UUID, dict[str, dict[str, Any]]] = {}

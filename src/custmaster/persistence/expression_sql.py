@@ -56,7 +56,7 @@ from custmaster.domain.expressions import (
 
 Resolver = Callable[[str], ColumnElement[Any]]
 _DOUBLE = Float(precision=53)
-_SQL_TYPES: dict[Type, TypeEngine[Any]] = {
+SQL_TYPES: dict[Type, TypeEngine[Any]] = {
     Type.INT: BigInteger(),
     Type.DOUBLE: _DOUBLE,
     Type.BOOL: Boolean(),
@@ -80,7 +80,7 @@ class _Translator:
         if isinstance(node, Literal):
             assert node.type is not None
             value = float(node.value) if node.type is Type.DOUBLE else node.value
-            return literal(value, _SQL_TYPES[node.type])
+            return literal(value, SQL_TYPES[node.type])
         if isinstance(node, Ident):
             return self.resolve(node.name)
         if isinstance(node, Unary):
@@ -148,3 +148,80 @@ def to_sql(node: Node, resolve: Resolver, dialect: str, today: date) -> ColumnEl
     """The SQL expression of a type-checked tree; ``resolve`` maps a name to its column,
     ``dialect`` is ``"sqlite"`` or ``"postgresql"``, ``today`` the day of ``days_since``."""
     return _Translator(resolve, dialect, today).sql(node)
+
+
+# -- which expressions can hold on a customer without a profile row ----------------------
+
+_T, _F, _N, _V = "true", "false", "null", "value"
+_ANY_BOOL = frozenset({_T, _F, _N})
+_ANY_VALUE = frozenset({_N, _V})
+
+
+def _and(a: str, b: str) -> str:
+    if _F in (a, b):
+        return _F
+    return _N if _N in (a, b) else _T
+
+
+def _or(a: str, b: str) -> str:
+    if _T in (a, b):
+        return _T
+    return _N if _N in (a, b) else _F
+
+
+class _Possible:
+    """The outcomes an expression may have when the names in ``known`` have any value and
+    every other name is missing (SQL NULL): ``true``/``false``/``null`` for a bool,
+    ``value``/``null`` for the others. An over-approximation: it may list an outcome that
+    cannot happen, never leave out one that can."""
+
+    def __init__(self, known: frozenset[str]) -> None:
+        self.known = known
+
+    def of(self, node: Node) -> frozenset[str]:
+        if isinstance(node, Literal):
+            if node.type is Type.BOOL:
+                return frozenset({_T if node.value else _F})
+            return frozenset({_V})
+        if isinstance(node, Ident):
+            if node.name not in self.known:
+                return frozenset({_N})
+            return _ANY_BOOL if node.type is Type.BOOL else _ANY_VALUE
+        if isinstance(node, Unary):
+            inner = self.of(node.operand)
+            if node.op == "!":
+                flip = {_T: _F, _F: _T, _N: _N}
+                return frozenset(flip[o] for o in inner)
+            return inner
+        if isinstance(node, Cond):
+            test = self.of(node.test)
+            out: set[str] = set()
+            if _T in test:
+                out |= self.of(node.then)
+            if test & {_F, _N}:
+                out |= self.of(node.other)
+            return frozenset(out)
+        if isinstance(node, Binary) and node.op in ("&&", "||"):
+            combine = _and if node.op == "&&" else _or
+            left, right = self.of(node.left), self.of(node.right)
+            return frozenset(combine(a, b) for a in left for b in right)
+        if isinstance(node, Binary) and node.op == "in" and not isinstance(node.right, ListLit):
+            # membership of a stored list: a missing list is empty (never a member)
+            if self.of(node.right) == {_N}:
+                return frozenset({_F, _N})
+            return _ANY_BOOL
+        operands: list[Node] = []
+        if isinstance(node, Binary):
+            operands = [node.left] if isinstance(node.right, ListLit) else [node.left, node.right]
+        elif isinstance(node, Call):
+            operands = [*([node.target] if node.target is not None else []), *node.args]
+        if any(self.of(o) == {_N} for o in operands):
+            return frozenset({_N})  # strict: a missing operand gives a missing result
+        return _ANY_BOOL if node.type is Type.BOOL else _ANY_VALUE
+
+
+def can_hold(node: Node, known: frozenset[str]) -> bool:
+    """Whether the bool expression ``node`` may be true when only the names in ``known``
+    have values and every other name is missing. ``False`` is a proof (the SQL need not
+    look for such rows); ``True`` only says it was not ruled out."""
+    return _T in _Possible(known).of(node)

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, delete, insert, select
 from custmaster.domain.profile import PROFILE_FEATURES
 from custmaster.domain.profile_schema import MASTER_FIELDS
 from custmaster.domain.profile_scoring import Score
+from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.members import member_of
 from custmaster.persistence.tables import customers
@@ -172,6 +173,7 @@ class SqlProfileRulesRepository:
             )
         rows = [score_row(c, e, s, at) for c in ids for e, s in scores_of[c].items()]
         insert_rows(self._connection, profile_scores, rows)
+        profile_wide.refresh(self._connection, ids)
 
     def profiled_customers(self, after: UUID | None, limit: int) -> list[UUID]:
         query = (

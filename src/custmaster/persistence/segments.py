@@ -1,42 +1,46 @@
-"""Saved segments, and segment queries: an expression translated to one SQL statement
-over customers, their profile rows (``profile_features``) and their scores.
+"""Saved segments, and segment queries: an expression translated to SQL over the profile's
+read rows (``profile_wide``: master fields, features and scores in one row per customer
+and legal entity), so a question is a WHERE over one table its indexes serve.
 
-A query is evaluated on the profile rows of the scope's legal entities: with one entity
+A query is evaluated on the read rows of the scope's legal entities: with one entity
 (``*`` for an unscoped user: the figures over every entity) a customer has at most one
-row, joined directly; with several (a user scoped to some entities) a customer matches
-when the expression holds on one of its rows there -- or, when it has none there, on an
-empty profile (every feature missing), as master-field questions expect.
+row; with several (a user scoped to some entities) a customer matches when the
+expression holds on one of its rows there. A customer without a row there is evaluated
+on an empty profile (master fields only, every feature and score missing), as
+master-field questions expect: that part reads ``customers`` and is left out when the
+expression cannot hold without a profile (``expression_sql.can_hold``), as most
+feature questions cannot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
+    CompoundSelect,
     Connection,
-    FromClause,
     Row,
     Select,
-    and_,
+    cast,
     delete,
+    exists,
     func,
     insert,
+    null,
     select,
+    union_all,
     update,
 )
 
-from custmaster.domain.expressions import Node
-from custmaster.domain.profile import PROFILE_FEATURES
-from custmaster.domain.profile_schema import LIST_SCORE_FIELDS, MASTER_FIELDS, SCORE_FIELDS
-from custmaster.persistence.expression_sql import to_sql
+from custmaster.domain.expressions import Node, Type
+from custmaster.domain.profile_schema import MASTER_FIELDS, QUERY_SCHEMA
+from custmaster.persistence.expression_sql import SQL_TYPES, can_hold, to_sql
 from custmaster.persistence.tables import customers
-from custmaster.persistence.tables_profile import profile_features
-from custmaster.persistence.tables_profile_rules import profile_scores, segments
+from custmaster.persistence.tables_profile_rules import segments
+from custmaster.persistence.tables_profile_wide import profile_wide
 from custmaster.services.profile.rule_ports import QueryScope, SavedSegment
 
 _SUMMARY = (
@@ -51,36 +55,67 @@ _SUMMARY = (
     "owning_entity",
     "status",
 )
+_MASTER = frozenset(MASTER_FIELDS)
 
 
-def _matching(
-    columns: Sequence[Column[Any]], tree: Node, scope: QueryScope, dialect: str, today: date
-) -> Select[Any]:
-    """``SELECT columns FROM customers ... WHERE <tree>`` for ``scope``."""
-    c = customers.alias("c")
-    f = profile_features.alias("f")
-    s = profile_scores.alias("s")
+def _wide_column(name: str) -> ColumnElement[Any]:
+    return profile_wide.c.customer_id if name == "id" else profile_wide.c[name]
 
-    def resolve(name: str) -> ColumnElement[Any]:
-        if name in MASTER_FIELDS:
-            return c.c[name]
-        if name == "legal_entity" or name in PROFILE_FEATURES:
-            return f.c[name]
-        if name in SCORE_FIELDS or name in LIST_SCORE_FIELDS:
-            return s.c[name]
-        raise KeyError(name)  # pragma: no cover - the checker knows the same names
 
-    where = to_sql(tree, resolve, dialect, today)
+def _missing(name: str) -> ColumnElement[Any]:
+    kind = QUERY_SCHEMA[name]
+    return cast(null(), SQL_TYPES.get(kind, SQL_TYPES[Type.STRING]))
+
+
+def _parts(
+    tree: Node,
+    scope: QueryScope,
+    dialect: str,
+    today: date,
+    after: str | None,
+    columns: tuple[str, ...],
+) -> list[Select[Any]]:
+    """The statements whose rows (``columns`` of the matching customers) together answer
+    the query: the customers matching on a read row of the scope, and those without one
+    matching on an empty profile; disjoint."""
     entities = sorted(scope.entities)
-    single = len(entities) == 1
-    on_f = f.c.legal_entity == entities[0] if single else f.c.legal_entity.in_(entities)
-    joined: FromClause = c.outerjoin(f, and_(f.c.customer_id == c.c.id, on_f)).outerjoin(
-        s, and_(s.c.customer_id == c.c.id, s.c.legal_entity == f.c.legal_entity)
-    )
-    if single:
-        return select(*(c.c[col.name] for col in columns)).select_from(joined).where(where)
-    ids = select(c.c.id).select_from(joined).where(where)
-    return select(*columns).where(customers.c.id.in_(ids))
+    w = profile_wide
+    parts: list[Select[Any]] = []
+    if entities:
+        on_rows = to_sql(tree, lambda n: w.c[n], dialect, today)
+        of_scope = (
+            w.c.legal_entity == entities[0]
+            if len(entities) == 1
+            else w.c.legal_entity.in_(entities)
+        )
+        if len(entities) == 1:  # one row per customer: read the row itself
+            part = select(*(_wide_column(c).label(c) for c in columns)).where(of_scope, on_rows)
+            if after is not None:
+                part = part.where(w.c.number > after)
+        else:
+            ids = select(w.c.customer_id).where(of_scope, on_rows)
+            part = select(*(customers.c[c] for c in columns)).where(customers.c.id.in_(ids))
+            if after is not None:
+                part = part.where(customers.c.number > after)
+        parts.append(part)
+    if can_hold(tree, _MASTER):
+        c = customers
+        on_empty = to_sql(tree, lambda n: c.c[n] if n in _MASTER else _missing(n), dialect, today)
+        part = select(*(c.c[col] for col in columns)).where(on_empty)
+        if entities:
+            has_row = exists().where(
+                w.c.customer_id == c.c.id,
+                w.c.legal_entity.in_(entities),
+            )
+            part = part.where(~has_row)
+        if after is not None:
+            part = part.where(c.c.number > after)
+        parts.append(part)
+    return parts
+
+
+def _union(parts: list[Select[Any]]) -> Select[Any] | CompoundSelect[Any]:
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
 class SqlSegmentRepository:
@@ -91,16 +126,40 @@ class SqlSegmentRepository:
     def query(
         self, tree: Node, scope: QueryScope, today: date, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        columns = [customers.c[name] for name in _SUMMARY]
-        query = _matching(columns, tree, scope, self._dialect, today)
-        number = query.selected_columns.number
-        if after is not None:
-            query = query.where(number > after)
-        query = query.order_by(number).limit(limit)
+        parts = _parts(tree, scope, self._dialect, today, after, _SUMMARY)
+        if not parts:
+            return []
+        page = _union(parts).subquery()
+        query = select(page).order_by(page.c.number).limit(limit)
         return [dict(row._mapping) for row in self._connection.execute(query)]
 
+    def page(
+        self, tree: Node, scope: QueryScope, today: date, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A page (after number ``after``) and the total, in one statement: the matching
+        rows are found once (PostgreSQL materialises a CTE read twice) and both counted
+        and cut into the page."""
+        parts = _parts(tree, scope, self._dialect, today, None, _SUMMARY)
+        if not parts:
+            return [], 0
+        found = _union(parts).cte("found")
+        total = select(func.count()).select_from(found).scalar_subquery().label("total")
+        query = select(found, total).order_by(found.c.number).limit(limit)
+        if after is not None:
+            query = query.where(found.c.number > after)
+        rows = [dict(row._mapping) for row in self._connection.execute(query)]
+        if not rows:  # past the last page: no row to carry the total
+            return [], self.count(tree, scope, today)
+        count = int(rows[0]["total"])
+        for row in rows:
+            del row["total"]
+        return rows, count
+
     def count(self, tree: Node, scope: QueryScope, today: date) -> int:
-        inner = _matching([customers.c.id], tree, scope, self._dialect, today).subquery()
+        parts = _parts(tree, scope, self._dialect, today, None, ("id",))
+        if not parts:
+            return 0
+        inner = _union(parts).subquery()
         found = self._connection.execute(select(func.count()).select_from(inner)).scalar_one()
         return int(found)
 

@@ -46,6 +46,18 @@ class DeadLetter:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ProfileSnapshot:
+    """One customer's activity state, its read rows (``profile_wide``: master fields,
+    features and scores) by legal entity, its effective credit limits by legal entity
+    (as :meth:`ActivityRepository.credit_limits`) and every legal entity's currency."""
+
+    state: ActivityState
+    rows: dict[str, dict[str, Any]]
+    limits: dict[str, float]
+    currencies: dict[str, str]
+
+
 class ActivityRepository(Protocol):
     def lock_customers(self, customer_ids: Iterable[UUID]) -> None: ...
     def existing_customers(self, customer_ids: Iterable[UUID]) -> set[UUID]: ...
@@ -68,6 +80,10 @@ class ActivityRepository(Protocol):
     def read_profiles(
         self, customer_ids: Iterable[UUID]
     ) -> dict[UUID, dict[str, dict[str, Any]]]: ...
+    def profile_snapshot(self, customer_id: UUID) -> ProfileSnapshot:
+        """What the 360 view reads of one customer, in one round trip where possible."""
+        ...
+
     def add_dead_letter(self, letter: DeadLetter) -> None: ...
     def open_dead_letter(self, event_id: str) -> DeadLetter | None: ...
     def get_dead_letter(

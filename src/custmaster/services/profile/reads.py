@@ -4,7 +4,7 @@ theirs (``governance.access``), and totals are over the entities they see."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,9 +12,8 @@ from uuid import UUID
 from custmaster.domain.activity_state import ActivityState
 from custmaster.domain.credit import check_credit
 from custmaster.domain.kpis import evaluate_set, set_for
-from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal
-from custmaster.domain.profile import ALL_ENTITIES, REPORTING_CURRENCY
+from custmaster.domain.profile import ALL_ENTITIES, PROFILE_FEATURES, REPORTING_CURRENCY
 from custmaster.domain.profile_calc import Money, entity_receivables
 from custmaster.domain.sales import sales_history
 from custmaster.services.customers.common import load
@@ -25,21 +24,62 @@ from custmaster.services.governance.access import (
 )
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
-from custmaster.services.profile.features import money_of, today
+from custmaster.services.profile.features import today
 from custmaster.services.structure import hierarchies
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 
 RENEWAL_DAYS = 90
+#: what the view shows of a row's scores (``domain.profile_scoring.Score``'s fields)
+SCORE_VIEW = (
+    "tier",
+    "health_score",
+    "health_band",
+    "health_trend",
+    "churn_risk",
+    "churn_band",
+    "segments",
+    "actions",
+    "rules_version",
+    "explanation",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Header:
+    """The customer fields the view needs (from its read row, else the master record)."""
+
+    id: UUID
+    number: str
+    name: str
+    owning_entity: str | None
+    customer_group: str | None
 
 
 @dataclass
 class _Loaded:
-    customer: Customer
+    customer: _Header
     state: ActivityState
+    rows: dict[str, dict[str, Any]]  # legal entity (or "*") -> read row (profile_wide)
     entities: list[str]  # the entities whose figures the actor sees
     money: Money
     limits: dict[str, float]
     as_of: date
+
+
+def _header(uow: UnitOfWork, customer_id: UUID, rows: dict[str, dict[str, Any]]) -> _Header:
+    if rows:  # a profiled customer: its read rows carry the master fields
+        row = next(iter(rows.values()))
+        return _Header(
+            customer_id, row["number"], row["name"], row["owning_entity"], row["customer_group"]
+        )
+    customer = load(uow, customer_id)  # 404, or 410 naming a merge's survivor
+    return _Header(
+        customer.id,
+        customer.number,
+        customer.name,
+        customer.owning_entity,
+        customer.customer_group,
+    )
 
 
 def _load(
@@ -52,14 +92,15 @@ def _load(
     require_permission(actor, Permission.CUSTOMER_READ)
     if entity is not None:
         require_entity(actor, entity)
-    customer = load(uow, customer_id)
-    state = uow.activity.load_states([customer.id])[customer.id]
+    snapshot = uow.activity.profile_snapshot(customer_id)
+    state, rows = snapshot.state, snapshot.rows
+    customer = _header(uow, customer_id, rows)
     present = sorted(
         state.entities() | ({customer.owning_entity} if customer.owning_entity else set())
     )
     entities = [entity] if entity is not None else [e for e in present if may_see_entity(actor, e)]
-    limits = uow.activity.credit_limits([customer.id]).get(customer.id, {})
-    return _Loaded(customer, state, entities, money_of(uow, config), limits, today())
+    money = Money(config.rates, snapshot.currencies)
+    return _Loaded(customer, state, rows, entities, money, snapshot.limits, today())
 
 
 def _subtree(uow: UnitOfWork, customer_id: UUID, as_of: date) -> list[UUID]:
@@ -163,9 +204,12 @@ def _renewals(loaded: _Loaded) -> list[dict[str, Any]]:
     return out
 
 
-def _features(uow: UnitOfWork, actor: Principal, loaded: _Loaded) -> dict[str, Any]:
-    rows = uow.activity.read_profiles([loaded.customer.id]).get(loaded.customer.id, {})
-    return {e: row for e, row in sorted(rows.items()) if _shown(actor, loaded, e)}
+def _features(actor: Principal, loaded: _Loaded) -> dict[str, Any]:
+    return {
+        e: {**{n: row[n] for n in PROFILE_FEATURES}, "updated_at": row["updated_at"]}
+        for e, row in sorted(loaded.rows.items())
+        if _shown(actor, loaded, e)
+    }
 
 
 def _shown(actor: Principal, loaded: _Loaded, entity: str) -> bool:
@@ -174,13 +218,12 @@ def _shown(actor: Principal, loaded: _Loaded, entity: str) -> bool:
     return entity in loaded.entities or (entity == ALL_ENTITIES and actor.entities is None)
 
 
-def _scores(uow: UnitOfWork, actor: Principal, loaded: _Loaded) -> dict[str, Any]:
+def _scores(actor: Principal, loaded: _Loaded) -> dict[str, Any]:
     """The scores of the rows :func:`_features` shows (the same entities), explained."""
-    stored = uow.profile_rules.scores(loaded.customer.id)
     return {
-        e: {**asdict(s), "segments": list(s.segments), "actions": list(s.actions)}
-        for e, s in sorted(stored.items())
-        if _shown(actor, loaded, e)
+        e: {n: row[n] for n in SCORE_VIEW}
+        for e, row in sorted(loaded.rows.items())
+        if row["tier"] is not None and _shown(actor, loaded, e)
     }
 
 
@@ -195,7 +238,7 @@ def customer_profile(
     """The 360 view: features, receivables, sales, KPIs, open cases and contracts up for
     renewal, and per legal entity the scores with their explanation and the next-best
     actions of the active profile rules."""
-    with uow.read_only():
+    with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
         descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
         return {
@@ -204,13 +247,13 @@ def customer_profile(
             "name": loaded.customer.name,
             "as_of": loaded.as_of,
             "entities": loaded.entities,
-            "features": _features(uow, actor, loaded),
+            "features": _features(actor, loaded),
             "receivables": _receivables(loaded),
             "sales": _sales(uow, loaded, descendants),
             "kpis": _kpis(uow, loaded, config, descendants),
             "open_cases": _cases(loaded),
             "contracts_up_for_renewal": _renewals(loaded),
-            "scores": (scores := _scores(uow, actor, loaded)),
+            "scores": (scores := _scores(actor, loaded)),
             "actions": {e: s["actions"] for e, s in scores.items()},
         }
 
@@ -224,7 +267,7 @@ def customer_kpis(
     entity: str | None = None,
 ) -> dict[str, Any]:
     """The customer's KPI set evaluated (a parent: the aggregate of its subtree)."""
-    with uow.read_only():
+    with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
         descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
         return {
@@ -243,7 +286,7 @@ def customer_receivables(
     *,
     entity: str | None = None,
 ) -> dict[str, Any]:
-    with uow.read_only():
+    with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
         return {"customer_id": loaded.customer.id, "as_of": loaded.as_of, **_receivables(loaded)}
 
@@ -256,7 +299,7 @@ def customer_sales(
     *,
     entity: str | None = None,
 ) -> dict[str, Any]:
-    with uow.read_only():
+    with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
         descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
         return {
@@ -276,7 +319,7 @@ def credit_check(
     amount: float,
 ) -> dict[str, Any]:
     """Release or hold an order of ``amount`` (in the entity's currency) for ``entity``."""
-    with uow.read_only():
+    with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
         currency = loaded.money.currency_of(entity)
         ar = entity_receivables(

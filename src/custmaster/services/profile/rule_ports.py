@@ -93,6 +93,12 @@ class SegmentRepository(Protocol):
         """Customers matching ``tree`` ordered by number, after number ``after``."""
         ...
 
+    def page(
+        self, tree: Node, scope: QueryScope, today: date, after: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """:meth:`query`'s page and :meth:`count`'s total in one statement."""
+        ...
+
     def count(self, tree: Node, scope: QueryScope, today: date) -> int: ...
 
 

@@ -85,8 +85,7 @@ def query_customers(
     size = max(1, min(limit, MAX_LIMIT))
     day = today or utcnow().date()
     with uow.read_only(autocommit=True):
-        rows = uow.segments.query(tree, scope, day, after, size + 1)
-        total = uow.segments.count(tree, scope, day)
+        rows, total = uow.segments.page(tree, scope, day, after, size + 1)
     more = len(rows) > size
     page = rows[:size]
     return {
