@@ -1,6 +1,12 @@
 """Database fixtures: every database test runs on SQLite, and on PostgreSQL when
 CUSTMASTER_TEST_POSTGRES_URL is set (CI sets it). The real migrations run once per
-session and database; each test starts from empty tables."""
+session and database; each test starts from empty tables.
+
+What every test used to pay again is paid once per session and database: the reference
+data (and the user "tester") are made once through the API and kept as a snapshot of
+the rows they wrote (``restore``: SQLite keeps the raw values in memory, PostgreSQL in a
+schema of its own); one application object per container is reused while its settings
+are unchanged (``_app_for``)."""
 
 from __future__ import annotations
 
@@ -8,13 +14,14 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, MetaData, Table, text
+from sqlalchemy import Connection, Engine, MetaData, Table, text
 
 from custmaster.api.app import create_app
 from custmaster.bootstrap import Container, build_container
@@ -66,6 +73,7 @@ def container(
     yield built
     built.engine.dispose()
     if request.param == "postgres" and POSTGRES_URL:
+        _drop_snapshots(POSTGRES_URL)
         _own_postgres_schema(POSTGRES_URL, drop_only=True)
 
 
@@ -86,15 +94,125 @@ def _schema(container: Container) -> tuple[list[Table], list[dict[str, object]]]
     return _SCHEMAS[key]
 
 
+def _quoted(connection: Connection, table: Table) -> str:
+    return connection.dialect.identifier_preparer.format_table(table)
+
+
+def _columns(connection: Connection, table: Table) -> str:
+    quote = connection.dialect.identifier_preparer.quote
+    return ", ".join(quote(column.name) for column in table.columns)
+
+
 def clean(container: Container) -> None:
     """Empty every table (DELETE beats TRUNCATE on a handful of rows); restore the
-    sequences the migrations seeded."""
+    sequences the migrations seeded. PostgreSQL: the DELETEs go in one round trip."""
     tables, seeds = _schema(container)
     with container.engine.begin() as connection, suspended_guard(connection):
-        for table in tables:
-            connection.execute(table.delete())
+        deletes = [f"DELETE FROM {_quoted(connection, table)}" for table in tables]
+        if connection.dialect.name == "postgresql":
+            # no parameters: psycopg sends the statements as one simple query
+            connection.exec_driver_sql("; ".join(deletes))
+        else:
+            for delete in deletes:
+                connection.exec_driver_sql(delete)
         connection.execute(sequences.insert(), seeds)
     forget_latest_run(container.engine)
+
+
+@dataclass
+class _Snapshot:
+    """The rows a state's ``build`` wrote into empty tables: per table (parents first)
+    with rows, the raw values (SQLite) or a copy in ``schema`` (PostgreSQL)."""
+
+    key: str | None
+    tables: list[Table]
+    rows: dict[str, list[tuple[Any, ...]]]
+    schema: str | None
+
+
+_SNAPSHOTS: dict[tuple[int, str], _Snapshot] = {}
+#: the PostgreSQL schemas holding snapshots, dropped with the session's container
+_SNAPSHOT_SCHEMAS: list[str] = []
+
+
+def restore(
+    container: Container, state: str, build: Callable[[Container], str | None]
+) -> str | None:
+    """Put the rows of ``state`` into the tables ``clean`` has just emptied: the rows
+    ``build(container)`` writes into empty tables, which runs once per session and
+    database (later calls copy what it wrote). Returns what ``build`` returned (an API
+    key, say). The in-process caches clean() resets are reset again."""
+    snapshot = _SNAPSHOTS.get((id(container), state))
+    if snapshot is None:
+        snapshot = _SNAPSHOTS[(id(container), state)] = _take(container, state, build)
+    with container.engine.begin() as connection:
+        # clean() seeded ``sequences``: the state's rows instead
+        statements = [f"DELETE FROM {_quoted(connection, sequences)}"]
+        if snapshot.schema is not None:
+            # as the rows were (no triggers; parents come first anyway), in one round trip
+            statements.insert(0, "SET LOCAL session_replication_role = replica")
+            for table in snapshot.tables:
+                columns = _columns(connection, table)
+                statements.append(
+                    f"INSERT INTO {_quoted(connection, table)} ({columns}) "
+                    f"SELECT {columns} FROM {snapshot.schema}.{_quoted(connection, table)}"
+                )
+            connection.exec_driver_sql("; ".join(statements))
+        else:  # SQLite: the raw values back (the audit log's guard refuses no INSERT)
+            connection.exec_driver_sql(statements[0])
+            for table in snapshot.tables:
+                marks = ", ".join("?" for _ in table.columns)
+                connection.exec_driver_sql(
+                    f"INSERT INTO {_quoted(connection, table)} ({_columns(connection, table)}) "
+                    f"VALUES ({marks})",
+                    snapshot.rows[table.name],
+                )
+    forget_latest_run(container.engine)
+    return snapshot.key
+
+
+def _take(container: Container, state: str, build: Callable[[Container], str | None]) -> _Snapshot:
+    clean(container)
+    key = build(container)
+    tables = list(reversed(_schema(container)[0]))  # parents first
+    with container.engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            rows: dict[str, list[tuple[Any, ...]]] = {}
+            for table in tables:
+                found = connection.exec_driver_sql(
+                    f"SELECT {_columns(connection, table)} FROM {_quoted(connection, table)}"
+                ).all()
+                if found:
+                    rows[table.name] = [tuple(row) for row in found]
+            taken = _Snapshot(key, [t for t in tables if t.name in rows], rows, None)
+        else:
+            taken = _copied(connection, key, tables)
+    clean(container)
+    return taken
+
+
+def _copied(connection: Connection, key: str | None, tables: list[Table]) -> _Snapshot:
+    """PostgreSQL: a copy of every table with rows in a schema of this process."""
+    schema = f"custmaster_snap_{os.getpid()}_{len(_SNAPSHOT_SCHEMAS)}"
+    _SNAPSHOT_SCHEMAS.append(schema)
+    connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    kept = []
+    for table in tables:
+        name = _quoted(connection, table)
+        if connection.exec_driver_sql(f"SELECT EXISTS (SELECT FROM {name})").scalar():
+            connection.exec_driver_sql(f"CREATE TABLE {schema}.{name} AS TABLE {name}")
+            kept.append(table)
+    return _Snapshot(key, kept, {}, schema)
+
+
+def _drop_snapshots(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        for schema in _SNAPSHOT_SCHEMAS:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    engine.dispose()
+    _SNAPSHOT_SCHEMAS.clear()
 
 
 def new_user(
@@ -106,19 +224,61 @@ def new_user(
     )
 
 
+_APPS: dict[tuple[int, bool | None], tuple[Container, Engine, str, FastAPI]] = {}
+
+
+def _app_for(container: Container, *, fast_path: bool | None = None) -> FastAPI:
+    """``create_app(container, fast_path=fast_path)``, made once per container while the
+    container's engine and settings stay as they were (making one costs ~0.1 s of CPU);
+    what a test may have changed on it (dependency overrides, the fast path's counts) is
+    reset."""
+    settings = container.settings.model_dump_json()
+    found = _APPS.get((id(container), fast_path))
+    if (
+        found is None
+        or found[0] is not container
+        or found[1] is not container.engine
+        or found[2] != settings
+    ):
+        made = create_app(container, fast_path=fast_path)
+        found = _APPS[(id(container), fast_path)] = (container, container.engine, settings, made)
+    app = found[3]
+    app.dependency_overrides.clear()
+    app.state.fast_path_answers.clear()
+    return app
+
+
 @pytest.fixture
 def app(container: Container) -> FastAPI:
     clean(container)
-    return create_app(container)
+    return _app_for(container)
+
+
+def _tester(container: Container) -> str:
+    return new_user(container, "tester", ["admin"])
+
+
+def _tester_and_reference(container: Container) -> str:
+    key = restore(container, "tester", _tester)
+    assert key is not None
+    with TestClient(_app_for(container), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
+        seed_reference(client)
+    return key
+
+
+def _client_in(app: FastAPI, key: str | None) -> TestClient:
+    assert key is not None
+    client = TestClient(app, raise_server_exceptions=False)
+    client.headers["Authorization"] = f"Bearer {key}"
+    return client
 
 
 @pytest.fixture
 def bare_client(app: FastAPI, container: Container) -> Iterator[TestClient]:
     """An API client over empty tables (no reference data), authenticated as the user
     "tester" with the admin role. Under the tests' policy every change applies at once."""
-    key = new_user(container, "tester", ["admin"])
-    with TestClient(app, raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {key}"
+    with _client_in(app, restore(container, "tester", _tester)) as client:
         yield client
 
 
@@ -152,10 +312,13 @@ def governed(container: Container) -> Iterator[Container]:
 
 
 @pytest.fixture
-def client(bare_client: TestClient) -> TestClient:
-    """An API client with the reference data of DESIGN.md §4 in place."""
-    seed_reference(bare_client)
-    return bare_client
+def client(app: FastAPI, container: Container) -> Iterator[TestClient]:
+    """``bare_client`` with the reference data of DESIGN.md §4 in place (made through the
+    API once per session and database, then copied: ``restore``)."""
+    key = restore(container, "reference", _tester_and_reference)
+    app.state.fast_path_answers.clear()  # the first one made the reference data through it
+    with _client_in(app, key) as client:
+        yield client
 
 
 @pytest.fixture
@@ -206,9 +369,7 @@ def caller(
     if request.param == "fast_path":
         yield client
         return
-    with TestClient(
-        create_app(container, fast_path=False), raise_server_exceptions=False
-    ) as routed:
+    with TestClient(_app_for(container, fast_path=False), raise_server_exceptions=False) as routed:
         routed.headers["Authorization"] = client.headers["Authorization"]
         yield routed
 

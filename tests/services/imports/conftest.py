@@ -11,7 +11,7 @@ import pytest
 from custmaster.bootstrap import Container
 from custmaster.domain.permissions import Principal, Role
 from custmaster.services.reference import create_reference
-from tests.conftest import clean
+from tests.conftest import clean, restore
 from tests.factories import REFERENCE
 
 #: Codes the D365 sample uses beyond DESIGN.md's reference data.
@@ -47,7 +47,12 @@ def seed_all_reference(container: Container) -> None:
 
 @pytest.fixture
 def db(container: Container) -> Iterator[Container]:
-    """Empty tables with the reference data in place."""
+    """Empty tables with the reference data in place (made once per session and
+    database, then copied: ``tests.conftest.restore``)."""
     clean(container)
-    seed_all_reference(container)
+    restore(container, "imports-reference", _seeded)
     yield container
+
+
+def _seeded(container: Container) -> None:
+    seed_all_reference(container)
