@@ -44,6 +44,13 @@ def test_the_shipped_rules_are_version_one(client: TestClient) -> None:
     assert client.get(f"{API}/profile-rules/7").status_code == 404
 
 
+def test_a_version_beyond_any_stored_number_is_bad_input(client: TestClient) -> None:
+    for version in ("9223372036854775808", "2147483648", "0"):
+        answer = client.get(f"{API}/profile-rules/{version}")
+        assert answer.status_code == 422, (version, answer.text)
+    assert client.get(f"{API}/profile-rules/2147483647").status_code == 404
+
+
 def test_a_new_version_needs_a_second_person(
     client: TestClient, client_as: Clients, governed: Container
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from custmaster.api.deps import ContainerDep, PrincipalDep, UowDep
 from custmaster.api.http import json_response
@@ -104,7 +104,9 @@ def list_rules(actor: PrincipalDep, uow: UowDep) -> Response:
 @router.get(
     "/profile-rules/{version}", responses=problems(404), summary="One version of the profile rules"
 )
-def get_rules(version: int, actor: PrincipalDep, uow: UowDep) -> Response:
+def get_rules(
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], actor: PrincipalDep, uow: UowDep
+) -> Response:
     return json_response(200, rules.get_version(uow, actor, version))
 
 
