@@ -110,12 +110,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--floor", action="store_true", help="also measure the database floor")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--db-prefix", default="bench_importspeed", help="scratch databases: PREFIX_a, PREFIX_b"
+    )
     args = parser.parse_args()
     print(f"command: {' '.join(sys.argv)}")
     this = HERE.parent
     base = args.base.resolve()
     trees = {"this": this, "base": base}
-    dbs = {"this": "bench_importspeed_a", "base": "bench_importspeed_b"}
+    dbs = {"this": f"{args.db_prefix}_a", "base": f"{args.db_prefix}_b"}
     runs: dict[str, list[float]] = {"this": [], "base": []}
     cpu: dict[str, list[float]] = {"this": [], "base": []}
     with tempfile.TemporaryDirectory(prefix="custmaster-compare-") as tmp:

@@ -45,7 +45,13 @@ source_records = Table(
     Column("pending_group", Uuid),
 )
 Index("ix_source_records_golden_id", source_records.c.golden_id)
-Index("ix_source_records_pending_group", source_records.c.pending_group)
+#: partial (migration 0024): only the few records in a pending group have an entry
+Index(
+    "ix_source_records_pending_group",
+    source_records.c.pending_group,
+    postgresql_where=source_records.c.pending_group.is_not(None),
+    sqlite_where=source_records.c.pending_group.is_not(None),
+)
 Index("ix_source_records_source", source_records.c.source_system, source_records.c.source_id)
 
 golden_fields = Table(

@@ -40,7 +40,12 @@ from custmaster.services.imports.store import (
 )
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
-from custmaster.services.sources.keep import consolidate_source, import_source, store
+from custmaster.services.sources.keep import (
+    consolidate_source,
+    import_source,
+    received_of,
+    store,
+)
 from custmaster.services.sources.pending import command_features, filled_command, pending_entry
 from custmaster.services.sources.ports import SourceRecord
 
@@ -125,6 +130,7 @@ class _BatchWriter:
             features=features,
             job_id=self.job.id,
             at=self.now,
+            row_payload=row.payload,
         )
         self.sources.append(record)
         self.known.append(bool(part.get("known")))
@@ -290,6 +296,7 @@ class _BatchWriter:
                         features=None,
                         job_id=self.job.id,
                         at=self.now,
+                        row_payload=row.payload,
                     )
                 consolidation = consolidate_source(
                     self.uow, current, parsed, command, source, now=self.now, ctx=ctx
@@ -367,7 +374,7 @@ class _BatchWriter:
                 part = row.payload["source"]
                 record_id = UUID(part["record_id"])
                 # the values as received: a value dropped as invalid still counts as evidence
-                received = part.get("received") or command
+                received = received_of(part, row.payload) or command
                 kept = self._keep(row, None, None, command_features(received, record_id))
                 entry = None if kept is None else pending_entry(kept)
                 if entry is not None:

@@ -334,10 +334,17 @@ class _Planner:
         return next((self.known[r] for r in entry.refs if r in self.known), None)
 
     def _source(
-        self, entry: PreparedRecord, missing: list[str] | None = None, *, features: bool = False
+        self,
+        entry: PreparedRecord,
+        missing: list[str] | None = None,
+        *,
+        features: bool = False,
+        base: tuple[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The payload part that keeps the record's source record at writing (with its
-        match features when the row does not carry them already)."""
+        match features when the row does not carry them already; ``base``: what the
+        payload holds already, under which name, that the received values are not
+        carried twice: see ``source_payload``)."""
         record = entry.record
         part = source_payload(
             system=record.source_system,
@@ -348,6 +355,7 @@ class _Planner:
             missing=missing or [],
             warnings=entry.warnings,
             known=self._known(entry),
+            base=base,
         )
         if features:
             match = (entry.match or {}).get("entry")
@@ -474,7 +482,7 @@ class _Planner:
         entry.warnings.append(
             _issue(None, "incomplete", f"kept as a draft: {', '.join(missing)} missing")
         )
-        payload["source"] = self._source(entry, missing)
+        payload["source"] = self._source(entry, missing, base=("command", entry.record.command))
         return self._row(entry, Outcome.DRAFT, payload=payload)
 
     def _online(self, entry: PreparedRecord) -> tuple[UUID, float] | None:
@@ -527,10 +535,11 @@ class _Planner:
     def _create_payload(self, entry: PreparedRecord) -> dict[str, Any]:
         customer = entry.customer
         assert customer is not None
+        staged = snapshot(customer) if entry.snapshot is None else entry.snapshot
         payload = {
-            "customer": snapshot(customer) if entry.snapshot is None else entry.snapshot,
+            "customer": staged,
             "refs": [[r.kind.value, r.code, r.path] for r in entry.ctx.refs],
-            "source": self._source(entry),
+            "source": self._source(entry, base=("customer", staged)),
         }
         if entry.match is not None:
             payload["match"] = entry.match
@@ -641,7 +650,11 @@ class _Planner:
             return self._row(entry, Outcome.SKIPPED, target, self._link(entry, target))
         self._remember(entry)
         entry.warnings.append(_issue(field_path, "duplicate_in_file", message))
-        payload = {"command": entry.record.command, "source": self._source(entry, features=True)}
+        command = entry.record.command
+        payload = {
+            "command": command,
+            "source": self._source(entry, features=True, base=("command", command)),
+        }
         return self._row(entry, Outcome.UPDATED, target, payload)
 
     def _update(
@@ -685,9 +698,10 @@ class _Planner:
             entry.warnings.append(_issue(None, "unchanged", f"{message}; nothing to change"))
             return self._row(entry, Outcome.SKIPPED, owner, self._link(entry, owner, missing))
         entry.warnings.append(_issue(None, "duplicate", message))
+        command = entry.record.command
         payload = {
-            "command": entry.record.command,
-            "source": self._source(entry, missing, features=True),
+            "command": command,
+            "source": self._source(entry, missing, features=True, base=("command", command)),
         }
         return self._row(entry, Outcome.UPDATED, owner, payload)
 

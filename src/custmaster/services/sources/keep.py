@@ -18,6 +18,35 @@ from custmaster.services.sources.consolidate import Consolidation, consolidate, 
 from custmaster.services.sources.ports import Origin, SourceRecord
 
 
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` with the same types throughout (``1 == True``, ``1 == 1.0`` are not the
+    same JSON) and dicts' keys in the same order: ``b`` may then stand for ``a``."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+    if kind is list:
+        return len(a) == len(b) and all(map(_same, a, b))
+    return bool(a == b)
+
+
+def received_of(part: Mapping[str, Any], payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The values as received of an import row's source record: ``part["received"]``,
+    completed from ``payload[part["received_from"]]`` (the row's staged customer or
+    command) when :func:`source_payload` left out what that holds the same."""
+    own: dict[str, Any] = part["received"]
+    origin = part.get("received_from")
+    if origin is None:
+        return own
+    if payload is None or origin not in payload:
+        raise ValueError(f"the source record's values refer to the payload's {origin!r}")
+    base = payload[origin]
+    return {k: own[k] if k in own else base[k] for k in part["keys"]}
+
+
 def import_source(
     payload: Mapping[str, Any],
     *,
@@ -26,16 +55,18 @@ def import_source(
     features: dict[str, Any] | None,
     job_id: UUID,
     at: datetime,
+    row_payload: Mapping[str, Any] | None = None,
 ) -> SourceRecord:
     """The source record of an import row, from the ``source`` part of its payload
-    (see :func:`source_payload`)."""
+    (see :func:`source_payload`; ``row_payload``: the whole payload, which holds the
+    values the part does not carry twice)."""
     return SourceRecord(
         id=UUID(payload["record_id"]),
         source_system=payload["system"],
         source_id=payload["source_id"],
         golden_id=golden_id,
         origin=Origin.IMPORT,
-        received=payload["received"],
+        received=received_of(payload, row_payload),
         normalised=normalised,
         received_at=at,
         features=features if features is not None else payload.get("features"),
@@ -57,20 +88,38 @@ def source_payload(
     missing: Sequence[str] = (),
     warnings: Sequence[Mapping[str, Any]] = (),
     known: SourceRecord | None = None,
+    base: tuple[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """What an import row's payload carries to keep its source record at writing
-    (``known``: the stored record of the same source system and id, which it replaces)."""
-    return {
+    (``known``: the stored record of the same source system and id, which it replaces).
+
+    ``base``: (name, values) of what the row's payload holds under that name already (its
+    staged customer, its command): a received value that is the same there is not
+    carried twice, only its key (``keys``: every received key, in order; see
+    :func:`received_of`)."""
+    part: dict[str, Any] = {
         "record_id": str(known.id if known is not None else uuid4()),
-        "known": known is not None,
         "system": system,
         "source_id": source_id,
-        "received": jsonable(dict(received)),
         "rows": list(rows),
         "file": file,
         "missing": list(missing),
         "warnings": [dict(w) for w in warnings],
     }
+    if known is not None:
+        part["known"] = True
+    if base is None:
+        part["received"] = jsonable(dict(received))
+        return part
+    origin, values = base
+    own: dict[str, Any] = {}
+    for key, value in received.items():
+        if key not in values or not _same(value, values[key]):
+            own[str(key)] = jsonable(value)
+    part["received"] = own
+    part["received_from"] = origin
+    part["keys"] = [str(k) for k in received]
+    return part
 
 
 def api_source(customer: Customer, received: Mapping[str, Any], at: datetime) -> list[SourceRecord]:
