@@ -10,7 +10,7 @@ NULL``: ``persistence.sources.pending_groups``, ``in_groups``), which a partial 
 index there.
 
 Revision ID: 0024_import_payload
-Revises: 0023_search_trgm
+Revises: 0022_profile_wide
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024_import_payload"
-down_revision = "0023_search_trgm"
+down_revision = "0022_profile_wide"
 branch_labels = None
 depends_on = None
 
