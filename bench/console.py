@@ -51,9 +51,9 @@ from custmaster.api.app import create_app  # noqa: E402
 from custmaster.bootstrap import Container, build_container  # noqa: E402
 from custmaster.config import Settings  # noqa: E402
 from custmaster.services.auth import add_user  # noqa: E402
+from custmaster.services.customers.update import update_customer  # noqa: E402
 from custmaster.services.dedup.batch import run_batch  # noqa: E402
 from custmaster.services.demo import load_demo  # noqa: E402
-from custmaster.services.governance.submit import submit_update  # noqa: E402
 from custmaster.services.ports import CustomerQuery  # noqa: E402
 
 PG_DATABASE = "bench_consolescale"
@@ -177,7 +177,7 @@ def build(
     assert record is not None
     for customer in found[:30]:
         change = {"legal_name": f"{customer.name} Holdings"}
-        submit_update(
+        update_customer(
             container.uow(),
             record.principal,
             container.policy,

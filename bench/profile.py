@@ -68,7 +68,7 @@ from custmaster.persistence.tables_activity import (
 from custmaster.persistence.tables_profile import profile_features
 from custmaster.persistence.tables_profile_rules import profile_scores
 from custmaster.services.auth import add_user
-from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.create import apply_create
 from custmaster.services.demo import demo_customers
 from custmaster.services.profile.demo_activity import customer_activity
 from custmaster.services.profile.features import today
@@ -116,7 +116,7 @@ def seed(container: Container, customers: int) -> None:
         batch = container.uow()
         with batch:
             for body in bodies:
-                create_customer(batch, actor, dict(body), container.service_settings)
+                apply_create(batch, actor, dict(body), container.service_settings)
                 done += 1
                 if done % 200 == 0:
                     break

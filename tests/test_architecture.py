@@ -140,3 +140,49 @@ def test_no_import_cycles_among_custmaster_modules() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _unit_of_work_uses(path: Path, root: Path = SRC) -> list[str]:
+    """Where ``path`` reaches into a unit of work: an attribute of ``uow`` (``uow.users``,
+    ``uow.read_only()``), of ``....uow()`` or a ``with uow:`` block."""
+    found: list[str] = []
+
+    def is_uow(node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id == "uow"
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "uow"
+        )
+
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Attribute) and is_uow(node.value):
+            found.append(f"{path.relative_to(root)}:{node.lineno} .{node.attr}")
+        elif isinstance(node, ast.With):
+            found.extend(
+                f"{path.relative_to(root)}:{node.lineno} with"
+                for item in node.items
+                if is_uow(item.context_expr)
+            )
+    return found
+
+
+@pytest.mark.parametrize("layer", ["api", "web", "agents", "cli"])
+def test_outer_layers_read_and_write_only_through_services(layer: str) -> None:
+    """Routes, console pages, agent tools and commands hand the unit of work to a service
+    function (which checks permissions and scope through ``services/governance/
+    access.py``); they never reach its repositories themselves."""
+    offenders = [
+        found for path in sorted((SRC / layer).rglob("*.py")) for found in _unit_of_work_uses(path)
+    ]
+    assert offenders == []
+
+
+def test_the_unit_of_work_scan_finds_direct_reads(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "with c.uow().read_only() as u:\n    u.users.get(x)\n"
+        "with uow:\n    uow.customers.get(i)\nrun(uow)\n"
+    )
+    assert len(_unit_of_work_uses(module, tmp_path)) == 3

@@ -273,13 +273,13 @@ def same_uuids(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 def use_case_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """One entry per run of the PATCH use case."""
     calls: list[int] = []
-    original = customers_router.submit_update
+    original = customers_router.update_customer
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(customers_router, "submit_update", counted)
+    monkeypatch.setattr(customers_router, "update_customer", counted)
     return calls
 
 

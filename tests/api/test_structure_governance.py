@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from custmaster.bootstrap import Container
 from custmaster.domain.approvals import Operation
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.create import apply_create
 from custmaster.services.customers.update import update_customer
 from custmaster.services.structure.governed import submit
 from tests.conftest import DIRECT_POLICY, new_user
@@ -29,7 +29,7 @@ Clients = Callable[..., TestClient]
 def customer(container: Container, name: str, **extra: Any) -> str:
     """A customer stored directly (the tests are about structure, not customer approvals)."""
     slug = name.lower().replace(" ", "-")
-    result = create_customer(
+    result = apply_create(
         container.uow(),
         container.system_principal(),
         minimal(name, f"ap@{slug}.example", **extra),
@@ -239,6 +239,7 @@ def test_a_yellow_move_applies_after_two_approvals_with_its_effect_listed(
     update_customer(
         governed.uow(),
         governed.system_principal(),
+        DIRECT,
         UUID(ids["two"]),
         {"payment_terms": "NET45"},
         governed.service_settings,

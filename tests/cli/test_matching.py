@@ -12,7 +12,7 @@ from custmaster.bootstrap import build_container
 from custmaster.cli.app import app
 from custmaster.config import Settings
 from custmaster.persistence.tables_matching import duplicate_clusters, match_keys, match_records
-from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.create import apply_create
 from custmaster.services.reference import create_reference
 from tests.factories import minimal
 
@@ -42,7 +42,7 @@ def test_match_run_fills_the_review_queue_and_reindex_rebuilds_the_index(tmp_pat
         ("ACME G.m.b.H.", "AP@acme.example"),
         ("Globex Ltd", "ap@globex.example"),
     ]:
-        create_customer(container.uow(), actor, minimal(name, email), container.service_settings)
+        apply_create(container.uow(), actor, minimal(name, email), container.service_settings)
     with container.engine.begin() as connection:
         keys = connection.execute(select(func.count()).select_from(match_keys)).scalar_one()
         connection.execute(match_keys.delete())
@@ -72,7 +72,7 @@ def test_match_train_stores_a_version_and_match_run_uses_it(tmp_path: Path) -> N
         {"code": "US01", "name": "Acme US", "country": "US", "currency": "USD"},
     )
     for i in range(12):
-        create_customer(
+        apply_create(
             container.uow(),
             actor,
             minimal(f"Firm {i} GmbH", f"ap@firm{i}.example"),

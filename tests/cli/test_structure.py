@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from custmaster.bootstrap import build_container
 from custmaster.cli.app import app
 from custmaster.config import Settings
-from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.create import apply_create
 from custmaster.services.reference import create_reference
 from tests.conftest import DIRECT_POLICY
 from tests.factories import minimal
@@ -35,7 +35,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     )
     for name in ("Head Office", "North", "South", "Store"):
         slug = name.lower().replace(" ", "")
-        create_customer(
+        apply_create(
             container.uow(),
             actor,
             minimal(name, f"ap@{slug}.example", owning_entity="DE01"),

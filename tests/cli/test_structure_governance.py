@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from custmaster.bootstrap import Container
 from custmaster.cli.app import app as cli_app
-from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.create import apply_create
 from tests.conftest import new_user
 from tests.factories import minimal, seed_reference
 
@@ -41,7 +41,7 @@ def test_the_cli_submits_structure_changes_under_the_shipped_policy(
         ("Two", {"payment_terms": "NET60", "credit_limit": "200"}),
         ("Sub", {"credit_limit": "7"}),
     ):
-        create_customer(
+        apply_create(
             container.uow(), actor, minimal(name, f"ap@{name.lower()}.example", **extra), settings
         )
     assert "link created" in cli(

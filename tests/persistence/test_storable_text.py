@@ -12,7 +12,7 @@ from custmaster.bootstrap import Container
 from custmaster.persistence.tables import outbox
 from custmaster.persistence.tables_governance import change_requests
 from custmaster.services.approval_policy_loader import load_policy
-from custmaster.services.governance.submit import submit_create
+from custmaster.services.customers.create import create_customer
 from custmaster.services.reference import create_reference
 from tests.conftest import clean, new_user
 
@@ -47,7 +47,7 @@ def test_unstorable_text_rolls_the_whole_change_back(container: Container, bad: 
         "metadata": {"note": bad},
     }
     with pytest.raises(Exception, match=r"cannot store|NUL|surrogate"):
-        submit_create(
+        create_customer(
             container.uow(),
             container.system_principal(),
             load_policy(None),

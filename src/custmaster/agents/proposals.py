@@ -26,13 +26,11 @@ from custmaster.domain.approvals import ChangeRequest, Operation
 from custmaster.domain.errors import ChangeWarning
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import jsonable, snapshot
+from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.lifecycle import change_lifecycle
+from custmaster.services.customers.outcome import Outcome
+from custmaster.services.customers.update import update_customer
 from custmaster.services.governance.merges import submit_merge, submit_unmerge
-from custmaster.services.governance.submit import (
-    Outcome,
-    submit_create,
-    submit_lifecycle,
-    submit_update,
-)
 from custmaster.services.imports.jobs import Upload, job_rows, run_job, submit_job
 from custmaster.services.imports.store import ImportOptions
 from custmaster.services.imports.store import Outcome as RowOutcome
@@ -142,7 +140,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         data = customer.model_dump(mode="json", exclude_unset=True)
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
-            return outcome_body(submit_create(uow, actor, container.policy, data, settings))
+            return outcome_body(create_customer(uow, actor, container.policy, data, settings))
 
         return await runtime.propose(
             ctx,
@@ -178,7 +176,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             return outcome_body(
-                submit_update(
+                update_customer(
                     uow,
                     actor,
                     container.policy,
@@ -207,7 +205,7 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         ) -> CallToolResult:
             def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
                 return outcome_body(
-                    submit_lifecycle(
+                    change_lifecycle(
                         uow,
                         actor,
                         container.policy,

@@ -11,8 +11,7 @@ from custmaster.api.schemas.change_requests import ChangeRequestOut
 from custmaster.domain.errors import ChangeWarning
 from custmaster.domain.model import Customer
 from custmaster.domain.snapshot import snapshot
-from custmaster.services.customers.create import CustomerResult
-from custmaster.services.governance.submit import Outcome
+from custmaster.services.customers.outcome import CustomerResult, Outcome
 from custmaster.services.ports import StoredResponse
 
 #: the extra response of every operation that may wait for approval

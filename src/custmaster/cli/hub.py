@@ -15,6 +15,7 @@ from rich.console import Console
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
 from custmaster.domain.errors import NotFound
+from custmaster.services.auth import active_principal
 from custmaster.services.inbound.apply import InboundResult, receive_change
 from custmaster.services.inbound.consumer import DEFAULT_PREFIX, DEFAULT_STREAM, consume
 from custmaster.services.inbound.context import system_context
@@ -264,9 +265,8 @@ def inbound_consume(
     consumer, explicit acknowledgement) under the approval policy."""
     container = _container(database_url, targets_dir)
     try:
-        with container.uow().read_only() as uow:
-            user = uow.users.get(as_user)
-        if user is None or not user.active:
+        acting = active_principal(container.uow(), as_user)
+        if acting is None:
             raise typer.BadParameter(f"no active user {as_user}", param_hint="--as-user")
         try:
             context = system_context(
@@ -281,7 +281,7 @@ def inbound_consume(
             assert isinstance(record, dict)
             return receive_change(
                 container.uow(),
-                user.principal,
+                acting,
                 container.policy,
                 container.service_settings,
                 context.template,

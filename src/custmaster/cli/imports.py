@@ -24,8 +24,9 @@ from rich.table import Table
 
 from custmaster.bootstrap import Container, build_container
 from custmaster.config import Settings
-from custmaster.domain.errors import DomainError, ValidationFailed
+from custmaster.domain.errors import DomainError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Principal
+from custmaster.services.auth import active_principal
 from custmaster.services.certificates.window import certificates_ending
 from custmaster.services.customer_queries import CustomerQuery
 from custmaster.services.exports import ExportFormat, export_customers
@@ -33,6 +34,7 @@ from custmaster.services.imports.jobs import (
     Upload,
     approve_job,
     default_file_store,
+    get_job,
     interrupted_jobs,
     iter_job_rows,
     reject_job,
@@ -68,12 +70,9 @@ def _operator(container: Container) -> Principal:
 def _approver(container: Container, user_id: str | None) -> Principal:
     if not user_id:
         raise typer.BadParameter("name the approving user with --approver USER_ID")
-    uow: Any = container.uow()
-    with uow.read_only():
-        record = uow.users.get(user_id)
-    if record is None or not record.active:
+    approver = active_principal(container.uow(), user_id)
+    if approver is None:
         raise typer.BadParameter(f"no active user {user_id} (see `custmaster users`)")
-    approver: Principal = record.principal
     return approver
 
 
@@ -318,12 +317,10 @@ def _action(
     elif action == "resume":
         job = _run(container, job_id, resume=True, actor=operator)
     else:
-        uow = container.uow()
-        with uow.read_only():
-            found = uow.imports.get_job(job_id)
-        if found is None:
-            raise typer.BadParameter(f"no import job {job_id}")
-        job = found
+        try:
+            job = get_job(container.uow(), operator, job_id)
+        except NotFound:
+            raise typer.BadParameter(f"no import job {job_id}") from None
     _summary(container, operator, job, show_errors)
 
 

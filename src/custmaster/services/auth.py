@@ -180,6 +180,15 @@ class KeyCache:
         self._entries[_hash(token)] = (principal, time.monotonic() + self.seconds)
 
 
+def active_principal(uow: UnitOfWork, user_id: str) -> Principal | None:
+    """The principal of active user ``user_id`` (``None`` when there is none): who a
+    command on this machine acts as when its operator names a user (``--as-user``,
+    ``--approver``); the machine's operator needs no key."""
+    with uow.read_only():
+        user = uow.users.get(user_id)
+    return user.principal if user is not None and user.active else None
+
+
 def authenticate_key(uow: UnitOfWork, token: str) -> Principal:
     """The user behind an API key; ``Unauthenticated`` for anything else."""
     body = token.removeprefix(KEY_PREFIX)

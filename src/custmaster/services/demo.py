@@ -8,7 +8,7 @@ from typing import Any
 
 from custmaster.domain.permissions import Principal
 from custmaster.services.auth import add_user
-from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.create import apply_create
 from custmaster.services.demo_showcase import SHOWCASE_SIZE, load_showcase
 from custmaster.services.ports import CustomerQuery, UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
@@ -85,7 +85,7 @@ def load_demo(
         batch = new_uow()
         with batch:
             for body in generated:
-                create_customer(batch, actor, _story(dict(body)), settings)
+                apply_create(batch, actor, _story(dict(body)), settings)
                 created += 1
                 if created % BATCH == 0:
                     break

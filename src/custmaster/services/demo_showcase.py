@@ -13,8 +13,8 @@ from uuid import UUID
 from custmaster.domain.approvals import Operation, Policy
 from custmaster.domain.permissions import Principal
 from custmaster.services.customer_queries import CustomerQuery
-from custmaster.services.customers.create import create_customer
-from custmaster.services.governance.submit import submit_update
+from custmaster.services.customers.create import apply_create
+from custmaster.services.customers.update import update_customer
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.structure.governed import PLANNERS
@@ -77,7 +77,7 @@ def load_showcase(
     """Create the showcase customers and the hierarchy link (the demo loader's own
     writes, as its generated customers are); returns their ids in order."""
     ids = [
-        create_customer(new_uow(), actor, dict(body), settings).customer.id
+        apply_create(new_uow(), actor, dict(body), settings).customer.id
         for body in (HOLDING, SUBSIDIARY, DUPLICATE)
     ]
     uow = new_uow()
@@ -105,5 +105,5 @@ def open_showcase_request(
     if not found or found[0].name != SUBSIDIARY["name"]:
         return None
     change = {"credit_limit": "500000"}
-    outcome = submit_update(new_uow(), actor, policy, found[0].id, change, settings)
+    outcome = update_customer(new_uow(), actor, policy, found[0].id, change, settings)
     return outcome.request.id if outcome.request is not None else None

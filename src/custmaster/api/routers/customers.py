@@ -39,6 +39,8 @@ from custmaster.domain.model import Customer, CustomerStatus, CustomerType, Rela
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
 from custmaster.services.customer_queries import CustomerQuery
+from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.lifecycle import change_lifecycle
 from custmaster.services.customers.read import (
     AsyncCustomerReads,
     customer_history,
@@ -47,11 +49,7 @@ from custmaster.services.customers.read import (
     read_effective_view,
     search_customers,
 )
-from custmaster.services.governance.submit import (
-    submit_create,
-    submit_lifecycle,
-    submit_update,
-)
+from custmaster.services.customers.update import update_customer
 from custmaster.services.ports import UnitOfWork
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
@@ -86,7 +84,7 @@ def create(
         uow,
         actor,
         data,
-        lambda: answer(submit_create(uow, actor, container.policy, data, settings), 201),
+        lambda: answer(create_customer(uow, actor, container.policy, data, settings), 201),
     )
 
 
@@ -219,7 +217,7 @@ def patch_response(
 ) -> Response:
     """The answer of a PATCH (the route and ``api.fast_path`` use this)."""
     data = payload.model_dump(mode="json", exclude_unset=True)
-    outcome = submit_update(
+    outcome = update_customer(
         uow,
         actor,
         container.policy,
@@ -250,7 +248,7 @@ def _status_route(operation: Operation, path: str, summary: str) -> None:
             actor,
             None,
             lambda: answer(
-                submit_lifecycle(
+                change_lifecycle(
                     uow, actor, container.policy, operation, customer_id, expected_version=version
                 ),
                 200,
@@ -290,7 +288,7 @@ def hard_delete(
     uow: UowDep,
     if_match: IfMatch = None,
 ) -> Response:
-    outcome = submit_lifecycle(
+    outcome = change_lifecycle(
         uow,
         actor,
         container.policy,

@@ -56,6 +56,14 @@ def check_version(customer: Customer, expected: int | None) -> None:
         raise StaleVersion(expected, customer.version)
 
 
+def load_current(uow: UnitOfWork, customer_id: UUID, expected_version: int | None) -> Customer:
+    """The opening of every change to a stored customer: loaded for update in this unit
+    of work (404, or 410 when merged away) at the version the caller expects (412)."""
+    current = load(uow, customer_id, for_update=True)
+    check_version(current, expected_version)
+    return current
+
+
 def change_warnings(
     uow: UnitOfWork,
     customer: Customer,

@@ -1,5 +1,10 @@
 """Partial update of a customer: master fields, action lists for child records,
-dimensions and overrides; all or nothing."""
+dimensions and overrides; all or nothing.
+
+:func:`update_customer` is the use case: under the approval policy it applies at once or
+opens a change request. :func:`apply_update` applies an approved request's patch
+(``governance/decide.py``). Both open with :func:`prepare_update` (or, for the customer
+the approval loaded already, :func:`patch_customer`) and write with :func:`write_update`."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
+from custmaster.domain.approvals import Operation, Policy, require_submit
 from custmaster.domain.build import patched_customer
 from custmaster.domain.context import ParseContext
 from custmaster.domain.errors import ChangeWarning, ValidationFailed
@@ -14,15 +20,12 @@ from custmaster.domain.events import customer_event
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Principal
 from custmaster.domain.snapshot import diff, snapshot
-from custmaster.services.customers.common import (
-    change_warnings,
-    check_references,
-    check_version,
-    load,
-)
-from custmaster.services.customers.create import CustomerResult
+from custmaster.services.customers.common import change_warnings, check_references, load_current
+from custmaster.services.customers.outcome import CustomerResult, Outcome, applied, pending
 from custmaster.services.dedup.index import refresh_match_keys
 from custmaster.services.dedup.records import match_record
+from custmaster.services.governance.access import check_change_access, touched_entities
+from custmaster.services.governance.approval_step import open_request
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import record_change, utcnow
 from custmaster.services.settings import ServiceSettings
@@ -31,15 +34,73 @@ from custmaster.services.settings import ServiceSettings
 def update_customer(
     uow: UnitOfWork,
     actor: Principal,
+    policy: Policy,
     customer_id: UUID,
     patch: Mapping[str, Any],
     settings: ServiceSettings,
     *,
     expected_version: int | None = None,
-    change_request_id: UUID | None = None,
-) -> CustomerResult:
+    operation: Operation = Operation.UPDATE,
+) -> Outcome:
+    """Update a customer under the approval policy (or, with
+    ``operation=ERASE_PERSONAL_DATA``, an anonymising patch): a green change is stored at
+    once, any other opens a change request (re-validated when it is applied)."""
+    direct = require_submit(actor, operation)
     with uow:
         current, updated, ctx = prepare_update(uow, customer_id, patch, expected_version)
+        before, after = snapshot(current), snapshot(updated)
+        changes = diff(before, after)
+        check_change_access(actor, patch, [c["field"] for c in changes], current)
+        request = None
+        if changes:
+            request = open_request(
+                uow,
+                actor,
+                policy,
+                operation,
+                customer_id=customer_id,
+                changes=changes,
+                payload={"patch": dict(patch)},
+                before=before,
+                after=after,
+                base_version=current.version,
+                entities=touched_entities(patch, current),
+                direct=direct,
+                warnings=lambda: (
+                    ctx.warnings
+                    + change_warnings(
+                        uow, updated, settings, name_changed=updated.name != current.name
+                    )
+                ),
+            )
+        if request is not None:
+            return pending(request)
+        # green: store what was validated above (no second load and parse)
+        result = write_update(
+            uow,
+            actor,
+            current,
+            updated,
+            settings,
+            warnings=ctx.warnings,
+            compared=(before, after, changes),
+        )
+        return applied(actor, result)
+
+
+def apply_update(
+    uow: UnitOfWork,
+    actor: Principal,
+    current: Customer,
+    patch: Mapping[str, Any],
+    settings: ServiceSettings,
+    *,
+    change_request_id: UUID | None = None,
+) -> CustomerResult:
+    """Apply ``patch`` to ``current`` (loaded for update in this unit of work, with
+    ``load_current``) without asking the policy: the change of an approved request."""
+    with uow:
+        updated, ctx = patch_customer(uow, current, patch)
         return write_update(
             uow,
             actor,
@@ -57,18 +118,25 @@ def prepare_update(
     patch: Mapping[str, Any],
     expected_version: int | None,
 ) -> tuple[Customer, Customer, ParseContext]:
-    """The opening of every update (applied at once or submitted for approval): the
-    customer loaded for update, its version checked, the patch applied and its references
-    checked; the current and the updated customer and the parse context (warnings).
-    Call it inside the unit of work."""
-    current = load(uow, customer_id, for_update=True)
-    check_version(current, expected_version)
+    """The opening of an update: the customer loaded for update, its version checked,
+    the patch applied and its references checked; the current and the updated customer
+    and the parse context (warnings). Call it inside the unit of work."""
+    current = load_current(uow, customer_id, expected_version)
+    updated, ctx = patch_customer(uow, current, patch)
+    return current, updated, ctx
+
+
+def patch_customer(
+    uow: UnitOfWork, current: Customer, patch: Mapping[str, Any]
+) -> tuple[Customer, ParseContext]:
+    """``patch`` applied to ``current`` and its reference-data codes checked
+    (``ValidationFailed`` otherwise); the updated customer and the parse context."""
     ctx = ParseContext()
     updated = patched_customer(current, patch, now=utcnow(), ctx=ctx)
     check_references(uow, ctx)
     if updated is None or ctx.errors:
         raise ValidationFailed(ctx.errors.errors)
-    return current, updated, ctx
+    return updated, ctx
 
 
 def write_update(

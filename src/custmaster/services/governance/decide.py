@@ -17,13 +17,14 @@ from custmaster.domain.approvals import (
 from custmaster.domain.errors import DomainError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.snapshot import snapshot, value_at
-from custmaster.services.customers.common import load
-from custmaster.services.customers.create import create_customer
-from custmaster.services.customers.update import update_customer
+from custmaster.services.customers.common import load_current
+from custmaster.services.customers.create import apply_create
+from custmaster.services.customers.lifecycle import apply_lifecycle
+from custmaster.services.customers.update import apply_update
 from custmaster.services.dedup.unmerge import unmerge
 from custmaster.services.governance.access import may_see_request
+from custmaster.services.governance.approval_step import request_event
 from custmaster.services.governance.merges import apply_merge
-from custmaster.services.governance.submit import apply_lifecycle, request_event
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.rules import apply_request as apply_profile_rules
 from custmaster.services.recording import record_change, utcnow
@@ -90,20 +91,22 @@ def approve(
 
 
 def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -> None:
-    """Re-validate against the current record and apply, in the approval's transaction;
-    a field changed meanwhile makes the request conflicted (other fields are rebased)."""
+    """Re-validate against the current record and apply, in the approval's transaction,
+    with the write step the green path uses (``services/customers/``, ...); a field
+    changed meanwhile makes the request conflicted (other fields are rebased)."""
     submitter = _submitter(uow, request)
     before = request.as_dict()
     payload = request.change.payload
     try:
         if request.operation is Operation.CREATE:
-            result = create_customer(
+            result = apply_create(
                 uow, submitter, payload["request"], settings, change_request_id=request.id
             )
             request.customer_id = result.customer.id
         elif request.operation in (Operation.UPDATE, Operation.ERASE_PERSONAL_DATA):
             assert request.customer_id is not None
-            current = snapshot(load(uow, request.customer_id))
+            customer = load_current(uow, request.customer_id, None)
+            current = snapshot(customer)
             fields = request.change.fields
             outcome = rebase(
                 request.change.base_values,
@@ -116,13 +119,8 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 request.mark_conflicted(outcome.conflicts, utcnow())
                 _record(uow, submitter, request, "conflicted", before)
                 return
-            update_customer(
-                uow,
-                submitter,
-                request.customer_id,
-                payload["patch"],
-                settings,
-                change_request_id=request.id,
+            apply_update(
+                uow, submitter, customer, payload["patch"], settings, change_request_id=request.id
             )
             if request.operation is Operation.ERASE_PERSONAL_DATA:
                 scrub_sources(uow, request.customer_id, payload["patch"], current)

@@ -22,7 +22,7 @@ from custmaster.services.governance.access import (
     visible_customer,
     visible_data,
 )
-from custmaster.services.governance.submit import open_request
+from custmaster.services.governance.approval_step import open_request
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings

@@ -11,8 +11,9 @@ from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.personal_data import contact_erasure_patch, customer_erasure_patch
 from custmaster.domain.snapshot import jsonable, snapshot
 from custmaster.services.customers.common import load
+from custmaster.services.customers.outcome import Outcome
+from custmaster.services.customers.update import update_customer
 from custmaster.services.governance.access import visible_snapshot
-from custmaster.services.governance.submit import Outcome, submit_update
 from custmaster.services.ports import AuditEntry, UnitOfWork
 from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.erasure import scrub_sources
@@ -94,7 +95,7 @@ def erase_customer(
             else contact_erasure_patch(customer, contact_id)
         )
         before = snapshot(customer)
-        outcome = submit_update(
+        outcome = update_customer(
             uow,
             actor,
             policy,

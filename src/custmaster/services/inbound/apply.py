@@ -10,7 +10,7 @@
    target's upsert key (custmaster's id the target stores), else, for a new record, the
    matcher: a match the current model would merge automatically is taken as that
    customer.
-4. **Approval.** ``submit_create`` / ``submit_update`` under the approval policy: a green
+4. **Approval.** ``create_customer`` / ``update_customer`` under the approval policy: a green
    change applies, a yellow one waits as a change request.
 """
 
@@ -28,8 +28,10 @@ from custmaster.domain.model import SourceRef
 from custmaster.domain.permissions import Principal, require_any
 from custmaster.domain.snapshot import snapshot
 from custmaster.matching.record import from_customer_dict
+from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.outcome import Outcome
+from custmaster.services.customers.update import update_customer
 from custmaster.services.dedup.online import match_record_in
-from custmaster.services.governance.submit import Outcome, submit_create, submit_update
 from custmaster.services.imports.mapping import map_row
 from custmaster.services.imports.sources import SourceRow
 from custmaster.services.imports.templates import Template
@@ -209,7 +211,7 @@ def receive_change(
         customer_id = _match(uow, command)
         result.matched = customer_id is not None
     if customer_id is None:
-        _outcome(result, submit_create(uow, actor, policy, command, settings), None)
+        _outcome(result, create_customer(uow, actor, policy, command, settings), None)
     else:
         with uow.read_only():
             current = uow.customers.get(customer_id)
@@ -219,7 +221,7 @@ def receive_change(
         if not patch:
             result.status = "unchanged"
         else:
-            outcome = submit_update(uow, actor, policy, customer_id, patch, settings)
+            outcome = update_customer(uow, actor, policy, customer_id, patch, settings)
             _outcome(result, outcome, current.version)
     if result.customer_id is not None and mappings:
         _remember(

@@ -20,7 +20,7 @@ from custmaster.domain.errors import NotFound
 from custmaster.domain.events import CloudEvent
 from custmaster.domain.permissions import Permission, PermissionDenied, Principal, require
 from custmaster.domain.profile_rules import parse_rule_set
-from custmaster.services.governance.submit import open_request
+from custmaster.services.governance.approval_step import open_request
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.active_rules import DEFAULT, active
 from custmaster.services.profile.rule_ports import StoredRuleSet

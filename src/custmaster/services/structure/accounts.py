@@ -16,7 +16,8 @@ from custmaster.domain.operating_hours import OperatingHours
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.visits import VisitSettings, closed_preferred_days
 from custmaster.services.customers.common import load
-from custmaster.services.governance.submit import Outcome, submit_update
+from custmaster.services.customers.outcome import Outcome
+from custmaster.services.customers.update import update_customer
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
@@ -141,7 +142,7 @@ def record_participation(
         if mark_participation(state, kind, utcnow()) is state:
             return Participation(contact, customer.version)
         patch = {"contacts": [{"action": "update", "id": str(contact_id), "sellable": True}]}
-        outcome = submit_update(uow, actor, policy, customer_id, patch, settings)
+        outcome = update_customer(uow, actor, policy, customer_id, patch, settings)
         if outcome.result is not None:
             updated = next(c for c in outcome.result.customer.contacts if c.id == contact_id)
             return Participation(updated, outcome.result.customer.version, outcome)

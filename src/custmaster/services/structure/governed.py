@@ -24,7 +24,7 @@ from custmaster.domain.approvals import (
 )
 from custmaster.domain.approvals.rebase import same_value
 from custmaster.domain.permissions import PermissionDenied, Principal
-from custmaster.services.governance.submit import open_request
+from custmaster.services.governance.approval_step import open_request
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.structure import assignment_changes as assignments
 from custmaster.services.structure import hierarchy_changes as hierarchies

@@ -12,7 +12,8 @@ from custmaster.domain.build import REQUEST_FIELDS
 from custmaster.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custmaster.domain.permissions import Permission, Principal, require
 from custmaster.domain.templates import CustomerTemplate, apply_template_explained, check_template
-from custmaster.services.governance.submit import Outcome, submit_create
+from custmaster.services.customers.create import create_customer
+from custmaster.services.customers.outcome import Outcome
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
 from custmaster.services.settings import ServiceSettings
@@ -149,4 +150,4 @@ def create_from_template(
         stored = _load(uow, name)
         template = CustomerTemplate(stored["name"], stored["defaults"], stored["description"])
         merged, used = apply_template_explained(template, request)
-        return TemplateOutcome(submit_create(uow, actor, policy, merged, settings), used)
+        return TemplateOutcome(create_customer(uow, actor, policy, merged, settings), used)

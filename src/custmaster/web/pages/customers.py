@@ -27,10 +27,10 @@ from custmaster.services.customers.read import (
     get_effective_view,
     search_customers,
 )
+from custmaster.services.customers.update import update_customer
 from custmaster.services.dedup.online import explain, find_matches
 from custmaster.services.dedup.xrefs import customer_xrefs, resolve_xref
 from custmaster.services.governance.access import may_see_entity
-from custmaster.services.governance.submit import submit_update
 from custmaster.services.ports import CustomerQuery
 from custmaster.services.structure import hierarchies, org_units, relationships
 from custmaster.services.structure.common import DEFAULT_SETTINGS
@@ -366,7 +366,7 @@ def _edit(
         return _edit_page(request, customer, entity, values, _field_errors(errors, entity), [], 422)
     version = int(submitted["version"]) if submitted.get("version", "").isdigit() else None
     try:
-        outcome = submit_update(
+        outcome = update_customer(
             container.uow(),
             me,
             container.policy,
