@@ -44,7 +44,7 @@ async def consume(url: str, stream: str, subjects: str, durable: str, count: int
         while handled < count:
             try:
                 messages = await sub.fetch(min(100, count - handled), timeout=timeout)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing came
                 break
             for msg in messages:
                 event = json.loads(msg.data)

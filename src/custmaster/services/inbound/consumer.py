@@ -99,7 +99,7 @@ async def consume(
             wanted = batch if max_messages is None else min(batch, max_messages - report.received)
             try:
                 messages = await subscription.fetch(wanted, timeout=1.0)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):  # nats-py raises either when nothing came
                 idle += 1.0
                 if idle_seconds is not None and idle >= idle_seconds:
                     break
