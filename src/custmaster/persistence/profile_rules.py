@@ -156,12 +156,9 @@ class SqlProfileRulesRepository:
                 out[row.customer_id][row.legal_entity] = score_of(row)
         return out
 
-    def save_scores(self, customer_id: UUID, scores: Mapping[str, Score], at: datetime) -> None:
-        self.save_scores_of({customer_id: scores}, at)
-
     def save_scores_of(self, scores_of: Mapping[UUID, Mapping[str, Score]], at: datetime) -> None:
-        """:meth:`save_scores` of several customers: one DELETE per 500 customers, one
-        bulk INSERT (COPY on PostgreSQL) of all their rows."""
+        """Replace these customers' score rows: one DELETE per 500 customers, one bulk
+        INSERT (COPY on PostgreSQL) of all their rows, then their read rows."""
         ids = sorted(scores_of)
         for start in range(0, len(ids), _CHUNK):
             self._connection.execute(

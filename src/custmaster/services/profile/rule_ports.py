@@ -46,12 +46,9 @@ class ProfileRulesRepository(Protocol):
         """:meth:`scores` of several customers (every id a key)."""
         ...
 
-    def save_scores(self, customer_id: UUID, scores: Mapping[str, Score], at: datetime) -> None:
-        """Replace the customer's score rows with these (legal entity -> score)."""
-        ...
-
     def save_scores_of(self, scores_of: Mapping[UUID, Mapping[str, Score]], at: datetime) -> None:
-        """:meth:`save_scores` of several customers (customer -> legal entity -> score)."""
+        """Replace these customers' score rows with theirs (customer -> legal entity ->
+        score)."""
         ...
 
     def profiled_customers(self, after: UUID | None, limit: int) -> list[UUID]:
