@@ -162,3 +162,35 @@ def test_a_gb01_reviewer_decides_a_gb01_job_and_not_one_that_updates_a_de01_cust
     assert gb01.get(f"{API}/{update}").status_code == 404
     assert gb01.post(f"{API}/{update}/approve").status_code == 404
     assert client.get(f"{API}/{update}").json()["status"] == "awaiting_review"
+
+
+def test_a_scoped_users_pages_hold_every_job_in_reach_behind_newer_ones_out_of_it(
+    client: TestClient, client_as: Callable[..., TestClient]
+) -> None:
+    """Jobs out of a user's sight do not shorten their pages or hide older jobs: three
+    GB01 jobs behind five newer DE01 ones, paged two at a time, are all listed."""
+
+    def submit(entity: str) -> str:
+        answer = client.post(
+            API,
+            files=[("file", (f"{entity}.csv", ROWS.encode(), "text/csv"))],
+            data={"template": "custmaster", "entity": entity, "validate_only": "true"},
+        )
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["id"])
+
+    theirs = [submit("GB01") for _ in range(3)]
+    hidden = [submit("DE01") for _ in range(5)]
+    gb01 = client_as("gb-pager", roles=["data_steward"], entities=["GB01"])
+    seen: list[str] = []
+    cursor: str | None = None
+    for _ in range(10):  # bounded: 3 jobs at 2 a page
+        params: dict[str, str | int] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = gb01.get(API, params=params).json()
+        seen += [j["id"] for j in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert set(theirs) <= set(seen)
+    assert not set(hidden) & set(seen)
+    assert len(seen) == len(set(seen))

@@ -560,10 +560,19 @@ def interrupted_jobs(uow: UnitOfWork) -> list[ImportJob]:
 def list_jobs(
     uow: UnitOfWork, actor: Principal, *, before: datetime | None, limit: int
 ) -> list[ImportJob]:
+    """Up to ``limit`` jobs ``actor`` may see (``may_see_job``), newest first, created
+    before ``before``. A scoped user's page is filled from older jobs when newer ones are
+    out of sight, so a short page means there is nothing more to see."""
     get_permission(actor)
+    visible: list[ImportJob] = []
     with uow.read_only():
-        jobs = uow.imports.list_jobs(before=before, limit=limit)
-    return [j for j in jobs if may_see_job(actor, j.entities, j.submitted_by)]
+        while len(visible) < limit:
+            jobs = uow.imports.list_jobs(before=before, limit=limit)
+            visible += [j for j in jobs if may_see_job(actor, j.entities, j.submitted_by)]
+            if len(jobs) < limit:
+                break
+            before = jobs[-1].created_at
+    return visible[:limit]
 
 
 def get_permission(actor: Principal) -> None:
