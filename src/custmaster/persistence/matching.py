@@ -42,6 +42,7 @@ from custmaster.persistence.tables_matching import (
     match_models,
     match_records,
     match_runs,
+    merge_members,
     merge_source_refs,
     merges,
     not_duplicates,
@@ -499,6 +500,10 @@ class SqlMatchingRepository:
                 merged_by=merge.merged_by,
             )
         )
+        self._connection.execute(
+            insert(merge_members),
+            [{"merge_id": merge.id, "customer_id": absorbed} for absorbed in merge.absorbed_ids],
+        )
         if merge.moved_refs:
             self._connection.execute(
                 insert(merge_source_refs),
@@ -558,9 +563,10 @@ class SqlMatchingRepository:
         return [self._merge(row) for row in rows]
 
     def merges_involving(self, customer_id: UUID) -> list[MergeRecord]:
-        """As survivor, or among the absorbed (their ids as text inside ``absorbed_ids``:
-        the same test on both databases)."""
-        absorbed = cast(merges.c.absorbed_ids, Text).like(f"%{customer_id}%")
+        """As survivor, or among the absorbed (``merge_members``)."""
+        absorbed = merges.c.id.in_(
+            select(merge_members.c.merge_id).where(merge_members.c.customer_id == customer_id)
+        )
         rows = self._connection.execute(
             select(merges)
             .where(or_(merges.c.survivor_id == customer_id, absorbed))

@@ -120,6 +120,15 @@ merges = Table(
     Column("unmerged_by", String(128)),
 )
 
+#: one row per customer a merge absorbed: finds the merges a customer was absorbed by
+#: (an erasure scrubs their snapshots) without reading every merge's ``absorbed_ids``
+merge_members = Table(
+    "merge_members",
+    metadata,
+    Column("merge_id", Uuid, primary_key=True),
+    Column("customer_id", Uuid, primary_key=True, index=True),
+)
+
 merge_source_refs = Table(
     "merge_source_refs",
     metadata,

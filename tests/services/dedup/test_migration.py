@@ -17,6 +17,7 @@ TABLES = {
     "not_duplicates",
     "merges",
     "merge_source_refs",
+    "merge_members",
     "customer_redirects",
 }
 
