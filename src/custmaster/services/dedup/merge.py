@@ -92,12 +92,48 @@ def merge_customers(
         The golden record, the merge id, the rule and source record of every field.
     """
     require(actor, Permission.MERGE_PROPOSE)
-    _check_ids(survivor_id, absorbed_ids)
-    rules_config = config or load_survivorship()
     with uow:
-        survivor = load(uow, survivor_id, for_update=True)
-        check_version(survivor, expected_version)
-        absorbed = [load(uow, customer_id, for_update=True) for customer_id in absorbed_ids]
+        survivor, absorbed = load_merge(uow, survivor_id, absorbed_ids, expected_version)
+        return merge_loaded(
+            uow,
+            actor,
+            survivor,
+            absorbed,
+            choices,
+            config=config,
+            change_request_id=change_request_id,
+        )
+
+
+def load_merge(
+    uow: UnitOfWork,
+    survivor_id: UUID,
+    absorbed_ids: Sequence[UUID],
+    expected_version: int | None = None,
+) -> tuple[Customer, list[Customer]]:
+    """The survivor and the absorbed records of a merge, checked and locked (survivor
+    first, then the absorbed in the order given), inside the caller's transaction."""
+    _check_ids(survivor_id, absorbed_ids)
+    survivor = load(uow, survivor_id, for_update=True)
+    check_version(survivor, expected_version)
+    return survivor, [load(uow, customer_id, for_update=True) for customer_id in absorbed_ids]
+
+
+def merge_loaded(
+    uow: UnitOfWork,
+    actor: Principal,
+    survivor: Customer,
+    absorbed: Sequence[Customer],
+    choices: Mapping[str, Any],
+    *,
+    config: SurvivorshipConfig | None = None,
+    change_request_id: UUID | None = None,
+) -> MergeResult:
+    """The merge itself, on records :func:`load_merge` loaded in the same transaction."""
+    require(actor, Permission.MERGE_PROPOSE)
+    rules_config = config or load_survivorship()
+    absorbed_ids = [customer.id for customer in absorbed]
+    with uow:
         now = utcnow()
         ctx = ParseContext()
         plan = plan_merge(survivor, absorbed, rules_config, choices, now=now, ctx=ctx)

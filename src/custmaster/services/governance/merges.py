@@ -13,8 +13,12 @@ from custmaster.domain.approvals import ChangeRequest, Operation, Policy, requir
 from custmaster.domain.errors import Conflict, NotFound
 from custmaster.domain.model import Customer
 from custmaster.domain.permissions import Permission, Principal
-from custmaster.services.customers.common import check_version, load
-from custmaster.services.dedup.merge import MergeResult, merge_customers
+from custmaster.services.dedup.merge import (
+    MergeResult,
+    load_merge,
+    merge_customers,
+    merge_loaded,
+)
 from custmaster.services.dedup.ports import MergeRecord
 from custmaster.services.dedup.unmerge import UnmergeResult, unmerge
 from custmaster.services.governance.access import (
@@ -60,9 +64,7 @@ def submit_merge(
     ``cluster_id`` is given, which is marked merged when the merge applies)."""
     direct = require_submit(actor, Operation.MERGE)
     with uow:
-        survivor = load(uow, survivor_id, for_update=True)
-        check_version(survivor, expected_version)
-        absorbed = [load(uow, customer_id) for customer_id in absorbed_ids]
+        survivor, absorbed = load_merge(uow, survivor_id, absorbed_ids, expected_version)
         ids = [str(customer_id) for customer_id in absorbed_ids]
         request = open_request(
             uow,
@@ -80,16 +82,8 @@ def submit_merge(
         )
         if request is not None:
             return MergeOutcome(request=request)
-        merged = apply_merge(
-            uow,
-            actor,
-            survivor_id,
-            absorbed_ids,
-            choices,
-            settings,
-            expected_version=expected_version,
-            cluster_id=cluster_id,
-        )
+        merged = merge_loaded(uow, actor, survivor, absorbed, choices)
+        _close_cluster(uow, actor, cluster_id, merged)
         return MergeOutcome(merge=visible_merge(actor, merged))
 
 
@@ -127,11 +121,16 @@ def apply_merge(
             expected_version=expected_version,
             change_request_id=change_request_id,
         )
-        if cluster_id is not None:
-            uow.matching.decide_cluster(
-                cluster_id, "merged", utcnow(), actor.user_id, result.merge_id
-            )
+        _close_cluster(uow, actor, cluster_id, result)
         return result
+
+
+def _close_cluster(
+    uow: UnitOfWork, actor: Principal, cluster_id: int | None, merged: MergeResult
+) -> None:
+    """Mark the review-queue cluster a merge came from as merged."""
+    if cluster_id is not None:
+        uow.matching.decide_cluster(cluster_id, "merged", utcnow(), actor.user_id, merged.merge_id)
 
 
 def submit_unmerge(
