@@ -220,8 +220,15 @@ def customer_page(
         "profile": profile_panel(container.uow(), me, customer_id, entity, container.profile),
         "may_edit": me.has(Permission.CUSTOMER_UPDATE) or me.has(Permission.CUSTOMER_PROPOSE),
         "may_history": me.has(Permission.AUDIT_READ),
+        "entity_address_ids": _override_address_ids(customer, entity),
     }
     return render(request, "customer.html", context)
+
+
+def _override_address_ids(customer: Customer, entity: str | None) -> set[str]:
+    """The ids of the addresses ``entity`` sets itself (they replace the master's)."""
+    override = customer.overrides.get(entity) if entity else None
+    return {str(a.id) for a in override.addresses} if override is not None else set()
 
 
 @router.get("/customers/{customer_id}/structure")
