@@ -5,6 +5,7 @@ a field through the same change (or change request) the API makes."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -29,11 +30,10 @@ from custmaster.services.customers.read import (
 )
 from custmaster.services.customers.update import update_customer
 from custmaster.services.dedup.online import explain, find_matches
-from custmaster.services.dedup.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.dedup.xrefs import resolve_xref
 from custmaster.services.governance.access import may_see_entity
 from custmaster.services.ports import CustomerQuery
-from custmaster.services.structure import hierarchies, org_units, relationships
-from custmaster.services.structure.common import DEFAULT_SETTINGS
+from custmaster.services.structure.overview import customer_structure
 from custmaster.web.auth import actor
 from custmaster.web.profile import profile_panel
 from custmaster.web.rendering import render
@@ -78,6 +78,8 @@ OVERRIDABLE = (
     "revenue_account",
     "customer_group",
 )
+#: runs the search page's matcher call beside its text search
+_SIMILAR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-similar")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,}$")
 Text = Annotated[str | None, Query(max_length=255)]
 Code = Annotated[str | None, Query(max_length=64)]
@@ -120,6 +122,13 @@ def search(
         account_tier=account_tier or None,
         limit=50,
     )
+    # the matcher's "similar records" and the text search in parallel (each on its own
+    # connection): the page waits for the slower, not for the two in series
+    matching = (
+        _SIMILAR.submit(find_matches, container.uow(), me, _fuzzy_candidate(text), limit=10)
+        if text and fuzzy
+        else None
+    )
     found = search_customers(container.uow(), me, query)
     similar: list[dict[str, Any]] = []
     source: dict[str, Any] | None = None
@@ -135,9 +144,9 @@ def search(
             }
         except NotFound:
             source = None
-    if text and fuzzy:
+    if matching is not None:
         shown = {c.id for c in found}
-        matches, _ = find_matches(container.uow(), me, _fuzzy_candidate(text), limit=10)
+        matches, _ = matching.result()
         similar = [
             {
                 "customer_id": m.customer_id,
@@ -236,26 +245,16 @@ def structure_page(
     request: Request, customer_id: UUID, as_of: Annotated[date | None, Query()] = None
 ) -> Response:
     container, me = _container(request), actor(request)
-    customer = get_customer(container.uow(), me, customer_id)
-    trees = [
-        hierarchies.read_hierarchy(container.uow(), me, kind, customer_id, as_of=as_of)
-        for kind in sorted(DEFAULT_SETTINGS.hierarchy_types)
-    ]
-    outgoing = relationships.customer_relationships(container.uow(), me, customer_id, as_of=as_of)
-    incoming = relationships.customer_relationships(
-        container.uow(), me, customer_id, as_of=as_of, incoming=True
-    )
-    team = org_units.account_team(container.uow(), me, customer_id, as_of=as_of)
-    xrefs = customer_xrefs(container.uow(), me, customer_id)
+    found = customer_structure(container.uow(), me, customer_id, as_of=as_of)
     context = {
-        "title": f"Structure of {customer.name}",
-        "customer": customer,
+        "title": f"Structure of {found.customer.name}",
+        "customer": found.customer,
         "as_of": as_of,
-        "trees": [jsonable(t) for t in trees],
-        "outgoing": jsonable(outgoing),
-        "incoming": jsonable(incoming),
-        "team": jsonable(team),
-        "xrefs": xrefs,
+        "trees": [jsonable(t) for t in found.trees],
+        "outgoing": jsonable(found.outgoing),
+        "incoming": jsonable(found.incoming),
+        "team": jsonable(found.team),
+        "xrefs": found.xrefs,
     }
     return render(request, "structure.html", context)
 
