@@ -5,7 +5,6 @@ a field through the same change (or change request) the API makes."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -78,8 +77,6 @@ OVERRIDABLE = (
     "revenue_account",
     "customer_group",
 )
-#: runs the search page's matcher call beside its text search
-_SIMILAR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="console-similar")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,}$")
 Text = Annotated[str | None, Query(max_length=255)]
 Code = Annotated[str | None, Query(max_length=64)]
@@ -122,13 +119,6 @@ def search(
         account_tier=account_tier or None,
         limit=50,
     )
-    # the matcher's "similar records" and the text search in parallel (each on its own
-    # connection): the page waits for the slower, not for the two in series
-    matching = (
-        _SIMILAR.submit(find_matches, container.uow(), me, _fuzzy_candidate(text), limit=10)
-        if text and fuzzy
-        else None
-    )
     found = search_customers(container.uow(), me, query)
     similar: list[dict[str, Any]] = []
     source: dict[str, Any] | None = None
@@ -144,9 +134,9 @@ def search(
             }
         except NotFound:
             source = None
-    if matching is not None:
+    if text and fuzzy:
         shown = {c.id for c in found}
-        matches, _ = matching.result()
+        matches, _ = find_matches(container.uow(), me, _fuzzy_candidate(text), limit=10)
         similar = [
             {
                 "customer_id": m.customer_id,
