@@ -18,9 +18,10 @@ Usage (from the project root):
 ``--extra`` COPYs more customers in after the demo set and its duplicate run (see
 ``add_bulk``): 1,000,000 in about 11 minutes on the shared 2-core machine.
 
-``--postgres`` creates ``bench_consolescale`` on 127.0.0.1 (never the ``test``
-database) and drops it afterwards unless ``--keep``. Figures are printed, never asserted;
-the target is <= 200 ms p95 for every page.
+``--postgres`` creates ``bench_consolescale`` (or ``--database NAME``, which must start
+with ``bench_``) on 127.0.0.1 (never the ``test`` database) and drops it afterwards unless
+``--keep``. ``--only NAME`` (repeatable) measures only the pages of that name. Figures
+are printed, never asserted; the target is <= 200 ms p95 for every page.
 """
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ def _free_port() -> int:
         return port
 
 
-def _postgres(action: str) -> None:
+def _postgres(action: str, database: str = PG_DATABASE) -> None:
     command = "createdb" if action == "create" else "dropdb"
     subprocess.run(
-        [command, "-h", "127.0.0.1", "-U", "postgres", PG_DATABASE],
+        [command, "-h", "127.0.0.1", "-U", "postgres", database],
         check=False,
         capture_output=True,
     )
@@ -329,19 +330,25 @@ def main() -> None:
     )
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--database", default=PG_DATABASE, help="scratch database (bench_*)")
+    parser.add_argument(
+        "--only", action="append", default=[], help="measure only this page (repeatable)"
+    )
     parser.add_argument(
         "--reuse",
         action="store_true",
         help="measure the scratch PostgreSQL database as it is (no load)",
     )
     args = parser.parse_args()
+    if not args.database.startswith("bench_"):
+        parser.error("--database must start with bench_ (never the test database)")
     workdir = Path(tempfile.mkdtemp(prefix="console-bench-"))
     os.environ.setdefault("CUSTMASTER_IMPORT_DIR", str(workdir / "imports"))
     if args.postgres:
         if not args.reuse:
-            _postgres("drop")
-            _postgres("create")
-        url = f"postgresql://postgres@127.0.0.1:5432/{PG_DATABASE}"
+            _postgres("drop", args.database)
+            _postgres("create", args.database)
+        url = f"postgresql://postgres@127.0.0.1:5432/{args.database}"
     else:
         url = f"sqlite:///{workdir / 'bench.db'}"
     container, key, ids = build(url, args.customers, args.extra, reuse=args.reuse)
@@ -361,6 +368,8 @@ def main() -> None:
             [r["id"] for r in waiting["items"]],
             jobs[0]["id"] if jobs else None,
         )
+        if args.only:
+            table = [row for row in table if row[0] in args.only]
         results: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n, _, _ in table}
         for _ in range(3):  # warm up
             for _, page, call in table:
@@ -399,7 +408,7 @@ def main() -> None:
         )
     container.engine.dispose()
     if args.postgres and not args.keep:
-        _postgres("drop")
+        _postgres("drop", args.database)
 
 
 if __name__ == "__main__":

@@ -49,3 +49,18 @@ def test_values_equal_in_python_but_written_differently_are_stored(client: TestC
         "overrides.DE01.credit_limit",
         f"pricing_tiers[{tier['id']}].unit_price",
     } <= changed
+
+
+def test_an_override_that_changes_only_its_addresses_stores_them(client: TestClient) -> None:
+    customer = create(client, acme())
+    berlin = {"type": "billing", "lines": ["Hauptstr. 5"], "city": "Berlin", "country": "DE"}
+    for addresses in ([berlin], [berlin, {**berlin, "type": "shipping"}], []):
+        patch = {"overrides": [{"action": "update", "entity": "DE01", "addresses": addresses}]}
+        answer = client.patch(f"{API}/{customer['id']}", json=patch)
+        assert answer.status_code == 200, answer.text
+        stored = client.get(f"{API}/{customer['id']}").json()
+        assert stored == {**answer.json(), "warnings": []}
+        assert [a["type"] for a in stored["overrides"]["DE01"]["addresses"]] == [
+            a["type"] for a in addresses
+        ]
+        assert stored["addresses"] == customer["addresses"]  # the master's stay

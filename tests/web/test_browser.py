@@ -1,6 +1,7 @@
 """The steward console walked as its users walk it, in Debian's Chromium: sign in, search,
 open a customer, propose a change and approve it from another user's inbox, review and
-merge a duplicate and unmerge it, upload an import and approve it. Every page is checked
+merge a duplicate and unmerge it, upload an import and approve it, add, change and remove
+contacts and addresses. Every page is checked
 with axe-core (no serious or critical violation) and photographed for docs/console/."""
 
 from __future__ import annotations
@@ -197,3 +198,57 @@ def test_usable_on_a_tablet(page: Any, served: Served) -> None:
     check_page(page, "customer-tablet")
     page.goto(f"{served.url}/console/quality")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_add_change_and_remove_contacts_and_addresses(page: Any, served: Served) -> None:
+    """A steward adds a contact (low-risk: applied at once), sees a message beside a wrong
+    field, changes the contact and removes it; a new address waits for approval."""
+    customer = served.world.global_id
+    sign_in(page, served, "steward")
+    page.goto(f"{served.url}/console/customers/{customer}")
+    page.get_by_role("link", name="Add a contact").click()
+    page.get_by_label("First name").fill("Grace")
+    page.get_by_label("Last name").fill("Hopper")
+    page.get_by_label("E-mail").fill("grace at widgets")
+    page.get_by_role("button", name="Add contact").click()
+    error = page.get_by_test_id("error-email")
+    assert error.is_visible()  # the message beside the field, tied to it for readers
+    assert page.get_by_label("E-mail").get_attribute("aria-describedby") == "e-email"
+    check_page(page, "contact-form-errors")
+    page.get_by_label("E-mail").fill("grace@globalwidgets.example")
+    page.get_by_role("button", name="Add contact").click()
+    page.wait_for_url(re.compile(r".*flash=applied.*"))
+    contacts = page.get_by_test_id("contacts")
+    assert "grace@globalwidgets.example" in contacts.inner_text()
+    page.get_by_role("link", name="Add a contact").click()
+    page.get_by_label("Last name").fill("Lovelace")
+    page.get_by_label("Job title").fill("Controller")
+    page.get_by_role("button", name="Add contact").click()
+    page.wait_for_url(re.compile(r".*flash=applied.*"))
+    check_page(page, "customer-contacts")
+
+    page.get_by_role("link", name="Change contact Grace Hopper").click()
+    page.get_by_label("Job title").fill("Head of Purchasing")
+    page.get_by_role("button", name="Save contact").click()
+    page.wait_for_url(re.compile(r".*flash=applied.*"))
+    assert "Head of Purchasing" in page.get_by_test_id("contacts").inner_text()
+
+    page.get_by_role("link", name="Remove contact Lovelace").click()
+    assert "Lovelace" in page.get_by_test_id("remove-record").inner_text()
+    check_page(page, "contact-remove")
+    page.get_by_role("button", name="Remove contact").click()
+    page.wait_for_url(re.compile(r".*flash=applied.*"))
+    remaining = page.get_by_test_id("contacts").inner_text()
+    assert "Lovelace" not in remaining and "Grace" in remaining
+
+    page.get_by_role("link", name="Add an address").click()
+    page.get_by_label("Type").select_option("shipping")
+    page.get_by_label("Street lines (one per line)").fill("Unit 4\nDock Road")
+    page.get_by_label("City").fill("Leeds")
+    page.get_by_label("Country (ISO 3166-1, e.g. DE)").fill("GB")
+    check_page(page, "address-form")
+    page.get_by_role("button", name="Add address").click()
+    # addresses are not low-risk under the console's policy: a change request
+    page.wait_for_url(re.compile(r".*/console/change-requests/.*flash=submitted"))
+    assert page.get_by_test_id("cr-status").inner_text() == "pending"
+    assert "Dock Road" in page.get_by_test_id("diff").inner_text()

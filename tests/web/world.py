@@ -26,6 +26,7 @@ USERS: dict[str, tuple[list[str], list[str] | None]] = {
     "steward2": (["data_steward"], None),
     "rep": (["sales_rep"], None),
     "arm": (["ar_manager"], None),
+    "controller": (["controller"], None),  # the second approver of an address change
     "viewer": (["viewer"], None),
     "gb_steward": (["data_steward"], ["GB01"]),
 }

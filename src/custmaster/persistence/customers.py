@@ -282,7 +282,7 @@ class SqlCustomerRepository:
         )
         if result.rowcount != 1:
             raise Conflict(f"customer {before.id} was changed by someone else; read it again")
-        if not _same_records(before.addresses, after.addresses):
+        if not _same_addresses(before, after):
             self._sync_rows(
                 customer_addresses,
                 {r["id"]: r for r in _address_rows(before)},
@@ -377,6 +377,19 @@ class SqlCustomerRepository:
             delete(customer_overrides).where(customer_overrides.c.customer_id == customer_id)
         )
         self._connection.execute(delete(customers).where(customers.c.id == customer_id))
+
+
+def _same_addresses(before: Customer, after: Customer) -> bool:
+    """The master's and every override's addresses are the very same (one table holds
+    them all: an override that changed only its addresses must write them too)."""
+    if not _same_records(before.addresses, after.addresses):
+        return False
+    if before.overrides.keys() != after.overrides.keys():
+        return False
+    return all(
+        _same_records(o.addresses, after.overrides[e].addresses)
+        for e, o in before.overrides.items()
+    )
 
 
 def _same_records(before: list[Any], after: list[Any]) -> bool:

@@ -47,6 +47,13 @@ CONSOLE_ROUTE_PERMISSIONS: Mapping[str, frozenset[Permission] | None] = {
     f"GET {_CUSTOMER}/history": frozenset({_P.AUDIT_READ}),
     f"GET {_CUSTOMER}/edit": SUBMIT_PERMISSIONS[_O.UPDATE],
     f"POST {_CUSTOMER}/edit": SUBMIT_PERMISSIONS[_O.UPDATE],
+    # addresses and contacts (an entity's override addresses with ?entity=): PATCH's change
+    **{
+        f"{method} {_CUSTOMER}/{kind}/{path}": SUBMIT_PERMISSIONS[_O.UPDATE]
+        for kind in ("addresses", "contacts")
+        for path in ("new", "{record_id}/edit", "{record_id}/remove")
+        for method in ("GET", "POST")
+    },
     # change requests
     f"GET {C}/inbox": _CR_READ,
     f"GET {C}/change-requests/{{request_id}}": _CR_READ,

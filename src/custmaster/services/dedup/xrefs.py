@@ -46,10 +46,15 @@ def customer_xrefs(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> Cust
     (the latest one) when it came from an absorbed record."""
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
-        customer = load(uow, customer_id)
-        via: dict[SourceRef, UUID] = {}
-        for merge in uow.matching.merges_of(customer.id):
-            if merge.unmerged_at is None:
-                for system, source_id, _ in merge.moved_refs:
-                    via[SourceRef(system, source_id)] = merge.id
-        return CustomerXrefs(customer, via)
+        return xrefs_of(uow, load(uow, customer_id))
+
+
+def xrefs_of(uow: UnitOfWork, customer: Customer) -> CustomerXrefs:
+    """``customer_xrefs``'s answer for a customer the caller loaded (in its unit of work,
+    for a reader)."""
+    via: dict[SourceRef, UUID] = {}
+    for merge in uow.matching.merges_of(customer.id):
+        if merge.unmerged_at is None:
+            for system, source_id, _ in merge.moved_refs:
+                via[SourceRef(system, source_id)] = merge.id
+    return CustomerXrefs(customer, via)

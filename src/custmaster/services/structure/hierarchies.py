@@ -147,36 +147,47 @@ def read_hierarchy(
     breadth-first with each one's parent and depth.
     """
     require(actor, Permission.CUSTOMER_READ)
-    day = as_of or today()
     with uow.read_only():
         check_type(hierarchy_type, settings)
         require_customer(uow, customer_id)
-        graph = load(uow, hierarchy_type, settings).graph
-        body: dict[str, Any] = {
-            "hierarchy_type": hierarchy_type,
-            "as_of": day,
-            "customer_id": customer_id,
-        }
-        if view in ("tree", "subtree"):
-            root = graph.root_of(customer_id, day) if view == "tree" else customer_id
-            tree = graph.tree(root, day)
-            briefs = uow.structure.briefs(_tree_nodes(tree))
-            body.update(root_id=root, tree=_tree_dict(tree, briefs))
-        elif view == "ancestors":
-            line = graph.ancestors(customer_id, day)
-            briefs = uow.structure.briefs(line)
-            body["items"] = [
-                {**brief_dict(briefs.get(node), node), "distance": i + 1}
-                for i, node in enumerate(line)
-            ]
-        else:
-            rows = _descendants(graph, customer_id, day)
-            briefs = uow.structure.briefs(node for node, _, _ in rows)
-            body["items"] = [
-                {**brief_dict(briefs.get(node), node), "parent_id": parent, "depth": depth}
-                for node, parent, depth in rows
-            ]
-        return body
+        return hierarchy_view(uow, hierarchy_type, customer_id, view, as_of or today(), settings)
+
+
+def hierarchy_view(
+    uow: UnitOfWork,
+    hierarchy_type: str,
+    customer_id: UUID,
+    view: View,
+    day: date,
+    settings: StructureSettings,
+) -> dict[str, Any]:
+    """``read_hierarchy``'s answer once its checks passed (in the caller's unit of work:
+    a known hierarchy type, an existing customer, a reader)."""
+    graph = load(uow, hierarchy_type, settings).graph
+    body: dict[str, Any] = {
+        "hierarchy_type": hierarchy_type,
+        "as_of": day,
+        "customer_id": customer_id,
+    }
+    if view in ("tree", "subtree"):
+        root = graph.root_of(customer_id, day) if view == "tree" else customer_id
+        tree = graph.tree(root, day)
+        briefs = uow.structure.briefs(_tree_nodes(tree))
+        body.update(root_id=root, tree=_tree_dict(tree, briefs))
+    elif view == "ancestors":
+        line = graph.ancestors(customer_id, day)
+        briefs = uow.structure.briefs(line)
+        body["items"] = [
+            {**brief_dict(briefs.get(node), node), "distance": i + 1} for i, node in enumerate(line)
+        ]
+    else:
+        rows = _descendants(graph, customer_id, day)
+        briefs = uow.structure.briefs(node for node, _, _ in rows)
+        body["items"] = [
+            {**brief_dict(briefs.get(node), node), "parent_id": parent, "depth": depth}
+            for node, parent, depth in rows
+        ]
+    return body
 
 
 def flatten(

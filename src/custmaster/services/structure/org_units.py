@@ -263,17 +263,22 @@ def account_team(
     """The effective account team on ``as_of``: direct assignments win per role, otherwise
     the nearest org unit above each of the customer's units supplies the role."""
     require(actor, Permission.CUSTOMER_READ)
-    day = as_of or today()
     with uow.read_only():
         require_customer(uow, customer_id)
-        structure = structure_of(uow, customer_id)
-        members = structure.effective_account_team(customer_id, day)
-        return {
-            "customer_id": customer_id,
-            "as_of": day,
-            "org_units": [str(u) for u in structure.units_of(customer_id, day)],
-            "members": [_member(m) for m in members],
-        }
+        return team_of(uow, customer_id, as_of or today())
+
+
+def team_of(uow: UnitOfWork, customer_id: UUID, day: date) -> dict[str, Any]:
+    """``account_team``'s answer once its checks passed (in the caller's unit of work: an
+    existing customer, a reader)."""
+    structure = structure_of(uow, customer_id)
+    members = structure.effective_account_team(customer_id, day)
+    return {
+        "customer_id": customer_id,
+        "as_of": day,
+        "org_units": [str(u) for u in structure.units_of(customer_id, day)],
+        "members": [_member(m) for m in members],
+    }
 
 
 def _member(member: TeamMember) -> dict[str, Any]:

@@ -128,24 +128,34 @@ def customer_relationships(
     require(actor, Permission.CUSTOMER_READ)
     with uow.read_only():
         require_customer(uow, customer_id)
-        found = [
-            s
-            for s in uow.structure.relationships_of(customer_id, incoming=incoming)
-            if (as_of is None or s.relationship.active_on(as_of))
-            and relationship_type in (None, s.relationship.relationship_type)
-        ]
-        found.sort(
-            key=lambda s: (
-                s.relationship.relationship_type,
-                not s.relationship.is_primary,
-                s.relationship.valid_from,
-            )
+        return relationship_list(uow, customer_id, as_of, relationship_type, incoming)
+
+
+def relationship_list(
+    uow: UnitOfWork,
+    customer_id: UUID,
+    as_of: date | None,
+    relationship_type: str | None,
+    incoming: bool,
+) -> list[dict[str, Any]]:
+    """``customer_relationships``'s answer once its checks passed (in the caller's unit
+    of work: an existing customer, a reader)."""
+    found = [
+        s
+        for s in uow.structure.relationships_of(customer_id, incoming=incoming)
+        if (as_of is None or s.relationship.active_on(as_of))
+        and relationship_type in (None, s.relationship.relationship_type)
+    ]
+    found.sort(
+        key=lambda s: (
+            s.relationship.relationship_type,
+            not s.relationship.is_primary,
+            s.relationship.valid_from,
         )
-        other = [
-            s.relationship.customer_id if incoming else s.relationship.related_id for s in found
-        ]
-        briefs = uow.structure.briefs(other)
-        return [
-            {**relationship_dict(s), "related": brief_dict(briefs.get(o), o)}
-            for s, o in zip(found, other, strict=True)
-        ]
+    )
+    other = [s.relationship.customer_id if incoming else s.relationship.related_id for s in found]
+    briefs = uow.structure.briefs(other)
+    return [
+        {**relationship_dict(s), "related": brief_dict(briefs.get(o), o)}
+        for s, o in zip(found, other, strict=True)
+    ]

@@ -3,6 +3,7 @@ routes on ``web.routing.router``."""
 
 from custmaster.web.pages import (  # noqa: F401  (imported for their routes)
     changes,
+    children,
     customers,
     duplicates,
     imports,

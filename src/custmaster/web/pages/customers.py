@@ -29,11 +29,10 @@ from custmaster.services.customers.read import (
 )
 from custmaster.services.customers.update import update_customer
 from custmaster.services.dedup.online import explain, find_matches
-from custmaster.services.dedup.xrefs import customer_xrefs, resolve_xref
+from custmaster.services.dedup.xrefs import resolve_xref
 from custmaster.services.governance.access import may_see_entity
 from custmaster.services.ports import CustomerQuery
-from custmaster.services.structure import hierarchies, org_units, relationships
-from custmaster.services.structure.common import DEFAULT_SETTINGS
+from custmaster.services.structure.overview import customer_structure
 from custmaster.web.auth import actor
 from custmaster.web.profile import profile_panel
 from custmaster.web.rendering import render
@@ -220,8 +219,15 @@ def customer_page(
         "profile": profile_panel(container.uow(), me, customer_id, entity, container.profile),
         "may_edit": me.has(Permission.CUSTOMER_UPDATE) or me.has(Permission.CUSTOMER_PROPOSE),
         "may_history": me.has(Permission.AUDIT_READ),
+        "entity_address_ids": _override_address_ids(customer, entity),
     }
     return render(request, "customer.html", context)
+
+
+def _override_address_ids(customer: Customer, entity: str | None) -> set[str]:
+    """The ids of the addresses ``entity`` sets itself (they replace the master's)."""
+    override = customer.overrides.get(entity) if entity else None
+    return {str(a.id) for a in override.addresses} if override is not None else set()
 
 
 @router.get("/customers/{customer_id}/structure")
@@ -229,26 +235,16 @@ def structure_page(
     request: Request, customer_id: UUID, as_of: Annotated[date | None, Query()] = None
 ) -> Response:
     container, me = _container(request), actor(request)
-    customer = get_customer(container.uow(), me, customer_id)
-    trees = [
-        hierarchies.read_hierarchy(container.uow(), me, kind, customer_id, as_of=as_of)
-        for kind in sorted(DEFAULT_SETTINGS.hierarchy_types)
-    ]
-    outgoing = relationships.customer_relationships(container.uow(), me, customer_id, as_of=as_of)
-    incoming = relationships.customer_relationships(
-        container.uow(), me, customer_id, as_of=as_of, incoming=True
-    )
-    team = org_units.account_team(container.uow(), me, customer_id, as_of=as_of)
-    xrefs = customer_xrefs(container.uow(), me, customer_id)
+    found = customer_structure(container.uow(), me, customer_id, as_of=as_of)
     context = {
-        "title": f"Structure of {customer.name}",
-        "customer": customer,
+        "title": f"Structure of {found.customer.name}",
+        "customer": found.customer,
         "as_of": as_of,
-        "trees": [jsonable(t) for t in trees],
-        "outgoing": jsonable(outgoing),
-        "incoming": jsonable(incoming),
-        "team": jsonable(team),
-        "xrefs": xrefs,
+        "trees": [jsonable(t) for t in found.trees],
+        "outgoing": jsonable(found.outgoing),
+        "incoming": jsonable(found.incoming),
+        "team": jsonable(found.team),
+        "xrefs": found.xrefs,
     }
     return render(request, "structure.html", context)
 
