@@ -12,7 +12,7 @@ baseline of the database alone:
   customer's scores written at or after the publication): p50/p99/max;
 - profile read p95 (GET /customers/{id}/profile) beside the database alone reading the
   customer's read rows by primary key and running the one statement the view reads its
-  rows and activity state with (``--reads-only``: just seed, apply, read);
+  rows, activity state and subtree with (``--reads-only``: just seed, apply, read);
 - rebuild time;
 - a replay of the events with 10 % duplicates, shuffled, in batches: ends equal to the
   rebuild (zero drift).
@@ -383,8 +383,9 @@ def freshness(
 def reads(container: Container, count: int) -> dict[str, float]:
     """GET /customers/{id}/profile (in-process ASGI client) and, alternately (A B A B), as
     the same run's baselines the database alone: the read rows by primary key, and the
-    one statement the view reads them and the activity state with (both straight SQL on
-    one connection). p95 of each, and the ratio of the API's to the snapshot's."""
+    one statement the view reads them, the activity state and the subtree with (both
+    straight SQL on one connection). p95 of each, and the ratio of the API's to the
+    snapshot's."""
     key = add_user(container.uow(), container.system_principal(), "bench-reader", roles=["viewer"])
     ids = [c.id for c in demo_customers(container.uow())]
     sample = random.Random(5).sample(ids, min(count, len(ids)))

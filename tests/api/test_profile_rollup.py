@@ -4,6 +4,7 @@ without ended or future links; the sales roll-up and the KPIs are over them."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
+from custmaster.domain.snapshot import jsonable
 from custmaster.services.profile.features import today
+from custmaster.services.profile.reads import customer_profile
 from custmaster.services.structure import hierarchies
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 from tests.factories import create, minimal
@@ -32,6 +35,11 @@ def _link(client: TestClient, parent: str, child: str, start: date, end: date | 
     kind = DEFAULT_SETTINGS.inheritance_hierarchy
     response = client.post(f"{API}/hierarchies/{kind}/links", json=body)
     assert response.status_code == 201, response.text
+
+
+def _steady(view: dict[str, Any]) -> Any:
+    """The view as the API writes it, each row's ``updated_at`` as stored."""
+    return json.loads(json.dumps(jsonable(view)))
 
 
 def _graph_descendants(container: Container, node: str) -> list[str]:
@@ -76,6 +84,14 @@ def test_parent_rolls_up_its_subtree_on_the_day(client: TestClient, container: C
     assert kpis["aggregate_of"] == expected
     sales = client.get(f"{API}/customers/{head}/sales").json()
     assert sales["rollup"] == rollup
+
+    # the answers (the fast path's on PostgreSQL: the head's from a thread, a leaf's on the
+    # event loop) are what the use case computes
+    for node in (head, a, a2):
+        read = customer_profile(
+            container.uow(), container.system_principal(), UUID(node), container.profile
+        )
+        assert client.get(f"{API}/customers/{node}/profile").json() == _steady(read)
 
     leaf = client.get(f"{API}/customers/{a2}/profile").json()
     assert leaf["sales"]["rollup"] is None and leaf["kpis"]["aggregate_of"] == []
