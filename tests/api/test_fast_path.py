@@ -37,6 +37,7 @@ API = "/api/v1"
 VIEW = "GET /api/v1/customers/{customer_id}"
 PATCH = "PATCH /api/v1/customers/{customer_id}"
 MATCH = "POST /api/v1/match"
+PROFILE = "GET /api/v1/customers/{customer_id}/profile"
 JSON = {"Content-Type": "application/json"}
 DEEP = b'{"notes": ' + b"[" * 5000 + b"]" * 5000 + b"}"
 
@@ -62,6 +63,10 @@ def _view(id: str, target: str, fast: bool = True, **kwargs: Any) -> Case:
 
 def _patch(id: str, fast: bool = True, target: str = "{id}", **kwargs: Any) -> Case:
     return Case(PATCH, id, target, kwargs, fast)
+
+
+def _profile(id: str, target: str, fast: bool = True, **kwargs: Any) -> Case:
+    return Case(PROFILE, id, target, kwargs, fast)
 
 
 def _match(id: str, fast: bool = True, **kwargs: Any) -> Case:
@@ -142,6 +147,18 @@ CASES: list[Case] = [
         {"json": {"notes": "x"}},
         user=(["ar_manager"], ["GB01"]),
     ),
+    # the 360 view
+    _profile("profile", "{id}/profile"),
+    _profile("profile-entity", "{id}/profile?entity=DE01"),
+    _profile("profile-unknown-customer", f"{NEW_ID}/profile"),  # 404, from a thread
+    _profile("profile-empty-entity", "{id}/profile?entity=", fast=False),
+    _profile("profile-long-entity", "{id}/profile?entity=" + "E" * 65, fast=False),
+    _profile("profile-unknown-parameter", "{id}/profile?unused=1", fast=False),
+    _profile("profile-entity-twice", "{id}/profile?entity=DE01&entity=US01", fast=False),
+    _profile("profile-bare-uuid", "{bare}/profile", fast=False),
+    _profile("profile-no-credentials", "{id}/profile", fast=False, headers={"Authorization": ""}),
+    Case(PROFILE, "profile-other-entity", "{id}/profile?entity=DE01", user=(["viewer"], ["US01"])),
+    Case(PROFILE, "profile-own-entities", "{id}/profile", user=(["viewer"], ["US01"])),
     # POST /match
     _match("match", json={"name": "ACME Corp.", "email": "AP@acme.example"}),
     _match("match-bounds", json={"tax_id": "941234567"}, params={"limit": 1, "min_score": 0.5}),
@@ -400,6 +417,12 @@ def test_the_fast_path_answers_and_writes_as_the_route_does(
     assert fast["patch-unknown-reference"].status == 422
     assert not any(r["added"] for r in fast["patch-unknown-reference"].rows.values())
     assert fast["view-other-entity"].status == 403 and fast["patch-other-entity"].status == 403
+    assert fast["profile"].status == fast["profile-entity"].status == 200
+    assert fast["profile"].body["entities"] == ["US01"]  # the owning entity (no activity)
+    assert fast["profile-entity"].body["entities"] == ["DE01"]
+    assert fast["profile-own-entities"].body["entities"] == ["US01"]
+    assert fast["profile-unknown-customer"].status == 404
+    assert fast["profile-other-entity"].status == 403
 
 
 # -- the route's dependencies are never skipped --------------------------------------

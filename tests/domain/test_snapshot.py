@@ -3,10 +3,13 @@ them (without its deep copy)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import uuid4
+
+import pytest
 
 from custmaster.domain.model import (
     Address,
@@ -19,7 +22,7 @@ from custmaster.domain.model import (
     SourceRef,
     TaxProfile,
 )
-from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
+from custmaster.domain.snapshot import CHILD_COLLECTIONS, json_default, jsonable, snapshot
 
 
 def _rich() -> Customer:
@@ -85,3 +88,22 @@ def test_a_snapshot_shares_no_mutable_state_with_the_aggregate() -> None:
     assert customer.addresses[0].lines == ["1 Main St", "Floor 2"]
     assert customer.metadata["tags"] == ["a", {"b": Decimal("1.50")}]
     assert customer.overrides["DE01"].dimensions == {"location": "EAST"}
+
+
+def test_json_default_writes_what_jsonable_makes() -> None:
+    """The encoder with ``json_default`` writes a view (string keys) as it writes the
+    view converted by ``jsonable``; what neither knows is refused."""
+    customer = _rich()
+    view = {
+        "customer": snapshot(customer),
+        "id": customer.id,
+        "as_of": date(2026, 12, 6),
+        "at": datetime(2026, 12, 6, 10, 30, tzinfo=UTC),
+        "limit": Decimal("1500.50"),
+        "kind": CustomerKind.ORGANIZATION,
+        "series": [(date(2026, 11, 1), 1.5), {"ids": [uuid4(), None, True, 3]}],
+        "über": "ünïcode",
+    }
+    assert json.dumps(view, default=json_default) == json.dumps(jsonable(view))
+    with pytest.raises(TypeError, match="object is not JSON serialisable"):
+        json.dumps({"x": object()}, default=json_default)

@@ -118,12 +118,13 @@ def test_the_profile_read_is_the_read_rows_and_the_state(
     )["id"]
     assert client.post(f"{API}/activities", json=_events(customer)).status_code == 200
     with container.uow().read_only() as uow:
-        snapshot = uow.activity.profile_snapshot(UUID(customer))
+        snapshot = uow.activity.profile_snapshot(UUID(customer), "legal", date.today())
         state, rows = snapshot.state, snapshot.rows
         assert state == uow.activity.load_states([UUID(customer)])[UUID(customer)]
         assert snapshot.limits == uow.activity.credit_limits([UUID(customer)])[UUID(customer)]
         assert snapshot.limits == {"US01": 1500.0, "DE01": 800.0}
         assert snapshot.currencies == uow.activity.entity_currencies()
+        assert snapshot.descendants == []
         features = uow.activity.read_profiles([UUID(customer)])[UUID(customer)]
         scores = uow.profile_rules.scores(UUID(customer))
     assert set(rows) == set(features) == set(scores)

@@ -1,4 +1,4 @@
-"""The fast path: the three hottest requests answered without FastAPI's per-request
+"""The fast path: the hottest requests answered without FastAPI's per-request
 machinery (middleware layers, route matching, dependency solving, request-model round
 trips), by the same code as their routes.
 
@@ -36,6 +36,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl
 from uuid import UUID
@@ -56,6 +57,7 @@ from custmaster.api.http import json_response
 from custmaster.api.query_params import refuse_unknown_query
 from custmaster.api.route_permissions import PUBLIC, authorize, permissions_for
 from custmaster.api.routers import customers, matching
+from custmaster.api.routers import profile as profile_router
 from custmaster.api.schemas.customers import CustomerPatch
 from custmaster.api.schemas.matching import MatchRequest
 from custmaster.bootstrap import Container
@@ -64,6 +66,8 @@ from custmaster.domain.permissions import Principal, require_any
 from custmaster.services.customers.read import AsyncCustomerReads, get_effective_view
 from custmaster.services.customers.read import read_effective_view as read_async
 from custmaster.services.dedup.online import match_answer
+from custmaster.services.profile import reads as profile_reads
+from custmaster.services.profile.ports import AsyncProfileReads
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +151,11 @@ def _entity_only(items: list[tuple[str, str]]) -> Query | None:
     return {"entity": value}
 
 
+def _entity_or_none(items: list[tuple[str, str]]) -> Query | None:
+    """No query (every entity in scope), or ``entity`` as :func:`_entity_only` takes it."""
+    return {"entity": None} if not items else _entity_only(items)
+
+
 _INTEGER = re.compile(r"[0-9]{1,3}")
 _DECIMAL = re.compile(r"[0-9]{1,3}(\.[0-9]{1,17})?")
 
@@ -211,6 +220,23 @@ async def _match(call: Call) -> Response:
     return json_response(200, found)
 
 
+async def _profile(call: Call) -> Response:
+    customer_id: UUID = call.path["customer_id"]  # type: ignore[assignment]
+    entity: str | None = call.query["entity"]
+    uow, config = call.container.uow(), call.container.profile
+    reads: AsyncProfileReads | None = call.request.app.state.customer_reads
+    if reads is None:  # SQLite: the synchronous read in a thread, as the route does
+        body = await run_in_threadpool(
+            partial(profile_reads.customer_profile, uow, call.actor, customer_id, config),
+            entity=entity,
+        )
+    else:
+        body = await profile_reads.read_customer_profile(
+            reads, uow, call.actor, customer_id, config, entity=entity
+        )
+    return profile_router.profile_response(body)
+
+
 _CUSTOMER = "/api/v1/customers/{customer_id}"
 
 #: Every request the fast path may answer.
@@ -218,6 +244,15 @@ FAST_PATHS: tuple[Entry, ...] = (
     Entry("GET", _CUSTOMER, customers.read, _entity_only, _customer_id, None, _effective_view),
     Entry("PATCH", _CUSTOMER, customers.patch, _no_query, _customer_id, CustomerPatch, _patch),
     Entry("POST", "/api/v1/match", matching.match, _match_query, _no_path, MatchRequest, _match),
+    Entry(
+        "GET",
+        f"{_CUSTOMER}/profile",
+        profile_router.profile,
+        _entity_or_none,
+        _customer_id,
+        None,
+        _profile,
+    ),
 )
 
 

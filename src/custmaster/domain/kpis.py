@@ -10,6 +10,7 @@ period's summed measures; a division by zero gives ``None``.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -69,6 +70,13 @@ def check_formula(formula: str) -> ast.Expression:
         ):
             raise KpiError(f"formula {formula!r}: only numbers are constants")
     return tree
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(formula: str) -> ast.Expression:
+    """A formula checked and parsed once per process (a KPI set's formulas are checked
+    when it is loaded; a read evaluates the tree only)."""
+    return check_formula(formula)
 
 
 def _evaluate(node: ast.AST, values: Mapping[str, float]) -> float | None:
@@ -148,29 +156,34 @@ def measures_by_period(
 ) -> dict[str, dict[str, float]]:
     """period -> measure -> value, summed over ``states`` for ``entities`` (None: all)."""
     out: dict[str, dict[str, float]] = {}
+    periods: dict[date, str] = {}  # a day's (a month's) period, worked out once
 
-    def add(period: str, measure: str, value: float) -> None:
-        slot = out.setdefault(period, dict.fromkeys(MEASURES, 0.0))
-        slot[measure] += value
+    def slot(day: date) -> dict[str, float]:
+        period = periods.get(day)
+        if period is None:
+            period = periods[day] = period_of(day, granularity)
+        found = out.get(period)
+        if found is None:
+            found = out[period] = dict.fromkeys(MEASURES, 0.0)
+        return found
 
     for state in states:
         for (entity, month, _, currency), sales in sorted(state.sales.items()):
             if entities is None or entity in entities:
-                period = period_of(month, granularity)
-                add(
-                    period,
-                    "revenue",
-                    convert((sales.amount - sales.return_amount) / AMOUNT_SCALE, currency),
+                measures = slot(month)
+                measures["revenue"] += convert(
+                    (sales.amount - sales.return_amount) / AMOUNT_SCALE, currency
                 )
-                add(period, "return_amount", convert(sales.return_amount / AMOUNT_SCALE, currency))
-                add(period, "quantity", (sales.quantity - sales.return_quantity) / QUANTITY_SCALE)
+                measures["return_amount"] += convert(sales.return_amount / AMOUNT_SCALE, currency)
+                measures["quantity"] += (sales.quantity - sales.return_quantity) / QUANTITY_SCALE
         for (entity, month), counts in sorted(state.counts.items()):
             if entities is None or entity in entities:
-                add(period_of(month, granularity), "orders", counts.orders)
-                add(period_of(month, granularity), "returns", counts.returns)
+                measures = slot(month)
+                measures["orders"] += counts.orders
+                measures["returns"] += counts.returns
         for (entity, day, _), touches in sorted(state.touches.items()):
             if entities is None or entity in entities:
-                add(period_of(day, granularity), "visits", touches.count)
+                slot(day)["visits"] += touches.count
     return out
 
 
@@ -188,7 +201,7 @@ def evaluate_set(
         if kpi.granularity not in cache:
             cache[kpi.granularity] = measures_by_period(states, entities, kpi.granularity, convert)
         table = cache[kpi.granularity]
-        tree = check_formula(kpi.formula) if kpi.formula else None
+        tree = _compiled(kpi.formula) if kpi.formula else None
         values = []
         for period in periods_back(as_of, kpi.granularity, kpi.periods):
             measures = table.get(period, dict.fromkeys(MEASURES, 0.0))

@@ -55,6 +55,7 @@ class SalesHistory:
     by_product_group: dict[str, dict[date, MonthFigures]] = field(default_factory=dict)
     last_order_date: date | None = None
     _windows: dict[tuple[int, int], MonthFigures] = field(default_factory=dict, repr=False)
+    _month_labels: list[str] | None = field(default=None, repr=False)
 
     def window(self, first: int, last: int) -> MonthFigures:
         """The sum of months ``first`` to ``last`` back (0 is the current month)."""
@@ -100,16 +101,23 @@ class SalesHistory:
         """Orders per month of the last 3 months less those of the 3 before."""
         return (self.window(0, 2).orders - self.window(3, 5).orders) / 3
 
+    def _labels(self) -> list[str]:
+        """The months as ``YYYY-MM`` (worked out once per history)."""
+        if self._month_labels is None:
+            self._month_labels = [f"{m.year:04d}-{m.month:02d}" for m in self.months]
+        return self._month_labels
+
     def recency_days(self, as_of: date) -> int | None:
         return None if self.last_order_date is None else (as_of - self.last_order_date).days
 
     def series(self, figures: dict[date, MonthFigures]) -> list[dict[str, object]]:
         rows = []
-        for month in self.months:
-            f = figures.get(month, MonthFigures())
+        empty = MonthFigures()
+        for month, label in zip(self.months, self._labels(), strict=True):
+            f = figures.get(month, empty)
             rows.append(
                 {
-                    "month": month.strftime("%Y-%m"),
+                    "month": label,
                     "revenue": round(f.revenue, 4),
                     "quantity": round(f.quantity, 3),
                     "orders": f.orders,

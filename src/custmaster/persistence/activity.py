@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -177,6 +177,37 @@ def _add_row(state: ActivityState, table: Table, r: Any) -> None:
         )
     else:
         state.touches[(e, r.day, r.kind)] = Touches(r.count)
+
+
+def profile_snapshot_of(found: profile_wide.Snapshot) -> ProfileSnapshot:
+    """The 360 view's read of one customer from the snapshot statement's row."""
+    limits = effective_limits(
+        None if found.master is None else found.master["owning_entity"],
+        found.credit_limit,
+        found.overrides,
+    )
+    return _assembled(
+        found.tables, found.wide, found.master, limits, found.currencies, found.descendants
+    )
+
+
+def _assembled(
+    tables: dict[Table, list[Any]],
+    wide: list[dict[str, Any]],
+    master: dict[str, Any] | None,
+    limits: dict[str, float],
+    currencies: dict[str, str],
+    descendants: list[UUID],
+) -> ProfileSnapshot:
+    state = ActivityState()
+    for table, found_rows in tables.items():
+        for found_row in found_rows:
+            _add_row(state, table, found_row)
+    for row in wide:  # list scores as lists (stored as ``|a|b|``)
+        for name in ("segments", "actions"):
+            row[name] = None if row["tier"] is None else list(decode_list(row[name]))
+    by_entity = {row["legal_entity"]: row for row in wide}
+    return ProfileSnapshot(state, by_entity, limits, currencies, descendants, master)
 
 
 def effective_limits(
@@ -439,28 +470,26 @@ class SqlActivityRepository:
         insert_rows(self._connection, profile_features, values)
         profile_wide.refresh(self._connection, ids)
 
-    def profile_snapshot(self, customer_id: UUID) -> ProfileSnapshot:
+    def profile_snapshot(
+        self, customer_id: UUID, hierarchy_type: str, as_of: date
+    ) -> ProfileSnapshot:
         """What the 360 view reads of one customer: its activity state, its read rows
         (``profile_wide``: master fields, features and scores) by legal entity, its
-        credit limits and the entities' currencies; one round trip on PostgreSQL."""
-        found = profile_wide.snapshot(self._connection, customer_id)
-        if found is None:  # not PostgreSQL: a statement per part
-            tables, wide = profile_wide.snapshot_parts(self._connection, customer_id)
-            limits = self.credit_limits([customer_id])[customer_id]
-            currencies = self.entity_currencies()
-        else:
-            tables, wide = found.tables, found.wide
-            limits = effective_limits(found.owning_entity, found.credit_limit, found.overrides)
-            currencies = found.currencies
-        state = ActivityState()
-        for table, found_rows in tables.items():
-            for found_row in found_rows:
-                _add_row(state, table, found_row)
-        for row in wide:  # list scores as lists (stored as ``|a|b|``)
-            for name in ("segments", "actions"):
-                row[name] = None if row["tier"] is None else list(decode_list(row[name]))
-        by_entity = {row["legal_entity"]: row for row in wide}
-        return ProfileSnapshot(state, by_entity, limits, currencies)
+        credit limits, the entities' currencies and its descendants in ``hierarchy_type``
+        on ``as_of``; one round trip on PostgreSQL."""
+        found = profile_wide.snapshot(self._connection, customer_id, hierarchy_type, as_of)
+        if found is not None:
+            return profile_snapshot_of(found)
+        # not PostgreSQL: a statement per part
+        tables, wide = profile_wide.snapshot_parts(self._connection, customer_id)
+        return _assembled(
+            tables,
+            wide,
+            None,
+            self.credit_limits([customer_id])[customer_id],
+            self.entity_currencies(),
+            profile_wide.descendants(self._connection, customer_id, hierarchy_type, as_of),
+        )
 
     def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
         out: dict[UUID, dict[str, dict[str, Any]]] = {}

@@ -14,6 +14,7 @@ import contextlib
 import re
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,10 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Engine, event
 
 from custmaster.domain.model import Customer
+from custmaster.persistence import profile_wide
+from custmaster.persistence.activity import profile_snapshot_of
 from custmaster.persistence.customers import GET_VIEW, from_view_row
+from custmaster.services.profile.ports import ProfileSnapshot
 
 Processor = Callable[[Any], Any] | None
 _PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
@@ -39,7 +43,8 @@ class _Statement:
         self.parameters: list[str] = []
         #: PostgreSQL's own placeholders: psycopg sends the text as it is (a raw cursor)
         self.sql: str = _PYFORMAT.sub(self._placeholder, compiled.string)
-        self._types = [c.type for c in statement.selected_columns]
+        #: a textual statement has none: its rows are taken as psycopg loads them
+        self._types = [c.type for c in getattr(statement, "selected_columns", ())]
         self._columns: list[tuple[str, Processor]] | None = None
 
     def _placeholder(self, match: re.Match[str]) -> str:
@@ -131,7 +136,8 @@ class AsyncConnections:
 
 
 class AsyncCustomerReads:
-    """The effective view's read for the API's event loop (PostgreSQL only)."""
+    """The effective view's read and the 360 view's for the API's event loop (PostgreSQL
+    only)."""
 
     def __init__(self, engine: Engine, size: int) -> None:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
@@ -139,6 +145,7 @@ class AsyncCustomerReads:
             raise ValueError("expected keyword connection arguments")
         self._connections = AsyncConnections(dict(kwargs), size)
         self._view = _Statement(engine, GET_VIEW)
+        self._profile = _Statement(engine, profile_wide.SNAPSHOT)
 
     async def get_for_view(
         self, customer_id: UUID, entity: str, hierarchy_type: str
@@ -152,6 +159,21 @@ class AsyncCustomerReads:
                 return None
             m = self._view.row(cursor, values)
         return from_view_row(m)
+
+    async def profile_snapshot(
+        self, customer_id: UUID, hierarchy_type: str, as_of: date
+    ) -> ProfileSnapshot:
+        """As ``SqlActivityRepository.profile_snapshot`` answers on PostgreSQL (the same
+        statement, its JSON decoded by psycopg as on the synchronous connection)."""
+        params = profile_wide.snapshot_params(customer_id, hierarchy_type, as_of)
+        async with self._connections.cursor() as cursor:
+            await cursor.execute(self._profile.sql, self._profile.arguments(params))
+            values = await cursor.fetchone()
+            names = [column.name for column in cursor.description or ()]
+        if values is None:  # pragma: no cover - the statement always gives one row
+            raise RuntimeError("the profile snapshot gave no row")
+        found = dict(zip(names, values, strict=True))
+        return profile_snapshot_of(profile_wide.snapshot_of(customer_id, found))
 
     def close(self) -> None:
         self._connections.close()

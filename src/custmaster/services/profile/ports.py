@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -50,12 +50,26 @@ class DeadLetter:
 class ProfileSnapshot:
     """One customer's activity state, its read rows (``profile_wide``: master fields,
     features and scores) by legal entity, its effective credit limits by legal entity
-    (as :meth:`ActivityRepository.credit_limits`) and every legal entity's currency."""
+    (as :meth:`ActivityRepository.credit_limits`), every legal entity's currency and its
+    descendants in the hierarchy asked for on the day asked for (breadth first, as
+    ``HierarchyGraph.descendants``: the subtree its figures roll up)."""
 
     state: ActivityState
     rows: dict[str, dict[str, Any]]
     limits: dict[str, float]
     currencies: dict[str, str]
+    descendants: list[UUID]
+    #: the master's number, name, customer_group and owning_entity when read with the rest
+    #: (PostgreSQL; None there: no such customer), else None
+    master: dict[str, Any] | None = None
+
+
+class AsyncProfileReads(Protocol):
+    """The 360 view's one statement for an event loop (PostgreSQL)."""
+
+    async def profile_snapshot(
+        self, customer_id: UUID, hierarchy_type: str, as_of: date
+    ) -> ProfileSnapshot: ...
 
 
 class ActivityRepository(Protocol):
@@ -80,8 +94,11 @@ class ActivityRepository(Protocol):
     def read_profiles(
         self, customer_ids: Iterable[UUID]
     ) -> dict[UUID, dict[str, dict[str, Any]]]: ...
-    def profile_snapshot(self, customer_id: UUID) -> ProfileSnapshot:
-        """What the 360 view reads of one customer, in one round trip where possible."""
+    def profile_snapshot(
+        self, customer_id: UUID, hierarchy_type: str, as_of: date
+    ) -> ProfileSnapshot:
+        """What the 360 view reads of one customer (its descendants in ``hierarchy_type``
+        on ``as_of`` included), in one round trip where possible."""
         ...
 
     def add_dead_letter(self, letter: DeadLetter) -> None: ...

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
+
+from anyio import to_thread
 
 from custmaster.domain.activity_state import ActivityState
 from custmaster.domain.credit import check_credit
@@ -25,7 +28,7 @@ from custmaster.services.governance.access import (
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
 from custmaster.services.profile.features import today
-from custmaster.services.structure import hierarchies
+from custmaster.services.profile.ports import AsyncProfileReads, ProfileSnapshot
 from custmaster.services.structure.common import DEFAULT_SETTINGS
 
 RENEWAL_DAYS = 90
@@ -64,14 +67,39 @@ class _Loaded:
     money: Money
     limits: dict[str, float]
     as_of: date
+    descendants: list[UUID]  # the subtree a parent's figures roll up, breadth first
+    below: list[ActivityState] | None = None  # their states, read once when needed
+
+    def subtree_states(self, uow: UnitOfWork) -> list[ActivityState]:
+        """The customer's state and its descendants' (read on first use)."""
+        if self.below is None:
+            self.below = (
+                list(uow.activity.load_states(self.descendants).values())
+                if self.descendants
+                else []
+            )
+        return [self.state, *self.below]
 
 
-def _header(uow: UnitOfWork, customer_id: UUID, rows: dict[str, dict[str, Any]]) -> _Header:
-    if rows:  # a profiled customer: its read rows carry the master fields
-        row = next(iter(rows.values()))
-        return _Header(
-            customer_id, row["number"], row["name"], row["owning_entity"], row["customer_group"]
-        )
+def _known_header(customer_id: UUID, snapshot: ProfileSnapshot) -> _Header | None:
+    """The header from what the snapshot read: a profiled customer's read rows carry the
+    master fields, and on PostgreSQL the snapshot reads the master's (None: ask ``load``)."""
+    fields = next(iter(snapshot.rows.values()), None) or snapshot.master
+    if fields is None:
+        return None
+    return _Header(
+        customer_id,
+        fields["number"],
+        fields["name"],
+        fields["owning_entity"],
+        fields["customer_group"],
+    )
+
+
+def _header(uow: UnitOfWork, customer_id: UUID, snapshot: ProfileSnapshot) -> _Header:
+    known = _known_header(customer_id, snapshot)
+    if known is not None:
+        return known
     customer = load(uow, customer_id)  # 404, or 410 naming a merge's survivor
     return _Header(
         customer.id,
@@ -82,6 +110,31 @@ def _header(uow: UnitOfWork, customer_id: UUID, rows: dict[str, dict[str, Any]])
     )
 
 
+def _check(actor: Principal, entity: str | None) -> None:
+    require_permission(actor, Permission.CUSTOMER_READ)
+    if entity is not None:
+        require_entity(actor, entity)
+
+
+def _loaded(
+    actor: Principal,
+    customer: _Header,
+    snapshot: ProfileSnapshot,
+    config: ProfileConfig,
+    entity: str | None,
+    as_of: date,
+) -> _Loaded:
+    state, rows = snapshot.state, snapshot.rows
+    present = sorted(
+        state.entities() | ({customer.owning_entity} if customer.owning_entity else set())
+    )
+    entities = [entity] if entity is not None else [e for e in present if may_see_entity(actor, e)]
+    money = Money(config.rates, snapshot.currencies)
+    return _Loaded(
+        customer, state, rows, entities, money, snapshot.limits, as_of, snapshot.descendants
+    )
+
+
 def _load(
     uow: UnitOfWork,
     actor: Principal,
@@ -89,23 +142,12 @@ def _load(
     config: ProfileConfig,
     entity: str | None,
 ) -> _Loaded:
-    require_permission(actor, Permission.CUSTOMER_READ)
-    if entity is not None:
-        require_entity(actor, entity)
-    snapshot = uow.activity.profile_snapshot(customer_id)
-    state, rows = snapshot.state, snapshot.rows
-    customer = _header(uow, customer_id, rows)
-    present = sorted(
-        state.entities() | ({customer.owning_entity} if customer.owning_entity else set())
+    _check(actor, entity)
+    as_of = today()
+    snapshot = uow.activity.profile_snapshot(
+        customer_id, DEFAULT_SETTINGS.inheritance_hierarchy, as_of
     )
-    entities = [entity] if entity is not None else [e for e in present if may_see_entity(actor, e)]
-    money = Money(config.rates, snapshot.currencies)
-    return _Loaded(customer, state, rows, entities, money, snapshot.limits, today())
-
-
-def _subtree(uow: UnitOfWork, customer_id: UUID, as_of: date) -> list[UUID]:
-    graph = hierarchies.load(uow, DEFAULT_SETTINGS.inheritance_hierarchy).graph
-    return graph.descendants(customer_id, as_of)
+    return _loaded(actor, _header(uow, customer_id, snapshot), snapshot, config, entity, as_of)
 
 
 def _receivables(loaded: _Loaded) -> dict[str, Any]:
@@ -126,29 +168,25 @@ def _receivables(loaded: _Loaded) -> dict[str, Any]:
     return {"by_entity": by_entity, "total": total}
 
 
-def _sales(uow: UnitOfWork, loaded: _Loaded, descendants: list[UUID]) -> dict[str, Any]:
+def _sales(uow: UnitOfWork, loaded: _Loaded) -> dict[str, Any]:
     convert = loaded.money.converter(REPORTING_CURRENCY)
     own = sales_history([loaded.state], loaded.entities, loaded.as_of, REPORTING_CURRENCY, convert)
     out: dict[str, Any] = {"own": own.as_dict(loaded.as_of), "rollup": None}
-    if descendants:
-        states = [loaded.state, *uow.activity.load_states(descendants).values()]
+    if loaded.descendants:
+        states = loaded.subtree_states(uow)
         rolled = sales_history(states, loaded.entities, loaded.as_of, REPORTING_CURRENCY, convert)
-        out["rollup"] = {"customers": 1 + len(descendants), **rolled.as_dict(loaded.as_of)}
+        out["rollup"] = {"customers": 1 + len(loaded.descendants), **rolled.as_dict(loaded.as_of)}
     return out
 
 
-def _kpis(
-    uow: UnitOfWork, loaded: _Loaded, config: ProfileConfig, descendants: list[UUID]
-) -> dict[str, Any]:
+def _kpis(uow: UnitOfWork, loaded: _Loaded, config: ProfileConfig) -> dict[str, Any]:
     kpi_set = set_for(config.kpi_sets, loaded.customer.customer_group)
     if kpi_set is None:
         return {"set": None, "currency": REPORTING_CURRENCY, "kpis": [], "aggregate_of": []}
-    states = [loaded.state]
-    if descendants:
-        states.extend(uow.activity.load_states(descendants).values())
+    descendants = loaded.descendants
     values = evaluate_set(
         kpi_set,
-        states,
+        loaded.subtree_states(uow),
         set(loaded.entities),
         loaded.as_of,
         loaded.money.converter(REPORTING_CURRENCY),
@@ -240,22 +278,53 @@ def customer_profile(
     actions of the active profile rules."""
     with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
-        descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
-        return {
-            "customer_id": loaded.customer.id,
-            "number": loaded.customer.number,
-            "name": loaded.customer.name,
-            "as_of": loaded.as_of,
-            "entities": loaded.entities,
-            "features": _features(actor, loaded),
-            "receivables": _receivables(loaded),
-            "sales": _sales(uow, loaded, descendants),
-            "kpis": _kpis(uow, loaded, config, descendants),
-            "open_cases": _cases(loaded),
-            "contracts_up_for_renewal": _renewals(loaded),
-            "scores": (scores := _scores(actor, loaded)),
-            "actions": {e: s["actions"] for e, s in scores.items()},
-        }
+        return _view(uow, actor, loaded, config)
+
+
+async def read_customer_profile(
+    reads: AsyncProfileReads,
+    uow: UnitOfWork,
+    actor: Principal,
+    customer_id: UUID,
+    config: ProfileConfig,
+    *,
+    entity: str | None = None,
+) -> dict[str, Any]:
+    """``customer_profile`` on an event loop: the one statement is awaited and the view
+    computed from it; what needs more than it (an unknown id, which may have been merged
+    away; a parent, whose subtree's states are read too) is answered by
+    ``customer_profile`` in a thread."""
+    _check(actor, entity)
+    as_of = today()
+    snapshot = await reads.profile_snapshot(
+        customer_id, DEFAULT_SETTINGS.inheritance_hierarchy, as_of
+    )
+    header = _known_header(customer_id, snapshot)
+    if header is None or snapshot.descendants:
+        return await to_thread.run_sync(
+            partial(customer_profile, uow, actor, customer_id, config, entity=entity)
+        )
+    return _view(uow, actor, _loaded(actor, header, snapshot, config, entity, as_of), config)
+
+
+def _view(
+    uow: UnitOfWork, actor: Principal, loaded: _Loaded, config: ProfileConfig
+) -> dict[str, Any]:
+    return {
+        "customer_id": loaded.customer.id,
+        "number": loaded.customer.number,
+        "name": loaded.customer.name,
+        "as_of": loaded.as_of,
+        "entities": loaded.entities,
+        "features": _features(actor, loaded),
+        "receivables": _receivables(loaded),
+        "sales": _sales(uow, loaded),
+        "kpis": _kpis(uow, loaded, config),
+        "open_cases": _cases(loaded),
+        "contracts_up_for_renewal": _renewals(loaded),
+        "scores": (scores := _scores(actor, loaded)),
+        "actions": {e: s["actions"] for e, s in scores.items()},
+    }
 
 
 def customer_kpis(
@@ -269,12 +338,11 @@ def customer_kpis(
     """The customer's KPI set evaluated (a parent: the aggregate of its subtree)."""
     with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
-        descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
         return {
             "customer_id": loaded.customer.id,
             "as_of": loaded.as_of,
             "entities": loaded.entities,
-            **_kpis(uow, loaded, config, descendants),
+            **_kpis(uow, loaded, config),
         }
 
 
@@ -301,11 +369,10 @@ def customer_sales(
 ) -> dict[str, Any]:
     with uow.read_only(autocommit=True):
         loaded = _load(uow, actor, customer_id, config, entity)
-        descendants = _subtree(uow, loaded.customer.id, loaded.as_of)
         return {
             "customer_id": loaded.customer.id,
             "as_of": loaded.as_of,
-            **_sales(uow, loaded, descendants),
+            **_sales(uow, loaded),
         }
 
 
