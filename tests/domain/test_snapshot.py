@@ -19,7 +19,7 @@ from custmaster.domain.model import (
     SourceRef,
     TaxProfile,
 )
-from custmaster.domain.snapshot import CHILD_COLLECTIONS, jsonable, snapshot
+from custmaster.domain.snapshot import CHILD_COLLECTIONS, diff, jsonable, snapshot
 
 
 def _rich() -> Customer:
@@ -85,3 +85,34 @@ def test_a_snapshot_shares_no_mutable_state_with_the_aggregate() -> None:
     assert customer.addresses[0].lines == ["1 Main St", "Floor 2"]
     assert customer.metadata["tags"] == ["a", {"b": Decimal("1.50")}]
     assert customer.overrides["DE01"].dimensions == {"location": "EAST"}
+
+
+def test_a_diff_from_nothing_lists_what_the_general_comparison_lists() -> None:
+    """``diff(None, after)`` (a created record, its own short path) is the change list the
+    general comparison makes against a snapshot with no audited field: every value but
+    ``None``, child records whole by id (sorted), dimensions and overrides per key."""
+    customer = _rich()
+    customer.addresses.append(
+        Address(uuid4(), AddressType.SHIPPING, ["2 Side St"], "Springfield", None, None, "US")
+    )
+    after = snapshot(customer)
+    after["legal_name"] = None  # no value: not listed
+    only_unaudited = {"version": 0}  # takes the general path, compares nothing audited
+    changes = diff(None, after)
+    assert changes == diff(only_unaudited, after) == diff({}, after)
+    assert [list(c) for c in changes] == [list(c) for c in diff(only_unaudited, after)]
+    fields = [c["field"] for c in changes]
+    assert "legal_name" not in fields and "created_at" not in fields
+    assert "dimensions.department" in fields and "overrides.DE01" in fields
+    ids = sorted(a["id"] for a in after["addresses"])
+    assert [f for f in fields if f.startswith("addresses[")] == [f"addresses[{i}]" for i in ids]
+    assert all(c["before"] is None for c in changes)
+
+
+def test_jsonable_converts_inside_plain_containers() -> None:
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    value = {"a": [Decimal("1.5"), (when, AddressType.BILLING)], 3: {"d": date(2026, 1, 1)}}
+    assert jsonable(value) == {
+        "a": ["1.5", ["2026-01-02T00:00:00+00:00", "billing"]],
+        "3": {"d": "2026-01-01"},
+    }
