@@ -1,5 +1,6 @@
-"""source_records' storage as migration 0026_import_speed leaves it: on PostgreSQL a
-record that fits a page is neither compressed nor moved out of line on insert."""
+"""Storage as migration 0026_import_speed leaves it on PostgreSQL: a source record that
+fits a page is neither compressed nor moved out of line on insert; audit changes are
+compressed with lz4 where the server has it."""
 
 from __future__ import annotations
 
@@ -39,3 +40,25 @@ def test_a_record_that_fits_a_page_is_stored_as_it_is(empty_engine: Engine) -> N
     assert "toast_tuple_target=8160" in (options or [])
     assert stored[0] is None and stored[1] is None  # not compressed
     assert stored[2] >= len(document)  # inline as written
+
+
+def test_audit_changes_are_compressed_with_lz4_where_the_server_has_it(
+    empty_engine: Engine,
+) -> None:
+    upgrade(empty_engine)
+    if empty_engine.dialect.name != "postgresql":
+        pytest.skip("column compression is PostgreSQL's")
+    with empty_engine.connect() as conn:
+        has_lz4 = conn.execute(
+            text(
+                "SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                " WHERE name = 'default_toast_compression'"
+            )
+        ).scalar_one()
+        method = conn.execute(
+            text(
+                "SELECT attcompression::text FROM pg_attribute"
+                " WHERE attrelid = 'audit_log'::regclass AND attname = 'changes'"
+            )
+        ).scalar_one()
+    assert method == ("l" if has_lz4 else "")
