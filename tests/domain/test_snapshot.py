@@ -22,7 +22,7 @@ from custmaster.domain.model import (
     SourceRef,
     TaxProfile,
 )
-from custmaster.domain.snapshot import CHILD_COLLECTIONS, json_default, jsonable, snapshot
+from custmaster.domain.snapshot import CHILD_COLLECTIONS, diff, json_default, jsonable, snapshot
 
 
 def _rich() -> Customer:
@@ -107,3 +107,34 @@ def test_json_default_writes_what_jsonable_makes() -> None:
     assert json.dumps(view, default=json_default) == json.dumps(jsonable(view))
     with pytest.raises(TypeError, match="object is not JSON serialisable"):
         json.dumps({"x": object()}, default=json_default)
+
+
+def test_a_diff_from_nothing_lists_what_the_general_comparison_lists() -> None:
+    """``diff(None, after)`` (a created record, its own short path) is the change list the
+    general comparison makes against a snapshot with no audited field: every value but
+    ``None``, child records whole by id (sorted), dimensions and overrides per key."""
+    customer = _rich()
+    customer.addresses.append(
+        Address(uuid4(), AddressType.SHIPPING, ["2 Side St"], "Springfield", None, None, "US")
+    )
+    after = snapshot(customer)
+    after["legal_name"] = None  # no value: not listed
+    only_unaudited = {"version": 0}  # takes the general path, compares nothing audited
+    changes = diff(None, after)
+    assert changes == diff(only_unaudited, after) == diff({}, after)
+    assert [list(c) for c in changes] == [list(c) for c in diff(only_unaudited, after)]
+    fields = [c["field"] for c in changes]
+    assert "legal_name" not in fields and "created_at" not in fields
+    assert "dimensions.department" in fields and "overrides.DE01" in fields
+    ids = sorted(a["id"] for a in after["addresses"])
+    assert [f for f in fields if f.startswith("addresses[")] == [f"addresses[{i}]" for i in ids]
+    assert all(c["before"] is None for c in changes)
+
+
+def test_jsonable_converts_inside_plain_containers() -> None:
+    when = datetime(2026, 1, 2, tzinfo=UTC)
+    value = {"a": [Decimal("1.5"), (when, AddressType.BILLING)], 3: {"d": date(2026, 1, 1)}}
+    assert jsonable(value) == {
+        "a": ["1.5", ["2026-01-02T00:00:00+00:00", "billing"]],
+        "3": {"d": "2026-01-01"},
+    }

@@ -16,8 +16,14 @@ from sqlalchemy import Connection, MetaData, Table, select, text
 from sqlalchemy.exc import DBAPIError
 
 from custmaster.bootstrap import Container
-from custmaster.domain.audit_chain import GENESIS_HASH, entry_hash
-from custmaster.persistence.audit import AuditSealer, SqlAuditLog, seal_pending
+from custmaster.domain.audit_chain import GENESIS_HASH, canonical_text, entry_hash
+from custmaster.persistence.audit import (
+    AuditSealer,
+    SqlAuditLog,
+    _canonical_changes,
+    _fast_plain,
+    seal_pending,
+)
 from custmaster.persistence.audit_guard import SEALED_COLUMNS, SEALING_COLUMNS, suspended_guard
 from custmaster.persistence.tables import audit_log
 from custmaster.services.audit import verify_audit
@@ -355,3 +361,18 @@ def _owning_entity(client: TestClient) -> None:
     """The legal entity ``minimal()`` customers belong to (every customer needs one)."""
     entity = {"code": "US01", "name": "Acme US Inc.", "country": "US", "currency": "USD"}
     assert client.post("/api/v1/legal-entities", json=entity).status_code == 201
+
+
+def test_changes_are_encoded_as_their_plain_copy_would_be() -> None:
+    """The bulk writer's one-pass encoding of a change list is the canonical text of its
+    plain copy (``_fast_plain``), also for values that are not JSON-native."""
+    when = datetime(2026, 11, 24, 1, 2, 3, 456789, tzinfo=UTC)
+    changes: list[dict[str, Any]] = [
+        {"field": "name", "before": "Zoë", "after": "Société Générale ✓ \u2028"},
+        {"field": "credit_limit", "before": Decimal("1E+3"), "after": Decimal("100.50")},
+        {"field": "id", "before": None, "after": uuid4()},
+        {"field": "at", "before": when, "after": when.date()},
+        {"field": "tags", "before": {"b", "a"}, "after": ("x", 1, 2.5, True, None)},
+        {"field": "nested", "before": {"z": [{"y": Decimal("2")}], "a": {}}, "after": []},
+    ]
+    assert _canonical_changes(changes) == canonical_text(_fast_plain(changes))

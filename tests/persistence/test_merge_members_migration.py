@@ -38,7 +38,7 @@ def _merge(merge_id: UUID, survivor: UUID, absorbed: list[UUID], at: datetime) -
 
 
 def test_0030_fills_in_the_absorbed_of_earlier_merges(engine: Engine) -> None:
-    upgrade(engine, "0024_import_payload")
+    upgrade(engine, "0026_import_speed")
     survivor, a, b, c = uuid4(), uuid4(), uuid4(), uuid4()
     first, second = uuid4(), uuid4()
     with engine.begin() as connection:

@@ -23,8 +23,13 @@ _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
 def jsonable(value: Any) -> Any:
-    if type(value) in _PLAIN:
+    kind = type(value)
+    if kind in _PLAIN:
         return value
+    if kind is dict:  # exact containers next (what the checks below would come to)
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime | date):
@@ -104,6 +109,8 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[di
     (``overrides.DE01.credit_limit``), dimensions per type (``dimensions.department``).
     """
     old, new = before or {}, after or {}
+    if not old:
+        return _created(new)
     changes: list[dict[str, Any]] = []
     for name in sorted(set(old) | set(new)):
         if name in _NOT_AUDITED:
@@ -115,6 +122,28 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[di
             changes.extend(_diff_mapping(name, a or {}, b or {}))
         elif not same(a, b):
             changes.append({"field": name, "before": a, "after": b})
+    return changes
+
+
+def _created(new: dict[str, Any]) -> list[dict[str, Any]]:
+    """``diff`` from nothing (a created record): every value ``new`` holds, listed as the
+    general case lists it (a value against ``None`` is a change unless it is ``None``;
+    each child record whole, by id), without comparing each against an absent one."""
+    changes: list[dict[str, Any]] = []
+    for name in sorted(new):
+        if name in _NOT_AUDITED:
+            continue
+        b = new[name]
+        if name in CHILD_COLLECTIONS:
+            by_id = {r["id"]: r for r in b or []}
+            changes.extend(
+                {"field": f"{name}[{record_id}]", "before": None, "after": by_id[record_id]}
+                for record_id in sorted(by_id)
+            )
+        elif name in ("dimensions", "overrides"):
+            changes.extend(_diff_mapping(name, {}, b or {}))
+        elif b is not None:
+            changes.append({"field": name, "before": None, "after": b})
     return changes
 
 

@@ -52,8 +52,9 @@ def fold(text: str | None) -> str:
     if not text:
         return ""
     text = text.casefold()
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII text has no accents to strip (NFKD leaves it as it is)
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", " and ").replace("'", "").replace("\u2019", "")
     return _NON_ALNUM.sub(" ", text).strip()
 

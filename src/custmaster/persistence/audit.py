@@ -26,6 +26,7 @@ checks the signatures and the published checkpoints of the chain head besides th
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import threading
 import weakref
@@ -103,6 +104,30 @@ def _fast_plain(value: Any) -> Any:
     return _plain(value)
 
 
+def _changes_default(value: Any) -> Any:
+    """The JSON encoder's fallback for what is not JSON-native: ``audit_chain._plain``."""
+    return _plain(value)
+
+
+#: ``canonical_text`` with ``_plain`` as the fallback for values that are not JSON-native
+#: (the C encoder walks the value once; only the odd UUID, date or Decimal reaches Python)
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_changes_default,
+)
+
+
+def _canonical_changes(changes: Any) -> str:
+    """``canonical_text(_fast_plain(changes))`` for a change list (snapshots' diffs:
+    dicts with string keys, lists, JSON scalars): the same text in one pass of the C
+    encoder, without building the plain copy first. A string subclass is written as its
+    characters (``_plain`` would call its ``str``; changes hold none)."""
+    return _CANONICAL.encode(changes)
+
+
 def _hash(content: dict[str, Any], previous_hash: str) -> str:
     """``audit_chain.entry_hash`` (identical digest; the chain's definition stays there)."""
     return text_hash(canonical_text(_fast_plain(content)), previous_hash)
@@ -120,7 +145,7 @@ def _sealed_values(
     text of its changes is made once, for the hash (the content's text is put together
     around it, as ``json.dumps`` with sorted keys writes it) and for the row."""
     values = _values(entry)
-    changes = canonical_text(_fast_plain(values["changes"]))
+    changes = _canonical_changes(values["changes"])
     text = (
         "{"
         + ",".join(

@@ -7,7 +7,7 @@ and all. ``merge_members`` indexes them by customer; the rows of the merges alre
 are filled in from ``absorbed_ids``.
 
 Revision ID: 0030_merge_members
-Revises: 0024_import_payload
+Revises: 0026_import_speed
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0030_merge_members"
-down_revision = "0024_import_payload"
+down_revision = "0026_import_speed"
 branch_labels = None
 depends_on = None
 
