@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from uuid import UUID
 
-from sqlalchemy import Engine, Table, select
+import numpy as np
+from sqlalchemy import Engine, Table, case, func, select
 
 from custmaster.persistence.tables_activity import activity_order_lines
-from custmaster.services.profile.affinity import OrderLine
+from custmaster.services.profile.affinity import OrderLine, SpendMatrix, spend_matrix
 
 
 class SqlOrderLineSource:
@@ -41,6 +42,55 @@ class SqlOrderLineSource:
                     float(row.quantity or 0),
                     float(row.amount or 0),
                 )
+
+    def spend_matrix(self) -> SpendMatrix:
+        """The summed spend per customer and product, summed by the database (one
+        ``GROUP BY``, streamed) into arrays: no object an order line. Products are
+        ordered by name (ties in a ranking go to the first), customers by id."""
+        t = self._lines.c
+        positive = func.sum(case((t.amount > 0, t.amount), else_=0.0))
+        with self._engine.connect() as connection:
+            named = connection.execute(
+                select(t.product, func.min(t.product_group)).group_by(t.product).order_by(t.product)
+            ).all()
+            products = [str(p) for p, _ in named]
+            groups: list[str | None] = [g for _, g in named]
+            index = {p: i for i, p in enumerate(products)}
+            query = (
+                select(t.customer_id, t.product, positive)
+                .group_by(t.customer_id, t.product)
+                .order_by(t.customer_id)
+            )
+            result = connection.execution_options(
+                stream_results=True, yield_per=self._batch
+            ).execute(query)
+            customers: list[UUID] = []
+            rows: list[np.ndarray] = []
+            cols: list[np.ndarray] = []
+            amounts: list[np.ndarray] = []
+            last: UUID | None = None
+            for partition in result.partitions(self._batch):
+                at: list[int] = []
+                for customer, _, _ in partition:
+                    if customer != last:
+                        customers.append(customer)
+                        last = customer
+                    at.append(len(customers) - 1)
+                rows.append(np.asarray(at, dtype=np.int64))
+                cols.append(np.fromiter((index[str(r[1])] for r in partition), np.int64))
+                amounts.append(np.fromiter((float(r[2] or 0) for r in partition), np.float64))
+
+        def joined(parts: list[np.ndarray], kind: type) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=kind)
+
+        return spend_matrix(
+            customers,
+            products,
+            groups,
+            joined(rows, np.int64),
+            joined(cols, np.int64),
+            joined(amounts, np.float64),
+        )
 
 
 def stored_order_lines(engine: Engine) -> SqlOrderLineSource | None:
