@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from uuid import UUID
 
 import numpy as np
-from sqlalchemy import Engine, Table, case, func, select
+from sqlalchemy import Engine, String, Table, Uuid, column, select, table
 
 from custmaster.persistence.tables_activity import activity_order_lines
 from custmaster.services.profile.affinity import OrderLine, SpendMatrix, spend_matrix
@@ -44,52 +44,61 @@ class SqlOrderLineSource:
                 )
 
     def spend_matrix(self) -> SpendMatrix:
-        """The summed spend per customer and product, summed by the database (one
-        ``GROUP BY``, streamed) into arrays: no object an order line. Products are
-        ordered by name (ties in a ranking go to the first), customers by id."""
-        t = self._lines.c
-        positive = func.sum(case((t.amount > 0, t.amount), else_=0.0))
+        """The spend per customer and product as arrays, numbered by the database: the
+        customers (by id) and the products (by name; ties in a ranking go to the first)
+        are numbered into two temporary tables, then every line is read as (customer
+        number, product number, amount) through hash joins and summed by scipy -- no
+        sort of the lines, no object an order line (a sort of 20,000,000 lines took
+        longer than the whole batch's target)."""
+        lines = self._lines.name
+        numbered = table("affinity_customers", column("customer_id", Uuid), column("i"))
+        products = table(
+            "affinity_products", column("product", String), column("grp", String), column("i")
+        )
         with self._engine.connect() as connection:
-            named = connection.execute(
-                select(t.product, func.min(t.product_group)).group_by(t.product).order_by(t.product)
-            ).all()
-            products = [str(p) for p, _ in named]
-            groups: list[str | None] = [g for _, g in named]
-            index = {p: i for i, p in enumerate(products)}
-            query = (
-                select(t.customer_id, t.product, positive)
-                .group_by(t.customer_id, t.product)
-                .order_by(t.customer_id)
-            )
-            result = connection.execution_options(
-                stream_results=True, yield_per=self._batch
-            ).execute(query)
-            customers: list[UUID] = []
-            rows: list[np.ndarray] = []
-            cols: list[np.ndarray] = []
-            amounts: list[np.ndarray] = []
-            last: UUID | None = None
-            for partition in result.partitions(self._batch):
-                at: list[int] = []
-                for customer, _, _ in partition:
-                    if customer != last:
-                        customers.append(customer)
-                        last = customer
-                    at.append(len(customers) - 1)
-                rows.append(np.asarray(at, dtype=np.int64))
-                cols.append(np.fromiter((index[str(r[1])] for r in partition), np.int64))
-                amounts.append(np.fromiter((float(r[2] or 0) for r in partition), np.float64))
-
-        def joined(parts: list[np.ndarray], kind: type) -> np.ndarray:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=kind)
-
+            postgres = connection.dialect.name == "postgresql"
+            if postgres:  # the joins' hash tables (1,000,000 customers) in memory
+                connection.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+            try:
+                connection.exec_driver_sql(
+                    "CREATE TEMPORARY TABLE affinity_customers AS SELECT customer_id, "
+                    "row_number() OVER (ORDER BY customer_id) - 1 AS i "
+                    f"FROM (SELECT DISTINCT customer_id FROM {lines}) d"
+                )
+                connection.exec_driver_sql(
+                    "CREATE TEMPORARY TABLE affinity_products AS SELECT product, grp, "
+                    "row_number() OVER (ORDER BY product) - 1 AS i FROM (SELECT product, "
+                    f"min(product_group) AS grp FROM {lines} GROUP BY product) d"
+                )
+                customers: list[UUID] = list(
+                    connection.execute(
+                        select(numbered.c.customer_id).order_by(numbered.c.i)
+                    ).scalars()
+                )
+                named = connection.execute(
+                    select(products.c.product, products.c.grp).order_by(products.c.i)
+                ).all()
+                result = connection.execution_options(
+                    stream_results=True, yield_per=self._batch
+                ).exec_driver_sql(
+                    "SELECT c.i, p.i, CASE WHEN l.amount > 0 THEN l.amount ELSE 0 END "
+                    f"FROM {lines} l JOIN affinity_customers c ON c.customer_id = l.customer_id "
+                    "JOIN affinity_products p ON p.product = l.product"
+                )
+                parts = [
+                    np.asarray(partition, dtype=np.float64).reshape(-1, 3)
+                    for partition in result.partitions(self._batch)
+                ]
+            finally:
+                connection.rollback()  # the temporary tables go with the transaction
+        found = np.concatenate(parts) if parts else np.zeros((0, 3))
         return spend_matrix(
             customers,
-            products,
-            groups,
-            joined(rows, np.int64),
-            joined(cols, np.int64),
-            joined(amounts, np.float64),
+            [str(p) for p, _ in named],
+            [g for _, g in named],
+            found[:, 0].astype(np.int64),
+            found[:, 1].astype(np.int64),
+            found[:, 2],
         )
 
 
