@@ -92,13 +92,13 @@ class SqlOrderLineSource:
             finally:
                 connection.rollback()  # the temporary tables go with the transaction
         found = np.concatenate(parts) if parts else np.zeros((0, 3))
+        parts.clear()  # peak memory: the parts and their concatenation are not kept both
+        rows = found[:, 0].astype(np.int32)
+        cols = found[:, 1].astype(np.int32)
+        amounts = np.ascontiguousarray(found[:, 2])
+        del found
         return spend_matrix(
-            customers,
-            [str(p) for p, _ in named],
-            [g for _, g in named],
-            found[:, 0].astype(np.int64),
-            found[:, 1].astype(np.int64),
-            found[:, 2],
+            customers, [str(p) for p, _ in named], [g for _, g in named], rows, cols, amounts
         )
 
 
