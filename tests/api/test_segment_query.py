@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custmaster.bootstrap import Container
+from custmaster.services.profile import segments
 from custmaster.services.profile.scoring import rescore
 from tests.factories import create, minimal
 from tests.profile_rows import put_profile
@@ -90,9 +91,33 @@ def test_pages_follow_the_cursor_with_a_total(world: TestClient) -> None:
         if cursor is None:
             break
     assert len(seen) == 6 and seen == sorted(seen)
+    assert body["total_exact"] is True
     # master-field questions see customers without a profile too
     assert ask(world, 'name == "No Profile"').json()["total"] == 1
+    assert ask(world, 'name.startsWith("Page ") || name == "No Profile"').json()["total"] == 8
     assert ask(world, "x", cursor="%%%").status_code == 422
+
+
+def test_a_large_total_is_counted_up_to_the_limit_then_estimated(
+    world: TestClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond ``EXACT_TOTAL_UP_TO`` matches PostgreSQL gives the planner's estimate,
+    marked ``total_exact: false`` (never below what was counted); SQLite counts."""
+    monkeypatch.setattr(segments, "EXACT_TOTAL_UP_TO", 2)
+    for i in range(5):
+        profiled(world, f"Many {i}", {"*": {"open_service_cases": 1}})
+    few = ask(world, 'open_service_cases == 1 && name == "Many 1"', limit=1).json()
+    assert (few["total"], few["total_exact"]) == (1, True)
+    body = ask(world, "open_service_cases == 1", limit=1).json()
+    assert len(body["items"]) == 1 and body["next_cursor"]
+    if container.engine.dialect.name == "postgresql":
+        assert body["total_exact"] is False and body["total"] >= 3
+    else:
+        assert (body["total"], body["total_exact"]) == (5, True)
+    saved = world.post(
+        f"{API}/segments", json={"name": "many", "expression": "open_service_cases == 1"}
+    ).json()
+    assert saved["count_exact"] is body["total_exact"]
 
 
 @pytest.mark.parametrize(

@@ -66,8 +66,9 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
         customer_group, ...), profile features (revenue_12m, order_frequency_trend,
         open_quality_complaints, avg_days_late, ...) and scores (tier, health_score,
         health_band, churn_band). Without entity the figures are over every legal entity
-        the user sees; with entity, that entity's. Returns a page of items, the total and
-        next_cursor (pass it back to read on). A type error names the position."""
+        the user sees; with entity, that entity's. Returns a page of items, the total
+        (total_exact false: the database's estimate of a large total) and next_cursor
+        (pass it back to read on). A type error names the position."""
 
         def work(actor: Principal, uow: UnitOfWork) -> dict[str, Any]:
             try:

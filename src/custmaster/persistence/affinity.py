@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -10,7 +9,43 @@ from sqlalchemy import Connection, delete, func, select
 
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.tables_profile_rules import customer_affinity
-from custmaster.services.profile.rule_ports import AffinityItem
+from custmaster.services.profile.rule_ports import AffinityBatch, AffinityItem
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_BLOCK = 100_000
+
+
+def _copy_text(value: str | None) -> str:
+    """A value in COPY's text format (``\\N`` is NULL)."""
+    return "\\N" if value is None else value.translate(_COPY_ESCAPES)
+
+
+def _copy_rows(connection: Connection, batch: AffinityBatch, at: datetime) -> None:
+    """COPY the batch in the text format, written a block of lines at a time: the
+    products, groups and customers are encoded once, not once an item (millions)."""
+    products = [_copy_text(p) for p in batch.products]
+    groups = [_copy_text(g) for g in batch.groups]
+    customers: dict[int, str] = {}
+    stamp = at.isoformat()
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    columns = "customer_id, kind, rank, product, product_group, score, computed_at"
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY customer_affinity ({columns}) FROM STDIN") as copy,
+    ):
+        items = zip(batch.customer, batch.kind, batch.rank, batch.product, batch.score, strict=True)
+        lines: list[str] = []
+        for c, k, r, p, v in items:
+            customer = customers.get(c)
+            if customer is None:
+                customer = customers[c] = str(batch.customers[c])
+            lines.append(f"{customer}\t{k}\t{r}\t{products[p]}\t{groups[p]}\t{v!r}\t{stamp}\n")
+            if len(lines) >= _COPY_BLOCK:
+                copy.write("".join(lines))
+                lines = []
+        if lines:
+            copy.write("".join(lines))
 
 
 class SqlAffinityRepository:
@@ -20,23 +55,29 @@ class SqlAffinityRepository:
     def clear(self) -> None:
         self._connection.execute(delete(customer_affinity))
 
-    def add(self, results: Mapping[UUID, list[AffinityItem]], at: datetime) -> int:
+    def add_rows(self, batch: AffinityBatch, at: datetime) -> int:
+        count = len(batch.customer)
+        if not count:
+            return 0
+        if self._connection.dialect.name == "postgresql":
+            _copy_rows(self._connection, batch, at)
+            return count
         rows = [
             {
-                "customer_id": customer_id,
-                "kind": item.kind,
-                "rank": item.rank,
-                "product": item.product,
-                "product_group": item.product_group,
-                "score": item.score,
+                "customer_id": batch.customers[c],
+                "kind": k,
+                "rank": r,
+                "product": batch.products[p],
+                "product_group": batch.groups[p],
+                "score": v,
                 "computed_at": at,
             }
-            for customer_id, items in results.items()
-            for item in items
+            for c, k, r, p, v in zip(
+                batch.customer, batch.kind, batch.rank, batch.product, batch.score, strict=True
+            )
         ]
-        if rows:
-            insert_rows(self._connection, customer_affinity, rows)
-        return len(rows)
+        insert_rows(self._connection, customer_affinity, rows)
+        return count
 
     def of(self, customer_id: UUID) -> list[AffinityItem]:
         query = (

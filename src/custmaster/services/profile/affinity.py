@@ -1,8 +1,12 @@
 """Customer-product affinity: which products a customer buys more than expected, and which
 products customers like it buy (item-item co-occurrence lift).
 
-Input is any :class:`OrderLineSource` (an iterable of :class:`OrderLine`); the stored order
-lines are read by ``persistence/affinity_source.py``.
+Input is any :class:`OrderLineSource` (an iterable of :class:`OrderLine`) or a
+:class:`SpendSource` that sums the spend per customer and product itself: the stored order
+lines are summed by the database (``persistence/affinity_source.py``), so 20,000,000 lines
+never become 20,000,000 Python objects. Every customer's items are ranked a chunk of
+customers at a time with array operations (:func:`affinity_rows`) and stored as columns
+(:class:`AffinityBatch`; COPY on PostgreSQL), not an object an item.
 
 - **over** (more than expected): the customer's share of spend on a product against the
   product's share of all spend, smoothed towards 1 by ``prior`` of the median customer's
@@ -31,7 +35,7 @@ from scipy import sparse
 from custmaster.domain.permissions import Permission, PermissionDenied, Principal, require
 from custmaster.services.customers.common import load
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile.rule_ports import AffinityItem
+from custmaster.services.profile.rule_ports import AffinityBatch, AffinityItem
 from custmaster.services.recording import utcnow
 
 
@@ -60,14 +64,24 @@ class AffinityOptions:
 
 
 @dataclass
-class _Matrix:
+class SpendMatrix:
+    """Every customer's summed spend per product (amounts below zero count as zero, line
+    by line): ``spend[c, p]`` for ``customers[c]`` and ``products[p]``."""
+
     customers: list[UUID]
     products: list[str]
-    groups: list[str | None]
-    spend: sparse.csr_matrix  # customers x products, summed amounts
+    groups: list[str | None]  # the product group of each product
+    spend: sparse.csr_matrix  # customers x products
 
 
-def _load(lines: Iterable[OrderLine]) -> _Matrix:
+class SpendSource(Protocol):
+    """A source that sums the spend itself (the database: one ``GROUP BY``), instead of
+    handing over every order line."""
+
+    def spend_matrix(self) -> SpendMatrix: ...
+
+
+def _load(lines: Iterable[OrderLine]) -> SpendMatrix:
     customer_index: dict[UUID, int] = {}
     product_index: dict[str, int] = {}
     groups: list[str | None] = []
@@ -83,27 +97,49 @@ def _load(lines: Iterable[OrderLine]) -> _Matrix:
         rows.append(c)
         cols.append(p)
         amounts.append(max(line.amount, 0.0))
-    shape = (len(customer_index), len(product_index))
-    spend = sparse.csr_matrix(
-        (
-            np.asarray(amounts, dtype=np.float64),
-            (np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)),
-        ),
-        shape=shape,
+    return spend_matrix(
+        list(customer_index),
+        list(product_index),
+        groups,
+        np.asarray(rows, dtype=np.int64),
+        np.asarray(cols, dtype=np.int64),
+        np.asarray(amounts, dtype=np.float64),
     )
+
+
+def spend_matrix(
+    customers: list[UUID],
+    products: list[str],
+    groups: list[str | None],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    amounts: np.ndarray,
+) -> SpendMatrix:
+    """The matrix of (customer index, product index, amount) triples (duplicates summed)."""
+    shape = (len(customers), len(products))
+    spend = sparse.csr_matrix((amounts, (rows, cols)), shape=shape)
     spend.sum_duplicates()
-    return _Matrix(list(customer_index), list(product_index), groups, spend)
+    return SpendMatrix(customers, products, groups, spend)
+
+
+def _spend_of(source: Iterable[OrderLine] | SpendSource) -> SpendMatrix:
+    if hasattr(source, "spend_matrix"):
+        matrix: SpendMatrix = source.spend_matrix()
+        return matrix
+    assert isinstance(source, Iterable)
+    return _load(source)
 
 
 def _neighbours(bought: sparse.csr_matrix, options: AffinityOptions) -> sparse.csr_matrix:
     """products x products: each product's best ``neighbours`` partners by lift."""
     n = bought.shape[0]
-    counts = np.asarray(bought.sum(axis=0)).ravel()
+    counts = np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
     pairs = (bought.T @ bought).tocoo()
     keep = (pairs.row != pairs.col) & (pairs.data >= options.min_support)
-    i, j, nij = pairs.row[keep], pairs.col[keep], pairs.data[keep]
+    i, j, nij = pairs.row[keep], pairs.col[keep], pairs.data[keep].astype(np.float64)
+    del pairs
     lift = nij * n / (counts[i] * counts[j])
-    order = np.lexsort((-lift, i))  # by product, best lift first
+    order = np.lexsort((j, -lift, i))  # by product, best lift first (ties: lower index)
     i, j, lift = i[order], j[order], lift[order]
     starts = np.searchsorted(i, i, side="left")
     rank = np.arange(len(i)) - starts
@@ -111,74 +147,102 @@ def _neighbours(bought: sparse.csr_matrix, options: AffinityOptions) -> sparse.c
     return sparse.csr_matrix((lift[best], (i[best], j[best])), shape=(bought.shape[1],) * 2)
 
 
-def affinity(
-    lines: Iterable[OrderLine], options: AffinityOptions | None = None
-) -> Iterator[tuple[UUID, list[AffinityItem]]]:
-    """Every customer's affinity items (``over`` then ``similar``, best first)."""
+@dataclass(frozen=True, slots=True)
+class AffinityRows:
+    """The affinity items of a chunk of customers as columns (one entry an item; by
+    customer, ``over`` before ``similar``, by rank)."""
+
+    customer: np.ndarray  # customer index
+    kind: np.ndarray  # 0: over, 1: similar
+    rank: np.ndarray  # 1-based within (customer, kind)
+    product: np.ndarray  # product index
+    score: np.ndarray  # rounded to 4 places
+
+
+KINDS = ("over", "similar")
+
+
+def _top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+    """The positions of each row's ``top`` best values (ties: lower column first), by
+    row, best first."""
+    order = np.lexsort((cols, -values, rows))
+    sorted_rows = rows[order]
+    starts = np.searchsorted(sorted_rows, sorted_rows, side="left")
+    rank = np.arange(len(order)) - starts
+    return np.asarray(order[rank < top])
+
+
+def _ranks(rows: np.ndarray) -> np.ndarray:
+    """1-based positions within runs of equal (sorted) ``rows``."""
+    starts = np.searchsorted(rows, rows, side="left")
+    return np.arange(len(rows)) - starts + 1
+
+
+def affinity_rows(
+    source: Iterable[OrderLine] | SpendSource, options: AffinityOptions | None = None
+) -> tuple[SpendMatrix, list[AffinityRows]]:
+    """Every customer's affinity items, vectorised a chunk of customers at a time."""
     opts = options or AffinityOptions()
-    m = _load(lines)
+    m = _spend_of(source)
     if not m.customers:
-        return
-    bought = (m.spend > 0).astype(np.float64).tocsr()
+        return m, []
+    bought = (m.spend > 0).astype(np.int32).tocsr()
     neighbours = _neighbours(bought, opts)
     product_spend = np.asarray(m.spend.sum(axis=0)).ravel()
     share = product_spend / max(product_spend.sum(), 1e-12)
     totals = np.asarray(m.spend.sum(axis=1)).ravel()
     pseudo = opts.prior * float(np.median(totals)) if len(totals) else 0.0
+    out: list[AffinityRows] = []
     for start in range(0, len(m.customers), opts.chunk):
         stop = min(start + opts.chunk, len(m.customers))
-        spend = m.spend[start:stop]
-        scores = (bought[start:stop] @ neighbours).tocsr()
-        for k in range(stop - start):
-            items = _over(spend, k, totals[start + k], share, pseudo, m, opts.top)
-            items += _similar(scores, bought, start + k, k, m, opts.top)
-            yield m.customers[start + k], items
+        # over: ((a_cp + k*s_p) / (T_c + k)) / s_p, above 1, the best ``top``
+        spend = m.spend[start:stop].tocoo()
+        rows, cols, amounts = spend.row, spend.col, spend.data
+        s = share[cols]
+        total = totals[start:stop][rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = ((amounts + pseudo * s) / (total + pseudo)) / s
+        ratio = np.where(total > 0, ratio, 0.0)  # a customer without spend has none
+        best = _top(rows, cols, ratio, opts.top)
+        best = best[ratio[best] > 1.0]  # a prefix of each customer's best: ranks stay 1..k
+        over_rows, over_cols, over_scores = rows[best], cols[best], ratio[best]
+        # similar: the summed lifts of the products bought, on products not bought
+        chunk_bought = bought[start:stop]
+        scores = (chunk_bought.astype(np.float64) @ neighbours).tocsr()
+        fresh = (scores - scores.multiply(chunk_bought)).tocoo()
+        fresh.eliminate_zeros()
+        best = _top(fresh.row, fresh.col, fresh.data, opts.top)
+        sim_rows, sim_cols, sim_scores = fresh.row[best], fresh.col[best], fresh.data[best]
+        customer = np.concatenate([over_rows, sim_rows]).astype(np.int64) + start
+        kind = np.concatenate([np.zeros(len(over_rows), np.int8), np.ones(len(sim_rows), np.int8)])
+        order = np.lexsort((kind, customer))  # stable: each part keeps its rank order
+        customer, kind = customer[order], kind[order]
+        product = np.concatenate([over_cols, sim_cols]).astype(np.int64)[order]
+        score = np.round(np.concatenate([over_scores, sim_scores]), 4)[order]
+        rank = _ranks(customer * 2 + kind)
+        out.append(AffinityRows(customer, kind, rank, product, score))
+    return m, out
 
 
-def _over(
-    spend: sparse.csr_matrix,
-    k: int,
-    total: float,
-    share: np.ndarray,
-    pseudo: float,
-    m: _Matrix,
-    top: int,
-) -> list[AffinityItem]:
-    lo, hi = spend.indptr[k], spend.indptr[k + 1]
-    products, amounts = spend.indices[lo:hi], spend.data[lo:hi]
-    if total <= 0 or not len(products):
-        return []
-    s = share[products]
-    ratio = ((amounts + pseudo * s) / (total + pseudo)) / s
-    order = np.argsort(-ratio, kind="stable")[:top]
-    return [
-        AffinityItem(
-            "over", r + 1, m.products[products[o]], m.groups[products[o]], round(float(ratio[o]), 4)
-        )
-        for r, o in enumerate(order)
-        if ratio[o] > 1.0
-    ]
-
-
-def _similar(
-    scores: sparse.csr_matrix, bought: sparse.csr_matrix, row: int, k: int, m: _Matrix, top: int
-) -> list[AffinityItem]:
-    lo, hi = scores.indptr[k], scores.indptr[k + 1]
-    products, values = scores.indices[lo:hi], scores.data[lo:hi]
-    owned = bought.indices[bought.indptr[row] : bought.indptr[row + 1]]
-    fresh = ~np.isin(products, owned)
-    products, values = products[fresh], values[fresh]
-    order = np.lexsort((products, -values))[:top]
-    return [
-        AffinityItem(
-            "similar",
-            r + 1,
-            m.products[products[o]],
-            m.groups[products[o]],
-            round(float(values[o]), 4),
-        )
-        for r, o in enumerate(order)
-    ]
+def affinity(
+    lines: Iterable[OrderLine] | SpendSource, options: AffinityOptions | None = None
+) -> Iterator[tuple[UUID, list[AffinityItem]]]:
+    """Every customer's affinity items (``over`` then ``similar``, best first)."""
+    m, chunks = affinity_rows(lines, options)
+    size = (options or AffinityOptions()).chunk
+    for n, part in enumerate(chunks):
+        items: dict[int, list[AffinityItem]] = {}
+        for c, k, r, p, v in zip(
+            part.customer.tolist(),
+            part.kind.tolist(),
+            part.rank.tolist(),
+            part.product.tolist(),
+            part.score.tolist(),
+            strict=True,
+        ):
+            items.setdefault(c, []).append(AffinityItem(KINDS[k], r, m.products[p], m.groups[p], v))
+        for c in range(n * size, min((n + 1) * size, len(m.customers))):
+            yield m.customers[c], items.get(c, [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,27 +252,34 @@ class AffinityRun:
 
 
 def run_affinity(
-    uow: UnitOfWork, source: OrderLineSource, options: AffinityOptions | None = None
+    uow: UnitOfWork,
+    source: Iterable[OrderLine] | SpendSource,
+    options: AffinityOptions | None = None,
 ) -> AffinityRun:
     """Compute every customer's affinity from ``source`` and replace the stored results
     (one transaction: readers see the old results or the new ones)."""
-    customers = rows = 0
-    batch: dict[UUID, list[AffinityItem]] = {}
     at = utcnow()
     # computed before the write transaction opens: the source may read the same database
     # (SQLite allows one writer, and a reader open at its commit would block it)
-    results = list(affinity(source, options))
+    m, chunks = affinity_rows(source, options)
+    rows = 0
     with uow:
         uow.affinity.clear()
-        for customer_id, items in results:
-            customers += 1
-            if items:
-                batch[customer_id] = items
-            if len(batch) >= 5_000:
-                rows += uow.affinity.add(batch, at)
-                batch = {}
-        rows += uow.affinity.add(batch, at)
-    return AffinityRun(customers, rows)
+        for part in chunks:
+            rows += uow.affinity.add_rows(
+                AffinityBatch(
+                    m.customers,
+                    m.products,
+                    m.groups,
+                    part.customer.tolist(),
+                    [KINDS[k] for k in part.kind.tolist()],
+                    part.rank.tolist(),
+                    part.product.tolist(),
+                    part.score.tolist(),
+                ),
+                at,
+            )
+    return AffinityRun(len(m.customers), rows)
 
 
 def customer_affinity(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> dict[str, object]:

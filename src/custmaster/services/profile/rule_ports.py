@@ -77,6 +77,15 @@ class QueryScope:
     entities: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Total:
+    """How many customers a query matches: ``exact``, or an estimate (more than the
+    exact-count limit were found; ``value`` is the database's estimate, at least that)."""
+
+    value: int
+    exact: bool
+
+
 class SegmentRepository(Protocol):
     def add(self, segment: SavedSegment) -> None: ...
     def get(self, segment_id: UUID) -> SavedSegment | None: ...
@@ -91,12 +100,28 @@ class SegmentRepository(Protocol):
         ...
 
     def page(
-        self, tree: Node, scope: QueryScope, today: date, after: str | None, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
-        """:meth:`query`'s page and :meth:`count`'s total in one statement."""
+        self,
+        tree: Node,
+        scope: QueryScope,
+        today: date,
+        after: str | None,
+        limit: int,
+        exact_up_to: int | None = None,
+    ) -> tuple[list[dict[str, Any]], Total]:
+        """:meth:`query`'s page and :meth:`total`."""
         ...
 
-    def count(self, tree: Node, scope: QueryScope, today: date) -> int: ...
+    def count(self, tree: Node, scope: QueryScope, today: date) -> int:
+        """The exact number of matching customers."""
+        ...
+
+    def total(
+        self, tree: Node, scope: QueryScope, today: date, exact_up_to: int | None = None
+    ) -> Total:
+        """The number of matching customers: without ``exact_up_to`` exact; with it the
+        implementation may count only up to ``exact_up_to`` (or fewer, when it expects
+        far more) and give an estimate beyond, marked not exact."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,13 +133,29 @@ class AffinityItem:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class AffinityBatch:
+    """Affinity items as columns (item ``i``: customer ``customers[customer[i]]``, product
+    ``products[product[i]]`` of group ``groups[product[i]]``): a batch of millions is
+    written without an object an item."""
+
+    customers: list[UUID]
+    products: list[str]
+    groups: list[str | None]
+    customer: list[int]
+    kind: list[str]
+    rank: list[int]
+    product: list[int]
+    score: list[float]
+
+
 class AffinityRepository(Protocol):
     def clear(self) -> None:
         """Remove every stored result (a batch replaces them all)."""
         ...
 
-    def add(self, results: Mapping[UUID, list[AffinityItem]], at: datetime) -> int:
-        """Store these customers' results; the number of rows written."""
+    def add_rows(self, batch: AffinityBatch, at: datetime) -> int:
+        """Store a batch of items given as columns; the number of rows written."""
         ...
 
     def of(self, customer_id: UUID) -> list[AffinityItem]: ...
