@@ -18,3 +18,10 @@ def member_of(
         array = bindparam(None, list(values), type_=ARRAY(column.type))
         return column == any_(array)
     return column.in_(values)
+
+
+def chunk_size(connection: Connection) -> int:
+    """How many values one :func:`member_of` may take: on PostgreSQL (one array parameter)
+    a whole intake batch's customers, so a batch costs one statement per query; elsewhere
+    500 (SQLite's limit on bound parameters)."""
+    return 10_000 if connection.dialect.name == "postgresql" else 500

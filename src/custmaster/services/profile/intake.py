@@ -236,11 +236,13 @@ def merge_into_profiles(
         current = stored[customer_id]
         changed = ActivityState()
         for part in ActivityState.PARTS:
-            mine, theirs, out = getattr(current, part), getattr(delta, part), getattr(changed, part)
-            for key, value in theirs.items():
+            theirs = getattr(delta, part)
+            if not theirs:
+                continue
+            mine, out = getattr(current, part), getattr(changed, part)
+            for key, value in theirs.items():  # current.merge(delta), noting what it changed
                 old = mine.get(key)
-                out[key] = value if old is None else old.merge(value)
-        current.merge(delta)
+                out[key] = mine[key] = value if old is None else old.merge(value)
         touched[customer_id] = changed
     uow.activity.upsert_states(touched)
     write_rows(uow, compute_rows(uow, stored, config, today()), now)
