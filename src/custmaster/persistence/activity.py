@@ -219,7 +219,8 @@ def _upsert_unnest(
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     names = [c.name for c in table.c]
-    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    # %b: the arrays in binary (psycopg writes a list as text by default: ~7x the Python)
+    arrays = ", ".join(f"%b::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
     updates = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in names if n not in keys)
     statement = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
