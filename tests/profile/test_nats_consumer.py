@@ -195,6 +195,35 @@ def test_batches_applied_at_once_end_as_one_at_a_time(
         assert _features(client, nats_id) == _features(client, api_id)
 
 
+def test_batches_at_once_dead_letter_an_unknown_event_once(
+    client: TestClient,
+    container: Container,
+    stream: ConsumerSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copies of one event whose customer is unknown, in batches applied at once: one
+    dead letter (the second transaction waits for the first's, then counts an attempt)."""
+    if container.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite applies one writer at a time")
+    from custmaster.persistence.activity import SqlActivityRepository
+
+    unknown = order({"source_system": "sap", "source_id": "N-TWICE"}, TODAY, 3.0)
+    _publish(stream, [unknown, unknown, unknown])
+    lookup = SqlActivityRepository.open_dead_letter
+
+    def slow(self: SqlActivityRepository, event_id: str) -> Any:
+        found = lookup(self, event_id)
+        time.sleep(0.3)  # the other batch's transaction looks meanwhile
+        return found
+
+    monkeypatch.setattr(SqlActivityRepository, "open_dead_letter", slow)
+    stats = _consume(container, dataclasses.replace(stream, batch=1, concurrency=3)).stats
+    assert stats.dead_lettered == 3
+    letters = client.get(f"{API}/activities/dead-letters").json()["items"]
+    [letter] = [d for d in letters if d["event_id"] == unknown["id"]]
+    assert letter["attempts"] == 3
+
+
 def test_poison_and_unknown_customers_go_to_dead_letters_and_replay(
     client: TestClient, container: Container, stream: ConsumerSettings
 ) -> None:

@@ -153,8 +153,13 @@ class ActivityConsumer:
         """Dead-letter these (envelope, reason, attempts) in one transaction (in a worker
         thread; the caller counts them)."""
         uow = self._new_uow()
+
+        def by_id(letter: tuple[Any, str, int]) -> str:  # locks in id order (dead_letter's)
+            event_id = letter[0].get("id") if isinstance(letter[0], dict) else None
+            return event_id if isinstance(event_id, str) else ""
+
         with uow:
-            for envelope, reason, attempts in letters:
+            for envelope, reason, attempts in sorted(letters, key=by_id):
                 event_id = envelope.get("id") if isinstance(envelope, dict) else None
                 data = envelope.get("data") if isinstance(envelope, dict) else None
                 entity = data.get("legal_entity") if isinstance(data, dict) else None

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from custmaster.domain.activity_state import (
@@ -254,6 +254,22 @@ class SqlActivityRepository:
                 .with_for_update()
             )
             self._connection.execute(query).all()
+
+    def lock_event_ids(self, event_ids: Iterable[str]) -> None:
+        """Serialise the transactions dead-lettering the same event id (two batches applied
+        at once may both hold a redelivered copy of an event whose customer is unknown):
+        on PostgreSQL a transaction-scoped advisory lock per id, taken in id order (code
+        points, as Python sorts them); SQLite serialises writers anyway."""
+        ids = sorted(set(event_ids))
+        if not ids or self._connection.dialect.name != "postgresql":
+            return
+        self._connection.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0))) FROM (SELECT id "
+                'FROM unnest(CAST(:ids AS text[])) AS u(id) ORDER BY id COLLATE "C") AS o'
+            ),
+            {"ids": ids},
+        )
 
     def existing_customers(self, customer_ids: Iterable[UUID]) -> set[UUID]:
         found: set[UUID] = set()

@@ -162,6 +162,7 @@ def dead_letter(
     """Put an event on the dead-letter list (once per event id while it is open)."""
     at = now or datetime.now(UTC)
     if event_id is not None:
+        uow.activity.lock_event_ids([event_id])  # another batch may hold the same event
         existing = uow.activity.open_dead_letter(event_id)
         if existing is not None:
             uow.activity.update_dead_letter(
@@ -192,6 +193,8 @@ def apply_events(
         resolved = _Resolver(uow).resolve_all(e.customer for e in events)
         known_ids = {e.id for e in events if resolved[e.customer] is not None}
         uow.activity.lock_customers(c for c in resolved.values() if c is not None)
+        if dead_letter_unknown:  # their dead letters' ids, all at once in id order
+            uow.activity.lock_event_ids(e.id for e in events if resolved[e.customer] is None)
         recorded = uow.activity.known_events(known_ids)
         fresh: list[tuple[UUID, a.ActivityEvent]] = []
         seen: set[str] = set()
