@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -161,24 +162,51 @@ def baseline_inserts(container: Container, events: list[dict[str, Any]]) -> floa
     return len(events) / seconds
 
 
-def through_api(container: Container, events: list[dict[str, Any]]) -> float:
+def through_api(container: Container, events: list[dict[str, Any]], clients: int = 1) -> float:
+    """POST the events in batches of 1,000; with ``clients`` > 1, that many clients at
+    once (threads, each its own in-process client), each sending a contiguous share of
+    the events in order."""
     key = add_user(
         container.uow(),
         container.system_principal(),
         f"bench-erp-{uuid.uuid4().hex[:6]}",
         roles=["integration"],
     )
-    with TestClient(create_app(container)) as client:
-        client.headers["Authorization"] = f"Bearer {key}"
+    app = create_app(container)
+    batches = [events[start : start + BATCH] for start in range(0, len(events), BATCH)]
+    share = -(-len(batches) // clients)
+    shares = [batches[i * share : (i + 1) * share] for i in range(clients)]
+    with contextlib.ExitStack() as stack:
+        sessions = [stack.enter_context(TestClient(app)) for _ in range(clients)]
+        for client in sessions:
+            client.headers["Authorization"] = f"Bearer {key}"
+
+        failures: list[str] = []
+
+        def send(client: TestClient, mine: list[list[dict[str, Any]]]) -> None:
+            for batch in mine:
+                response = client.post("/api/v1/activities", json=batch)
+                if response.status_code != 200:
+                    failures.append(response.text[:500])
+                    return
+
         started = time.perf_counter()
-        for start in range(0, len(events), BATCH):
-            response = client.post("/api/v1/activities", json=events[start : start + BATCH])
-            assert response.status_code == 200, response.text[:500]
+        threads = [
+            threading.Thread(target=send, args=(c, mine))
+            for c, mine in zip(sessions, shares, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         seconds = time.perf_counter() - started
+        assert not failures, failures
     return len(events) / seconds
 
 
-def through_nats(container: Container, events: list[dict[str, Any]], url: str) -> float:
+def through_nats(
+    container: Container, events: list[dict[str, Any]], url: str, concurrency: int = 1
+) -> float:
     tag = uuid.uuid4().hex[:8]
     settings = ConsumerSettings(
         url=url,
@@ -187,6 +215,8 @@ def through_nats(container: Container, events: list[dict[str, Any]], url: str) -
         durable=f"bench-{tag}",
         batch=BATCH,
         fetch_timeout_seconds=0.5,
+        # (only named when not 1: the bench also measures code from before the option)
+        **({"concurrency": concurrency} if concurrency != 1 else {}),
     )
 
     async def publish() -> None:
@@ -479,6 +509,12 @@ def main() -> None:
     )
     parser.add_argument("--stages", default="intake,freshness,reads,replay")
     parser.add_argument(
+        "--api-clients", default="1", help="concurrent API clients (a comma list: one run each)"
+    )
+    parser.add_argument(
+        "--nats-concurrency", type=int, default=2, help="batches the consumer applies at once"
+    )
+    parser.add_argument(
         "--fresh-rate", default="5000", help="events/s published (a comma list: one run each)"
     )
     parser.add_argument("--fresh-seconds", type=float, default=20.0)
@@ -494,28 +530,38 @@ def main() -> None:
         log("seeding customers")
         seed(container, args.customers)
         events = make_events(container, args.events)
+        # like a serving process (``custmaster serve``, ``custmaster consume``): what is held
+        # from the start -- here also the events to send -- stays out of full collections
+        gc.collect()
+        gc.freeze()
         if args.shuffle:
             random.Random(17).shuffle(events)
             figures["shuffled"] = True
         if "intake" in stages:
-            runs: dict[str, list[float]] = {"baseline": [], "api": [], "nats": []}
+            clients = [int(c) for c in args.api_clients.split(",")]
+            api_runs = {n: "api" if n == 1 else f"api_{n}_clients" for n in clients}
+            runs: dict[str, list[float]] = {"baseline": [], **{k: [] for k in api_runs.values()}}
+            runs["nats"] = []
             for i in range(args.repeat):
                 log(f"run {i + 1}: baseline, the database alone inserting {len(events)} events")
                 runs["baseline"].append(baseline_inserts(container, events))
-                log(f"run {i + 1}: intake through the API")
-                runs["api"].append(through_api(container, events))
-                wipe(container)
+                for n, name in api_runs.items():
+                    log(f"run {i + 1}: intake through the API, {n} client(s)")
+                    runs[name].append(through_api(container, events, n))
+                    wipe(container)
                 log(f"run {i + 1}: intake through NATS")
-                runs["nats"].append(through_nats(container, events, args.nats_url))
+                runs["nats"].append(
+                    through_nats(container, events, args.nats_url, args.nats_concurrency)
+                )
                 if i + 1 < args.repeat:
                     wipe(container)
                 log(f"  { ({k: round(v[-1]) for k, v in runs.items()}) }")
             base = statistics.median(runs["baseline"])
             figures["baseline_db_inserts_events_per_s"] = round(base)
-            figures["api_events_per_s"] = round(statistics.median(runs["api"]))
-            figures["nats_events_per_s"] = round(statistics.median(runs["nats"]))
-            figures["api_over_baseline"] = round(statistics.median(runs["api"]) / base, 3)
-            figures["nats_over_baseline"] = round(statistics.median(runs["nats"]) / base, 3)
+            figures["nats_concurrency"] = args.nats_concurrency
+            for name in (*api_runs.values(), "nats"):
+                figures[f"{name}_events_per_s"] = round(statistics.median(runs[name]))
+                figures[f"{name}_over_baseline"] = round(statistics.median(runs[name]) / base, 3)
             if args.repeat > 1:
                 figures["runs"] = {k: [round(x) for x in v] for k, v in runs.items()}
             started = time.perf_counter()

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import random
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -144,6 +147,81 @@ def test_redelivery_duplicates_and_shuffled_order(
     _publish(stream, events)
     again = _consume(container, stream).stats
     assert again.applied == 0 and again.duplicates == len(events)
+
+
+def test_batches_applied_at_once_end_as_one_at_a_time(
+    client: TestClient,
+    container: Container,
+    stream: ConsumerSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With ``concurrency`` 3, small batches sharing customers (duplicates, shuffled) are
+    applied in overlapping transactions and end as the same histories sent through the
+    API, every event counted once."""
+    names = [f"Twin {i} Ltd" for i in range(3)]
+    via_api = [create(client, minimal(n, f"ap{i}@api.example"))["id"] for i, n in enumerate(names)]
+    via_nats = [
+        create(client, minimal(f"{n} N", f"ap{i}@nats.example"))["id"] for i, n in enumerate(names)
+    ]
+    for customer in via_api:
+        assert client.post(f"{API}/activities", json=_history(customer)).status_code == 200
+    events = [e for customer in via_nats for e in _history(customer)]
+    published = events + events[::4]  # duplicates
+    random.Random(5).shuffle(published)
+    _publish(stream, published)
+    lock = threading.Lock()
+    running = {"now": 0, "most": 0}
+    original = ActivityConsumer._apply
+
+    def counted(self: ActivityConsumer, batch: list[Any]) -> None:
+        with lock:
+            running["now"] += 1
+            running["most"] = max(running["most"], running["now"])
+        try:
+            time.sleep(0.05)  # let the next batch start meanwhile
+            original(self, batch)
+        finally:
+            with lock:
+                running["now"] -= 1
+
+    monkeypatch.setattr(ActivityConsumer, "_apply", counted)
+    settings = dataclasses.replace(stream, batch=4, concurrency=3)
+    stats = _consume(container, settings).stats
+    assert running["most"] >= 2
+    assert stats.applied == len(events)
+    assert stats.duplicates == len(published) - len(events)
+    assert stats.dead_lettered == 0 and stats.redelivery_requested == 0
+    for nats_id, api_id in zip(via_nats, via_api, strict=True):
+        assert _features(client, nats_id) == _features(client, api_id)
+
+
+def test_batches_at_once_dead_letter_an_unknown_event_once(
+    client: TestClient,
+    container: Container,
+    stream: ConsumerSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Copies of one event whose customer is unknown, in batches applied at once: one
+    dead letter (the second transaction waits for the first's, then counts an attempt)."""
+    if container.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite applies one writer at a time")
+    from custmaster.persistence.activity import SqlActivityRepository
+
+    unknown = order({"source_system": "sap", "source_id": "N-TWICE"}, TODAY, 3.0)
+    _publish(stream, [unknown, unknown, unknown])
+    lookup = SqlActivityRepository.open_dead_letter
+
+    def slow(self: SqlActivityRepository, event_id: str) -> Any:
+        found = lookup(self, event_id)
+        time.sleep(0.3)  # the other batch's transaction looks meanwhile
+        return found
+
+    monkeypatch.setattr(SqlActivityRepository, "open_dead_letter", slow)
+    stats = _consume(container, dataclasses.replace(stream, batch=1, concurrency=3)).stats
+    assert stats.dead_lettered == 3
+    letters = client.get(f"{API}/activities/dead-letters").json()["items"]
+    [letter] = [d for d in letters if d["event_id"] == unknown["id"]]
+    assert letter["attempts"] == 3
 
 
 def test_poison_and_unknown_customers_go_to_dead_letters_and_replay(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from typing import Annotated
@@ -75,9 +76,24 @@ def consume(
     idle_exit: Annotated[
         float | None, typer.Option(help="stop after this many seconds without messages")
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=8,
+            help="batches applied at once (default: 2 on PostgreSQL, 1 on SQLite)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Apply activity events from NATS JetStream (durable pull consumer, explicit ack)."""
     container = build_container(_settings(database_url))
+    if concurrency is None:
+        concurrency = 2 if container.engine.dialect.name == "postgresql" else 1
+    # what the process holds once started stays out of the collector's full passes (as
+    # ``custmaster serve`` does: ``api.app.freeze_startup_heap``)
+    gc.collect()
+    gc.freeze()
     settings = ConsumerSettings(
         url=nats_url,
         stream=stream,
@@ -85,6 +101,7 @@ def consume(
         durable=durable,
         batch=batch,
         max_deliver=max_deliver,
+        concurrency=concurrency,
     )
     consumer = ActivityConsumer(container.uow, container.profile, settings)
     try:

@@ -173,7 +173,9 @@ class ActivityState:
     def merge(self, other: ActivityState) -> ActivityState:
         """Merge ``other`` into this state (in place); returns self."""
         for part in self.PARTS:
-            _merge_into(getattr(self, part), getattr(other, part).items())
+            theirs = getattr(other, part)
+            if theirs:  # an event's contribution fills one or two parts
+                _merge_into(getattr(self, part), theirs.items())
         return self
 
     def entities(self) -> set[str]:

@@ -15,9 +15,13 @@ ids are recorded in that transaction.
   messages: the good ones of the batch still apply (in about log2(batch) transactions
   more), and a failing message is negatively acknowledged (redelivered after a delay)
   until it has been delivered ``max_deliver`` times, then dead-lettered with the reason.
-- The next batch is fetched while the current one is being applied (its messages are
-  acknowledged only after its transaction commits), so the broker's round trips overlap
-  the database's work.
+- Up to ``concurrency`` fetched batches are applied at once, each in a transaction (and a
+  thread and a connection) of its own, and the next batch is fetched meanwhile: the
+  broker's round trips, one batch's database work and another's Python overlap. A batch's
+  messages are acknowledged only after its transaction commits. Batches that share a
+  customer serialise on that customer's row lock (taken in id order, so they cannot
+  deadlock); the profile's state merges commutatively, so the order in which batches
+  commit does not matter, and an event id is recorded once (a redelivery finds it).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +47,13 @@ from custmaster.domain import activity as a
 from custmaster.domain.errors import ValidationFailed
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile.config import ProfileConfig
-from custmaster.services.profile.intake import apply_events, dead_letter
+from custmaster.services.profile.intake import (
+    APPLIED,
+    DEAD_LETTER,
+    DUPLICATE,
+    apply_events,
+    dead_letter,
+)
 
 _log = logging.getLogger(__name__)
 CHANNEL = "nats"
@@ -60,6 +72,8 @@ class ConsumerSettings:
     fetch_timeout_seconds: float = 1.0
     #: delay before a failed message is redelivered
     retry_delay_seconds: float = 0.5
+    #: batches applied at once (each its own transaction); 1 on SQLite (one writer)
+    concurrency: int = 1
 
 
 @dataclass
@@ -114,6 +128,7 @@ class ActivityConsumer:
         self._config = config
         self.settings = settings
         self.stats = ConsumerStats()
+        self._counting = threading.Lock()
 
     async def ensure_stream(self, js: Any) -> None:
         try:
@@ -122,23 +137,29 @@ class ActivityConsumer:
             await js.add_stream(name=self.settings.stream, subjects=list(self.settings.subjects))
 
     def _apply(self, events: list[a.ActivityEvent]) -> None:
+        """Apply in a transaction of its own (in a worker thread; batches applied at once
+        count under a lock)."""
         outcomes = apply_events(self._new_uow(), events, self._config, channel=CHANNEL)
-        for outcome in outcomes:
-            if outcome.status == "applied":
-                self.stats.applied += 1
-            elif outcome.status == "duplicate":
-                self.stats.duplicates += 1
-            else:
-                self.stats.dead_lettered += 1
+        counts = Counter(outcome.status for outcome in outcomes)
+        with self._counting:
+            self.stats.applied += counts[APPLIED]
+            self.stats.duplicates += counts[DUPLICATE]
+            self.stats.dead_lettered += counts[DEAD_LETTER]
 
     def _dead_letter(self, envelope: Any, reason: str, attempts: int) -> None:
         self._dead_letter_many([(envelope, reason, attempts)])
 
     def _dead_letter_many(self, letters: list[tuple[Any, str, int]]) -> None:
-        """Dead-letter these (envelope, reason, attempts) in one transaction."""
+        """Dead-letter these (envelope, reason, attempts) in one transaction (in a worker
+        thread; the caller counts them)."""
         uow = self._new_uow()
+
+        def by_id(letter: tuple[Any, str, int]) -> str:  # locks in id order (dead_letter's)
+            event_id = letter[0].get("id") if isinstance(letter[0], dict) else None
+            return event_id if isinstance(event_id, str) else ""
+
         with uow:
-            for envelope, reason, attempts in letters:
+            for envelope, reason, attempts in sorted(letters, key=by_id):
                 event_id = envelope.get("id") if isinstance(envelope, dict) else None
                 data = envelope.get("data") if isinstance(envelope, dict) else None
                 entity = data.get("legal_entity") if isinstance(data, dict) else None
@@ -151,7 +172,6 @@ class ActivityConsumer:
                     event_id=event_id if isinstance(event_id, str) else None,
                     legal_entity=entity if isinstance(entity, str) else None,
                 )
-        self.stats.dead_lettered += len(letters)
 
     async def handle(self, msgs: list[Msg]) -> None:
         """Apply one fetched batch and acknowledge it (see the module's docstring)."""
@@ -161,6 +181,7 @@ class ActivityConsumer:
         if poison:
             letters = [(envelope, reason, 1) for _, envelope, reason in poison]
             await asyncio.to_thread(self._dead_letter_many, letters)
+            self.stats.dead_lettered += len(letters)
             for msg, _, _ in poison:
                 await msg.ack()
         if good:
@@ -196,6 +217,7 @@ class ActivityConsumer:
                     await msg.nak(delay=self.settings.retry_delay_seconds)
                     self.stats.redelivery_requested += 1
                     return
+                self.stats.dead_lettered += 1
                 await msg.term()
             else:
                 await msg.nak(delay=self.settings.retry_delay_seconds)
@@ -221,7 +243,7 @@ class ActivityConsumer:
                 ack_policy=api.AckPolicy.EXPLICIT,
                 max_deliver=-1,
                 ack_wait=s.ack_wait_seconds,
-                max_ack_pending=max(1000, s.batch * 4),
+                max_ack_pending=max(1000, s.batch * (s.concurrency + 3)),
             )
             subject = s.subjects[0]
             sub = await js.pull_subscribe(
@@ -235,15 +257,28 @@ class ActivityConsumer:
                 except (NatsTimeout, TimeoutError):  # nothing within the timeout
                     return []
 
-            ahead: asyncio.Task[list[Msg]] | None = None
+            # batches being applied (acked after commit); the next is fetched meanwhile
+            applying: set[asyncio.Task[None]] = set()
+
+            async def settle(wait: bool) -> None:
+                """Drop the finished batches (re-raising what one raised); with ``wait``,
+                first wait until one finishes."""
+                nonlocal applying
+                if wait:
+                    await asyncio.wait(applying, return_when=asyncio.FIRST_COMPLETED)
+                done = {t for t in applying if t.done()}
+                applying -= done
+                for task in done:
+                    task.result()
+
             try:
                 while stop is None or not stop.is_set():
-                    msgs = await (ahead or fetch())
-                    ahead = None
+                    msgs = await fetch()
+                    await settle(wait=bool(msgs) and len(applying) >= max(1, s.concurrency))
                     if msgs:
-                        # fetch the next batch while this one is applied (acked after commit)
-                        ahead = asyncio.create_task(fetch())
-                        await self.handle(msgs)
+                        applying.add(asyncio.create_task(self.handle(msgs)))
+                        idle_since = time.monotonic()
+                    elif applying:
                         idle_since = time.monotonic()
                     elif (
                         idle_exit_seconds is not None
@@ -251,11 +286,9 @@ class ActivityConsumer:
                     ):
                         break
             finally:
-                if ahead is not None:  # stopping: messages fetched ahead are redelivered
-                    ahead.cancel()
+                if applying:  # stopping: let the batches under way commit and ack
                     with contextlib.suppress(BaseException):
-                        for msg in await ahead:
-                            await msg.nak()
+                        await asyncio.gather(*applying)
         finally:
             await nc.close()  # every fetched message was acked or nak'ed: nothing to drain
         self.stats.seconds = time.monotonic() - started

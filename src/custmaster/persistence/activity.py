@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from custmaster.domain.activity_state import (
@@ -23,7 +23,7 @@ from custmaster.domain.activity_state import (
 )
 from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
-from custmaster.persistence.members import member_of
+from custmaster.persistence.members import chunk_size, member_of
 from custmaster.persistence.profile_rules import decode_list
 from custmaster.persistence.tables import customer_overrides, customers, legal_entities
 from custmaster.persistence.tables_activity import (
@@ -250,7 +250,8 @@ def _upsert_unnest(
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
     names = [c.name for c in table.c]
-    arrays = ", ".join(f"%s::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
+    # %b: the arrays in binary (psycopg writes a list as text by default: ~7x the Python)
+    arrays = ", ".join(f"%b::{table.c[n].type.compile(dialect=dialect)}[]" for n in names)
     updates = ", ".join(f"{quote(n)} = EXCLUDED.{quote(n)}" for n in names if n not in keys)
     statement = (
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
@@ -266,6 +267,7 @@ def _upsert_unnest(
 class SqlActivityRepository:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
+        self._chunk = chunk_size(connection)
 
     # customers ---------------------------------------------------------------------
 
@@ -275,7 +277,7 @@ class SqlActivityRepository:
         ids = sorted(set(customer_ids))
         if not ids or self._connection.dialect.name != "postgresql":
             return
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             query = (
                 select(customers.c.id)
                 .where(member_of(self._connection, customers.c.id, chunk))
@@ -284,10 +286,26 @@ class SqlActivityRepository:
             )
             self._connection.execute(query).all()
 
+    def lock_event_ids(self, event_ids: Iterable[str]) -> None:
+        """Serialise the transactions dead-lettering the same event id (two batches applied
+        at once may both hold a redelivered copy of an event whose customer is unknown):
+        on PostgreSQL a transaction-scoped advisory lock per id, taken in id order (code
+        points, as Python sorts them); SQLite serialises writers anyway."""
+        ids = sorted(set(event_ids))
+        if not ids or self._connection.dialect.name != "postgresql":
+            return
+        self._connection.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(hashtextextended(id, 0))) FROM (SELECT id "
+                'FROM unnest(CAST(:ids AS text[])) AS u(id) ORDER BY id COLLATE "C") AS o'
+            ),
+            {"ids": ids},
+        )
+
     def existing_customers(self, customer_ids: Iterable[UUID]) -> set[UUID]:
         found: set[UUID] = set()
         ids = list(set(customer_ids))
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             query = select(customers.c.id).where(member_of(self._connection, customers.c.id, chunk))
             found.update(self._connection.execute(query).scalars())
         return found
@@ -298,7 +316,7 @@ class SqlActivityRepository:
         ids = list(set(customer_ids))
         masters: dict[UUID, tuple[str | None, Any]] = {}
         overrides: dict[UUID, list[tuple[str, Any]]] = {i: [] for i in ids}
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             query = select(customers.c.id, customers.c.owning_entity, customers.c.credit_limit)
             for row in self._connection.execute(
                 query.where(member_of(self._connection, customers.c.id, chunk))
@@ -324,7 +342,7 @@ class SqlActivityRepository:
     def known_events(self, event_ids: Iterable[str]) -> set[str]:
         found: set[str] = set()
         ids = list(set(event_ids))
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             query = select(activity_events.c.event_id).where(
                 member_of(self._connection, activity_events.c.event_id, chunk)
             )
@@ -352,7 +370,7 @@ class SqlActivityRepository:
 
     def events_of(self, customer_ids: Iterable[UUID]) -> list[StoredEvent]:
         out: list[StoredEvent] = []
-        for chunk in _chunks(list(set(customer_ids))):
+        for chunk in _chunks(list(set(customer_ids)), self._chunk):
             query = select(
                 activity_events.c.event_id,
                 activity_events.c.customer_id,
@@ -401,7 +419,7 @@ class SqlActivityRepository:
     def redirects_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, UUID]:
         """The one-hop redirects of those of ``customer_ids`` that a merge absorbed."""
         out: dict[UUID, UUID] = {}
-        for chunk in _chunks(list(set(customer_ids))):
+        for chunk in _chunks(list(set(customer_ids)), self._chunk):
             query = select(customer_redirects.c.absorbed_id, customer_redirects.c.survivor_id)
             query = query.where(
                 member_of(self._connection, customer_redirects.c.absorbed_id, chunk)
@@ -420,7 +438,7 @@ class SqlActivityRepository:
     def load_states(self, customer_ids: Iterable[UUID]) -> dict[UUID, ActivityState]:
         ids = list(set(customer_ids))
         states = {i: ActivityState() for i in ids}
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             for table in AGGREGATE_TABLES:
                 for row in self._connection.execute(
                     select(table).where(member_of(self._connection, table.c.customer_id, chunk))
@@ -440,7 +458,7 @@ class SqlActivityRepository:
     def replace_states(self, states: dict[UUID, ActivityState]) -> None:
         """Replace every aggregate row of these customers."""
         ids = list(states)
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             for table in AGGREGATE_TABLES:
                 self._connection.execute(
                     delete(table).where(member_of(self._connection, table.c.customer_id, chunk))
@@ -455,12 +473,16 @@ class SqlActivityRepository:
     # profile rows --------------------------------------------------------------------
 
     def write_profiles(self, rows: dict[UUID, dict[str, dict[str, Any]]], at: datetime) -> None:
-        """Replace the feature rows of these customers (entity -> features), and their read
-        rows (``profile_wide``) in the same transaction."""
+        """Replace the feature rows of these customers (entity -> features). Their read rows
+        (``profile_wide``) are refreshed once, by the scores' save that every writer of
+        features does next in the same transaction (``services/profile/features.write_rows``
+        -> ``hooks.features_changed`` -> ``save_scores_of``)."""
         ids = list(rows)
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, self._chunk):
             self._connection.execute(
-                delete(profile_features).where(profile_features.c.customer_id.in_(chunk))
+                delete(profile_features).where(
+                    member_of(self._connection, profile_features.c.customer_id, chunk)
+                )
             )
         values = [
             {"customer_id": customer_id, "legal_entity": entity, **features, "updated_at": at}
@@ -468,7 +490,6 @@ class SqlActivityRepository:
             for entity, features in by_entity.items()
         ]
         insert_rows(self._connection, profile_features, values)
-        profile_wide.refresh(self._connection, ids)
 
     def profile_snapshot(
         self, customer_id: UUID, hierarchy_type: str, as_of: date
@@ -493,7 +514,7 @@ class SqlActivityRepository:
 
     def read_profiles(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, dict[str, Any]]]:
         out: dict[UUID, dict[str, dict[str, Any]]] = {}
-        for chunk in _chunks(list(set(customer_ids))):
+        for chunk in _chunks(list(set(customer_ids)), self._chunk):
             query = select(profile_features).where(
                 member_of(self._connection, profile_features.c.customer_id, chunk)
             )

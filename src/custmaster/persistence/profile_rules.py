@@ -14,7 +14,7 @@ from custmaster.domain.profile_schema import MASTER_FIELDS
 from custmaster.domain.profile_scoring import Score
 from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
-from custmaster.persistence.members import member_of
+from custmaster.persistence.members import chunk_size, member_of
 from custmaster.persistence.tables import customers
 from custmaster.persistence.tables_profile import profile_features
 from custmaster.persistence.tables_profile_rules import profile_rule_sets, profile_scores
@@ -70,8 +70,6 @@ def score_of(row: Row[Any]) -> Score:
     )
 
 
-_CHUNK = 500
-
 _ROWS = select(
     profile_features.c.legal_entity,
     *(customers.c[name] for name in MASTER_FIELDS),
@@ -122,18 +120,20 @@ class SqlProfileRulesRepository:
         return {row.legal_entity: score_of(row) for row in self._connection.execute(query)}
 
     def rows_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, list[ProfileRow]]:
-        """:meth:`rows` of several customers in one query per 500 (every id a key)."""
+        """:meth:`rows` of several customers in one query per ``members.chunk_size`` of them
+        (every id a key)."""
         ids = sorted(set(customer_ids))
         out: dict[UUID, list[ProfileRow]] = {c: [] for c in ids}
         owner = profile_features.c.customer_id.label("_profile_customer")
-        for start in range(0, len(ids), _CHUNK):
+        size = chunk_size(self._connection)
+        for start in range(0, len(ids), size):
             query = (
                 _ROWS.add_columns(owner)
                 .where(
                     member_of(
                         self._connection,
                         profile_features.c.customer_id,
-                        ids[start : start + _CHUNK],
+                        ids[start : start + size],
                     )
                 )
                 .order_by(profile_features.c.customer_id, profile_features.c.legal_entity)
@@ -144,11 +144,13 @@ class SqlProfileRulesRepository:
         return out
 
     def scores_of(self, customer_ids: Iterable[UUID]) -> dict[UUID, dict[str, Score]]:
-        """:meth:`scores` of several customers in one query per 500 (every id a key)."""
+        """:meth:`scores` of several customers in one query per ``members.chunk_size`` of them
+        (every id a key)."""
         ids = sorted(set(customer_ids))
         out: dict[UUID, dict[str, Score]] = {c: {} for c in ids}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+        size = chunk_size(self._connection)
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
             query = select(profile_scores).where(
                 member_of(self._connection, profile_scores.c.customer_id, chunk)
             )
@@ -157,14 +159,16 @@ class SqlProfileRulesRepository:
         return out
 
     def save_scores_of(self, scores_of: Mapping[UUID, Mapping[str, Score]], at: datetime) -> None:
-        """Replace these customers' score rows: one DELETE per 500 customers, one bulk
-        INSERT (COPY on PostgreSQL) of all their rows, then their read rows."""
+        """Replace these customers' score rows: one DELETE per ``members.chunk_size``
+        customers, one bulk INSERT (COPY on PostgreSQL) of all their rows, then their read
+        rows (once per batch: the features written before them are in those too)."""
         ids = sorted(scores_of)
-        for start in range(0, len(ids), _CHUNK):
+        size = chunk_size(self._connection)
+        for start in range(0, len(ids), size):
             self._connection.execute(
                 delete(profile_scores).where(
                     member_of(
-                        self._connection, profile_scores.c.customer_id, ids[start : start + _CHUNK]
+                        self._connection, profile_scores.c.customer_id, ids[start : start + size]
                     )
                 )
             )

@@ -1,10 +1,11 @@
 """Keeping ``profile_wide`` (``tables_profile_wide.py``) equal to its sources.
 
 :func:`refresh` replaces the read rows of some customers with ``profile_features`` joined
-to ``customers`` and ``profile_scores`` -- two set-based statements per 500 customers, in
-the caller's transaction -- so the rows are right by construction whatever order the
-features and the scores were written in. :func:`master_trigger_ddl` is the trigger that
-copies a changed master field (migration 0022_profile_wide creates it).
+to ``customers`` and ``profile_scores`` -- two set-based statements per
+``members.chunk_size`` customers, in the caller's transaction -- so the rows are right by
+construction whatever order the features and the scores were written in.
+:func:`master_trigger_ddl` is the trigger that copies a changed master field (migration
+0022_profile_wide creates it).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from custmaster.domain.profile import PROFILE_FEATURES
-from custmaster.persistence.members import member_of
+from custmaster.persistence.members import chunk_size, member_of
 from custmaster.persistence.tables import customers
 from custmaster.persistence.tables_activity import AGGREGATE_TABLES
 from custmaster.persistence.tables_profile import profile_features
@@ -46,7 +47,6 @@ from custmaster.persistence.tables_profile_wide import (
     score_column_types,
 )
 
-_CHUNK = 500
 MASTER_COLUMNS: tuple[str, ...] = tuple(master_column_types())
 SCORE_COLUMNS: tuple[str, ...] = tuple(score_column_types())
 
@@ -81,8 +81,9 @@ def refresh(connection: Connection, customer_ids: Iterable[UUID]) -> None:
     """Replace the read rows of these customers with their stored features, master fields
     and scores (a customer without feature rows keeps none)."""
     ids: Sequence[UUID] = sorted(set(customer_ids))
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
+    size = chunk_size(connection)
+    for start in range(0, len(ids), size):
+        chunk = ids[start : start + size]
         connection.execute(
             delete(profile_wide).where(member_of(connection, profile_wide.c.customer_id, chunk))
         )

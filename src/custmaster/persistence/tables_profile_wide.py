@@ -9,7 +9,8 @@ from them and the customer's master record:
 
 - the writers of features and scores refresh the rows of the customers they wrote, in the
   same transaction (``persistence/profile_wide.refresh``, called by
-  ``SqlActivityRepository.write_profiles`` and ``SqlProfileRulesRepository.save_scores_of``);
+  ``SqlProfileRulesRepository.save_scores_of``, which every writer of features calls after
+  them: ``services/profile/features.write_rows``), once per batch;
 - a database trigger on ``customers`` copies a changed master field to the customer's rows
   (every path that changes a customer -- services, imports, merges -- goes through it);
 - a customer's deletion cascades.

@@ -162,6 +162,7 @@ def dead_letter(
     """Put an event on the dead-letter list (once per event id while it is open)."""
     at = now or datetime.now(UTC)
     if event_id is not None:
+        uow.activity.lock_event_ids([event_id])  # another batch may hold the same event
         existing = uow.activity.open_dead_letter(event_id)
         if existing is not None:
             uow.activity.update_dead_letter(
@@ -192,6 +193,8 @@ def apply_events(
         resolved = _Resolver(uow).resolve_all(e.customer for e in events)
         known_ids = {e.id for e in events if resolved[e.customer] is not None}
         uow.activity.lock_customers(c for c in resolved.values() if c is not None)
+        if dead_letter_unknown:  # their dead letters' ids, all at once in id order
+            uow.activity.lock_event_ids(e.id for e in events if resolved[e.customer] is None)
         recorded = uow.activity.known_events(known_ids)
         fresh: list[tuple[UUID, a.ActivityEvent]] = []
         seen: set[str] = set()
@@ -236,11 +239,13 @@ def merge_into_profiles(
         current = stored[customer_id]
         changed = ActivityState()
         for part in ActivityState.PARTS:
-            mine, theirs, out = getattr(current, part), getattr(delta, part), getattr(changed, part)
-            for key, value in theirs.items():
+            theirs = getattr(delta, part)
+            if not theirs:
+                continue
+            mine, out = getattr(current, part), getattr(changed, part)
+            for key, value in theirs.items():  # current.merge(delta), noting what it changed
                 old = mine.get(key)
-                out[key] = value if old is None else old.merge(value)
-        current.merge(delta)
+                out[key] = mine[key] = value if old is None else old.merge(value)
         touched[customer_id] = changed
     uow.activity.upsert_states(touched)
     write_rows(uow, compute_rows(uow, stored, config, today()), now)
