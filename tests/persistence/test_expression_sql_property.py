@@ -324,7 +324,7 @@ def fast(examples: int) -> settings:
     )
 
 
-@fast(300)
+@fast(500)
 @given(source=expressions(), scope=st.sampled_from(SCOPES))
 def test_sql_and_evaluation_agree_on_random_expressions(
     world_db: tuple[World, Query], source: str, scope: frozenset[str]
