@@ -36,6 +36,13 @@ def _app() -> tuple[object, dict[str, str]]:
 
 APP, HEADERS = _app()
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+# No coverage phase (schemathesis's deterministic boundary and invalid cases, built for
+# every operation at collection, in every xdist worker, and run before the examples): it
+# doubled this module's time. Invalid and boundary input is sent to every operation on
+# both databases by tests/security/test_fuzzing.py (negative mode) and
+# tests/security/test_hostile_values.py; the checks below still run on the generated
+# examples, which are valid and invalid ones (schemathesis's default modes).
+schema.config.phases.update(phases=["examples", "fuzzing"])
 
 
 @schema.parametrize()

@@ -332,7 +332,7 @@ def fast(examples: int) -> settings:
     )
 
 
-@fast(1000)
+@fast(500)
 @given(source=expressions(), scope=st.sampled_from(SCOPES))
 def test_sql_and_evaluation_agree_on_random_expressions(
     world_db: tuple[World, Query], source: str, scope: frozenset[str]
@@ -341,7 +341,7 @@ def test_sql_and_evaluation_agree_on_random_expressions(
     assert query(source, scope) == expected(world, source, scope), source
 
 
-@fast(25)
+@fast(10)
 @given(seed=st.integers(0, 2**32 - 1), sources=st.lists(expressions(), min_size=8, max_size=8))
 def test_sql_and_evaluation_agree_on_random_profiles(
     fresh: Container, seed: int, sources: list[str]
@@ -391,7 +391,7 @@ EMPTY_PROFILE: dict[str, Any] = {
 }
 
 
-@fast(2000)
+@fast(500)
 @given(source=expressions(), seed=st.integers(0, 2**32 - 1))
 def test_an_expression_ruled_out_without_a_profile_never_holds_on_an_empty_one(
     source: str, seed: int
