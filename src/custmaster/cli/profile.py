@@ -40,8 +40,8 @@ def rebuild_command(
     the differences from the incremental state. Exit code 1 when there was drift."""
     container = build_container(_settings(database_url))
 
-    def progress(done: int, total: int) -> None:
-        print(f"rebuild: {done}/{total} events", file=sys.stderr, flush=True)
+    def progress(done: int, total: int, what: str) -> None:
+        print(f"rebuild: {done}/{total} {what}", file=sys.stderr, flush=True)
 
     try:
         report = rebuild(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from custmaster.domain.activity_state import (
     Sales,
     Touches,
 )
-from custmaster.persistence import profile_wide
+from custmaster.persistence import activity_rebuild, profile_wide
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.members import chunk_size, member_of
 from custmaster.persistence.profile_rules import decode_list
@@ -469,6 +469,39 @@ class SqlActivityRepository:
                 batched[table].extend(rows)
         for table, rows in batched.items():
             insert_rows(self._connection, table, rows)
+
+    # set-based rebuild (PostgreSQL; ``persistence.activity_rebuild``) -------------------
+
+    def set_based_rebuild(self) -> bool:
+        """Whether :meth:`rebuild_stage` and the rest are available (PostgreSQL)."""
+        return self._connection.dialect.name == "postgresql"
+
+    def rebuild_stage(self, run: str, rates: Mapping[str, float]) -> tuple[int, int]:
+        """Rebuild every aggregate from the stored events into run ``run``'s scratch
+        tables; (customers, events)."""
+        return activity_rebuild.stage_aggregates(self._connection, activity_rebuild.Stage(run))
+
+    def rebuild_compare(self, run: str, rates: Mapping[str, float]) -> None:
+        """Compare the rebuilt aggregates and features with the stored ones."""
+        stage = activity_rebuild.Stage(run)
+        activity_rebuild.stage_drift(self._connection, stage)
+        activity_rebuild.stage_feature_drift(self._connection, stage, rates)
+
+    def rebuild_drifted(self, run: str) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
+        return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run))
+
+    def rebuild_plan(self, run: str, as_of: date, rates: Mapping[str, float]) -> list[UUID]:
+        """The drifted customers, their feature rows as of ``as_of`` staged for writing."""
+        stage = activity_rebuild.Stage(run)
+        activity_rebuild.stage_writes(self._connection, stage, as_of, rates)
+        return activity_rebuild.todo(self._connection, stage)
+
+    def rebuild_write(self, run: str, customer_ids: list[UUID], at: datetime) -> None:
+        """Replace the drifted aggregate parts and the feature rows of these customers."""
+        activity_rebuild.write(self._connection, activity_rebuild.Stage(run), customer_ids, at)
+
+    def rebuild_drop(self, run: str) -> None:
+        activity_rebuild.drop(self._connection, activity_rebuild.Stage(run))
 
     # profile rows --------------------------------------------------------------------
 

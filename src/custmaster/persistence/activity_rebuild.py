@@ -1,0 +1,716 @@
+"""The set-based profile rebuild (PostgreSQL): every aggregate part of
+``domain.activity_state.ActivityState`` and every profile feature of
+``domain.profile_calc.profile_rows`` recomputed by ``INSERT ... SELECT ... GROUP BY`` from
+the stored events into unlogged scratch tables, compared with the stored rows in SQL, and
+only what differs written back.
+
+It is a second implementation of ``state_of`` + ``ActivityState.merge`` and of
+``profile_rows``, held equal to them by ``tests/profile/test_rebuild_sql.py`` (random event
+sets: SQL rebuild against the Python fold) and ``tests/profile/test_property_replay.py``:
+
+- amounts and quantities are read from the envelope as ``parse_envelope`` reads them: a
+  JSON number with a fraction or an exponent goes through a double (as ``json.loads``
+  makes it) and its shortest text (``str(float)``), then times the scale, rounded half to
+  even (``Decimal.to_integral_value``);
+- the legal entity, business date, event time and kind are the stored columns (intake
+  writes them from the parsed event); the register stamp is the event time's
+  ``isoformat()`` and the event id, compared in code point order (``COLLATE "C"``);
+- an absorbed customer's events count for its final survivor (``customer_redirects``
+  followed up to 64 hops, as ``services.profile.rebuild._final``);
+- a contract register's value (dates and ``str(Decimal)`` of the committed volume) is
+  parsed by ``parse_envelope`` from the winning event of each contract (one event per
+  contract, not per event);
+- features are floats summed in another order than Python's: they are compared within
+  ``profile_calc.TOLERANCE``, as the Python rebuild compares them.
+
+The scratch tables are named ``rebuild_<run>_<part>`` (unlogged: the writes read them from
+their own transactions) and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, MetaData, text
+
+from custmaster.domain import activity as a
+from custmaster.domain.activity import parse_envelope
+from custmaster.domain.profile import (
+    ALL_ENTITIES,
+    PROFILE_FEATURES,
+    REPORTING_CURRENCY,
+    FeatureType,
+)
+from custmaster.domain.profile_calc import RECENT_DAYS, TOLERANCE
+from custmaster.domain.receivables import DSO_DAYS
+from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.tables_activity import activity_contracts
+
+#: part -> (table, key columns, value columns), in ``ActivityState.PARTS`` order
+PARTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "sales": (
+        "activity_sales",
+        ("month", "product_group", "currency"),
+        ("amount", "quantity", "return_amount", "return_quantity"),
+    ),
+    "counts": ("activity_counts", ("month",), ("orders", "returns", "last_order")),
+    "documents": (
+        "activity_documents",
+        ("document_id",),
+        ("amount", "currency", "kind", "document_date", "due_date"),
+    ),
+    "payments": ("activity_payments", ("payment_id", "document_id"), ("amount", "paid_on")),
+    "cases": (
+        "activity_cases",
+        ("case_id",),
+        (
+            "kind",
+            "first_on",
+            "opened_on",
+            "status_time",
+            "status_event",
+            "status",
+            "closed_on",
+            "detail_time",
+            "detail_event",
+            "severity",
+            "subject",
+        ),
+    ),
+    "contracts": (
+        "activity_contracts",
+        ("contract_id",),
+        (
+            "stamp_time",
+            "stamp_event",
+            "start_date",
+            "end_date",
+            "renewal_date",
+            "committed_volume",
+            "sla",
+        ),
+    ),
+    "touches": ("activity_touches", ("day", "kind"), ("count",)),
+}
+
+
+def _quote(values: Iterable[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(values))
+
+
+def _number(value: str) -> str:
+    """A JSON value (jsonb) as the Decimal ``parse_envelope`` makes of it."""
+    value = f"({value})"
+    return (
+        f"(CASE WHEN jsonb_typeof({value}) = 'number' THEN "
+        f"(CASE WHEN {value}::text ~ '[.eE]' THEN {value}::text::float8::text::numeric "
+        f"ELSE {value}::text::numeric END) ELSE ({value} #>> '{{}}')::numeric END)"
+    )
+
+
+def _units(value: str, scale: int) -> str:
+    """``domain.activity.to_units``: times the scale, rounded half to even."""
+    x = f"({_number(value)} * {scale})"
+    return (
+        f"(CASE WHEN abs({x} - trunc({x})) = 0.5 THEN 2 * round({x} / 2) "
+        f"ELSE round({x}) END)::bigint"
+    )
+
+
+def _day(value: str) -> str:
+    """``_Reader.day``: the first 10 characters of the text as an ISO date."""
+    value = f"({value})"
+    return f"left({value} #>> '{{}}', 10)::date"
+
+
+def _truthy(value: str) -> str:
+    """Python's ``bool()`` of a JSON value."""
+    value = f"({value})"
+    return (
+        f"(CASE jsonb_typeof({value}) WHEN 'boolean' THEN {value} = 'true'::jsonb "
+        f"WHEN 'number' THEN {value}::text::numeric <> 0 "
+        f"WHEN 'string' THEN {value} #>> '{{}}' <> '' "
+        f"WHEN 'array' THEN {value} <> '[]'::jsonb WHEN 'object' THEN {value} <> '{{}}'::jsonb "
+        "ELSE false END)"
+    )
+
+
+#: ``event.time.isoformat()`` of the stored (UTC) event time
+_STAMP = (
+    "(to_char(e.event_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+    "CASE WHEN date_part('microseconds', e.event_time)::bigint % 1000000 <> 0 "
+    "THEN to_char(e.event_time AT TIME ZONE 'UTC', '.US') ELSE '' END || '+00:00')"
+)
+_ORDERS = _quote(a.ORDER_KINDS)
+_DOCUMENTS = _quote(a.DOCUMENT_KINDS)
+_PAYMENTS = _quote(a.PAYMENT_KINDS)
+_CASES = _quote(a.CASE_EVENT_KINDS)
+_TOUCHES = _quote(a.TOUCH_KINDS)
+_CASE_KIND = (
+    "(CASE e.kind "
+    + " ".join(f"WHEN '{k}' THEN '{v[0]}'" for k, v in sorted(a.CASE_EVENT_KINDS.items()))
+    + " END)"
+)
+_CASE_STEP = "split_part(e.kind, '.', 2)"
+
+
+class Stage:
+    """The scratch tables of one rebuild run (``rebuild_<run>_*``)."""
+
+    def __init__(self, run: str | None = None) -> None:
+        self.run = run or secrets.token_hex(4)
+
+    def t(self, name: str) -> str:
+        return f"rebuild_{self.run}_{name}"
+
+    @property
+    def events(self) -> str:
+        """Every stored event with its final customer (``c``)."""
+        return (
+            f"(SELECT e.*, coalesce(f.target, e.customer_id) AS c FROM activity_events e "
+            f"LEFT JOIN {self.t('final')} f ON f.absorbed = e.customer_id)"
+        )
+
+
+def _exec(connection: Connection, sql: str, params: Mapping[str, Any] | None = None) -> int:
+    return int(connection.execute(text(sql), dict(params or {})).rowcount or 0)
+
+
+def stage_aggregates(connection: Connection, stage: Stage) -> tuple[int, int]:
+    """Compute every aggregate part of every customer into the stage's tables; (customers
+    with events or stored state, events)."""
+    t, ev = stage.t, stage.events
+    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("final")} AS
+        WITH RECURSIVE hop(absorbed, target, n) AS (
+            SELECT absorbed_id, survivor_id, 1 FROM customer_redirects
+            UNION ALL
+            SELECT h.absorbed, r.survivor_id, h.n + 1 FROM hop h
+            JOIN customer_redirects r ON r.absorbed_id = h.target WHERE h.n < 64)
+        SELECT DISTINCT ON (absorbed) absorbed, target FROM hop ORDER BY absorbed, n DESC""",
+    )
+    for part, (table, _, _) in PARTS.items():
+        _exec(connection, f"CREATE UNLOGGED TABLE {t(part)} (LIKE {table} INCLUDING DEFAULTS)")
+    _exec(
+        connection,
+        f"""INSERT INTO {t("sales")}
+        SELECT c, legal_entity, month, product_group, currency, sum(amount), sum(quantity),
+            sum(return_amount), sum(return_quantity)
+        FROM (
+            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date AS month,
+                l ->> 'product_group' AS product_group,
+                e.envelope -> 'data' ->> 'currency' AS currency,
+                {_units("l -> 'amount'", a.AMOUNT_SCALE)} AS amount,
+                {_units("l -> 'quantity'", a.QUANTITY_SCALE)} AS quantity,
+                0 AS return_amount, 0 AS return_quantity
+            FROM {ev} e CROSS JOIN LATERAL jsonb_array_elements(e.envelope -> 'data' -> 'lines') l
+            WHERE e.kind IN ({_ORDERS})
+            UNION ALL
+            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+                e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
+                0, 0, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
+                {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}
+            FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'
+        ) s GROUP BY 1, 2, 3, 4, 5""",
+    )
+    _exec(
+        connection,
+        f"""INSERT INTO {t("counts")}
+        SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+            sum(CASE e.kind WHEN '{a.ORDER_PLACED}' THEN 1
+                WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END),
+            sum(CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END),
+            max(CASE e.kind WHEN '{a.ORDER_PLACED}' THEN e.occurred_on END)
+        FROM {ev} e
+        WHERE e.kind IN ('{a.ORDER_PLACED}', '{a.RETURN_RECEIVED}')
+            OR (e.kind = '{a.ORDER_CORRECTED}'
+                AND {_truthy("(e.envelope -> 'data' -> 'cancelled')")})
+        GROUP BY 1, 2, 3""",
+    )
+    # documents: the amounts summed; the attributes of the issuing event (the least by
+    # kind, date, due date, currency when several), else the currency of the last event
+    _exec(
+        connection,
+        f"""INSERT INTO {t("documents")}
+        WITH d AS (
+            SELECT e.c, e.legal_entity, e.envelope -> 'data' ->> 'document_id' AS document_id,
+                e.kind, e.kind <> '{a.INVOICE_CORRECTED}' AS issued,
+                CASE WHEN e.kind = '{a.CREDIT_NOTE_ISSUED}' THEN -1 ELSE 1 END
+                    * {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)} AS amount,
+                e.envelope -> 'data' ->> 'currency' AS currency, e.occurred_on,
+                coalesce({_day("(e.envelope -> 'data' -> 'due_date')")}, e.occurred_on) AS due,
+                e.customer_id AS origin, e.event_id
+            FROM {ev} e WHERE e.kind IN ({_DOCUMENTS}))
+        SELECT s.c, s.legal_entity, s.document_id, s.amount, w.currency, w.kind,
+            w.document_date, w.due_date
+        FROM (SELECT c, legal_entity, document_id, sum(amount) AS amount FROM d
+              GROUP BY 1, 2, 3) s
+        JOIN (SELECT DISTINCT ON (c, legal_entity, document_id) c, legal_entity, document_id,
+                currency, CASE WHEN issued THEN kind END AS kind,
+                CASE WHEN issued THEN occurred_on END AS document_date,
+                CASE WHEN issued THEN due END AS due_date
+              FROM d ORDER BY c, legal_entity, document_id, issued DESC,
+                CASE WHEN issued THEN kind END COLLATE "C",
+                CASE WHEN issued THEN occurred_on END, CASE WHEN issued THEN due END,
+                CASE WHEN issued THEN currency END COLLATE "C", origin DESC, event_id DESC) w
+            USING (c, legal_entity, document_id)""",
+    )
+    _exec(
+        connection,
+        f"""INSERT INTO {t("payments")}
+        SELECT e.c, e.legal_entity, e.envelope -> 'data' ->> 'payment_id',
+            p ->> 'document_id',
+            sum(CASE e.kind WHEN '{a.PAYMENT_RECEIVED}' THEN 1 ELSE -1 END
+                * {_units("p -> 'amount'", a.AMOUNT_SCALE)}),
+            min(CASE e.kind WHEN '{a.PAYMENT_RECEIVED}' THEN e.occurred_on END)
+        FROM {ev} e
+        CROSS JOIN LATERAL jsonb_array_elements(e.envelope -> 'data' -> 'applications') p
+        WHERE e.kind IN ({_PAYMENTS}) GROUP BY 1, 2, 3, 4""",
+    )
+    _exec(
+        connection,
+        f"""INSERT INTO {t("cases")}
+        WITH k AS (
+            SELECT e.c, e.legal_entity, e.envelope -> 'data' ->> 'case_id' AS case_id,
+                {_CASE_KIND} AS kind, {_CASE_STEP} AS step, e.occurred_on,
+                {_STAMP} AS stamp, e.event_id,
+                e.envelope -> 'data' ->> 'severity' AS severity,
+                e.envelope -> 'data' ->> 'subject' AS subject
+            FROM {ev} e WHERE e.kind IN ({_CASES}))
+        SELECT g.c, g.legal_entity, g.case_id, g.kind, g.first_on, g.opened_on,
+            coalesce(s.stamp, ''), coalesce(s.event_id, ''), s.status, s.closed_on,
+            coalesce(d.stamp, ''), coalesce(d.event_id, ''), d.severity, d.subject
+        FROM (SELECT c, legal_entity, case_id, min(kind COLLATE "C") AS kind,
+                min(occurred_on) AS first_on,
+                min(occurred_on) FILTER (WHERE step = 'opened') AS opened_on
+              FROM k GROUP BY 1, 2, 3) g
+        LEFT JOIN (SELECT DISTINCT ON (c, legal_entity, case_id) c, legal_entity, case_id,
+                stamp, event_id, CASE step WHEN 'opened' THEN 'open' ELSE 'closed' END AS status,
+                CASE step WHEN 'closed' THEN occurred_on END AS closed_on
+              FROM k WHERE step IN ('opened', 'closed')
+              ORDER BY c, legal_entity, case_id, stamp COLLATE "C" DESC,
+                event_id COLLATE "C" DESC) s USING (c, legal_entity, case_id)
+        LEFT JOIN (SELECT DISTINCT ON (c, legal_entity, case_id) c, legal_entity, case_id,
+                stamp, event_id, severity, subject
+              FROM k WHERE severity IS NOT NULL OR subject IS NOT NULL
+              ORDER BY c, legal_entity, case_id, stamp COLLATE "C" DESC,
+                event_id COLLATE "C" DESC) d USING (c, legal_entity, case_id)""",
+    )
+    _stage_contracts(connection, stage)
+    _exec(
+        connection,
+        f"""INSERT INTO {t("touches")}
+        SELECT e.c, e.legal_entity, e.occurred_on, split_part(e.kind, '.', 1), count(*)
+        FROM {ev} e WHERE e.kind IN ({_TOUCHES}) GROUP BY 1, 2, 3, 4""",
+    )
+    for part in PARTS:
+        _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
+        _exec(connection, f"ANALYZE {t(part)}")
+    events = int(connection.execute(text("SELECT count(*) FROM activity_events")).scalar_one())
+    customers = int(
+        connection.execute(
+            text(
+                "SELECT count(*) FROM ("
+                + " UNION ".join(
+                    [f"SELECT customer_id FROM {t(p)}" for p in PARTS]
+                    + [f"SELECT customer_id FROM {table}" for table, _, _ in PARTS.values()]
+                    + ["SELECT customer_id FROM profile_features"]
+                )
+                + ") u"
+            )
+        ).scalar_one()
+    )
+    return customers, events
+
+
+def _stage_contracts(connection: Connection, stage: Stage) -> None:
+    """The latest event of each contract, its value parsed as ``state_of`` does."""
+    query = f"""SELECT DISTINCT ON (e.c, e.legal_entity, e.envelope -> 'data' ->> 'contract_id')
+            e.c, e.envelope, {_STAMP} AS stamp, e.event_id
+        FROM {stage.events} e WHERE e.kind = '{a.CONTRACT_RECORDED}'
+        ORDER BY e.c, e.legal_entity, e.envelope -> 'data' ->> 'contract_id',
+            {_STAMP} COLLATE "C" DESC, e.event_id COLLATE "C" DESC"""
+    rows: list[dict[str, Any]] = []
+    result = connection.execute(text(query).execution_options(yield_per=5000))
+    for row in result:
+        event = parse_envelope(row.envelope)
+        data = event.data
+        rows.append(
+            {
+                "customer_id": row.c,
+                "legal_entity": event.legal_entity,
+                "contract_id": data["contract_id"],
+                "stamp_time": row.stamp,
+                "stamp_event": row.event_id,
+                "start_date": data["start_date"],
+                "end_date": data["end_date"],
+                "renewal_date": data["renewal_date"],
+                "committed_volume": data["committed_volume"],
+                "sla": data["sla"],
+            }
+        )
+    if rows:
+        scratch = activity_contracts.to_metadata(MetaData(), name=stage.t("contracts"))
+        insert_rows(connection, scratch, rows)
+
+
+def stage_drift(connection: Connection, stage: Stage) -> None:
+    """``drift``: (customer, part) where the rebuilt rows differ from the stored ones."""
+    t = stage.t
+    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _exec(connection, f"CREATE UNLOGGED TABLE {t('drift')} (customer_id uuid, part text)")
+    for part, (table, keys, values) in PARTS.items():
+        on = " AND ".join(f"n.{k} = o.{k}" for k in ("customer_id", "legal_entity", *keys))
+        new = ", ".join(f"n.{v}" for v in values)
+        old = ", ".join(f"o.{v}" for v in values)
+        _exec(
+            connection,
+            f"""INSERT INTO {t("drift")}
+            SELECT DISTINCT coalesce(n.customer_id, o.customer_id), '{part}'
+            FROM {t(part)} n FULL JOIN {table} o ON {on}
+            WHERE n.customer_id IS NULL OR o.customer_id IS NULL
+                OR ({new}, NULL) IS DISTINCT FROM ({old}, NULL)""",
+        )
+
+
+# features --------------------------------------------------------------------------------
+
+
+def _rates_values(rates: Mapping[str, float]) -> str:
+    rows = [f"('{c.replace(chr(39), '')}', {float(r)!r}::float8)" for c, r in rates.items()]
+    return "(VALUES " + ", ".join(rows or ["('', 1.0::float8)"]) + ") AS r(currency, rate)"
+
+
+def _rate(currency: str, joined: str) -> str:
+    """``Rates.rate(currency)``, ``joined`` the rate table's row of that currency."""
+    return (
+        f"(CASE WHEN {currency} = '{REPORTING_CURRENCY}' OR {currency} = '' "
+        f"THEN 1.0::float8 ELSE coalesce({joined}.rate, 1.0::float8) END)"
+    )
+
+
+def _conv(amount: str, currency: str, rate: str) -> str:
+    """``Rates.convert(amount, currency, s.target)`` (``rate``: that of ``currency``)."""
+    return (
+        f"(CASE WHEN {currency} = s.target OR {currency} = '' THEN {amount} "
+        f"ELSE {amount} * {rate} / s.trate END)"
+    )
+
+
+def stage_features(
+    connection: Connection, stage: Stage, name: str, as_of: str, rates: Mapping[str, float]
+) -> None:
+    """Table ``name``: the feature rows (``profile_rows``) of the customers of table
+    ``as_of`` (customer_id, as_of) from the rebuilt aggregates; none for a customer without
+    activity or that does not exist. Sales and counts are summed per customer, entity
+    (and currency) first, in integer units, then converted (Python converts each row:
+    the same within ``TOLERANCE``)."""
+    t = stage.t
+    rep = REPORTING_CURRENCY
+    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _exec(connection, f"DROP TABLE IF EXISTS {t('rate')}, {t('scope')}")
+    _exec(
+        connection,
+        f"CREATE UNLOGGED TABLE {t('rate')} AS SELECT currency, rate FROM {_rates_values(rates)}",
+    )
+    units = f"::float8 / {a.AMOUNT_SCALE}"
+    # scope: the rows (customer, row entity) and, for each, the entities they sum with the
+    # row's currency (target), the entity's currency and its effective credit limit
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("scope")} AS
+        WITH ents AS (
+            SELECT DISTINCT x.customer_id, x.legal_entity FROM (
+                {" UNION ALL ".join(f"SELECT customer_id, legal_entity FROM {t(p)}" for p in PARTS)}
+            ) x JOIN {as_of} w ON w.customer_id = x.customer_id),
+        e AS (
+            SELECT n.customer_id, n.legal_entity, w.as_of,
+                coalesce(le.currency, '{rep}') AS ecur,
+                (CASE WHEN o.customer_id IS NOT NULL THEN coalesce(o.credit_limit, m.credit_limit)
+                    WHEN m.owning_entity = n.legal_entity THEN m.credit_limit END)::float8
+                    AS elimit
+            FROM ents n JOIN {as_of} w USING (customer_id)
+            JOIN customers m ON m.id = n.customer_id
+            LEFT JOIN legal_entities le ON le.code = n.legal_entity
+            LEFT JOIN customer_overrides o ON o.customer_id = n.customer_id
+                AND o.entity_code = n.legal_entity),
+        rows AS (
+            SELECT customer_id, legal_entity AS row_entity, legal_entity, as_of, ecur, elimit,
+                ecur AS target FROM e
+            UNION ALL
+            SELECT customer_id, '{ALL_ENTITIES}', legal_entity, as_of, ecur, elimit, '{rep}'
+            FROM e)
+        SELECT s.*, {_rate("s.target", "rt")} AS trate, {_rate("s.ecur", "re")} AS erate
+        FROM rows s LEFT JOIN {t("rate")} rt ON rt.currency = s.target
+        LEFT JOIN {t("rate")} re ON re.currency = s.ecur""",
+    )
+    _exec(connection, f"CREATE INDEX ON {t('scope')} (customer_id, legal_entity)")
+    _exec(connection, f"ANALYZE {t('scope')}")
+    back = (
+        "((extract(year FROM w.as_of)::int - extract(year FROM x.month)::int) * 12 "
+        "+ extract(month FROM w.as_of)::int - extract(month FROM x.month)::int)"
+    )
+    per = "JOIN {t} x ON x.customer_id = s.customer_id AND x.legal_entity = s.legal_entity"
+    applied = (
+        f"(SELECT sum(p.amount) FROM {t('payments')} p WHERE p.customer_id = x.customer_id "
+        "AND p.legal_entity = x.legal_entity AND p.document_id = x.document_id)"
+    )
+    rx, rs = _rate("x.currency", "rc"), _rate("s.currency", "rc")
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t(name)} AS
+        WITH sales_units AS (
+            SELECT x.customer_id, x.legal_entity, x.currency,
+                sum(x.amount - x.return_amount) FILTER (WHERE {back} BETWEEN 0 AND 11) AS u12,
+                sum(x.amount - x.return_amount) FILTER (WHERE {back} BETWEEN 12 AND 23) AS u24
+            FROM {t("sales")} x JOIN {as_of} w USING (customer_id) GROUP BY 1, 2, 3),
+        sales AS (
+            SELECT s.customer_id, s.row_entity,
+                sum({_conv(f"x.u12{units}", "x.currency", rx)}) AS r12,
+                sum({_conv(f"x.u24{units}", "x.currency", rx)}) AS r24
+            FROM {t("scope")} s {per.format(t="sales_units")}
+            LEFT JOIN {t("rate")} rc ON rc.currency = x.currency GROUP BY 1, 2),
+        count_units AS (
+            SELECT x.customer_id, x.legal_entity,
+                sum(x.orders) FILTER (WHERE {back} BETWEEN 0 AND 11) AS orders_12m,
+                sum(x.returns) FILTER (WHERE {back} BETWEEN 0 AND 11) AS returns_12m,
+                sum(x.orders) FILTER (WHERE {back} BETWEEN 0 AND 5) AS o6,
+                sum(x.orders) FILTER (WHERE {back} BETWEEN 0 AND 2) AS o3,
+                sum(x.orders) FILTER (WHERE {back} BETWEEN 3 AND 5) AS p3,
+                max(x.last_order) FILTER (WHERE x.last_order <= w.as_of) AS last_order
+            FROM {t("counts")} x JOIN {as_of} w USING (customer_id) GROUP BY 1, 2),
+        counts AS (
+            SELECT s.customer_id, s.row_entity, sum(x.orders_12m) AS orders_12m,
+                sum(x.returns_12m) AS returns_12m, sum(x.o6) AS o6, sum(x.o3) AS o3,
+                sum(x.p3) AS p3, max(x.last_order) AS last_order
+            FROM {t("scope")} s {per.format(t="count_units")} GROUP BY 1, 2),
+        docs AS (
+            SELECT s.customer_id, s.row_entity, s.as_of, s.target, s.trate, x.currency,
+                x.kind, x.amount, x.document_date, x.due_date,
+                x.amount - coalesce({applied}, 0) AS open_units
+            FROM {t("scope")} s {per.format(t=t("documents"))}),
+        ar AS (
+            SELECT s.customer_id, s.row_entity,
+                sum({_conv(f"s.open_units{units}", "s.currency", rs)})
+                    FILTER (WHERE s.open_units <> 0) AS open_amount,
+                sum({_conv(f"s.open_units{units}", "s.currency", rs)})
+                    FILTER (WHERE s.open_units > 0 AND s.due_date IS NOT NULL
+                        AND s.as_of - s.due_date > 0) AS overdue,
+                sum({_conv(f"s.open_units{units}", "s.currency", rs)})
+                    FILTER (WHERE s.open_units > 0 AND s.due_date IS NOT NULL
+                        AND s.as_of - s.due_date > 90) AS over_90,
+                sum({_conv(f"s.amount{units}", "s.currency", rs)})
+                    FILTER (WHERE s.kind IS DISTINCT FROM '{a.CREDIT_NOTE_ISSUED}'
+                        AND s.document_date > s.as_of - {DSO_DAYS}
+                        AND s.document_date <= s.as_of) AS invoiced_90
+            FROM docs s LEFT JOIN {t("rate")} rc ON rc.currency = s.currency GROUP BY 1, 2),
+        late AS (
+            SELECT customer_id, row_entity,
+                sum(greatest(0, paid_on - due_date) * weight) AS late, sum(weight) AS paid
+            FROM (SELECT s.customer_id, s.row_entity, x.paid_on, d.due_date,
+                    {_conv(f"x.amount{units}", "d.currency", _rate("d.currency", "rc"))}
+                        AS weight
+                FROM {t("scope")} s {per.format(t=t("payments"))}
+                JOIN {t("documents")} d ON d.customer_id = x.customer_id
+                    AND d.legal_entity = x.legal_entity AND d.document_id = x.document_id
+                LEFT JOIN {t("rate")} rc ON rc.currency = d.currency
+                WHERE x.paid_on IS NOT NULL AND x.amount > 0 AND d.due_date IS NOT NULL
+                    AND s.as_of - x.paid_on <= 365) p
+            GROUP BY 1, 2),
+        cases AS (
+            SELECT s.customer_id, s.row_entity,
+                count(*) FILTER (WHERE x.kind = 'service') AS service,
+                count(*) FILTER (WHERE x.kind = 'complaint') AS complaints,
+                min(coalesce(x.opened_on, x.first_on)) FILTER (WHERE x.kind = 'complaint')
+                    AS oldest
+            FROM {t("scope")} s {per.format(t=t("cases"))}
+            WHERE x.status_event = '' OR x.status = 'open' GROUP BY 1, 2),
+        touches AS (
+            SELECT s.customer_id, s.row_entity, sum(x.count) AS visits
+            FROM {t("scope")} s {per.format(t=t("touches"))}
+            WHERE x.day > s.as_of - {RECENT_DAYS} AND x.day <= s.as_of GROUP BY 1, 2),
+        contracts AS (
+            SELECT s.customer_id, s.row_entity, count(*) AS renewals
+            FROM {t("scope")} s {per.format(t=t("contracts"))}
+            WHERE x.renewal_date >= s.as_of AND x.renewal_date <= s.as_of + 90 GROUP BY 1, 2),
+        limits AS (
+            SELECT s.customer_id, s.row_entity,
+                sum({_conv("coalesce(s.elimit, 0.0::float8)", "s.ecur", "s.erate")})
+                    AS credit_limit
+            FROM {t("scope")} s GROUP BY 1, 2),
+        base AS (
+            SELECT l.customer_id, l.row_entity AS legal_entity,
+                coalesce(sa.r12, 0.0) AS revenue_12m, coalesce(sa.r24, 0.0) AS revenue_prev_12m,
+                coalesce(c.orders_12m, 0)::bigint AS orders_12m,
+                coalesce(c.o6, 0)::float8 / 6 AS order_frequency,
+                (coalesce(c.o3, 0) - coalesce(c.p3, 0))::float8 / 3 AS order_frequency_trend,
+                c.last_order AS last_order_date,
+                coalesce(c.returns_12m, 0)::bigint AS returns_12m,
+                coalesce(ar.open_amount, 0.0) AS open_items_amount,
+                coalesce(ar.overdue, 0.0) AS overdue_amount,
+                coalesce(ar.over_90, 0.0) AS overdue_over_90,
+                coalesce(ar.invoiced_90, 0.0) AS invoiced_90,
+                CASE WHEN lt.paid > 0 THEN lt.late / lt.paid ELSE 0.0 END AS avg_days_late,
+                l.credit_limit,
+                coalesce(cs.service, 0)::bigint AS open_service_cases,
+                coalesce(cs.complaints, 0)::bigint AS open_quality_complaints,
+                cs.oldest AS oldest_open_complaint_date,
+                coalesce(tc.visits, 0)::bigint AS visits_90d,
+                coalesce(ct.renewals, 0)::bigint AS contracts_renewal_90d
+            FROM limits l
+            LEFT JOIN sales sa USING (customer_id, row_entity)
+            LEFT JOIN counts c USING (customer_id, row_entity)
+            LEFT JOIN ar USING (customer_id, row_entity)
+            LEFT JOIN late lt USING (customer_id, row_entity)
+            LEFT JOIN cases cs USING (customer_id, row_entity)
+            LEFT JOIN touches tc USING (customer_id, row_entity)
+            LEFT JOIN contracts ct USING (customer_id, row_entity))
+        SELECT customer_id, legal_entity, revenue_12m, revenue_prev_12m,
+            CASE WHEN revenue_prev_12m > 0 THEN revenue_12m / revenue_prev_12m - 1
+                ELSE 0.0 END AS revenue_yoy,
+            orders_12m, order_frequency, order_frequency_trend, last_order_date, returns_12m,
+            open_items_amount, overdue_amount, overdue_over_90,
+            CASE WHEN invoiced_90 > 0 AND open_items_amount > 0
+                THEN open_items_amount / invoiced_90 * {DSO_DAYS} ELSE 0.0 END AS dso,
+            avg_days_late, credit_limit, open_items_amount AS credit_exposure,
+            credit_limit > 0 AND open_items_amount > credit_limit AS exposure_over_limit,
+            open_service_cases, open_quality_complaints, oldest_open_complaint_date,
+            visits_90d, contracts_renewal_90d
+        FROM base""",
+    )
+    _exec(connection, f"CREATE INDEX ON {t(name)} (customer_id)")
+    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}")
+
+
+def _differs(name: str) -> str:
+    """SQL: the feature ``name`` of ``n`` (expected) and ``o`` (stored) differ, as
+    ``profile_calc.same_features`` compares."""
+    n, o = f"n.{name}", f"o.{name}"
+    if PROFILE_FEATURES[name] is FeatureType.DOUBLE:
+        x, y = f"coalesce({n}, 0.0)", f"coalesce({o}, 0.0)"
+        return f"abs({x} - {y}) > {TOLERANCE!r} * greatest(1.0, abs({x}), abs({y}))"
+    return f"{n} IS DISTINCT FROM {o}"
+
+
+def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str, float]) -> None:
+    """``fdrift`` (customer, legal entity, what differs): the stored feature rows against
+    those of the rebuilt aggregates as of the day the stored rows were written."""
+    t = stage.t
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("written")} AS
+        SELECT customer_id, (min(updated_at) AT TIME ZONE 'UTC')::date AS as_of
+        FROM profile_features GROUP BY customer_id""",
+    )
+    _exec(connection, f"CREATE INDEX ON {t('written')} (customer_id)")
+    stage_features(connection, stage, "expected", t("written"), rates)
+    names = list(PROFILE_FEATURES)
+    differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
+    has_state = " OR ".join(
+        f"EXISTS (SELECT 1 FROM {t(p)} x WHERE x.customer_id = u.customer_id)" for p in PARTS
+    )
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("fdrift")} AS
+        SELECT coalesce(n.customer_id, o.customer_id) AS customer_id,
+            coalesce(n.legal_entity, o.legal_entity) AS legal_entity,
+            CASE WHEN o.customer_id IS NULL THEN ARRAY['row missing']
+                WHEN n.customer_id IS NULL THEN ARRAY['row extra']
+                ELSE array_remove(ARRAY[{differ}], NULL) END AS features
+        FROM {t("expected")} n FULL JOIN profile_features o
+            ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity""",
+    )
+    _exec(connection, f"DELETE FROM {t('fdrift')} WHERE features = '{{}}'")
+    # customers with activity and no stored rows at all
+    _exec(
+        connection,
+        f"""INSERT INTO {t("fdrift")}
+        SELECT u.customer_id, '{ALL_ENTITIES}', ARRAY['missing profile rows']
+        FROM (SELECT DISTINCT customer_id FROM (
+            {" UNION ALL ".join(f"SELECT customer_id FROM {t(p)}" for p in PARTS)}) x) u
+        WHERE NOT EXISTS (SELECT 1 FROM {t("written")} w WHERE w.customer_id = u.customer_id)
+            AND ({has_state})""",
+    )
+
+
+def drifted(
+    connection: Connection, stage: Stage
+) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
+    """(customer, parts that differ, legal entity -> features that differ), by customer."""
+    t = stage.t
+    order = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(PARTS))
+    parts: dict[UUID, list[str]] = {}
+    for row in connection.execute(
+        text(f"SELECT customer_id, part FROM {t('drift')} ORDER BY CASE part {order} END")
+    ):
+        parts.setdefault(row.customer_id, []).append(row.part)
+    features: dict[UUID, dict[str, list[str]]] = {}
+    for row in connection.execute(
+        text(f"SELECT customer_id, legal_entity, features FROM {t('fdrift')}")
+    ):
+        features.setdefault(row.customer_id, {})[row.legal_entity] = list(row.features)
+    out = []
+    for customer_id in sorted(set(parts) | set(features)):
+        found = features.get(customer_id, {})
+        out.append((customer_id, parts.get(customer_id, []), {e: found[e] for e in sorted(found)}))
+    return out
+
+
+def stage_writes(
+    connection: Connection, stage: Stage, today: date, rates: Mapping[str, float]
+) -> None:
+    """``todo``: the drifted customers; ``now``: their feature rows as of ``today``."""
+    t = stage.t
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("todo")} AS
+        SELECT customer_id, CAST(:today AS date) AS as_of FROM (
+            SELECT customer_id FROM {t("drift")} UNION SELECT customer_id FROM {t("fdrift")}) u""",
+        {"today": today},
+    )
+    _exec(connection, f"CREATE INDEX ON {t('todo')} (customer_id)")
+    stage_features(connection, stage, "now", t("todo"), rates)
+
+
+def todo(connection: Connection, stage: Stage) -> list[UUID]:
+    query = f"SELECT customer_id FROM {stage.t('todo')} ORDER BY customer_id"
+    return list(connection.execute(text(query)).scalars())
+
+
+def write(connection: Connection, stage: Stage, customer_ids: list[UUID], at: datetime) -> None:
+    """Replace the drifted parts and the feature rows of ``customer_ids`` by the stage's."""
+    t = stage.t
+    ids = {"ids": customer_ids}
+    for part, (table, _, _) in PARTS.items():
+        chosen = (
+            f"customer_id = ANY(CAST(:ids AS uuid[])) AND customer_id IN "
+            f"(SELECT customer_id FROM {t('drift')} WHERE part = '{part}')"
+        )
+        _exec(connection, f"DELETE FROM {table} WHERE {chosen}", ids)
+        _exec(connection, f"INSERT INTO {table} SELECT * FROM {t(part)} WHERE {chosen}", ids)
+    mine = "customer_id = ANY(CAST(:ids AS uuid[]))"
+    _exec(connection, f"DELETE FROM profile_features WHERE {mine}", ids)
+    columns = ", ".join(PROFILE_FEATURES)
+    _exec(
+        connection,
+        f"""INSERT INTO profile_features (customer_id, legal_entity, {columns}, updated_at)
+        SELECT customer_id, legal_entity, {columns}, CAST(:at AS timestamptz)
+        FROM {t("now")} WHERE {mine}""",
+        {**ids, "at": at},
+    )
+
+
+def drop(connection: Connection, stage: Stage) -> None:
+    """Drop every scratch table of the run."""
+    names = connection.execute(
+        text("SELECT tablename FROM pg_tables WHERE tablename LIKE :p"),
+        {"p": f"rebuild\\_{stage.run}\\_%"},
+    ).scalars()
+    for name in list(names):
+        _exec(connection, f'DROP TABLE IF EXISTS "{name}"')
