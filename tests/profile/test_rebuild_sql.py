@@ -44,7 +44,7 @@ amounts = st.one_of(
     st.integers(min_value=0, max_value=10**7).map(lambda n: n / 100),
     st.decimals(min_value=0, max_value=10**6, places=6).map(float),  # half-to-even cases
     st.decimals(min_value=0, max_value=10**6, places=5).map(str),  # amounts as strings
-    st.sampled_from([0.00005, 0.00015, 2.5e-05, 1e3, 12.34565]),
+    st.sampled_from([0.00005, 0.00015, 2.5e-05, 1e3, 12.34565, 123456789012.3456, 9.87e11]),
 )
 truthy = st.sampled_from([True, False, 1, 0, 0.0, "", "yes", None, [], [1], {}, {"a": 1}])
 

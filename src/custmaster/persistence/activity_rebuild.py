@@ -112,13 +112,18 @@ def _number(value: str) -> str:
     )
 
 
-def _units(value: str, scale: int) -> str:
-    """``domain.activity.to_units``: times the scale, rounded half to even."""
-    x = f"({_number(value)} * {scale})"
+def _even(x: str) -> str:
+    """A numeric rounded half to even (``Decimal.to_integral_value``), as bigint."""
     return (
         f"(CASE WHEN abs({x} - trunc({x})) = 0.5 THEN 2 * round({x} / 2) "
         f"ELSE round({x}) END)::bigint"
     )
+
+
+def _units(value: str, scale: int) -> str:
+    """``domain.activity.to_units`` of a JSON value: times the scale, rounded half to
+    even."""
+    return _even(f"({_number(value)} * {scale})")
 
 
 def _day(value: str) -> str:
@@ -180,11 +185,18 @@ def _exec(connection: Connection, sql: str, params: Mapping[str, Any] | None = N
     return int(connection.execute(text(sql), dict(params or {})).rowcount or 0)
 
 
+def _settings(connection: Connection) -> None:
+    """Memory for the aggregations; no JIT (its compilation of these wide expressions
+    costs more than it saves: seconds on the first rows of each statement)."""
+    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _exec(connection, "SET LOCAL jit = off")
+
+
 def stage_aggregates(connection: Connection, stage: Stage) -> tuple[int, int]:
     """Compute every aggregate part of every customer into the stage's tables; (customers
     with events or stored state, events)."""
-    t, ev = stage.t, stage.events
-    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    t = stage.t
+    _settings(connection)
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("final")} AS
@@ -195,22 +207,42 @@ def stage_aggregates(connection: Connection, stage: Stage) -> tuple[int, int]:
             JOIN customer_redirects r ON r.absorbed_id = h.target WHERE h.n < 64)
         SELECT DISTINCT ON (absorbed) absorbed, target FROM hop ORDER BY absorbed, n DESC""",
     )
+    _exec(connection, f"ANALYZE {t('final')}")
     for part, (table, _, _) in PARTS.items():
         _exec(connection, f"CREATE UNLOGGED TABLE {t(part)} (LIKE {table} INCLUDING DEFAULTS)")
+    # every event but the placed orders (their lines and counts are read below from the
+    # narrow columns): the rest of the parts read only this
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("ev")} AS SELECT * FROM {stage.events} e
+        WHERE e.kind <> '{a.ORDER_PLACED}'""",
+    )
+    ev = f"(SELECT * FROM {t('ev')})"
+    # order lines from activity_order_lines, whose amount and quantity are
+    # ``units / scale`` as doubles: times the scale and rounded they are the units again,
+    # exactly while below 2**50 units (checked: a larger one is read from its envelope)
+    exact = 2**50
+    line_units = (
+        "(CASE WHEN abs(l.{col}) * {scale} < {exact} THEN round(l.{col} * {scale})::bigint "
+        "ELSE (SELECT {units} FROM activity_events x WHERE x.event_id = l.event_id) END)"
+    )
+
+    def from_line(col: str, scale: int) -> str:
+        raw = f"x.envelope -> 'data' -> 'lines' -> l.line_no -> '{col}'"
+        return line_units.format(col=col, scale=scale, exact=exact, units=_units(raw, scale))
+
     _exec(
         connection,
         f"""INSERT INTO {t("sales")}
         SELECT c, legal_entity, month, product_group, currency, sum(amount), sum(quantity),
             sum(return_amount), sum(return_quantity)
         FROM (
-            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date AS month,
-                l ->> 'product_group' AS product_group,
-                e.envelope -> 'data' ->> 'currency' AS currency,
-                {_units("l -> 'amount'", a.AMOUNT_SCALE)} AS amount,
-                {_units("l -> 'quantity'", a.QUANTITY_SCALE)} AS quantity,
-                0 AS return_amount, 0 AS return_quantity
-            FROM {ev} e CROSS JOIN LATERAL jsonb_array_elements(e.envelope -> 'data' -> 'lines') l
-            WHERE e.kind IN ({_ORDERS})
+            SELECT coalesce(f.target, l.customer_id) AS c, l.legal_entity,
+                date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+                {from_line("amount", a.AMOUNT_SCALE)} AS amount,
+                {from_line("quantity", a.QUANTITY_SCALE)} AS quantity,
+                0::bigint AS return_amount, 0::bigint AS return_quantity
+            FROM activity_order_lines l LEFT JOIN {t("final")} f ON f.absorbed = l.customer_id
             UNION ALL
             SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
                 e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
@@ -222,16 +254,20 @@ def stage_aggregates(connection: Connection, stage: Stage) -> tuple[int, int]:
     _exec(
         connection,
         f"""INSERT INTO {t("counts")}
-        SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
-            sum(CASE e.kind WHEN '{a.ORDER_PLACED}' THEN 1
-                WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END),
-            sum(CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END),
-            max(CASE e.kind WHEN '{a.ORDER_PLACED}' THEN e.occurred_on END)
-        FROM {ev} e
-        WHERE e.kind IN ('{a.ORDER_PLACED}', '{a.RETURN_RECEIVED}')
-            OR (e.kind = '{a.ORDER_CORRECTED}'
-                AND {_truthy("(e.envelope -> 'data' -> 'cancelled')")})
-        GROUP BY 1, 2, 3""",
+        SELECT c, legal_entity, month, sum(orders), sum(returns), max(last_order) FROM (
+            SELECT coalesce(f.target, e.customer_id) AS c, e.legal_entity,
+                date_trunc('month', e.occurred_on)::date AS month, 1 AS orders, 0 AS returns,
+                e.occurred_on AS last_order
+            FROM activity_events e LEFT JOIN {t("final")} f ON f.absorbed = e.customer_id
+            WHERE e.kind = '{a.ORDER_PLACED}'
+            UNION ALL
+            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+                CASE e.kind WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END,
+                CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END, NULL
+            FROM {ev} e
+            WHERE e.kind = '{a.RETURN_RECEIVED}' OR (e.kind = '{a.ORDER_CORRECTED}'
+                AND {_truthy("e.envelope -> 'data' -> 'cancelled'")})
+        ) s GROUP BY 1, 2, 3""",
     )
     # documents: the amounts summed; the attributes of the issuing event (the least by
     # kind, date, due date, currency when several), else the currency of the last event
@@ -333,7 +369,7 @@ def _stage_contracts(connection: Connection, stage: Stage) -> None:
     """The latest event of each contract, its value parsed as ``state_of`` does."""
     query = f"""SELECT DISTINCT ON (e.c, e.legal_entity, e.envelope -> 'data' ->> 'contract_id')
             e.c, e.envelope, {_STAMP} AS stamp, e.event_id
-        FROM {stage.events} e WHERE e.kind = '{a.CONTRACT_RECORDED}'
+        FROM {stage.t("ev")} e WHERE e.kind = '{a.CONTRACT_RECORDED}'
         ORDER BY e.c, e.legal_entity, e.envelope -> 'data' ->> 'contract_id',
             {_STAMP} COLLATE "C" DESC, e.event_id COLLATE "C" DESC"""
     rows: list[dict[str, Any]] = []
@@ -363,7 +399,7 @@ def _stage_contracts(connection: Connection, stage: Stage) -> None:
 def stage_drift(connection: Connection, stage: Stage) -> None:
     """``drift``: (customer, part) where the rebuilt rows differ from the stored ones."""
     t = stage.t
-    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _settings(connection)
     _exec(connection, f"CREATE UNLOGGED TABLE {t('drift')} (customer_id uuid, part text)")
     for part, (table, keys, values) in PARTS.items():
         on = " AND ".join(f"n.{k} = o.{k}" for k in ("customer_id", "legal_entity", *keys))
@@ -413,7 +449,7 @@ def stage_features(
     the same within ``TOLERANCE``)."""
     t = stage.t
     rep = REPORTING_CURRENCY
-    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _settings(connection)
     _exec(connection, f"DROP TABLE IF EXISTS {t('rate')}, {t('scope')}")
     _exec(
         connection,
@@ -452,10 +488,15 @@ def stage_features(
     )
     _exec(connection, f"CREATE INDEX ON {t('scope')} (customer_id, legal_entity)")
     _exec(connection, f"ANALYZE {t('scope')}")
-    back = (
-        "((extract(year FROM w.as_of)::int - extract(year FROM x.month)::int) * 12 "
-        "+ extract(month FROM w.as_of)::int - extract(month FROM x.month)::int)"
+    # the months "back" from the as-of month, as first days: back(k) = m0 - k months
+    def back(first: int, last: int) -> str:
+        return f"x.month BETWEEN w.m{last} AND w.m{first}"
+
+    months = ", ".join(
+        f"(date_trunc('month', as_of::timestamp) - interval '{k} months')::date AS m{k}"
+        for k in (0, 2, 3, 5, 11, 12, 23)
     )
+    window = f"(SELECT customer_id, as_of, {months} FROM {as_of} OFFSET 0)"  # once each
     per = "JOIN {t} x ON x.customer_id = s.customer_id AND x.legal_entity = s.legal_entity"
     applied = (
         f"(SELECT sum(p.amount) FROM {t('payments')} p WHERE p.customer_id = x.customer_id "
@@ -467,9 +508,9 @@ def stage_features(
         f"""CREATE UNLOGGED TABLE {t(name)} AS
         WITH sales_units AS (
             SELECT x.customer_id, x.legal_entity, x.currency,
-                sum(x.amount - x.return_amount) FILTER (WHERE {back} BETWEEN 0 AND 11) AS u12,
-                sum(x.amount - x.return_amount) FILTER (WHERE {back} BETWEEN 12 AND 23) AS u24
-            FROM {t("sales")} x JOIN {as_of} w USING (customer_id) GROUP BY 1, 2, 3),
+                sum(x.amount - x.return_amount) FILTER (WHERE {back(0, 11)}) AS u12,
+                sum(x.amount - x.return_amount) FILTER (WHERE {back(12, 23)}) AS u24
+            FROM {t("sales")} x JOIN {window} w USING (customer_id) GROUP BY 1, 2, 3),
         sales AS (
             SELECT s.customer_id, s.row_entity,
                 sum({_conv(f"x.u12{units}", "x.currency", rx)}) AS r12,
@@ -478,13 +519,13 @@ def stage_features(
             LEFT JOIN {t("rate")} rc ON rc.currency = x.currency GROUP BY 1, 2),
         count_units AS (
             SELECT x.customer_id, x.legal_entity,
-                sum(x.orders) FILTER (WHERE {back} BETWEEN 0 AND 11) AS orders_12m,
-                sum(x.returns) FILTER (WHERE {back} BETWEEN 0 AND 11) AS returns_12m,
-                sum(x.orders) FILTER (WHERE {back} BETWEEN 0 AND 5) AS o6,
-                sum(x.orders) FILTER (WHERE {back} BETWEEN 0 AND 2) AS o3,
-                sum(x.orders) FILTER (WHERE {back} BETWEEN 3 AND 5) AS p3,
+                sum(x.orders) FILTER (WHERE {back(0, 11)}) AS orders_12m,
+                sum(x.returns) FILTER (WHERE {back(0, 11)}) AS returns_12m,
+                sum(x.orders) FILTER (WHERE {back(0, 5)}) AS o6,
+                sum(x.orders) FILTER (WHERE {back(0, 2)}) AS o3,
+                sum(x.orders) FILTER (WHERE {back(3, 5)}) AS p3,
                 max(x.last_order) FILTER (WHERE x.last_order <= w.as_of) AS last_order
-            FROM {t("counts")} x JOIN {as_of} w USING (customer_id) GROUP BY 1, 2),
+            FROM {t("counts")} x JOIN {window} w USING (customer_id) GROUP BY 1, 2),
         counts AS (
             SELECT s.customer_id, s.row_entity, sum(x.orders_12m) AS orders_12m,
                 sum(x.returns_12m) AS returns_12m, sum(x.o6) AS o6, sum(x.o3) AS o3,
