@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
 
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from custmaster.bootstrap import Container
 from custmaster.cli.app import app
-from custmaster.persistence.tables_activity import activity_sales
+from custmaster.persistence.tables_activity import activity_documents, activity_sales
+from custmaster.persistence.tables_matching import customer_redirects
 from custmaster.persistence.tables_profile import profile_features
 from tests.factories import create, minimal
 from tests.profile.events import complaint, invoice, order, payment
@@ -65,3 +67,78 @@ def test_rebuild_reports_no_drift_then_finds_and_repairs_tampering(
     assert code == 0 and report["drifted_customers"] == 0
     profile = client.get(f"/api/v1/customers/{other}/profile").json()
     assert profile["features"]["DE01"]["orders_12m"] == 1
+
+
+def test_rebuild_repairs_only_what_drifted_and_follows_merges(
+    client: TestClient, container: Container
+) -> None:
+    """Each kind of drift is found with its parts and features, the repair writes only the
+    drifted customers (a consistent one keeps its rows and scores untouched), and the events
+    of an absorbed customer count for its final survivor."""
+    kept = create(client, minimal("Kept Ltd", "ap@kept.example"))["id"]
+    lost = create(client, minimal("Lost Ltd", "ap@lost.example"))["id"]
+    absorbed = create(client, minimal("Absorbed Ltd", "ap@absorbed.example"))["id"]
+    survivor = create(client, minimal("Survivor Ltd", "ap@survivor.example"))["id"]
+    events = [
+        order(kept, TODAY - timedelta(days=5), 10.0),
+        order(lost, TODAY - timedelta(days=5), 20.0),
+        invoice(lost, TODAY - timedelta(days=9), TODAY - timedelta(days=1), 50, "I-1"),
+        order(absorbed, TODAY - timedelta(days=3), 7.5, entity="DE01", currency="EUR"),
+        order(survivor, TODAY - timedelta(days=4), 2.5),
+    ]
+    assert client.post("/api/v1/activities", json=events).status_code == 200
+    code, report = _rebuild(container, "--check")
+    assert code == 0 and report["drifted_customers"] == 0, report
+    with container.engine.begin() as connection:
+        before = dict(
+            connection.execute(
+                select(profile_features.c.legal_entity, profile_features.c.updated_at).where(
+                    profile_features.c.customer_id == UUID(kept)
+                )
+            ).all()
+        )
+        # lost: its documents and its DE01-less feature row gone; absorbed: merged away
+        connection.execute(
+            delete(activity_documents).where(activity_documents.c.customer_id == UUID(lost))
+        )
+        connection.execute(
+            delete(profile_features).where(
+                profile_features.c.customer_id == UUID(lost), profile_features.c.legal_entity == "*"
+            )
+        )
+        connection.execute(
+            customer_redirects.insert().values(
+                absorbed_id=UUID(absorbed),
+                survivor_id=UUID(survivor),
+                merge_id=uuid4(),
+                created_at=datetime.now(UTC),
+            )
+        )
+    code, report = _rebuild(container, "--check")
+    assert code == 1
+    drift = {d["customer_id"]: d for d in report["drift"]}  # type: ignore[attr-defined]
+    assert set(drift) == {lost, absorbed, survivor}
+    assert drift[lost]["parts"] == ["documents"]
+    assert drift[lost]["features"]["*"] == ["row missing"]
+    assert drift[absorbed]["parts"] == ["sales", "counts"]
+    assert drift[absorbed]["features"] == {"*": ["row extra"], "DE01": ["row extra"]}
+    assert drift[survivor]["parts"] == ["sales", "counts"]
+    assert drift[survivor]["features"]["*"]
+    code, report = _rebuild(container)
+    assert code == 1 and report["drifted_customers"] == 3
+    code, report = _rebuild(container, "--check")
+    assert code == 0 and report["drifted_customers"] == 0, report
+    with container.engine.begin() as connection:
+        after = dict(
+            connection.execute(
+                select(profile_features.c.legal_entity, profile_features.c.updated_at).where(
+                    profile_features.c.customer_id == UUID(kept)
+                )
+            ).all()
+        )
+    if container.engine.dialect.name == "postgresql":  # set-based: only the drifted written
+        assert after == before
+    else:  # the reference rewrites every customer's rows as of today
+        assert set(after) == set(before)
+    survivor_view = client.get(f"/api/v1/customers/{survivor}/profile").json()
+    assert survivor_view["features"]["DE01"]["orders_12m"] == 1
