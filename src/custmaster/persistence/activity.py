@@ -476,16 +476,18 @@ class SqlActivityRepository:
         """Whether :meth:`rebuild_stage` and the rest are available (PostgreSQL)."""
         return self._connection.dialect.name == "postgresql"
 
-    def rebuild_stage(self, run: str, rates: Mapping[str, float]) -> tuple[int, int]:
+    def rebuild_stage(self, run: str) -> int:
         """Rebuild every aggregate from the stored events into run ``run``'s scratch
-        tables; (customers, events)."""
+        tables; the number of events."""
         return activity_rebuild.stage_aggregates(self._connection, activity_rebuild.Stage(run))
 
-    def rebuild_compare(self, run: str, rates: Mapping[str, float]) -> None:
-        """Compare the rebuilt aggregates and features with the stored ones."""
+    def rebuild_compare(self, run: str, rates: Mapping[str, float]) -> int:
+        """Compare the rebuilt aggregates and features with the stored ones; the number of
+        customers rebuilt (with state, rebuilt or stored)."""
         stage = activity_rebuild.Stage(run)
         activity_rebuild.stage_drift(self._connection, stage)
         activity_rebuild.stage_feature_drift(self._connection, stage, rates)
+        return activity_rebuild.customers(self._connection, stage)
 
     def rebuild_drifted(self, run: str) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
         return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run))

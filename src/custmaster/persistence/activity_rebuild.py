@@ -192,9 +192,9 @@ def _settings(connection: Connection) -> None:
     _exec(connection, "SET LOCAL jit = off")
 
 
-def stage_aggregates(connection: Connection, stage: Stage) -> tuple[int, int]:
-    """Compute every aggregate part of every customer into the stage's tables; (customers
-    with events or stored state, events)."""
+def stage_aggregates(connection: Connection, stage: Stage) -> int:
+    """Compute every aggregate part of every customer into the stage's tables; the number
+    of events."""
     t = stage.t
     _settings(connection)
     _exec(
@@ -348,21 +348,24 @@ def stage_aggregates(connection: Connection, stage: Stage) -> tuple[int, int]:
     for part in PARTS:
         _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
         _exec(connection, f"ANALYZE {t(part)}")
-    events = int(connection.execute(text("SELECT count(*) FROM activity_events")).scalar_one())
-    customers = int(
-        connection.execute(
-            text(
-                "SELECT count(*) FROM ("
-                + " UNION ".join(
-                    [f"SELECT customer_id FROM {t(p)}" for p in PARTS]
-                    + [f"SELECT customer_id FROM {table}" for table, _, _ in PARTS.values()]
-                    + ["SELECT customer_id FROM profile_features"]
-                )
-                + ") u"
-            )
-        ).scalar_one()
+    # the (customer, entity) pairs with rebuilt state: the rows a profile has
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("ents")} AS SELECT DISTINCT customer_id, legal_entity
+        FROM ({" UNION ALL ".join(f"SELECT customer_id, legal_entity FROM {t(p)}" for p in PARTS)}
+        ) x""",
     )
-    return customers, events
+    _exec(connection, f"CREATE INDEX ON {t('ents')} (customer_id)")
+    _exec(connection, f"ANALYZE {t('ents')}")
+    return int(connection.execute(text("SELECT count(*) FROM activity_events")).scalar_one())
+
+
+def customers(connection: Connection, stage: Stage) -> int:
+    """The customers rebuilt: with state, or with stored rows only (drifted)."""
+    t = stage.t
+    query = f"""SELECT count(*) FROM (SELECT customer_id FROM {t("ents")}
+        UNION SELECT customer_id FROM {t("drift")} UNION SELECT customer_id FROM {t("fdrift")}) u"""
+    return int(connection.execute(text(query)).scalar_one())
 
 
 def _stage_contracts(connection: Connection, stage: Stage) -> None:
@@ -413,6 +416,8 @@ def stage_drift(connection: Connection, stage: Stage) -> None:
             WHERE n.customer_id IS NULL OR o.customer_id IS NULL
                 OR ({new}, NULL) IS DISTINCT FROM ({old}, NULL)""",
         )
+    _exec(connection, f"CREATE INDEX ON {t('drift')} (customer_id, part)")
+    _exec(connection, f"ANALYZE {t('drift')}")
 
 
 # features --------------------------------------------------------------------------------
@@ -461,17 +466,13 @@ def stage_features(
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("scope")} AS
-        WITH ents AS (
-            SELECT DISTINCT x.customer_id, x.legal_entity FROM (
-                {" UNION ALL ".join(f"SELECT customer_id, legal_entity FROM {t(p)}" for p in PARTS)}
-            ) x JOIN {as_of} w ON w.customer_id = x.customer_id),
-        e AS (
+        WITH e AS (
             SELECT n.customer_id, n.legal_entity, w.as_of,
                 coalesce(le.currency, '{rep}') AS ecur,
                 (CASE WHEN o.customer_id IS NOT NULL THEN coalesce(o.credit_limit, m.credit_limit)
                     WHEN m.owning_entity = n.legal_entity THEN m.credit_limit END)::float8
                     AS elimit
-            FROM ents n JOIN {as_of} w USING (customer_id)
+            FROM {t("ents")} n JOIN {as_of} w USING (customer_id)
             JOIN customers m ON m.id = n.customer_id
             LEFT JOIN legal_entities le ON le.code = n.legal_entity
             LEFT JOIN customer_overrides o ON o.customer_id = n.customer_id
@@ -488,6 +489,7 @@ def stage_features(
     )
     _exec(connection, f"CREATE INDEX ON {t('scope')} (customer_id, legal_entity)")
     _exec(connection, f"ANALYZE {t('scope')}")
+
     # the months "back" from the as-of month, as first days: back(k) = m0 - k months
     def back(first: int, last: int) -> str:
         return f"x.month BETWEEN w.m{last} AND w.m{first}"
@@ -653,9 +655,6 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
     stage_features(connection, stage, "expected", t("written"), rates)
     names = list(PROFILE_FEATURES)
     differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
-    has_state = " OR ".join(
-        f"EXISTS (SELECT 1 FROM {t(p)} x WHERE x.customer_id = u.customer_id)" for p in PARTS
-    )
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("fdrift")} AS
@@ -673,33 +672,29 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
         connection,
         f"""INSERT INTO {t("fdrift")}
         SELECT u.customer_id, '{ALL_ENTITIES}', ARRAY['missing profile rows']
-        FROM (SELECT DISTINCT customer_id FROM (
-            {" UNION ALL ".join(f"SELECT customer_id FROM {t(p)}" for p in PARTS)}) x) u
-        WHERE NOT EXISTS (SELECT 1 FROM {t("written")} w WHERE w.customer_id = u.customer_id)
-            AND ({has_state})""",
+        FROM (SELECT DISTINCT customer_id FROM {t("ents")}) u
+        WHERE NOT EXISTS (SELECT 1 FROM {t("written")} w WHERE w.customer_id = u.customer_id)""",
     )
 
 
 def drifted(
     connection: Connection, stage: Stage
 ) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
-    """(customer, parts that differ, legal entity -> features that differ), by customer."""
+    """(customer, parts that differ, legal entity -> features that differ), by customer:
+    one row a customer, put together in SQL."""
     t = stage.t
     order = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(PARTS))
-    parts: dict[UUID, list[str]] = {}
-    for row in connection.execute(
-        text(f"SELECT customer_id, part FROM {t('drift')} ORDER BY CASE part {order} END")
-    ):
-        parts.setdefault(row.customer_id, []).append(row.part)
-    features: dict[UUID, dict[str, list[str]]] = {}
-    for row in connection.execute(
-        text(f"SELECT customer_id, legal_entity, features FROM {t('fdrift')}")
-    ):
-        features.setdefault(row.customer_id, {})[row.legal_entity] = list(row.features)
+    query = f"""SELECT customer_id, coalesce(p.parts, '{{}}') AS parts,
+            coalesce(f.features, '{{}}'::jsonb) AS features
+        FROM (SELECT customer_id, array_agg(part ORDER BY CASE part {order} END) AS parts
+              FROM {t("drift")} GROUP BY customer_id) p
+        FULL JOIN (SELECT customer_id, jsonb_object_agg(legal_entity, features) AS features
+              FROM {t("fdrift")} GROUP BY customer_id) f USING (customer_id)
+        ORDER BY customer_id"""
     out = []
-    for customer_id in sorted(set(parts) | set(features)):
-        found = features.get(customer_id, {})
-        out.append((customer_id, parts.get(customer_id, []), {e: found[e] for e in sorted(found)}))
+    for row in connection.execute(text(query).execution_options(yield_per=10_000)):
+        found: dict[str, list[str]] = row.features
+        out.append((row.customer_id, list(row.parts), {e: found[e] for e in sorted(found)}))
     return out
 
 
@@ -730,11 +725,15 @@ def write(connection: Connection, stage: Stage, customer_ids: list[UUID], at: da
     ids = {"ids": customer_ids}
     for part, (table, _, _) in PARTS.items():
         chosen = (
-            f"customer_id = ANY(CAST(:ids AS uuid[])) AND customer_id IN "
-            f"(SELECT customer_id FROM {t('drift')} WHERE part = '{part}')"
+            f"customer_id = ANY(CAST(:ids AS uuid[])) AND EXISTS (SELECT 1 FROM {t('drift')} d "
+            f"WHERE d.customer_id = {{0}}.customer_id AND d.part = '{part}')"
         )
-        _exec(connection, f"DELETE FROM {table} WHERE {chosen}", ids)
-        _exec(connection, f"INSERT INTO {table} SELECT * FROM {t(part)} WHERE {chosen}", ids)
+        _exec(connection, f"DELETE FROM {table} WHERE {chosen.format(table)}", ids)
+        _exec(
+            connection,
+            f"INSERT INTO {table} SELECT * FROM {t(part)} WHERE {chosen.format(t(part))}",
+            ids,
+        )
     mine = "customer_id = ANY(CAST(:ids AS uuid[]))"
     _exec(connection, f"DELETE FROM profile_features WHERE {mine}", ids)
     columns = ", ".join(PROFILE_FEATURES)

@@ -230,11 +230,11 @@ def _set_based(
     try:
         uow = new_uow()
         with uow:
-            report.customers, report.events = uow.activity.rebuild_stage(run, rates)
+            report.events = uow.activity.rebuild_stage(run)
         lap("aggregates")
         progress(report.events, report.events, "events folded")
         with uow:
-            uow.activity.rebuild_compare(run, rates)
+            report.customers = uow.activity.rebuild_compare(run, rates)
         lap("compare")
         with uow.read_only():
             found = uow.activity.rebuild_drifted(run)
