@@ -34,6 +34,7 @@ Not a test: nothing asserts a timing.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -239,9 +240,23 @@ _WRAPPER = (
 )
 
 
+def stages_of(output: str) -> str:
+    """The rebuild report's stage times (its JSON on stdout), as one line."""
+    start = output.find("{")
+    try:
+        report = json.loads(output[start:]) if start >= 0 else {}
+    except ValueError:
+        return ""
+    found = report.get("stages") or {}
+    drifted = report.get("drifted_customers")
+    parts = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in found.items())
+    return f"stages: {parts}; drifted customers: {drifted:,}" if found else ""
+
+
 def child(args: list[str], url: str) -> tuple[float, int, float, str]:
     """Run ``custmaster <args>`` in a child process: seconds, exit code, its peak resident
-    memory in MiB (``getrusage`` in the child) and the last lines of its output."""
+    memory in MiB (``getrusage`` in the child) and the last lines of its output (the
+    rebuild's stage times first when it printed a report)."""
     env = {**os.environ, "CUSTMASTER_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
     started = time.perf_counter()
     done = subprocess.run(
@@ -255,7 +270,9 @@ def child(args: list[str], url: str) -> tuple[float, int, float, str]:
     output = (done.stdout + done.stderr).strip().splitlines()
     peak = [int(line.split()[1]) for line in output if line.startswith("peak-rss-kib")]
     kept = [line for line in output if not line.startswith(("peak-rss-kib", "rebuild: "))]
-    return seconds, done.returncode, (peak[-1] if peak else 0) / 1024, "\n".join(kept[-14:])
+    tail = "\n".join(kept[-14:])
+    stages = stages_of(done.stdout)
+    return seconds, done.returncode, (peak[-1] if peak else 0) / 1024, stages + "\n" + tail
 
 
 def affinity_read(url: str) -> tuple[float, int]:
@@ -297,11 +314,13 @@ def main() -> None:
     if "rebuild" in stages:
         seconds, code, peak, tail = child(["profile", "rebuild", "--chunk", str(args.chunk)], url)
         log(f"rebuild: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
+        log("  " + tail.split("\n")[0])
         log("  " + tail.replace("\n", "\n  ")[-1500:])
     if "check" in stages:
         seconds, code, peak, tail = child(["profile", "rebuild", "--check"], url)
         verdict = "no drift" if code == 0 else "DRIFT"
         log(f"rebuild --check: {seconds:.1f} s (exit {code}: {verdict})")
+        log("  " + tail.split("\n")[0])
         if code:
             log("  " + tail.replace("\n", "\n  ")[-1500:])
     if "affinity" in stages:
