@@ -314,15 +314,17 @@ def main() -> None:
     if "rebuild" in stages:
         seconds, code, peak, tail = child(["profile", "rebuild", "--chunk", str(args.chunk)], url)
         log(f"rebuild: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
-        log("  " + tail.split("\n")[0])
-        log("  " + tail.replace("\n", "\n  ")[-1500:])
+        first, _, rest = tail.partition("\n")
+        log("  " + first)
+        log("  " + rest.replace("\n", "\n  ")[-1500:])
     if "check" in stages:
         seconds, code, peak, tail = child(["profile", "rebuild", "--check"], url)
         verdict = "no drift" if code == 0 else "DRIFT"
         log(f"rebuild --check: {seconds:.1f} s (exit {code}: {verdict})")
-        log("  " + tail.split("\n")[0])
+        first, _, rest = tail.partition("\n")
+        log("  " + first)
         if code:
-            log("  " + tail.replace("\n", "\n  ")[-1500:])
+            log("  " + rest.replace("\n", "\n  ")[-1500:])
     if "affinity" in stages:
         seconds, code, peak, tail = child(["profile", "affinity"], url)
         log(f"affinity: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
