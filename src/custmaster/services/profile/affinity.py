@@ -35,7 +35,7 @@ from scipy import sparse
 from custmaster.domain.permissions import Permission, PermissionDenied, Principal, require
 from custmaster.services.customers.common import load
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile.rule_ports import AffinityBatch, AffinityItem
+from custmaster.services.profile.rule_ports import AFFINITY_KINDS, AffinityBatch, AffinityItem
 from custmaster.services.recording import utcnow
 
 
@@ -159,17 +159,61 @@ class AffinityRows:
     score: np.ndarray  # rounded to 4 places
 
 
-KINDS = ("over", "similar")
+KINDS = AFFINITY_KINDS
 
 
-def _top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+_TOP_BLOCK = 4_000_000  # cells of the padded rows partitioned at a time
+
+
+def _sorted_top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
     """The positions of each row's ``top`` best values (ties: lower column first), by
-    row, best first."""
+    row, best first: one sort of all the entries (three keys)."""
     order = np.lexsort((cols, -values, rows))
     sorted_rows = rows[order]
     starts = np.searchsorted(sorted_rows, sorted_rows, side="left")
     rank = np.arange(len(order)) - starts
     return np.asarray(order[rank < top])
+
+
+def _thresholds(rows: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+    """For each entry, the ``top``-th best value of its row (``-inf`` in a row of at most
+    ``top`` entries); ``rows`` sorted. The rows longer than ``top`` are padded into
+    blocks of a matrix, by length, and ``np.partition``-ed: linear, not a sort."""
+    found = np.full(len(values), -np.inf)
+    counts = np.bincount(rows)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    long_rows = np.flatnonzero(counts > top)
+    long_rows = long_rows[np.argsort(counts[long_rows], kind="stable")]
+    lengths = counts[long_rows]
+    i = 0
+    while i < len(long_rows):
+        # the most rows from i whose padded block (rows x the longest) stays in budget
+        cells = np.arange(1, len(long_rows) - i + 1) * lengths[i:]
+        j = i + max(1, int(np.searchsorted(cells, _TOP_BLOCK, side="right")))
+        block, width = long_rows[i:j], int(lengths[j - 1])
+        sizes = counts[block]
+        line = np.repeat(np.arange(len(block)), sizes)
+        within = np.arange(len(line)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        entry = np.repeat(starts[block], sizes) + within
+        padded = np.full((len(block), width), -np.inf)
+        padded[line, within] = values[entry]
+        kth = np.partition(padded, width - top, axis=1)[:, width - top]
+        found[entry] = kth[line]
+        i = j
+    return found
+
+
+def _top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+    """The positions of each row's ``top`` best values (ties: lower column first), by
+    row, best first; ``rows`` sorted (a sparse matrix's entries in row order). Only the
+    entries at or above their row's ``top``-th best value are sorted (as
+    :func:`_sorted_top`), usually ``top`` a row; not-a-number ranks last."""
+    if not len(values):
+        return np.zeros(0, np.int64)
+    values = np.where(np.isnan(values), -np.inf, values)
+    candidates = np.flatnonzero(values >= _thresholds(rows, values, top))
+    best = _sorted_top(rows[candidates], cols[candidates], values[candidates], top)
+    return np.asarray(candidates[best])
 
 
 def _ranks(rows: np.ndarray) -> np.ndarray:
@@ -262,23 +306,14 @@ def run_affinity(
     # computed before the write transaction opens: the source may read the same database
     # (SQLite allows one writer, and a reader open at its commit would block it)
     m, chunks = affinity_rows(source, options)
-    rows = 0
+    batches = (
+        AffinityBatch(
+            m.customers, m.products, m.groups, p.customer, p.kind, p.rank, p.product, p.score
+        )
+        for p in chunks
+    )
     with uow:
-        uow.affinity.clear()
-        for part in chunks:
-            rows += uow.affinity.add_rows(
-                AffinityBatch(
-                    m.customers,
-                    m.products,
-                    m.groups,
-                    part.customer.tolist(),
-                    [KINDS[k] for k in part.kind.tolist()],
-                    part.rank.tolist(),
-                    part.product.tolist(),
-                    part.score.tolist(),
-                ),
-                at,
-            )
+        rows = uow.affinity.replace(batches, at)
     return AffinityRun(len(m.customers), rows)
 
 
