@@ -130,21 +130,35 @@ def _spend_of(source: Iterable[OrderLine] | SpendSource) -> SpendMatrix:
     return _load(source)
 
 
+_PAIR_BLOCK = 2_000  # products whose co-occurrence rows are counted at a time
+
+
 def _neighbours(bought: sparse.csr_matrix, options: AffinityOptions) -> sparse.csr_matrix:
-    """products x products: each product's best ``neighbours`` partners by lift."""
-    n = bought.shape[0]
+    """products x products: each product's best ``neighbours`` partners by lift (ties:
+    the lower product index). The co-occurrence counts are made a block of products at
+    a time (rows of ``bought.T @ bought``): memory grows with the block, not with every
+    pair of products bought together."""
+    n, products = bought.shape
     counts = np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
-    pairs = (bought.T @ bought).tocoo()
-    keep = (pairs.row != pairs.col) & (pairs.data >= options.min_support)
-    i, j, nij = pairs.row[keep], pairs.col[keep], pairs.data[keep].astype(np.float64)
-    del pairs
-    lift = nij * n / (counts[i] * counts[j])
-    order = np.lexsort((j, -lift, i))  # by product, best lift first (ties: lower index)
-    i, j, lift = i[order], j[order], lift[order]
-    starts = np.searchsorted(i, i, side="left")
-    rank = np.arange(len(i)) - starts
-    best = rank < options.neighbours
-    return sparse.csr_matrix((lift[best], (i[best], j[best])), shape=(bought.shape[1],) * 2)
+    by_product = bought.T.tocsr()
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    lifts: list[np.ndarray] = []
+    for start in range(0, products, _PAIR_BLOCK):
+        pairs = (by_product[start : start + _PAIR_BLOCK] @ bought).tocoo()
+        i = pairs.row.astype(np.int64) + start
+        keep = (i != pairs.col) & (pairs.data >= options.min_support)
+        i, j, nij = i[keep], pairs.col[keep], pairs.data[keep].astype(np.float64)
+        del pairs, keep
+        lift = nij * n / (counts[i] * counts[j])
+        best = _top(i - start, j, lift, options.neighbours)  # rows in order (coo of csr)
+        rows.append(i[best])
+        cols.append(j[best])
+        lifts.append(lift[best])
+    return sparse.csr_matrix(
+        (np.concatenate(lifts), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(products, products),
+    )
 
 
 @dataclass(frozen=True, slots=True)
