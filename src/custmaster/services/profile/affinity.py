@@ -238,19 +238,27 @@ def _ranks(rows: np.ndarray) -> np.ndarray:
 
 def affinity_rows(
     source: Iterable[OrderLine] | SpendSource, options: AffinityOptions | None = None
-) -> tuple[SpendMatrix, list[AffinityRows]]:
-    """Every customer's affinity items, vectorised a chunk of customers at a time."""
+) -> tuple[SpendMatrix, Iterator[AffinityRows]]:
+    """Every customer's affinity items, vectorised a chunk of customers at a time. The
+    source is read and the product neighbours are computed before this returns; the
+    chunks are computed as they are taken (a writer stores one while the next is made,
+    and the database works on the rows sent while the next chunk is computed)."""
     opts = options or AffinityOptions()
     m = _spend_of(source)
     if not m.customers:
-        return m, []
+        return m, iter(())
     bought = (m.spend > 0).astype(np.int32).tocsr()
     neighbours = _neighbours(bought, opts)
+    return m, _chunks(m, bought, neighbours, opts)
+
+
+def _chunks(
+    m: SpendMatrix, bought: sparse.csr_matrix, neighbours: sparse.csr_matrix, opts: AffinityOptions
+) -> Iterator[AffinityRows]:
     product_spend = np.asarray(m.spend.sum(axis=0)).ravel()
     share = product_spend / max(product_spend.sum(), 1e-12)
     totals = np.asarray(m.spend.sum(axis=1)).ravel()
     pseudo = opts.prior * float(np.median(totals)) if len(totals) else 0.0
-    out: list[AffinityRows] = []
     for start in range(0, len(m.customers), opts.chunk):
         stop = min(start + opts.chunk, len(m.customers))
         # over: ((a_cp + k*s_p) / (T_c + k)) / s_p, above 1, the best ``top``
@@ -278,8 +286,7 @@ def affinity_rows(
         product = np.concatenate([over_cols, sim_cols]).astype(np.int64)[order]
         score = np.round(np.concatenate([over_scores, sim_scores]), 4)[order]
         rank = _ranks(customer * 2 + kind)
-        out.append(AffinityRows(customer, kind, rank, product, score))
-    return m, out
+        yield AffinityRows(customer, kind, rank, product, score)
 
 
 def affinity(
@@ -317,8 +324,9 @@ def run_affinity(
     """Compute every customer's affinity from ``source`` and replace the stored results
     (one transaction: readers see the old results or the new ones)."""
     at = utcnow()
-    # computed before the write transaction opens: the source may read the same database
-    # (SQLite allows one writer, and a reader open at its commit would block it)
+    # the source is read before the write transaction opens: it may read the same
+    # database (SQLite allows one writer, and a reader open at its commit would block
+    # it); the chunks are computed while they are written
     m, chunks = affinity_rows(source, options)
     batches = (
         AffinityBatch(
