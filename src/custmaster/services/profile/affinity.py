@@ -190,11 +190,40 @@ def _sorted_top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int
 
 
 def _thresholds(rows: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
-    """For each entry, the ``top``-th best value of its row (``-inf`` in a row of at most
-    ``top`` entries); ``rows`` sorted. The rows longer than ``top`` are padded into
-    blocks of a matrix, by length, and ``np.partition``-ed: linear, not a sort."""
-    found = np.full(len(values), -np.inf)
+    """For each entry, the ``top``-th best value of its row (``-inf`` in a row of fewer
+    than ``top`` entries); ``rows`` sorted. The rows are padded into blocks of a matrix
+    and ``np.partition``-ed: linear, not a sort. Rows of similar lengths (the customers'
+    candidates) are padded as they come, in contiguous blocks; rows of very different
+    lengths (the products' partners) by length, so that short rows are not padded to
+    the longest."""
     counts = np.bincount(rows)
+    present = counts[counts > 0]
+    if len(present) and counts.max() > 3 * present.mean():
+        return _thresholds_by_length(rows, values, top, counts)
+    found = np.empty(len(values))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    r = 0
+    while r < len(counts):
+        # rows r..s-1, padded to the longest of them: as many as the budget allows
+        widths = np.maximum(np.maximum.accumulate(counts[r : r + _TOP_BLOCK // top]), top)
+        cells = np.arange(1, len(widths) + 1) * widths
+        s = r + max(1, int(np.searchsorted(cells, _TOP_BLOCK, side="right")))
+        width = int(widths[s - r - 1])
+        lo, hi = starts[r], ends[s - 1]
+        line = rows[lo:hi] - r
+        padded = np.full((s - r, width), -np.inf)
+        padded[line, np.arange(lo, hi) - starts[rows[lo:hi]]] = values[lo:hi]
+        found[lo:hi] = np.partition(padded, width - top, axis=1)[line, width - top]
+        r = s
+    return found
+
+
+def _thresholds_by_length(
+    rows: np.ndarray, values: np.ndarray, top: int, counts: np.ndarray
+) -> np.ndarray:
+    """:func:`_thresholds` with the rows longer than ``top`` padded in blocks by length."""
+    found = np.full(len(values), -np.inf)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     long_rows = np.flatnonzero(counts > top)
     long_rows = long_rows[np.argsort(counts[long_rows], kind="stable")]
