@@ -141,6 +141,8 @@ def test_the_cli_reads_the_order_lines_activity_intake_stored(
     )
     assert result.exit_code == 0, result.output
     assert "affinity: 6 customers" in result.output
+    for stage in ("read", "neighbours", "rank", "write"):  # where the time went
+        assert f"  {stage}: " in result.output
     assert client.get(f"{API}/{ids[0]}/affinity").json()["similar"][0]["product"] == "valves"
 
 

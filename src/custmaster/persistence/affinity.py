@@ -139,16 +139,20 @@ def _copy_swap(connection: Connection, batches: Iterable[AffinityBatch], at: dat
         renames: list[tuple[str, str]] = []
         backing = {name for name, kind, _ in constraints if kind != "f"}
         for name, kind, definition in constraints:  # the keys: one index build each
-            temporary = name if kind == "f" else f"{name}_next"
-            cursor.execute(f"ALTER TABLE {_NEXT} ADD CONSTRAINT {temporary} {definition}")
             if kind != "f":
-                renames.append((temporary, name))
+                renames.append((f"{name}_next", name))
+                cursor.execute(f"ALTER TABLE {_NEXT} ADD CONSTRAINT {name}_next {definition}")
         for name, definition in indexes:  # other indexes (none today)
             if name not in backing:
                 on = re.compile(rf"INDEX {re.escape(name)} ON (ONLY )?(\S+\.)?{_TABLE} ")
                 cursor.execute(on.sub(f"INDEX {name}_next ON {_NEXT} ", definition, count=1))
                 renames.append((f"{name}_next", name))
         cursor.execute(f"ANALYZE {_NEXT}")
+        # the foreign keys last: adding one locks the referenced table against writes
+        # until the commit (their names are the table's own: kept as they are)
+        for name, kind, definition in constraints:
+            if kind == "f":
+                cursor.execute(f"ALTER TABLE {_NEXT} ADD CONSTRAINT {name} {definition}")
         cursor.execute(f"DROP TABLE {_TABLE}")
         cursor.execute(f"ALTER TABLE {_NEXT} RENAME TO {_TABLE}")
         for temporary, name in renames:

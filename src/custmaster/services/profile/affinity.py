@@ -24,6 +24,7 @@ baseline (``docs/profile-rules.md``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -340,9 +341,39 @@ def affinity(
 
 
 @dataclass(frozen=True, slots=True)
+class AffinityStage:
+    """Where a run's time went: wall seconds, and CPU seconds of this process (the
+    database's own work shows as wall time beyond it)."""
+
+    name: str
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class AffinityRun:
     customers: int
     rows: int
+    stages: tuple[AffinityStage, ...] = ()
+
+
+class _Clock:
+    """Wall and process CPU time spent in named stages (a stage may be entered often)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[float]] = {}
+        self._at = (time.perf_counter(), time.process_time())
+
+    def lap(self, name: str) -> None:
+        """Charge the time since the last lap to ``name``."""
+        now = (time.perf_counter(), time.process_time())
+        spent = self.spent.setdefault(name, [0.0, 0.0])
+        spent[0] += now[0] - self._at[0]
+        spent[1] += now[1] - self._at[1]
+        self._at = now
+
+    def stages(self) -> tuple[AffinityStage, ...]:
+        return tuple(AffinityStage(n, wall, cpu) for n, (wall, cpu) in self.spent.items())
 
 
 def run_affinity(
@@ -353,19 +384,35 @@ def run_affinity(
     """Compute every customer's affinity from ``source`` and replace the stored results
     (one transaction: readers see the old results or the new ones)."""
     at = utcnow()
+    opts = options or AffinityOptions()
+    clock = _Clock()
     # the source is read before the write transaction opens: it may read the same
     # database (SQLite allows one writer, and a reader open at its commit would block
     # it); the chunks are computed while they are written
-    m, chunks = affinity_rows(source, options)
-    batches = (
-        AffinityBatch(
-            m.customers, m.products, m.groups, p.customer, p.kind, p.rank, p.product, p.score
-        )
-        for p in chunks
-    )
+    m = _spend_of(source)
+    clock.lap("read")
+    chunks: Iterator[AffinityRows] = iter(())
+    if m.customers:
+        bought = (m.spend > 0).astype(np.int32).tocsr()
+        neighbours = _neighbours(bought, opts)
+        chunks = _chunks(m, bought, neighbours, opts)
+    clock.lap("neighbours")
+
+    def batches() -> Iterator[AffinityBatch]:
+        while True:
+            clock.lap("write")  # the writer's time since it took the previous chunk
+            p = next(chunks, None)
+            clock.lap("rank")
+            if p is None:
+                return
+            yield AffinityBatch(
+                m.customers, m.products, m.groups, p.customer, p.kind, p.rank, p.product, p.score
+            )
+
     with uow:
-        rows = uow.affinity.replace(batches, at)
-    return AffinityRun(len(m.customers), rows)
+        rows = uow.affinity.replace(batches(), at)
+    clock.lap("write")  # the keys, the swap and the commit
+    return AffinityRun(len(m.customers), rows, clock.stages())
 
 
 def customer_affinity(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> dict[str, object]:
