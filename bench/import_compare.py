@@ -14,6 +14,10 @@ binary COPY (``bench/import_floor.py``'s database floor: no Python in the way) a
 the import's ratio to that floor. No timed assertions; a loaded machine moves both trees alike.
 
     .venv/bin/python bench/import_compare.py --base /tmp/imp-base --rows 10000 --rounds 3
+    .venv/bin/python bench/import_compare.py --base /tmp/imp-base --backend sqlite
+
+With ``--backend sqlite`` each run imports into a fresh SQLite file of its own (CPU is
+then the import process and its worker only: no server).
 
 Databases ``bench_importspeed_a`` and ``bench_importspeed_b`` (and the floor's
 ``custmaster_bench_floor*``) on the server of ``--postgres`` are created and dropped;
@@ -121,6 +125,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--floor", action="store_true", help="also measure the database floor")
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument(
         "--db-prefix", default="bench_importspeed", help="scratch databases: PREFIX_a, PREFIX_b"
     )
@@ -140,17 +145,19 @@ def main() -> None:
             for round_ in range(args.rounds):
                 order = ("this", "base") if round_ % 2 == 0 else ("base", "this")
                 for name in order:
-                    _recreate(args.postgres, dbs[name])
                     run_work = work / f"{name}{round_}"
                     run_work.mkdir()
-                    url = _url(args.postgres, dbs[name])
+                    if args.backend == "sqlite":
+                        url = f"sqlite:///{run_work / 'import.db'}"
+                    else:
+                        _recreate(args.postgres, dbs[name])
+                        url = _url(args.postgres, dbs[name])
                     result = run_tree(trees[name], url, csv_path, run_work, args.batch_size)
                     total = float(result["total"])  # type: ignore[arg-type]
                     runs[name].append(args.rows / total)
-                    used = sum(
-                        float(result.get(k) or 0.0)  # type: ignore[arg-type]
-                        for k in ("cpu", "worker_cpu", "server_cpu")
-                    )
+                    used = 0.0
+                    for k in ("cpu", "worker_cpu", "server_cpu"):
+                        used += float(result.get(k) or 0.0)  # type: ignore[arg-type]
                     cpu[name].append(1000 * used / args.rows)
                     print(
                         f"  round {round_ + 1} {name:<4}: {args.rows / total:7,.0f} rows/s, "
@@ -177,7 +184,7 @@ def main() -> None:
                 "round "
                 + ", ".join(f"{b / a:.3f}" for a, b in zip(cpu["this"], cpu["base"], strict=True))
             )
-            if args.floor:
+            if args.floor and args.backend == "postgres":
                 seconds = floor_seconds(args.postgres, _url(args.postgres, dbs["this"]))
                 print(
                     f"database floor (COPY of the rows this tree's last import wrote, all "
@@ -185,8 +192,9 @@ def main() -> None:
                     f"{mine / (args.rows / seconds):.3f}"
                 )
         finally:
-            for name in dbs.values():
-                _recreate(args.postgres, name, drop_only=True)
+            if args.backend == "postgres":
+                for name in dbs.values():
+                    _recreate(args.postgres, name, drop_only=True)
 
 
 if __name__ == "__main__":

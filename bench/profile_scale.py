@@ -24,9 +24,12 @@ doing the same reads/writes.
    (the first rebuild of freshly loaded events: everything is "drift" and is written).
 4. **check**: ``custmaster profile rebuild --check`` right after: must report 0 drifted
    customers (exit code 0).
-5. **affinity**: ``custmaster profile affinity`` in a child process (time, and its peak
-   resident memory by ``getrusage`` in the child), then the database alone doing the
-   batch's reads (customers and products numbered, every line streamed as numbers).
+5. **affinity**: ``custmaster profile affinity`` in a child process (wall time, and its
+   CPU time and peak resident memory by ``getrusage`` in the child), then the database
+   alone doing the batch's reads (customers and products numbered, every line sent as
+   numbers by ``COPY ... TO STDOUT (FORMAT binary)``, as the batch reads them, the bytes
+   thrown away) and its writes (the same number of result rows generated in SQL into a
+   fresh table, its primary key and foreign key built).
 
 Not a test: nothing asserts a timing.
 """
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -232,8 +236,11 @@ def baseline(url: str) -> float:
 #: runs the CLI and reports its own peak resident memory on exit (stderr)
 _WRAPPER = (
     "import atexit, resource, sys\n"
-    "atexit.register(lambda: print('peak-rss-kib', "
-    "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))\n"
+    "def report():\n"
+    "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    print('peak-rss-kib', usage.ru_maxrss, file=sys.stderr)\n"
+    "    print('cpu-seconds', usage.ru_utime + usage.ru_stime, file=sys.stderr)\n"
+    "atexit.register(report)\n"
     "from custmaster.cli.app import main\n"
     "sys.argv = ['custmaster', *sys.argv[1:]]\n"
     "main()\n"
@@ -256,7 +263,8 @@ def stages_of(output: str) -> str:
 def child(args: list[str], url: str) -> tuple[float, int, float, str]:
     """Run ``custmaster <args>`` in a child process: seconds, exit code, its peak resident
     memory in MiB (``getrusage`` in the child) and the last lines of its output (the
-    rebuild's stage times first when it printed a report)."""
+    rebuild's stage times first when it printed a report; with the child's CPU
+    seconds)."""
     env = {**os.environ, "CUSTMASTER_DATABASE_URL": url, "PYTHONPATH": str(ROOT / "src")}
     started = time.perf_counter()
     done = subprocess.run(
@@ -270,28 +278,66 @@ def child(args: list[str], url: str) -> tuple[float, int, float, str]:
     output = (done.stdout + done.stderr).strip().splitlines()
     peak = [int(line.split()[1]) for line in output if line.startswith("peak-rss-kib")]
     kept = [line for line in output if not line.startswith(("peak-rss-kib", "rebuild: "))]
+    kept = [
+        f"CPU time of the command's process: {line.split()[1]} s"
+        if line.startswith("cpu-seconds")
+        else line
+        for line in kept
+    ]
     tail = "\n".join(kept[-14:])
     stages = stages_of(done.stdout)
     return seconds, done.returncode, (peak[-1] if peak else 0) / 1024, stages + "\n" + tail
 
 
 def affinity_read(url: str) -> tuple[float, int]:
-    """The database alone doing the batch's reads (the lines streamed to the client,
-    thrown away)."""
+    """The database alone doing the batch's reads (the lines sent to the client by
+    binary COPY, thrown away): seconds and bytes."""
     engine = create_engine(url)
     started = time.perf_counter()
-    rows = 0
+    size = 0
     with engine.connect() as connection:
         for statement in AFFINITY_READ:
             connection.exec_driver_sql(statement)
-        result = connection.execution_options(
-            stream_results=True, yield_per=50_000
-        ).exec_driver_sql(AFFINITY_LINES)
-        for partition in result.partitions(50_000):
-            rows += len(partition)
+        raw = connection.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY ({AFFINITY_LINES}) TO STDOUT (FORMAT binary)") as copy,
+        ):
+            for data in copy:
+                size += len(data)
         connection.rollback()
     engine.dispose()
-    return time.perf_counter() - started, rows
+    return time.perf_counter() - started, size
+
+
+#: the batch's writes without the batch: as many rows as it stored (10 a customer at the
+#: bench's sizes), made up in SQL, into a fresh table, then its keys
+AFFINITY_WRITE = [
+    "CREATE TEMPORARY TABLE bench_affinity_ids AS SELECT id FROM customers",
+    "CREATE TABLE bench_affinity_write (LIKE customer_affinity INCLUDING DEFAULTS)",
+    "INSERT INTO bench_affinity_write SELECT c.id, k.kind, r, 'P' || (r * 37 % 20000), "
+    "'G' || r, r * 1.5, now() FROM bench_affinity_ids c, "
+    "(VALUES ('over'), ('similar')) k (kind), generate_series(1, :per) r "
+    "LIMIT :rows",
+    "ALTER TABLE bench_affinity_write ADD PRIMARY KEY (customer_id, kind, rank)",
+    "ALTER TABLE bench_affinity_write ADD FOREIGN KEY (customer_id) REFERENCES customers (id) "
+    "ON DELETE CASCADE",
+]
+
+
+def affinity_write(url: str, rows: int) -> float:
+    """The database alone doing the batch's writes (``AFFINITY_WRITE``, rolled back)."""
+    engine = create_engine(url)
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        customers = connection.execute(text("SELECT count(*) FROM customers")).scalar_one()
+        per = max(1, -(-rows // max(2 * customers, 1)))
+        for statement in AFFINITY_WRITE:
+            connection.execute(text(statement), {"per": per, "rows": rows})
+        connection.rollback()
+    engine.dispose()
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -329,11 +375,22 @@ def main() -> None:
         seconds, code, peak, tail = child(["profile", "affinity"], url)
         log(f"affinity: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
         log("  " + tail.replace("\n", "\n  ")[-800:])
-        read_seconds, lines = affinity_read(url)
+        read_seconds, size = affinity_read(url)
         log(
-            f"baseline: the database alone doing the batch's reads ({lines:,} lines "
-            f"numbered and streamed): {read_seconds:.1f} s"
+            f"baseline: the database alone doing the batch's reads (the lines numbered and "
+            f"sent by binary COPY, {size / 2**20:,.0f} MiB): {read_seconds:.1f} s"
         )
+        stored = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) results", tail)]
+        if stored:
+            write_seconds = affinity_write(url, stored[-1])
+            log(
+                f"baseline: the database alone doing the batch's writes ({stored[-1]:,} rows "
+                f"into a fresh table, its keys built): {write_seconds:.1f} s"
+            )
+            log(
+                f"ratio: the batch against the database alone (reads + writes): "
+                f"{seconds / (read_seconds + write_seconds):.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -6,15 +6,18 @@ databases, whatever the product names hold."""
 from __future__ import annotations
 
 import random
-from datetime import date
-from uuid import UUID
+from datetime import UTC, date, datetime
+from uuid import UUID, uuid4
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, inspect
+from sqlalchemy.exc import IntegrityError
 
 from custmaster.bootstrap import Container
 from custmaster.persistence.affinity_source import SqlOrderLineSource
 from custmaster.persistence.tables_activity import activity_order_lines
+from custmaster.persistence.tables_profile_rules import customer_affinity
 from custmaster.services.profile.affinity import (
     AffinityOptions,
     OrderLine,
@@ -97,3 +100,47 @@ def test_the_stored_lines_summed_by_the_database_give_the_line_by_line_results(
             assert uow.affinity.of(customer_id) == sorted(items, key=lambda i: (i.kind, i.rank))
     with container.engine.begin() as connection:
         connection.execute(delete(activity_order_lines))
+
+
+def test_a_run_replaces_the_results_and_keeps_the_table_keys(
+    client: TestClient, container: Container
+) -> None:
+    """PostgreSQL writes a run into a fresh table swapped for the stored one: the primary
+    key and the foreign key (on delete cascade) come back under their names and nothing
+    is left behind. SQLite deletes and inserts."""
+    ids = [
+        UUID(create(client, minimal(f"Swap {i}", f"ap@swap{i}.example"))["id"]) for i in range(9)
+    ]
+    options = AffinityOptions(min_support=2, neighbours=3)
+    first = run_affinity(container.uow(), _lines(ids, seed=5), options)
+    second = run_affinity(container.uow(), _lines(ids[:4], seed=6), options)
+    assert 0 < second.rows < first.rows
+    with container.uow().read_only() as uow:
+        assert uow.affinity.of(ids[-1]) == [] and uow.affinity.of(ids[0])
+    schema = inspect(container.engine)
+    assert "customer_affinity_next" not in schema.get_table_names()
+    key = schema.get_pk_constraint("customer_affinity")
+    assert key["constrained_columns"] == ["customer_id", "kind", "rank"]
+    (foreign,) = schema.get_foreign_keys("customer_affinity")
+    assert foreign["referred_table"] == "customers"
+    assert foreign["constrained_columns"] == ["customer_id"]
+    if container.engine.dialect.name == "postgresql":
+        assert key["name"] == "pk_customer_affinity"
+        assert foreign["name"] == "fk_customer_affinity_customer_id_customers"
+        assert foreign["options"].get("ondelete") == "CASCADE"
+        # the keys hold: no second rank 1, no unknown customer
+        for customer, rank in ((ids[0], 1), (uuid4(), 9)):
+            with pytest.raises(IntegrityError), container.engine.begin() as connection:
+                connection.execute(
+                    insert(customer_affinity),
+                    [
+                        {
+                            "customer_id": customer,
+                            "kind": "over",
+                            "rank": rank,
+                            "product": "x",
+                            "score": 1.0,
+                            "computed_at": datetime.now(UTC),
+                        }
+                    ],
+                )

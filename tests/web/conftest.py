@@ -3,7 +3,9 @@ world of ``tests.web.world`` planted; and Debian's Chromium driven by Playwright
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +35,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+#: where the browser tests save their screenshots: a scratch folder, so a test run leaves
+#: the work tree clean; ``CUSTMASTER_SCREENSHOTS=docs`` refreshes the README's pictures
+SCREENSHOTS = (
+    DOCS_SCREENSHOTS
+    if os.environ.get("CUSTMASTER_SCREENSHOTS") == "docs"
+    else Path(tempfile.gettempdir()) / "custmaster-console-screenshots"
+)
 
 
 @dataclass

@@ -266,7 +266,6 @@ def register(server: MCPServer[Any], runtime: Runtime) -> None:
                 survivor_id,
                 absorbed_ids,
                 picked,
-                settings,
                 expected_version=expected_version,
             )
             if outcome.request is not None:

@@ -75,6 +75,11 @@ def affinity(
             f"affinity: {run.customers} customers, {run.rows} results in {seconds:.1f} s "
             f"(peak resident memory {peak:.0f} MiB)"
         )
+        for stage in run.stages:
+            console.print(
+                f"  {stage.name}: {stage.seconds:.1f} s ({stage.cpu_seconds:.1f} s of CPU "
+                "in this process)"
+            )
     finally:
         container.engine.dispose()
 

@@ -15,10 +15,10 @@ leaves the table; its source records move to the survivor and back on unmerge).
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, String, Table, Uuid
+from sqlalchemy import Column, Index, String, Table, Uuid
 
 from custmaster.persistence.tables import metadata
-from custmaster.persistence.types import Json, UtcDateTime
+from custmaster.persistence.types import Json, JsonDocument, UtcDateTime
 
 source_records = Table(
     "source_records",
@@ -29,11 +29,12 @@ source_records = Table(
     Column("golden_id", Uuid),
     #: import | api | inbound
     Column("origin", String(16), nullable=False),
-    #: written once per arrival and never queried inside: ``json`` (kept as written, no
-    #: parsing into jsonb on the server; lz4-compressed where the server has it)
-    Column("received", JSON(), nullable=False),
-    Column("normalised", JSON()),
-    Column("features", JSON()),
+    #: written once per arrival and never queried inside: ``text`` on PostgreSQL (kept as
+    #: written, not even parsed by the server to check it: migration 0031; lz4-compressed
+    #: where the server has it, should a record outgrow a page)
+    Column("received", JsonDocument(), nullable=False),
+    Column("normalised", JsonDocument()),
+    Column("features", JsonDocument()),
     Column("missing", Json, nullable=False),
     Column("warnings", Json, nullable=False),
     Column("job_id", Uuid),

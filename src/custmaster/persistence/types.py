@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, Numeric, String
+from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from custmaster.persistence.engine import storable_json
 
 #: Auto-incrementing 64-bit key (SQLite needs INTEGER for its rowid alias).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 #: JSON documents (JSONB on PostgreSQL).
 Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class JsonDocument(TypeDecorator[Any]):
+    """A JSON document that is written once and read whole, never queried inside: ``text``
+    on PostgreSQL (stored and returned as it is; its ``json`` type parses every value it
+    is given to check it, which costs the server more than storing it, for nothing the
+    application needs: the documents are encoded by ``storable_json``), JSON on SQLite
+    (text there too). ``None`` is SQL ``NULL`` on PostgreSQL and JSON ``null`` on SQLite,
+    both read back as ``None``."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name != "postgresql" or value is None:
+            return value
+        return storable_json(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name != "postgresql" or value is None:
+            return value
+        return json.loads(value)
 
 
 class Money(TypeDecorator[Decimal]):

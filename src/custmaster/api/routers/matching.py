@@ -270,7 +270,6 @@ def decision(
         container.policy,
         cluster_id,
         payload.decision,
-        container.service_settings,
         survivor_id=payload.survivor_id,
         choices=payload.choices,
     )
@@ -315,7 +314,6 @@ def merge(
             customer_id,
             payload.absorbed_ids,
             payload.choices or {},
-            container.service_settings,
             expected_version=version,
         )
         if outcome.request is not None:

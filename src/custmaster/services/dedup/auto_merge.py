@@ -80,9 +80,7 @@ def auto_merge(
             settings,
             members,
             numbers,
-            lambda survivor, absorbed: merge_customers(
-                new_uow(), actor, survivor, absorbed, {}, settings
-            ),
+            lambda survivor, absorbed: merge_customers(new_uow(), actor, survivor, absorbed, {}),
         )
 
     counts = {"auto_merged": 0, "auto_merged_groups": 0, "requeued": 0, "queued": 0}

@@ -33,7 +33,6 @@ from custmaster.services.dedup.survivorship import (
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.profile import merges as profile_merges
 from custmaster.services.recording import record_change, utcnow
-from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.merging import merge_sources
 
 
@@ -68,7 +67,6 @@ def merge_customers(
     survivor_id: UUID,
     absorbed_ids: Sequence[UUID],
     choices: Mapping[str, Any],
-    settings: ServiceSettings,
     *,
     expected_version: int | None = None,
     config: SurvivorshipConfig | None = None,
@@ -83,7 +81,6 @@ def merge_customers(
         absorbed_ids: The records absorbed (any number, at least one).
         choices: The steward's choices per field, ``{"field": {"from": id}}`` or
             ``{"field": {"value": ...}}``; they win over the survivorship rules.
-        settings: Service settings.
         expected_version: The survivor's version the steward saw (If-Match).
         config: Survivorship rules (default: ``custmaster/survivorship.yaml``).
         change_request_id: The approved change request this merge applies, if any.

@@ -16,7 +16,6 @@ from custmaster.services.dedup.merge import MergeResult, merge_customers
 from custmaster.services.dedup.ports import ClusterRecord
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
-from custmaster.services.settings import ServiceSettings
 
 STATUSES = ("open", "merged", "not_duplicate", "superseded")
 
@@ -92,7 +91,6 @@ def decide(
     actor: Principal,
     cluster_id: int,
     decision: str,
-    settings: ServiceSettings,
     *,
     survivor_id: UUID | None = None,
     choices: Mapping[str, Any] | None = None,
@@ -117,7 +115,7 @@ def decide(
         elif decision == "merge":
             assert survivor_id is not None
             absorbed = absorbed_members(members, survivor_id)
-            merge = merge_customers(uow, actor, survivor_id, absorbed, choices or {}, settings)
+            merge = merge_customers(uow, actor, survivor_id, absorbed, choices or {})
             uow.matching.decide_cluster(cluster_id, "merged", now, actor.user_id, merge.merge_id)
         else:  # pragma: no cover - the API schema allows only the two
             raise ValidationFailed(

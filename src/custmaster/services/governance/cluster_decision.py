@@ -16,7 +16,6 @@ from custmaster.services.dedup.ports import ClusterRecord
 from custmaster.services.dedup.review import absorbed_members, decide, get_cluster, open_cluster
 from custmaster.services.governance.merges import submit_merge
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.settings import ServiceSettings
 from custmaster.services.sources.pending import join_pending_members
 
 
@@ -36,15 +35,12 @@ def submit_cluster_decision(
     policy: Policy,
     cluster_id: int,
     decision: str,
-    settings: ServiceSettings,
     *,
     survivor_id: UUID | None = None,
     choices: Mapping[str, Any] | None = None,
 ) -> ClusterOutcome:
     if decision != "merge":
-        decided = decide(
-            uow, actor, cluster_id, decision, settings, survivor_id=survivor_id, choices=choices
-        )
+        decided = decide(uow, actor, cluster_id, decision, survivor_id=survivor_id, choices=choices)
         return ClusterOutcome(decided.cluster)
     # a merge goes through the approval policy (a change request, or applied at once)
     cluster = open_cluster(uow, actor, cluster_id)
@@ -56,7 +52,7 @@ def submit_cluster_decision(
     if not absorbed:
         return ClusterOutcome(get_cluster(uow, actor, cluster_id))
     outcome = submit_merge(
-        uow, actor, policy, survivor_id, absorbed, choices or {}, settings, cluster_id=cluster_id
+        uow, actor, policy, survivor_id, absorbed, choices or {}, cluster_id=cluster_id
     )
     if outcome.request is not None:
         return ClusterOutcome(None, request=outcome.request)

@@ -132,7 +132,6 @@ def _apply(uow: UnitOfWork, request: ChangeRequest, settings: ServiceSettings) -
                 request.customer_id,
                 [UUID(i) for i in payload["absorbed_ids"]],
                 payload["choices"],
-                settings,
                 cluster_id=payload.get("cluster_id"),
                 change_request_id=request.id,
             )

@@ -29,7 +29,6 @@ from custmaster.services.governance.access import (
 from custmaster.services.governance.approval_step import open_request
 from custmaster.services.ports import UnitOfWork
 from custmaster.services.recording import utcnow
-from custmaster.services.settings import ServiceSettings
 
 
 @dataclass
@@ -55,7 +54,6 @@ def submit_merge(
     survivor_id: UUID,
     absorbed_ids: Sequence[UUID],
     choices: Mapping[str, Any],
-    settings: ServiceSettings,
     *,
     expected_version: int | None = None,
     cluster_id: int | None = None,
@@ -104,7 +102,6 @@ def apply_merge(
     survivor_id: UUID,
     absorbed_ids: Sequence[UUID],
     choices: Mapping[str, Any],
-    settings: ServiceSettings,
     *,
     expected_version: int | None = None,
     cluster_id: int | None = None,
@@ -117,7 +114,6 @@ def apply_merge(
             survivor_id,
             absorbed_ids,
             choices,
-            settings,
             expected_version=expected_version,
             change_request_id=change_request_id,
         )

@@ -116,6 +116,7 @@ class _BatchWriter:
         golden_id: UUID | None,
         normalised: dict[str, Any] | None = None,
         features: dict[str, Any] | None = None,
+        record_id: UUID | None = None,
     ) -> SourceRecord | None:
         """Keep the row's source record (rows of jobs validated before source records
         existed carry none)."""
@@ -131,6 +132,7 @@ class _BatchWriter:
             job_id=self.job.id,
             at=self.now,
             row_payload=row.payload,
+            record_id=record_id,
         )
         self.sources.append(record)
         self.known.append(bool(part.get("known")))
@@ -372,10 +374,12 @@ class _BatchWriter:
             self.result.add(Outcome.DRAFT)
             if row.payload.get("source") is not None:
                 part = row.payload["source"]
-                record_id = UUID(part["record_id"])
+                # its features name it (validated before ids were drawn here: the part's)
+                record_id = UUID(part["record_id"]) if "record_id" in part else uuid4()
                 # the values as received: a value dropped as invalid still counts as evidence
                 received = received_of(part, row.payload) or command
-                kept = self._keep(row, None, None, command_features(received, record_id))
+                features = command_features(received, record_id)
+                kept = self._keep(row, None, None, features, record_id)
                 entry = None if kept is None else pending_entry(kept)
                 if entry is not None:
                     pending.append(entry)

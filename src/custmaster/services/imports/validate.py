@@ -346,6 +346,8 @@ class _Planner:
         payload holds already, under which name, that the received values are not
         carried twice: see ``source_payload``)."""
         record = entry.record
+        # features made of the values as received name the record: it needs its id now
+        named = features and (entry.match or {}).get("entry") is None and entry.customer is None
         part = source_payload(
             system=record.source_system,
             source_id=record.source_id,
@@ -356,6 +358,7 @@ class _Planner:
             warnings=entry.warnings,
             known=self._known(entry),
             base=base,
+            with_id=named,
         )
         if features:
             match = (entry.match or {}).get("entry")

@@ -24,6 +24,7 @@ baseline (``docs/profile-rules.md``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -35,7 +36,7 @@ from scipy import sparse
 from custmaster.domain.permissions import Permission, PermissionDenied, Principal, require
 from custmaster.services.customers.common import load
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile.rule_ports import AffinityBatch, AffinityItem
+from custmaster.services.profile.rule_ports import AFFINITY_KINDS, AffinityBatch, AffinityItem
 from custmaster.services.recording import utcnow
 
 
@@ -130,21 +131,35 @@ def _spend_of(source: Iterable[OrderLine] | SpendSource) -> SpendMatrix:
     return _load(source)
 
 
+_PAIR_BLOCK = 2_000  # products whose co-occurrence rows are counted at a time
+
+
 def _neighbours(bought: sparse.csr_matrix, options: AffinityOptions) -> sparse.csr_matrix:
-    """products x products: each product's best ``neighbours`` partners by lift."""
-    n = bought.shape[0]
+    """products x products: each product's best ``neighbours`` partners by lift (ties:
+    the lower product index). The co-occurrence counts are made a block of products at
+    a time (rows of ``bought.T @ bought``): memory grows with the block, not with every
+    pair of products bought together."""
+    n, products = bought.shape
     counts = np.asarray(bought.sum(axis=0)).ravel().astype(np.float64)
-    pairs = (bought.T @ bought).tocoo()
-    keep = (pairs.row != pairs.col) & (pairs.data >= options.min_support)
-    i, j, nij = pairs.row[keep], pairs.col[keep], pairs.data[keep].astype(np.float64)
-    del pairs
-    lift = nij * n / (counts[i] * counts[j])
-    order = np.lexsort((j, -lift, i))  # by product, best lift first (ties: lower index)
-    i, j, lift = i[order], j[order], lift[order]
-    starts = np.searchsorted(i, i, side="left")
-    rank = np.arange(len(i)) - starts
-    best = rank < options.neighbours
-    return sparse.csr_matrix((lift[best], (i[best], j[best])), shape=(bought.shape[1],) * 2)
+    by_product = bought.T.tocsr()
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    lifts: list[np.ndarray] = []
+    for start in range(0, products, _PAIR_BLOCK):
+        pairs = (by_product[start : start + _PAIR_BLOCK] @ bought).tocoo()
+        i = pairs.row.astype(np.int64) + start
+        keep = (i != pairs.col) & (pairs.data >= options.min_support)
+        i, j, nij = i[keep], pairs.col[keep], pairs.data[keep].astype(np.float64)
+        del pairs, keep
+        lift = nij * n / (counts[i] * counts[j])
+        best = _top(i - start, j, lift, options.neighbours)  # rows in order (coo of csr)
+        rows.append(i[best])
+        cols.append(j[best])
+        lifts.append(lift[best])
+    return sparse.csr_matrix(
+        (np.concatenate(lifts), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(products, products),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,17 +174,90 @@ class AffinityRows:
     score: np.ndarray  # rounded to 4 places
 
 
-KINDS = ("over", "similar")
+KINDS = AFFINITY_KINDS
 
 
-def _top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+_TOP_BLOCK = 4_000_000  # cells of the padded rows partitioned at a time
+
+
+def _sorted_top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
     """The positions of each row's ``top`` best values (ties: lower column first), by
-    row, best first."""
+    row, best first: one sort of all the entries (three keys)."""
     order = np.lexsort((cols, -values, rows))
     sorted_rows = rows[order]
     starts = np.searchsorted(sorted_rows, sorted_rows, side="left")
     rank = np.arange(len(order)) - starts
     return np.asarray(order[rank < top])
+
+
+def _thresholds(rows: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+    """For each entry, the ``top``-th best value of its row (``-inf`` in a row of fewer
+    than ``top`` entries); ``rows`` sorted. The rows are padded into blocks of a matrix
+    and ``np.partition``-ed: linear, not a sort. Rows of similar lengths (the customers'
+    candidates) are padded as they come, in contiguous blocks; rows of very different
+    lengths (the products' partners) by length, so that short rows are not padded to
+    the longest."""
+    counts = np.bincount(rows)
+    present = counts[counts > 0]
+    if len(present) and counts.max() > 3 * present.mean():
+        return _thresholds_by_length(rows, values, top, counts)
+    found = np.empty(len(values))
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    r = 0
+    while r < len(counts):
+        # rows r..s-1, padded to the longest of them: as many as the budget allows
+        widths = np.maximum(np.maximum.accumulate(counts[r : r + _TOP_BLOCK // top]), top)
+        cells = np.arange(1, len(widths) + 1) * widths
+        s = r + max(1, int(np.searchsorted(cells, _TOP_BLOCK, side="right")))
+        width = int(widths[s - r - 1])
+        lo, hi = starts[r], ends[s - 1]
+        line = rows[lo:hi] - r
+        padded = np.full((s - r, width), -np.inf)
+        padded[line, np.arange(lo, hi) - starts[rows[lo:hi]]] = values[lo:hi]
+        found[lo:hi] = np.partition(padded, width - top, axis=1)[line, width - top]
+        r = s
+    return found
+
+
+def _thresholds_by_length(
+    rows: np.ndarray, values: np.ndarray, top: int, counts: np.ndarray
+) -> np.ndarray:
+    """:func:`_thresholds` with the rows longer than ``top`` padded in blocks by length."""
+    found = np.full(len(values), -np.inf)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    long_rows = np.flatnonzero(counts > top)
+    long_rows = long_rows[np.argsort(counts[long_rows], kind="stable")]
+    lengths = counts[long_rows]
+    i = 0
+    while i < len(long_rows):
+        # the most rows from i whose padded block (rows x the longest) stays in budget
+        cells = np.arange(1, len(long_rows) - i + 1) * lengths[i:]
+        j = i + max(1, int(np.searchsorted(cells, _TOP_BLOCK, side="right")))
+        block, width = long_rows[i:j], int(lengths[j - 1])
+        sizes = counts[block]
+        line = np.repeat(np.arange(len(block)), sizes)
+        within = np.arange(len(line)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        entry = np.repeat(starts[block], sizes) + within
+        padded = np.full((len(block), width), -np.inf)
+        padded[line, within] = values[entry]
+        kth = np.partition(padded, width - top, axis=1)[:, width - top]
+        found[entry] = kth[line]
+        i = j
+    return found
+
+
+def _top(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, top: int) -> np.ndarray:
+    """The positions of each row's ``top`` best values (ties: lower column first), by
+    row, best first; ``rows`` sorted (a sparse matrix's entries in row order). Only the
+    entries at or above their row's ``top``-th best value are sorted (as
+    :func:`_sorted_top`), usually ``top`` a row; not-a-number ranks last."""
+    if not len(values):
+        return np.zeros(0, np.int64)
+    values = np.where(np.isnan(values), -np.inf, values)
+    candidates = np.flatnonzero(values >= _thresholds(rows, values, top))
+    best = _sorted_top(rows[candidates], cols[candidates], values[candidates], top)
+    return np.asarray(candidates[best])
 
 
 def _ranks(rows: np.ndarray) -> np.ndarray:
@@ -180,19 +268,27 @@ def _ranks(rows: np.ndarray) -> np.ndarray:
 
 def affinity_rows(
     source: Iterable[OrderLine] | SpendSource, options: AffinityOptions | None = None
-) -> tuple[SpendMatrix, list[AffinityRows]]:
-    """Every customer's affinity items, vectorised a chunk of customers at a time."""
+) -> tuple[SpendMatrix, Iterator[AffinityRows]]:
+    """Every customer's affinity items, vectorised a chunk of customers at a time. The
+    source is read and the product neighbours are computed before this returns; the
+    chunks are computed as they are taken (a writer stores one while the next is made,
+    and the database works on the rows sent while the next chunk is computed)."""
     opts = options or AffinityOptions()
     m = _spend_of(source)
     if not m.customers:
-        return m, []
+        return m, iter(())
     bought = (m.spend > 0).astype(np.int32).tocsr()
     neighbours = _neighbours(bought, opts)
+    return m, _chunks(m, bought, neighbours, opts)
+
+
+def _chunks(
+    m: SpendMatrix, bought: sparse.csr_matrix, neighbours: sparse.csr_matrix, opts: AffinityOptions
+) -> Iterator[AffinityRows]:
     product_spend = np.asarray(m.spend.sum(axis=0)).ravel()
     share = product_spend / max(product_spend.sum(), 1e-12)
     totals = np.asarray(m.spend.sum(axis=1)).ravel()
     pseudo = opts.prior * float(np.median(totals)) if len(totals) else 0.0
-    out: list[AffinityRows] = []
     for start in range(0, len(m.customers), opts.chunk):
         stop = min(start + opts.chunk, len(m.customers))
         # over: ((a_cp + k*s_p) / (T_c + k)) / s_p, above 1, the best ``top``
@@ -220,8 +316,7 @@ def affinity_rows(
         product = np.concatenate([over_cols, sim_cols]).astype(np.int64)[order]
         score = np.round(np.concatenate([over_scores, sim_scores]), 4)[order]
         rank = _ranks(customer * 2 + kind)
-        out.append(AffinityRows(customer, kind, rank, product, score))
-    return m, out
+        yield AffinityRows(customer, kind, rank, product, score)
 
 
 def affinity(
@@ -246,9 +341,39 @@ def affinity(
 
 
 @dataclass(frozen=True, slots=True)
+class AffinityStage:
+    """Where a run's time went: wall seconds, and CPU seconds of this process (the
+    database's own work shows as wall time beyond it)."""
+
+    name: str
+    seconds: float
+    cpu_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
 class AffinityRun:
     customers: int
     rows: int
+    stages: tuple[AffinityStage, ...] = ()
+
+
+class _Clock:
+    """Wall and process CPU time spent in named stages (a stage may be entered often)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, list[float]] = {}
+        self._at = (time.perf_counter(), time.process_time())
+
+    def lap(self, name: str) -> None:
+        """Charge the time since the last lap to ``name``."""
+        now = (time.perf_counter(), time.process_time())
+        spent = self.spent.setdefault(name, [0.0, 0.0])
+        spent[0] += now[0] - self._at[0]
+        spent[1] += now[1] - self._at[1]
+        self._at = now
+
+    def stages(self) -> tuple[AffinityStage, ...]:
+        return tuple(AffinityStage(n, wall, cpu) for n, (wall, cpu) in self.spent.items())
 
 
 def run_affinity(
@@ -259,27 +384,35 @@ def run_affinity(
     """Compute every customer's affinity from ``source`` and replace the stored results
     (one transaction: readers see the old results or the new ones)."""
     at = utcnow()
-    # computed before the write transaction opens: the source may read the same database
-    # (SQLite allows one writer, and a reader open at its commit would block it)
-    m, chunks = affinity_rows(source, options)
-    rows = 0
-    with uow:
-        uow.affinity.clear()
-        for part in chunks:
-            rows += uow.affinity.add_rows(
-                AffinityBatch(
-                    m.customers,
-                    m.products,
-                    m.groups,
-                    part.customer.tolist(),
-                    [KINDS[k] for k in part.kind.tolist()],
-                    part.rank.tolist(),
-                    part.product.tolist(),
-                    part.score.tolist(),
-                ),
-                at,
+    opts = options or AffinityOptions()
+    clock = _Clock()
+    # the source is read before the write transaction opens: it may read the same
+    # database (SQLite allows one writer, and a reader open at its commit would block
+    # it); the chunks are computed while they are written
+    m = _spend_of(source)
+    clock.lap("read")
+    chunks: Iterator[AffinityRows] = iter(())
+    if m.customers:
+        bought = (m.spend > 0).astype(np.int32).tocsr()
+        neighbours = _neighbours(bought, opts)
+        chunks = _chunks(m, bought, neighbours, opts)
+    clock.lap("neighbours")
+
+    def batches() -> Iterator[AffinityBatch]:
+        while True:
+            clock.lap("write")  # the writer's time since it took the previous chunk
+            p = next(chunks, None)
+            clock.lap("rank")
+            if p is None:
+                return
+            yield AffinityBatch(
+                m.customers, m.products, m.groups, p.customer, p.kind, p.rank, p.product, p.score
             )
-    return AffinityRun(len(m.customers), rows)
+
+    with uow:
+        rows = uow.affinity.replace(batches(), at)
+    clock.lap("write")  # the keys, the swap and the commit
+    return AffinityRun(len(m.customers), rows, clock.stages())
 
 
 def customer_affinity(uow: UnitOfWork, actor: Principal, customer_id: UUID) -> dict[str, object]:

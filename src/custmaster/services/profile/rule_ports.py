@@ -3,11 +3,13 @@ them: ``profile_rules.py``, ``segments.py``, ``affinity.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
+
+import numpy as np
 
 from custmaster.domain.expressions import Node
 from custmaster.domain.profile_scoring import Score
@@ -133,29 +135,31 @@ class AffinityItem:
     score: float
 
 
+#: the kinds of affinity item, numbered as :attr:`AffinityBatch.kind` gives them
+AFFINITY_KINDS = ("over", "similar")
+
+
 @dataclass(frozen=True, slots=True)
 class AffinityBatch:
-    """Affinity items as columns (item ``i``: customer ``customers[customer[i]]``, product
+    """Affinity items as columns of numbers (item ``i``: customer
+    ``customers[customer[i]]``, kind ``AFFINITY_KINDS[kind[i]]``, product
     ``products[product[i]]`` of group ``groups[product[i]]``): a batch of millions is
     written without an object an item."""
 
-    customers: list[UUID]
-    products: list[str]
-    groups: list[str | None]
-    customer: list[int]
-    kind: list[str]
-    rank: list[int]
-    product: list[int]
-    score: list[float]
+    customers: Sequence[UUID]
+    products: Sequence[str]
+    groups: Sequence[str | None]
+    customer: np.ndarray  # integers
+    kind: np.ndarray  # integers
+    rank: np.ndarray  # integers, 1-based
+    product: np.ndarray  # integers
+    score: np.ndarray  # floats
 
 
 class AffinityRepository(Protocol):
-    def clear(self) -> None:
-        """Remove every stored result (a batch replaces them all)."""
-        ...
-
-    def add_rows(self, batch: AffinityBatch, at: datetime) -> int:
-        """Store a batch of items given as columns; the number of rows written."""
+    def replace(self, batches: Iterable[AffinityBatch], at: datetime) -> int:
+        """Replace every stored result by the batches' items (a batch run replaces them
+        all; in the unit of work's transaction); the number of rows written."""
         ...
 
     def of(self, customer_id: UUID) -> list[AffinityItem]: ...

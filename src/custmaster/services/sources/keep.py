@@ -56,12 +56,17 @@ def import_source(
     job_id: UUID,
     at: datetime,
     row_payload: Mapping[str, Any] | None = None,
+    record_id: UUID | None = None,
 ) -> SourceRecord:
     """The source record of an import row, from the ``source`` part of its payload
     (see :func:`source_payload`; ``row_payload``: the whole payload, which holds the
-    values the part does not carry twice)."""
+    values the part does not carry twice). Its id: the part's, else ``record_id``, else
+    a new one (a batch written again after a crash draws it again)."""
+    named = payload.get("record_id")
+    if named is not None:
+        record_id = UUID(named)
     return SourceRecord(
-        id=UUID(payload["record_id"]),
+        id=uuid4() if record_id is None else record_id,
         source_system=payload["system"],
         source_id=payload["source_id"],
         golden_id=golden_id,
@@ -89,16 +94,18 @@ def source_payload(
     warnings: Sequence[Mapping[str, Any]] = (),
     known: SourceRecord | None = None,
     base: tuple[str, Mapping[str, Any]] | None = None,
+    with_id: bool = False,
 ) -> dict[str, Any]:
     """What an import row's payload carries to keep its source record at writing
     (``known``: the stored record of the same source system and id, which it replaces).
+    ``record_id``: the known record's id, or a new one when ``with_id`` (the caller
+    names the record before it is written); otherwise :func:`import_source` draws it.
 
     ``base``: (name, values) of what the row's payload holds under that name already (its
     staged customer, its command): a received value that is the same there is not
     carried twice, only its key (``keys``: every received key, in order; see
     :func:`received_of`)."""
     part: dict[str, Any] = {
-        "record_id": str(known.id if known is not None else uuid4()),
         "system": system,
         "source_id": source_id,
         "rows": list(rows),
@@ -107,7 +114,10 @@ def source_payload(
         "warnings": [dict(w) for w in warnings],
     }
     if known is not None:
+        part["record_id"] = str(known.id)
         part["known"] = True
+    elif with_id:
+        part["record_id"] = str(uuid4())
     if base is None:
         part["received"] = jsonable(dict(received))
         return part

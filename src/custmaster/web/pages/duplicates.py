@@ -179,7 +179,6 @@ def _decide(request: Request, cluster_id: int, form: FormData) -> Response:
             container.policy,
             cluster_id,
             "not_duplicate",
-            container.service_settings,
         )
         return redirect(f"/console/duplicates/{cluster_id}")
     if choice != "merge":
@@ -193,7 +192,6 @@ def _decide(request: Request, cluster_id: int, form: FormData) -> Response:
             container.policy,
             cluster_id,
             "merge",
-            container.service_settings,
             survivor_id=_survivor(form),
             choices=_choices(form, members),
         )
