@@ -6,11 +6,22 @@ What every test used to pay again is paid once per session and database: the ref
 data (and the user "tester") are made once through the API and kept as a snapshot of
 the rows they wrote (``restore``: SQLite keeps the raw values in memory, PostgreSQL in a
 schema of its own); one application object per container is reused while its settings
-are unchanged (``_app_for``)."""
+are unchanged (``_app_for``).
+
+The run caches bytecode in ``__pycache__`` (git-ignored) even where PYTHONDONTWRITEBYTECODE
+is set: every xdist worker imports the ~580 modules of src/ and tests/ again, and compiling
+them (with pytest's assertion rewriting) costs each ~8 s of CPU per run without the cache.
+Python checks a cached file against its source's modification time and size, as it does
+by default. CUSTMASTER_TEST_NO_BYTECODE=1 leaves the interpreter's setting alone."""
 
 from __future__ import annotations
 
 import os
+import sys
+
+if not os.environ.get("CUSTMASTER_TEST_NO_BYTECODE"):
+    sys.dont_write_bytecode = False  # before the imports below: src/ is compiled once
+
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
