@@ -20,6 +20,8 @@ CHILD_COLLECTIONS = ("addresses", "contacts", "pricing_tiers", "tax_profiles")
 
 #: values ``jsonable`` returns as they are (checked by exact type first: the common case)
 _PLAIN = frozenset({str, int, bool, float, type(None)})
+#: values ``jsonable`` converts, by ``json_default`` (``datetime`` is a ``date``)
+_CONVERTED = (Decimal, date, UUID, Enum)
 
 
 def jsonable(value: Any) -> Any:
@@ -30,14 +32,8 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if kind is list:
         return [jsonable(v) for v in value]
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Enum):
-        return value.value
+    if isinstance(value, _CONVERTED):
+        return json_default(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
