@@ -9,11 +9,12 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import Engine, insert, select
 
 from custmaster.persistence.migrate import alembic_config, upgrade
-from custmaster.persistence.tables_imports import import_jobs, import_rows
+from custmaster.persistence.tables_imports import import_jobs
 
 AT = datetime(2026, 11, 24, tzinfo=UTC)
 PAYLOAD: dict[str, Any] = {
@@ -26,6 +27,20 @@ PAYLOAD: dict[str, Any] = {
     "z": None,
     "a": 1.5,
 }
+
+
+#: import_rows' columns this test writes, payload as a JSON document (until 0032 made it
+#: text on PostgreSQL)
+import_rows = sa.table(
+    "import_rows",
+    sa.column("job_id", sa.Uuid()),
+    sa.column("seq", sa.Integer()),
+    sa.column("row_numbers", sa.JSON()),
+    sa.column("outcome", sa.String()),
+    sa.column("payload", sa.JSON()),
+)
+#: the last revision with the payload as JSON
+BEFORE_TEXT = "0031_source_documents"
 
 
 @pytest.fixture
@@ -90,7 +105,7 @@ def test_0007_keeps_the_payloads_both_ways(engine: Engine) -> None:
                 },
             ],
         )
-    upgrade(engine)
+    upgrade(engine, BEFORE_TEXT)
     assert _payloads(engine) == [PAYLOAD, None]
     assert _column_type(engine) in (None, "json")
     config = alembic_config(engine)

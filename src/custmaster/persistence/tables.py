@@ -17,7 +17,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from custmaster.persistence.types import BigId, Json, Money, UtcDateTime
+from custmaster.persistence.types import BigId, Json, JsonDocument, Money, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -209,7 +209,9 @@ audit_log = Table(
     Column("resource_type", String(64), nullable=False),
     Column("resource_id", String(128), nullable=False),
     Column("change_request_id", Uuid),
-    Column("changes", Json, nullable=False),
+    #: text on PostgreSQL (migration 0032): the canonical text a sealed entry's hash is
+    #: taken of, stored as written and read whole (nothing queries inside it)
+    Column("changes", JsonDocument(), nullable=False),
     #: hash chain (migration 0004): hash = sha256(prev_hash + canonical content); NULL
     #: until the entry is sealed (persistence.audit)
     Column("prev_hash", String(64)),

@@ -13,10 +13,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, Uuid
 
 from custmaster.persistence.tables import metadata
-from custmaster.persistence.types import Json, UtcDateTime
+from custmaster.persistence.types import Json, JsonDocument, UtcDateTime
 
 import_jobs = Table(
     "import_jobs",
@@ -54,7 +54,8 @@ import_rows = Table(
     Column("customer_id", Uuid),
     Column("errors", Json),
     Column("warnings", Json),
-    Column("payload", JSON()),
+    #: text on PostgreSQL (migration 0032): written once, read whole, never queried inside
+    Column("payload", JsonDocument()),
 )
 
 import_keys = Table(

@@ -41,7 +41,9 @@ class JsonDocument(TypeDecorator[Any]):
         return storable_json(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if dialect.name != "postgresql" or value is None:
+        # not text: read from a column that is still ``json``/``jsonb`` (a migration before
+        # the one that made it text, running this code), which the driver has decoded
+        if dialect.name != "postgresql" or type(value) is not str:
             return value
         return json.loads(value)
 
