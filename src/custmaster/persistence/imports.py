@@ -317,7 +317,8 @@ class SqlImportRepository:
             insert_rows(
                 self._connection,
                 import_keys,
-                [{"job_id": job_id, "key": k, "seq": s} for k, s in keys.items()],
+                # in key order: the primary key's index is filled page after page
+                [{"job_id": job_id, "key": k, "seq": s} for k, s in sorted(keys.items())],
             )
 
     def drop_keys(self, job_id: UUID) -> None:
