@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 import pycountry
@@ -261,6 +262,11 @@ def _strip_legal_form(tokens: list[str]) -> tuple[list[str], str | None]:
     return tokens, form
 
 
+#: a record's name is normalised three times on its way through an import (the
+#: similar-name key and the match features at validation, the stored name key at
+#: writing): the result is immutable, so the later ones are looked up (16,384 names are
+#: a few MB: a job's batches stay in it from validation to writing for most jobs)
+@lru_cache(maxsize=16384)
 def normalize_company_name(name: str | None) -> CompanyName:
     """Normalise a company name for matching.
 

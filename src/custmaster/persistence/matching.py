@@ -60,8 +60,8 @@ from custmaster.services.dedup.ports import (
 
 #: Rows per INSERT statement when the index is written in bulk.
 _CHUNK = 5000
-#: a match key's (key_type, key_value): the order of the keys' index
-_BY_KEY = itemgetter(0, 1)
+#: a match key's value, of (value, customer id)
+_VALUE = itemgetter(0)
 #: How long a process trusts the latest run id it read (per engine). A run finished by
 #: this process is seen at once; one finished by another process within this time.
 LATEST_RUN_TTL_SECONDS = 5.0
@@ -134,13 +134,21 @@ class SqlMatchingRepository:
         )
         # in key order: the index on (key_type, key_value, customer_id) is then filled
         # page after page instead of at thirteen random places a customer (server CPU
-        # of the COPY about 48 -> 40 us a customer, measured on a 10,000-row import's keys)
-        keys = sorted(((t, v, e.customer_id) for e in entries for t, v in e.keys), key=_BY_KEY)
-        insert_rows(
-            self._connection,
-            match_keys,
-            [{"key_type": t, "key_value": v, "customer_id": c} for t, v, c in keys],
-        )
+        # of the COPY about 48 -> 40 us a customer, measured on a 10,000-row import's
+        # keys; sorted by type, then each type's values: about 3 us a customer here)
+        by_type: dict[str, list[tuple[str, UUID]]] = {}
+        for e in entries:
+            for t, v in e.keys:
+                part = by_type.get(t)
+                if part is None:
+                    part = by_type[t] = []
+                part.append((v, e.customer_id))
+        rows: list[dict[str, Any]] = []
+        for t in sorted(by_type):
+            part = by_type[t]
+            part.sort(key=_VALUE)
+            rows += [{"key_type": t, "key_value": v, "customer_id": c} for v, c in part]
+        insert_rows(self._connection, match_keys, rows)
 
     def remove_entries(self, customer_ids: Sequence[UUID]) -> None:
         ids = list(customer_ids)
