@@ -49,6 +49,10 @@ class MatchRecord:
         postal_code: Postal code.
         city: City.
         country: ISO 3166-1 alpha-2 (alpha-3 and English names are accepted too).
+        phone_e164: ``phone`` is known to be what :func:`normalize_phone` makes of it
+            (a possible number's E.164 form that was parsed as it is: a record parsed
+            by the domain from that very text), so :func:`prepare` takes it as it is
+            instead of parsing it again.
     """
 
     id: str
@@ -64,6 +68,7 @@ class MatchRecord:
     postal_code: str | None = None
     city: str | None = None
     country: str | None = None
+    phone_e164: bool = False
 
 
 def _str(value: Any) -> str | None:
@@ -209,7 +214,7 @@ def prepare(record: MatchRecord) -> MatchFeatures:
         legal_form=legal_form,
         email=email_pair[0] if email_pair else None,
         domains=frozenset(domains),
-        phone=normalize_phone(record.phone, country),
+        phone=record.phone if record.phone_e164 else normalize_phone(record.phone, country),
         tax_id=normalize_tax_id(record.tax_id, country),
         street=street.name,
         house_number=street.number,

@@ -109,6 +109,21 @@ def test_oversized_field_is_a_malformed_row() -> None:
     assert rows[-1].values == {"id": "2", "name": "Acme"}
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"id,name\n1,Acme\n2,Too,Many\n3\n\n4,Fine\n",  # short, long and blank rows
+        b'id,name\n1,"' + b"x" * (2 * 1024 * 1024) + b'"\n2,Acme\n',  # csv.Error
+        b"id,name\n , \n1,Caf\xe9\x81\n2,Nul\x00\n\n\n",  # blank cells, repaired, NUL
+        b"id,name\n",
+    ],
+)
+def test_count_is_the_number_of_rows_read(data: bytes) -> None:
+    """``count`` (a job's progress total, without building the rows) counts what
+    iterating yields: malformed rows too, blank ones not."""
+    assert SourceReader(io.BytesIO(data)).count() == len(list(SourceReader(io.BytesIO(data))))
+
+
 def test_header_only_and_empty_files() -> None:
     assert list(SourceReader(io.BytesIO(b"id,name\n"))) == []
     with pytest.raises(ImportFileError, match="no header"):

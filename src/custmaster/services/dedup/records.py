@@ -14,9 +14,10 @@ from custmaster.services.dedup.ports import IndexEntry
 MAX_KEY_LENGTH = 320
 
 
-def match_record(customer: Customer) -> MatchRecord:
+def match_record(customer: Customer, *, phone_e164: bool = False) -> MatchRecord:
     """The matcher's view of a customer: identity fields and the primary billing
-    address (else any billing, any primary, the first)."""
+    address (else any billing, any primary, the first). ``phone_e164``: the customer's
+    phone was given in its E.164 form (see :attr:`MatchRecord.phone_e164`)."""
     address = min(
         customer.addresses,
         key=lambda a: (a.type is not AddressType.BILLING, not a.is_primary),
@@ -36,6 +37,7 @@ def match_record(customer: Customer) -> MatchRecord:
         postal_code=address.postal_code if address else None,
         city=address.city if address else None,
         country=address.country if address else None,
+        phone_e164=phone_e164,
     )
 
 
@@ -87,12 +89,12 @@ def index_keys(features: MatchFeatures) -> list[tuple[str, str]]:
     return list(dict.fromkeys((t, v[:MAX_KEY_LENGTH]) for t, v in match_keys(features)))
 
 
-def index_entry(customer: Customer) -> IndexEntry | None:
+def index_entry(customer: Customer, *, phone_e164: bool = False) -> IndexEntry | None:
     """What the index stores for a customer; ``None`` when it is not a match target
-    (inactive customers are not)."""
+    (inactive customers are not). ``phone_e164``: as for :func:`match_record`."""
     if customer.status is not CustomerStatus.ACTIVE:
         return None
-    features = prepare(match_record(customer))
+    features = prepare(match_record(customer, phone_e164=phone_e164))
     return IndexEntry(
         customer_id=customer.id,
         number=customer.number,

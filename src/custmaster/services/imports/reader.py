@@ -203,7 +203,7 @@ def count_rows(sources: Sources, template: TemplateRef) -> int:
     with ExitStack() as stack:
         reader = _open(assign_roles(sources, tpl)[tpl.primary_role], fmt)
         stack.callback(reader.close)
-        return sum(1 for _ in reader)
+        return reader.count()
 
 
 @dataclass(frozen=True, slots=True)

@@ -292,6 +292,8 @@ class SourceReader:
     ) -> None:
         self._stack = ExitStack()
         self._rows: Iterator[SourceRow]
+        #: a CSV source's own reader (for :meth:`count`)
+        self._csv: Any = None
         try:
             stream, prefix = _open_binary(source, self._stack)
             name = _source_name(source)
@@ -321,6 +323,17 @@ class SourceReader:
 
     def close(self) -> None:
         self._stack.close()
+
+    def count(self) -> int:
+        """How many rows iterating would yield (then closed): for CSV without building
+        them (the blank rows skipped and the malformed ones counted as ``_csv_rows``
+        does), a job's progress total read at a fraction of the cost of its rows."""
+        if self._csv is None:
+            return sum(1 for _ in self)
+        try:
+            return _csv_count(self._csv)
+        finally:
+            self.close()
 
     # -- CSV -------------------------------------------------------------------------
     @staticmethod
@@ -359,6 +372,7 @@ class SourceReader:
             raise ImportFileError(f"cannot read the header row: {exc}") from exc
         if not header:
             raise ImportFileError("the file has no header row")
+        self._csv = reader
         return header, _csv_rows(reader, header)
 
     # -- XLSX ------------------------------------------------------------------------
@@ -443,6 +457,26 @@ def _csv_rows(reader: Any, header: tuple[str, ...]) -> Iterator[SourceRow]:
         csv.field_size_limit(old_limit)
 
 
+def _csv_count(reader: Any) -> int:
+    """How many rows :func:`_csv_rows` yields from ``reader``: every malformed row and
+    every row with a non-blank cell."""
+    old_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
+    try:
+        count = 0
+        while True:
+            try:
+                raw = next(reader)
+            except StopIteration:
+                return count
+            except csv.Error:
+                count += 1
+                continue
+            if any(cell.strip() for cell in raw):
+                count += 1
+    finally:
+        csv.field_size_limit(old_limit)
+
+
 def _xlsx_rows(rows: Iterator[tuple[Any, ...]], header: tuple[str, ...]) -> Iterator[SourceRow]:
     for number, raw in enumerate(rows, start=1):
         values: dict[str, str] = {}
@@ -475,4 +509,4 @@ def count_source_rows(
     sheet: str | None = None,
 ) -> int:
     """Number of non-blank data rows of one source (a progress total; streams the file)."""
-    return sum(1 for _ in SourceReader(source, encoding=encoding, delimiter=delimiter, sheet=sheet))
+    return SourceReader(source, encoding=encoding, delimiter=delimiter, sheet=sheet).count()

@@ -172,7 +172,7 @@ def prepare_record(
     if customer is not None and not entry.errors:
         entry.snapshot = snapshot(customer)
         if match:
-            entry.match = _match_payload(customer, entry.received)
+            entry.match = _match_payload(customer, entry.received, record.command)
         entry.name_key = name_key(customer.name)
     return entry
 
@@ -195,17 +195,32 @@ def add_match(entry: PreparedRecord) -> None:
     """Complete a record prepared with ``match=False``: its match-index entry, as
     :func:`prepare_record` would have made it."""
     if entry.snapshot is not None and entry.match is None and entry.customer is not None:
-        entry.match = _match_payload(entry.customer, entry.received)
+        entry.match = _match_payload(entry.customer, entry.received, entry.record.command)
 
 
-def _match_payload(customer: Customer, received: dict[str, Any] | None = None) -> dict[str, Any]:
+def phone_as_given(customer: Customer, command: dict[str, Any]) -> bool:
+    """Whether the customer's phone number is the very text its create-command gave: the
+    domain parsed that text (a ``+`` number: whatever the region) and found it possible
+    and its E.164 form the same text, which is then what the matcher's
+    ``normalize_phone`` makes of it too (see ``MatchRecord.phone_e164``)."""
+    return customer.phone is not None and command.get("phone") == customer.phone
+
+
+def _match_payload(
+    customer: Customer,
+    received: dict[str, Any] | None = None,
+    command: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What the writer's match-index entry of the new customer is made of (features and
     keys depend on the customer's fields only; number and name are added at writing);
     ``{"entry": None}`` when the customer is no match target. ``received``: the values as
     received when invalid ones were dropped: they still count as evidence for matching
     (normalised by the matcher), so a dropped tax id or phone number still finds its
-    duplicates."""
-    entry = index_entry(customer)
+    duplicates. ``command``: what the customer was parsed from (its phone number, given
+    in E.164 form, is not parsed again: :func:`phone_as_given`)."""
+    entry = index_entry(
+        customer, phone_e164=command is not None and phone_as_given(customer, command)
+    )
     if entry is None:
         return {"entry": None}
     if received is not None:
