@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import pycountry
 
@@ -24,7 +24,8 @@ from custmaster.services.imports.templates import FieldMapping, IdSpec, Template
 from custmaster.services.imports.transforms import (
     TransformContext,
     TransformError,
-    apply_transforms,
+    compile_steps,
+    run_steps,
 )
 
 
@@ -60,7 +61,8 @@ def map_fields(
             continue  # apply_transforms would answer, without running it
         is_native = len(mapping.columns) == 1 and mapping.columns[0] in native
         try:
-            value = apply_transforms(raw, mapping.steps, native_ctx if is_native else ctx)
+            steps = compile_steps(mapping.steps)  # (a template's steps are all known)
+            value = run_steps(raw, steps, native_ctx if is_native else ctx)
         except TransformError as exc:
             column = ", ".join(mapping.columns)
             errors.append(
@@ -68,7 +70,11 @@ def map_fields(
             )
             continue
         if value is not None:
-            set_path(target, mapping.path, value)
+            path = mapping.path
+            if len(path) == 1:  # a master field: what set_path does for it
+                target[cast(str, path[0].value)] = value
+            else:
+                set_path(target, path, value)
     return target, errors
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import pycountry
@@ -299,6 +300,32 @@ TRANSFORMS: dict[str, Transform] = {
     "bool": t_bool,
     "url": t_url,
 }
+
+
+def _map_step(name: str) -> Transform:
+    def step(value: Any, ctx: TransformContext) -> Any:
+        return map_value(value, ctx, name)
+
+    return step
+
+
+@lru_cache(maxsize=1024)
+def compile_steps(steps: tuple[str, ...]) -> tuple[Transform, ...]:
+    """The functions of ``steps`` (transform names or ``map:NAME``, all known: a loaded
+    template's), looked up once for :func:`run_steps`."""
+    return tuple(_map_step(s[4:]) if s.startswith("map:") else TRANSFORMS[s] for s in steps)
+
+
+def run_steps(value: Any, functions: tuple[Transform, ...], ctx: TransformContext) -> Any:
+    """:func:`apply_transforms` with the steps' functions looked up already
+    (:func:`compile_steps`): the same value, or the same error."""
+    for function in functions:
+        if value is None or value == "" or value == []:
+            return None
+        value = function(value, ctx)
+    if value == "" or value == []:
+        return None
+    return value
 
 
 def apply_transforms(value: Any, steps: tuple[str, ...], ctx: TransformContext) -> Any:
