@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -56,36 +56,51 @@ _NAME_FIELDS = {"legal_name": 255, "first_name": 128, "last_name": 128}
 
 def parse_master_field(name: str, value: Any, ctx: ParseContext, country: str | None) -> Any:
     """Parse one master field; ``country`` reads national phone numbers and tax ids."""
-    e = ctx.errors
-    if name == "kind":
-        return f.choice(value, name, e, CustomerKind)
-    if name == "name":
-        return f.text(value, name, e, min_length=1, max_length=255)
-    if name in _NAME_FIELDS:
-        return f.text(value, name, e, max_length=_NAME_FIELDS[name])
-    if name in ("email", "billing_email"):
-        return f.email(value, name, e)
-    if name == "phone":
-        return f.phone(value, name, e, region=country, warnings=ctx.warnings)
-    if name == "website":
-        return _website(value, ctx)
-    if name == "tax_id":
-        return f.tax_id(value, name, e, country=country, warnings=ctx.warnings)
-    if name == "customer_type":
-        return f.choice(value, name, e, CustomerType)
-    if name == "relationship_status":
-        return f.choice(value, name, e, RelationshipStatus)
-    if name in _REFERENCES:
-        return ctx.ref(_REFERENCES[name], f.code(value, name, e), name)
-    if name == "credit_limit":
-        return f.decimal(value, name, e)
-    if name == "currency":
-        return f.currency(value, name, e)
-    if name == "notes":
-        return f.text(value, name, e, max_length=10_000)
-    if name == "metadata":
-        return f.json_object(value, name, e) or {}
-    raise KeyError(name)  # pragma: no cover - MASTER_FIELDS and this table agree
+    parser = _MASTER_PARSERS.get(name)
+    if parser is None:  # pragma: no cover - MASTER_FIELDS and the table agree
+        raise KeyError(name)
+    return parser(value, name, ctx, country)
+
+
+_Parser = Callable[[Any, str, ParseContext, "str | None"], Any]
+
+
+def _name_field(max_length: int) -> _Parser:
+    return lambda value, name, ctx, country: f.text(value, name, ctx.errors, max_length=max_length)
+
+
+def _reference(kind: RefKind) -> _Parser:
+    return lambda value, name, ctx, country: ctx.ref(kind, f.code(value, name, ctx.errors), name)
+
+
+#: each master field's parser (looked up by name: a field is parsed by one table entry)
+_MASTER_PARSERS: dict[str, _Parser] = {
+    "kind": lambda value, name, ctx, country: f.choice(value, name, ctx.errors, CustomerKind),
+    "name": lambda value, name, ctx, country: f.text(
+        value, name, ctx.errors, min_length=1, max_length=255
+    ),
+    **{field: _name_field(length) for field, length in _NAME_FIELDS.items()},
+    "email": lambda value, name, ctx, country: f.email(value, name, ctx.errors),
+    "billing_email": lambda value, name, ctx, country: f.email(value, name, ctx.errors),
+    "phone": lambda value, name, ctx, country: f.phone(
+        value, name, ctx.errors, region=country, warnings=ctx.warnings
+    ),
+    "website": lambda value, name, ctx, country: _website(value, ctx),
+    "tax_id": lambda value, name, ctx, country: f.tax_id(
+        value, name, ctx.errors, country=country, warnings=ctx.warnings
+    ),
+    "customer_type": lambda value, name, ctx, country: f.choice(
+        value, name, ctx.errors, CustomerType
+    ),
+    "relationship_status": lambda value, name, ctx, country: f.choice(
+        value, name, ctx.errors, RelationshipStatus
+    ),
+    **{field: _reference(kind) for field, kind in _REFERENCES.items()},
+    "credit_limit": lambda value, name, ctx, country: f.decimal(value, name, ctx.errors),
+    "currency": lambda value, name, ctx, country: f.currency(value, name, ctx.errors),
+    "notes": lambda value, name, ctx, country: f.text(value, name, ctx.errors, max_length=10_000),
+    "metadata": lambda value, name, ctx, country: f.json_object(value, name, ctx.errors) or {},
+}
 
 
 def _website(value: Any, ctx: ParseContext) -> str | None:

@@ -123,16 +123,14 @@ def customer_from_snapshot(data: Mapping[str, Any]) -> Customer:
         >>> snapshot(customer_from_snapshot(snapshot(c))) == snapshot(c)
         True
     """
-    values: dict[str, Any] = {}
-    for name, value in data.items():
-        if name in _SPECIAL:
-            continue
-        if name in _ENUMS:
-            values[name] = None if value is None else _ENUMS[name](value)
-        elif name in _DECIMALS:
-            values[name] = _decimal(value)
-        else:
-            values[name] = value
+    values: dict[str, Any] = {k: v for k, v in data.items() if k not in _SPECIAL}
+    for name, enum in _ENUMS.items():
+        value = values.get(name)
+        if value is not None:
+            values[name] = enum(value)
+    for name in _DECIMALS:
+        if name in values:
+            values[name] = _decimal(values[name])
     return Customer(
         id=UUID(data["id"]),
         created_at=_datetime(data.get("created_at")),
