@@ -76,13 +76,21 @@ def override_snapshot(override: EntityOverride) -> dict[str, Any]:
     return data
 
 
+#: the aggregate's own fields, in their order (its children, references and overrides
+#: follow them)
+_OWN_FIELDS = tuple(
+    name
+    for name in Customer.__dataclass_fields__
+    if name not in ("overrides", "source_refs", *CHILD_COLLECTIONS)
+)
+
+
 def snapshot(customer: Customer) -> dict[str, Any]:
     """The whole aggregate as JSON-compatible data."""
     data: dict[str, Any] = {}
-    for name in customer.__dataclass_fields__:
-        if name in ("overrides", "source_refs", *CHILD_COLLECTIONS):
-            continue
-        data[name] = jsonable(getattr(customer, name))
+    for name in _OWN_FIELDS:
+        value = getattr(customer, name)
+        data[name] = value if type(value) in _PLAIN else jsonable(value)
     for name in CHILD_COLLECTIONS:
         data[name] = [_record(child) for child in getattr(customer, name)]
     data["source_refs"] = [
