@@ -124,6 +124,17 @@ def test_add_entries_writes_the_rows_of_replace_entries(db: Container) -> None:
     )
 
 
+def test_add_entries_of_a_few_keys_writes_them_by_insert(db: Container) -> None:
+    """Fewer key rows than a COPY is worth go by one INSERT (the customer's id given as
+    text on PostgreSQL, read back as the same UUID)."""
+    entries = _entries(2, 300)  # six keys
+    with db.engine.begin() as connection:
+        SqlMatchingRepository(connection).add_entries(entries)
+    records = _rows(db, match_records, match_records.c.customer_id)
+    keys = _rows(db, match_keys, match_keys.c.customer_id, match_keys.c.key_type)
+    assert (records, keys) == _expected(entries)
+
+
 def _import_job(db: Container) -> UUID:
     """An import job for rows to belong to."""
     job = uuid4()
