@@ -30,7 +30,7 @@ their own transactions) and dropped at the end.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -47,6 +47,7 @@ from custmaster.domain.profile import (
 )
 from custmaster.domain.profile_calc import RECENT_DAYS, TOLERANCE
 from custmaster.domain.receivables import DSO_DAYS
+from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.tables_activity import activity_contracts
 
@@ -700,50 +701,88 @@ def drifted(
 
 def stage_writes(
     connection: Connection, stage: Stage, today: date, rates: Mapping[str, float]
-) -> None:
-    """``todo``: the drifted customers; ``now``: their feature rows as of ``today``."""
+) -> int:
+    """``todo``: the drifted customers, numbered from 1 in id order (``n``); ``now``: their
+    feature rows as of ``today``. The number of customers to write."""
     t = stage.t
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("todo")} AS
-        SELECT customer_id, CAST(:today AS date) AS as_of FROM (
+        SELECT customer_id, CAST(:today AS date) AS as_of,
+            row_number() OVER (ORDER BY customer_id) AS n FROM (
             SELECT customer_id FROM {t("drift")} UNION SELECT customer_id FROM {t("fdrift")}) u""",
         {"today": today},
     )
     _exec(connection, f"CREATE INDEX ON {t('todo')} (customer_id)")
+    _exec(connection, f"CREATE INDEX ON {t('todo')} (n)")
+    _exec(connection, f"ANALYZE {t('todo')}")
     stage_features(connection, stage, "now", t("todo"), rates)
+    _exec(connection, f"CREATE INDEX ON {t('now')} (customer_id)")
+    _exec(connection, f"ANALYZE {t('now')}")
+    return int(connection.execute(text(f"SELECT count(*) FROM {t('todo')}")).scalar_one())
 
 
-def todo(connection: Connection, stage: Stage) -> list[UUID]:
-    query = f"SELECT customer_id FROM {stage.t('todo')} ORDER BY customer_id"
-    return list(connection.execute(text(query)).scalars())
-
-
-def write(connection: Connection, stage: Stage, customer_ids: list[UUID], at: datetime) -> None:
-    """Replace the drifted parts and the feature rows of ``customer_ids`` by the stage's."""
+def write(
+    connection: Connection,
+    stage: Stage,
+    first: int,
+    last: int,
+    at: datetime,
+    score: Callable[[Connection, str], int],
+) -> int:
+    """Replace the drifted parts and the feature rows of the customers numbered ``first``
+    to ``last`` in ``todo`` by the stage's, set-based (an ``INSERT ... SELECT`` a table),
+    then re-score them: ``score(connection, batch)``, ``batch`` the table of their ids,
+    returns the number of events it added. Locks the customers first (in id order)."""
     t = stage.t
-    ids = {"ids": customer_ids}
-    for part, (table, _, _) in PARTS.items():
-        chosen = (
-            f"customer_id = ANY(CAST(:ids AS uuid[])) AND EXISTS (SELECT 1 FROM {t('drift')} d "
-            f"WHERE d.customer_id = {{0}}.customer_id AND d.part = '{part}')"
+    batch = t("batch")
+    _exec(connection, f"DROP TABLE IF EXISTS {batch}")
+    _exec(
+        connection,
+        f"CREATE UNLOGGED TABLE {batch} AS SELECT customer_id FROM {t('todo')} "
+        "WHERE n BETWEEN :first AND :last",
+        {"first": first, "last": last},
+    )
+    _exec(connection, f"CREATE UNIQUE INDEX ON {batch} (customer_id)")
+    _exec(connection, f"ANALYZE {batch}")
+    connection.execute(
+        text(
+            f"SELECT c.id FROM customers c WHERE c.id IN (SELECT customer_id FROM {batch}) "
+            "ORDER BY c.id FOR UPDATE OF c"
         )
-        _exec(connection, f"DELETE FROM {table} WHERE {chosen.format(table)}", ids)
+    ).all()
+    for part, (table, _, _) in PARTS.items():
+        drifted = (
+            f"EXISTS (SELECT 1 FROM {t('drift')} d WHERE d.customer_id = x.customer_id "
+            f"AND d.part = '{part}')"
+        )
         _exec(
             connection,
-            f"INSERT INTO {table} SELECT * FROM {t(part)} WHERE {chosen.format(t(part))}",
-            ids,
+            f"DELETE FROM {table} x USING {batch} b "
+            f"WHERE x.customer_id = b.customer_id AND {drifted}",
         )
-    mine = "customer_id = ANY(CAST(:ids AS uuid[]))"
-    _exec(connection, f"DELETE FROM profile_features WHERE {mine}", ids)
+        _exec(
+            connection,
+            f"INSERT INTO {table} SELECT x.* FROM {t(part)} x "
+            f"JOIN {batch} b ON b.customer_id = x.customer_id WHERE {drifted}",
+        )
+    _exec(
+        connection,
+        f"DELETE FROM profile_features x USING {batch} b WHERE x.customer_id = b.customer_id",
+    )
     columns = ", ".join(PROFILE_FEATURES)
     _exec(
         connection,
         f"""INSERT INTO profile_features (customer_id, legal_entity, {columns}, updated_at)
-        SELECT customer_id, legal_entity, {columns}, CAST(:at AS timestamptz)
-        FROM {t("now")} WHERE {mine}""",
-        {**ids, "at": at},
+        SELECT x.customer_id, x.legal_entity, {", ".join(f"x.{c}" for c in PROFILE_FEATURES)},
+            CAST(:at AS timestamptz)
+        FROM {t("now")} x JOIN {batch} b ON b.customer_id = x.customer_id""",
+        {"at": at},
     )
+    events = score(connection, batch)
+    profile_wide.refresh_batch(connection, batch)
+    _exec(connection, f"DROP TABLE {batch}")
+    return events
 
 
 def drop(connection: Connection, stage: Stage) -> None:

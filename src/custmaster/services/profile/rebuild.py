@@ -31,11 +31,14 @@ from custmaster.domain.permissions import Permission, Principal
 from custmaster.domain.profile_calc import same_features
 from custmaster.services.governance.access import require_permission
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile import hooks
+from custmaster.services.profile.active_rules import active, compiled
 from custmaster.services.profile.config import ProfileConfig
 from custmaster.services.profile.features import compute_rows, today, write_rows
+from custmaster.services.recording import utcnow
 
 CHUNK = 500
+#: customers per transaction of the set-based writes (PostgreSQL)
+SET_BASED_CHUNK = 100_000
 MAX_HOPS = 64
 
 
@@ -62,6 +65,8 @@ class RebuildReport:
     written: bool = True
     #: stage -> seconds (the set-based rebuild)
     stages: dict[str, float] = field(default_factory=dict)
+    #: score events added to the outbox (the set-based rebuild's writes)
+    events_written: int = 0
 
     @property
     def drift(self) -> bool:
@@ -75,6 +80,7 @@ class RebuildReport:
             "written": self.written,
             "seconds": round(self.seconds, 3),
             "stages": {k: round(v, 3) for k, v in self.stages.items()},
+            "events_written": self.events_written,
             "drift": [d.as_dict() for d in self.drifted[:limit]],
         }
 
@@ -157,7 +163,7 @@ def rebuild(
     config: ProfileConfig,
     *,
     write: bool = True,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     progress: Callable[[int, int, str], None] = lambda done, total, what: None,
 ) -> RebuildReport:
     """Recompute every profile from the stored events; the differences found.
@@ -173,6 +179,7 @@ def rebuild(
         report.seconds = (datetime.now(UTC) - started).total_seconds()
         return report
     done: set[UUID] = set()
+    chunk = chunk or CHUNK
 
     def flush(states: dict[UUID, ActivityState]) -> None:
         for ids in _chunks(list(states), chunk):
@@ -212,7 +219,7 @@ def _set_based(
     new_uow: Callable[[], UnitOfWork],
     config: ProfileConfig,
     write: bool,
-    chunk: int,
+    chunk: int | None,
     progress: Callable[[int, int, str], None],
     report: RebuildReport,
 ) -> None:
@@ -244,19 +251,24 @@ def _set_based(
         if not write or not found:
             return
         with uow:
-            ids = uow.activity.rebuild_plan(run, today(), rates)
+            total = uow.activity.rebuild_plan(run, today(), rates)
         lap("features")
-        done = 0
-        for batch in _chunks(ids, chunk):
+        size = chunk or SET_BASED_CHUNK
+        for first in range(1, total + 1, size):
+            last = min(first + size - 1, total)
             writer = new_uow()
             with writer:
-                writer.activity.lock_customers(batch)
-                writer.activity.rebuild_write(run, batch, datetime.now(UTC))
-                events = hooks.features_changed(writer, batch)
-                if events:
-                    writer.outbox.add_bulk(events)
-            done += len(batch)
-            progress(done, len(ids), "customers written")
+                stored = active(writer)
+                report.events_written += writer.activity.rebuild_write(
+                    run,
+                    first,
+                    last,
+                    utcnow(),
+                    compiled(stored),
+                    stored.version,
+                    utcnow().date(),
+                )
+            progress(last, total, "customers written")
         lap("writes")
     finally:
         cleaner = new_uow()
