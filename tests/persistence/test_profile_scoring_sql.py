@@ -31,8 +31,8 @@ from tests.persistence.test_expression_sql_property import TODAY, VALUES, random
 
 CONTINUOUS: dict[str, Any] = {
     "tiers": [
-        {"tier": "big", "when": "revenue_12m > 0.1 && legal_entity == \"*\""},
-        {"tier": "mid", "when": "orders_12m >= 1 || account_tier == \"key\""},
+        {"tier": "big", "when": 'revenue_12m > 0.1 && legal_entity == "*"'},
+        {"tier": "mid", "when": 'orders_12m >= 1 || account_tier == "key"'},
     ],
     "default_tier": "small",
     "health": {
@@ -69,13 +69,13 @@ CONTINUOUS: dict[str, Any] = {
     },
     "segments": [
         {"name": "falling", "when": "health_trend < 0"},
-        {"name": "risky", "when": "churn_risk >= 0.3 && tier != \"small\""},
-        {"name": "unscored", "when": "health_score == 0 || health_band == \"red\""},
+        {"name": "risky", "when": 'churn_risk >= 0.3 && tier != "small"'},
+        {"name": "unscored", "when": 'health_score == 0 || health_band == "red"'},
     ],
     "actions": [
-        {"name": "zz_call", "priority": 5, "text": "call", "when": "churn_band == \"high\""},
+        {"name": "zz_call", "priority": 5, "text": "call", "when": 'churn_band == "high"'},
         {"name": "aa_call", "priority": 5, "text": "call too", "when": "health_trend > 3"},
-        {"name": "visit", "priority": 1, "text": "visit", "when": "tier == \"big\""},
+        {"name": "visit", "priority": 1, "text": "visit", "when": 'tier == "big"'},
     ],
 }
 NOW = datetime(2026, 12, 6, 12, 30, tzinfo=UTC)

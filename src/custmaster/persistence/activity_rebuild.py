@@ -193,6 +193,99 @@ def _settings(connection: Connection) -> None:
     _exec(connection, "SET LOCAL jit = off")
 
 
+#: the parts with many rows a customer: their scratch tables are indexed only for the
+#: writes (the comparison and the features join them by hash)
+_LARGE = ("sales", "counts")
+
+
+def _final_of(alias: str, redirects: bool) -> str:
+    """The final customer of ``alias``'s rows (``f``: the redirects' table joined)."""
+    return f"coalesce(f.target, {alias}.customer_id)" if redirects else f"{alias}.customer_id"
+
+
+def _final_join(alias: str, stage: Stage, redirects: bool) -> str:
+    if not redirects:
+        return ""
+    return f"LEFT JOIN {stage.t('final')} f ON f.absorbed = {alias}.customer_id"
+
+
+#: an order line's amount and quantity are ``units / scale`` as doubles: times the scale
+#: and rounded they are the units again, exactly while below 2**50 units; a larger one is
+#: read from its envelope
+_EXACT = 2**50
+_SMALL = (
+    f"(abs(l.amount) * {a.AMOUNT_SCALE} < {_EXACT} "
+    f"AND abs(l.quantity) * {a.QUANTITY_SCALE} < {_EXACT})"
+)
+
+
+def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool) -> None:
+    """The sales part: ``CREATE TABLE AS`` over the order lines (which PostgreSQL may run
+    in parallel; a correlated subquery would keep it from that) with every line's units
+    from its doubles, counting per group the lines too large for that (``large``); the
+    customers with such a line are then recomputed with each of those lines read from
+    its envelope."""
+    t = stage.t
+
+    def from_line(col: str, scale: int) -> str:
+        raw = f"x.envelope -> 'data' -> 'lines' -> l.line_no -> '{col}'"
+        return (
+            f"(CASE WHEN abs(l.{col}) * {scale} < {_EXACT} THEN round(l.{col} * {scale})::bigint "
+            f"ELSE (SELECT {_units(raw, scale)} FROM activity_events x "
+            "WHERE x.event_id = l.event_id) END)"
+        )
+
+    def query(amount: str, quantity: str, large: str, only: str) -> str:
+        return f"""SELECT c AS customer_id, legal_entity, month, product_group, currency,
+            sum(amount)::bigint AS amount, sum(quantity)::bigint AS quantity,
+            sum(return_amount)::bigint AS return_amount,
+            sum(return_quantity)::bigint AS return_quantity{large}
+        FROM (
+            SELECT {_final_of("l", redirects)} AS c, l.legal_entity,
+                date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+                {amount} AS amount, {quantity} AS quantity,
+                0::bigint AS return_amount, 0::bigint AS return_quantity,
+                CASE WHEN {_SMALL} THEN 0 ELSE 1 END AS large
+            FROM activity_order_lines l {_final_join("l", stage, redirects)}
+            UNION ALL
+            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+                e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
+                0, 0, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
+                {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}, 0
+            FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'
+        ) s {only} GROUP BY 1, 2, 3, 4, 5"""
+
+    fast = f"CASE WHEN {_SMALL} THEN round(l.{{0}} * {{1}})::bigint END"
+    _exec(
+        connection,
+        f"CREATE UNLOGGED TABLE {t('sales')} AS "
+        + query(
+            fast.format("amount", a.AMOUNT_SCALE),
+            fast.format("quantity", a.QUANTITY_SCALE),
+            ", sum(large) AS large",
+            "",
+        ),
+    )
+    big = f"(SELECT DISTINCT customer_id FROM {t('sales')} WHERE large > 0)"
+    if connection.execute(text(f"SELECT EXISTS {big}")).scalar():
+        _exec(connection, f"CREATE UNLOGGED TABLE {t('big')} AS {big}")
+        _exec(
+            connection,
+            f"DELETE FROM {t('sales')} WHERE customer_id IN (SELECT * FROM {t('big')})",
+        )
+        _exec(
+            connection,
+            f"INSERT INTO {t('sales')} "
+            + query(
+                from_line("amount", a.AMOUNT_SCALE),
+                from_line("quantity", a.QUANTITY_SCALE),
+                ", 0",
+                f"WHERE c IN (SELECT * FROM {t('big')})",
+            ),
+        )
+    _exec(connection, f"ALTER TABLE {t('sales')} DROP COLUMN large")
+
+
 def stage_aggregates(connection: Connection, stage: Stage) -> int:
     """Compute every aggregate part of every customer into the stage's tables; the number
     of events."""
@@ -209,8 +302,12 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         SELECT DISTINCT ON (absorbed) absorbed, target FROM hop ORDER BY absorbed, n DESC""",
     )
     _exec(connection, f"ANALYZE {t('final')}")
+    redirects = bool(
+        connection.execute(text("SELECT EXISTS (SELECT 1 FROM customer_redirects)")).scalar()
+    )
     for part, (table, _, _) in PARTS.items():
-        _exec(connection, f"CREATE UNLOGGED TABLE {t(part)} (LIKE {table} INCLUDING DEFAULTS)")
+        if part not in ("sales", "counts"):  # those two: CREATE TABLE AS (below)
+            _exec(connection, f"CREATE UNLOGGED TABLE {t(part)} (LIKE {table} INCLUDING DEFAULTS)")
     # every event but the placed orders (their lines and counts are read below from the
     # narrow columns): the rest of the parts read only this
     _exec(
@@ -219,47 +316,18 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         WHERE e.kind <> '{a.ORDER_PLACED}'""",
     )
     ev = f"(SELECT * FROM {t('ev')})"
-    # order lines from activity_order_lines, whose amount and quantity are
-    # ``units / scale`` as doubles: times the scale and rounded they are the units again,
-    # exactly while below 2**50 units (checked: a larger one is read from its envelope)
-    exact = 2**50
-    line_units = (
-        "(CASE WHEN abs(l.{col}) * {scale} < {exact} THEN round(l.{col} * {scale})::bigint "
-        "ELSE (SELECT {units} FROM activity_events x WHERE x.event_id = l.event_id) END)"
-    )
-
-    def from_line(col: str, scale: int) -> str:
-        raw = f"x.envelope -> 'data' -> 'lines' -> l.line_no -> '{col}'"
-        return line_units.format(col=col, scale=scale, exact=exact, units=_units(raw, scale))
-
+    _stage_sales(connection, stage, ev, redirects)
+    # order counts: CREATE TABLE AS (PostgreSQL may run it in parallel; INSERT ... SELECT
+    # never is), the survivors' join only when there are redirects
     _exec(
         connection,
-        f"""INSERT INTO {t("sales")}
-        SELECT c, legal_entity, month, product_group, currency, sum(amount), sum(quantity),
-            sum(return_amount), sum(return_quantity)
-        FROM (
-            SELECT coalesce(f.target, l.customer_id) AS c, l.legal_entity,
-                date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
-                {from_line("amount", a.AMOUNT_SCALE)} AS amount,
-                {from_line("quantity", a.QUANTITY_SCALE)} AS quantity,
-                0::bigint AS return_amount, 0::bigint AS return_quantity
-            FROM activity_order_lines l LEFT JOIN {t("final")} f ON f.absorbed = l.customer_id
-            UNION ALL
-            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
-                e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
-                0, 0, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
-                {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}
-            FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'
-        ) s GROUP BY 1, 2, 3, 4, 5""",
-    )
-    _exec(
-        connection,
-        f"""INSERT INTO {t("counts")}
-        SELECT c, legal_entity, month, sum(orders), sum(returns), max(last_order) FROM (
-            SELECT coalesce(f.target, e.customer_id) AS c, e.legal_entity,
+        f"""CREATE UNLOGGED TABLE {t("counts")} AS
+        SELECT c AS customer_id, legal_entity, month, sum(orders)::bigint AS orders,
+            sum(returns)::bigint AS returns, max(last_order) AS last_order FROM (
+            SELECT {_final_of("e", redirects)} AS c, e.legal_entity,
                 date_trunc('month', e.occurred_on)::date AS month, 1 AS orders, 0 AS returns,
                 e.occurred_on AS last_order
-            FROM activity_events e LEFT JOIN {t("final")} f ON f.absorbed = e.customer_id
+            FROM activity_events e {_final_join("e", stage, redirects)}
             WHERE e.kind = '{a.ORDER_PLACED}'
             UNION ALL
             SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
@@ -347,7 +415,8 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         FROM {ev} e WHERE e.kind IN ({_TOUCHES}) GROUP BY 1, 2, 3, 4""",
     )
     for part in PARTS:
-        _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
+        if part not in _LARGE:  # the large ones: only when writing (``stage_writes``)
+            _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
         _exec(connection, f"ANALYZE {t(part)}")
     # the (customer, entity) pairs with rebuilt state: the rows a profile has
     _exec(
@@ -715,6 +784,8 @@ def stage_writes(
     )
     _exec(connection, f"CREATE INDEX ON {t('todo')} (customer_id)")
     _exec(connection, f"CREATE INDEX ON {t('todo')} (n)")
+    for part in _LARGE:
+        _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
     _exec(connection, f"ANALYZE {t('todo')}")
     stage_features(connection, stage, "now", t("todo"), rates)
     _exec(connection, f"CREATE INDEX ON {t('now')} (customer_id)")

@@ -59,13 +59,14 @@ from sqlalchemy import (
     table,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from custmaster.domain.events import SOURCE
 from custmaster.domain.expressions import Node
 from custmaster.domain.profile_rules import RuleSet
 from custmaster.domain.profile_schema import MASTER_FIELDS
 from custmaster.domain.profile_scoring import Base, Inputs, Score, base, finish
-from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.bulk import JsonText, insert_rows
 from custmaster.persistence.engine import storable_json
 from custmaster.persistence.expression_sql import to_sql
 from custmaster.persistence.profile_rules import decode_list, encode_list
@@ -395,9 +396,9 @@ class ScoringRun:
                     "k2": values["k2"],
                     "segments": encode_list(after.segments),
                     "actions": encode_list(after.actions),
-                    "explanation": storable_json(dict(after.explanation)),
+                    "explanation": JsonText(storable_json(dict(after.explanation))),
                     "event": event,
-                    "data": storable_json(data),
+                    "data": JsonText(storable_json(data)),
                 }
             )
         d2 = Table(
@@ -406,13 +407,13 @@ class ScoringRun:
             Column("k2", Text()),
             Column("segments", Text()),
             Column("actions", Text()),
-            Column("explanation", Text()),
+            Column("explanation", JSONB()),
             Column("event", Boolean()),
-            Column("data", Text()),
+            Column("data", JSONB()),
         )
         self._exec(
             f"CREATE UNLOGGED TABLE {d2.name} (k2 text, segments text, actions text, "
-            "explanation text, event boolean, data text)"
+            "explanation jsonb, event boolean, data jsonb)"
         )
         insert_rows(self.connection, d2, out)
         self._exec(f"ANALYZE {d2.name}")
@@ -429,7 +430,7 @@ class ScoringRun:
                 health_band, health_trend, churn_risk, churn_band, segments, actions,
                 explanation, rules_version, scored_at)
             SELECT s.customer_id, s.legal_entity, x.tier, x.health, x.band, s.trend, x.risk,
-                x.churn_band, y.segments, y.actions, y.explanation::jsonb, %(version)s,
+                x.churn_band, y.segments, y.actions, y.explanation, %(version)s,
                 %(at)s::timestamptz
             FROM {s2} s JOIN {d1} x ON x.k1 = s.k1 JOIN {d2} y ON y.k2 = s.k2""",
             params,
@@ -438,7 +439,7 @@ class ScoringRun:
             "jsonb_build_object('specversion', '1.0', 'id', e.id::text, "
             f"'source', '{SOURCE}', 'type', '{EVENT_TYPE}', 'subject', e.customer_id::text, "
             "'time', %(iso)s::text, 'datacontenttype', 'application/json', "
-            "'data', e.data::jsonb || jsonb_build_object('customer_id', e.customer_id::text, "
+            "'data', e.data || jsonb_build_object('customer_id', e.customer_id::text, "
             "'legal_entity', e.legal_entity))"
         )
         return self._exec(
