@@ -236,24 +236,12 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
         )
 
     def query(amount: str, quantity: str, large: str, only: str) -> str:
-        return f"""SELECT c AS customer_id, legal_entity, month, product_group, currency,
-            sum(amount)::bigint AS amount, sum(quantity)::bigint AS quantity,
-            sum(return_amount)::bigint AS return_amount,
-            sum(return_quantity)::bigint AS return_quantity{large}
-        FROM (
-            SELECT {_final_of("l", redirects)} AS c, l.legal_entity,
-                date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
-                {amount} AS amount, {quantity} AS quantity,
-                0::bigint AS return_amount, 0::bigint AS return_quantity,
-                CASE WHEN {_SMALL} THEN 0 ELSE 1 END AS large
-            FROM activity_order_lines l {_final_join("l", stage, redirects)}
-            UNION ALL
-            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
-                e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
-                0, 0, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
-                {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}, 0
-            FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'
-        ) s {only} GROUP BY 1, 2, 3, 4, 5"""
+        return f"""SELECT {_final_of("l", redirects)} AS customer_id, l.legal_entity,
+            date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+            sum({amount})::bigint AS amount, sum({quantity})::bigint AS quantity,
+            0::bigint AS return_amount, 0::bigint AS return_quantity{large}
+        FROM activity_order_lines l {_final_join("l", stage, redirects)}
+        {only} GROUP BY 1, 2, 3, 4, 5"""
 
     fast = f"CASE WHEN {_SMALL} THEN round(l.{{0}} * {{1}})::bigint END"
     _exec(
@@ -262,7 +250,7 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
         + query(
             fast.format("amount", a.AMOUNT_SCALE),
             fast.format("quantity", a.QUANTITY_SCALE),
-            ", sum(large) AS large",
+            f", sum(CASE WHEN {_SMALL} THEN 0 ELSE 1 END) AS large",
             "",
         ),
     )
@@ -280,10 +268,39 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
                 from_line("amount", a.AMOUNT_SCALE),
                 from_line("quantity", a.QUANTITY_SCALE),
                 ", 0",
-                f"WHERE c IN (SELECT * FROM {t('big')})",
+                f"WHERE {_final_of('l', redirects)} IN (SELECT * FROM {t('big')})",
             ),
         )
     _exec(connection, f"ALTER TABLE {t('sales')} DROP COLUMN large")
+    _merge(
+        connection,
+        t("sales"),
+        f"""SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+            e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
+            0::bigint, 0::bigint, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
+            {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}
+        FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'""",
+        "customer_id, legal_entity, month, product_group, currency",
+        "sum(amount)::bigint AS amount, sum(quantity)::bigint AS quantity, "
+        "sum(return_amount)::bigint AS return_amount, "
+        "sum(return_quantity)::bigint AS return_quantity",
+    )
+
+
+def _merge(connection: Connection, table: str, rows: str, keys: str, values: str) -> None:
+    """Add ``rows`` (the table's columns, in order) to ``table``, grouped by ``keys`` with
+    ``values`` (the aggregates of the other columns): when there are any, the table is
+    made again from both (a GROUP BY, so keys match as they would have in one statement,
+    NULLs included)."""
+    if not connection.execute(text(f"SELECT EXISTS ({rows})")).scalar():
+        return
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {table}_m AS SELECT {keys}, {values} FROM (
+            SELECT * FROM {table} UNION ALL {rows}) x GROUP BY {keys}""",
+    )
+    _exec(connection, f"DROP TABLE {table}")
+    _exec(connection, f"ALTER TABLE {table}_m RENAME TO {table.rsplit('.', 1)[-1]}")
 
 
 def stage_aggregates(connection: Connection, stage: Stage) -> int:
@@ -317,26 +334,33 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
     )
     ev = f"(SELECT * FROM {t('ev')})"
     _stage_sales(connection, stage, ev, redirects)
-    # order counts: CREATE TABLE AS (PostgreSQL may run it in parallel; INSERT ... SELECT
-    # never is), the survivors' join only when there are redirects
+    # order counts: CREATE TABLE AS from the placed orders (PostgreSQL may run it in
+    # parallel; INSERT ... SELECT never is, nor a UNION with the other events), the returns
+    # and cancellations merged after when there are any
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("counts")} AS
-        SELECT c AS customer_id, legal_entity, month, sum(orders)::bigint AS orders,
-            sum(returns)::bigint AS returns, max(last_order) AS last_order FROM (
-            SELECT {_final_of("e", redirects)} AS c, e.legal_entity,
-                date_trunc('month', e.occurred_on)::date AS month, 1 AS orders, 0 AS returns,
-                e.occurred_on AS last_order
-            FROM activity_events e {_final_join("e", stage, redirects)}
-            WHERE e.kind = '{a.ORDER_PLACED}'
-            UNION ALL
-            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
-                CASE e.kind WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END,
-                CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END, NULL
-            FROM {ev} e
-            WHERE e.kind = '{a.RETURN_RECEIVED}' OR (e.kind = '{a.ORDER_CORRECTED}'
-                AND {_truthy("e.envelope -> 'data' -> 'cancelled'")})
-        ) s GROUP BY 1, 2, 3""",
+        SELECT {_final_of("e", redirects)} AS customer_id, e.legal_entity,
+            date_trunc('month', e.occurred_on)::date AS month, count(*) AS orders,
+            0::bigint AS returns, max(e.occurred_on) AS last_order
+        FROM activity_events e {_final_join("e", stage, redirects)}
+        WHERE e.kind = '{a.ORDER_PLACED}' GROUP BY 1, 2, 3""",
+    )
+    placed = int(
+        connection.execute(text(f"SELECT coalesce(sum(orders), 0) FROM {t('counts')}")).scalar_one()
+    )
+    _merge(
+        connection,
+        t("counts"),
+        f"""SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+            CASE e.kind WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END,
+            CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END, NULL::date
+        FROM {ev} e
+        WHERE e.kind = '{a.RETURN_RECEIVED}' OR (e.kind = '{a.ORDER_CORRECTED}'
+            AND {_truthy("e.envelope -> 'data' -> 'cancelled'")})""",
+        "customer_id, legal_entity, month",
+        "sum(orders)::bigint AS orders, sum(returns)::bigint AS returns, "
+        "max(last_order) AS last_order",
     )
     # documents: the amounts summed; the attributes of the issuing event (the least by
     # kind, date, due date, currency when several), else the currency of the last event
@@ -427,7 +451,8 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
     )
     _exec(connection, f"CREATE INDEX ON {t('ents')} (customer_id)")
     _exec(connection, f"ANALYZE {t('ents')}")
-    return int(connection.execute(text("SELECT count(*) FROM activity_events")).scalar_one())
+    others = int(connection.execute(text(f"SELECT count(*) FROM {t('ev')}")).scalar_one())
+    return placed + others
 
 
 def customers(connection: Connection, stage: Stage) -> int:
