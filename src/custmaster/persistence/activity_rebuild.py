@@ -187,9 +187,10 @@ def _exec(connection: Connection, sql: str, params: Mapping[str, Any] | None = N
 
 
 def _settings(connection: Connection) -> None:
-    """Memory for the aggregations; no JIT (its compilation of these wide expressions
+    """Memory for the aggregations and hash joins (1,000,000 customers' rows in memory,
+    not in batches on disk); no JIT (its compilation of these wide expressions
     costs more than it saves: seconds on the first rows of each statement)."""
-    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _exec(connection, "SET LOCAL work_mem = '1GB'")
     _exec(connection, "SET LOCAL jit = off")
 
 
@@ -213,18 +214,14 @@ def _final_join(alias: str, stage: Stage, redirects: bool) -> str:
 #: and rounded they are the units again, exactly while below 2**50 units; a larger one is
 #: read from its envelope
 _EXACT = 2**50
-_SMALL = (
-    f"(abs(l.amount) * {a.AMOUNT_SCALE} < {_EXACT} "
-    f"AND abs(l.quantity) * {a.QUANTITY_SCALE} < {_EXACT})"
-)
 
 
 def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool) -> None:
-    """The sales part: ``CREATE TABLE AS`` over the order lines (which PostgreSQL may run
-    in parallel; a correlated subquery would keep it from that) with every line's units
-    from its doubles, counting per group the lines too large for that (``large``); the
-    customers with such a line are then recomputed with each of those lines read from
-    its envelope."""
+    """The sales part: ``CREATE TABLE AS`` over the order lines alone (which PostgreSQL
+    may run in parallel; a correlated subquery or a UNION would keep it from that) with
+    every line's units from its doubles; the customers with a group too large for that
+    are then recomputed with each large line read from its envelope (the statement of
+    before, exact at any size), and the returns merged when there are any."""
     t = stage.t
 
     def from_line(col: str, scale: int) -> str:
@@ -243,16 +240,28 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
         FROM activity_order_lines l {_final_join("l", stage, redirects)}
         {only} GROUP BY 1, 2, 3, 4, 5"""
 
-    fast = f"CASE WHEN {_SMALL} THEN round(l.{{0}} * {{1}})::bigint END"
+    # the fast path: each line's units summed as doubles -- exact while every partial
+    # sum is below 2**53, which holds when the group's largest line times its number of
+    # lines is below 2**50 units; a group past that is flagged (``large``, its sums left
+    # NULL) and its customer recomputed exactly below
+    n = "count(*)"
+    flagged = (
+        f"(max(abs(l.amount)) * {a.AMOUNT_SCALE} * {n} >= {_EXACT} "
+        f"OR max(abs(l.quantity)) * {a.QUANTITY_SCALE} * {n} >= {_EXACT})"
+    )
     _exec(
         connection,
-        f"CREATE UNLOGGED TABLE {t('sales')} AS "
-        + query(
-            fast.format("amount", a.AMOUNT_SCALE),
-            fast.format("quantity", a.QUANTITY_SCALE),
-            f", sum(CASE WHEN {_SMALL} THEN 0 ELSE 1 END) AS large",
-            "",
-        ),
+        f"""CREATE UNLOGGED TABLE {t("sales")} AS
+        SELECT {_final_of("l", redirects)} AS customer_id, l.legal_entity,
+            date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+            CASE WHEN NOT {flagged} THEN sum(round(l.amount * {a.AMOUNT_SCALE}))::bigint
+                END AS amount,
+            CASE WHEN NOT {flagged} THEN sum(round(l.quantity * {a.QUANTITY_SCALE}))::bigint
+                END AS quantity,
+            0::bigint AS return_amount, 0::bigint AS return_quantity,
+            CASE WHEN {flagged} THEN 1 ELSE 0 END AS large
+        FROM activity_order_lines l {_final_join("l", stage, redirects)}
+        GROUP BY 1, 2, 3, 4, 5""",
     )
     big = f"(SELECT DISTINCT customer_id FROM {t('sales')} WHERE large > 0)"
     if connection.execute(text(f"SELECT EXISTS {big}")).scalar():
