@@ -65,7 +65,7 @@ def rebuild_command(
     print(json.dumps(report.as_dict(), indent=2))
     if report.drift:
         print(
-            f"rebuild: {len(report.drifted)} customers drifted from the incremental state",
+            f"rebuild: {report.drifted_count} customers drifted from the incremental state",
             file=sys.stderr,
         )
         raise typer.Exit(1)

@@ -490,8 +490,11 @@ class SqlActivityRepository:
         activity_rebuild.stage_feature_drift(self._connection, stage, rates)
         return activity_rebuild.customers(self._connection, stage)
 
-    def rebuild_drifted(self, run: str) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
-        return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run))
+    def rebuild_drifted(
+        self, run: str, limit: int
+    ) -> tuple[int, list[tuple[UUID, list[str], dict[str, list[str]]]]]:
+        """How many customers drifted, and the first ``limit`` of them."""
+        return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run), limit)
 
     def rebuild_plan(self, run: str, as_of: date, rates: Mapping[str, float]) -> int:
         """The drifted customers numbered 1..N and their feature rows as of ``as_of``

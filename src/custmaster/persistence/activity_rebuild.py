@@ -782,11 +782,17 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
 
 
 def drifted(
-    connection: Connection, stage: Stage
-) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
-    """(customer, parts that differ, legal entity -> features that differ), by customer:
-    one row a customer, put together in SQL."""
+    connection: Connection, stage: Stage, limit: int
+) -> tuple[int, list[tuple[UUID, list[str], dict[str, list[str]]]]]:
+    """How many customers drifted, and the first ``limit`` of them by id: (customer,
+    parts that differ, legal entity -> features that differ), put together in SQL."""
     t = stage.t
+    count = connection.execute(
+        text(
+            f"SELECT count(*) FROM (SELECT customer_id FROM {t('drift')} "
+            f"UNION SELECT customer_id FROM {t('fdrift')}) u"
+        )
+    ).scalar_one()
     order = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(PARTS))
     query = f"""SELECT customer_id, coalesce(p.parts, '{{}}') AS parts,
             coalesce(f.features, '{{}}'::jsonb) AS features
@@ -794,12 +800,12 @@ def drifted(
               FROM {t("drift")} GROUP BY customer_id) p
         FULL JOIN (SELECT customer_id, jsonb_object_agg(legal_entity, features) AS features
               FROM {t("fdrift")} GROUP BY customer_id) f USING (customer_id)
-        ORDER BY customer_id"""
+        ORDER BY customer_id LIMIT :limit"""
     out = []
-    for row in connection.execute(text(query).execution_options(yield_per=10_000)):
+    for row in connection.execute(text(query), {"limit": limit}):
         found: dict[str, list[str]] = row.features
         out.append((row.customer_id, list(row.parts), {e: found[e] for e in sorted(found)}))
-    return out
+    return int(count), out
 
 
 def stage_writes(
@@ -856,7 +862,10 @@ def write(
             "ORDER BY c.id FOR UPDATE OF c"
         )
     ).all()
-    for part, (table, _, _) in PARTS.items():
+    # every INSERT in the order of the table's primary key: its index is then filled page
+    # by page, not at random
+    for part, (table, keys, _) in PARTS.items():
+        order = ", ".join(f"x.{k}" for k in ("customer_id", "legal_entity", *keys))
         drifted = (
             f"EXISTS (SELECT 1 FROM {t('drift')} d WHERE d.customer_id = x.customer_id "
             f"AND d.part = '{part}')"
@@ -869,7 +878,7 @@ def write(
         _exec(
             connection,
             f"INSERT INTO {table} SELECT x.* FROM {t(part)} x "
-            f"JOIN {batch} b ON b.customer_id = x.customer_id WHERE {drifted}",
+            f"JOIN {batch} b ON b.customer_id = x.customer_id WHERE {drifted} ORDER BY {order}",
         )
     _exec(
         connection,
@@ -881,7 +890,8 @@ def write(
         f"""INSERT INTO profile_features (customer_id, legal_entity, {columns}, updated_at)
         SELECT x.customer_id, x.legal_entity, {", ".join(f"x.{c}" for c in PROFILE_FEATURES)},
             CAST(:at AS timestamptz)
-        FROM {t("now")} x JOIN {batch} b ON b.customer_id = x.customer_id""",
+        FROM {t("now")} x JOIN {batch} b ON b.customer_id = x.customer_id
+        ORDER BY x.customer_id, x.legal_entity""",
         {"at": at},
     )
     events = score(connection, batch)

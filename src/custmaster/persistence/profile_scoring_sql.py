@@ -432,7 +432,8 @@ class ScoringRun:
             SELECT s.customer_id, s.legal_entity, x.tier, x.health, x.band, s.trend, x.risk,
                 x.churn_band, y.segments, y.actions, y.explanation, %(version)s,
                 %(at)s::timestamptz
-            FROM {s2} s JOIN {d1} x ON x.k1 = s.k1 JOIN {d2} y ON y.k2 = s.k2""",
+            FROM {s2} s JOIN {d1} x ON x.k1 = s.k1 JOIN {d2} y ON y.k2 = s.k2
+            ORDER BY s.customer_id, s.legal_entity""",
             params,
         )
         envelope = (

@@ -98,7 +98,11 @@ def refresh_batch(connection: Connection, batch: str) -> None:
     based: one DELETE and one INSERT ... SELECT joined to that table."""
     listed = select(table(batch, column("customer_id")).c.customer_id).scalar_subquery()
     connection.execute(delete(profile_wide).where(profile_wide.c.customer_id.in_(listed)))
-    source = _source().where(profile_features.c.customer_id.in_(listed))
+    source = (
+        _source()
+        .where(profile_features.c.customer_id.in_(listed))
+        .order_by(profile_features.c.customer_id, profile_features.c.legal_entity)
+    )  # in the primary key's order: its index filled page by page
     connection.execute(insert(profile_wide).from_select(_TARGET, source))
 
 

@@ -37,6 +37,8 @@ from custmaster.services.profile.features import compute_rows, today, write_rows
 from custmaster.services.recording import utcnow
 
 CHUNK = 500
+#: the drifted customers the set-based rebuild reads into its report (the first by id)
+SHOWN = 20
 #: customers per transaction of the set-based writes (PostgreSQL)
 SET_BASED_CHUNK = 100_000
 MAX_HOPS = 64
@@ -61,6 +63,9 @@ class RebuildReport:
     customers: int = 0
     events: int = 0
     drifted: list[Drift] = field(default_factory=list)
+    #: how many drifted when ``drifted`` holds only the first of them (the set-based
+    #: rebuild reads the first :data:`SHOWN`), else None
+    drifted_total: int | None = None
     seconds: float = 0.0
     written: bool = True
     #: stage -> seconds (the set-based rebuild)
@@ -70,13 +75,17 @@ class RebuildReport:
 
     @property
     def drift(self) -> bool:
-        return bool(self.drifted)
+        return self.drifted_count > 0
+
+    @property
+    def drifted_count(self) -> int:
+        return len(self.drifted) if self.drifted_total is None else self.drifted_total
 
     def as_dict(self, limit: int = 20) -> dict[str, Any]:
         return {
             "customers": self.customers,
             "events": self.events,
-            "drifted_customers": len(self.drifted),
+            "drifted_customers": self.drifted_count,
             "written": self.written,
             "seconds": round(self.seconds, 3),
             "stages": {k: round(v, 3) for k, v in self.stages.items()},
@@ -244,11 +253,12 @@ def _set_based(
             report.customers = uow.activity.rebuild_compare(run, rates)
         lap("compare")
         with uow.read_only():
-            found = uow.activity.rebuild_drifted(run)
+            count, found = uow.activity.rebuild_drifted(run, SHOWN)
         report.drifted = [Drift(c, parts, features) for c, parts, features in found]
+        report.drifted_total = count
         lap("drift read")
-        progress(len(found), report.customers, "customers drifted")
-        if not write or not found:
+        progress(count, report.customers, "customers drifted")
+        if not write or not count:
             return
         with uow:
             total = uow.activity.rebuild_plan(run, today(), rates)
