@@ -23,6 +23,12 @@ sets: SQL rebuild against the Python fold) and ``tests/profile/test_property_rep
 - features are floats summed in another order than Python's: they are compared within
   ``profile_calc.TOLERANCE``, as the Python rebuild compares them.
 
+Sales and order counts, the bulk of the work, are ``CREATE TABLE AS`` over the order lines
+and the placed orders alone (PostgreSQL runs those in parallel), see :func:`_stage_sales`.
+The writes are set-based too (:func:`write`): the drifted customers' parts, feature rows
+and read rows by ``INSERT ... SELECT``, their scores and events by
+``persistence/profile_scoring_sql.py``.
+
 The scratch tables are named ``rebuild_<run>_<part>`` (unlogged: the writes read them from
 their own transactions) and dropped at the end.
 """

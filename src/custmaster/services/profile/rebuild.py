@@ -4,8 +4,10 @@ and report where the incremental state differs.
 On PostgreSQL the rebuild is set-based (``persistence/activity_rebuild.py``): every
 aggregate part and every feature row is recomputed by SQL into scratch tables, compared
 with the stored ones in SQL, and only the drifted customers are written (their drifted
-parts and their feature rows as of today, re-scored through ``hooks.features_changed``),
-a transaction per ``chunk`` customers.
+parts, their feature rows as of today and their read rows by ``INSERT ... SELECT``,
+re-scored in SQL by ``persistence/profile_scoring_sql.py`` with the outbox events
+``hooks.features_changed`` would give), a transaction per ``chunk`` customers (default
+:data:`SET_BASED_CHUNK`).
 
 Elsewhere (SQLite: the reference implementation), customers are processed in chunks,
 each in its own transaction: their stored events are
