@@ -608,15 +608,7 @@ def stage_features(
         f"(date_trunc('month', as_of::timestamp) - interval '{k} months')::date AS m{k}"
         for k in (0, 2, 3, 5, 11, 12, 23)
     )
-    # the months of each customer, computed once into a table (a subquery kept apart by
-    # OFFSET 0 would keep the statement below from running in parallel)
-    window = t("win")
-    _exec(connection, f"DROP TABLE IF EXISTS {window}")
-    _exec(
-        connection,
-        f"CREATE UNLOGGED TABLE {window} AS SELECT customer_id, as_of, {months} FROM {as_of}",
-    )
-    _exec(connection, f"ANALYZE {window}")
+    window = f"(SELECT customer_id, as_of, {months} FROM {as_of} OFFSET 0)"  # once each
     per = "JOIN {t} x ON x.customer_id = s.customer_id AND x.legal_entity = s.legal_entity"
     applied = (
         f"(SELECT sum(p.amount) FROM {t('payments')} p WHERE p.customer_id = x.customer_id "
@@ -746,7 +738,7 @@ def stage_features(
         FROM base""",
     )
     _exec(connection, f"CREATE INDEX ON {t(name)} (customer_id)")
-    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}, {window}")
+    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}")
 
 
 def _differs(name: str) -> str:
