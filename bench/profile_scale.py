@@ -6,7 +6,8 @@ doing the same reads/writes.
     PYTHONPATH=src:. nice python -m bench.profile_scale \\
         --database-url postgresql://postgres@127.0.0.1:5432/bench_scale_orders \\
         --customers 1000000 --lines 20000000 [--lines-per-order 5] \\
-        [--stages generate,baseline,rebuild,check,affinity]
+        [--stages generate,baseline,rebuild,check,affinity]  # in this order; e.g.
+        # baseline,rebuild,baseline,check,baseline,again (a stage may come again)
     dropdb -h 127.0.0.1 -U postgres bench_scale_orders
 
 1. **generate** (set-based, ``generate_series`` in SQL; skipped when the database already
@@ -18,12 +19,13 @@ doing the same reads/writes.
    (``activity_events``, the CloudEvents envelopes intake would have stored).
 2. **baseline**: the database alone writing the aggregates the rebuild writes for these
    events (sales by customer, entity, month, product group and currency; order counts
-   and last order by month) with one ``INSERT ... SELECT ... GROUP BY`` each into
-   unlogged scratch tables.
+   and last order by month) with one ``CREATE UNLOGGED TABLE ... AS SELECT ... GROUP BY``
+   each.
 3. **rebuild**: the real command, ``custmaster profile rebuild`` in a child process
    (the first rebuild of freshly loaded events: everything is "drift" and is written).
 4. **check**: ``custmaster profile rebuild --check`` right after: must report 0 drifted
    customers (exit code 0).
+   **again**: ``custmaster profile rebuild`` on that consistent state (writes nothing).
 5. **affinity**: ``custmaster profile affinity`` in a child process (wall time, and its
    CPU time and peak resident memory by ``getrusage`` in the child), then the database
    alone doing the batch's reads (customers and products numbered, every line sent as
