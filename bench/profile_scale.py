@@ -6,7 +6,8 @@ doing the same reads/writes.
     PYTHONPATH=src:. nice python -m bench.profile_scale \\
         --database-url postgresql://postgres@127.0.0.1:5432/bench_scale_orders \\
         --customers 1000000 --lines 20000000 [--lines-per-order 5] \\
-        [--stages generate,baseline,rebuild,check,affinity]
+        [--stages generate,baseline,rebuild,check,affinity]  # in this order; e.g.
+        # baseline,rebuild,baseline,check,baseline,again (a stage may come again)
     dropdb -h 127.0.0.1 -U postgres bench_scale_orders
 
 1. **generate** (set-based, ``generate_series`` in SQL; skipped when the database already
@@ -18,12 +19,13 @@ doing the same reads/writes.
    (``activity_events``, the CloudEvents envelopes intake would have stored).
 2. **baseline**: the database alone writing the aggregates the rebuild writes for these
    events (sales by customer, entity, month, product group and currency; order counts
-   and last order by month) with one ``INSERT ... SELECT ... GROUP BY`` each into
-   unlogged scratch tables.
+   and last order by month) with one ``CREATE UNLOGGED TABLE ... AS SELECT ... GROUP BY``
+   each.
 3. **rebuild**: the real command, ``custmaster profile rebuild`` in a child process
    (the first rebuild of freshly loaded events: everything is "drift" and is written).
 4. **check**: ``custmaster profile rebuild --check`` right after: must report 0 drifted
    customers (exit code 0).
+   **again**: ``custmaster profile rebuild`` on that consistent state (writes nothing).
 5. **affinity**: ``custmaster profile affinity`` in a child process (wall time, and its
    CPU time and peak resident memory by ``getrusage`` in the child), then the database
    alone doing the batch's reads (customers and products numbered, every line sent as
@@ -347,23 +349,32 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=2_000_000)
     parser.add_argument("--lines-per-order", type=int, default=5)
     parser.add_argument("--stages", default="generate,baseline,rebuild,check,affinity")
-    parser.add_argument("--chunk", type=int, default=500, help="rebuild --chunk")
+    parser.add_argument("--chunk", type=int, default=0, help="rebuild --chunk (default: its own)")
     args = parser.parse_args()
     url = args.database_url
-    stages = set(args.stages.split(","))
+    stages = args.stages.split(",")
     build_container(Settings(database_url=url), migrate=True).engine.dispose()
-    if "generate" in stages:
+    chunk = ["--chunk", str(args.chunk)] if args.chunk else []
+    for stage in stages:  # in the order given; a stage may come more than once
+        run_stage(stage, url, args, chunk)
+
+
+def run_stage(stage: str, url: str, args: argparse.Namespace, chunk: list[str]) -> None:
+    if stage == "generate":
         generate(url, args.customers, args.lines, args.lines_per_order)
-    if "baseline" in stages:
+    if stage == "baseline":
         seconds = baseline(url)
-        log(f"baseline: the aggregate writes by INSERT ... SELECT ... GROUP BY: {seconds:.1f} s")
-    if "rebuild" in stages:
-        seconds, code, peak, tail = child(["profile", "rebuild", "--chunk", str(args.chunk)], url)
-        log(f"rebuild: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
+        log(
+            f"baseline: the aggregate writes by CREATE TABLE ... AS SELECT ... GROUP BY: "
+            f"{seconds:.1f} s"
+        )
+    if stage in ("rebuild", "again"):
+        seconds, code, peak, tail = child(["profile", "rebuild", *chunk], url)
+        log(f"{stage}: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
         first, _, rest = tail.partition("\n")
         log("  " + first)
         log("  " + rest.replace("\n", "\n  ")[-1500:])
-    if "check" in stages:
+    if stage == "check":
         seconds, code, peak, tail = child(["profile", "rebuild", "--check"], url)
         verdict = "no drift" if code == 0 else "DRIFT"
         log(f"rebuild --check: {seconds:.1f} s (exit {code}: {verdict})")
@@ -371,7 +382,7 @@ def main() -> None:
         log("  " + first)
         if code:
             log("  " + rest.replace("\n", "\n  ")[-1500:])
-    if "affinity" in stages:
+    if stage == "affinity":
         seconds, code, peak, tail = child(["profile", "affinity"], url)
         log(f"affinity: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
         log("  " + tail.replace("\n", "\n  ")[-800:])

@@ -21,7 +21,8 @@ from custmaster.domain.activity_state import (
     Sales,
     Touches,
 )
-from custmaster.persistence import activity_rebuild, profile_wide
+from custmaster.domain.profile_rules import RuleSet
+from custmaster.persistence import activity_rebuild, profile_scoring_sql, profile_wide
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.members import chunk_size, member_of
 from custmaster.persistence.profile_rules import decode_list
@@ -489,18 +490,41 @@ class SqlActivityRepository:
         activity_rebuild.stage_feature_drift(self._connection, stage, rates)
         return activity_rebuild.customers(self._connection, stage)
 
-    def rebuild_drifted(self, run: str) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
-        return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run))
+    def rebuild_drifted(
+        self, run: str, limit: int
+    ) -> tuple[int, list[tuple[UUID, list[str], dict[str, list[str]]]]]:
+        """How many customers drifted, and the first ``limit`` of them."""
+        return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run), limit)
 
-    def rebuild_plan(self, run: str, as_of: date, rates: Mapping[str, float]) -> list[UUID]:
-        """The drifted customers, their feature rows as of ``as_of`` staged for writing."""
+    def rebuild_plan(self, run: str, as_of: date, rates: Mapping[str, float]) -> int:
+        """The drifted customers numbered 1..N and their feature rows as of ``as_of``
+        staged for writing; N."""
         stage = activity_rebuild.Stage(run)
-        activity_rebuild.stage_writes(self._connection, stage, as_of, rates)
-        return activity_rebuild.todo(self._connection, stage)
+        return activity_rebuild.stage_writes(self._connection, stage, as_of, rates)
 
-    def rebuild_write(self, run: str, customer_ids: list[UUID], at: datetime) -> None:
-        """Replace the drifted aggregate parts and the feature rows of these customers."""
-        activity_rebuild.write(self._connection, activity_rebuild.Stage(run), customer_ids, at)
+    def rebuild_write(
+        self,
+        run: str,
+        first: int,
+        last: int,
+        at: datetime,
+        rules: RuleSet,
+        version: int,
+        today: date,
+    ) -> int:
+        """Replace the drifted aggregate parts and the feature rows of the drifted
+        customers numbered ``first`` to ``last``, re-score them in SQL with ``rules``
+        (``persistence/profile_scoring_sql.py``: their ``profile_scores``, read rows and
+        outbox events, as ``scoring.score_customers`` writes them); the number of events."""
+
+        def score(connection: Connection, batch: str) -> int:
+            scoring = profile_scoring_sql.ScoringRun(
+                connection, f"rebuild_{run}_sc", batch, rules, version, today
+            )
+            return scoring.run(at)
+
+        stage = activity_rebuild.Stage(run)
+        return activity_rebuild.write(self._connection, stage, first, last, at, score)
 
     def rebuild_drop(self, run: str) -> None:
         activity_rebuild.drop(self._connection, activity_rebuild.Stage(run))

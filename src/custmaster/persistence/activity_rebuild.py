@@ -23,6 +23,12 @@ sets: SQL rebuild against the Python fold) and ``tests/profile/test_property_rep
 - features are floats summed in another order than Python's: they are compared within
   ``profile_calc.TOLERANCE``, as the Python rebuild compares them.
 
+Sales and order counts, the bulk of the work, are ``CREATE TABLE AS`` over the order lines
+and the placed orders alone (PostgreSQL runs those in parallel), see :func:`_stage_sales`.
+The writes are set-based too (:func:`write`): the drifted customers' parts, feature rows
+and read rows by ``INSERT ... SELECT``, their scores and events by
+``persistence/profile_scoring_sql.py``.
+
 The scratch tables are named ``rebuild_<run>_<part>`` (unlogged: the writes read them from
 their own transactions) and dropped at the end.
 """
@@ -30,7 +36,7 @@ their own transactions) and dropped at the end.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -47,6 +53,7 @@ from custmaster.domain.profile import (
 )
 from custmaster.domain.profile_calc import RECENT_DAYS, TOLERANCE
 from custmaster.domain.receivables import DSO_DAYS
+from custmaster.persistence import profile_wide
 from custmaster.persistence.bulk import insert_rows
 from custmaster.persistence.tables_activity import activity_contracts
 
@@ -186,10 +193,129 @@ def _exec(connection: Connection, sql: str, params: Mapping[str, Any] | None = N
 
 
 def _settings(connection: Connection) -> None:
-    """Memory for the aggregations; no JIT (its compilation of these wide expressions
+    """Memory for the aggregations and hash joins (1,000,000 customers' rows in memory,
+    not in batches on disk); no JIT (its compilation of these wide expressions
     costs more than it saves: seconds on the first rows of each statement)."""
-    _exec(connection, "SET LOCAL work_mem = '256MB'")
+    _exec(connection, "SET LOCAL work_mem = '1GB'")
     _exec(connection, "SET LOCAL jit = off")
+
+
+#: the parts with many rows a customer: their scratch tables are indexed only for the
+#: writes (the comparison and the features join them by hash)
+_LARGE = ("sales", "counts")
+
+
+def _final_of(alias: str, redirects: bool) -> str:
+    """The final customer of ``alias``'s rows (``f``: the redirects' table joined)."""
+    return f"coalesce(f.target, {alias}.customer_id)" if redirects else f"{alias}.customer_id"
+
+
+def _final_join(alias: str, stage: Stage, redirects: bool) -> str:
+    if not redirects:
+        return ""
+    return f"LEFT JOIN {stage.t('final')} f ON f.absorbed = {alias}.customer_id"
+
+
+#: an order line's amount and quantity are ``units / scale`` as doubles: times the scale
+#: and rounded they are the units again, exactly while below 2**50 units; a larger one is
+#: read from its envelope
+_EXACT = 2**50
+
+
+def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool) -> None:
+    """The sales part: ``CREATE TABLE AS`` over the order lines alone (which PostgreSQL
+    may run in parallel; a correlated subquery or a UNION would keep it from that) with
+    every line's units from its doubles; the customers with a group too large for that
+    are then recomputed with each large line read from its envelope (the statement of
+    before, exact at any size), and the returns merged when there are any."""
+    t = stage.t
+
+    def from_line(col: str, scale: int) -> str:
+        raw = f"x.envelope -> 'data' -> 'lines' -> l.line_no -> '{col}'"
+        return (
+            f"(CASE WHEN abs(l.{col}) * {scale} < {_EXACT} THEN round(l.{col} * {scale})::bigint "
+            f"ELSE (SELECT {_units(raw, scale)} FROM activity_events x "
+            "WHERE x.event_id = l.event_id) END)"
+        )
+
+    def query(amount: str, quantity: str, large: str, only: str) -> str:
+        return f"""SELECT {_final_of("l", redirects)} AS customer_id, l.legal_entity,
+            date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+            sum({amount})::bigint AS amount, sum({quantity})::bigint AS quantity,
+            0::bigint AS return_amount, 0::bigint AS return_quantity{large}
+        FROM activity_order_lines l {_final_join("l", stage, redirects)}
+        {only} GROUP BY 1, 2, 3, 4, 5"""
+
+    # the fast path: each line's units summed as doubles -- exact while every partial
+    # sum is below 2**53, which holds when the group's largest line times its number of
+    # lines is below 2**50 units; a group past that is flagged (``large``, its sums left
+    # NULL) and its customer recomputed exactly below
+    n = "count(*)"
+    flagged = (
+        f"(max(abs(l.amount)) * {a.AMOUNT_SCALE} * {n} >= {_EXACT} "
+        f"OR max(abs(l.quantity)) * {a.QUANTITY_SCALE} * {n} >= {_EXACT})"
+    )
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("sales")} AS
+        SELECT {_final_of("l", redirects)} AS customer_id, l.legal_entity,
+            date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+            CASE WHEN NOT {flagged} THEN sum(round(l.amount * {a.AMOUNT_SCALE}))::bigint
+                END AS amount,
+            CASE WHEN NOT {flagged} THEN sum(round(l.quantity * {a.QUANTITY_SCALE}))::bigint
+                END AS quantity,
+            0::bigint AS return_amount, 0::bigint AS return_quantity,
+            CASE WHEN {flagged} THEN 1 ELSE 0 END AS large
+        FROM activity_order_lines l {_final_join("l", stage, redirects)}
+        GROUP BY 1, 2, 3, 4, 5""",
+    )
+    big = f"(SELECT DISTINCT customer_id FROM {t('sales')} WHERE large > 0)"
+    if connection.execute(text(f"SELECT EXISTS {big}")).scalar():
+        _exec(connection, f"CREATE UNLOGGED TABLE {t('big')} AS {big}")
+        _exec(
+            connection,
+            f"DELETE FROM {t('sales')} WHERE customer_id IN (SELECT * FROM {t('big')})",
+        )
+        _exec(
+            connection,
+            f"INSERT INTO {t('sales')} "
+            + query(
+                from_line("amount", a.AMOUNT_SCALE),
+                from_line("quantity", a.QUANTITY_SCALE),
+                ", 0",
+                f"WHERE {_final_of('l', redirects)} IN (SELECT * FROM {t('big')})",
+            ),
+        )
+    _exec(connection, f"ALTER TABLE {t('sales')} DROP COLUMN large")
+    _merge(
+        connection,
+        t("sales"),
+        f"""SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+            e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
+            0::bigint, 0::bigint, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
+            {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}
+        FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'""",
+        "customer_id, legal_entity, month, product_group, currency",
+        "sum(amount)::bigint AS amount, sum(quantity)::bigint AS quantity, "
+        "sum(return_amount)::bigint AS return_amount, "
+        "sum(return_quantity)::bigint AS return_quantity",
+    )
+
+
+def _merge(connection: Connection, table: str, rows: str, keys: str, values: str) -> None:
+    """Add ``rows`` (the table's columns, in order) to ``table``, grouped by ``keys`` with
+    ``values`` (the aggregates of the other columns): when there are any, the table is
+    made again from both (a GROUP BY, so keys match as they would have in one statement,
+    NULLs included)."""
+    if not connection.execute(text(f"SELECT EXISTS ({rows})")).scalar():
+        return
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {table}_m AS SELECT {keys}, {values} FROM (
+            SELECT * FROM {table} UNION ALL {rows}) x GROUP BY {keys}""",
+    )
+    _exec(connection, f"DROP TABLE {table}")
+    _exec(connection, f"ALTER TABLE {table}_m RENAME TO {table.rsplit('.', 1)[-1]}")
 
 
 def stage_aggregates(connection: Connection, stage: Stage) -> int:
@@ -208,8 +334,12 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         SELECT DISTINCT ON (absorbed) absorbed, target FROM hop ORDER BY absorbed, n DESC""",
     )
     _exec(connection, f"ANALYZE {t('final')}")
+    redirects = bool(
+        connection.execute(text("SELECT EXISTS (SELECT 1 FROM customer_redirects)")).scalar()
+    )
     for part, (table, _, _) in PARTS.items():
-        _exec(connection, f"CREATE UNLOGGED TABLE {t(part)} (LIKE {table} INCLUDING DEFAULTS)")
+        if part not in ("sales", "counts"):  # those two: CREATE TABLE AS (below)
+            _exec(connection, f"CREATE UNLOGGED TABLE {t(part)} (LIKE {table} INCLUDING DEFAULTS)")
     # every event but the placed orders (their lines and counts are read below from the
     # narrow columns): the rest of the parts read only this
     _exec(
@@ -218,56 +348,34 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         WHERE e.kind <> '{a.ORDER_PLACED}'""",
     )
     ev = f"(SELECT * FROM {t('ev')})"
-    # order lines from activity_order_lines, whose amount and quantity are
-    # ``units / scale`` as doubles: times the scale and rounded they are the units again,
-    # exactly while below 2**50 units (checked: a larger one is read from its envelope)
-    exact = 2**50
-    line_units = (
-        "(CASE WHEN abs(l.{col}) * {scale} < {exact} THEN round(l.{col} * {scale})::bigint "
-        "ELSE (SELECT {units} FROM activity_events x WHERE x.event_id = l.event_id) END)"
-    )
-
-    def from_line(col: str, scale: int) -> str:
-        raw = f"x.envelope -> 'data' -> 'lines' -> l.line_no -> '{col}'"
-        return line_units.format(col=col, scale=scale, exact=exact, units=_units(raw, scale))
-
+    _stage_sales(connection, stage, ev, redirects)
+    # order counts: CREATE TABLE AS from the placed orders (PostgreSQL may run it in
+    # parallel; INSERT ... SELECT never is, nor a UNION with the other events), the returns
+    # and cancellations merged after when there are any
     _exec(
         connection,
-        f"""INSERT INTO {t("sales")}
-        SELECT c, legal_entity, month, product_group, currency, sum(amount), sum(quantity),
-            sum(return_amount), sum(return_quantity)
-        FROM (
-            SELECT coalesce(f.target, l.customer_id) AS c, l.legal_entity,
-                date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
-                {from_line("amount", a.AMOUNT_SCALE)} AS amount,
-                {from_line("quantity", a.QUANTITY_SCALE)} AS quantity,
-                0::bigint AS return_amount, 0::bigint AS return_quantity
-            FROM activity_order_lines l LEFT JOIN {t("final")} f ON f.absorbed = l.customer_id
-            UNION ALL
-            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
-                e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
-                0, 0, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
-                {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}
-            FROM {ev} e WHERE e.kind = '{a.RETURN_RECEIVED}'
-        ) s GROUP BY 1, 2, 3, 4, 5""",
+        f"""CREATE UNLOGGED TABLE {t("counts")} AS
+        SELECT {_final_of("e", redirects)} AS customer_id, e.legal_entity,
+            date_trunc('month', e.occurred_on)::date AS month, count(*) AS orders,
+            0::bigint AS returns, max(e.occurred_on) AS last_order
+        FROM activity_events e {_final_join("e", stage, redirects)}
+        WHERE e.kind = '{a.ORDER_PLACED}' GROUP BY 1, 2, 3""",
     )
-    _exec(
+    placed = int(
+        connection.execute(text(f"SELECT coalesce(sum(orders), 0) FROM {t('counts')}")).scalar_one()
+    )
+    _merge(
         connection,
-        f"""INSERT INTO {t("counts")}
-        SELECT c, legal_entity, month, sum(orders), sum(returns), max(last_order) FROM (
-            SELECT coalesce(f.target, e.customer_id) AS c, e.legal_entity,
-                date_trunc('month', e.occurred_on)::date AS month, 1 AS orders, 0 AS returns,
-                e.occurred_on AS last_order
-            FROM activity_events e LEFT JOIN {t("final")} f ON f.absorbed = e.customer_id
-            WHERE e.kind = '{a.ORDER_PLACED}'
-            UNION ALL
-            SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
-                CASE e.kind WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END,
-                CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END, NULL
-            FROM {ev} e
-            WHERE e.kind = '{a.RETURN_RECEIVED}' OR (e.kind = '{a.ORDER_CORRECTED}'
-                AND {_truthy("e.envelope -> 'data' -> 'cancelled'")})
-        ) s GROUP BY 1, 2, 3""",
+        t("counts"),
+        f"""SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+            CASE e.kind WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END,
+            CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END, NULL::date
+        FROM {ev} e
+        WHERE e.kind = '{a.RETURN_RECEIVED}' OR (e.kind = '{a.ORDER_CORRECTED}'
+            AND {_truthy("e.envelope -> 'data' -> 'cancelled'")})""",
+        "customer_id, legal_entity, month",
+        "sum(orders)::bigint AS orders, sum(returns)::bigint AS returns, "
+        "max(last_order) AS last_order",
     )
     # documents: the amounts summed; the attributes of the issuing event (the least by
     # kind, date, due date, currency when several), else the currency of the last event
@@ -346,7 +454,8 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         FROM {ev} e WHERE e.kind IN ({_TOUCHES}) GROUP BY 1, 2, 3, 4""",
     )
     for part in PARTS:
-        _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
+        if part not in _LARGE:  # the large ones: only when writing (``stage_writes``)
+            _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
         _exec(connection, f"ANALYZE {t(part)}")
     # the (customer, entity) pairs with rebuilt state: the rows a profile has
     _exec(
@@ -357,7 +466,8 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
     )
     _exec(connection, f"CREATE INDEX ON {t('ents')} (customer_id)")
     _exec(connection, f"ANALYZE {t('ents')}")
-    return int(connection.execute(text("SELECT count(*) FROM activity_events")).scalar_one())
+    others = int(connection.execute(text(f"SELECT count(*) FROM {t('ev')}")).scalar_one())
+    return placed + others
 
 
 def customers(connection: Connection, stage: Stage) -> int:
@@ -678,11 +788,17 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
 
 
 def drifted(
-    connection: Connection, stage: Stage
-) -> list[tuple[UUID, list[str], dict[str, list[str]]]]:
-    """(customer, parts that differ, legal entity -> features that differ), by customer:
-    one row a customer, put together in SQL."""
+    connection: Connection, stage: Stage, limit: int
+) -> tuple[int, list[tuple[UUID, list[str], dict[str, list[str]]]]]:
+    """How many customers drifted, and the first ``limit`` of them by id: (customer,
+    parts that differ, legal entity -> features that differ), put together in SQL."""
     t = stage.t
+    count = connection.execute(
+        text(
+            f"SELECT count(*) FROM (SELECT customer_id FROM {t('drift')} "
+            f"UNION SELECT customer_id FROM {t('fdrift')}) u"
+        )
+    ).scalar_one()
     order = " ".join(f"WHEN '{p}' THEN {i}" for i, p in enumerate(PARTS))
     query = f"""SELECT customer_id, coalesce(p.parts, '{{}}') AS parts,
             coalesce(f.features, '{{}}'::jsonb) AS features
@@ -690,60 +806,104 @@ def drifted(
               FROM {t("drift")} GROUP BY customer_id) p
         FULL JOIN (SELECT customer_id, jsonb_object_agg(legal_entity, features) AS features
               FROM {t("fdrift")} GROUP BY customer_id) f USING (customer_id)
-        ORDER BY customer_id"""
+        ORDER BY customer_id LIMIT :limit"""
     out = []
-    for row in connection.execute(text(query).execution_options(yield_per=10_000)):
+    for row in connection.execute(text(query), {"limit": limit}):
         found: dict[str, list[str]] = row.features
         out.append((row.customer_id, list(row.parts), {e: found[e] for e in sorted(found)}))
-    return out
+    return int(count), out
 
 
 def stage_writes(
     connection: Connection, stage: Stage, today: date, rates: Mapping[str, float]
-) -> None:
-    """``todo``: the drifted customers; ``now``: their feature rows as of ``today``."""
+) -> int:
+    """``todo``: the drifted customers, numbered from 1 in id order (``n``); ``now``: their
+    feature rows as of ``today``. The number of customers to write."""
     t = stage.t
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("todo")} AS
-        SELECT customer_id, CAST(:today AS date) AS as_of FROM (
+        SELECT customer_id, CAST(:today AS date) AS as_of,
+            row_number() OVER (ORDER BY customer_id) AS n FROM (
             SELECT customer_id FROM {t("drift")} UNION SELECT customer_id FROM {t("fdrift")}) u""",
         {"today": today},
     )
     _exec(connection, f"CREATE INDEX ON {t('todo')} (customer_id)")
+    _exec(connection, f"CREATE INDEX ON {t('todo')} (n)")
+    for part in _LARGE:
+        _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
+    _exec(connection, f"ANALYZE {t('todo')}")
     stage_features(connection, stage, "now", t("todo"), rates)
+    _exec(connection, f"CREATE INDEX ON {t('now')} (customer_id)")
+    _exec(connection, f"ANALYZE {t('now')}")
+    return int(connection.execute(text(f"SELECT count(*) FROM {t('todo')}")).scalar_one())
 
 
-def todo(connection: Connection, stage: Stage) -> list[UUID]:
-    query = f"SELECT customer_id FROM {stage.t('todo')} ORDER BY customer_id"
-    return list(connection.execute(text(query)).scalars())
-
-
-def write(connection: Connection, stage: Stage, customer_ids: list[UUID], at: datetime) -> None:
-    """Replace the drifted parts and the feature rows of ``customer_ids`` by the stage's."""
+def write(
+    connection: Connection,
+    stage: Stage,
+    first: int,
+    last: int,
+    at: datetime,
+    score: Callable[[Connection, str], int],
+) -> int:
+    """Replace the drifted parts and the feature rows of the customers numbered ``first``
+    to ``last`` in ``todo`` by the stage's, set-based (an ``INSERT ... SELECT`` a table),
+    then re-score them: ``score(connection, batch)``, ``batch`` the table of their ids,
+    returns the number of events it added. Locks the customers first (in id order)."""
     t = stage.t
-    ids = {"ids": customer_ids}
-    for part, (table, _, _) in PARTS.items():
-        chosen = (
-            f"customer_id = ANY(CAST(:ids AS uuid[])) AND EXISTS (SELECT 1 FROM {t('drift')} d "
-            f"WHERE d.customer_id = {{0}}.customer_id AND d.part = '{part}')"
+    batch = t("batch")
+    _exec(connection, f"DROP TABLE IF EXISTS {batch}")
+    _exec(
+        connection,
+        f"CREATE UNLOGGED TABLE {batch} AS SELECT customer_id FROM {t('todo')} "
+        "WHERE n BETWEEN :first AND :last",
+        {"first": first, "last": last},
+    )
+    _exec(connection, f"CREATE UNIQUE INDEX ON {batch} (customer_id)")
+    _exec(connection, f"ANALYZE {batch}")
+    connection.execute(
+        text(
+            f"SELECT c.id FROM customers c WHERE c.id IN (SELECT customer_id FROM {batch}) "
+            "ORDER BY c.id FOR UPDATE OF c"
         )
-        _exec(connection, f"DELETE FROM {table} WHERE {chosen.format(table)}", ids)
+    ).all()
+    # every INSERT in the order of the table's primary key: its index is then filled page
+    # by page, not at random
+    for part, (table, keys, _) in PARTS.items():
+        order = ", ".join(f"x.{k}" for k in ("customer_id", "legal_entity", *keys))
+        drifted = (
+            f"EXISTS (SELECT 1 FROM {t('drift')} d WHERE d.customer_id = x.customer_id "
+            f"AND d.part = '{part}')"
+        )
         _exec(
             connection,
-            f"INSERT INTO {table} SELECT * FROM {t(part)} WHERE {chosen.format(t(part))}",
-            ids,
+            f"DELETE FROM {table} x USING {batch} b "
+            f"WHERE x.customer_id = b.customer_id AND {drifted}",
         )
-    mine = "customer_id = ANY(CAST(:ids AS uuid[]))"
-    _exec(connection, f"DELETE FROM profile_features WHERE {mine}", ids)
+        _exec(
+            connection,
+            f"INSERT INTO {table} SELECT x.* FROM {t(part)} x "
+            f"JOIN {batch} b ON b.customer_id = x.customer_id WHERE {drifted} ORDER BY {order}",
+        )
+    _exec(
+        connection,
+        f"DELETE FROM profile_features x USING {batch} b WHERE x.customer_id = b.customer_id",
+    )
     columns = ", ".join(PROFILE_FEATURES)
     _exec(
         connection,
         f"""INSERT INTO profile_features (customer_id, legal_entity, {columns}, updated_at)
-        SELECT customer_id, legal_entity, {columns}, CAST(:at AS timestamptz)
-        FROM {t("now")} WHERE {mine}""",
-        {**ids, "at": at},
+        SELECT x.customer_id, x.legal_entity, {", ".join(f"x.{c}" for c in PROFILE_FEATURES)},
+            CAST(:at AS timestamptz)
+        FROM {t("now")} x JOIN {batch} b ON b.customer_id = x.customer_id
+        ORDER BY x.customer_id, x.legal_entity""",
+        {"at": at},
     )
+    events = score(connection, batch)
+    profile_wide.refresh_batch(connection, batch)
+    _exec(connection, f"DROP TABLE {batch}")
+    return events
 
 
 def drop(connection: Connection, stage: Stage) -> None:

@@ -28,9 +28,11 @@ from sqlalchemy import (
     Uuid,
     and_,
     bindparam,
+    column,
     delete,
     insert,
     select,
+    table,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -89,6 +91,19 @@ def refresh(connection: Connection, customer_ids: Iterable[UUID]) -> None:
         )
         source = _source().where(member_of(connection, profile_features.c.customer_id, chunk))
         connection.execute(insert(profile_wide).from_select(_TARGET, source))
+
+
+def refresh_batch(connection: Connection, batch: str) -> None:
+    """:func:`refresh` of the customers listed in table ``batch`` (``customer_id``), set
+    based: one DELETE and one INSERT ... SELECT joined to that table."""
+    listed = select(table(batch, column("customer_id")).c.customer_id).scalar_subquery()
+    connection.execute(delete(profile_wide).where(profile_wide.c.customer_id.in_(listed)))
+    source = (
+        _source()
+        .where(profile_features.c.customer_id.in_(listed))
+        .order_by(profile_features.c.customer_id, profile_features.c.legal_entity)
+    )  # in the primary key's order: its index filled page by page
+    connection.execute(insert(profile_wide).from_select(_TARGET, source))
 
 
 def refresh_all(connection: Connection) -> None:

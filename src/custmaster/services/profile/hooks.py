@@ -1,12 +1,14 @@
 """The seam between the profile's writers and its readers.
 
-Every writer of ``profile_features`` (activity intake, dead-letter replay, rebuild) calls
-:func:`features_changed` with the customers whose rows it has just written (all of a
-batch at once), inside the same unit of work, and adds the events it returns to the
-outbox. Re-scoring (health,
-churn, tier, segments, next-best actions) plugs in here: it reads the customer's fresh
-rows through ``uow`` and returns the events of what changed (a band, a tier, an action),
-so scores commit together with the activity that moved them.
+Every writer of ``profile_features`` (activity intake, dead-letter replay, the rebuild's
+reference path) calls :func:`features_changed` with the customers whose rows it has just
+written (all of a batch at once), inside the same unit of work, and adds the events it
+returns to the outbox. The set-based rebuild (PostgreSQL) writes the same scores and
+events in SQL instead (``persistence/profile_scoring_sql.py``, held equal to
+``scoring.score_customers`` by ``tests/persistence/test_profile_scoring_sql.py``).
+Re-scoring (health, churn, tier, segments, next-best actions) plugs in here: it reads
+the customer's fresh rows through ``uow`` and returns the events of what changed (a
+band, a tier, an action), so scores commit together with the activity that moved them.
 """
 
 from __future__ import annotations

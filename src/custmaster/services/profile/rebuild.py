@@ -4,8 +4,10 @@ and report where the incremental state differs.
 On PostgreSQL the rebuild is set-based (``persistence/activity_rebuild.py``): every
 aggregate part and every feature row is recomputed by SQL into scratch tables, compared
 with the stored ones in SQL, and only the drifted customers are written (their drifted
-parts and their feature rows as of today, re-scored through ``hooks.features_changed``),
-a transaction per ``chunk`` customers.
+parts, their feature rows as of today and their read rows by ``INSERT ... SELECT``,
+re-scored in SQL by ``persistence/profile_scoring_sql.py`` with the outbox events
+``hooks.features_changed`` would give), a transaction per ``chunk`` customers (default
+:data:`SET_BASED_CHUNK`).
 
 Elsewhere (SQLite: the reference implementation), customers are processed in chunks,
 each in its own transaction: their stored events are
@@ -31,11 +33,16 @@ from custmaster.domain.permissions import Permission, Principal
 from custmaster.domain.profile_calc import same_features
 from custmaster.services.governance.access import require_permission
 from custmaster.services.ports import UnitOfWork
-from custmaster.services.profile import hooks
+from custmaster.services.profile.active_rules import active, compiled
 from custmaster.services.profile.config import ProfileConfig
 from custmaster.services.profile.features import compute_rows, today, write_rows
+from custmaster.services.recording import utcnow
 
 CHUNK = 500
+#: the drifted customers the set-based rebuild reads into its report (the first by id)
+SHOWN = 20
+#: customers per transaction of the set-based writes (PostgreSQL)
+SET_BASED_CHUNK = 100_000
 MAX_HOPS = 64
 
 
@@ -58,23 +65,33 @@ class RebuildReport:
     customers: int = 0
     events: int = 0
     drifted: list[Drift] = field(default_factory=list)
+    #: how many drifted when ``drifted`` holds only the first of them (the set-based
+    #: rebuild reads the first :data:`SHOWN`), else None
+    drifted_total: int | None = None
     seconds: float = 0.0
     written: bool = True
     #: stage -> seconds (the set-based rebuild)
     stages: dict[str, float] = field(default_factory=dict)
+    #: score events added to the outbox (the set-based rebuild's writes)
+    events_written: int = 0
 
     @property
     def drift(self) -> bool:
-        return bool(self.drifted)
+        return self.drifted_count > 0
+
+    @property
+    def drifted_count(self) -> int:
+        return len(self.drifted) if self.drifted_total is None else self.drifted_total
 
     def as_dict(self, limit: int = 20) -> dict[str, Any]:
         return {
             "customers": self.customers,
             "events": self.events,
-            "drifted_customers": len(self.drifted),
+            "drifted_customers": self.drifted_count,
             "written": self.written,
             "seconds": round(self.seconds, 3),
             "stages": {k: round(v, 3) for k, v in self.stages.items()},
+            "events_written": self.events_written,
             "drift": [d.as_dict() for d in self.drifted[:limit]],
         }
 
@@ -157,7 +174,7 @@ def rebuild(
     config: ProfileConfig,
     *,
     write: bool = True,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     progress: Callable[[int, int, str], None] = lambda done, total, what: None,
 ) -> RebuildReport:
     """Recompute every profile from the stored events; the differences found.
@@ -173,6 +190,7 @@ def rebuild(
         report.seconds = (datetime.now(UTC) - started).total_seconds()
         return report
     done: set[UUID] = set()
+    chunk = chunk or CHUNK
 
     def flush(states: dict[UUID, ActivityState]) -> None:
         for ids in _chunks(list(states), chunk):
@@ -212,7 +230,7 @@ def _set_based(
     new_uow: Callable[[], UnitOfWork],
     config: ProfileConfig,
     write: bool,
-    chunk: int,
+    chunk: int | None,
     progress: Callable[[int, int, str], None],
     report: RebuildReport,
 ) -> None:
@@ -237,26 +255,32 @@ def _set_based(
             report.customers = uow.activity.rebuild_compare(run, rates)
         lap("compare")
         with uow.read_only():
-            found = uow.activity.rebuild_drifted(run)
+            count, found = uow.activity.rebuild_drifted(run, SHOWN)
         report.drifted = [Drift(c, parts, features) for c, parts, features in found]
+        report.drifted_total = count
         lap("drift read")
-        progress(len(found), report.customers, "customers drifted")
-        if not write or not found:
+        progress(count, report.customers, "customers drifted")
+        if not write or not count:
             return
         with uow:
-            ids = uow.activity.rebuild_plan(run, today(), rates)
+            total = uow.activity.rebuild_plan(run, today(), rates)
         lap("features")
-        done = 0
-        for batch in _chunks(ids, chunk):
+        size = chunk or SET_BASED_CHUNK
+        for first in range(1, total + 1, size):
+            last = min(first + size - 1, total)
             writer = new_uow()
             with writer:
-                writer.activity.lock_customers(batch)
-                writer.activity.rebuild_write(run, batch, datetime.now(UTC))
-                events = hooks.features_changed(writer, batch)
-                if events:
-                    writer.outbox.add_bulk(events)
-            done += len(batch)
-            progress(done, len(ids), "customers written")
+                stored = active(writer)
+                report.events_written += writer.activity.rebuild_write(
+                    run,
+                    first,
+                    last,
+                    utcnow(),
+                    compiled(stored),
+                    stored.version,
+                    utcnow().date(),
+                )
+            progress(last, total, "customers written")
         lap("writes")
     finally:
         cleaner = new_uow()
