@@ -142,3 +142,54 @@ def test_rebuild_repairs_only_what_drifted_and_follows_merges(
         assert set(after) == set(before)
     survivor_view = client.get(f"/api/v1/customers/{survivor}/profile").json()
     assert survivor_view["features"]["DE01"]["orders_12m"] == 1
+
+
+def test_rebuild_finds_one_changed_row_and_nothing_within_tolerance(
+    client: TestClient, container: Container
+) -> None:
+    """Among consistent customers, one stored sales row's quantity and one stored feature
+    changed are reported for exactly their customers (a feature off by less than the
+    tolerance is not): the comparison misses no single-row drift and invents none."""
+    ids = [create(client, minimal(f"Row {i} Ltd", f"ap@row{i}.example"))["id"] for i in range(3)]
+    events = [
+        order(c, TODAY - timedelta(days=35 * k), 10.0 * k + i + 1)
+        for i, c in enumerate(ids)
+        for k in range(4)
+    ]
+    assert client.post("/api/v1/activities", json=events).status_code == 200
+    code, report = _rebuild(container, "--check")
+    assert code == 0 and report["drifted_customers"] == 0, report
+    sales, feature, within = (UUID(c) for c in ids)
+    with container.engine.begin() as connection:
+        month = connection.execute(
+            select(activity_sales.c.month)
+            .where(activity_sales.c.customer_id == sales)
+            .order_by(activity_sales.c.month)
+            .limit(1)
+        ).scalar_one()
+        connection.execute(
+            update(activity_sales)
+            .where(activity_sales.c.customer_id == sales, activity_sales.c.month == month)
+            .values(quantity=activity_sales.c.quantity + 1)
+        )
+        connection.execute(
+            update(profile_features)
+            .where(
+                profile_features.c.customer_id == feature,
+                profile_features.c.legal_entity == "*",
+            )
+            .values(revenue_12m=profile_features.c.revenue_12m + 0.01)
+        )
+        connection.execute(
+            update(profile_features)
+            .where(profile_features.c.customer_id == within)
+            .values(revenue_12m=profile_features.c.revenue_12m * (1 + 1e-12))
+        )
+    code, report = _rebuild(container, "--check")
+    assert code == 1, report
+    drift = {d["customer_id"]: d for d in report["drift"]}  # type: ignore[attr-defined]
+    assert set(drift) == {str(sales), str(feature)}
+    assert drift[str(sales)]["parts"] == ["sales"]
+    assert drift[str(sales)]["features"] == {}
+    assert drift[str(feature)]["parts"] == []
+    assert drift[str(feature)]["features"] == {"*": ["revenue_12m"]}

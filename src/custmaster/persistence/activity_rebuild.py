@@ -597,7 +597,7 @@ def stage_features(
         FROM rows s LEFT JOIN {t("rate")} rt ON rt.currency = s.target
         LEFT JOIN {t("rate")} re ON re.currency = s.ecur""",
     )
-    _exec(connection, f"CREATE INDEX ON {t('scope')} (customer_id, legal_entity)")
+    # no index: the statement below joins scope by hash, never by index
     _exec(connection, f"ANALYZE {t('scope')}")
 
     # the months "back" from the as-of month, as first days: back(k) = m0 - k months
@@ -608,7 +608,15 @@ def stage_features(
         f"(date_trunc('month', as_of::timestamp) - interval '{k} months')::date AS m{k}"
         for k in (0, 2, 3, 5, 11, 12, 23)
     )
-    window = f"(SELECT customer_id, as_of, {months} FROM {as_of} OFFSET 0)"  # once each
+    # each customer's months, once (a table: the sales and the counts join it, and its
+    # estimated size makes it the hashed side of both joins)
+    _exec(connection, f"DROP TABLE IF EXISTS {t('win')}")
+    _exec(
+        connection,
+        f"CREATE UNLOGGED TABLE {t('win')} AS SELECT customer_id, as_of, {months} FROM {as_of}",
+    )
+    _exec(connection, f"ANALYZE {t('win')}")
+    window = t("win")
     per = "JOIN {t} x ON x.customer_id = s.customer_id AND x.legal_entity = s.legal_entity"
     applied = (
         f"(SELECT sum(p.amount) FROM {t('payments')} p WHERE p.customer_id = x.customer_id "
@@ -737,8 +745,9 @@ def stage_features(
             visits_90d, contracts_renewal_90d
         FROM base""",
     )
-    _exec(connection, f"CREATE INDEX ON {t(name)} (customer_id)")
-    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}")
+    # no index here: the comparison joins ``expected`` by hash; ``stage_writes`` indexes
+    # ``now`` for the writes
+    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}, {t('win')}")
 
 
 def _differs(name: str) -> str:
@@ -761,22 +770,22 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
         SELECT customer_id, (min(updated_at) AT TIME ZONE 'UTC')::date AS as_of
         FROM profile_features GROUP BY customer_id""",
     )
-    _exec(connection, f"CREATE INDEX ON {t('written')} (customer_id)")
+    _exec(connection, f"ANALYZE {t('written')}")
     stage_features(connection, stage, "expected", t("written"), rates)
     names = list(PROFILE_FEATURES)
     differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
     _exec(
         connection,
-        f"""CREATE UNLOGGED TABLE {t("fdrift")} AS
+        f"""CREATE UNLOGGED TABLE {t("fdrift")} AS SELECT * FROM (
         SELECT coalesce(n.customer_id, o.customer_id) AS customer_id,
             coalesce(n.legal_entity, o.legal_entity) AS legal_entity,
             CASE WHEN o.customer_id IS NULL THEN ARRAY['row missing']
                 WHEN n.customer_id IS NULL THEN ARRAY['row extra']
                 ELSE array_remove(ARRAY[{differ}], NULL) END AS features
         FROM {t("expected")} n FULL JOIN profile_features o
-            ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity""",
+            ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity) d
+        WHERE features <> '{{}}'""",  # only the rows that differ are written
     )
-    _exec(connection, f"DELETE FROM {t('fdrift')} WHERE features = '{{}}'")
     # customers with activity and no stored rows at all
     _exec(
         connection,
