@@ -608,15 +608,7 @@ def stage_features(
         f"(date_trunc('month', as_of::timestamp) - interval '{k} months')::date AS m{k}"
         for k in (0, 2, 3, 5, 11, 12, 23)
     )
-    # each customer's months, once (a table: the sales and the counts join it, and its
-    # estimated size makes it the hashed side of both joins)
-    _exec(connection, f"DROP TABLE IF EXISTS {t('win')}")
-    _exec(
-        connection,
-        f"CREATE UNLOGGED TABLE {t('win')} AS SELECT customer_id, as_of, {months} FROM {as_of}",
-    )
-    _exec(connection, f"ANALYZE {t('win')}")
-    window = t("win")
+    window = f"(SELECT customer_id, as_of, {months} FROM {as_of} OFFSET 0)"  # once each
     per = "JOIN {t} x ON x.customer_id = s.customer_id AND x.legal_entity = s.legal_entity"
     applied = (
         f"(SELECT sum(p.amount) FROM {t('payments')} p WHERE p.customer_id = x.customer_id "
@@ -747,7 +739,7 @@ def stage_features(
     )
     # no index here: the comparison joins ``expected`` by hash; ``stage_writes`` indexes
     # ``now`` for the writes
-    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}, {t('win')}")
+    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}")
 
 
 def _differs(name: str) -> str:
