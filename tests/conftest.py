@@ -81,7 +81,14 @@ def _own_postgres_schema(url: str, *, drop_only: bool = False) -> str:
         if not drop_only:
             connection.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
-    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}{NO_COMMIT_FLUSH}"
+
+
+#: The tests' PostgreSQL connections commit without waiting for the WAL to reach the disk
+#: (``synchronous_commit=off``: what a commit makes visible, and when, is the same; only a
+#: crash of the server could lose the last commits, and the tests crash no server). Each
+#: commit waited ~1 ms for the flush, longer while a bench on the same server writes.
+NO_COMMIT_FLUSH = "%20-csynchronous_commit%3Doff"
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
@@ -382,7 +389,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in POSTGRES_URL else "?"
-    built = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}")
+    built = make_engine(f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}{NO_COMMIT_FLUSH}")
     try:
         yield built
     finally:
