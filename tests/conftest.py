@@ -68,6 +68,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not os.environ.get("CUSTMASTER_TEST_DEFAULT_GC"):
         gc.collect()
         gc.freeze()
+
+
 DIRECT_POLICY = Path(__file__).parent / "policies" / "direct.yaml"
 
 
