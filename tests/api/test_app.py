@@ -18,6 +18,7 @@ def test_a_serving_process_freezes_its_startup_heap(
     """What exists once the app is made stays out of the collector's full passes (their
     pause grows with it); the app serves as before."""
     monkeypatch.setenv("CUSTMASTER_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
+    frozen_before = gc.get_freeze_count()  # tests/conftest.py freezes what collection made
     gc.unfreeze()
     try:
         app = create_app_from_env()
@@ -28,6 +29,9 @@ def test_a_serving_process_freezes_its_startup_heap(
         app.state.container.engine.dispose()
     finally:
         gc.unfreeze()
+        if frozen_before:  # as it was (the rest of the run keeps its speed)
+            gc.collect()
+            gc.freeze()
 
 
 def test_the_api_documentation_needs_no_cdn(bare_client: TestClient) -> None:

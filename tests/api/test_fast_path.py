@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from fastapi import Depends, HTTPException
 from fastapi.dependencies.utils import get_parameterless_sub_dependant
-from fastapi.routing import iter_route_contexts
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import MetaData, Table
 
 from custmaster.api.app import create_app
 from custmaster.api.asgi_body import MAX_BODY
-from custmaster.api.fast_path import FAST_PATHS
+from custmaster.api.fast_path import FAST_PATHS, shadowable
 from custmaster.api.routers import customers as customers_router
 from custmaster.bootstrap import Container
 from custmaster.services.approval_policy_loader import load_policy
@@ -434,6 +434,26 @@ def test_the_fast_path_answers_and_writes_as_the_route_does(
 
 
 # -- the route's dependencies are never skipped --------------------------------------
+
+
+def test_the_entries_are_found_as_a_walk_of_every_route_finds_them(container: Container) -> None:
+    """``shadowable`` builds only the included routers holding a shadowed endpoint: it
+    takes what the walk of every route of the app takes, and refuses a moved route."""
+    walked = create_app(container)
+    every = {
+        (method, context.path_format, context.endpoint)
+        for context in iter_route_contexts(walked.routes)
+        if isinstance(context.original_route, APIRoute)
+        for method in context.methods or ()
+    }
+    expected = [e for e in FAST_PATHS if (e.method, e.path, e.shadows) in every]
+    assert expected == list(FAST_PATHS)
+    assert shadowable(create_app(container), FAST_PATHS) == expected
+    moved = replace(FAST_PATHS[0], path=f"{API}/elsewhere/{{customer_id}}")
+    other_method = replace(FAST_PATHS[0], method="DELETE")
+    assert shadowable(create_app(container), [moved, other_method, FAST_PATHS[1]]) == [
+        FAST_PATHS[1]
+    ]
 
 
 def _limited() -> None:
