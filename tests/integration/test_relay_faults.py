@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import select
 import signal
 import subprocess
 import sys
@@ -63,7 +64,29 @@ def start_relay(database_url: str, config: RelayConfig) -> subprocess.Popen[byte
         "--batch-size",
         "200",
     ]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def wait_started(relay: subprocess.Popen[bytes], seconds: float) -> None:
+    """Wait for the relay's first line, printed once its SIGTERM handler is in place (a
+    SIGTERM before that, while it still imports, ends it as any process: exit -15)."""
+    assert relay.stdout is not None
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "the relay did not start"
+        ready, _, _ = select.select([relay.stdout], [], [], min(left, 0.5))
+        if ready:
+            line = relay.stdout.readline()
+            assert line, f"the relay ended before it started (exit {relay.poll()})"
+            if line.startswith(b"relay "):
+                return
+
+
+def reap(relay: subprocess.Popen[bytes], seconds: float) -> None:
+    relay.wait(seconds)
+    if relay.stdout is not None:
+        relay.stdout.close()
 
 
 async def stored(url: str, stream: str) -> int:
@@ -95,7 +118,7 @@ def test_kills_and_a_broker_restart_lose_and_reorder_nothing(
         for kill in range(KILLS):
             time.sleep(rng.uniform(0.5, 1.5))
             relay.send_signal(signal.SIGKILL)
-            relay.wait(10)
+            reap(relay, 10)
             if kill == KILLS // 2:  # the broker goes away too, and comes back
                 own_nats.stop()
                 relay = start_relay(url, config)
@@ -110,13 +133,15 @@ def test_kills_and_a_broker_restart_lose_and_reorder_nothing(
             assert time.monotonic() < deadline, "the relay did not catch up"
             assert relay.poll() is None, "the relay process died"
             time.sleep(0.2)
+        # the stream may hold every event before the last relay is up: stop it once it runs
+        wait_started(relay, 60)
     finally:
         relay.send_signal(signal.SIGTERM)
         try:
-            relay.wait(20)
+            reap(relay, 20)
         except subprocess.TimeoutExpired:
             relay.kill()
-            relay.wait(10)
+            reap(relay, 10)
         writer.join(120)
 
     items = outbox_items(container)

@@ -44,11 +44,14 @@ def _owned(text: str | None) -> tuple[int, ...] | None:
         raise typer.BadParameter("partition numbers, e.g. 0,2", param_hint="--own") from None
 
 
-async def _run(relay: Relay, until_idle: bool) -> None:
+async def _run(relay: Relay, until_idle: bool, started: str) -> None:
+    """Run until SIGTERM or SIGINT (or idle); ``started`` is printed once the handlers are
+    in place, so a supervisor that waits for that line may stop the relay cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    console.print(started, soft_wrap=True)
     await relay.run(stop, until_idle=until_idle)
 
 
@@ -90,9 +93,9 @@ def run(
         typer.echo(f"custmaster relay: {exc}", err=True)
         raise typer.Exit(2) from None
     relay = Relay(container.uow, config)
-    console.print(f"relay {relay.holder}: {config.nats_url} stream {config.stream}", soft_wrap=True)
+    started = f"relay {relay.holder}: {config.nats_url} stream {config.stream}"
     try:
-        asyncio.run(_run(relay, until_idle))
+        asyncio.run(_run(relay, until_idle, started))
     finally:
         container.engine.dispose()
     console.print(f"relay stopped: {relay.published} events published", soft_wrap=True)
