@@ -235,7 +235,7 @@ def test_sign_in_with_the_identity_providers_token(
         assert cookie.expires is not None and cookie.expires <= expires.timestamp() + 5
         forged = jwt.encode(
             {"sub": "x", "aud": "custmaster", "iss": "https://idp.example", "exp": expires},
-            "not-the-key",
+            "not-the-key-but-a-key-of-32-bytes",  # HS256's shortest recommended key
             algorithm="HS256",
         )
         anonymous = TestClient(app, follow_redirects=False)
