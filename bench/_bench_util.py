@@ -487,3 +487,17 @@ def cpu_delta(before: Mapping[str, float], after: Mapping[str, float]) -> dict[s
         cpu - before.get(key, 0.0) for key, cpu in after.items() if key.startswith("pg:")
     )
     return delta
+
+
+def recreate_database(server: str, name: str, *, drop_only: bool = False) -> None:
+    """Drop the scratch database ``name`` on ``server`` (a PostgreSQL URL), connections
+    and all, and create it empty again unless ``drop_only``."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        if not drop_only:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -41,6 +41,7 @@ from psycopg import sql
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import import_1m  # noqa: E402  (the import benchmark's rows and job)
+from _bench_util import recreate_database  # noqa: E402
 
 #: run in a child process with the tree's own ``src`` and ``bench`` first on the path
 CHILD = """
@@ -66,15 +67,6 @@ print("RESULT " + json.dumps({{"status": job.status.value, "final": job.summary.
 
 def _url(server: str, name: str) -> str:
     return f"{server.rstrip('/').rsplit('/', 1)[0]}/{name}"
-
-
-def _recreate(server: str, name: str, *, drop_only: bool = False) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def run_tree(tree: Path, url: str, csv_path: Path, work: Path, batch: int) -> dict[str, object]:
@@ -150,7 +142,7 @@ def main() -> None:
                     if args.backend == "sqlite":
                         url = f"sqlite:///{run_work / 'import.db'}"
                     else:
-                        _recreate(args.postgres, dbs[name])
+                        recreate_database(args.postgres, dbs[name])
                         url = _url(args.postgres, dbs[name])
                     result = run_tree(trees[name], url, csv_path, run_work, args.batch_size)
                     total = float(result["total"])  # type: ignore[arg-type]
@@ -194,7 +186,7 @@ def main() -> None:
         finally:
             if args.backend == "postgres":
                 for name in dbs.values():
-                    _recreate(args.postgres, name, drop_only=True)
+                    recreate_database(args.postgres, name, drop_only=True)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
+from _bench_util import recreate_database
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,15 +74,6 @@ IGNORED = {
     ("outbox", "txid"),
     ("profile_rule_sets", "created_at"),
 }
-
-
-def _recreate(server: str, name: str, *, drop_only: bool = False) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def dump(tree: Path, url: str, csv_path: Path, work: Path) -> dict[str, Any]:
@@ -139,13 +129,13 @@ def main() -> None:
             if args.backend == "sqlite":
                 url = f"sqlite:///{work / 'import.db'}"
             else:
-                _recreate(args.postgres, database)
+                recreate_database(args.postgres, database)
                 url = f"{args.postgres.rsplit('/', 1)[0]}/{database}"
             try:
                 found[name] = dump(tree, url, csv_path, work)
             finally:
                 if args.backend == "postgres":
-                    _recreate(args.postgres, database, drop_only=True)
+                    recreate_database(args.postgres, database, drop_only=True)
     this, base = found["this"], found["base"]
     differ = []
     for table in sorted(set(this) | set(base)):
