@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from custmaster.services.imports.transforms import (
@@ -12,9 +9,7 @@ from custmaster.services.imports.transforms import (
     TransformError,
     ValueMap,
     apply_transforms,
-    compile_steps,
     parse_decimal,
-    run_steps,
 )
 
 GERMAN = TransformContext(
@@ -139,45 +134,3 @@ def test_lines_url_bool_and_empty_values() -> None:
     assert apply_transforms("   ", ("strip", "decimal"), PLAIN) is None
     with pytest.raises(TransformError):
         apply_transforms("maybe", ("bool",), PLAIN)
-
-
-_MAPS = {
-    "terms": ValueMap("terms", {"Net30": "NET30", "other": None}),
-    "keep": ValueMap("keep", {"a": "A"}, on_unknown="keep"),
-}
-
-
-def _outcome(run: Callable[[], Any]) -> tuple[str, Any]:
-    try:
-        return "value", run()
-    except TransformError as exc:
-        return "error", (exc.code, exc.message)
-
-
-@pytest.mark.parametrize(
-    "steps",
-    [
-        ("unneutralise", "strip"),
-        ("unneutralise", "strip", "lower"),
-        ("strip", "decimal"),
-        ("strip", "lines"),
-        ("strip", "country"),
-        ("collapse", "upper", "map:terms"),
-        ("map:keep", "lower"),
-        ("strip", "date", "integer"),
-    ],
-)
-@pytest.mark.parametrize(
-    "value", ["", "  ", "'=1+2", " Net30 ", "other", "1.500,50", "a\nb\n", "de", "b", ["x", " "]]
-)
-def test_compiled_steps_give_what_apply_transforms_gives(
-    steps: tuple[str, ...], value: Any
-) -> None:
-    """The import's mapping runs a template's steps compiled once (``compile_steps``,
-    ``run_steps``): the same value, or the same error, as ``apply_transforms``."""
-    ctx = TransformContext(
-        decimal_separator=",", thousands_separator=".", value_maps=_MAPS, date_formats=("%Y",)
-    )
-    assert _outcome(lambda: run_steps(value, compile_steps(steps), ctx)) == _outcome(
-        lambda: apply_transforms(value, steps, ctx)
-    )

@@ -317,8 +317,8 @@ def compile_steps(steps: tuple[str, ...]) -> tuple[Transform, ...]:
 
 
 def run_steps(value: Any, functions: tuple[Transform, ...], ctx: TransformContext) -> Any:
-    """:func:`apply_transforms` with the steps' functions looked up already
-    (:func:`compile_steps`): the same value, or the same error."""
+    """Run the steps' functions (:func:`compile_steps`) over ``value``; stops when it is
+    empty (:func:`apply_transforms` by name)."""
     for function in functions:
         if value is None or value == "" or value == []:
             return None
@@ -330,13 +330,4 @@ def run_steps(value: Any, functions: tuple[Transform, ...], ctx: TransformContex
 
 def apply_transforms(value: Any, steps: tuple[str, ...], ctx: TransformContext) -> Any:
     """Run ``steps`` (transform names or ``map:NAME``) over ``value``; stops when it is empty."""
-    for step in steps:
-        if value is None or value == "" or value == []:
-            return None
-        if step.startswith("map:"):
-            value = map_value(value, ctx, step[4:])
-        else:
-            value = TRANSFORMS[step](value, ctx)
-    if value == "" or value == []:
-        return None
-    return value
+    return run_steps(value, compile_steps(steps), ctx)
