@@ -303,28 +303,35 @@ def test_sql_rebuild_equals_the_python_fold_and_profile_rows(
     expected = _python(container)
     as_of = TODAY - timedelta(days=data.draw(st.integers(min_value=-40, max_value=400)))
     rates = dict(container.profile.rates.to_reporting)
-    stage = sql.Stage()
+    slices = data.draw(st.integers(min_value=0, max_value=3))  # 0: the whole run
+    rebuilt: dict[UUID, ActivityState] = {}
+    got: dict[UUID, dict[str, dict[str, Any]]] = {}
     with container.engine.connect() as connection, connection.begin():
-        sql.stage_aggregates(connection, stage)
-        rebuilt: dict[UUID, ActivityState] = {}
-        for part, (table_name, _, _) in sql.PARTS.items():
-            table = next(t for t in ACTIVITY_TABLES if t.name == table_name)
-            for row in connection.execute(text(f"SELECT * FROM {stage.t(part)}")):
-                _add_row(rebuilt.setdefault(row.customer_id, ActivityState()), table, row)
-        assert rebuilt == expected
-        connection.execute(
-            text(
-                f"CREATE TEMPORARY TABLE {stage.t('day')} AS SELECT id AS customer_id, "
-                "CAST(:d AS date) AS as_of FROM customers WHERE id = ANY(:ids)"
-            ),
-            {"d": as_of, "ids": [UUID(c) for c in customers]},
-        )
-        sql.stage_features(connection, stage, "got", stage.t("day"), rates)
-        got: dict[UUID, dict[str, dict[str, Any]]] = {}
-        for found in connection.execute(text(f"SELECT * FROM {stage.t('got')}")):
-            values = dict(found._mapping)
-            got.setdefault(values.pop("customer_id"), {})[values.pop("legal_entity")] = values
+        run = sql.Stage().run
+        stages = sql.slice_stages(run, sql.split(connection, slices)) if slices else [sql.Stage()]
+        # every slice's rows (each of its own customers' once) put together
+        for stage in stages:
+            sql.stage_aggregates(connection, stage)
+            for part, (table_name, _, _) in sql.PARTS.items():
+                table = next(t for t in ACTIVITY_TABLES if t.name == table_name)
+                for row in connection.execute(text(f"SELECT * FROM {stage.t(part)}")):
+                    _add_row(rebuilt.setdefault(row.customer_id, ActivityState()), table, row)
+            connection.execute(
+                text(
+                    f"CREATE TEMPORARY TABLE {stage.t('day')} AS SELECT id AS customer_id, "
+                    "CAST(:d AS date) AS as_of FROM customers WHERE id = ANY(:ids)"
+                ),
+                {"d": as_of, "ids": [UUID(c) for c in customers]},
+            )
+            sql.stage_features(connection, stage, "got", stage.t("day"), rates)
+            for found in connection.execute(text(f"SELECT * FROM {stage.t('got')}")):
+                values = dict(found._mapping)
+                customer = values.pop("customer_id")
+                entity = values.pop("legal_entity")
+                assert entity not in got.get(customer, {})  # in one slice only
+                got.setdefault(customer, {})[entity] = values
         connection.rollback()
+    assert rebuilt == expected
     with container.uow() as uow:
         limits = uow.activity.credit_limits([UUID(c) for c in customers])
         currencies = uow.activity.entity_currencies()

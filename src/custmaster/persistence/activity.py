@@ -477,30 +477,46 @@ class SqlActivityRepository:
         """Whether :meth:`rebuild_stage` and the rest are available (PostgreSQL)."""
         return self._connection.dialect.name == "postgresql"
 
-    def rebuild_stage(self, run: str) -> int:
-        """Rebuild every aggregate from the stored events into run ``run``'s scratch
-        tables; the number of events."""
-        return activity_rebuild.stage_aggregates(self._connection, activity_rebuild.Stage(run))
+    def rebuild_split(self, slices: int) -> list[UUID]:
+        """Customer ids that split the customers into ``slices`` slices of about as many
+        customers each, for a rebuild (fewer when there are fewer customers)."""
+        return activity_rebuild.split(self._connection, slices)
 
-    def rebuild_compare(self, run: str, rates: Mapping[str, float]) -> int:
-        """Compare the rebuilt aggregates and features with the stored ones; the number of
-        customers rebuilt (with state, rebuilt or stored)."""
-        stage = activity_rebuild.Stage(run)
+    def rebuild_stage(self, run: str, bounds: list[UUID], slice_no: int) -> int:
+        """Rebuild every aggregate of slice ``slice_no`` of the customers (split by ``bounds``)
+        from the stored events into run ``run``'s scratch tables; the number of events."""
+        stage = activity_rebuild.slice_stages(run, bounds)[slice_no]
+        return activity_rebuild.stage_aggregates(self._connection, stage)
+
+    def rebuild_compare(
+        self, run: str, bounds: list[UUID], slice_no: int, rates: Mapping[str, float]
+    ) -> int:
+        """Compare the rebuilt aggregates and features of slice ``slice_no`` with the stored
+        ones; the number of its customers rebuilt (with state, rebuilt or stored)."""
+        stage = activity_rebuild.slice_stages(run, bounds)[slice_no]
         activity_rebuild.stage_drift(self._connection, stage)
         activity_rebuild.stage_feature_drift(self._connection, stage, rates)
         return activity_rebuild.customers(self._connection, stage)
 
     def rebuild_drifted(
-        self, run: str, limit: int
+        self, run: str, bounds: list[UUID], limit: int
     ) -> tuple[int, list[tuple[UUID, list[str], dict[str, list[str]]]]]:
-        """How many customers drifted, and the first ``limit`` of them."""
-        return activity_rebuild.drifted(self._connection, activity_rebuild.Stage(run), limit)
+        """How many customers drifted, and the first ``limit`` of them (by id)."""
+        count, found = 0, []
+        for stage in activity_rebuild.slice_stages(run, bounds):  # in id order
+            more, first = activity_rebuild.drifted(self._connection, stage, limit)
+            count += more
+            found.extend(first)
+        return count, found[:limit]
 
-    def rebuild_plan(self, run: str, as_of: date, rates: Mapping[str, float]) -> int:
+    def rebuild_plan(
+        self, run: str, bounds: list[UUID], as_of: date, rates: Mapping[str, float]
+    ) -> int:
         """The drifted customers numbered 1..N and their feature rows as of ``as_of``
-        staged for writing; N."""
-        stage = activity_rebuild.Stage(run)
-        return activity_rebuild.stage_writes(self._connection, stage, as_of, rates)
+        staged for writing (the slices' scratch tables put together first); N."""
+        stages = activity_rebuild.slice_stages(run, bounds)
+        whole = activity_rebuild.combine(self._connection, stages)
+        return activity_rebuild.stage_writes(self._connection, whole, as_of, rates)
 
     def rebuild_write(
         self,

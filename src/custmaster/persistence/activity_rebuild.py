@@ -171,33 +171,90 @@ _CASE_STEP = "split_part(e.kind, '.', 2)"
 
 
 class Stage:
-    """The scratch tables of one rebuild run (``rebuild_<run>_*``)."""
+    """The scratch tables of one rebuild run (``rebuild_<run>_*``), or of one slice of it:
+    the customers from ``low`` (included) to ``high`` (excluded) in id order, ``None`` for
+    no bound (``rebuild_<run>_s<n>_*``). The slices of a run split the customers by their
+    final id, so every slice is computed from its own events, stored rows and scratch
+    tables, on a connection of its own, at the same time as the others."""
 
-    def __init__(self, run: str | None = None) -> None:
+    def __init__(
+        self,
+        run: str | None = None,
+        slice_no: int | None = None,
+        low: UUID | None = None,
+        high: UUID | None = None,
+    ) -> None:
         self.run = run or secrets.token_hex(4)
+        self.slice_no = slice_no
+        self.low = low
+        self.high = high
+
+    @property
+    def shared(self) -> bool:
+        """Whether the run has other slices (computed at the same time as this one)."""
+        return self.low is not None or self.high is not None
 
     def t(self, name: str) -> str:
-        return f"rebuild_{self.run}_{name}"
+        if self.slice_no is None:
+            return f"rebuild_{self.run}_{name}"
+        return f"rebuild_{self.run}_s{self.slice_no}_{name}"
+
+    def owns(self, customer: str) -> str:
+        """SQL: the customer id ``customer`` is in this stage's slice (``TRUE`` for a
+        whole run). The bounds are ``UUID`` values, their text safe to write into SQL."""
+        bounds = []
+        if self.low is not None:
+            bounds.append(f"{customer} >= '{UUID(str(self.low))}'::uuid")
+        if self.high is not None:
+            bounds.append(f"{customer} < '{UUID(str(self.high))}'::uuid")
+        return " AND ".join(bounds) or "TRUE"
 
     @property
     def events(self) -> str:
-        """Every stored event with its final customer (``c``)."""
+        """Every stored event of the slice with its final customer (``c``)."""
         return (
             f"(SELECT e.*, coalesce(f.target, e.customer_id) AS c FROM activity_events e "
-            f"LEFT JOIN {self.t('final')} f ON f.absorbed = e.customer_id)"
+            f"LEFT JOIN {self.t('final')} f ON f.absorbed = e.customer_id "
+            f"WHERE {self.owns('coalesce(f.target, e.customer_id)')})"
         )
+
+
+def split(connection: Connection, count: int) -> list[UUID]:
+    """Bounds that split the customers into ``count`` slices of about as many customers
+    each (fewer slices when there are fewer customers): the ids at each n-th place."""
+    total = int(connection.execute(text("SELECT count(*) FROM customers")).scalar_one())
+    bounds: list[UUID] = []
+    for k in range(1, max(1, count)):
+        place = total * k // count
+        found = connection.execute(
+            text("SELECT id FROM customers ORDER BY id OFFSET :n LIMIT 1"), {"n": place}
+        ).scalar()
+        if place > 0 and found is not None and (not bounds or found > bounds[-1]):
+            bounds.append(found)
+    return bounds
+
+
+def slice_stages(run: str, bounds: list[UUID]) -> list[Stage]:
+    """The stages of the run's slices between ``bounds`` (see :func:`split`)."""
+    edges: list[UUID | None] = [None, *bounds, None]
+    return [Stage(run, i, edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
 
 
 def _exec(connection: Connection, sql: str, params: Mapping[str, Any] | None = None) -> int:
     return int(connection.execute(text(sql), dict(params or {})).rowcount or 0)
 
 
-def _settings(connection: Connection) -> None:
+def _settings(connection: Connection, stage: Stage) -> None:
     """Memory for the aggregations and hash joins (1,000,000 customers' rows in memory,
     not in batches on disk); no JIT (its compilation of these wide expressions
-    costs more than it saves: seconds on the first rows of each statement)."""
+    costs more than it saves: seconds on the first rows of each statement). A slice of a
+    run of several runs without parallel workers: the slices keep the cores busy, and a
+    parallel plan's partial aggregates of nearly as many groups as rows are work done
+    twice."""
     _exec(connection, "SET LOCAL work_mem = '1GB'")
     _exec(connection, "SET LOCAL jit = off")
+    if stage.shared:
+        _exec(connection, "SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 #: the parts with many rows a customer: their scratch tables are indexed only for the
@@ -244,7 +301,7 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
             sum({amount})::bigint AS amount, sum({quantity})::bigint AS quantity,
             0::bigint AS return_amount, 0::bigint AS return_quantity{large}
         FROM activity_order_lines l {_final_join("l", stage, redirects)}
-        {only} GROUP BY 1, 2, 3, 4, 5"""
+        WHERE {stage.owns(_final_of("l", redirects))} {only} GROUP BY 1, 2, 3, 4, 5"""
 
     # the fast path: each line's units summed as doubles -- exact while every partial
     # sum is below 2**53, which holds when the group's largest line times its number of
@@ -267,6 +324,7 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
             0::bigint AS return_amount, 0::bigint AS return_quantity,
             CASE WHEN {flagged} THEN 1 ELSE 0 END AS large
         FROM activity_order_lines l {_final_join("l", stage, redirects)}
+        WHERE {stage.owns(_final_of("l", redirects))}
         GROUP BY 1, 2, 3, 4, 5""",
     )
     big = f"(SELECT DISTINCT customer_id FROM {t('sales')} WHERE large > 0)"
@@ -283,7 +341,7 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
                 from_line("amount", a.AMOUNT_SCALE),
                 from_line("quantity", a.QUANTITY_SCALE),
                 ", 0",
-                f"WHERE {_final_of('l', redirects)} IN (SELECT * FROM {t('big')})",
+                f"AND {_final_of('l', redirects)} IN (SELECT * FROM {t('big')})",
             ),
         )
     _exec(connection, f"ALTER TABLE {t('sales')} DROP COLUMN large")
@@ -322,7 +380,7 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
     """Compute every aggregate part of every customer into the stage's tables; the number
     of events."""
     t = stage.t
-    _settings(connection)
+    _settings(connection, stage)
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("final")} AS
@@ -359,7 +417,8 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
             date_trunc('month', e.occurred_on)::date AS month, count(*) AS orders,
             0::bigint AS returns, max(e.occurred_on) AS last_order
         FROM activity_events e {_final_join("e", stage, redirects)}
-        WHERE e.kind = '{a.ORDER_PLACED}' GROUP BY 1, 2, 3""",
+        WHERE e.kind = '{a.ORDER_PLACED}' AND {stage.owns(_final_of("e", redirects))}
+        GROUP BY 1, 2, 3""",
     )
     placed = int(
         connection.execute(text(f"SELECT coalesce(sum(orders), 0) FROM {t('counts')}")).scalar_one()
@@ -457,12 +516,19 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         if part not in _LARGE:  # the large ones: only when writing (``stage_writes``)
             _exec(connection, f"CREATE INDEX ON {t(part)} (customer_id)")
         _exec(connection, f"ANALYZE {t(part)}")
-    # the (customer, entity) pairs with rebuilt state: the rows a profile has
+    # the (customer, entity) pairs with rebuilt state: the rows a profile has. A sales
+    # row comes from an order line or a return: a placed order's lines and a return have
+    # the order counts' pair (their event's final customer and entity), so sales is read
+    # only for the lines of corrected orders (the large table's pairs are not read again)
+    corrected = (
+        f"SELECT e.c, e.legal_entity FROM {t('ev')} e WHERE e.kind = '{a.ORDER_CORRECTED}' "
+        "AND EXISTS (SELECT 1 FROM activity_order_lines l WHERE l.event_id = e.event_id)"
+    )
+    pairs = [f"SELECT customer_id, legal_entity FROM {t(p)}" for p in PARTS if p != "sales"]
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("ents")} AS SELECT DISTINCT customer_id, legal_entity
-        FROM ({" UNION ALL ".join(f"SELECT customer_id, legal_entity FROM {t(p)}" for p in PARTS)}
-        ) x""",
+        FROM ({" UNION ALL ".join([*pairs, corrected])}) x""",
     )
     _exec(connection, f"CREATE INDEX ON {t('ents')} (customer_id)")
     _exec(connection, f"ANALYZE {t('ents')}")
@@ -512,7 +578,7 @@ def _stage_contracts(connection: Connection, stage: Stage) -> None:
 def stage_drift(connection: Connection, stage: Stage) -> None:
     """``drift``: (customer, part) where the rebuilt rows differ from the stored ones."""
     t = stage.t
-    _settings(connection)
+    _settings(connection, stage)
     _exec(connection, f"CREATE UNLOGGED TABLE {t('drift')} (customer_id uuid, part text)")
     for part, (table, keys, values) in PARTS.items():
         on = " AND ".join(f"n.{k} = o.{k}" for k in ("customer_id", "legal_entity", *keys))
@@ -522,7 +588,8 @@ def stage_drift(connection: Connection, stage: Stage) -> None:
             connection,
             f"""INSERT INTO {t("drift")}
             SELECT DISTINCT coalesce(n.customer_id, o.customer_id), '{part}'
-            FROM {t(part)} n FULL JOIN {table} o ON {on}
+            FROM {t(part)} n
+            FULL JOIN (SELECT * FROM {table} WHERE {stage.owns("customer_id")}) o ON {on}
             WHERE n.customer_id IS NULL OR o.customer_id IS NULL
                 OR ({new}, NULL) IS DISTINCT FROM ({old}, NULL)""",
         )
@@ -546,12 +613,19 @@ def _rate(currency: str, joined: str) -> str:
     )
 
 
-def _conv(amount: str, currency: str, rate: str) -> str:
-    """``Rates.convert(amount, currency, s.target)`` (``rate``: that of ``currency``)."""
+def _conv(amount: str, currency: str, rate: str, to: str = "s") -> str:
+    """``Rates.convert(amount, currency, {to}.target)`` (``rate``: that of ``currency``,
+    ``{to}.trate``: that of the target)."""
     return (
-        f"(CASE WHEN {currency} = s.target OR {currency} = '' THEN {amount} "
-        f"ELSE {amount} * {rate} / s.trate END)"
+        f"(CASE WHEN {currency} = {to}.target OR {currency} = '' THEN {amount} "
+        f"ELSE {amount} * {rate} / {to}.trate END)"
     )
+
+
+#: a feature row's entity in a ``GROUPING SETS ((customer_id, legal_entity),
+#: (customer_id))``: the entity's, or the whole customer's (``ALL_ENTITIES``)
+_whole = "GROUPING(legal_entity) = 1"
+_row_entity = f"(CASE WHEN {_whole} THEN '{ALL_ENTITIES}' ELSE legal_entity END)"
 
 
 def stage_features(
@@ -559,16 +633,42 @@ def stage_features(
 ) -> None:
     """Table ``name``: the feature rows (``profile_rows``) of the customers of table
     ``as_of`` (customer_id, as_of) from the rebuilt aggregates; none for a customer without
-    activity or that does not exist. Sales and counts are summed per customer, entity
-    (and currency) first, in integer units, then converted (Python converts each row:
-    the same within ``TOLERANCE``)."""
+    activity or that does not exist (:func:`_features`)."""
+    _exec(
+        connection,
+        f"CREATE UNLOGGED TABLE {stage.t(name)} AS {_features(connection, stage, as_of, rates)}",
+    )
+    _drop_features(connection, stage)
+
+
+def _drop_features(connection: Connection, stage: Stage) -> None:
+    """Drop the tables :func:`_features` made for its query."""
+    _exec(connection, f"DROP TABLE {stage.t('scope')}, {stage.t('rate')}, {stage.t('ecur')}")
+
+
+def _features(connection: Connection, stage: Stage, as_of: str, rates: Mapping[str, float]) -> str:
+    """A query of the feature rows (``profile_rows``) of the customers of table ``as_of``
+    (customer_id, as_of) from the rebuilt aggregates, and the tables it reads made (drop
+    them with :func:`_drop_features` after). Sales and counts are summed per customer,
+    entity (and currency) first, in integer units, then converted (Python converts each
+    row: the same within ``TOLERANCE``)."""
     t = stage.t
     rep = REPORTING_CURRENCY
-    _settings(connection)
+    _settings(connection, stage)
     _exec(connection, f"DROP TABLE IF EXISTS {t('rate')}, {t('scope')}")
     _exec(
         connection,
         f"CREATE UNLOGGED TABLE {t('rate')} AS SELECT currency, rate FROM {_rates_values(rates)}",
+    )
+    # each legal entity's currency (the target of its rows) and that currency's rate
+    _exec(connection, f"DROP TABLE IF EXISTS {t('ecur')}")
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t("ecur")} AS
+        SELECT e.legal_entity, e.target, {_rate("e.target", "rt")} AS trate FROM (
+            SELECT DISTINCT n.legal_entity, coalesce(le.currency, '{rep}') AS target
+            FROM {t("ents")} n LEFT JOIN legal_entities le ON le.code = n.legal_entity) e
+        LEFT JOIN {t("rate")} rt ON rt.currency = e.target""",
     )
     units = f"::float8 / {a.AMOUNT_SCALE}"
     # scope: the rows (customer, row entity) and, for each, the entities they sum with the
@@ -615,34 +715,38 @@ def stage_features(
         "AND p.legal_entity = x.legal_entity AND p.document_id = x.document_id)"
     )
     rx, rs = _rate("x.currency", "rc"), _rate("s.currency", "rc")
-    _exec(
-        connection,
-        f"""CREATE UNLOGGED TABLE {t(name)} AS
-        WITH sales_units AS (
+    return f"""WITH sales_units AS (
             SELECT x.customer_id, x.legal_entity, x.currency,
                 sum(x.amount - x.return_amount) FILTER (WHERE {back(0, 11)}) AS u12,
                 sum(x.amount - x.return_amount) FILTER (WHERE {back(12, 23)}) AS u24
             FROM {t("sales")} x JOIN {window} w USING (customer_id) GROUP BY 1, 2, 3),
-        sales AS (
-            SELECT s.customer_id, s.row_entity,
-                sum({_conv(f"x.u12{units}", "x.currency", rx)}) AS r12,
-                sum({_conv(f"x.u24{units}", "x.currency", rx)}) AS r24
-            FROM {t("scope")} s {per.format(t="sales_units")}
-            LEFT JOIN {t("rate")} rc ON rc.currency = x.currency GROUP BY 1, 2),
-        count_units AS (
+        -- each currency's sums converted to the entity row's currency (e) and to the
+        -- reporting currency (a: the whole customer's row, whose rate is 1.0 by ``_rate``)
+        sales_rows AS (
             SELECT x.customer_id, x.legal_entity,
+                {_conv(f"x.u12{units}", "x.currency", rx, "s")} AS e12,
+                {_conv(f"x.u24{units}", "x.currency", rx, "s")} AS e24,
+                {_conv(f"x.u12{units}", "x.currency", rx, "r")} AS a12,
+                {_conv(f"x.u24{units}", "x.currency", rx, "r")} AS a24
+            FROM sales_units x
+            CROSS JOIN (SELECT '{rep}'::text AS target, 1.0::float8 AS trate) r
+            JOIN {t("ecur")} s ON s.legal_entity = x.legal_entity
+            LEFT JOIN {t("rate")} rc ON rc.currency = x.currency),
+        sales AS (
+            SELECT customer_id, {_row_entity} AS row_entity,
+                CASE WHEN {_whole} THEN sum(a12) ELSE sum(e12) END AS r12,
+                CASE WHEN {_whole} THEN sum(a24) ELSE sum(e24) END AS r24
+            FROM sales_rows GROUP BY GROUPING SETS ((customer_id, legal_entity), (customer_id))),
+        counts AS (
+            SELECT x.customer_id, {_row_entity} AS row_entity,
                 sum(x.orders) FILTER (WHERE {back(0, 11)}) AS orders_12m,
                 sum(x.returns) FILTER (WHERE {back(0, 11)}) AS returns_12m,
                 sum(x.orders) FILTER (WHERE {back(0, 5)}) AS o6,
                 sum(x.orders) FILTER (WHERE {back(0, 2)}) AS o3,
                 sum(x.orders) FILTER (WHERE {back(3, 5)}) AS p3,
                 max(x.last_order) FILTER (WHERE x.last_order <= w.as_of) AS last_order
-            FROM {t("counts")} x JOIN {window} w USING (customer_id) GROUP BY 1, 2),
-        counts AS (
-            SELECT s.customer_id, s.row_entity, sum(x.orders_12m) AS orders_12m,
-                sum(x.returns_12m) AS returns_12m, sum(x.o6) AS o6, sum(x.o3) AS o3,
-                sum(x.p3) AS p3, max(x.last_order) AS last_order
-            FROM {t("scope")} s {per.format(t="count_units")} GROUP BY 1, 2),
+            FROM {t("counts")} x JOIN {window} w USING (customer_id)
+            GROUP BY GROUPING SETS ((x.customer_id, x.legal_entity), (x.customer_id))),
         docs AS (
             SELECT s.customer_id, s.row_entity, s.as_of, s.target, s.trate, x.currency,
                 x.kind, x.amount, x.document_date, x.due_date,
@@ -735,11 +839,7 @@ def stage_features(
             credit_limit > 0 AND open_items_amount > credit_limit AS exposure_over_limit,
             open_service_cases, open_quality_complaints, oldest_open_complaint_date,
             visits_90d, contracts_renewal_90d
-        FROM base""",
-    )
-    # no index here: the comparison joins ``expected`` by hash; ``stage_writes`` indexes
-    # ``now`` for the writes
-    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}")
+        FROM base"""
 
 
 def _differs(name: str) -> str:
@@ -754,16 +854,17 @@ def _differs(name: str) -> str:
 
 def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str, float]) -> None:
     """``fdrift`` (customer, legal entity, what differs): the stored feature rows against
-    those of the rebuilt aggregates as of the day the stored rows were written."""
+    those of the rebuilt aggregates as of the day the stored rows were written (computed
+    in the same statement, not kept)."""
     t = stage.t
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("written")} AS
         SELECT customer_id, (min(updated_at) AT TIME ZONE 'UTC')::date AS as_of
-        FROM profile_features GROUP BY customer_id""",
+        FROM profile_features WHERE {stage.owns("customer_id")} GROUP BY customer_id""",
     )
     _exec(connection, f"ANALYZE {t('written')}")
-    stage_features(connection, stage, "expected", t("written"), rates)
+    expected = _features(connection, stage, t("written"), rates)
     names = list(PROFILE_FEATURES)
     differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
     _exec(
@@ -774,10 +875,12 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
             CASE WHEN o.customer_id IS NULL THEN ARRAY['row missing']
                 WHEN n.customer_id IS NULL THEN ARRAY['row extra']
                 ELSE array_remove(ARRAY[{differ}], NULL) END AS features
-        FROM {t("expected")} n FULL JOIN profile_features o
+        FROM ({expected}) n
+        FULL JOIN (SELECT * FROM profile_features WHERE {stage.owns("customer_id")}) o
             ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity) d
         WHERE features <> '{{}}'""",  # only the rows that differ are written
     )
+    _drop_features(connection, stage)
     # customers with activity and no stored rows at all
     _exec(
         connection,
@@ -813,6 +916,25 @@ def drifted(
         found: dict[str, list[str]] = row.features
         out.append((row.customer_id, list(row.parts), {e: found[e] for e in sorted(found)}))
     return int(count), out
+
+
+#: the scratch tables the writes read of every slice (:func:`combine`)
+_COMBINED = (*PARTS, "drift", "fdrift", "ents")
+
+
+def combine(connection: Connection, stages: list[Stage]) -> Stage:
+    """The run's stage with the slices' tables that the writes read put together (one
+    after the other: the slices hold disjoint customers)."""
+    whole = Stage(stages[0].run)
+    for name in _COMBINED:
+        union = " UNION ALL ".join(f"SELECT * FROM {s.t(name)}" for s in stages)
+        _exec(connection, f"CREATE UNLOGGED TABLE {whole.t(name)} AS {union}")
+    _exec(connection, f"CREATE INDEX ON {whole.t('drift')} (customer_id, part)")
+    for name in _COMBINED:
+        if name not in _LARGE and name != "drift":
+            _exec(connection, f"CREATE INDEX ON {whole.t(name)} (customer_id)")
+        _exec(connection, f"ANALYZE {whole.t(name)}")
+    return whole
 
 
 def stage_writes(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,6 +44,9 @@ CHUNK = 500
 SHOWN = 20
 #: customers per transaction of the set-based writes (PostgreSQL)
 SET_BASED_CHUNK = 100_000
+#: slices of the customers the set-based rebuild computes at the same time, a connection
+#: each (PostgreSQL runs most of a slice's statements on one core: two keep two busy)
+JOBS = 2
 MAX_HOPS = 64
 
 
@@ -175,9 +179,12 @@ def rebuild(
     *,
     write: bool = True,
     chunk: int | None = None,
+    jobs: int = JOBS,
     progress: Callable[[int, int, str], None] = lambda done, total, what: None,
 ) -> RebuildReport:
     """Recompute every profile from the stored events; the differences found.
+    ``jobs``: the set-based rebuild's slices of the customers computed at the same time
+    (a connection each).
     ``progress(done, total, what)`` is called as the work goes on."""
     require_permission(actor, Permission.AUDIT_VERIFY)
     started = datetime.now(UTC)
@@ -186,7 +193,7 @@ def rebuild(
     with probe.read_only():
         set_based = probe.activity.set_based_rebuild()
     if set_based:
-        _set_based(new_uow, config, write, chunk, progress, report)
+        _set_based(new_uow, config, write, chunk, jobs, progress, report)
         report.seconds = (datetime.now(UTC) - started).total_seconds()
         return report
     done: set[UUID] = set()
@@ -231,10 +238,13 @@ def _set_based(
     config: ProfileConfig,
     write: bool,
     chunk: int | None,
+    jobs: int,
     progress: Callable[[int, int, str], None],
     report: RebuildReport,
 ) -> None:
-    """The rebuild in SQL (see the module's docstring); scratch tables dropped at the end."""
+    """The rebuild in SQL (see the module's docstring); scratch tables dropped at the end.
+    The customers are split into ``jobs`` slices (by id) whose aggregates and comparisons
+    run at the same time, each on a connection of its own."""
     run = secrets.token_hex(4)
     rates = dict(config.rates.to_reporting)
     clock = time.perf_counter()
@@ -247,15 +257,28 @@ def _set_based(
 
     try:
         uow = new_uow()
-        with uow:
-            report.events = uow.activity.rebuild_stage(run)
-        lap("aggregates")
-        progress(report.events, report.events, "events folded")
-        with uow:
-            report.customers = uow.activity.rebuild_compare(run, rates)
-        lap("compare")
         with uow.read_only():
-            count, found = uow.activity.rebuild_drifted(run, SHOWN)
+            bounds = uow.activity.rebuild_split(jobs)
+        slices = range(len(bounds) + 1)
+
+        def aggregates(slice_no: int) -> int:
+            worker = new_uow()
+            with worker:
+                return worker.activity.rebuild_stage(run, bounds, slice_no)
+
+        def compare(slice_no: int) -> int:
+            worker = new_uow()
+            with worker:
+                return worker.activity.rebuild_compare(run, bounds, slice_no, rates)
+
+        with ThreadPoolExecutor(len(slices), thread_name_prefix="rebuild") as pool:
+            report.events = sum(pool.map(aggregates, slices))
+            lap("aggregates")
+            progress(report.events, report.events, "events folded")
+            report.customers = sum(pool.map(compare, slices))
+            lap("compare")
+        with uow.read_only():
+            count, found = uow.activity.rebuild_drifted(run, bounds, SHOWN)
         report.drifted = [Drift(c, parts, features) for c, parts, features in found]
         report.drifted_total = count
         lap("drift read")
@@ -263,7 +286,7 @@ def _set_based(
         if not write or not count:
             return
         with uow:
-            total = uow.activity.rebuild_plan(run, today(), rates)
+            total = uow.activity.rebuild_plan(run, bounds, today(), rates)
         lap("features")
         size = chunk or SET_BASED_CHUNK
         for first in range(1, total + 1, size):
