@@ -13,7 +13,7 @@ import typer
 from custmaster.bootstrap import build_container
 from custmaster.config import Settings
 from custmaster.events.activity_consumer import ActivityConsumer, ConsumerSettings
-from custmaster.services.profile.rebuild import rebuild
+from custmaster.services.profile.rebuild import JOBS, rebuild
 
 app = typer.Typer(help="The living customer profile.", no_args_is_help=True)
 
@@ -43,6 +43,15 @@ def rebuild_command(
             "100,000 for PostgreSQL's set-based writes)",
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="slices of the customers PostgreSQL's set-based rebuild computes at the "
+            "same time, a database connection each (about the database server's cores)",
+        ),
+    ] = JOBS,
 ) -> None:
     """Recompute every profile from the stored activity events; print a JSON report of
     the differences from the incremental state. Exit code 1 when there was drift."""
@@ -58,6 +67,7 @@ def rebuild_command(
             container.profile,
             write=not check,
             chunk=chunk,
+            jobs=jobs,
             progress=progress,
         )
     finally:

@@ -854,8 +854,7 @@ def _differs(name: str) -> str:
 
 def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str, float]) -> None:
     """``fdrift`` (customer, legal entity, what differs): the stored feature rows against
-    those of the rebuilt aggregates as of the day the stored rows were written (computed
-    in the same statement, not kept)."""
+    those of the rebuilt aggregates as of the day the stored rows were written."""
     t = stage.t
     _exec(
         connection,
@@ -864,7 +863,10 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
         FROM profile_features WHERE {stage.owns("customer_id")} GROUP BY customer_id""",
     )
     _exec(connection, f"ANALYZE {t('written')}")
-    expected = _features(connection, stage, t("written"), rates)
+    # the expected rows kept in a table of their own: the FULL JOIN over the features'
+    # query in one statement is planned worse (measured: 53 s of CPU against 49 at
+    # 1,000,000 customers)
+    stage_features(connection, stage, "expected", t("written"), rates)
     names = list(PROFILE_FEATURES)
     differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
     _exec(
@@ -875,12 +877,11 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
             CASE WHEN o.customer_id IS NULL THEN ARRAY['row missing']
                 WHEN n.customer_id IS NULL THEN ARRAY['row extra']
                 ELSE array_remove(ARRAY[{differ}], NULL) END AS features
-        FROM ({expected}) n
+        FROM {t("expected")} n
         FULL JOIN (SELECT * FROM profile_features WHERE {stage.owns("customer_id")}) o
             ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity) d
         WHERE features <> '{{}}'""",  # only the rows that differ are written
     )
-    _drop_features(connection, stage)
     # customers with activity and no stored rows at all
     _exec(
         connection,
