@@ -47,9 +47,10 @@ def rebuild_command(
         int,
         typer.Option(
             min=1,
-            max=64,
+            max=16,
             help="slices of the customers PostgreSQL's set-based rebuild computes at the "
-            "same time, a database connection each (about the database server's cores)",
+            "same time, a database connection each (about the database server's cores; "
+            "at most 16, within the connection pool)",
         ),
     ] = JOBS,
 ) -> None:

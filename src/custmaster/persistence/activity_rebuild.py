@@ -29,8 +29,14 @@ The writes are set-based too (:func:`write`): the drifted customers' parts, feat
 and read rows by ``INSERT ... SELECT``, their scores and events by
 ``persistence/profile_scoring_sql.py``.
 
-The scratch tables are named ``rebuild_<run>_<part>`` (unlogged: the writes read them from
-their own transactions) and dropped at the end.
+The customers may be split by id into slices (:class:`Stage`, :func:`split`): each slice's
+aggregates, comparison and features are computed from its own events and stored rows (an
+event counts in the slice of its final customer), on a connection of its own, at the same
+time as the other slices'; the writes read the slices' tables put together
+(:func:`combine`).
+
+The scratch tables are named ``rebuild_<run>_<name>`` (a slice's ``rebuild_<run>_s<n>_<name>``;
+unlogged: the writes read them from their own transactions) and dropped at the end.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@ and report where the incremental state differs.
 
 On PostgreSQL the rebuild is set-based (``persistence/activity_rebuild.py``): every
 aggregate part and every feature row is recomputed by SQL into scratch tables, compared
-with the stored ones in SQL, and only the drifted customers are written (their drifted
+with the stored ones in SQL -- the customers split by id into ``jobs`` slices (default
+:data:`JOBS`) computed at the same time, a connection and a thread each --, and only the
+drifted customers are written (their drifted
 parts, their feature rows as of today and their read rows by ``INSERT ... SELECT``,
 re-scored in SQL by ``persistence/profile_scoring_sql.py`` with the outbox events
 ``hooks.features_changed`` would give), a transaction per ``chunk`` customers (default
