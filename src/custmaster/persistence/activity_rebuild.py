@@ -254,9 +254,9 @@ def _settings(connection: Connection, stage: Stage) -> None:
     """Memory for the aggregations and hash joins (1,000,000 customers' rows in memory,
     not in batches on disk); no JIT (its compilation of these wide expressions
     costs more than it saves: seconds on the first rows of each statement). A slice of a
-    run of several runs without parallel workers: the slices keep the cores busy, and a
-    parallel plan's partial aggregates of nearly as many groups as rows are work done
-    twice."""
+    run with other slices runs without parallel workers: the slices keep the cores busy,
+    and a parallel plan's partial aggregates of nearly as many groups as rows are work
+    done twice."""
     _exec(connection, "SET LOCAL work_mem = '1GB'")
     _exec(connection, "SET LOCAL jit = off")
     if stage.shared:
@@ -639,25 +639,9 @@ def stage_features(
 ) -> None:
     """Table ``name``: the feature rows (``profile_rows``) of the customers of table
     ``as_of`` (customer_id, as_of) from the rebuilt aggregates; none for a customer without
-    activity or that does not exist (:func:`_features`)."""
-    _exec(
-        connection,
-        f"CREATE UNLOGGED TABLE {stage.t(name)} AS {_features(connection, stage, as_of, rates)}",
-    )
-    _drop_features(connection, stage)
-
-
-def _drop_features(connection: Connection, stage: Stage) -> None:
-    """Drop the tables :func:`_features` made for its query."""
-    _exec(connection, f"DROP TABLE {stage.t('scope')}, {stage.t('rate')}, {stage.t('ecur')}")
-
-
-def _features(connection: Connection, stage: Stage, as_of: str, rates: Mapping[str, float]) -> str:
-    """A query of the feature rows (``profile_rows``) of the customers of table ``as_of``
-    (customer_id, as_of) from the rebuilt aggregates, and the tables it reads made (drop
-    them with :func:`_drop_features` after). Sales and counts are summed per customer,
-    entity (and currency) first, in integer units, then converted (Python converts each
-    row: the same within ``TOLERANCE``)."""
+    activity or that does not exist. Sales and counts are summed per customer, entity
+    (and currency) first, in integer units, then converted (Python converts each row:
+    the same within ``TOLERANCE``)."""
     t = stage.t
     rep = REPORTING_CURRENCY
     _settings(connection, stage)
@@ -721,7 +705,10 @@ def _features(connection: Connection, stage: Stage, as_of: str, rates: Mapping[s
         "AND p.legal_entity = x.legal_entity AND p.document_id = x.document_id)"
     )
     rx, rs = _rate("x.currency", "rc"), _rate("s.currency", "rc")
-    return f"""WITH sales_units AS (
+    _exec(
+        connection,
+        f"""CREATE UNLOGGED TABLE {t(name)} AS
+        WITH sales_units AS (
             SELECT x.customer_id, x.legal_entity, x.currency,
                 sum(x.amount - x.return_amount) FILTER (WHERE {back(0, 11)}) AS u12,
                 sum(x.amount - x.return_amount) FILTER (WHERE {back(12, 23)}) AS u24
@@ -845,7 +832,11 @@ def _features(connection: Connection, stage: Stage, as_of: str, rates: Mapping[s
             credit_limit > 0 AND open_items_amount > credit_limit AS exposure_over_limit,
             open_service_cases, open_quality_complaints, oldest_open_complaint_date,
             visits_90d, contracts_renewal_90d
-        FROM base"""
+        FROM base""",
+    )
+    # no index here: the comparison joins ``expected`` by hash; ``stage_writes`` indexes
+    # ``now`` for the writes
+    _exec(connection, f"DROP TABLE {t('scope')}, {t('rate')}, {t('ecur')}")
 
 
 def _differs(name: str) -> str:
@@ -869,9 +860,8 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
         FROM profile_features WHERE {stage.owns("customer_id")} GROUP BY customer_id""",
     )
     _exec(connection, f"ANALYZE {t('written')}")
-    # the expected rows kept in a table of their own: the FULL JOIN over the features'
-    # query in one statement is planned worse (measured: 53 s of CPU against 49 at
-    # 1,000,000 customers)
+    # (the expected rows in a table of their own: the FULL JOIN over the features' query
+    # in one statement was measured slower, 53 s of CPU against 49 at 1,000,000 customers)
     stage_features(connection, stage, "expected", t("written"), rates)
     names = list(PROFILE_FEATURES)
     differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
