@@ -285,7 +285,7 @@ def _every_type() -> Table:
 
 def _typed_rows(start: int, **change: Any) -> list[dict[str, Any]]:
     at = datetime(2026, 11, 23, 12, 0, 0, 250, tzinfo=UTC)
-    amounts = [Decimal("9.50"), Decimal("1E+2"), Decimal("-0.0010"), Decimal("123456789.123")]
+    amounts = [Decimal("9.50"), Decimal("1E+2"), Decimal("-0.00"), Decimal("-1.5E-7")]
     return [
         {
             "n": start + i,
