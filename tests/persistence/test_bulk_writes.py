@@ -383,3 +383,40 @@ def test_seen_keys_finds_keys_of_any_text(db: Container) -> None:
     assert found == {k: i for i, k in enumerate(odd)}
     assert isinstance(text_array(odd), BinaryArray)
     assert not isinstance(text_array([*odd, 5]), BinaryArray)
+
+
+def test_insert_rows_goes_on_by_text_copy_from_a_chunk_binary_does_not_take(
+    db: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 5 rows: the first two by binary COPY, the third holds a naive timestamp
+    (read in the session's time zone), so it and the rest go by the text COPY: every row
+    read back as an INSERT writes it, in order."""
+    monkeypatch.setattr(bulk, "_CHUNK_ROWS", 5)
+    table = _every_type()
+    table.create(db.engine)
+    naive = {"at": datetime(2026, 11, 23, 12, 0)}
+    try:
+        bulk_rows = [{**r, **(naive if r["n"] == 111 else {})} for r in _typed_rows(100)]
+        plain = [
+            {**r, "doc": _doc(r["doc"]), "docb": _doc(r["docb"]), **(naive if i == 11 else {})}
+            for i, r in enumerate(_typed_rows(0))
+        ]
+        statements: list[str] = []
+        copy = psycopg.Cursor.copy
+
+        def counted(self: Any, statement: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(str(statement))
+            return copy(self, statement, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "copy", counted)
+        with db.engine.begin() as connection:
+            connection.execute(table.insert(), plain)
+            insert_rows(connection, table, bulk_rows)
+        stored = _rows(db, table, table.c.n)
+        assert len(stored) == 24
+        for a, b in zip(stored[:12], stored[12:], strict=True):
+            assert repr({**b, "n": b["n"] - 100}) == repr(a)
+        if db.engine.dialect.name == "postgresql":
+            assert [s.endswith("(FORMAT binary)") for s in statements] == [True, False]
+    finally:
+        table.drop(db.engine)

@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain, islice
 from operator import itemgetter
 from typing import Any
 from uuid import UUID
@@ -154,6 +155,46 @@ def _binary_types(types: list[int] | None, rows: list[list[Any]]) -> list[int] |
     return dumped
 
 
+#: rows made, checked and sent at a time: the server takes in one chunk while the next is
+#: made (values encoded first and sent after would leave it idle meanwhile)
+_CHUNK_ROWS = 200
+
+
+def _chunks(rows: Iterator[list[Any]]) -> Iterator[list[list[Any]]]:
+    while chunk := list(islice(rows, _CHUNK_ROWS)):
+        yield chunk
+
+
+def _copy(
+    cursor: Cursor[Any], statement: str, target: str, names: list[str], rows: Iterator[list[Any]]
+) -> None:
+    """COPY ``rows`` (values in column order, processed): binary while every chunk's values
+    are ones it takes as they are (see ``_binary_types``), the rest by the text COPY from
+    the first chunk that has another (a second statement, in the same transaction)."""
+    chunks = _chunks(rows)
+    first = next(chunks, [])
+    types = _column_types(cursor, target, names)
+    binary = _binary_types(types, first)
+    pending: list[list[Any]] | None = first
+    if binary is not None:
+        cursor.adapters.register_dumper(None, _JsonbText)  # by type oid only
+        with cursor.copy(f"{statement} (FORMAT binary)") as copy:
+            copy.set_types(binary)
+            while pending is not None:
+                for row_values in pending:
+                    copy.write_row(row_values)
+                pending = next(chunks, None)
+                if pending is not None and _binary_types(types, pending) is None:
+                    break
+        if pending is None:
+            return
+    assert pending is not None  # (else the binary COPY took every chunk)
+    with cursor.copy(statement) as copy:
+        for chunk in chain([pending], chunks):
+            for row_values in chunk:
+                copy.write_row(row_values)
+
+
 def _decoded(row: dict[str, Any]) -> dict[str, Any]:
     return {k: json.loads(v) if type(v) is JsonText else v for k, v in row.items()}
 
@@ -206,18 +247,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, A
     assert raw is not None
     if dialect.name == "postgresql":
         with raw.cursor() as cursor:
-            processed = list(values())
-            binary = _binary_types(_column_types(cursor, target, names), processed)
-            if binary is None:
-                with cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
-                    for row_values in processed:
-                        copy.write_row(row_values)
-                return
-            cursor.adapters.register_dumper(None, _JsonbText)  # by type oid only
-            with cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT binary)") as copy:
-                copy.set_types(binary)
-                for row_values in processed:
-                    copy.write_row(row_values)
+            _copy(cursor, f"COPY {target} ({columns}) FROM STDIN", target, names, values())
         return
     marks = ", ".join("?" for _ in names)
     cursor = raw.cursor()
