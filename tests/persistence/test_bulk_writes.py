@@ -5,18 +5,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Uuid,
+    create_engine,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from custmaster.bootstrap import Container
 from custmaster.domain.events import customer_event
+from custmaster.persistence import bulk
 from custmaster.persistence.bulk import JsonText, insert_rows
+from custmaster.persistence.imports import SqlImportRepository
 from custmaster.persistence.matching import SqlMatchingRepository
+from custmaster.persistence.members import BinaryArray, text_array
 from custmaster.persistence.outbox import SqlOutbox
 from custmaster.persistence.tables import outbox
 from custmaster.persistence.tables_imports import import_jobs, import_rows
@@ -237,3 +260,163 @@ def test_insert_rows_writes_json_text_as_the_document_it_holds(db: Container, co
         insert_rows(connection, import_rows, [row(100 + i, d) for i, d in enumerate(documents)])
     stored = _rows(db, import_rows, import_rows.c.seq)
     assert [r["payload"] for r in stored] == documents + documents
+
+
+def _every_type() -> Table:
+    """A table of every column type the binary COPY writes (and one it does not)."""
+    return Table(
+        "bulk_every_type",
+        MetaData(),
+        Column("n", Integer, primary_key=True),
+        Column("small", SmallInteger),
+        Column("big", BigInteger),
+        Column("ratio", Float),
+        Column("amount", Numeric(asdecimal=True)),
+        Column("flag", Boolean),
+        Column("day", Date),
+        Column("at", DateTime(timezone=True)),
+        Column("ident", Uuid),
+        Column("label", String(8)),
+        Column("body", Text),
+        Column("doc", JSON),
+        Column("docb", JSON().with_variant(JSONB(), "postgresql")),
+    )
+
+
+def _typed_rows(start: int, **change: Any) -> list[dict[str, Any]]:
+    at = datetime(2026, 11, 23, 12, 0, 0, 250, tzinfo=UTC)
+    amounts = [Decimal("9.50"), Decimal("1E+2"), Decimal("-0.00"), Decimal("-1.5E-7")]
+    return [
+        {
+            "n": start + i,
+            "small": -i,
+            "big": 2**40 + i,
+            "ratio": 0.1 * i,
+            "amount": amounts[i % 4],
+            "flag": i % 2 == 0,
+            "day": date(2026, 2, 28) + timedelta(days=i),
+            "at": (at + timedelta(hours=i)).astimezone(timezone(timedelta(hours=-5))),
+            "ident": UUID(int=i + 1),
+            "label": ["", "ä ö", 'a"\\b', "x" * 8][i % 4],
+            "body": "Müller\n\t\\N" if i % 2 else None,
+            "doc": JsonText(json.dumps({"k": i, "s": "ä"})) if i % 3 else None,
+            "docb": JsonText(json.dumps({"b": [1, None, "\\u00e4"]})),
+            **change,
+        }
+        for i in range(12)
+    ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},  # every value one the binary COPY takes: binary
+        {"amount": 5},  # an int for a numeric: the text COPY
+        {"at": datetime(2026, 11, 23, 12, 0)},  # a naive timestamp: the text COPY
+        {"amount": Decimal("NaN")},  # not a finite number: the text COPY
+    ],
+    ids=["binary", "int-numeric", "naive", "nan"],
+)
+def test_insert_rows_writes_the_values_an_insert_writes(
+    db: Container, change: dict[str, Any]
+) -> None:
+    """Every column type, by COPY (binary or text, per the values) and by INSERT: the
+    same values read back; and which COPY it was, on PostgreSQL."""
+    table = _every_type()
+    table.create(db.engine)
+    try:
+        plain = [{**r, "doc": _doc(r["doc"]), "docb": _doc(r["docb"])} for r in _typed_rows(0)]
+        plain = [{**r, **change} for r in plain]
+        with db.engine.begin() as connection:
+            connection.execute(table.insert(), plain)
+            insert_rows(connection, table, _typed_rows(100, **change))
+            if connection.dialect.name == "postgresql":
+                raw = connection.connection.driver_connection
+                assert raw is not None
+                with raw.cursor() as cursor:
+                    names = [c.name for c in table.c]
+                    types = bulk._column_types(cursor, '"bulk_every_type"', names)
+                rows = [[r[name] for name in names] for r in _typed_rows(0, **change)]
+                binary = bulk._binary_types(types, rows)
+                assert (binary is not None) == (change == {})
+        stored = _rows(db, table, table.c.n)
+        assert len(stored) == 24
+        for a, b in zip(stored[:12], stored[12:], strict=True):  # (repr: NaN is not NaN)
+            assert repr({**b, "n": b["n"] - 100}) == repr(a)
+    finally:
+        table.drop(db.engine)
+
+
+def _doc(value: Any) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def test_insert_rows_refuses_an_over_long_text_in_binary_as_in_text(db: Container) -> None:
+    """A value too long for its ``VARCHAR(n)`` fails the binary COPY as it fails the
+    text one (and an INSERT): nothing is written."""
+    if db.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite stores a VARCHAR(n) value of any length")
+    table = _every_type()
+    table.create(db.engine)
+    try:
+        for change in ({}, {"amount": 5}):  # binary, text
+            with (
+                pytest.raises(psycopg.errors.StringDataRightTruncation),
+                db.engine.begin() as connection,
+            ):
+                insert_rows(connection, table, _typed_rows(0, label="x" * 9, **change))
+            assert _rows(db, table, table.c.n) == []
+    finally:
+        table.drop(db.engine)
+
+
+def test_seen_keys_finds_keys_of_any_text(db: Container) -> None:
+    """The look-ups' array parameters (binary when every value is text): keys with
+    quotes, backslashes, commas, braces, spaces and non-ASCII letters are found as they
+    are, and only they."""
+    job = _import_job(db)
+    odd = ['e:a"b@x', "e:a\\b@x", "n:a,b {c}", "n: spaced ", "n:Müller", "n:", "s:x\x1fy"]
+    with db.engine.begin() as connection:
+        SqlImportRepository(connection).add_keys(job, {k: i for i, k in enumerate(odd)})
+    with db.engine.connect() as connection:
+        found = SqlImportRepository(connection).seen_keys(job, [*odd, "n:a", 'e:a"b', "n:a,b"])
+    assert found == {k: i for i, k in enumerate(odd)}
+    assert isinstance(text_array(odd), BinaryArray)
+    assert not isinstance(text_array([*odd, 5]), BinaryArray)
+
+
+def test_insert_rows_goes_on_by_text_copy_from_a_chunk_binary_does_not_take(
+    db: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of 5 rows: the first two by binary COPY, the third holds a naive timestamp
+    (read in the session's time zone), so it and the rest go by the text COPY: every row
+    read back as an INSERT writes it, in order."""
+    monkeypatch.setattr(bulk, "_CHUNK_ROWS", 5)
+    table = _every_type()
+    table.create(db.engine)
+    naive = {"at": datetime(2026, 11, 23, 12, 0)}
+    try:
+        bulk_rows = [{**r, **(naive if r["n"] == 111 else {})} for r in _typed_rows(100)]
+        plain = [
+            {**r, "doc": _doc(r["doc"]), "docb": _doc(r["docb"]), **(naive if i == 11 else {})}
+            for i, r in enumerate(_typed_rows(0))
+        ]
+        statements: list[str] = []
+        copy = psycopg.Cursor.copy
+
+        def counted(self: Any, statement: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(str(statement))
+            return copy(self, statement, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "copy", counted)
+        with db.engine.begin() as connection:
+            connection.execute(table.insert(), plain)
+            insert_rows(connection, table, bulk_rows)
+        stored = _rows(db, table, table.c.n)
+        assert len(stored) == 24
+        for a, b in zip(stored[:12], stored[12:], strict=True):
+            assert repr({**b, "n": b["n"] - 100}) == repr(a)
+        if db.engine.dialect.name == "postgresql":
+            assert [s.endswith("(FORMAT binary)") for s in statements] == [True, False]
+    finally:
+        table.drop(db.engine)

@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
-    String,
     bindparam,
     delete,
     func,
@@ -25,7 +24,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from custmaster.domain.model import Customer
 from custmaster.persistence.bulk import insert_rows
@@ -33,6 +31,7 @@ from custmaster.persistence.customer_rows import (
     name_key,
 )
 from custmaster.persistence.customers import SqlCustomerRepository, aggregate_rows
+from custmaster.persistence.members import text_array
 from custmaster.persistence.tables import (
     customer_source_refs,
     customers,
@@ -90,7 +89,7 @@ def _lookup(
     arrays = [values] if len(keys) == 1 else [list(v) for v in zip(*values, strict=True)]
     given = select(
         *(
-            func.unnest(bindparam(None, array, type_=ARRAY(String))).label(key.name)
+            func.unnest(bindparam(None, array, type_=text_array(array))).label(key.name)
             for key, array in zip(keys, arrays, strict=True)
         )
     ).subquery("given")

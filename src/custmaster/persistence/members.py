@@ -13,7 +13,7 @@ from typing import Any
 
 from psycopg import adapters
 from psycopg.types.array import ListBinaryDumper
-from sqlalchemy import ColumnElement, Connection, Dialect, any_, bindparam
+from sqlalchemy import ColumnElement, Connection, Dialect, String, any_, bindparam
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeDecorator
 
@@ -34,6 +34,16 @@ class BinaryArray(TypeDecorator[list[Any]]):
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any]:
         return BinaryList
+
+
+def text_array(values: list[Any]) -> BinaryArray | ARRAY[Any]:
+    """The type of an array parameter of text values: binary (:class:`BinaryArray`) when
+    every value is a ``str``, else ``ARRAY(String)``, which psycopg writes as text. The
+    statement casts either to ``VARCHAR[]``: the same values, the same statement text.
+    (A thousand lookup keys written as text cost psycopg about 1.3 ms, in binary 0.2.)"""
+    if all(type(v) is str for v in values):
+        return BinaryArray(String())
+    return ARRAY(String)
 
 
 def member_of(

@@ -11,7 +11,6 @@ from uuid import UUID
 from sqlalchemy import (
     Connection,
     Row,
-    String,
     bindparam,
     delete,
     func,
@@ -20,9 +19,9 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from custmaster.persistence.bulk import insert_rows
+from custmaster.persistence.members import text_array
 from custmaster.persistence.tables_sources import golden_fields, source_records
 from custmaster.services.sources.ports import SourceRecord
 
@@ -113,13 +112,10 @@ class SqlSourceRepository:
             if self._connection.dialect.name == "postgresql":
                 # two array parameters, unnested and joined: an index probe per pair; a
                 # row-value IN list of a thousand pairs costs PostgreSQL far more to plan
+                systems, ids = [s for s, _ in chunk], [r for _, r in chunk]
                 given = select(
-                    func.unnest(bindparam("systems", [s for s, _ in chunk], ARRAY(String))).label(
-                        "system"
-                    ),
-                    func.unnest(bindparam("ids", [r for _, r in chunk], ARRAY(String))).label(
-                        "source_id"
-                    ),
+                    func.unnest(bindparam("systems", systems, text_array(systems))).label("system"),
+                    func.unnest(bindparam("ids", ids, text_array(ids))).label("source_id"),
                 ).subquery("given")
                 query = select(source_records).join(
                     given,
