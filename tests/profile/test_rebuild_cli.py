@@ -25,10 +25,6 @@ TODAY = date.today()
 
 
 def _rebuild(container: Container, *extra: str) -> tuple[int, dict[str, object]]:
-    return _rebuild_with(container, *extra)
-
-
-def _rebuild_with(container: Container, *extra: str) -> tuple[int, dict[str, object]]:
     result = runner.invoke(
         app, ["profile", "rebuild", "--database-url", container.settings.database_url, *extra]
     )
@@ -84,9 +80,6 @@ def test_rebuild_repairs_only_what_drifted_and_follows_merges(
     each of the four customers is a slice of its own: the absorbed customer's events are
     counted in its survivor's slice."""
 
-    def _rebuild(container: Container, *extra: str) -> tuple[int, dict[str, object]]:
-        return _rebuild_with(container, "--jobs", jobs, *extra)
-
     kept = create(client, minimal("Kept Ltd", "ap@kept.example"))["id"]
     lost = create(client, minimal("Lost Ltd", "ap@lost.example"))["id"]
     absorbed = create(client, minimal("Absorbed Ltd", "ap@absorbed.example"))["id"]
@@ -99,7 +92,7 @@ def test_rebuild_repairs_only_what_drifted_and_follows_merges(
         order(survivor, TODAY - timedelta(days=4), 2.5),
     ]
     assert client.post("/api/v1/activities", json=events).status_code == 200
-    code, report = _rebuild(container, "--check")
+    code, report = _rebuild(container, "--jobs", jobs, "--check")
     assert code == 0 and report["drifted_customers"] == 0, report
     with container.engine.begin() as connection:
         before = dict(
@@ -126,7 +119,7 @@ def test_rebuild_repairs_only_what_drifted_and_follows_merges(
                 created_at=datetime.now(UTC),
             )
         )
-    code, report = _rebuild(container, "--check")
+    code, report = _rebuild(container, "--jobs", jobs, "--check")
     assert code == 1
     drift = {d["customer_id"]: d for d in report["drift"]}  # type: ignore[attr-defined]
     assert set(drift) == {lost, absorbed, survivor}
@@ -136,9 +129,9 @@ def test_rebuild_repairs_only_what_drifted_and_follows_merges(
     assert drift[absorbed]["features"] == {"*": ["row extra"], "DE01": ["row extra"]}
     assert drift[survivor]["parts"] == ["sales", "counts"]
     assert drift[survivor]["features"]["*"]
-    code, report = _rebuild(container)
+    code, report = _rebuild(container, "--jobs", jobs)
     assert code == 1 and report["drifted_customers"] == 3
-    code, report = _rebuild(container, "--check")
+    code, report = _rebuild(container, "--jobs", jobs, "--check")
     assert code == 0 and report["drifted_customers"] == 0, report
     with container.engine.begin() as connection:
         after = dict(
