@@ -119,7 +119,10 @@ def test_review_merge_and_unmerge_a_duplicate(page: Any, served: Served) -> None
     page.get_by_role("link", name="Duplicates").click()
     check_page(page, "duplicates")
     page.get_by_test_id("clusters").get_by_role("link").first.click()
+    # count() does not wait: the cluster's page first (else it may count the list's rows)
+    page.wait_for_url(re.compile(r".*/console/duplicates/[^/?]+$"))
     table = page.get_by_test_id("side-by-side")
+    table.locator("tr.differs").first.wait_for()
     assert table.locator("tr.differs").count() > 0  # differing attributes highlighted
     check_page(page, "duplicate-cluster")
     page.get_by_role("radio", name="survives").first.check()
