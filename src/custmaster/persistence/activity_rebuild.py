@@ -645,13 +645,12 @@ def stage_features(
     t = stage.t
     rep = REPORTING_CURRENCY
     _settings(connection, stage)
-    _exec(connection, f"DROP TABLE IF EXISTS {t('rate')}, {t('scope')}")
+    _exec(connection, f"DROP TABLE IF EXISTS {t('rate')}, {t('scope')}, {t('ecur')}")
     _exec(
         connection,
         f"CREATE UNLOGGED TABLE {t('rate')} AS SELECT currency, rate FROM {_rates_values(rates)}",
     )
     # each legal entity's currency (the target of its rows) and that currency's rate
-    _exec(connection, f"DROP TABLE IF EXISTS {t('ecur')}")
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("ecur")} AS
