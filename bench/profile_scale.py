@@ -123,12 +123,12 @@ FROM (
 BASELINE = [
     "DROP TABLE IF EXISTS bench_base_sales, bench_base_counts",
     """CREATE UNLOGGED TABLE bench_base_sales AS
-       SELECT customer_id, legal_entity, date_trunc('month', order_date)::date AS month,
+       SELECT customer_id, legal_entity, date_trunc('month', order_date::timestamp)::date AS month,
            product_group, currency, sum(round(amount * 10000))::bigint AS amount,
            sum(round(quantity * 1000))::bigint AS quantity
        FROM activity_order_lines GROUP BY 1, 2, 3, 4, 5""",
     """CREATE UNLOGGED TABLE bench_base_counts AS
-       SELECT customer_id, legal_entity, date_trunc('month', occurred_on)::date AS month,
+       SELECT customer_id, legal_entity, date_trunc('month', occurred_on::timestamp)::date AS month,
            count(*) AS orders, max(occurred_on) AS last_order
        FROM activity_events WHERE kind = 'order.placed' GROUP BY 1, 2, 3""",
     "DROP TABLE bench_base_sales, bench_base_counts",

@@ -345,3 +345,65 @@ def test_sql_rebuild_equals_the_python_fold_and_profile_rows(
                 differ = [f for f in differ if f != "revenue_yoy"]  # known difference
             assert differ == [], (entity, features)
     assert set(got) == set(expected)
+
+
+def _sales_units(container: Container) -> dict[tuple[str, str], tuple[int, int]]:
+    """The set-based rebuild's sales rows as (customer, product group) -> (amount,
+    quantity) units, the whole run in one stage (rolled back)."""
+    with container.engine.connect() as connection, connection.begin():
+        stage = sql.Stage()
+        sql.stage_aggregates(connection, stage)
+        found = {
+            (str(r.customer_id), r.product_group): (r.amount, r.quantity)
+            for r in connection.execute(text(f"SELECT * FROM {stage.t('sales')}"))
+        }
+        connection.rollback()
+    return found
+
+
+def test_sql_sales_stay_exact_past_the_precision_of_doubles(
+    client: TestClient, container: Container
+) -> None:
+    """Order lines are stored as doubles and summed as doubles where that is exact; a
+    line past 2**50 units, and a group whose lines add up past it (their double sum would
+    round), are recomputed from the envelopes: the units are those of the Python fold.
+    Each case here is wrong when summed as doubles (seen failing with the guard 64 times
+    looser)."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("the set-based rebuild is PostgreSQL's (SQLite runs the Python fold)")
+    _wipe(container)
+    customers = _customers(client, container)
+    day = (TODAY - timedelta(days=3)).isoformat()
+
+    def order(n: int, customer: str, amount: Any) -> dict[str, Any]:
+        line = {"product": "P1", "product_group": "g", "quantity": 1, "amount": amount}
+        return envelope(
+            "order.placed",
+            customer,
+            "DE01",
+            event_id=f"x{n:03d}",
+            time=BASE + timedelta(seconds=n),
+            order_id=f"X{n}",
+            order_date=day,
+            currency="EUR",
+            lines=[line],
+        )
+
+    # one line of 2**53 + 1 units, given as a string (the line's double is 2**53 units);
+    # for another customer (a flagged customer is recomputed whole), nine lines of
+    # 2**50 - 1 units each (exact one by one; their sum, odd and past 2**53, is not a
+    # double)
+    one, nine = customers[0], customers[1]
+    sequence = [order(0, one, "900719925474.0993")]
+    sequence += [order(1 + n, nine, 112589990684.2623) for n in range(9)]
+    outcomes = apply_events(
+        container.uow(), [parse_envelope(e) for e in sequence], container.profile, channel="test"
+    )
+    assert all(o.status == "applied" for o in outcomes), outcomes
+    got = _sales_units(container)
+    assert got[(one, "g")] == (2**53 + 1, 1000)
+    assert got[(nine, "g")] == (9 * (2**50 - 1), 9000)
+    for customer, state in _python(container).items():
+        assert [(row.amount, row.quantity) for row in state.sales.values()] == [
+            got[(str(customer), "g")]
+        ]

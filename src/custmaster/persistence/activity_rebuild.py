@@ -139,6 +139,13 @@ def _units(value: str, scale: int) -> str:
     return _even(f"({_number(value)} * {scale})")
 
 
+def _month(day: str) -> str:
+    """The first day of the month of the date ``day``: truncated as a timestamp without
+    time zone (the same day as through ``timestamptz``, without the session's time zone
+    rules for every row: measurably cheaper over 20,000,000 order lines)."""
+    return f"date_trunc('month', {day}::timestamp)::date"
+
+
 def _day(value: str) -> str:
     """``_Reader.day``: the first 10 characters of the text as an ISO date."""
     value = f"({value})"
@@ -303,26 +310,29 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
 
     def query(amount: str, quantity: str, large: str, only: str) -> str:
         return f"""SELECT {_final_of("l", redirects)} AS customer_id, l.legal_entity,
-            date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+            {_month("l.order_date")} AS month, l.product_group, l.currency,
             sum({amount})::bigint AS amount, sum({quantity})::bigint AS quantity,
             0::bigint AS return_amount, 0::bigint AS return_quantity{large}
         FROM activity_order_lines l {_final_join("l", stage, redirects)}
         WHERE {stage.owns(_final_of("l", redirects))} {only} GROUP BY 1, 2, 3, 4, 5"""
 
-    # the fast path: each line's units summed as doubles -- exact while every partial
-    # sum is below 2**53, which holds when the group's largest line times its number of
-    # lines is below 2**50 units; a group past that is flagged (``large``, its sums left
-    # NULL) and its customer recomputed exactly below
-    n = "count(*)"
+    # the fast path: each line's units summed as doubles -- exact while every line is
+    # below 2**50 units (its units recovered from its double) and every partial sum below
+    # 2**53, which both hold when the group's lines' absolute units add up to less than
+    # 2**50 (a partial sum is at most that plus half a unit a line; the guard's own
+    # rounding is far inside the margin); a group past that is flagged (``large``, its
+    # sums left NULL) and its customer recomputed exactly below. (Summing the absolute
+    # values is one aggregate a column where the largest line times the number of lines
+    # was three, a sixth of the statement at 20,000,000 lines; it flags fewer groups.)
     flagged = (
-        f"(max(abs(l.amount)) * {a.AMOUNT_SCALE} * {n} >= {_EXACT} "
-        f"OR max(abs(l.quantity)) * {a.QUANTITY_SCALE} * {n} >= {_EXACT})"
+        f"(sum(abs(l.amount)) * {a.AMOUNT_SCALE} >= {_EXACT} "
+        f"OR sum(abs(l.quantity)) * {a.QUANTITY_SCALE} >= {_EXACT})"
     )
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t("sales")} AS
         SELECT {_final_of("l", redirects)} AS customer_id, l.legal_entity,
-            date_trunc('month', l.order_date)::date AS month, l.product_group, l.currency,
+            {_month("l.order_date")} AS month, l.product_group, l.currency,
             CASE WHEN NOT {flagged} THEN sum(round(l.amount * {a.AMOUNT_SCALE}))::bigint
                 END AS amount,
             CASE WHEN NOT {flagged} THEN sum(round(l.quantity * {a.QUANTITY_SCALE}))::bigint
@@ -354,7 +364,7 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
     _merge(
         connection,
         t("sales"),
-        f"""SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+        f"""SELECT e.c, e.legal_entity, {_month("e.occurred_on")},
             e.envelope -> 'data' ->> 'product_group', e.envelope -> 'data' ->> 'currency',
             0::bigint, 0::bigint, {_units("e.envelope -> 'data' -> 'amount'", a.AMOUNT_SCALE)},
             {_units("e.envelope -> 'data' -> 'quantity'", a.QUANTITY_SCALE)}
@@ -420,7 +430,7 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
         connection,
         f"""CREATE UNLOGGED TABLE {t("counts")} AS
         SELECT {_final_of("e", redirects)} AS customer_id, e.legal_entity,
-            date_trunc('month', e.occurred_on)::date AS month, count(*) AS orders,
+            {_month("e.occurred_on")} AS month, count(*) AS orders,
             0::bigint AS returns, max(e.occurred_on) AS last_order
         FROM activity_events e {_final_join("e", stage, redirects)}
         WHERE e.kind = '{a.ORDER_PLACED}' AND {stage.owns(_final_of("e", redirects))}
@@ -432,7 +442,7 @@ def stage_aggregates(connection: Connection, stage: Stage) -> int:
     _merge(
         connection,
         t("counts"),
-        f"""SELECT e.c, e.legal_entity, date_trunc('month', e.occurred_on)::date,
+        f"""SELECT e.c, e.legal_entity, {_month("e.occurred_on")},
             CASE e.kind WHEN '{a.ORDER_CORRECTED}' THEN -1 ELSE 0 END,
             CASE e.kind WHEN '{a.RETURN_RECEIVED}' THEN 1 ELSE 0 END, NULL::date
         FROM {ev} e
@@ -704,13 +714,17 @@ def stage_features(
         "AND p.legal_entity = x.legal_entity AND p.document_id = x.document_id)"
     )
     rx, rs = _rate("x.currency", "rc"), _rate("s.currency", "rc")
+    # the sums in by-value states (no numeric state allocated per group): the sales units
+    # as doubles (the integers are exact below 2**53 units and converted to doubles next
+    # anyway), the order and return counts of a month as int4 (summed in int8; a month
+    # past 2**31 orders would be refused, never wrapped)
     _exec(
         connection,
         f"""CREATE UNLOGGED TABLE {t(name)} AS
         WITH sales_units AS (
             SELECT x.customer_id, x.legal_entity, x.currency,
-                sum(x.amount - x.return_amount) FILTER (WHERE {back(0, 11)}) AS u12,
-                sum(x.amount - x.return_amount) FILTER (WHERE {back(12, 23)}) AS u24
+                sum((x.amount - x.return_amount)::float8) FILTER (WHERE {back(0, 11)}) AS u12,
+                sum((x.amount - x.return_amount)::float8) FILTER (WHERE {back(12, 23)}) AS u24
             FROM {t("sales")} x JOIN {window} w USING (customer_id) GROUP BY 1, 2, 3),
         -- each currency's sums converted to the entity row's currency (e) and to the
         -- reporting currency (a: the whole customer's row, whose rate is 1.0 by ``_rate``)
@@ -731,11 +745,11 @@ def stage_features(
             FROM sales_rows GROUP BY GROUPING SETS ((customer_id, legal_entity), (customer_id))),
         counts AS (
             SELECT x.customer_id, {_row_entity} AS row_entity,
-                sum(x.orders) FILTER (WHERE {back(0, 11)}) AS orders_12m,
-                sum(x.returns) FILTER (WHERE {back(0, 11)}) AS returns_12m,
-                sum(x.orders) FILTER (WHERE {back(0, 5)}) AS o6,
-                sum(x.orders) FILTER (WHERE {back(0, 2)}) AS o3,
-                sum(x.orders) FILTER (WHERE {back(3, 5)}) AS p3,
+                sum(x.orders::int) FILTER (WHERE {back(0, 11)}) AS orders_12m,
+                sum(x.returns::int) FILTER (WHERE {back(0, 11)}) AS returns_12m,
+                sum(x.orders::int) FILTER (WHERE {back(0, 5)}) AS o6,
+                sum(x.orders::int) FILTER (WHERE {back(0, 2)}) AS o3,
+                sum(x.orders::int) FILTER (WHERE {back(3, 5)}) AS p3,
                 max(x.last_order) FILTER (WHERE x.last_order <= w.as_of) AS last_order
             FROM {t("counts")} x JOIN {window} w USING (customer_id)
             GROUP BY GROUPING SETS ((x.customer_id, x.legal_entity), (x.customer_id))),
@@ -864,9 +878,12 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
     stage_features(connection, stage, "expected", t("written"), rates)
     names = list(PROFILE_FEATURES)
     differ = ", ".join(f"CASE WHEN {_differs(f)} THEN '{f}' END" for f in names)
+    # only the rows that differ are kept, and only theirs get the list of what differs
+    # (a list built for every row and then found empty was a fifth of the statement)
+    differs = " OR ".join(f"({_differs(f)})" for f in names)
     _exec(
         connection,
-        f"""CREATE UNLOGGED TABLE {t("fdrift")} AS SELECT * FROM (
+        f"""CREATE UNLOGGED TABLE {t("fdrift")} AS
         SELECT coalesce(n.customer_id, o.customer_id) AS customer_id,
             coalesce(n.legal_entity, o.legal_entity) AS legal_entity,
             CASE WHEN o.customer_id IS NULL THEN ARRAY['row missing']
@@ -874,8 +891,8 @@ def stage_feature_drift(connection: Connection, stage: Stage, rates: Mapping[str
                 ELSE array_remove(ARRAY[{differ}], NULL) END AS features
         FROM {t("expected")} n
         FULL JOIN (SELECT * FROM profile_features WHERE {stage.owns("customer_id")}) o
-            ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity) d
-        WHERE features <> '{{}}'""",  # only the rows that differ are written
+            ON o.customer_id = n.customer_id AND o.legal_entity = n.legal_entity
+        WHERE o.customer_id IS NULL OR n.customer_id IS NULL OR {differs}""",
     )
     # customers with activity and no stored rows at all
     _exec(
