@@ -367,8 +367,8 @@ def test_sql_sales_stay_exact_past_the_precision_of_doubles(
     """Order lines are stored as doubles and summed as doubles where that is exact; a
     line past 2**50 units, and a group whose lines add up past it (their double sum would
     round), are recomputed from the envelopes: the units are those of the Python fold.
-    Each case here is wrong when summed as doubles (seen failing with the guard 64 times
-    looser)."""
+    Each case here is wrong when summed as doubles (seen failing with a guard on each
+    line alone and with the guard 64 times looser)."""
     if container.engine.dialect.name != "postgresql":
         pytest.skip("the set-based rebuild is PostgreSQL's (SQLite runs the Python fold)")
     _wipe(container)

@@ -323,7 +323,8 @@ def _stage_sales(connection: Connection, stage: Stage, ev: str, redirects: bool)
     # rounding is far inside the margin); a group past that is flagged (``large``, its
     # sums left NULL) and its customer recomputed exactly below. (Summing the absolute
     # values is one aggregate a column where the largest line times the number of lines
-    # was three, a sixth of the statement at 20,000,000 lines; it flags fewer groups.)
+    # was three: a sixth of a slice's statement over 10,000,000 lines; it flags a subset
+    # of the groups that flagged.)
     flagged = (
         f"(sum(abs(l.amount)) * {a.AMOUNT_SCALE} >= {_EXACT} "
         f"OR sum(abs(l.quantity)) * {a.QUANTITY_SCALE} >= {_EXACT})"
