@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
 from custmaster.bootstrap import Container
 from custmaster.cli.app import app
-from custmaster.persistence.tables_activity import activity_documents, activity_sales
+from custmaster.persistence.tables_activity import (
+    activity_counts,
+    activity_documents,
+    activity_sales,
+)
 from custmaster.persistence.tables_matching import customer_redirects
 from custmaster.persistence.tables_profile import profile_features
 from tests.factories import create, minimal
@@ -198,3 +203,69 @@ def test_rebuild_finds_one_changed_row_and_nothing_within_tolerance(
     assert drift[str(sales)]["features"] == {}
     assert drift[str(feature)]["parts"] == []
     assert drift[str(feature)]["features"] == {"*": ["revenue_12m"]}
+
+
+def test_rebuild_finds_rows_exchanged_moved_and_emptied_in_the_large_parts(
+    client: TestClient, container: Container
+) -> None:
+    """Tampering with the large parts (sales, counts) that leaves a customer's totals as
+    they were -- values exchanged between two rows, a row moved to another month, a
+    column emptied, a row of zeros added -- is found for exactly its customer and part."""
+    ids = [create(client, minimal(f"Swap {i} Ltd", f"ap@swap{i}.example"))["id"] for i in range(5)]
+    events = [
+        order(c, TODAY - timedelta(days=35 * k), 10.0 * k + i + 1)
+        for i, c in enumerate(ids)
+        for k in range(3)
+    ]
+    assert client.post("/api/v1/activities", json=events).status_code == 200
+    code, report = _rebuild(container, "--check")
+    assert code == 0 and report["drifted_customers"] == 0, report
+    swapped, moved, emptied, added, untouched = (UUID(c) for c in ids)
+
+    def rows(customer: UUID) -> list[tuple[date, str, int]]:
+        query = (
+            select(activity_sales.c.month, activity_sales.c.product_group, activity_sales.c.amount)
+            .where(activity_sales.c.customer_id == customer)
+            .order_by(activity_sales.c.month)
+        )
+        with container.engine.connect() as connection:
+            return [(r.month, r.product_group, r.amount) for r in connection.execute(query)]
+
+    def sales(customer: UUID, month: date) -> Any:
+        return update(activity_sales).where(
+            activity_sales.c.customer_id == customer, activity_sales.c.month == month
+        )
+
+    (m0, _, a0), (m1, _, a1), *_ = rows(swapped)
+    assert a0 != a1
+    (first, _, _), *_ = rows(moved)
+    (kept, group, _), *_ = rows(added)
+    with container.engine.begin() as connection:
+        connection.execute(sales(swapped, m0).values(amount=a1))
+        connection.execute(sales(swapped, m1).values(amount=a0))
+        connection.execute(sales(moved, first).values(month=date(TODAY.year - 5, 1, 1)))
+        connection.execute(
+            update(activity_counts)
+            .where(activity_counts.c.customer_id == emptied)
+            .values(last_order=None)
+        )
+        row = connection.execute(
+            select(activity_sales).where(
+                activity_sales.c.customer_id == added, activity_sales.c.month == kept
+            )
+        ).one()
+        connection.execute(
+            insert(activity_sales).values(
+                {**row._asdict(), "product_group": group + "-copy", "amount": 0, "quantity": 0}
+            )
+        )
+    code, report = _rebuild(container, "--check")
+    assert code == 1, report
+    drift = {d["customer_id"]: d for d in report["drift"]}  # type: ignore[attr-defined]
+    assert {c: d["parts"] for c, d in drift.items()} == {
+        str(swapped): ["sales"],
+        str(moved): ["sales"],
+        str(emptied): ["counts"],
+        str(added): ["sales"],
+    }, report
+    assert str(untouched) not in drift
