@@ -38,6 +38,26 @@ def _rebuild(container: Container, *extra: str) -> tuple[int, dict[str, object]]
     return result.exit_code, json.loads(result.stdout[start:])
 
 
+def _consistent(
+    client: TestClient, container: Container, name: str, count: int, *, orders: int
+) -> list[UUID]:
+    """``count`` new customers with ``orders`` orders each, 35 days apart (amounts that
+    differ by order and customer), and a ``--check`` that finds them consistent."""
+    ids = [
+        create(client, minimal(f"{name} {i} Ltd", f"ap@{name.lower()}{i}.example"))["id"]
+        for i in range(count)
+    ]
+    events = [
+        order(c, TODAY - timedelta(days=35 * k), 10.0 * k + i + 1)
+        for i, c in enumerate(ids)
+        for k in range(orders)
+    ]
+    assert client.post("/api/v1/activities", json=events).status_code == 200
+    code, report = _rebuild(container, "--check")
+    assert code == 0 and report["drifted_customers"] == 0, report
+    return [UUID(c) for c in ids]
+
+
 def test_rebuild_reports_no_drift_then_finds_and_repairs_tampering(
     client: TestClient, container: Container
 ) -> None:
@@ -160,16 +180,7 @@ def test_rebuild_finds_one_changed_row_and_nothing_within_tolerance(
     """Among consistent customers, one stored sales row's quantity and one stored feature
     changed are reported for exactly their customers (a feature off by less than the
     tolerance is not): the comparison misses no single-row drift and invents none."""
-    ids = [create(client, minimal(f"Row {i} Ltd", f"ap@row{i}.example"))["id"] for i in range(3)]
-    events = [
-        order(c, TODAY - timedelta(days=35 * k), 10.0 * k + i + 1)
-        for i, c in enumerate(ids)
-        for k in range(4)
-    ]
-    assert client.post("/api/v1/activities", json=events).status_code == 200
-    code, report = _rebuild(container, "--check")
-    assert code == 0 and report["drifted_customers"] == 0, report
-    sales, feature, within = (UUID(c) for c in ids)
+    sales, feature, within = _consistent(client, container, "Row", 3, orders=4)
     with container.engine.begin() as connection:
         month = connection.execute(
             select(activity_sales.c.month)
@@ -211,16 +222,7 @@ def test_rebuild_finds_rows_exchanged_moved_and_emptied_in_the_large_parts(
     """Tampering with the large parts (sales, counts) that leaves a customer's totals as
     they were -- values exchanged between two rows, a row moved to another month, a
     column emptied, a row of zeros added -- is found for exactly its customer and part."""
-    ids = [create(client, minimal(f"Swap {i} Ltd", f"ap@swap{i}.example"))["id"] for i in range(5)]
-    events = [
-        order(c, TODAY - timedelta(days=35 * k), 10.0 * k + i + 1)
-        for i, c in enumerate(ids)
-        for k in range(3)
-    ]
-    assert client.post("/api/v1/activities", json=events).status_code == 200
-    code, report = _rebuild(container, "--check")
-    assert code == 0 and report["drifted_customers"] == 0, report
-    swapped, moved, emptied, added, untouched = (UUID(c) for c in ids)
+    swapped, moved, emptied, added, untouched = _consistent(client, container, "Swap", 5, orders=3)
 
     def rows(customer: UUID) -> list[tuple[date, str, int]]:
         query = (
