@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Update, delete, insert, select, update
 from typer.testing import CliRunner
 
 from custmaster.bootstrap import Container
@@ -222,7 +221,7 @@ def test_rebuild_finds_rows_exchanged_moved_and_emptied_in_the_large_parts(
     """Tampering with the large parts (sales, counts) that leaves a customer's totals as
     they were -- values exchanged between two rows, a row moved to another month, a
     column emptied, a row of zeros added -- is found for exactly its customer and part."""
-    swapped, moved, emptied, added, untouched = _consistent(client, container, "Swap", 5, orders=3)
+    swapped, moved, emptied, added, _ = _consistent(client, container, "Swap", 5, orders=3)
 
     def rows(customer: UUID) -> list[tuple[date, str, int]]:
         query = (
@@ -233,7 +232,7 @@ def test_rebuild_finds_rows_exchanged_moved_and_emptied_in_the_large_parts(
         with container.engine.connect() as connection:
             return [(r.month, r.product_group, r.amount) for r in connection.execute(query)]
 
-    def sales(customer: UUID, month: date) -> Any:
+    def sales(customer: UUID, month: date) -> Update:
         return update(activity_sales).where(
             activity_sales.c.customer_id == customer, activity_sales.c.month == month
         )
@@ -269,5 +268,4 @@ def test_rebuild_finds_rows_exchanged_moved_and_emptied_in_the_large_parts(
         str(moved): ["sales"],
         str(emptied): ["counts"],
         str(added): ["sales"],
-    }, report
-    assert str(untouched) not in drift
+    }, report  # the fifth customer, untouched, is not among them
