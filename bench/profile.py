@@ -410,14 +410,21 @@ def freshness(
     }
 
 
-def reads(container: Container, count: int) -> dict[str, float]:
+def reads(
+    container: Container,
+    count: int,
+    ids: list[uuid.UUID] | None = None,
+    reader: str = "bench-reader",
+) -> dict[str, float]:
     """GET /customers/{id}/profile (in-process ASGI client) and, alternately (A B A B), as
     the same run's baselines the database alone: the read rows by primary key, and the
     one statement the view reads them, the activity state and the subtree with (both
     straight SQL on one connection). p95 of each, and the ratio of the API's to the
-    snapshot's."""
-    key = add_user(container.uow(), container.system_principal(), "bench-reader", roles=["viewer"])
-    ids = [c.id for c in demo_customers(container.uow())]
+    snapshot's. ``count`` customers drawn from ``ids`` (default: every customer), read by
+    a new viewer user ``reader``."""
+    key = add_user(container.uow(), container.system_principal(), reader, roles=["viewer"])
+    if ids is None:
+        ids = [c.id for c in demo_customers(container.uow())]
     sample = random.Random(5).sample(ids, min(count, len(ids)))
     url = container.engine.url.render_as_string(hide_password=False)
     api_ms: list[float] = []

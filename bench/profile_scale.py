@@ -28,6 +28,9 @@ doing the same reads/writes.
 4. **check**: ``custmaster profile rebuild --check`` right after: must report 0 drifted
    customers (exit code 0).
    **again**: ``custmaster profile rebuild`` on that consistent state (writes nothing).
+   **reads**: ``GET /api/v1/customers/{id}/profile`` of ``--reads`` random customers beside
+   the database alone reading the same rows (``bench.profile.reads``: the read rows by
+   primary key and the view's one statement, A B A B), on the data the stages above left.
 5. **affinity**: ``custmaster profile affinity`` in a child process (wall time, and its
    CPU time and peak resident memory by ``getrusage`` in the child), then the database
    alone doing the batch's reads (customers and products numbered, every line sent as
@@ -44,11 +47,13 @@ import argparse
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bench.profile import reads
 from sqlalchemy import create_engine, text
 
 from custmaster.bootstrap import build_container
@@ -252,6 +257,22 @@ def vacuum(url: str) -> float:
     return time.perf_counter() - started
 
 
+def profile_reads(url: str, count: int) -> dict[str, float]:
+    """``bench.profile.reads`` over ``count`` random customers of the database, read by a
+    viewer user created for the run."""
+    container = build_container(Settings(database_url=url))
+    try:
+        with container.engine.connect() as connection:
+            ids = list(
+                connection.execute(
+                    text("SELECT id FROM customers ORDER BY random() LIMIT :n"), {"n": count}
+                ).scalars()
+            )
+        return reads(container, count, ids=ids, reader=f"bench-reader-{secrets.token_hex(3)}")
+    finally:
+        container.engine.dispose()
+
+
 #: runs the CLI and reports its own peak resident memory on exit (stderr)
 _WRAPPER = (
     "import atexit, resource, sys\n"
@@ -367,6 +388,7 @@ def main() -> None:
     parser.add_argument("--lines-per-order", type=int, default=5)
     parser.add_argument("--stages", default="generate,baseline,rebuild,check,affinity")
     parser.add_argument("--chunk", type=int, default=0, help="rebuild --chunk (default: its own)")
+    parser.add_argument("--reads", type=int, default=300, help="profiles read by `reads`")
     args = parser.parse_args()
     url = args.database_url
     stages = args.stages.split(",")
@@ -402,6 +424,18 @@ def run_stage(stage: str, url: str, args: argparse.Namespace, chunk: list[str]) 
         log("  " + first)
         if code:
             log("  " + rest.replace("\n", "\n  ")[-1500:])
+    if stage == "reads":
+        figures = profile_reads(url, args.reads)
+        log(
+            f"reads: GET /api/v1/customers/{{id}}/profile of {args.reads} customers: "
+            f"p50 {figures['profile_read_p50_ms']} ms, p95 {figures['profile_read_p95_ms']} ms"
+        )
+        log(
+            f"baseline: the database alone, the view's statement p50 "
+            f"{figures['baseline_db_snapshot_statement_p50_ms']} ms, p95 "
+            f"{figures['baseline_db_snapshot_statement_p95_ms']} ms; the read rows by "
+            f"primary key p95 {figures['baseline_db_read_rows_by_pk_p95_ms']} ms"
+        )
     if stage == "affinity":
         seconds, code, peak, tail = child(["profile", "affinity"], url)
         log(f"affinity: {seconds:.1f} s (exit {code}; peak RSS {peak:.0f} MiB)")
